@@ -1,0 +1,108 @@
+"""Healthcode's access token is a signed JWT: read its claims, and verify it against the JWKS.
+
+Verification checks the signature with a key from ``jwks_uri`` (fetching the key set again, once,
+when the token names an unknown ``kid``, as happens after the server rotates its keys), the
+issuer and the expiry with a small leeway for clock skew.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from .errors import TokenVerificationError
+
+if TYPE_CHECKING:
+    from joserfc.jwk import KeySet
+
+ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")
+MAX_TOKEN_LENGTH = 64_000
+
+
+def looks_like_jwt(token: str) -> bool:
+    """True for a compact JWS (three dot-separated parts); opaque tokens are not inspected."""
+    return token.count(".") == 2 and len(token) <= MAX_TOKEN_LENGTH
+
+
+def read_claims(token: str) -> dict[str, Any]:
+    """The token's claims without verifying it: for display and expiry only, never for trust."""
+    from joserfc import jws
+    from joserfc.errors import JoseError
+
+    if not looks_like_jwt(token):
+        raise TokenVerificationError("The access token is not a JWT, so it has no claims to read.")
+    try:
+        claims = json.loads(jws.extract_compact(token.encode("ascii")).payload)
+    except (JoseError, ValueError, UnicodeError, RecursionError):
+        raise TokenVerificationError("The access token is not a well-formed JWT.") from None
+    if not isinstance(claims, dict):
+        raise TokenVerificationError("The access token's payload is not a JSON object of claims.")
+    return claims
+
+
+class JwksCache:
+    """The server's public keys, fetched on first use and again once for an unknown key id."""
+
+    def __init__(self, fetch: Callable[[str], Mapping[str, Any]]) -> None:
+        self._fetch = fetch
+        self._lock = threading.Lock()
+        self._key_sets: dict[str, KeySet] = {}
+
+    def key_set(self, jwks_uri: str, refresh: bool = False) -> KeySet:
+        from joserfc.jwk import KeySet
+
+        with self._lock:
+            if refresh or jwks_uri not in self._key_sets:
+                document = self._fetch(jwks_uri)
+                try:
+                    key_set = KeySet.import_key_set(document)  # type: ignore[arg-type]
+                except (ValueError, TypeError, KeyError) as error:
+                    raise TokenVerificationError(f"The key set at {jwks_uri} is not a valid JWKS "
+                                                 f"({str(error)[:200]}).") from None
+                self._key_sets[jwks_uri] = key_set
+            return self._key_sets[jwks_uri]
+
+
+def verify_access_token(token: str, *, jwks: JwksCache, jwks_uri: str, issuer: str,
+                        leeway: int = 60, now: float | None = None) -> dict[str, Any]:
+    """Verify signature, ``iss`` and ``exp``; return the claims or raise TokenVerificationError."""
+    from joserfc import jwt
+    from joserfc.errors import (
+        ExpiredTokenError,
+        InvalidClaimError,
+        InvalidKeyIdError,
+        JoseError,
+        MissingClaimError,
+    )
+
+    if not looks_like_jwt(token):
+        raise TokenVerificationError("The access token is not a JWT; Healthcode issues signed JWTs. "
+                                     "Check the environment setting.")
+    try:
+        try:
+            decoded = jwt.decode(token, jwks.key_set(jwks_uri), algorithms=list(ALGORITHMS))
+        except InvalidKeyIdError:
+            decoded = jwt.decode(token, jwks.key_set(jwks_uri, refresh=True), algorithms=list(ALGORITHMS))
+        registry = jwt.JWTClaimsRegistry(
+            now=int(time.time() if now is None else now), leeway=leeway,
+            iss={"essential": True, "value": issuer}, exp={"essential": True})
+        registry.validate(decoded.claims)
+    except ExpiredTokenError:
+        raise TokenVerificationError("The access token has expired. A supervisor must sign in again, or "
+                                     "the token must be renewed.") from None
+    except InvalidKeyIdError:
+        raise TokenVerificationError(f"The access token is signed with a key the SSO server does not "
+                                     f"publish at {jwks_uri}. Do not use it; sign in again.") from None
+    except (InvalidClaimError, MissingClaimError) as error:
+        claim = getattr(error, "claim", "?")
+        raise TokenVerificationError(f"The access token's '{claim}' claim is missing or wrong (expected "
+                                     f"issuer {issuer}). Do not use it; check the environment setting.",
+                                     ) from None
+    except (JoseError, ValueError, TypeError, UnicodeError, RecursionError) as error:
+        reason = getattr(error, "error", None) or type(error).__name__
+        raise TokenVerificationError(f"The access token's signature could not be verified ({reason}). "
+                                     "Do not use it; sign in again.") from None
+    return dict(decoded.claims)

@@ -1,0 +1,118 @@
+"""The sign-in, end to end, for one configuration: discovery, request, redirect, exchange, verify.
+
+Like MSAL's auth-code flow, a sign-in is an object created at the start
+(:meth:`HealthcodeAuthClient.start_sign_in`) and consumed at the end
+(:meth:`HealthcodeAuthClient.complete_sign_in`). The client itself holds only the configuration,
+the HTTP connection pool and the server's metadata.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from .access_token import JwksCache, looks_like_jwt, read_claims, verify_access_token
+from .authorization import AuthorizationCode, AuthorizationRequest, parse_redirect, start_authorization
+from .config import HealthcodeConfig
+from .discovery import DISCOVERY_CACHE, DiscoveryCache, ProviderMetadata
+from .errors import TokenVerificationError, TransportError
+from .tokens import (
+    Token,
+    TokenRequest,
+    authorization_code_request,
+    parse_token_response,
+    refresh_token_request,
+)
+from .transport import HttpTransport
+
+
+class HealthcodeAuthClient:
+    """Signs a bot in to Healthcode for one client registration."""
+
+    def __init__(self, config: HealthcodeConfig, *, transport: HttpTransport | None = None,
+                 discovery: DiscoveryCache = DISCOVERY_CACHE) -> None:
+        self.config = config
+        self.transport = transport or HttpTransport(config)
+        self._discovery = discovery
+        self._jwks = JwksCache(self._get_jwks)
+
+    def __enter__(self) -> HealthcodeAuthClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.transport.close()
+
+    @property
+    def metadata(self) -> ProviderMetadata:
+        """The SSO server's validated metadata, fetched at most once per process."""
+        return self._discovery.get(self.config.discovery_url, self.transport)
+
+    def start_sign_in(self) -> AuthorizationRequest:
+        """A new sign-in: its ``url`` is the page the supervisor must open."""
+        return start_authorization(self.config, self.metadata)
+
+    def complete_sign_in(self, request: AuthorizationRequest, redirect_url: str) -> Token:
+        """Check the redirect the supervisor's browser reached and redeem its code."""
+        return self.exchange_code(parse_redirect(redirect_url, request))
+
+    def exchange_code(self, grant: AuthorizationCode) -> Token:
+        """Redeem an authorization code once. It is never resent: a code is single-use."""
+        request = authorization_code_request(self.config, self.metadata, grant)
+        try:
+            token = self._request_token(request)
+        except TransportError as error:
+            raise TransportError(f"{error} The authorization code cannot be safely sent again: a "
+                                 "supervisor must sign in again.") from None
+        return self._checked(token)
+
+    def refresh(self, refresh_token: str) -> Token:
+        """Renew the access token with a refresh token (RFC 6749 section 6)."""
+        token = self._request_token(refresh_token_request(self.config, self.metadata, refresh_token))
+        if token.refresh_token is None:
+            # RFC 6749 section 6: without a new refresh token the old one stays valid.
+            token = dataclasses.replace(token, refresh_token=refresh_token)
+        return self._checked(token)
+
+    def claims(self, token: Token) -> dict[str, Any]:
+        """The access token's claims, verified when the configuration asks for it."""
+        if self._should_verify(token):
+            assert self.metadata.jwks_uri is not None
+            return verify_access_token(token.access_token, jwks=self._jwks, jwks_uri=self.metadata.jwks_uri,
+                                       issuer=self.metadata.issuer, leeway=self.config.leeway)
+        return read_claims(token.access_token) if looks_like_jwt(token.access_token) else {}
+
+    def _should_verify(self, token: Token) -> bool:
+        policy = self.config.verify_access_token
+        if policy == "never":
+            return False
+        if self.metadata.jwks_uri is None:
+            if policy == "always":
+                raise TokenVerificationError("The SSO server publishes no jwks_uri, so the access token "
+                                             "cannot be verified. Set verify_access_token to 'auto'.")
+            return False
+        return policy == "always" or looks_like_jwt(token.access_token)
+
+    def _checked(self, token: Token) -> Token:
+        claims = self.claims(token)
+        exp = claims.get("exp")
+        if token.expires_at is None and isinstance(exp, (int, float)) and not isinstance(exp, bool):
+            token = dataclasses.replace(token, expires_at=float(exp))
+        return token
+
+    def _request_token(self, request: TokenRequest) -> Token:
+        response = self.transport.post_form(request.url, "token endpoint", request.form, request.headers)
+        return parse_token_response(response.status_code, response.content_type, response.json())
+
+    def _get_jwks(self, jwks_uri: str) -> Any:
+        response = self.transport.get(jwks_uri, "key set (JWKS)")
+        if response.status_code != 200:
+            raise TokenVerificationError(f"The key set at {jwks_uri} answered HTTP {response.status_code}; "
+                                         "the access token cannot be verified. Try again later.")
+        document = response.json()
+        if not isinstance(document, dict):
+            raise TokenVerificationError(f"The key set at {jwks_uri} is not a JSON object.")
+        return document
+

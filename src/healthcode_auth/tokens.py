@@ -1,0 +1,191 @@
+"""The token endpoint (RFC 6749 sections 4.1.3, 5 and 6): requests built and answers parsed.
+
+Requests are plain data (URL, form fields, headers) so they can be tested without a network;
+:func:`parse_token_response` turns any answer, however malformed, into a :class:`Token` or a
+:class:`~healthcode_auth.errors.TokenRequestError`.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote_plus
+
+from .authorization import AuthorizationCode
+from .config import HealthcodeConfig
+from .discovery import ProviderMetadata
+from .errors import InvalidGrantError, TokenRequestError
+
+MAX_EXPIRES_IN = 10 * 365 * 86400
+
+# What each RFC 6749 section 5.2 error means for the person running the robot.
+TOKEN_ERROR_ADVICE = {
+    "invalid_grant": "The authorization was refused: the code was already used or has expired, or the "
+                     "code verifier or redirect URI does not match. A supervisor must sign in again.",
+    "invalid_client": "The SSO server did not accept the client's credentials. Check client_id and "
+                      "client_secret against your Healthcode registration.",
+    "unauthorized_client": "This client is not allowed to use this grant. Contact your Healthcode "
+                           "Business Development Manager about the registration.",
+    "invalid_request": "The SSO server rejected the token request as malformed. Check client_id and "
+                       "redirect_uri against your Healthcode registration.",
+    "unsupported_grant_type": "The SSO server does not support this grant for the client.",
+    "invalid_scope": "The requested scope is not allowed. Check the scope setting.",
+}
+
+
+@dataclass(frozen=True)
+class Token:
+    """An access token with what is known about it. Secret parts never appear in ``repr``."""
+
+    access_token: str = field(repr=False)
+    token_type: str = "Bearer"
+    expires_at: float | None = None
+    refresh_token: str | None = field(default=None, repr=False)
+    scope: str | None = None
+    id_token: str | None = field(default=None, repr=False)
+    issued_at: float = field(default_factory=time.time)
+
+    def __str__(self) -> str:
+        return repr(self)
+
+    def seconds_left(self, now: float | None = None) -> float | None:
+        """Seconds until expiry (negative once expired), or None when the expiry is unknown."""
+        if self.expires_at is None:
+            return None
+        return self.expires_at - (time.time() if now is None else now)
+
+    def is_valid(self, margin: float = 0.0, now: float | None = None) -> bool:
+        """True while the token has more than ``margin`` seconds left (unknown expiry counts as valid)."""
+        left = self.seconds_left(now)
+        return left is None or left > margin
+
+    @property
+    def authorization_header(self) -> str:
+        """The value for the HTTP ``Authorization`` header (RFC 6750 section 2.1)."""
+        return f"Bearer {self.access_token}"
+
+
+@dataclass(frozen=True)
+class TokenRequest:
+    """A token endpoint request as plain data; ``repr`` shows neither the form nor the headers."""
+
+    url: str
+    grant_type: str
+    form: Mapping[str, str] = field(repr=False)
+    headers: Mapping[str, str] = field(repr=False)
+
+
+def basic_authorization(client_id: str, client_secret: str) -> str:
+    """HTTP Basic credentials, each part form-urlencoded first (RFC 6749 section 2.3.1)."""
+    pair = f"{quote_plus(client_id, safe='')}:{quote_plus(client_secret, safe='')}"
+    return "Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii")
+
+
+def authorization_code_request(config: HealthcodeConfig, metadata: ProviderMetadata,
+                               grant: AuthorizationCode) -> TokenRequest:
+    """The request that redeems a code, exactly as Healthcode documents it."""
+    request = grant.request
+    return _token_request(config, metadata, "authorization_code", {
+        "code": grant.code,
+        "redirect_uri": request.redirect_uri,
+        "code_verifier": request.code_verifier,
+    })
+
+
+def refresh_token_request(config: HealthcodeConfig, metadata: ProviderMetadata,
+                          refresh_token: str) -> TokenRequest:
+    """The request that renews an access token (RFC 6749 section 6)."""
+    return _token_request(config, metadata, "refresh_token", {"refresh_token": refresh_token})
+
+
+def _token_request(config: HealthcodeConfig, metadata: ProviderMetadata, grant_type: str,
+                   fields: dict[str, str]) -> TokenRequest:
+    form = {"grant_type": grant_type, "client_id": config.client_id, **fields}
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    if config.client_secret is not None:
+        methods = metadata.token_endpoint_auth_methods_supported
+        # RFC 8414 section 2: client_secret_basic is the default when the server lists nothing.
+        if methods and "client_secret_basic" not in methods and "client_secret_post" in methods:
+            form["client_secret"] = config.client_secret
+        else:
+            headers["Authorization"] = basic_authorization(config.client_id, config.client_secret)
+    return TokenRequest(metadata.token_endpoint, grant_type, form, headers)
+
+
+def parse_token_response(status_code: int, content_type: str, body: Any, now: float | None = None,
+                         ) -> Token:
+    """Turn the token endpoint's answer into a :class:`Token` or a :class:`TokenRequestError`.
+
+    ``body`` is the decoded JSON (any type) or None when the answer was not JSON.
+    """
+    if status_code >= 500:
+        raise TokenRequestError(f"The token endpoint failed with HTTP {status_code}. The SSO server may be "
+                                "down; a supervisor must sign in again once it is back, because an "
+                                "authorization code cannot be safely resent.", status_code=status_code)
+    if not isinstance(body, dict):
+        kind = "an HTML page" if "html" in content_type.lower() else "an answer that is not a JSON object"
+        raise TokenRequestError(f"The token endpoint returned {kind} (HTTP {status_code}). Check the "
+                                "environment setting and any proxy between you and the SSO server.",
+                                status_code=status_code)
+    if status_code != 200 or "error" in body:
+        raise _token_error(status_code, body)
+    access_token = body.get("access_token")
+    if not isinstance(access_token, str) or not access_token or not access_token.isprintable():
+        raise TokenRequestError("The token endpoint's answer has no usable access_token.",
+                                status_code=status_code)
+    token_type = body.get("token_type")
+    if not isinstance(token_type, str) or token_type.lower() != "bearer":
+        raise TokenRequestError(f"The token endpoint issued a token of type '{_short(token_type)}', not "
+                                "a Bearer token, which Healthcode's APIs require.", status_code=status_code)
+    issued = time.time() if now is None else now
+    return Token(
+        access_token=access_token,
+        token_type="Bearer",
+        expires_at=_expiry(body.get("expires_in"), issued),
+        refresh_token=_optional_text(body, "refresh_token"),
+        scope=_optional_text(body, "scope"),
+        id_token=_optional_text(body, "id_token"),
+        issued_at=issued,
+    )
+
+
+def _token_error(status_code: int, body: Mapping[str, Any]) -> TokenRequestError:
+    error = body.get("error")
+    if not isinstance(error, str) or not error:
+        return TokenRequestError(f"The token endpoint answered HTTP {status_code} without an OAuth error.",
+                                 status_code=status_code)
+    error = _short(error, 64)
+    raw = body.get("error_description")
+    description = _short(raw, 300) if isinstance(raw, str) else None
+    advice = TOKEN_ERROR_ADVICE.get(error, "The token request was refused.")
+    message = f"{advice} (SSO error '{error}'" + (f": {description})" if description else ")")
+    cls = InvalidGrantError if error == "invalid_grant" else TokenRequestError
+    return cls(message, error=error, description=description, status_code=status_code)
+
+
+def _expiry(expires_in: object, issued: float) -> float | None:
+    if expires_in is None:
+        return None
+    if isinstance(expires_in, str) and expires_in.strip().isdigit():
+        expires_in = int(expires_in)  # some servers send a string; RFC 6749 means a number
+    if isinstance(expires_in, bool) or not isinstance(expires_in, (int, float)) \
+            or not math.isfinite(expires_in) or not 0 <= expires_in <= MAX_EXPIRES_IN:
+        raise TokenRequestError(f"The token endpoint sent an invalid expires_in '{_short(expires_in)}'.")
+    return issued + float(expires_in)
+
+
+def _optional_text(body: Mapping[str, Any], key: str) -> str | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.isprintable():
+        raise TokenRequestError(f"The token endpoint sent a '{key}' that is not a string.")
+    return value or None
+
+
+def _short(value: object, limit: int = 40) -> str:
+    return "".join(ch for ch in str(value) if ch.isprintable())[:limit]

@@ -1,0 +1,56 @@
+"""Which URLs may carry the sign-in: https everywhere, plain http only on this machine.
+
+RFC 6749 section 3.1 and RFC 8414 section 2 require TLS for the SSO's endpoints; RFC 8252
+section 7.3 allows plain http only for the loopback interface, which is what the local sandbox uses.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from urllib.parse import SplitResult, urlsplit
+
+LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """True for ``localhost`` and any address in 127.0.0.0/8 or ``::1``."""
+    if not host:
+        return False
+    host = host.strip("[]").lower()
+    if host in LOOPBACK_NAMES or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def split_url(url: str) -> SplitResult | None:
+    """``urlsplit`` that returns None instead of raising on malformed input (bad port, brackets)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - validates the port, which urlsplit parses lazily
+    except ValueError:
+        return None
+    return parts
+
+
+def endpoint_url_problem(url: object) -> str | None:
+    """Why ``url`` cannot be an SSO endpoint, or None when it can."""
+    if not isinstance(url, str) or not url:
+        return "it must be a non-empty URL string"
+    if any(ch.isspace() or ord(ch) < 0x20 for ch in url):
+        return "it contains whitespace or control characters"
+    parts = split_url(url)
+    if parts is None or not parts.scheme or not parts.hostname:
+        return f"'{url}' is not an absolute URL"
+    if parts.fragment:
+        return f"'{url}' must not contain a fragment (#...)"
+    if parts.scheme == "https":
+        return None
+    if parts.scheme == "http" and is_loopback_host(parts.hostname):
+        return None
+    if parts.scheme == "http":
+        return (f"'{url}' uses plain http; Healthcode endpoints must use https "
+                "(http is allowed only for localhost)")
+    return f"'{url}' must be an https URL"

@@ -1,0 +1,130 @@
+import pytest
+
+from fake_sso import discovery_document
+from healthcode_auth import DiscoveryError, HealthcodeConfig, TransportError
+from healthcode_auth.discovery import DiscoveryCache, expected_issuer, parse_metadata
+from healthcode_auth.transport import HttpTransport
+
+ISSUER = "https://sso.example.test"
+URL = f"{ISSUER}/.well-known/openid-configuration"
+
+
+def test_endpoints_are_looked_up_by_key():
+    metadata = parse_metadata(discovery_document(ISSUER, userinfo_endpoint=f"{ISSUER}/me"), URL)
+    assert metadata.authorization_endpoint == f"{ISSUER}/authorize"
+    assert metadata.token_endpoint == f"{ISSUER}/token"
+    assert metadata.jwks_uri == f"{ISSUER}/jwks"
+    assert metadata.issuer == ISSUER
+    assert metadata["userinfo_endpoint"] == f"{ISSUER}/me"
+    assert metadata.authorization_response_iss_parameter_supported is True
+    assert metadata.to_dict()["issuer"] == ISSUER
+
+
+@pytest.mark.parametrize(("url", "issuer"), [
+    ("https://auth.healthcode.co.uk/.well-known/openid-configuration", "https://auth.healthcode.co.uk"),
+    ("https://kc.example/realms/rpa/.well-known/openid-configuration", "https://kc.example/realms/rpa"),
+    ("https://as.example/.well-known/oauth-authorization-server/tenant1", "https://as.example/tenant1"),
+    ("https://as.example/.well-known/oauth-authorization-server", "https://as.example"),
+    ("http://127.0.0.1:8765/.well-known/openid-configuration", "http://127.0.0.1:8765"),
+])
+def test_expected_issuer_follows_oidc_and_rfc8414(url, issuer):
+    assert expected_issuer(url) == issuer
+
+
+def test_issuer_with_trailing_slash_is_accepted():
+    metadata = parse_metadata(discovery_document(ISSUER + "/"), URL)
+    assert metadata.issuer == ISSUER + "/"
+
+
+@pytest.mark.parametrize(("document", "fragment"), [
+    (["not", "an", "object"], "not a JSON object"),
+    (None, "not a JSON object"),
+    (discovery_document("https://evil.example"), "does not match"),
+    (discovery_document(ISSUER, issuer=None), "invalid 'issuer'"),
+    (discovery_document(ISSUER, issuer=42), "invalid 'issuer'"),
+    (discovery_document(ISSUER, token_endpoint=None), "no 'token_endpoint'"),
+    (discovery_document(ISSUER, authorization_endpoint=None), "no 'authorization_endpoint'"),
+    (discovery_document(ISSUER, token_endpoint="http://sso.example.test/token"), "plain http"),
+    (discovery_document(ISSUER, jwks_uri="javascript:alert(1)"), "'jwks_uri'"),
+    (discovery_document(ISSUER, authorization_endpoint=["x"]), "'authorization_endpoint'"),
+    (discovery_document(ISSUER, code_challenge_methods_supported=["plain"]), "S256"),
+    (discovery_document(ISSUER, code_challenge_methods_supported="S256"), "not a list"),
+    (discovery_document(ISSUER, authorization_response_iss_parameter_supported="yes"), "non-boolean"),
+])
+def test_invalid_documents_are_refused(document, fragment):
+    with pytest.raises(DiscoveryError, match=fragment):
+        parse_metadata(document, URL)
+
+
+def test_loopback_http_is_allowed_for_the_sandbox():
+    issuer = "http://127.0.0.1:8765"
+    metadata = parse_metadata(discovery_document(issuer), f"{issuer}/.well-known/openid-configuration")
+    assert metadata.token_endpoint == f"{issuer}/token"
+
+
+def test_pkce_support_unannounced_is_accepted():
+    metadata = parse_metadata(discovery_document(ISSUER, code_challenge_methods_supported=None), URL)
+    assert metadata.code_challenge_methods_supported is None
+
+
+def _config(httpserver, **settings):
+    return HealthcodeConfig(client_id="c", redirect_uri="https://bot.example/cb",
+                            environment=httpserver.url_for("/.well-known/openid-configuration"), **settings)
+
+
+def test_fetched_once_per_process(httpserver):
+    issuer = httpserver.url_for("").rstrip("/")
+    httpserver.expect_request("/.well-known/openid-configuration").respond_with_json(discovery_document(issuer))
+    config = _config(httpserver)
+    cache, transport = DiscoveryCache(), HttpTransport(config)
+    first = cache.get(config.discovery_url, transport)
+    second = cache.get(config.discovery_url, transport)
+    assert first is second
+    assert len(httpserver.log) == 1
+
+
+def test_server_error_is_retried_then_reported(httpserver):
+    httpserver.expect_request("/.well-known/openid-configuration").respond_with_data("down", status=503)
+    config = _config(httpserver)
+    with pytest.raises(DiscoveryError, match="HTTP 503"):
+        DiscoveryCache().get(config.discovery_url, HttpTransport(config))
+    assert len(httpserver.log) == 3
+
+
+def test_transient_server_error_recovers(httpserver):
+    issuer = httpserver.url_for("").rstrip("/")
+    httpserver.expect_ordered_request("/.well-known/openid-configuration").respond_with_data("", status=502)
+    httpserver.expect_ordered_request("/.well-known/openid-configuration").respond_with_json(
+        discovery_document(issuer))
+    config = _config(httpserver)
+    assert DiscoveryCache().get(config.discovery_url, HttpTransport(config)).issuer == issuer
+
+
+def test_not_found_is_not_retried(httpserver):
+    httpserver.expect_request("/.well-known/openid-configuration").respond_with_data("nope", status=404)
+    config = _config(httpserver)
+    with pytest.raises(DiscoveryError, match="HTTP 404.*environment setting"):
+        DiscoveryCache().get(config.discovery_url, HttpTransport(config))
+    assert len(httpserver.log) == 1
+
+
+def test_html_instead_of_json(httpserver):
+    httpserver.expect_request("/.well-known/openid-configuration").respond_with_data(
+        "<html>captive portal</html>", content_type="text/html")
+    config = _config(httpserver)
+    with pytest.raises(DiscoveryError, match="not a JSON object"):
+        DiscoveryCache().get(config.discovery_url, HttpTransport(config))
+
+
+def test_connection_refused_is_a_clear_transport_error(unused_port):
+    config = HealthcodeConfig(client_id="c", redirect_uri="https://bot.example/cb",
+                              environment=f"http://127.0.0.1:{unused_port}/.well-known/openid-configuration")
+    with pytest.raises(TransportError, match="Could not connect to the discovery document"):
+        DiscoveryCache().get(config.discovery_url, HttpTransport(config))
+
+
+def test_oversized_answer_is_refused(httpserver):
+    httpserver.expect_request("/.well-known/openid-configuration").respond_with_data("x" * 1_100_000)
+    config = _config(httpserver)
+    with pytest.raises(TransportError, match="more than"):
+        DiscoveryCache().get(config.discovery_url, HttpTransport(config))

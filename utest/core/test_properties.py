@@ -1,0 +1,85 @@
+"""Property-based tests: whatever arrives from outside ends in a result or a HealthcodeAuthError."""
+
+from urllib.parse import quote
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.provisional import urls
+
+from healthcode_auth import HealthcodeAuthError, Token, parse_metadata, parse_redirect, parse_token_response
+from healthcode_auth.access_token import read_claims
+from healthcode_auth.authorization import AuthorizationRequest
+
+REDIRECT = "https://rpaapp.example.com/postauth"
+REQUEST = AuthorizationRequest(url="https://sso.example.test/authorize", client_id="c", redirect_uri=REDIRECT,
+                               issuer="https://sso.example.test", state="S" * 43, code_verifier="v" * 43,
+                               require_iss=True)
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    max_leaves=12,
+)
+token_keys = st.sampled_from(["access_token", "token_type", "expires_in", "refresh_token", "scope", "id_token",
+                              "error", "error_description"])
+token_bodies = st.dictionaries(token_keys, json_values, max_size=8) | json_values
+params = st.dictionaries(
+    st.sampled_from(["code", "state", "iss", "error", "error_description", "x"]) | st.text(max_size=8),
+    st.text(max_size=40) | st.just("S" * 43) | st.just("https://sso.example.test"), max_size=6)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(max_size=200) | urls())
+def test_any_url_is_parsed_or_refused(url):
+    try:
+        parse_redirect(url, REQUEST)
+    except HealthcodeAuthError:
+        pass
+
+
+@settings(max_examples=300)
+@given(params, st.sampled_from([REDIRECT, REDIRECT.upper(), "https://evil.example/postauth"]))
+def test_any_redirect_query_is_parsed_or_refused(query, base):
+    url = base + "?" + "&".join(f"{quote(k)}={quote(v)}" for k, v in query.items())
+    try:
+        grant = parse_redirect(url, REQUEST)
+    except HealthcodeAuthError:
+        return
+    assert grant.code
+    assert query.get("state") == REQUEST.state
+
+
+@settings(max_examples=400)
+@given(st.integers(min_value=100, max_value=599), st.sampled_from(["application/json", "text/html", ""]),
+       token_bodies)
+def test_any_token_response_is_parsed_or_refused(status, content_type, body):
+    try:
+        token = parse_token_response(status, content_type, body)
+    except HealthcodeAuthError:
+        return
+    assert isinstance(token, Token)
+    assert status == 200
+    assert token.access_token
+
+
+@settings(max_examples=300)
+@given(st.dictionaries(st.sampled_from(["issuer", "authorization_endpoint", "token_endpoint", "jwks_uri",
+                                        "code_challenge_methods_supported", "revocation_endpoint",
+                                        "authorization_response_iss_parameter_supported",
+                                        "token_endpoint_auth_methods_supported"]),
+                       json_values | st.just("https://sso.example.test/x"), max_size=8) | json_values)
+def test_any_discovery_document_is_parsed_or_refused(document):
+    try:
+        parse_metadata(document, "https://sso.example.test/.well-known/openid-configuration")
+    except HealthcodeAuthError:
+        pass
+
+
+@settings(max_examples=300)
+@given(st.text(max_size=300) | st.builds(lambda a, b, c: f"{a}.{b}.{c}", st.text(max_size=40),
+                                          st.text(max_size=80), st.text(max_size=40)))
+def test_any_token_text_gives_claims_or_a_clear_error(text):
+    try:
+        assert isinstance(read_claims(text), dict)
+    except HealthcodeAuthError:
+        pass
