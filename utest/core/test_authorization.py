@@ -3,8 +3,8 @@ import time
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
-from fake_sso import discovery_document
 
+from fake_sso import discovery_document
 from healthcode_auth import (
     AuthorizationDenied,
     AuthorizationError,

@@ -7,9 +7,9 @@ import time
 from urllib.parse import parse_qs, unquote_plus, urlencode
 
 import pytest
-from fake_sso import discovery_document, jwks, sign, signing_key
 from werkzeug import Response
 
+from fake_sso import discovery_document, jwks, sign, signing_key
 from healthcode_auth import (
     HealthcodeAuthClient,
     HealthcodeConfig,

@@ -3,9 +3,15 @@ import dataclasses
 from urllib.parse import unquote_plus
 
 import pytest
-from fake_sso import discovery_document
 
-from healthcode_auth import InvalidGrantError, Token, TokenRequestError, parse_token_response, start_authorization
+from fake_sso import discovery_document
+from healthcode_auth import (
+    InvalidGrantError,
+    Token,
+    TokenRequestError,
+    parse_token_response,
+    start_authorization,
+)
 from healthcode_auth.authorization import AuthorizationCode
 from healthcode_auth.discovery import parse_metadata
 from healthcode_auth.tokens import authorization_code_request, basic_authorization, refresh_token_request
