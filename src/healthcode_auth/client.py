@@ -16,6 +16,7 @@ from .authorization import AuthorizationCode, AuthorizationRequest, parse_redire
 from .config import HealthcodeConfig
 from .discovery import DISCOVERY_CACHE, DiscoveryCache, ProviderMetadata
 from .errors import TokenVerificationError, TransportError
+from .redaction import REDACTOR
 from .tokens import (
     Token,
     TokenRequest,
@@ -32,6 +33,7 @@ class HealthcodeAuthClient:
     def __init__(self, config: HealthcodeConfig, *, transport: HttpTransport | None = None,
                  discovery: DiscoveryCache = DISCOVERY_CACHE) -> None:
         self.config = config
+        REDACTOR.add(config.client_secret)
         self.transport = transport or HttpTransport(config)
         self._discovery = discovery
         self._jwks = JwksCache(self._get_jwks)

@@ -10,6 +10,9 @@ from __future__ import annotations
 class HealthcodeAuthError(Exception):
     """Base class of every error raised by ``healthcode_auth``."""
 
+    # Robot Framework shows the message without the class name: the message says it all.
+    ROBOT_SUPPRESS_NAME = True
+
 
 class ConfigurationError(HealthcodeAuthError, ValueError):
     """A setting is missing or invalid; the message names the setting."""

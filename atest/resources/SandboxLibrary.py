@@ -1,0 +1,73 @@
+"""Robot Framework keywords for the Healthcode SSO sandbox: start it, turn its knobs, read its counters.
+
+When ``${SANDBOX_URL}`` is given (atest/run.py starts one sandbox for the whole run, so that it can
+scan every output file for the secrets it issued), the keywords talk to that sandbox over its
+loopback admin API; otherwise `Start Sandbox` runs one in this process on a free port.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from robot.api.deco import keyword, library
+from robot.libraries.BuiltIn import BuiltIn
+
+from healthcode_sandbox import Sandbox, SandboxSettings
+
+
+@library(scope="GLOBAL")
+class SandboxLibrary:
+    def __init__(self) -> None:
+        self._sandbox: Sandbox | None = None
+        self.url = ""
+
+    @keyword
+    def start_sandbox(self, url: str | None = None) -> str:
+        """Uses the sandbox at ``url``, or starts one on a free port; sets ${SANDBOX_URL} and ${DISCOVERY_URL}."""
+        if not url:
+            self._sandbox = Sandbox(SandboxSettings(port=0)).start()
+            url = self._sandbox.url
+        self.url = url.rstrip("/")
+        builtin = BuiltIn()
+        builtin.set_global_variable("${SANDBOX_URL}", self.url)
+        builtin.set_global_variable("${DISCOVERY_URL}", f"{self.url}/.well-known/openid-configuration")
+        return self.url
+
+    @keyword
+    def stop_sandbox(self) -> None:
+        if self._sandbox is not None:
+            self._sandbox.stop()
+            self._sandbox = None
+
+    @keyword
+    def set_sandbox_faults(self, **knobs: Any) -> None:
+        """Sets fault knobs, e.g. ``token_failures=2`` or ``deny_sign_in=${True}``."""
+        self._admin("POST", "/_sandbox/faults", json=knobs)
+
+    @keyword
+    def reset_sandbox_faults(self) -> None:
+        self._admin("DELETE", "/_sandbox/faults")
+
+    @keyword
+    def reset_sandbox_stats(self) -> None:
+        self._admin("DELETE", "/_sandbox/stats")
+
+    @keyword
+    def sandbox_request_count(self, name: str) -> int:
+        """Requests the sandbox counted under ``name`` (``token.authorization_code``, ``discovery``...)."""
+        counts = self._admin("GET", "/_sandbox/stats").get("counts", {})
+        return int(counts.get(name, 0))
+
+    @keyword
+    def register_sandbox_client(self, client_id: str, redirect_uri: str, secret: Any = None) -> None:
+        """Registers a client; ``secret`` may be a ``Secret`` (a confidential client) or None (public)."""
+        body: dict[str, Any] = {"client_id": client_id, "redirect_uris": [redirect_uri]}
+        if secret is not None:
+            body["client_secret"] = getattr(secret, "value", secret)
+        self._admin("POST", "/_sandbox/clients", json=body)
+
+    def _admin(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = httpx.request(method, self.url + path, timeout=10, **kwargs)
+        response.raise_for_status()
+        return response.json() if response.content else None

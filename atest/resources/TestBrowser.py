@@ -1,0 +1,17 @@
+"""How the acceptance tests launch a browser: the one HealthcodeLibrary would find on this machine."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from HealthcodeLibrary.browsers import find_browser
+
+
+def test_browser_options() -> dict[str, Any]:
+    choice = find_browser()
+    if choice is None:
+        raise AssertionError("No browser found: run scripts/setup, which installs Chromium.")
+    options: dict[str, Any] = {"args": choice.launch_args()}
+    if choice.executable_path:
+        options["executablePath"] = choice.executable_path
+    return options

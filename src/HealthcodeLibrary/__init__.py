@@ -1,0 +1,135 @@
+"""Robot Framework keywords for Healthcode's supervised bot sign-in."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from robot.api.types import Secret
+from robotlibcore import DynamicCore
+
+from healthcode_auth import HealthcodeAuthClient, HealthcodeConfig, __version__
+from healthcode_auth.session import DEFAULT_EXPIRY_MARGIN, HealthcodeSession
+
+from .argument_types import BrowserType, TokenVerification
+from .keywords import AccessTokenKeywords, HttpAuthKeywords, SignInKeywords
+from .sign_in_page import BrowserOptions, SignInPage
+
+SIGN_IN_HINT = ("A supervisor must sign in: run 'Open Healthcode Login' and 'Wait For Supervisor "
+                "Authorisation' (or 'Authorise Healthcode Supervisor') with a supervisor at the machine")
+
+
+class HealthcodeLibrary(DynamicCore):  # type: ignore[misc]  # robotlibcore ships no type hints
+    """HealthcodeLibrary lets RPA bots sign in to [https://www.healthcode.co.uk|Healthcode] the way
+    Healthcode requires: a supervisor with a Healthcode account authenticates the bot in a browser,
+    and the bot receives a signed JWT access token for Healthcode's APIs.
+
+    Under the hood this is OAuth 2.0 Authorization Code with PKCE (RFC 6749, RFC 7636) against
+    Healthcode's SSO server, whose endpoints come from its OpenID discovery document. The browser
+    step uses the [https://robotframework-browser.org|Browser library].
+
+    %TOC%
+
+    = Signing in =
+
+    A supervisor must be at the machine. The robot opens the SSO's sign-in page, the supervisor signs
+    in, and the robot exchanges the resulting code for a token:
+
+    | *** Settings ***
+    | Library    Browser
+    | Library    HealthcodeLibrary    client_id=example_rpa_app    redirect_uri=https://rpaapp.example.com/postauth
+    | ...        environment=uat
+    |
+    | *** Tasks ***
+    | Get A Token For The Bot
+    |     `Open Healthcode Login`
+    |     `Wait For Supervisor Authorisation`    timeout=5 minutes
+    |     ${token} =    `Get Healthcode Access Token`
+
+    `Authorise Healthcode Supervisor` does the three steps in one, and only when there is no valid
+    token yet.
+
+    The redirect URI is the post-authentication URL registered with Healthcode. The library catches
+    the browser's redirect to it inside the browser, so nothing needs to run at that address.
+
+    = Using the token =
+
+    Tokens are returned as ``Secret`` values (Robot Framework 7.4+), which Robot Framework never
+    logs. To call Healthcode's APIs without handling the token at all, use
+    `Get Healthcode Requests Auth` with RequestsLibrary:
+
+    | ${auth} =    `Get Healthcode Requests Auth`
+    | Create Session    healthcode    ${API}    auth=${auth}
+
+    = Configuration =
+
+    Every import argument except the browser options falls back to an environment variable:
+    ``HEALTHCODE_CLIENT_ID``, ``HEALTHCODE_REDIRECT_URI``, ``HEALTHCODE_ENVIRONMENT``,
+    ``HEALTHCODE_CLIENT_SECRET``, ``HEALTHCODE_SCOPE``, ``HEALTHCODE_TIMEOUT`` (seconds),
+    ``HEALTHCODE_CA_BUNDLE``, ``HEALTHCODE_PROXY`` and ``HEALTHCODE_VERIFY_ACCESS_TOKEN``. Invalid
+    settings fail the library import with a message naming the setting.
+
+    ``environment`` is ``production`` (the default), ``uat`` (Healthcode's test environment) or the
+    URL of any OpenID discovery document, such as the local sandbox's
+    (``healthcode-auth sandbox``).
+
+    TLS certificates are always verified, against the operating system's trust store (so a
+    TLS-inspecting corporate proxy trusted by the machine works) or against ``ca_bundle``.
+
+    = Secrets =
+
+    No access token, refresh token, authorization code, code verifier or client secret is written
+    to the log, the console, the Browser library's ``playwright-log.txt`` or an error message, at
+    any log level. Pass ``client_secret`` as a ``Secret`` (for example ``%{HEALTHCODE_CLIENT_SECRET}``
+    in a ``Secret``-typed variable, or leave it to the environment variable): a plain string
+    works, but Robot Framework logs plain import arguments at TRACE level.
+    """
+
+    ROBOT_LIBRARY_SCOPE = "GLOBAL"
+    ROBOT_LIBRARY_VERSION = __version__
+    ROBOT_LIBRARY_DOC_FORMAT = "ROBOT"
+
+    def __init__(self, client_id: str | None = None, redirect_uri: str | None = None,
+                 environment: str | None = None, client_secret: Secret | str | None = None,
+                 scope: str | None = None, token_cache: str | None = None,
+                 timeout: timedelta | None = None, ca_bundle: str | None = None, proxy: str | None = None,
+                 verify_access_token: TokenVerification | None = None,
+                 expiry_margin: timedelta = timedelta(seconds=DEFAULT_EXPIRY_MARGIN),
+                 browser: BrowserType = BrowserType.chromium, headless: bool = False,
+                 channel: str | None = None, executable_path: str | None = None,
+                 browser_args: list[str] | None = None) -> None:
+        """Configures the client registration and how the sign-in browser is opened.
+
+        | =Argument= | =Description= |
+        | ``client_id`` | The client id Healthcode issued for this bot. |
+        | ``redirect_uri`` | The exact post-authentication URL registered with Healthcode. |
+        | ``environment`` | ``production``, ``uat`` or a discovery-document URL. |
+        | ``client_secret`` | The client secret, if Healthcode issued one (a ``Secret``). Without it the bot signs in as a public client protected by PKCE. |
+        | ``scope`` | Space-separated scopes to request, if any. |
+        | ``token_cache`` | Path of the token cache for unattended runs. |
+        | ``timeout`` | Timeout of each HTTP request to the SSO (default 30 seconds). |
+        | ``ca_bundle`` | PEM file of CA certificates to trust instead of the operating system's store. |
+        | ``proxy`` | HTTP(S) proxy for the SSO requests and for a browser the library opens. |
+        | ``verify_access_token`` | ``auto``, ``always`` or ``never``; see `TokenVerification`. |
+        | ``expiry_margin`` | A token counts as expired this long before its expiry (default 5 minutes), absorbing clock skew and long steps. |
+        | ``browser``, ``headless``, ``channel``, ``executable_path``, ``browser_args`` | The browser `Open Healthcode Login` launches when the suite has none open. |
+
+        Example:
+        | Library    HealthcodeLibrary    client_id=example_rpa_app    redirect_uri=https://rpaapp.example.com/postauth    environment=uat
+        """
+        config = HealthcodeConfig.from_environment(
+            client_id=client_id, redirect_uri=redirect_uri, environment=environment,
+            client_secret=client_secret.value if isinstance(client_secret, Secret) else client_secret,
+            scope=scope, timeout=None if timeout is None else timeout.total_seconds(),
+            ca_bundle=ca_bundle, proxy=proxy,
+            verify_access_token=None if verify_access_token is None else verify_access_token.value)
+        self.token_cache = token_cache
+        self.session = HealthcodeSession(HealthcodeAuthClient(config), sign_in_hint=SIGN_IN_HINT,
+                                         expiry_margin=expiry_margin.total_seconds())
+        self.sign_in_page = SignInPage()
+        self.browser_options = BrowserOptions(browser=browser.value, headless=headless, channel=channel,
+                                              executable_path=executable_path, args=tuple(browser_args or ()),
+                                              proxy=config.proxy)
+        super().__init__([SignInKeywords(self), AccessTokenKeywords(self), HttpAuthKeywords(self)])
+
+
+__all__ = ["BrowserType", "HealthcodeLibrary", "TokenVerification"]

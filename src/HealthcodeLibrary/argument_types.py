@@ -1,0 +1,26 @@
+"""Enums for keyword arguments, so Robot Framework converts them and libdoc lists the choices."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class BrowserType(Enum):
+    """The browser engine to launch when the suite has no browser open."""
+
+    chromium = "chromium"
+    firefox = "firefox"
+    webkit = "webkit"
+
+
+class TokenVerification(Enum):
+    """How the access token is checked after it is issued.
+
+    ``auto``: verify a JWT's signature, issuer and expiry against the SSO's published keys; accept
+    an opaque token as it is. ``always``: refuse a token that cannot be verified. ``never``: do not
+    verify (only for servers whose keys cannot be reached).
+    """
+
+    auto = "auto"
+    always = "always"
+    never = "never"

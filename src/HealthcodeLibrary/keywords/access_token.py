@@ -1,0 +1,105 @@
+"""Keywords for the access token: get it, check it, inspect its non-secret parts, forget it."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from robot.api import logger
+from robot.api.deco import keyword
+from robot.api.types import Secret
+from robot.utils import secs_to_timestr
+
+from healthcode_auth import NoValidTokenError, Token
+
+from ..base import LibraryComponent
+
+
+class AccessTokenKeywords(LibraryComponent):
+    @keyword(tags=["token"])
+    def get_healthcode_access_token(self) -> Secret:
+        """Returns the Healthcode access token as a ``Secret``.
+
+        Exchanges the code captured by `Wait For Supervisor Authorisation` (once), or returns the
+        current token while it is valid, renewing it with the refresh token when it is about to
+        expire. Never opens a browser: without a usable token it fails and says that a supervisor
+        must sign in, and how.
+
+        The value is a [https://robotframework.org/robotframework/latest/RobotFrameworkUserGuide.html#secret-type|Secret],
+        so Robot Framework never logs it. Pass it to keywords that accept ``Secret`` values, or
+        use `Get Healthcode Requests Auth` to call Healthcode's APIs without handling it at all.
+
+        Example:
+        | ${token} =    `Get Healthcode Access Token`
+        """
+        token = self.session.access_token()
+        left = token.seconds_left()
+        if left is not None:
+            logger.info(f"Healthcode access token valid for another {secs_to_timestr(int(left), compact=True)}.")
+        return Secret(token.access_token)
+
+    @keyword(tags=["token"])
+    def healthcode_access_token_should_be_valid(self, min_remaining: timedelta = timedelta(0)) -> None:
+        """Fails unless the library holds an access token valid for at least ``min_remaining``.
+
+        Never renews the token and makes no network request (except to redeem a code that
+        `Wait For Supervisor Authorisation` just captured): use it to check, before a long task,
+        that the authorisation will last.
+
+        Example:
+        | `Healthcode Access Token Should Be Valid`
+        | `Healthcode Access Token Should Be Valid`    min_remaining=2 hours
+        """
+        token = self.session.current_token()
+        if token is None:
+            raise AssertionError(f"There is no Healthcode access token. {self.session.sign_in_hint}.")
+        left = token.seconds_left()
+        wanted = min_remaining.total_seconds()
+        if left is not None and left <= wanted:
+            state = "has expired" if left <= 0 else f"expires in {secs_to_timestr(int(left), compact=False)}"
+            raise AssertionError(f"The Healthcode access token {state}; at least "
+                                 f"{secs_to_timestr(wanted, compact=False)} was required. "
+                                 f"{self.session.sign_in_hint}.")
+
+    @keyword(tags=["token"])
+    def get_healthcode_token_expiry(self) -> datetime | None:
+        """Returns when the access token expires, as a local ``datetime`` (None when unknown).
+
+        Example:
+        | ${expiry} =    `Get Healthcode Token Expiry`
+        | Log    Token valid until ${expiry}
+        """
+        token = self._current()
+        return None if token.expires_at is None else datetime.fromtimestamp(token.expires_at).astimezone()
+
+    @keyword(tags=["token"])
+    def get_healthcode_token_claims(self) -> dict[str, Any]:
+        """Returns the access token's claims, such as ``sub``, ``iss``, ``aud``, ``exp`` and ``scope``.
+
+        The claims are the token's readable, non-secret payload (verified when the library's
+        ``verify_access_token`` setting asks for it). An opaque token has no claims: the result is
+        then an empty dictionary.
+
+        Example:
+        | ${claims} =    `Get Healthcode Token Claims`
+        | Log    Signed in by ${claims}[sub]
+        """
+        return self.session.client.claims(self._current())
+
+    @keyword(tags=["token"])
+    def clear_healthcode_authorisation(self) -> None:
+        """Forgets the pending sign-in, the captured code and the access token.
+
+        After this, `Get Healthcode Access Token` fails until a supervisor signs in again.
+
+        Example:
+        | `Clear Healthcode Authorisation`
+        """
+        self.session.clear()
+        logger.info("Healthcode authorisation cleared.")
+
+    def _current(self) -> Token:
+        token = self.session.current_token()
+        if token is None:
+            raise NoValidTokenError(f"There is no Healthcode access token. {self.session.sign_in_hint}.")
+        return token

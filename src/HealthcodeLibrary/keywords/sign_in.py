@@ -1,0 +1,140 @@
+"""Keywords for the supervisor's sign-in in a real browser."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+from robot.api import logger
+from robot.api.deco import keyword
+from robot.api.types import Secret
+from robot.utils import secs_to_timestr
+
+from healthcode_auth import HealthcodeAuthError, NoValidTokenError
+
+from ..argument_types import BrowserType
+from ..base import LibraryComponent
+from ..sign_in_page import BrowserOptions
+
+POLL_SECONDS = 1.0
+
+
+class SignInKeywords(LibraryComponent):
+    @keyword(tags=["sign-in"])
+    def open_healthcode_login(self, browser: BrowserType | None = None, headless: bool | None = None,
+                              channel: str | None = None, executable_path: str | None = None) -> None:
+        """Opens Healthcode's sign-in page so that a supervisor can authorise the bot.
+
+        Fetches the SSO's discovery document (once per process), creates a new sign-in (PKCE code
+        verifier, ``state``) and opens its authorization URL:
+
+        - If the suite has a Browser library context open, in a new page there, so the suite's own
+          browser settings (proxy, locale, viewport) apply.
+        - Otherwise in a browser of its own, visible unless ``headless`` is true. ``browser``,
+          ``channel`` (e.g. ``msedge`` or ``chrome``) and ``executable_path`` choose which one and
+          override the library's import arguments of the same names. Without them the library
+          uses Playwright's Chromium if installed, else an installed Chrome, Edge or Chromium, so
+          locked-down machines need no browser download.
+
+        Afterwards the sign-in page is the Browser library's active page: a supervisor signs in
+        there, or a test drives it with Browser keywords. Continue with
+        `Wait For Supervisor Authorisation`. Opening a new sign-in abandons any earlier one that
+        was not completed.
+
+        Do not record a HAR file or a Playwright trace in a context used for the sign-in: they
+        would contain the authorization code.
+
+        Example:
+        | `Open Healthcode Login`
+        | `Open Healthcode Login`    channel=msedge
+        | `Open Healthcode Login`    headless=True    executable_path=/usr/bin/chromium
+        """
+        defaults = self.browser_options
+        options = BrowserOptions(
+            browser=(browser or BrowserType(defaults.browser)).value,
+            headless=defaults.headless if headless is None else headless,
+            channel=channel or defaults.channel,
+            executable_path=executable_path or defaults.executable_path,
+            args=defaults.args,
+            proxy=defaults.proxy,
+        )
+        sign_in = self.session.start_sign_in()
+        self.sign_in_page.open(sign_in.url, sign_in.redirect_uri, sign_in.state, options)
+        logger.info(f"Opened the Healthcode sign-in page for client '{sign_in.client_id}'. A supervisor must "
+                    "sign in there; use 'Wait For Supervisor Authorisation' to wait for it.")
+
+    @keyword(tags=["sign-in"])
+    def wait_for_supervisor_authorisation(self, timeout: timedelta = timedelta(minutes=5)) -> None:
+        """Waits until the supervisor has signed in on the page opened by `Open Healthcode Login`.
+
+        Catches the SSO's redirect to the redirect URI, also when it happened before this keyword
+        was called, and without ever contacting the redirect URI's host (it need not exist).
+        Checks that the redirect belongs to this sign-in (``state``) and comes from the expected
+        SSO (``iss``, RFC 9207), keeps the authorization code for `Get Healthcode Access Token`,
+        and shows the supervisor a page saying the bot is authorised and the window may be closed.
+
+        The console tells the person at the machine what is expected of them while this waits.
+
+        Fails with a message saying what to do next when the supervisor cancels or the SSO refuses
+        the sign-in (with the SSO's description), the redirect is forged or stale (``state``
+        mismatch), the supervisor does not finish within ``timeout``, or the sign-in window or
+        browser is closed. The code never appears in the log.
+
+        Example:
+        | `Open Healthcode Login`
+        | `Wait For Supervisor Authorisation`    timeout=10 minutes
+        | ${token} =    `Get Healthcode Access Token`
+        """
+        sign_in = self.session.pending_sign_in
+        if sign_in is None:
+            raise NoValidTokenError("No sign-in is in progress: run 'Open Healthcode Login' first.")
+        limit = timeout.total_seconds()
+        readable = secs_to_timestr(limit, compact=False)
+        logger.console(f"Waiting up to {readable} for a supervisor to sign in to Healthcode in the browser "
+                       "window the robot opened...")
+        deadline = time.monotonic() + limit
+        try:
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise NoValidTokenError(f"The supervisor did not complete the sign-in within {readable}. "
+                                            "Run 'Open Healthcode Login' again and ask the supervisor to sign "
+                                            "in, or give a longer timeout.")
+                capture = self.sign_in_page.take(sign_in.state, min(remaining, POLL_SECONDS))
+                if capture.status == "captured" and capture.url is not None:
+                    self.session.accept_redirect(capture.url)
+                    break
+                if capture.status == "closed":
+                    raise NoValidTokenError("The sign-in window was closed before the supervisor completed "
+                                            "the sign-in. Run 'Open Healthcode Login' again.")
+                if capture.status != "pending":
+                    raise NoValidTokenError("The sign-in page is no longer being watched (was the browser "
+                                            "restarted?). Run 'Open Healthcode Login' again.")
+        finally:
+            self.sign_in_page.release(sign_in.state)
+        logger.console("The supervisor has signed in; the bot is authorised.")
+        logger.info("Supervisor authorisation received.")
+
+    @keyword(tags=["sign-in", "token"])
+    def authorise_healthcode_supervisor(self, timeout: timedelta = timedelta(minutes=5),
+                                        browser: BrowserType | None = None, headless: bool | None = None,
+                                        channel: str | None = None, executable_path: str | None = None,
+                                        ) -> Secret:
+        """Returns a valid access token, asking a supervisor to sign in only when there is none.
+
+        When the library already holds a valid token (or can renew it), returns it without opening
+        a browser. Otherwise runs `Open Healthcode Login` (with the given browser options),
+        `Wait For Supervisor Authorisation` (with ``timeout``) and `Get Healthcode Access Token`.
+
+        Example:
+        | ${token} =    `Authorise Healthcode Supervisor`    timeout=10 minutes
+        """
+        try:
+            return Secret(self.session.access_token().access_token)
+        except NoValidTokenError:
+            pass
+        except HealthcodeAuthError as error:
+            logger.info(f"The current token cannot be used ({error}); asking a supervisor to sign in.")
+        self.open_healthcode_login(browser, headless, channel, executable_path)
+        self.wait_for_supervisor_authorisation(timeout)
+        return Secret(self.session.access_token().access_token)

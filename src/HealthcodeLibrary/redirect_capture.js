@@ -1,0 +1,120 @@
+// HealthcodeLibrary's Browser-library extension: catches the SSO's redirect to the redirect URI.
+//
+// Loaded into the Browser library's node process with Browser.init_js_extension() and called by
+// name. Why here and not with Browser keywords:
+//  - Playwright route handlers do not fire for redirect hops; the hop is seen only as a 'request'
+//    event, before DNS, so the redirect URI's host never needs to exist or be reachable.
+//  - 'Wait For Request' would write the URL with the authorization code into playwright-log.txt
+//    and output.xml. Nothing here logs, and the URL is handed out once, to Python only.
+//  - Listening starts when the page is opened, so a redirect that happens before
+//    'Wait For Supervisor Authorisation' is called is not lost.
+// Once caught, the page is sent to the clean redirect URI (no query), which a route answers with
+// a "bot authorised" page: the URL with the code never becomes page.url() or a history entry.
+"use strict";
+
+const sessions = new Map(); // state -> session
+
+function isResponse(url) {
+  return url.searchParams.has("code") || url.searchParams.has("error") || url.searchParams.has("state");
+}
+
+function wake(session) {
+  for (const waiter of session.waiters.splice(0)) waiter();
+}
+
+function capture(session, url, page) {
+  if (session.url === null) {
+    session.url = url;
+    wake(session);
+  }
+  if (!session.leaving && page && !page.isClosed()) {
+    session.leaving = true;
+    session.after = page.goto(session.clean).catch(() => {});
+  }
+}
+
+function pageOf(request, fallback) {
+  try {
+    return request.frame().page();
+  } catch (e) {
+    return fallback;
+  }
+}
+
+// Arms the capture on the active page, then opens the sign-in page there. The SSO may redirect
+// at once (a remembered supervisor, or a refusal), which aborts the navigation: that is a result,
+// not an error.
+async function healthcodeArm(redirectUri, state, doneHtml, authUrl, page) {
+  const target = new URL(redirectUri);
+  const previous = sessions.get(state);
+  if (previous) await release(previous);
+  const session = {
+    page, url: null, waiters: [], leaving: false, after: Promise.resolve(),
+    clean: target.origin + target.pathname,
+    matches: (u) => u.origin === target.origin && u.pathname === target.pathname,
+  };
+  session.onRequest = (request) => {
+    try {
+      if (!request.isNavigationRequest()) return;
+      const url = new URL(request.url());
+      if (session.matches(url) && isResponse(url)) capture(session, request.url(), pageOf(request, page));
+    } catch (e) { /* an event listener must never throw */ }
+  };
+  session.onRoute = async (route) => {
+    const request = route.request();
+    if (isResponse(new URL(request.url()))) {
+      capture(session, request.url(), pageOf(request, page));
+      return route.fulfill({ status: 204, body: "" }).catch(() => {});
+    }
+    return route.fulfill({ status: 200, contentType: "text/html; charset=utf-8", body: doneHtml })
+      .catch(() => {});
+  };
+  sessions.set(state, session);
+  page.on("request", session.onRequest);
+  await page.route(session.matches, session.onRoute);
+  page.once("close", () => wake(session));
+  try {
+    await page.goto(authUrl);
+  } catch (error) {
+    if (session.url === null) {
+      return { status: "failed", error: String((error && error.message) || error).split("\n")[0] };
+    }
+  }
+  return { status: session.url === null ? "opened" : "captured" };
+}
+
+async function release(session) {
+  // Let the "authorised" page finish loading before removing the route that serves it.
+  await Promise.race([session.after, new Promise((resolve) => setTimeout(resolve, 5000))]);
+  session.page.off("request", session.onRequest);
+  try { await session.page.unroute(session.matches, session.onRoute); } catch (e) { /* page gone */ }
+}
+
+async function healthcodeTake(state, waitMs) {
+  const session = sessions.get(state);
+  if (!session) return { status: "unknown" };
+  if (session.url === null && !session.page.isClosed()) {
+    await new Promise((resolve) => {
+      const timer = setTimeout(resolve, Number(waitMs));
+      session.waiters.push(() => { clearTimeout(timer); resolve(); });
+    });
+  }
+  if (typeof session.url === "string") {
+    const url = session.url;
+    session.url = undefined; // handed out once
+    return { status: "captured", url };
+  }
+  if (session.url === undefined) return { status: "taken" };
+  if (session.page.isClosed()) return { status: "closed" };
+  return { status: "pending" };
+}
+
+async function healthcodeDisarm(state) {
+  const session = sessions.get(state);
+  if (!session) return false;
+  sessions.delete(state);
+  await release(session);
+  return true;
+}
+
+module.exports = { healthcodeArm, healthcodeTake, healthcodeDisarm };

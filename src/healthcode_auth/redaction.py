@@ -1,0 +1,68 @@
+"""Defence in depth for logs: secrets this process handles are masked in third-party log records.
+
+The core never logs a secret itself. But HTTP libraries log at DEBUG, and Robot Framework copies
+Python logging into log.html, so every secret the core learns (client secret, code verifier,
+code, tokens) is registered here and masked in the records of the loggers that could carry it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+MASK = "<secret>"
+# Loggers of the libraries that see requests to the SSO and to Healthcode's APIs. A filter on a
+# logger does not apply to its children's records, so the loggers are named one by one.
+GUARDED_LOGGERS = (
+    "httpx", "httpcore.connection", "httpcore.connection_pool", "httpcore.http11", "httpcore.http2",
+    "httpcore.proxy", "httpcore.socks", "urllib3.connectionpool", "urllib3.connection", "urllib3.response",
+    "requests_oauthlib.oauth2_session", "requests_oauthlib.oauth2_auth", "oauthlib.oauth2.rfc6749.parameters",
+    "oauthlib.oauth2.rfc6749.clients.base", "hpack.hpack",
+)
+MIN_SECRET_LENGTH = 8
+
+
+class SecretRedactor(logging.Filter):
+    """A logging filter that replaces every registered secret with ``<secret>``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+        self._secrets: frozenset[str] = frozenset()
+
+    def add(self, *secrets: str | None) -> None:
+        """Register secrets; short or empty values are ignored (they would mask ordinary text)."""
+        fresh = {s for s in secrets if s and len(s) >= MIN_SECRET_LENGTH}
+        if fresh - self._secrets:
+            with self._lock:
+                self._secrets = self._secrets | fresh
+
+    def redact(self, text: str) -> str:
+        for secret in self._secrets:
+            if secret in text:
+                text = text.replace(secret, MASK)
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self._secrets:
+            try:
+                message = record.getMessage()
+            except Exception:  # a malformed record is not ours to fix; drop it rather than leak
+                return False
+            record.msg, record.args = self.redact(message), None
+        return True
+
+    def install(self) -> None:
+        """Attach to the guarded loggers and to the root logger's handlers (idempotent).
+
+        The root handlers include Robot Framework's, which copies records into log.html; a filter
+        there also covers loggers not named above.
+        """
+        targets: list[logging.Filterer] = [logging.getLogger(name) for name in GUARDED_LOGGERS]
+        targets.extend(logging.getLogger().handlers)
+        for target in targets:
+            if self not in target.filters:
+                target.addFilter(self)
+
+
+REDACTOR = SecretRedactor()
