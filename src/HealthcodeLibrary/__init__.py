@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from robot.api.types import Secret
 from robotlibcore import DynamicCore
 
-from healthcode_auth import HealthcodeAuthClient, HealthcodeConfig, __version__
+from healthcode_auth import ConfigurationError, HealthcodeAuthClient, HealthcodeConfig, __version__
 from healthcode_auth.session import DEFAULT_EXPIRY_MARGIN, HealthcodeSession
 
 from .argument_types import BrowserType, TokenVerification
@@ -116,20 +117,47 @@ class HealthcodeLibrary(DynamicCore):  # type: ignore[misc]  # robotlibcore ship
         Example:
         | Library    HealthcodeLibrary    client_id=example_rpa_app    redirect_uri=https://rpaapp.example.com/postauth    environment=uat
         """
-        config = HealthcodeConfig.from_environment(
-            client_id=client_id, redirect_uri=redirect_uri, environment=environment,
-            client_secret=client_secret.value if isinstance(client_secret, Secret) else client_secret,
-            scope=scope, timeout=None if timeout is None else timeout.total_seconds(),
-            ca_bundle=ca_bundle, proxy=proxy,
-            verify_access_token=None if verify_access_token is None else verify_access_token.value)
         self.token_cache = token_cache
-        self.session = HealthcodeSession(HealthcodeAuthClient(config), sign_in_hint=SIGN_IN_HINT,
-                                         expiry_margin=expiry_margin.total_seconds())
+        self._settings: dict[str, Any] = {
+            "client_id": client_id, "redirect_uri": redirect_uri, "environment": environment,
+            "client_secret": client_secret.value if isinstance(client_secret, Secret) else client_secret,
+            "scope": scope, "timeout": None if timeout is None else timeout.total_seconds(),
+            "ca_bundle": ca_bundle, "proxy": proxy,
+            "verify_access_token": None if verify_access_token is None else verify_access_token.value,
+        }
+        self._expiry_margin = expiry_margin.total_seconds()
+        self._session: HealthcodeSession | None = None
+        self._missing: ConfigurationError | None = None
+        try:
+            config = self._configure()
+        except ConfigurationError as error:
+            if error.setting not in ("client_id", "redirect_uri") or "required" not in str(error):
+                raise
+            # Only the registration is missing: libdoc and IDEs can still load the library; the
+            # first keyword that needs it fails with this message.
+            self._missing = error
+            config = None
         self.sign_in_page = SignInPage()
         self.browser_options = BrowserOptions(browser=browser.value, headless=headless, channel=channel,
                                               executable_path=executable_path, args=tuple(browser_args or ()),
-                                              proxy=config.proxy)
+                                              proxy=config.proxy if config else proxy)
         super().__init__([SignInKeywords(self), AccessTokenKeywords(self), HttpAuthKeywords(self)])
+
+    def _configure(self) -> HealthcodeConfig:
+        config = HealthcodeConfig.from_environment(**self._settings)
+        self._session = HealthcodeSession(HealthcodeAuthClient(config), sign_in_hint=SIGN_IN_HINT,
+                                          expiry_margin=self._expiry_margin)
+        return config
+
+    @property
+    def session(self) -> HealthcodeSession:
+        """The bot's authorisation; fails when the client registration was never configured."""
+        if self._session is None:
+            if self._missing is not None:
+                raise self._missing
+            self._configure()
+        assert self._session is not None
+        return self._session
 
 
 __all__ = ["BrowserType", "HealthcodeLibrary", "TokenVerification"]

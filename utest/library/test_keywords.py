@@ -1,0 +1,224 @@
+"""The keyword components over a fake sign-in page and a fake core client (no browser, no network)."""
+
+import time
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+import requests
+from robot.api.types import Secret
+
+from healthcode_auth import AuthorizationDenied, ConfigurationError, NoValidTokenError, StateMismatchError, Token
+from healthcode_auth.authorization import AuthorizationRequest
+from HealthcodeLibrary import HealthcodeLibrary
+from HealthcodeLibrary.sign_in_page import Capture
+
+REDIRECT = "https://rpaapp.example.com/postauth"
+ISSUER = "https://sso.example.test"
+
+
+class FakeClient:
+    def __init__(self):
+        self.exchanges = 0
+        self.refreshes = 0
+        self.config = type("Config", (), {"client_id": "example_rpa_app"})()
+
+    def start_sign_in(self):
+        return AuthorizationRequest(url=f"{ISSUER}/authorize?x=1", client_id="example_rpa_app", redirect_uri=REDIRECT,
+                                    issuer=ISSUER, state="S" * 43, code_verifier="v" * 43)
+
+    def exchange_code(self, grant):
+        self.exchanges += 1
+        return Token(access_token=f"ACCESS-{grant.code}", expires_at=time.time() + 86400, refresh_token="RT-1")
+
+    def refresh(self, refresh_token):
+        self.refreshes += 1
+        return Token(access_token="ACCESS-RENEWED", expires_at=time.time() + 86400, refresh_token="RT-2")
+
+    def claims(self, token):
+        return {"sub": "supervisor"}
+
+
+class FakePage:
+    """Stands in for the browser: replays a list of captures."""
+
+    def __init__(self, *captures):
+        self.captures = list(captures)
+        self.opened = []
+        self.released = []
+
+    def open(self, url, redirect_uri, state, options):
+        self.opened.append((url, redirect_uri, state, options))
+
+    def take(self, state, wait_seconds):
+        return self.captures.pop(0) if self.captures else Capture("pending")
+
+    def release(self, state):
+        self.released.append(state)
+
+
+def redirect(**params):
+    params.setdefault("state", "S" * 43)
+    return f"{REDIRECT}?{urlencode(params)}"
+
+
+@pytest.fixture
+def library():
+    lib = HealthcodeLibrary(client_id="example_rpa_app", redirect_uri=REDIRECT, environment="uat")
+    lib.session.client = FakeClient()
+    return lib
+
+
+def use_page(library, *captures):
+    library.sign_in_page = FakePage(*captures)
+    return library.sign_in_page
+
+
+def test_full_sign_in(library):
+    page = use_page(library, Capture("pending"), Capture("captured", redirect(code="CODE-1")))
+    library.run_keyword("open_healthcode_login", [], {"headless": True, "channel": "msedge"})
+    assert page.opened[0][2] == "S" * 43
+    assert page.opened[0][3].headless is True
+    assert page.opened[0][3].channel == "msedge"
+    library.run_keyword("wait_for_supervisor_authorisation", [], {})
+    token = library.run_keyword("get_healthcode_access_token", [], {})
+    assert isinstance(token, Secret)
+    assert token.value == "ACCESS-CODE-1"
+    assert str(token) == "<secret>"
+    assert page.released == ["S" * 43]
+
+
+def test_code_is_exchanged_once(library):
+    use_page(library, Capture("captured", redirect(code="C")))
+    library.open_healthcode_login()
+    library.wait_for_supervisor_authorisation()
+    first = library.get_healthcode_access_token()
+    second = library.get_healthcode_access_token()
+    assert first.value == second.value
+    assert library.session.client.exchanges == 1
+
+
+def test_wait_without_open_fails_clearly(library):
+    use_page(library)
+    with pytest.raises(NoValidTokenError, match="Open Healthcode Login"):
+        library.wait_for_supervisor_authorisation()
+
+
+def test_wait_times_out_with_readable_duration(library):
+    from datetime import timedelta
+
+    page = use_page(library)
+    library.open_healthcode_login()
+    with pytest.raises(NoValidTokenError, match="within 1 second"):
+        library.wait_for_supervisor_authorisation(timedelta(seconds=1))
+    assert page.released
+
+
+def test_closed_window(library):
+    use_page(library, Capture("closed"))
+    library.open_healthcode_login()
+    with pytest.raises(NoValidTokenError, match="window was closed"):
+        library.wait_for_supervisor_authorisation()
+
+
+def test_lost_page(library):
+    use_page(library, Capture("unknown"))
+    library.open_healthcode_login()
+    with pytest.raises(NoValidTokenError, match="no longer being watched"):
+        library.wait_for_supervisor_authorisation()
+
+
+def test_cancelled_sign_in(library):
+    use_page(library, Capture("captured", redirect(error="access_denied", error_description="Cancelled")))
+    library.open_healthcode_login()
+    with pytest.raises(AuthorizationDenied, match="declined or cancelled.*Cancelled"):
+        library.wait_for_supervisor_authorisation()
+
+
+def test_forged_redirect(library):
+    page = use_page(library, Capture("captured", redirect(code="C", state="forged")))
+    library.open_healthcode_login()
+    with pytest.raises(StateMismatchError):
+        library.wait_for_supervisor_authorisation()
+    assert page.released
+
+
+def test_no_token_message_says_how_to_sign_in(library):
+    with pytest.raises(NoValidTokenError, match="supervisor must sign in.*Open Healthcode Login"):
+        library.get_healthcode_access_token()
+
+
+def test_expired_token_is_renewed(library):
+    library.session.set_token(Token(access_token="OLD-ACCESS", expires_at=time.time() + 10, refresh_token="RT-1"))
+    assert library.get_healthcode_access_token().value == "ACCESS-RENEWED"
+    assert library.session.client.refreshes == 1
+
+
+def test_authorise_reuses_a_valid_token(library):
+    page = use_page(library)
+    library.session.set_token(Token(access_token="VALID-ACCESS", expires_at=time.time() + 3600))
+    assert library.authorise_healthcode_supervisor().value == "VALID-ACCESS"
+    assert page.opened == []
+
+
+def test_authorise_signs_in_when_needed(library):
+    page = use_page(library, Capture("captured", redirect(code="NEW")))
+    assert library.authorise_healthcode_supervisor().value == "ACCESS-NEW"
+    assert len(page.opened) == 1
+
+
+def test_should_be_valid(library):
+    from datetime import timedelta
+
+    library.session.set_token(Token(access_token="A-TOKEN-VALUE", expires_at=time.time() + 3600))
+    library.healthcode_access_token_should_be_valid(timedelta(minutes=30))
+    with pytest.raises(AssertionError, match="expires in.*at least 2 hours was required"):
+        library.healthcode_access_token_should_be_valid(timedelta(hours=2))
+
+
+def test_expiry_and_claims(library):
+    expires = time.time() + 3600
+    library.session.set_token(Token(access_token="A-TOKEN-VALUE", expires_at=expires))
+    assert abs(library.get_healthcode_token_expiry().timestamp() - expires) < 1
+    assert library.get_healthcode_token_claims() == {"sub": "supervisor"}
+
+
+def test_clear(library):
+    library.session.set_token(Token(access_token="A-TOKEN-VALUE", expires_at=time.time() + 3600))
+    library.clear_healthcode_authorisation()
+    with pytest.raises(NoValidTokenError):
+        library.get_healthcode_access_token()
+
+
+def test_requests_auth_adds_current_token(library):
+    library.session.set_token(Token(access_token="REQ-TOKEN-VALUE", expires_at=time.time() + 3600))
+    auth = library.get_healthcode_requests_auth()
+    prepared = requests.Request("GET", "https://api.example/x", auth=auth).prepare()
+    assert prepared.headers["Authorization"] == "Bearer REQ-TOKEN-VALUE"
+    assert "REQ-TOKEN-VALUE" not in repr(auth)
+
+
+def test_httpx_auth_adds_current_token(library):
+    library.session.set_token(Token(access_token="HTTPX-TOKEN-VALUE", expires_at=time.time() + 3600))
+    auth = library.get_healthcode_httpx_auth()
+    request = next(auth.auth_flow(httpx.Request("GET", "https://api.example/x")))
+    assert request.headers["Authorization"] == "Bearer HTTPX-TOKEN-VALUE"
+
+
+def test_library_loads_without_registration_but_keywords_say_what_is_missing(monkeypatch):
+    monkeypatch.delenv("HEALTHCODE_CLIENT_ID", raising=False)
+    monkeypatch.delenv("HEALTHCODE_REDIRECT_URI", raising=False)
+    lib = HealthcodeLibrary()
+    with pytest.raises(ConfigurationError, match="HEALTHCODE_CLIENT_ID"):
+        lib.get_healthcode_access_token()
+
+
+def test_invalid_setting_fails_the_import():
+    with pytest.raises(ConfigurationError, match="'environment'"):
+        HealthcodeLibrary(client_id="c", redirect_uri=REDIRECT, environment="staging")
+
+
+def test_secret_client_secret_is_unwrapped():
+    lib = HealthcodeLibrary(client_id="c", redirect_uri=REDIRECT, client_secret=Secret("s3cret-value"))
+    assert lib.session.client.config.client_secret == "s3cret-value"
+    assert "s3cret-value" not in repr(lib.session.client.config)
