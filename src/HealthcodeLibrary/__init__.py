@@ -59,7 +59,7 @@ class HealthcodeLibrary(DynamicCore):  # type: ignore[misc]  # robotlibcore ship
     `Get Healthcode Requests Auth` with RequestsLibrary:
 
     | ${auth} =    `Get Healthcode Requests Auth`
-    | Create Session    healthcode    ${API}    auth=${auth}
+    | Create Custom Session    healthcode    ${API}    auth=${auth}    verify=${True}
 
     = Configuration =
 

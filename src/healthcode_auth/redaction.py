@@ -66,3 +66,18 @@ class SecretRedactor(logging.Filter):
 
 
 REDACTOR = SecretRedactor()
+
+
+class MaskedHeaderValue(str):
+    """A header value sent in full but shown as ``'Bearer <secret>'`` wherever it is logged.
+
+    HTTP client libraries write the real string to the socket, while libraries that log a
+    request's headers (RequestsLibrary logs them at INFO) print the dictionary, that is ``repr()``
+    of each value, and get the mask.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        scheme = self.split(" ", 1)[0] if " " in self else ""
+        return repr(f"{scheme} {MASK}".strip())

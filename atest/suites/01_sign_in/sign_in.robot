@@ -37,6 +37,13 @@ The Token Calls The Protected API Through Requests Auth
     ${anonymous}=    Evaluate    requests.get($SANDBOX_URL + "/api/v1/whoami", timeout=10)    modules=requests
     Should Be Equal As Integers    ${anonymous.status_code}    401
 
+RequestsLibrary Uses The Token Without Logging It
+    Sign In As Supervisor
+    ${auth}=    Get Healthcode Requests Auth
+    RequestsLibrary.Create Custom Session    sandbox    ${SANDBOX_URL}    auth=${auth}    verify=${True}
+    ${response}=    RequestsLibrary.GET On Session    sandbox    /api/v1/whoami
+    Should Be Equal    ${response.json()}[sub]    ${SUPERVISOR}
+
 The Redirect Is Caught Even Before The Wait Starts
     Open Healthcode Login
     Supervisor Signs In

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from robot.api.deco import keyword
 
 from healthcode_auth.http_auth import HealthcodeHttpxAuth
+from healthcode_auth.redaction import MaskedHeaderValue
 
 from ..base import LibraryComponent
 
@@ -20,13 +21,15 @@ def requests_auth(session: HealthcodeSession) -> Any:
     Written against ``requests`` directly rather than requests-oauthlib's ``OAuth2``: that class
     refuses plain-http URLs unless the process-wide ``OAUTHLIB_INSECURE_TRANSPORT`` switch is set
     (the local sandbox is http on loopback) and needs the token as a plain dictionary, whereas this
-    asks the session on every request, so a renewed token is used as soon as it exists.
+    asks the session on every request, so a renewed token is used as soon as it exists. The header
+    value is a :class:`MaskedHeaderValue`: RequestsLibrary logs request headers at INFO, and sees
+    ``'Bearer <secret>'``.
     """
     from requests.auth import AuthBase
 
     class HealthcodeRequestsAuth(AuthBase):
         def __call__(self, request: Any) -> Any:
-            request.headers["Authorization"] = session.access_token().authorization_header
+            request.headers["Authorization"] = MaskedHeaderValue(session.access_token().authorization_header)
             return request
 
         def __repr__(self) -> str:
@@ -46,8 +49,12 @@ class HttpAuthKeywords(LibraryComponent):
 
         Example:
         | ${auth} =    `Get Healthcode Requests Auth`
-        | Create Session    healthcode    https://api.healthcode.co.uk    auth=${auth}
+        | Create Custom Session    healthcode    https://api.healthcode.co.uk    auth=${auth}    verify=${True}
         | ${response} =    GET On Session    healthcode    /api/v1/whoami
+
+        RequestsLibrary logs each request's headers; the ``Authorization`` header shows there as
+        ``Bearer <secret>``. Do not enable RequestsLibrary's ``debug`` option: it prints raw HTTP
+        traffic, token included, to the console.
         """
         return requests_auth(self.session)
 

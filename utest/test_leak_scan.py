@@ -1,0 +1,41 @@
+"""The acceptance runner's secret scan finds a secret in every form a log could hold it."""
+
+import html
+import json
+import zipfile
+from urllib.parse import quote, quote_plus
+
+import pytest
+from leak_scan import files_under, scan
+
+SECRET = "a:b/c+d&e=f%g<h>\"i'"
+
+
+@pytest.mark.parametrize("form", [
+    SECRET, quote(SECRET, safe=""), quote_plus(SECRET), html.escape(SECRET), json.dumps(SECRET)[1:-1],
+])
+def test_each_written_form_is_found(tmp_path, form):
+    (tmp_path / "log.html").write_text(f"<td>{form}</td>")
+    scanned, leaks = scan(files_under(tmp_path), {"client secret": [SECRET]})
+    assert scanned == 1
+    assert [str(leak) for leak in leaks] == [f"{tmp_path / 'log.html'}: contains a client secret"]
+
+
+def test_zip_members_are_scanned(tmp_path):
+    with zipfile.ZipFile(tmp_path / "trace.zip", "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("trace.network", "GET https://bot.example/cb?code=THE-CODE-VALUE")
+    _, leaks = scan(files_under(tmp_path), {"authorization code": ["THE-CODE-VALUE"]})
+    assert [leak.kind for leak in leaks] == ["authorization code"]
+    assert "trace.zip!trace.network" in leaks[0].path
+
+
+def test_clean_files_pass(tmp_path):
+    (tmp_path / "output.xml").write_text("<msg>Bearer &lt;secret&gt;</msg>")
+    scanned, leaks = scan(files_under(tmp_path), {"access token": ["eyJhbGciOiJSUzI1NiJ9.e30.sig"]})
+    assert (scanned, leaks) == (1, [])
+
+
+def test_leak_report_never_repeats_the_secret(tmp_path):
+    (tmp_path / "console.txt").write_text("token=TOPSECRET-123")
+    _, leaks = scan(files_under(tmp_path), {"access token": ["TOPSECRET-123"]})
+    assert "TOPSECRET-123" not in str(leaks[0])
