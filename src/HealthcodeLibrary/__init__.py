@@ -8,15 +8,16 @@ from typing import Any
 from robot.api.types import Secret
 from robotlibcore import DynamicCore
 
-from healthcode_auth import ConfigurationError, HealthcodeAuthClient, HealthcodeConfig, __version__
-from healthcode_auth.session import DEFAULT_EXPIRY_MARGIN, HealthcodeSession
+from healthcode_auth import ConfigurationError, HealthcodeConfig, __version__
+from healthcode_auth.session import HealthcodeSession
 
 from .argument_types import BrowserType, TokenVerification
 from .keywords import AccessTokenKeywords, HttpAuthKeywords, SignInKeywords
 from .sign_in_page import BrowserOptions, SignInPage
 
-SIGN_IN_HINT = ("A supervisor must sign in: run 'Open Healthcode Login' and 'Wait For Supervisor "
-                "Authorisation' (or 'Authorise Healthcode Supervisor') with a supervisor at the machine")
+SIGN_IN_HINT = ("A supervisor must sign in: run 'healthcode-auth login' with a supervisor at the machine, or "
+                "'Open Healthcode Login' and 'Wait For Supervisor Authorisation' (or 'Authorise Healthcode "
+                "Supervisor') in a suite")
 
 
 class HealthcodeLibrary(DynamicCore):  # type: ignore[misc]  # robotlibcore ships no type hints
@@ -94,7 +95,7 @@ class HealthcodeLibrary(DynamicCore):  # type: ignore[misc]  # robotlibcore ship
                  scope: str | None = None, token_cache: str | None = None,
                  timeout: timedelta | None = None, ca_bundle: str | None = None, proxy: str | None = None,
                  verify_access_token: TokenVerification | None = None,
-                 expiry_margin: timedelta = timedelta(seconds=DEFAULT_EXPIRY_MARGIN),
+                 expiry_margin: timedelta | None = None,
                  browser: BrowserType = BrowserType.chromium, headless: bool = False,
                  channel: str | None = None, executable_path: str | None = None,
                  browser_args: list[str] | None = None) -> None:
@@ -106,7 +107,7 @@ class HealthcodeLibrary(DynamicCore):  # type: ignore[misc]  # robotlibcore ship
         | ``environment`` | ``production``, ``uat`` or a discovery-document URL. |
         | ``client_secret`` | The client secret, if Healthcode issued one (a ``Secret``). Without it the bot signs in as a public client protected by PKCE. |
         | ``scope`` | Space-separated scopes to request, if any. |
-        | ``token_cache`` | Path of the token cache for unattended runs. |
+        | ``token_cache`` | Path of the encrypted token cache shared with later and parallel runs; default a per-user path; ``off`` keeps tokens in memory only. See `Unattended runs`. |
         | ``timeout`` | Timeout of each HTTP request to the SSO (default 30 seconds). |
         | ``ca_bundle`` | PEM file of CA certificates to trust instead of the operating system's store. |
         | ``proxy`` | HTTP(S) proxy for the SSO requests and for a browser the library opens. |
@@ -117,15 +118,15 @@ class HealthcodeLibrary(DynamicCore):  # type: ignore[misc]  # robotlibcore ship
         Example:
         | Library    HealthcodeLibrary    client_id=example_rpa_app    redirect_uri=https://rpaapp.example.com/postauth    environment=uat
         """
-        self.token_cache = token_cache
         self._settings: dict[str, Any] = {
             "client_id": client_id, "redirect_uri": redirect_uri, "environment": environment,
             "client_secret": client_secret.value if isinstance(client_secret, Secret) else client_secret,
             "scope": scope, "timeout": None if timeout is None else timeout.total_seconds(),
             "ca_bundle": ca_bundle, "proxy": proxy,
             "verify_access_token": None if verify_access_token is None else verify_access_token.value,
+            "token_cache": token_cache,
+            "expiry_margin": None if expiry_margin is None else expiry_margin.total_seconds(),
         }
-        self._expiry_margin = expiry_margin.total_seconds()
         self._session: HealthcodeSession | None = None
         self._missing: ConfigurationError | None = None
         try:
@@ -145,8 +146,7 @@ class HealthcodeLibrary(DynamicCore):  # type: ignore[misc]  # robotlibcore ship
 
     def _configure(self) -> HealthcodeConfig:
         config = HealthcodeConfig.from_environment(**self._settings)
-        self._session = HealthcodeSession(HealthcodeAuthClient(config), sign_in_hint=SIGN_IN_HINT,
-                                          expiry_margin=self._expiry_margin)
+        self._session = HealthcodeSession.from_config(config, sign_in_hint=SIGN_IN_HINT)
         return config
 
     @property

@@ -21,8 +21,10 @@ from .tokens import (
     Token,
     TokenRequest,
     authorization_code_request,
+    parse_error_response,
     parse_token_response,
     refresh_token_request,
+    revocation_request,
 )
 from .transport import HttpTransport
 
@@ -51,6 +53,26 @@ class HealthcodeAuthClient:
     def metadata(self) -> ProviderMetadata:
         """The SSO server's validated metadata, fetched at most once per process."""
         return self._discovery.get(self.config.discovery_url, self.transport)
+
+    def use_metadata(self, metadata: ProviderMetadata) -> None:
+        """Use metadata kept from an earlier run (e.g. in the token cache) instead of fetching it."""
+        self._discovery.put(metadata)
+
+    def revoke(self, token: Token) -> bool:
+        """Revoke the refresh token (or else the access token) where the server supports it (RFC 7009).
+
+        Returns False when the server has no revocation endpoint; a refusal raises.
+        """
+        endpoint = self.metadata.revocation_endpoint
+        if endpoint is None:
+            return False
+        value, hint = ((token.refresh_token, "refresh_token") if token.refresh_token
+                       else (token.access_token, "access_token"))
+        request = revocation_request(self.config, self.metadata, value, hint)
+        response = self.transport.post_form(request.url, "revocation endpoint", request.form, request.headers)
+        if response.status_code != 200:
+            raise parse_error_response(response.status_code, response.content_type, response.json(), "revocation")
+        return True
 
     def start_sign_in(self) -> AuthorizationRequest:
         """A new sign-in: its ``url`` is the page the supervisor must open."""

@@ -32,7 +32,10 @@ ENV_VARS: Mapping[str, str] = {
     "ca_bundle": "HEALTHCODE_CA_BUNDLE",
     "proxy": "HEALTHCODE_PROXY",
     "verify_access_token": "HEALTHCODE_VERIFY_ACCESS_TOKEN",
+    "token_cache": "HEALTHCODE_TOKEN_CACHE",
+    "expiry_margin": "HEALTHCODE_EXPIRY_MARGIN",
 }
+CACHE_DISABLED = frozenset({"off", "none", "no", "false", "disabled"})
 
 # RFC 6749 Appendix A: client_id is *VSCHAR, a scope token is 1*NQCHAR.
 _VSCHARS = re.compile(r"[\x20-\x7e]+")
@@ -49,7 +52,9 @@ class HealthcodeConfig:
     local sandbox's, or another standards-conformant SSO's). ``client_secret`` is optional:
     without it the client signs in as a public client, protected by PKCE alone.
     ``verify_access_token`` is ``auto`` (verify JWT access tokens against the published JWKS,
-    accept opaque ones), ``always`` or ``never``.
+    accept opaque ones), ``always`` or ``never``. ``token_cache`` is the path of the shared token
+    cache (default: a per-user path), or ``off`` to keep tokens in memory only. A token counts as
+    expired ``expiry_margin`` seconds before it expires, which also absorbs clock skew.
     """
 
     client_id: str
@@ -62,6 +67,8 @@ class HealthcodeConfig:
     proxy: str | None = None
     verify_access_token: str = "auto"
     leeway: int = 60
+    token_cache: str | None = None
+    expiry_margin: float = 300.0
 
     def __post_init__(self) -> None:
         _require_text("client_id", self.client_id)
@@ -87,6 +94,22 @@ class HealthcodeConfig:
                                      f"of {', '.join(VERIFY_CHOICES)}")
         if not isinstance(self.leeway, int) or not 0 <= self.leeway <= 600:
             raise ConfigurationError("leeway", "give a whole number of seconds between 0 and 600")
+        if self.token_cache is not None and (not isinstance(self.token_cache, str) or not self.token_cache.strip()):
+            raise ConfigurationError("token_cache", "give a file path, or 'off' to disable the cache")
+        if isinstance(self.expiry_margin, bool) or not isinstance(self.expiry_margin, (int, float)) \
+                or not 0 <= self.expiry_margin <= 43_200:
+            raise ConfigurationError("expiry_margin", "give a number of seconds between 0 and 43200 (12 hours)")
+
+    @property
+    def token_cache_path(self) -> Path | None:
+        """Where the token cache lives, or None when it is disabled."""
+        if self.token_cache is not None and self.token_cache.strip().lower() in CACHE_DISABLED:
+            return None
+        if self.token_cache is not None:
+            return Path(self.token_cache).expanduser()
+        from .token_cache import default_cache_path
+
+        return default_cache_path()
 
     @property
     def discovery_url(self) -> str:
@@ -117,8 +140,9 @@ class HealthcodeConfig:
             if required not in values:
                 raise ConfigurationError(required, f"it is required: pass {required}=... or set "
                                          f"the environment variable {ENV_VARS[required]}")
-        if "timeout" in values:
-            values["timeout"] = _to_seconds(values["timeout"])
+        for name in ("timeout", "expiry_margin"):
+            if name in values:
+                values[name] = _to_seconds(values[name], name)
         return cls(**values)
 
 
@@ -169,9 +193,9 @@ def _normalise_scope(scope: object) -> str | None:
     return " ".join(dict.fromkeys(tokens)) or None
 
 
-def _to_seconds(value: object) -> float:
+def _to_seconds(value: object, setting: str) -> float:
     if isinstance(value, bool):
-        raise ConfigurationError("timeout", "give a number of seconds")
+        raise ConfigurationError(setting, "give a number of seconds")
     if isinstance(value, (int, float)):
         return float(value)
     if isinstance(value, str):
@@ -179,7 +203,7 @@ def _to_seconds(value: object) -> float:
             return float(value.strip())
         except ValueError:
             pass
-    raise ConfigurationError("timeout", f"'{value}' is not a number of seconds")
+    raise ConfigurationError(setting, f"'{value}' is not a number of seconds")
 
 
 def _check_timeout(timeout: object) -> None:

@@ -1,19 +1,27 @@
 """The authorisation of one bot: a pending sign-in, its captured code, and the current token.
 
 This is the state machine behind the keywords and the CLI:
-``start_sign_in`` -> ``accept_redirect`` -> ``access_token`` (exchanges the code once, then hands
-out the token while it is valid and renews it with the refresh token when it is not).
+``start_sign_in`` -> ``accept_redirect`` -> ``access_token`` (redeems the code once, then hands
+out the token while it is valid and renews it with the refresh token when it is not). With a
+:class:`~healthcode_auth.token_cache.TokenCache` the token is shared with later runs and other
+robots: a valid cached token is returned with no network request at all, and renewal happens
+under the cache's cross-process lock, once for all robots waiting on it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from dataclasses import dataclass, field
 
+from .access_token import looks_like_jwt, read_claims
 from .authorization import AuthorizationCode, AuthorizationRequest, parse_redirect
 from .client import HealthcodeAuthClient
-from .errors import InvalidGrantError, NoValidTokenError
+from .config import HealthcodeConfig
+from .discovery import parse_metadata
+from .errors import HealthcodeAuthError, InvalidGrantError, NoValidTokenError
 from .redaction import REDACTOR
+from .token_cache import CachedAuthorisation, TokenCache, cache_key
 from .tokens import Token
 
 DEFAULT_EXPIRY_MARGIN = 300.0
@@ -27,40 +35,55 @@ class _State:
 
 
 class HealthcodeSession:
-    """Holds one bot's authorisation in memory; thread-safe."""
+    """One bot's authorisation, in memory and optionally in a shared token cache; thread-safe."""
 
-    def __init__(self, client: HealthcodeAuthClient, *, expiry_margin: float = DEFAULT_EXPIRY_MARGIN,
+    def __init__(self, client: HealthcodeAuthClient, *, cache: TokenCache | None = None,
+                 expiry_margin: float = DEFAULT_EXPIRY_MARGIN,
                  sign_in_hint: str = "A supervisor must sign in first") -> None:
         self.client = client
+        self.cache = cache
         self.expiry_margin = expiry_margin
         self.sign_in_hint = sign_in_hint
         self._lock = threading.RLock()
         self._state = _State()
+
+    @classmethod
+    def from_config(cls, config: HealthcodeConfig, *, sign_in_hint: str = "A supervisor must sign in first",
+                    ) -> HealthcodeSession:
+        """A session with the configuration's client, token cache and expiry margin."""
+        path = config.token_cache_path
+        return cls(HealthcodeAuthClient(config), cache=None if path is None else TokenCache(path),
+                   expiry_margin=config.expiry_margin, sign_in_hint=sign_in_hint)
+
+    @property
+    def cache_key(self) -> str:
+        return cache_key(self.client.config.discovery_url, self.client.config.client_id)
 
     @property
     def pending_sign_in(self) -> AuthorizationRequest | None:
         return self._state.sign_in
 
     @property
-    def has_code(self) -> bool:
-        return self._state.code is not None
-
-    @property
     def token(self) -> Token | None:
-        """The current token, valid or not, without network calls."""
+        """The token in memory, valid or not, without network calls or cache reads."""
         return self._state.token
 
     def current_token(self) -> Token | None:
-        """The current token, valid or not; a just-captured code is redeemed first."""
+        """The current token, valid or not: a just-captured code is redeemed first, then the
+        memory, then the cache are asked. Never renews."""
         with self._lock:
             if self._state.code is not None:
                 return self.access_token()
+            if self._state.token is None and self.cache is not None:
+                entry = self.cache.load(self.cache_key)
+                if entry is not None:
+                    self._adopt(entry)
             return self._state.token
 
     def start_sign_in(self) -> AuthorizationRequest:
         """A new sign-in replaces any pending one (its redirect will no longer be accepted)."""
         sign_in = self.client.start_sign_in()
-        REDACTOR.add(sign_in.code_verifier, sign_in.state)
+        REDACTOR.add(sign_in.code_verifier)
         with self._lock:
             self._state.sign_in = sign_in
             self._state.code = None
@@ -73,43 +96,83 @@ class HealthcodeSession:
             if sign_in is None:
                 raise NoValidTokenError("There is no sign-in in progress to complete. Open the Healthcode "
                                         "sign-in page first.")
+            self._state.sign_in = None  # a sign-in's redirect is accepted once, right or wrong
             code = parse_redirect(redirect_url, sign_in)
             REDACTOR.add(code.code)
             self._state.code = code
             return code
 
     def access_token(self) -> Token:
-        """A valid token: the current one, the captured code's (exchanged once) or a renewed one."""
+        """A valid token: the captured code's (redeemed once), the current one, or a renewed one."""
         with self._lock:
-            state = self._state
-            if state.code is not None:
-                code, state.code, state.sign_in = state.code, None, None
+            if self._state.code is not None:
+                code, self._state.code = self._state.code, None
                 return self._keep(self.client.exchange_code(code))
-            token = state.token
+            token = self._state.token
             if token is not None and token.is_valid(self.expiry_margin):
                 return token
-            if token is not None and token.refresh_token:
-                try:
-                    return self._keep(self.client.refresh(token.refresh_token))
-                except InvalidGrantError as error:
-                    state.token = None
-                    raise NoValidTokenError(f"Supervisor re-authorisation required: the SSO server refused "
-                                            f"to renew the token ({error.error}). {self.sign_in_hint}.") from None
-            if token is not None:
-                raise NoValidTokenError(f"The Healthcode access token has expired and cannot be renewed. "
-                                        f"{self.sign_in_hint}.")
-            raise NoValidTokenError(f"There is no Healthcode access token yet. {self.sign_in_hint}.")
+            if self.cache is None:
+                return self._renew(token)
+            with self.cache.locked():
+                # Another robot may have renewed it while this one waited for the lock.
+                entry = self.cache.load(self.cache_key)
+                if entry is not None:
+                    self._adopt(entry)
+                    token = entry.token
+                    if token.is_valid(self.expiry_margin):
+                        return token
+                return self._renew(token)
 
     def set_token(self, token: Token) -> None:
-        self._keep(token)
-
-    def clear(self) -> None:
-        """Forget the sign-in, the code and the token."""
         with self._lock:
+            self._keep(token)
+
+    def clear(self) -> Token | None:
+        """Forget the sign-in, the code and the token, in memory and in the cache; returns the token."""
+        with self._lock:
+            token = self._state.token
             self._state = _State()
+            if self.cache is not None:
+                with self.cache.locked():
+                    entry = self.cache.load(self.cache_key)
+                    self.cache.remove(self.cache_key)
+                if token is None and entry is not None:
+                    token = entry.token
+            return token
+
+    def _renew(self, token: Token | None) -> Token:
+        if token is None:
+            raise NoValidTokenError(f"There is no Healthcode access token yet. {self.sign_in_hint}.")
+        if not token.refresh_token:
+            raise NoValidTokenError(f"The Healthcode access token has expired (or will within the expiry "
+                                    f"margin) and there is no refresh token to renew it. {self.sign_in_hint}.")
+        try:
+            return self._keep(self.client.refresh(token.refresh_token))
+        except InvalidGrantError as error:
+            self._state.token = None
+            if self.cache is not None:
+                self.cache.remove(self.cache_key)
+            raise NoValidTokenError(f"Supervisor re-authorisation required: the SSO server refused to renew "
+                                    f"the token ({error.error}). {self.sign_in_hint}.") from None
+
+    def _adopt(self, entry: CachedAuthorisation) -> None:
+        """Use a cached authorisation, and its discovery document, so no request is needed."""
+        token = entry.token
+        REDACTOR.add(token.access_token, token.refresh_token)
+        self._state.token = token
+        if entry.discovery:
+            # A stale document is skipped: discovery is then fetched when renewal needs it.
+            with contextlib.suppress(HealthcodeAuthError):
+                self.client.use_metadata(parse_metadata(entry.discovery, entry.discovery_url))
 
     def _keep(self, token: Token) -> Token:
         REDACTOR.add(token.access_token, token.refresh_token, token.id_token)
-        with self._lock:
-            self._state.token = token
+        self._state.token = token
+        if self.cache is not None:
+            claims = read_claims(token.access_token) if looks_like_jwt(token.access_token) else {}
+            metadata = self.client.metadata
+            entry = CachedAuthorisation(self.client.config.discovery_url, self.client.config.client_id, token,
+                                        issuer=metadata.issuer, claims=claims, discovery=metadata.to_dict())
+            with self.cache.locked():
+                self.cache.store(entry)
         return token

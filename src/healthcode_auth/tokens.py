@@ -102,9 +102,19 @@ def refresh_token_request(config: HealthcodeConfig, metadata: ProviderMetadata,
     return _token_request(config, metadata, "refresh_token", {"refresh_token": refresh_token})
 
 
-def _token_request(config: HealthcodeConfig, metadata: ProviderMetadata, grant_type: str,
-                   fields: dict[str, str]) -> TokenRequest:
-    form = {"grant_type": grant_type, "client_id": config.client_id, **fields}
+def revocation_request(config: HealthcodeConfig, metadata: ProviderMetadata, token: str,
+                       token_type_hint: str) -> TokenRequest:
+    """The request that revokes a token (RFC 7009 section 2.1), authenticated like a token request."""
+    assert metadata.revocation_endpoint is not None
+    return _token_request(config, metadata, None, {"token": token, "token_type_hint": token_type_hint},
+                          url=metadata.revocation_endpoint)
+
+
+def _token_request(config: HealthcodeConfig, metadata: ProviderMetadata, grant_type: str | None,
+                   fields: dict[str, str], url: str | None = None) -> TokenRequest:
+    form = {"client_id": config.client_id, **fields}
+    if grant_type:
+        form = {"grant_type": grant_type, **form}
     headers = {"Content-Type": "application/x-www-form-urlencoded"}
     if config.client_secret is not None:
         methods = metadata.token_endpoint_auth_methods_supported
@@ -113,7 +123,7 @@ def _token_request(config: HealthcodeConfig, metadata: ProviderMetadata, grant_t
             form["client_secret"] = config.client_secret
         else:
             headers["Authorization"] = basic_authorization(config.client_id, config.client_secret)
-    return TokenRequest(metadata.token_endpoint, grant_type, form, headers)
+    return TokenRequest(url or metadata.token_endpoint, grant_type or "revocation", form, headers)
 
 
 def parse_token_response(status_code: int, content_type: str, body: Any, now: float | None = None,
@@ -151,6 +161,14 @@ def parse_token_response(status_code: int, content_type: str, body: Any, now: fl
         id_token=_optional_text(body, "id_token"),
         issued_at=issued,
     )
+
+
+def parse_error_response(status_code: int, content_type: str, body: Any, what: str = "token") -> TokenRequestError:
+    """The error for a non-200 answer of the token or revocation endpoint."""
+    if isinstance(body, dict):
+        return _token_error(status_code, body)
+    kind = "an HTML page" if "html" in content_type.lower() else "an answer that is not JSON"
+    return TokenRequestError(f"The {what} endpoint returned {kind} (HTTP {status_code}).", status_code=status_code)
 
 
 def _token_error(status_code: int, body: Mapping[str, Any]) -> TokenRequestError:

@@ -64,7 +64,7 @@ def redirect(**params):
 
 @pytest.fixture
 def library():
-    lib = HealthcodeLibrary(client_id="example_rpa_app", redirect_uri=REDIRECT, environment="uat")
+    lib = HealthcodeLibrary(client_id="example_rpa_app", redirect_uri=REDIRECT, environment="uat", token_cache="off")
     lib.session.client = FakeClient()
     return lib
 
