@@ -1,0 +1,94 @@
+"""Unattended runs against the sandbox: the cached token, renewal, refusal, and parallel robots."""
+
+import multiprocessing
+
+import pytest
+
+import parallel_robot
+from healthcode_auth import NoValidTokenError
+from healthcode_auth.discovery import DISCOVERY_CACHE
+from healthcode_auth.session import HealthcodeSession
+from healthcode_sandbox import Supervisor
+from sandbox_clients import config_for
+
+
+def new_session(sandbox, cache_path, **settings):
+    DISCOVERY_CACHE.clear()  # as in a new process: nothing remembered
+    return HealthcodeSession.from_config(config_for(sandbox, token_cache=str(cache_path), **settings))
+
+
+def sign_in(session):
+    request = session.start_sign_in()
+    session.accept_redirect(Supervisor().sign_in(request.url))
+    return session.access_token()
+
+
+def test_a_later_run_gets_the_cached_token_without_any_request(sandbox, tmp_path):
+    first = sign_in(new_session(sandbox, tmp_path / "tokens.json"))
+    sandbox.reset_stats()
+    later = new_session(sandbox, tmp_path / "tokens.json")
+    assert later.access_token().access_token == first.access_token
+    assert sandbox.stats() == {}
+
+
+def test_no_cached_token_fails_fast_and_names_the_cli(sandbox, tmp_path):
+    session = new_session(sandbox, tmp_path / "tokens.json")
+    session.sign_in_hint = "Run 'healthcode-auth login' with a supervisor"
+    with pytest.raises(NoValidTokenError, match="healthcode-auth login"):
+        session.access_token()
+    assert sandbox.stats() == {}
+
+
+def test_token_near_expiry_is_renewed_once_and_rotation_stored(sandbox, tmp_path):
+    sandbox.set_token_lifetime(60)  # inside the 300 s margin from the start
+    first = sign_in(new_session(sandbox, tmp_path / "tokens.json"))
+    sandbox.set_token_lifetime(86_400)
+    sandbox.reset_stats()
+    later = new_session(sandbox, tmp_path / "tokens.json")
+    renewed = later.access_token()
+    assert renewed.access_token != first.access_token
+    assert renewed.refresh_token != first.refresh_token
+    assert sandbox.request_count("token.refresh_token") == 1
+    assert sandbox.request_count("discovery") == 0  # the discovery document came from the cache
+    again = new_session(sandbox, tmp_path / "tokens.json")
+    assert again.access_token().access_token == renewed.access_token
+    assert sandbox.request_count("token.refresh_token") == 1
+
+
+def test_refused_renewal_clears_the_entry_and_asks_for_the_supervisor(sandbox, tmp_path):
+    sandbox.set_token_lifetime(60)
+    sign_in(new_session(sandbox, tmp_path / "tokens.json"))
+    sandbox.reject_token_requests(1)
+    later = new_session(sandbox, tmp_path / "tokens.json")
+    with pytest.raises(NoValidTokenError, match="Supervisor re-authorisation required.*invalid_grant"):
+        later.access_token()
+    assert later.cache.entries() == []
+
+
+def test_expiry_margin_absorbs_clock_skew(sandbox, tmp_path):
+    sandbox.set_token_lifetime(600)
+    token = sign_in(new_session(sandbox, tmp_path / "tokens.json", expiry_margin=0))
+    assert token.is_valid(margin=0)
+    skewed = token.expires_at - 599  # our clock 599 s behind the server's view of expiry
+    assert not token.is_valid(margin=300, now=skewed + 301)
+
+
+@pytest.mark.parametrize("robots", [8])
+def test_parallel_robots_with_an_expired_token_refresh_once(sandbox, tmp_path, robots):
+    cache_path = tmp_path / "tokens.json"
+    sandbox.set_token_lifetime(60)
+    sign_in(new_session(sandbox, cache_path))
+    sandbox.set_token_lifetime(86_400)
+    sandbox.reset_stats()
+    context = multiprocessing.get_context("spawn")
+    barrier, results = context.Barrier(robots), context.Queue()
+    processes = [context.Process(target=parallel_robot.get_token, args=(sandbox.discovery_url, str(cache_path), barrier, results))
+                 for _ in range(robots)]
+    for process in processes:
+        process.start()
+    tokens = [results.get(timeout=60) for _ in processes]
+    for process in processes:
+        process.join(timeout=30)
+        assert process.exitcode == 0
+    assert sandbox.request_count("token.refresh_token") == 1
+    assert len(set(tokens)) == 1
