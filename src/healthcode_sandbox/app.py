@@ -1,0 +1,88 @@
+"""The Flask application of one sandbox: endpoints, size limits and error shapes.
+
+Bad input must never become a 500: oversized bodies and parameters, wrong methods and unknown
+paths all answer with a 4xx in the shape the caller expects (OAuth JSON for machine endpoints,
+the HTML error page under /authorize).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException
+
+from . import admin_views, oauth_views, pages, resource, signin_views
+from .authorization import SandboxAuthorizationServer
+from .context import attach
+from .responses import oauth_error
+from .state import SandboxState
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 64 * 1024
+MAX_PARAMETER_CHARS = 4096
+MAX_PARAMETERS = 100
+
+
+def create_app(state: SandboxState) -> Flask:
+    """A Flask app serving ``state`` (one app per sandbox, so several can run side by side)."""
+    app = Flask(__name__)
+    app.config.update(
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+        MAX_FORM_MEMORY_SIZE=MAX_BODY_BYTES,
+        MAX_FORM_PARTS=MAX_PARAMETERS,
+    )
+    attach(app, SandboxAuthorizationServer(app, state))
+    for module in (oauth_views, signin_views, resource, admin_views):
+        app.register_blueprint(module.blueprint)
+    app.before_request(_limit_parameters)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected_error)
+    return app
+
+
+def _limit_parameters() -> Response | None:
+    """Refuse oversized or too many parameters before any endpoint (or Authlib) reads them."""
+    values = list(request.args.items(multi=True))
+    if request.method == "POST" and request.mimetype == oauth_views.FORM_TYPE:
+        values += list(request.form.items(multi=True))
+    if len(values) > MAX_PARAMETERS:
+        return _bad_request(f"The request has more than {MAX_PARAMETERS} parameters.")
+    for name, value in values:
+        if len(name) > MAX_PARAMETER_CHARS or len(value) > MAX_PARAMETER_CHARS:
+            return _bad_request(f"A parameter is longer than {MAX_PARAMETER_CHARS} characters.")
+    return None
+
+
+def _bad_request(description: str) -> Response:
+    if _wants_html():
+        return pages.error(400, "invalid_request", description)
+    return oauth_error(400, "invalid_request", description)
+
+
+def _http_error(error: HTTPException) -> Response:
+    status = error.code or 500
+    description = error.description or error.name
+    if _wants_html():
+        return pages.error(status, _error_code(status), description)
+    return oauth_error(status, _error_code(status), description)
+
+
+def _unexpected_error(error: Exception) -> Any:
+    # Logged without the query string or body: those can hold codes, tokens and secrets.
+    log.error("Unexpected error on %s %s", request.method, request.path, exc_info=error)
+    return oauth_error(500, "server_error", "The sandbox hit an unexpected error; see its log.")
+
+
+def _error_code(status: int) -> str:
+    if status == 404:
+        return "not_found"
+    if status >= 500:
+        return "server_error"
+    return "invalid_request"
+
+
+def _wants_html() -> bool:
+    return request.path == "/authorize"

@@ -1,0 +1,162 @@
+"""Run-time knobs that make the sandbox misbehave on purpose, so clients' error paths get tested.
+
+:class:`Faults` is the value (what the knobs are set to); :class:`LiveFaults` is the thread-safe
+holder a running sandbox consults on each request. Counted faults ("the next N requests fail")
+are consumed one per request, then the endpoint behaves normally again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from .errors import ConfigurationError
+
+DEFAULT_TOKEN_LIFETIME = 86_400
+DEFAULT_CODE_LIFETIME = 60.0
+
+
+@dataclass(frozen=True)
+class Faults:
+    """Knob values. The defaults are a well-behaved Healthcode SSO.
+
+    - ``token_delay``: seconds /token waits before answering (client timeouts).
+    - ``token_failures``: the next N /token requests answer ``failure_status`` (5xx).
+    - ``token_invalid_grant``: the next N /token requests answer ``invalid_grant``.
+    - ``failure_status``: the 5xx status used by the counted failures (500-599).
+    - ``token_lifetime``: access-token lifetime in seconds (``expires_in`` and ``exp``).
+    - ``code_lifetime``: authorization-code lifetime in seconds.
+    - ``deny_sign_in``: /authorize redirects at once with ``access_denied`` (supervisor refuses).
+    - ``remembered_supervisor``: a username whose SSO session the sandbox "remembers": /authorize
+      approves at once as that account, as a real SSO does for a supervisor already signed in.
+      Lets a headless robot or CLI run (``healthcode-auth login --headless``) complete unattended.
+    - ``discovery_failures`` / ``jwks_failures``: the next N requests there answer 5xx.
+    """
+
+    token_delay: float = 0.0
+    token_failures: int = 0
+    token_invalid_grant: int = 0
+    failure_status: int = 503
+    token_lifetime: int = DEFAULT_TOKEN_LIFETIME
+    code_lifetime: float = DEFAULT_CODE_LIFETIME
+    deny_sign_in: bool = False
+    remembered_supervisor: str = ""
+    discovery_failures: int = 0
+    jwks_failures: int = 0
+
+    def __post_init__(self) -> None:
+        for item in dataclasses.fields(self):
+            _check(item.name, getattr(self, item.name))
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON shape used by ``GET/POST /_sandbox/faults``."""
+        return dataclasses.asdict(self)
+
+    def updated(self, changes: Mapping[str, Any]) -> Faults:
+        """A copy with ``changes`` applied; unknown names or wrong types raise ConfigurationError."""
+        known = {item.name for item in dataclasses.fields(self)}
+        unknown = sorted(set(changes) - known)
+        if unknown:
+            raise ConfigurationError(
+                f"Unknown fault knob(s) {', '.join(unknown)}; known knobs: {', '.join(sorted(known))}."
+            )
+        coerced = {name: _coerce(name, value) for name, value in changes.items()}
+        return dataclasses.replace(self, **coerced)
+
+
+class TokenFault(Enum):
+    """What a faulted /token request answers instead of the real thing."""
+
+    SERVER_ERROR = "server_error"
+    INVALID_GRANT = "invalid_grant"
+
+
+class LiveFaults:
+    """The knobs of a running sandbox, changed from tests (Python or the admin endpoint)."""
+
+    def __init__(self, initial: Faults) -> None:
+        self._initial = initial
+        self._current = initial
+        self._lock = threading.Lock()
+
+    @property
+    def current(self) -> Faults:
+        """The knob values now (an immutable snapshot)."""
+        with self._lock:
+            return self._current
+
+    def update(self, changes: Mapping[str, Any]) -> Faults:
+        """Apply some knob changes and return the new values."""
+        with self._lock:
+            self._current = self._current.updated(changes)
+            return self._current
+
+    def reset(self) -> Faults:
+        """Put every knob back to the value the sandbox started with."""
+        with self._lock:
+            self._current = self._initial
+            return self._current
+
+    def take_token_fault(self) -> TokenFault | None:
+        """Consume one counted /token fault, 5xx first, then invalid_grant; None when none is left."""
+        with self._lock:
+            if self._current.token_failures > 0:
+                self._current = dataclasses.replace(self._current, token_failures=self._current.token_failures - 1)
+                return TokenFault.SERVER_ERROR
+            if self._current.token_invalid_grant > 0:
+                self._current = dataclasses.replace(
+                    self._current, token_invalid_grant=self._current.token_invalid_grant - 1
+                )
+                return TokenFault.INVALID_GRANT
+            return None
+
+    def take_failure(self, knob: str) -> bool:
+        """Consume one of ``discovery_failures`` / ``jwks_failures``; True if this request must fail."""
+        with self._lock:
+            remaining = getattr(self._current, knob)
+            if remaining <= 0:
+                return False
+            self._current = dataclasses.replace(self._current, **{knob: remaining - 1})
+            return True
+
+
+_COUNTS = {"token_failures", "token_invalid_grant", "discovery_failures", "jwks_failures"}
+_SECONDS = {"token_delay", "code_lifetime"}
+
+
+def _coerce(name: str, value: Any) -> Any:
+    # JSON has one number type, so admin requests may send 5.0 for an int knob or 2 for a float one.
+    if name in _SECONDS and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if name not in _SECONDS and isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _check(name: str, value: Any) -> None:
+    if name == "remembered_supervisor":
+        if not isinstance(value, str):
+            raise ConfigurationError("remembered_supervisor must be a username, or empty for none.")
+        return
+    if name == "deny_sign_in":
+        if not isinstance(value, bool):
+            raise ConfigurationError("deny_sign_in must be true or false.")
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigurationError(f"{name} must be a number, not {value!r}.")
+    if name in _SECONDS:
+        if value < 0:
+            raise ConfigurationError(f"{name} must be zero or more seconds.")
+        return
+    if not isinstance(value, int):
+        raise ConfigurationError(f"{name} must be a whole number, not {value!r}.")
+    if name in _COUNTS and value < 0:
+        raise ConfigurationError(f"{name} must be zero or more.")
+    if name == "failure_status" and not 500 <= value <= 599:
+        raise ConfigurationError("failure_status must be a 5xx status such as 500 or 503.")
+    if name == "token_lifetime" and value < 1:
+        raise ConfigurationError("token_lifetime must be at least 1 second.")

@@ -1,0 +1,67 @@
+"""The supervisor's HTML pages. Jinja autoescapes every value (the client id, the username and
+error descriptions can all come from the request), and nothing here sets cookies.
+"""
+
+from __future__ import annotations
+
+from flask import Response, render_template, url_for
+
+from .models import PendingSignIn
+from .settings import Client
+
+ERROR_ADVICE = (
+    "The sandbox does not send you back to the app, because it cannot be sure where the request "
+    "really came from. Tell whoever set up the bot: the client id and redirect URI must match the "
+    "sandbox's registration exactly."
+)
+EXPIRED_ADVICE = "Go back to the app and start the sign-in again."
+
+
+def sign_in(pending: PendingSignIn, client: Client, username: str = "", error: str = "") -> Response:
+    """The username and password form (status 200 also when it re-shows with an error)."""
+    return _page(
+        "sign_in.html",
+        title="Sign in",
+        pending=pending,
+        client=client,
+        username=username,
+        error=error,
+    )
+
+
+def one_time_code(pending: PendingSignIn, client: Client, username: str, error: str = "") -> Response:
+    """The second step for accounts with MFA."""
+    return _page(
+        "one_time_code.html",
+        title="One-time code",
+        pending=pending,
+        client=client,
+        username=username,
+        error=error,
+    )
+
+
+def error(status: int, error_code: str, description: str, advice: str = ERROR_ADVICE) -> Response:
+    """A request the sandbox refuses without redirecting (unknown client, bad redirect URI...)."""
+    html = render_template(
+        "error.html", title="Sign-in error", error=error_code, description=description, advice=advice
+    )
+    return Response(html, status=status, headers=_NO_STORE, mimetype="text/html")
+
+
+def _page(template: str, *, title: str, pending: PendingSignIn, client: Client, **values: str) -> Response:
+    html = render_template(
+        template,
+        title=title,
+        action=url_for("signin.submit"),
+        request_id=pending.request_id,
+        client_id=client.client_id,
+        client_name=client.name,
+        scope=pending.params.get("scope", ""),
+        **values,
+    )
+    return Response(html, status=200, headers=_NO_STORE, mimetype="text/html")
+
+
+# Sign-in pages hold a one-time request id; they must not be cached or shown from history.
+_NO_STORE = {"Cache-Control": "no-store", "X-Frame-Options": "DENY"}

@@ -1,0 +1,123 @@
+"""``/authorize``: Authlib validates the request, the supervisor answers on the sandbox's pages.
+
+GET validates and shows the sign-in form; POST carries the supervisor's answer for a pending
+request (``request_id``). Requests that cannot be trusted to redirect (unknown client, redirect URI
+not registered) get an HTML error page with status 400; every other error goes back to the client
+as an RFC 6749 4.1.2.1 error redirect with ``state`` and ``iss``, as does a denial or a cancel.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from authlib.oauth2 import OAuth2Error
+from flask import Blueprint, Response, request
+
+from . import pages
+from .context import current_server, current_state
+from .models import PendingSignIn
+from .settings import Account
+
+blueprint = Blueprint("signin", __name__)
+
+CANCELLED = "The supervisor cancelled the sign-in"
+DENIED = "The supervisor denied the request"
+TOO_MANY_CODES = "Too many wrong one-time codes"
+WRONG_PASSWORD = "The username or password is not right. Check them and try again."
+WRONG_CODE = "That one-time code is not right. Check it and try again."
+MAX_OTP_FAILURES = 5
+
+
+@blueprint.get("/authorize")
+def show() -> Any:
+    """Validate the authorization request and show the sign-in form (or deny at once, if set to)."""
+    state, server = current_state(), current_server()
+    state.stats.count("authorize")
+    try:
+        grant = server.get_consent_grant(end_user=None)
+    except OAuth2Error as error:
+        return _refuse(error)
+    except ValueError:
+        return _malformed()
+    if state.faults.current.deny_sign_in:
+        return _deny(grant, DENIED)
+    pending = state.store.open_sign_in(request.args.to_dict())
+    remembered = state.settings.account(state.faults.current.remembered_supervisor)
+    if remembered is not None:
+        return _approve(grant, pending, remembered)
+    return pages.sign_in(pending, grant.client.registration)
+
+
+@blueprint.post("/authorize")
+def submit() -> Any:
+    """Handle the supervisor's answer: password, one-time code, or cancel."""
+    state, server = current_state(), current_server()
+    state.stats.count("authorize.submit")
+    pending = state.store.sign_in(request.form.get("request_id", ""))
+    if pending is None:
+        return pages.error(
+            400,
+            "invalid_request",
+            "This sign-in form has expired or was already used.",
+            pages.EXPIRED_ADVICE,
+        )
+    try:
+        grant = server.get_consent_grant(request=pending, end_user=None)
+    except OAuth2Error as error:
+        state.store.close_sign_in(pending.request_id)
+        return _refuse(error)
+    if request.form.get("action") == "cancel":
+        return _deny(grant, CANCELLED, pending)
+    if pending.username is None:
+        return _password_step(grant, pending)
+    return _one_time_code_step(grant, pending)
+
+
+def _password_step(grant: Any, pending: PendingSignIn) -> Any:
+    settings = current_state().settings
+    username = request.form.get("username", "").strip()
+    account = settings.account(username)
+    password = request.form.get("password", "").encode()
+    if account is None or not hmac.compare_digest(account.password.encode(), password):
+        return pages.sign_in(pending, grant.client.registration, username=username, error=WRONG_PASSWORD)
+    if settings.needs_otp(account):
+        current_state().store.password_verified(pending.request_id, account.username)
+        return pages.one_time_code(pending, grant.client.registration, account.username)
+    return _approve(grant, pending, account)
+
+
+def _one_time_code_step(grant: Any, pending: PendingSignIn) -> Any:
+    state = current_state()
+    account = state.settings.account(pending.username or "")
+    code = request.form.get("otp", "").strip().encode()
+    if account is not None and hmac.compare_digest(state.settings.otp.encode(), code):
+        return _approve(grant, pending, account)
+    if state.store.otp_failed(pending.request_id) >= MAX_OTP_FAILURES:
+        return _deny(grant, TOO_MANY_CODES, pending)
+    return pages.one_time_code(pending, grant.client.registration, pending.username or "", WRONG_CODE)
+
+
+def _approve(grant: Any, pending: PendingSignIn, account: Account) -> Any:
+    # Closing first makes a double-submitted form issue one code, not two.
+    if not current_state().store.close_sign_in(pending.request_id):
+        return pages.error(400, "invalid_request", "This sign-in was already completed.", pages.EXPIRED_ADVICE)
+    return current_server().create_authorization_response(request=grant.request, grant_user=account, grant=grant)
+
+
+def _deny(grant: Any, description: str, pending: PendingSignIn | None = None) -> Any:
+    if pending is not None:
+        current_state().store.close_sign_in(pending.request_id)
+    grant.denial_description = description
+    return current_server().create_authorization_response(request=grant.request, grant_user=None, grant=grant)
+
+
+def _refuse(error: OAuth2Error) -> Response:
+    if error.redirect_uri:
+        server = current_server()
+        return server.add_issuer(server.handle_error_response(None, error))  # type: ignore[no-any-return]
+    return pages.error(400, error.error, error.description or error.get_error_description())
+
+
+def _malformed() -> Response:
+    return pages.error(400, "invalid_request", "The authorization request is malformed.")

@@ -1,0 +1,54 @@
+"""Everything one running sandbox shares between its request threads, in one place."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from .faults import LiveFaults
+from .keys import SigningKeys
+from .models import OAuthClient
+from .settings import SandboxSettings
+from .stats import RequestStats
+from .store import Store
+
+
+@dataclass
+class SandboxState:
+    """The settings, issuer URL and live parts of one sandbox.
+
+    ``token_lock`` serialises /token: a sandbox sees few requests, and one lock makes code
+    redemption and refresh-token rotation race-free without per-record locking.
+    ``stopping`` is set on shutdown so a delayed /token request stops waiting.
+    """
+
+    settings: SandboxSettings
+    issuer: str
+    store: Store
+    keys: SigningKeys
+    faults: LiveFaults
+    stats: RequestStats
+    token_lock: threading.Lock = field(default_factory=threading.Lock)
+    stopping: threading.Event = field(default_factory=threading.Event)
+
+    @classmethod
+    def create(cls, settings: SandboxSettings, issuer: str) -> SandboxState:
+        return cls(
+            settings=settings,
+            issuer=issuer,
+            store=Store(settings.clients, settings.accounts),
+            keys=SigningKeys(),
+            faults=LiveFaults(settings.faults),
+            stats=RequestStats(),
+        )
+
+    def oauth_client(self, client_id: str | None) -> OAuthClient | None:
+        """The registration Authlib should see for this client id, or None when unknown."""
+        registration = self.store.client(client_id) if client_id else None
+        if registration is None:
+            return None
+        return OAuthClient(registration, refresh_tokens=self.settings.refresh_tokens)
+
+    def endpoint(self, path: str) -> str:
+        """An absolute URL of this sandbox (``path`` starts with '/')."""
+        return self.issuer + path

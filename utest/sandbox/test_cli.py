@@ -1,0 +1,161 @@
+"""The command line: as a real subprocess (start, print, serve, stop on signals) and its options."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import healthcode_sandbox
+from healthcode_sandbox import ConfigurationError, Sandbox, Supervisor
+from healthcode_sandbox.cli import build_parser, main, settings_from_options
+
+from .flows import HTTP, query
+
+SOURCE_ROOT = Path(healthcode_sandbox.__file__).resolve().parent.parent
+
+
+def start_cli(*args: str) -> tuple[subprocess.Popen[str], str, str]:
+    """Start ``python -m healthcode_sandbox --port 0 ...``; return it, its discovery URL and output so far."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(SOURCE_ROOT), os.environ.get("PYTHONPATH")]))}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "healthcode_sandbox", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert process.stdout is not None
+    lines = []
+    for line in process.stdout:
+        lines.append(line)
+        if match := re.match(r"Discovery URL: (\S+)", line):
+            return process, match.group(1), "".join(lines)
+    process.kill()
+    raise AssertionError(
+        f"no discovery URL printed: {''.join(lines)} {process.stderr.read() if process.stderr else ''}"
+    )
+
+
+def stop_cli(process: subprocess.Popen[str], signum: int) -> tuple[int, str, str]:
+    process.send_signal(signum)
+    returncode = process.wait(timeout=10)
+    # Read through the same buffered files start_cli used (communicate() would skip their buffers).
+    assert process.stdout is not None and process.stderr is not None
+    return returncode, process.stdout.read(), process.stderr.read()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_cli_serves_until_a_signal_and_exits_cleanly(signum: int) -> None:
+    process, discovery_url, banner = start_cli(
+        "--client-id", "cli_bot", "--client-secret", "TOPSECRET-1", "--redirect-uri", "https://cli.example/cb"
+    )
+    try:
+        document = HTTP.get(discovery_url).json()
+        assert document["issuer"] + "/.well-known/openid-configuration" == discovery_url
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+", document["issuer"])
+        location = Supervisor().sign_in(
+            document["authorization_endpoint"]
+            + "?response_type=code&client_id=example_rpa_app&state=s1"
+            + "&redirect_uri=https%3A%2F%2Frpaapp.example.com%2Fpostauth"
+            + "&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256"
+        )
+        code = query(location)["code"]
+    finally:
+        returncode, rest, stderr = stop_cli(process, signum)
+    stdout = banner + rest
+
+    assert returncode == 0, stderr
+    assert "supervisor / sandbox-password" in stdout
+    assert "mfa.supervisor / sandbox-password + one-time code 123456" in stdout
+    assert "cli_bot (confidential, secret not shown)" in stdout
+    assert "TOPSECRET-1" not in stdout + stderr
+    assert "GET /authorize 200" in stderr
+    assert code not in stdout + stderr
+    assert "?" not in stderr
+    assert "Traceback" not in stderr
+
+
+def test_cli_refuses_a_non_loopback_host(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--host", "0.0.0.0", "--port", "0"])
+
+    assert exit_info.value.code == 2
+    assert "--allow-remote" in capsys.readouterr().err
+
+
+def test_cli_reports_a_busy_port(sandbox: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--port", str(sandbox.port), "--quiet"]) == 1
+    assert "in use" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--client-id", "x"], "--redirect-uri"),
+        (["--client-secret", "s"], "--client-id"),
+        (["--token-lifetime", "0"], "at least 1 second"),
+        (["--failure-status", "404"], "5xx"),
+    ],
+)
+def test_cli_rejects_inconsistent_options(args: list[str], message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        settings_from_options(build_parser().parse_args(args))
+
+
+def test_cli_options_become_settings(tmp_path: Path) -> None:
+    clients_file = tmp_path / "clients.json"
+    clients_file.write_text(
+        json.dumps(
+            {
+                "clients": [{"client_id": "file_bot", "redirect_uris": ["https://f.example/cb"], "client_secret": "s"}],
+                "accounts": [{"username": "alice", "password": "pw", "mfa": True}],
+            }
+        )
+    )
+    args = [
+        "--clients", str(clients_file),
+        "--client-id", "cli_bot", "--redirect-uri", "https://c.example/a", "--redirect-uri", "https://c.example/b",
+        "--token-lifetime", "5", "--code-lifetime", "2.5", "--audience", "api://x",
+        "--no-rotation", "--require-mfa", "--otp", "999999",
+        "--token-delay", "0.5", "--token-failures", "2", "--token-invalid-grant", "1", "--failure-status", "500",
+        "--deny-sign-in", "--discovery-failures", "3", "--jwks-failures", "4",
+        "--remembered-supervisor", "alice",
+    ]  # fmt: skip
+
+    settings = settings_from_options(build_parser().parse_args(args))
+
+    assert [c.client_id for c in settings.clients] == ["file_bot", "cli_bot"]
+    assert settings.clients[1].redirect_uris == ("https://c.example/a", "https://c.example/b")
+    assert settings.clients[1].is_public
+    assert [a.username for a in settings.accounts] == ["alice"]
+    assert (settings.audience, settings.otp, settings.require_mfa) == ("api://x", "999999", True)
+    assert (settings.refresh_tokens, settings.rotate_refresh_tokens) == (True, False)
+    assert settings.faults.as_dict() == {
+        "token_delay": 0.5,
+        "token_failures": 2,
+        "token_invalid_grant": 1,
+        "failure_status": 500,
+        "token_lifetime": 5,
+        "code_lifetime": 2.5,
+        "deny_sign_in": True,
+        "remembered_supervisor": "alice",
+        "discovery_failures": 3,
+        "jwks_failures": 4,
+    }
+
+
+def test_cli_defaults_are_the_documented_sandbox() -> None:
+    settings = settings_from_options(build_parser().parse_args([]))
+
+    assert (settings.host, settings.port) == ("127.0.0.1", 8765)
+    assert [c.client_id for c in settings.clients] == ["example_rpa_app"]
+    assert settings.clients[0].redirect_uris == ("https://rpaapp.example.com/postauth",)
+    assert settings.clients[0].is_public
+    assert settings.faults.token_lifetime == 86_400
