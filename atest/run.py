@@ -28,12 +28,13 @@ def run_robot(sandbox_url: str, suite: Path, output: Path, extra: list[str]) -> 
     # Standalone suites take the client registration from the environment, as operators' robots do.
     env = {**os.environ, "HEALTHCODE_CLIENT_ID": "example_rpa_app",
            "HEALTHCODE_REDIRECT_URI": "https://rpaapp.example.com/postauth",
-           "HEALTHCODE_ENVIRONMENT": f"{sandbox_url}/.well-known/openid-configuration"}
+           "HEALTHCODE_ENVIRONMENT": f"{sandbox_url}/.well-known/openid-configuration",
+           "HEALTHCODE_TOKEN_CACHE": str(output / "token-cache" / "tokens.json")}
     output.mkdir(parents=True, exist_ok=True)
     console = output / "console.txt"
     command = [sys.executable, "-m", "robot", "--loglevel", "TRACE", "--outputdir", str(output),
                "--pythonpath", str(ATEST / "resources"), "--variable", f"SANDBOX_URL:{sandbox_url}",
-               "--consolecolors", "off", *extra, str(suite)]
+               "--variable", f"PYTHON:{sys.executable}", "--consolecolors", "off", *extra, str(suite)]
     with console.open("w", encoding="utf-8") as log, subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env) as robot:
         assert robot.stdout is not None

@@ -60,6 +60,12 @@ class SandboxLibrary:
         return int(counts.get(name, 0))
 
     @keyword
+    def sandbox_request_total(self) -> int:
+        """All requests the sandbox counted since the last reset (every endpoint)."""
+        counts = self._admin("GET", "/_sandbox/stats").get("counts", {})
+        return sum(int(v) for k, v in counts.items() if "." not in k)
+
+    @keyword
     def register_sandbox_client(self, client_id: str, redirect_uri: str, secret: Any = None) -> None:
         """Registers a client; ``secret`` may be a ``Secret`` (a confidential client) or None (public)."""
         body: dict[str, Any] = {"client_id": client_id, "redirect_uris": [redirect_uri]}

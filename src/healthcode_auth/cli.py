@@ -1,21 +1,29 @@
 """``healthcode-auth``: the command line for supervisors and operators.
 
-Exit codes: 0 success; 1 the sign-in or a check failed (the message says why and what to do);
-2 invalid usage or configuration; 130 interrupted.
+Exit codes: 0 success (for ``status``: a valid token is cached); 1 the sign-in or a check failed
+(the message says why and what to do); 2 invalid usage or configuration; 3 (``status``) no usable
+token, a supervisor must sign in; 4 (``status``) the token is due for renewal and a refresh token
+is cached, so the next robot will renew it; 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 
 from . import __version__
+from .access_token import looks_like_jwt, read_claims
 from .client import HealthcodeAuthClient
 from .config import ENV_VARS, HealthcodeConfig
 from .errors import ConfigurationError, HealthcodeAuthError
+from .session import HealthcodeSession
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_SIGN_IN_REQUIRED, EXIT_RENEWAL_DUE = 3, 4
 
 
 def _add_config_options(parser: argparse.ArgumentParser) -> None:
@@ -28,12 +36,97 @@ def _add_config_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--timeout", type=float, help="HTTP timeout in seconds (default 30)")
     group.add_argument("--ca-bundle", help="PEM file of CA certificates to trust instead of the OS store")
     group.add_argument("--proxy", help="HTTP(S) proxy URL (default: HTTPS_PROXY / HTTP_PROXY)")
+    group.add_argument("--token-cache", help="token cache file (default: a per-user path; $HEALTHCODE_TOKEN_CACHE)")
+    group.add_argument("--expiry-margin", type=float,
+                       help="seconds before expiry a token counts as expired (default 300)")
 
 
 def _config(args: argparse.Namespace) -> HealthcodeConfig:
     return HealthcodeConfig.from_environment(
         client_id=args.client_id, redirect_uri=args.redirect_uri, environment=args.environment,
-        scope=args.scope, timeout=args.timeout, ca_bundle=args.ca_bundle, proxy=args.proxy)
+        scope=args.scope, timeout=args.timeout, ca_bundle=args.ca_bundle, proxy=args.proxy,
+        token_cache=args.token_cache, expiry_margin=args.expiry_margin)
+
+
+def _login(args: argparse.Namespace) -> int:
+    """Open a browser for the supervisor, wait for the sign-in, store the token in the cache."""
+    config = _config(args)
+    if config.token_cache_path is None:
+        raise ConfigurationError("token_cache", "login stores the token in the cache, which is turned off")
+    env = {**os.environ, **_environment_of(config)}
+    command = [sys.executable, "-m", "HealthcodeLibrary.supervisor_login", "--timeout", args.sign_in_timeout,
+               "--browser", args.browser]
+    for flag, value in (("--channel", args.channel), ("--executable-path", args.executable_path)):
+        if value:
+            command += [flag, value]
+    command += ["--headless"] * args.headless + ["--force"] * args.force
+    print(f"Opening Healthcode's sign-in page for client '{config.client_id}' ({config.environment}).")
+    print(f"A supervisor must sign in within {args.sign_in_timeout}.", flush=True)
+    return subprocess.run(command, env=env, check=False).returncode
+
+
+def _environment_of(config: HealthcodeConfig) -> dict[str, str]:
+    values = {"client_id": config.client_id, "redirect_uri": config.redirect_uri,
+              "environment": config.environment, "client_secret": config.client_secret, "scope": config.scope,
+              "timeout": str(config.timeout), "ca_bundle": config.ca_bundle, "proxy": config.proxy,
+              "verify_access_token": config.verify_access_token, "token_cache": str(config.token_cache_path),
+              "expiry_margin": str(config.expiry_margin)}
+    return {ENV_VARS[name]: value for name, value in values.items() if value is not None}
+
+
+def _status(args: argparse.Namespace) -> int:
+    """What is cached for this client, without any network request and never the token."""
+    config = _config(args)
+    session = HealthcodeSession.from_config(config)
+    token = session.current_token()
+    print(f"Client:        {config.client_id}")
+    print(f"Environment:   {config.environment}")
+    print(f"Token cache:   {config.token_cache_path or '(off)'}")
+    if token is None:
+        print("Status:        no token cached: a supervisor must sign in with 'healthcode-auth login'.")
+        return EXIT_SIGN_IN_REQUIRED
+    claims = read_claims(token.access_token) if looks_like_jwt(token.access_token) else {}
+    print(f"Signed in by:  {claims.get('sub', '(unknown)')}")
+    if token.expires_at is not None:
+        expiry = datetime.fromtimestamp(token.expires_at).astimezone().isoformat(timespec="seconds")
+        print(f"Expires:       {expiry} ({_left(token.seconds_left() or 0)})")
+    print(f"Refresh token: {'yes' if token.refresh_token else 'no'}")
+    if token.is_valid(config.expiry_margin + args.min_remaining):
+        print("Status:        valid")
+        return EXIT_OK
+    if token.refresh_token:
+        print("Status:        due for renewal: the next robot renews it with the refresh token")
+        return EXIT_RENEWAL_DUE
+    print("Status:        expired: a supervisor must sign in with 'healthcode-auth login'.")
+    return EXIT_SIGN_IN_REQUIRED
+
+
+def _logout(args: argparse.Namespace) -> int:
+    """Remove the cached authorisation, revoking it at the SSO where it supports revocation."""
+    config = _config(args)
+    session = HealthcodeSession.from_config(config)
+    token = session.clear()
+    if token is None:
+        print("Nothing to remove: no authorisation is cached for this client.")
+        return EXIT_OK
+    print("Removed the cached authorisation.")
+    if args.no_revoke:
+        return EXIT_OK
+    try:
+        revoked = session.client.revoke(token)
+    except HealthcodeAuthError as error:
+        print(f"warning: the SSO server did not confirm the revocation: {error}", file=sys.stderr)
+        return EXIT_OK
+    print("Revoked it at the SSO server." if revoked else "The SSO server does not support revocation; "
+          "the token stays valid there until it expires.")
+    return EXIT_OK
+
+
+def _left(seconds: float) -> str:
+    if seconds <= 0:
+        return "expired"
+    hours, rest = divmod(int(seconds), 3600)
+    return f"{hours} h {rest // 60} min left"
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -70,6 +163,25 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="validate the settings and the SSO's discovery document")
     _add_config_options(check)
     check.set_defaults(handler=_check)
+    login = commands.add_parser("login", help="a supervisor signs in; the token is cached for robots")
+    _add_config_options(login)
+    browser = login.add_argument_group("browser")
+    browser.add_argument("--browser", default="chromium", choices=("chromium", "firefox", "webkit"))
+    browser.add_argument("--channel", help="an installed browser: chrome, msedge...")
+    browser.add_argument("--executable-path", help="path of the browser to launch")
+    browser.add_argument("--headless", action="store_true", help="no visible window (for tests)")
+    login.add_argument("--sign-in-timeout", default="5 minutes", help="how long to wait for the supervisor")
+    login.add_argument("--force", action="store_true", help="sign in even if a valid token is cached")
+    login.set_defaults(handler=_login)
+    status = commands.add_parser("status", help="who is signed in and until when (exit 0/3/4, see docs)")
+    _add_config_options(status)
+    status.add_argument("--min-remaining", type=float, default=0.0,
+                        help="exit 0 only if the token is valid this many more seconds (beyond the margin)")
+    status.set_defaults(handler=_status)
+    logout = commands.add_parser("logout", help="remove the cached authorisation and revoke it")
+    _add_config_options(logout)
+    logout.add_argument("--no-revoke", action="store_true", help="only remove it from the cache")
+    logout.set_defaults(handler=_logout)
     commands.add_parser("sandbox", help="run the local Healthcode SSO emulator (see docs/sandbox.md)",
                         add_help=False)
     return parser

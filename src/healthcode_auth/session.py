@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 from .access_token import looks_like_jwt, read_claims
 from .authorization import AuthorizationCode, AuthorizationRequest, parse_redirect
@@ -79,6 +80,12 @@ class HealthcodeSession:
                 if entry is not None:
                     self._adopt(entry)
             return self._state.token
+
+    @staticmethod
+    def claims(token: Token) -> dict[str, Any]:
+        """The token's claims. No request: every token was verified when it was received, and
+        tokens from the cache come from this machine's encrypted store."""
+        return read_claims(token.access_token) if looks_like_jwt(token.access_token) else {}
 
     def start_sign_in(self) -> AuthorizationRequest:
         """A new sign-in replaces any pending one (its redirect will no longer be accepted)."""
@@ -169,7 +176,7 @@ class HealthcodeSession:
         REDACTOR.add(token.access_token, token.refresh_token, token.id_token)
         self._state.token = token
         if self.cache is not None:
-            claims = read_claims(token.access_token) if looks_like_jwt(token.access_token) else {}
+            claims = self.claims(token)
             metadata = self.client.metadata
             entry = CachedAuthorisation(self.client.config.discovery_url, self.client.config.client_id, token,
                                         issuer=metadata.issuer, claims=claims, discovery=metadata.to_dict())

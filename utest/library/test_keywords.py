@@ -35,9 +35,6 @@ class FakeClient:
         self.refreshes += 1
         return Token(access_token="ACCESS-RENEWED", expires_at=time.time() + 86400, refresh_token="RT-2")
 
-    def claims(self, token):
-        return {"sub": "supervisor"}
-
 
 class FakePage:
     """Stands in for the browser: replays a list of captures."""
@@ -180,7 +177,7 @@ def test_expiry_and_claims(library):
     expires = time.time() + 3600
     library.session.set_token(Token(access_token="A-TOKEN-VALUE", expires_at=expires))
     assert abs(library.get_healthcode_token_expiry().timestamp() - expires) < 1
-    assert library.get_healthcode_token_claims() == {"sub": "supervisor"}
+    assert library.get_healthcode_token_claims() == {}  # an opaque token has no claims
 
 
 def test_clear(library):

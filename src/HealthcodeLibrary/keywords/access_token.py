@@ -76,15 +76,15 @@ class AccessTokenKeywords(LibraryComponent):
     def get_healthcode_token_claims(self) -> dict[str, Any]:
         """Returns the access token's claims, such as ``sub``, ``iss``, ``aud``, ``exp`` and ``scope``.
 
-        The claims are the token's readable, non-secret payload (verified when the library's
-        ``verify_access_token`` setting asks for it). An opaque token has no claims: the result is
-        then an empty dictionary.
+        The claims are the token's readable, non-secret payload, checked when the token was
+        received (see ``verify_access_token``); reading them makes no request. An opaque token has
+        no claims: the result is then an empty dictionary.
 
         Example:
         | ${claims} =    `Get Healthcode Token Claims`
         | Log    Signed in by ${claims}[sub]
         """
-        return self.session.client.claims(self._current())
+        return self.session.claims(self._current())
 
     @keyword(tags=["token"])
     def clear_healthcode_authorisation(self) -> None:

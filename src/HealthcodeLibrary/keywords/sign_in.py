@@ -17,6 +17,7 @@ from ..base import LibraryComponent
 from ..sign_in_page import BrowserOptions
 
 POLL_SECONDS = 1.0
+RESTART = "Start the sign-in again ('Open Healthcode Login' in a suite, or 'healthcode-auth login')"
 
 
 class SignInKeywords(LibraryComponent):
@@ -98,18 +99,17 @@ class SignInKeywords(LibraryComponent):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise NoValidTokenError(f"The supervisor did not complete the sign-in within {readable}. "
-                                            "Run 'Open Healthcode Login' again and ask the supervisor to sign "
-                                            "in, or give a longer timeout.")
+                                            f"{RESTART} and ask the supervisor to sign in, or allow more time.")
                 capture = self.sign_in_page.take(sign_in.state, min(remaining, POLL_SECONDS))
                 if capture.status == "captured" and capture.url is not None:
                     self.session.accept_redirect(capture.url)
                     break
                 if capture.status == "closed":
                     raise NoValidTokenError("The sign-in window was closed before the supervisor completed "
-                                            "the sign-in. Run 'Open Healthcode Login' again.")
+                                            f"the sign-in. {RESTART}.")
                 if capture.status != "pending":
                     raise NoValidTokenError("The sign-in page is no longer being watched (was the browser "
-                                            "restarted?). Run 'Open Healthcode Login' again.")
+                                            f"restarted?). {RESTART}.")
         finally:
             self.sign_in_page.release(sign_in.state)
         logger.console("The supervisor has signed in; the bot is authorised.")

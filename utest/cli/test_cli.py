@@ -1,0 +1,133 @@
+"""``healthcode-auth`` as operators run it: real processes, a real headless browser, the sandbox."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from healthcode_sandbox import Client
+
+REDIRECT = "https://rpaapp.example.com/postauth"
+
+
+def run(*args, env=None, timeout=120):
+    return subprocess.run([sys.executable, "-m", "healthcode_auth", *args], capture_output=True, text=True,
+                          env=env, timeout=timeout, check=False)
+
+
+@pytest.fixture
+def env(sandbox, tmp_path):
+    return {**os.environ, "HEALTHCODE_CLIENT_ID": "example_rpa_app", "HEALTHCODE_REDIRECT_URI": REDIRECT,
+            "HEALTHCODE_ENVIRONMENT": sandbox.discovery_url,
+            "HEALTHCODE_TOKEN_CACHE": str(tmp_path / "cache" / "tokens.json")}
+
+
+def secrets_of(sandbox):
+    return [s for s in sandbox.issued_secrets().all if len(s) >= 8]
+
+
+def assert_no_secret(sandbox, *outputs):
+    for output in outputs:
+        for secret in secrets_of(sandbox):
+            assert secret not in output
+
+
+def test_status_without_a_token_exits_3_and_names_login(env, sandbox):
+    result = run("status", env=env)
+    assert result.returncode == 3
+    assert "healthcode-auth login" in result.stdout
+    assert sandbox.stats() == {}
+
+
+def test_login_status_logout(env, sandbox):
+    sandbox.set_faults(remembered_supervisor="supervisor")
+    login = run("login", "--headless", "--sign-in-timeout", "30 seconds", env=env)
+    assert login.returncode == 0, login.stderr
+    assert "Waiting up to 30 seconds for a supervisor" in login.stdout
+    assert "Signed in: supervisor" in login.stdout
+    assert sandbox.request_count("token.authorization_code") == 1
+
+    sandbox.reset_stats()
+    status = run("status", env=env)
+    assert status.returncode == 0
+    assert "Signed in by:  supervisor" in status.stdout
+    assert "Refresh token: yes" in status.stdout
+    assert sandbox.stats() == {}  # status makes no request
+
+    again = run("login", "--headless", env=env)
+    assert again.returncode == 0
+    assert sandbox.request_count("token.authorization_code") == 0  # the cached token was still valid
+
+    logout = run("logout", env=env)
+    assert logout.returncode == 0
+    assert "Revoked it at the SSO server." in logout.stdout
+    assert sandbox.request_count("revoke") == 1
+    assert run("status", env=env).returncode == 3
+    assert_no_secret(sandbox, login.stdout, login.stderr, status.stdout, again.stdout, logout.stdout)
+
+
+def test_status_near_expiry_with_refresh_token_exits_4(env, sandbox):
+    sandbox.set_faults(remembered_supervisor="supervisor", token_lifetime=120)
+    assert run("login", "--headless", env=env).returncode == 0
+    status = run("status", env=env)
+    assert status.returncode == 4
+    assert "due for renewal" in status.stdout
+
+
+def test_status_min_remaining(env, sandbox):
+    sandbox.set_faults(remembered_supervisor="supervisor")
+    assert run("login", "--headless", env=env).returncode == 0
+    assert run("status", "--min-remaining", "3600", env=env).returncode == 0
+    assert run("status", "--min-remaining", str(25 * 3600), env=env).returncode == 4
+
+
+def test_login_refused_by_supervisor(env, sandbox):
+    sandbox.deny_sign_in()
+    result = run("login", "--headless", env=env)
+    assert result.returncode == 1
+    assert "supervisor declined or cancelled the sign-in" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_login_times_out(env, sandbox):
+    result = run("login", "--headless", "--sign-in-timeout", "2 seconds", env=env)
+    assert result.returncode == 1
+    assert "did not complete the sign-in within 2 seconds" in result.stderr
+
+
+def test_confidential_client_secret_never_printed(env, sandbox):
+    secret = "a:b/c+d&e=f%g h-client-secret"
+    sandbox.add_client(Client("confidential_bot", (REDIRECT,), client_secret=secret))
+    sandbox.set_faults(remembered_supervisor="supervisor")
+    env = {**env, "HEALTHCODE_CLIENT_ID": "confidential_bot", "HEALTHCODE_CLIENT_SECRET": secret}
+    login = run("login", "--headless", env=env)
+    status = run("status", env=env)
+    assert login.returncode == 0, login.stderr
+    assert status.returncode == 0
+    for output in (login.stdout, login.stderr, status.stdout, status.stderr):
+        assert secret not in output
+    assert_no_secret(sandbox, login.stdout, login.stderr, status.stdout)
+
+
+@pytest.mark.parametrize(("args", "code", "message"), [
+    (["status", "--environment", "staging"], 2, "Invalid Healthcode setting 'environment'"),
+    (["check", "--environment", "http://127.0.0.1:9/.well-known/openid-configuration"], 1, "Could not connect"),
+])
+def test_bad_settings_and_outages_are_clear(env, args, code, message):
+    result = run(*args, env=env)
+    assert result.returncode == code
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_check_prints_endpoints(env, sandbox):
+    result = run("check", env=env)
+    assert result.returncode == 0
+    assert f"Token endpoint:         {sandbox.url}/token" in result.stdout
+
+
+def test_sandbox_command_is_delegated():
+    result = run("sandbox", "--help")
+    assert result.returncode == 0
+    assert "--remembered-supervisor" in result.stdout
