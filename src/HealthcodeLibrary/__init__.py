@@ -62,13 +62,31 @@ class HealthcodeLibrary(DynamicCore):  # type: ignore[misc]  # robotlibcore ship
     | ${auth} =    `Get Healthcode Requests Auth`
     | Create Custom Session    healthcode    ${API}    auth=${auth}    verify=${True}
 
+    = Unattended runs =
+
+    A supervisor signs in once; the token (valid 24 hours) then serves every robot of the same
+    user on the machine, scheduled or in parallel, with no browser and no request to the SSO:
+
+    | healthcode-auth login          # the supervisor signs in in a browser window; the token is cached
+    | robot claims.robot             # any number of runs: `Get Healthcode Access Token` reads the cache
+    | healthcode-auth status         # pre-flight for schedulers: exit 0 valid, 3 sign-in required, 4 renewal due
+
+    The cache is encrypted (key from ``HEALTHCODE_CACHE_KEY``, the OS keyring or a private key
+    file), written atomically and shared safely between parallel robots (pabot): when the token is
+    within ``expiry_margin`` of expiry and a refresh token exists, exactly one robot renews it and
+    the others use the new token. When renewal is refused, robots fail at once with a message
+    telling the operator to run ``healthcode-auth login``. ``token_cache=off`` keeps tokens in
+    memory only. Recipes for cron, systemd, Windows Task Scheduler and pabot are in
+    ``docs/scheduling.md``.
+
     = Configuration =
 
     Every import argument except the browser options falls back to an environment variable:
     ``HEALTHCODE_CLIENT_ID``, ``HEALTHCODE_REDIRECT_URI``, ``HEALTHCODE_ENVIRONMENT``,
     ``HEALTHCODE_CLIENT_SECRET``, ``HEALTHCODE_SCOPE``, ``HEALTHCODE_TIMEOUT`` (seconds),
-    ``HEALTHCODE_CA_BUNDLE``, ``HEALTHCODE_PROXY`` and ``HEALTHCODE_VERIFY_ACCESS_TOKEN``. Invalid
-    settings fail the library import with a message naming the setting.
+    ``HEALTHCODE_CA_BUNDLE``, ``HEALTHCODE_PROXY``, ``HEALTHCODE_VERIFY_ACCESS_TOKEN``,
+    ``HEALTHCODE_TOKEN_CACHE`` and ``HEALTHCODE_EXPIRY_MARGIN`` (seconds). Invalid settings fail the
+    library import with a message naming the setting.
 
     ``environment`` is ``production`` (the default), ``uat`` (Healthcode's test environment) or the
     URL of any OpenID discovery document, such as the local sandbox's
