@@ -15,6 +15,8 @@ from robot.libdoc import libdoc
 
 DEFAULT_OUTPUT = Path("docs/HealthcodeLibrary.html")
 _GENERATED = re.compile(r'"generated": ?"[^"]*"')
+# libdoc records each keyword's absolute source path; keep only the part inside the repository.
+_SOURCE = re.compile(r'"source": ?"[^"]*?(src[\\/]+HealthcodeLibrary[^"]*)"')
 
 
 def render() -> str:
@@ -24,7 +26,8 @@ def render() -> str:
         rc = libdoc("HealthcodeLibrary", str(target), format="HTML", quiet=True)
         if rc:
             raise RuntimeError(f"libdoc failed with exit code {rc}")
-        return _GENERATED.sub('"generated": ""', target.read_text(encoding="utf-8"))
+        html = _GENERATED.sub('"generated": ""', target.read_text(encoding="utf-8"))
+        return _SOURCE.sub(lambda match: '"source": "' + match.group(1).replace("\\\\", "/") + '"', html)
 
 
 def main(argv: list[str] | None = None) -> int:

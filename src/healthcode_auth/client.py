@@ -15,7 +15,7 @@ from .access_token import JwksCache, looks_like_jwt, read_claims, verify_access_
 from .authorization import AuthorizationCode, AuthorizationRequest, parse_redirect, start_authorization
 from .config import HealthcodeConfig
 from .discovery import DISCOVERY_CACHE, DiscoveryCache, ProviderMetadata
-from .errors import TokenVerificationError, TransportError
+from .errors import TokenRequestError, TokenVerificationError, TransportError
 from .redaction import REDACTOR
 from .tokens import (
     Token,
@@ -27,6 +27,10 @@ from .tokens import (
     revocation_request,
 )
 from .transport import HttpTransport
+
+# A code exchange that may have reached the server is never repeated (RFC 6749 section 4.1.2:
+# a code is single-use, and a second use may revoke what the first one issued).
+NOT_RESENT = "The authorization code cannot be safely sent again: a supervisor must sign in again."
 
 
 class HealthcodeAuthClient:
@@ -88,8 +92,12 @@ class HealthcodeAuthClient:
         try:
             token = self._request_token(request)
         except TransportError as error:
-            raise TransportError(f"{error} The authorization code cannot be safely sent again: a "
-                                 "supervisor must sign in again.") from None
+            raise TransportError(f"{error} {NOT_RESENT}") from None
+        except TokenRequestError as error:
+            if error.status_code is None or error.status_code < 500:
+                raise
+            raise TokenRequestError(f"{error} {NOT_RESENT}", error.error, error.description,
+                                    error.status_code) from None
         return self._checked(token)
 
     def refresh(self, refresh_token: str) -> Token:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigurationError
-from .urls import endpoint_url_problem, is_loopback_host, split_url
+from .urls import endpoint_url_problem, has_control_characters, is_loopback_host, split_url
 
 ENVIRONMENTS: Mapping[str, str] = {
     "production": "https://auth.healthcode.co.uk/.well-known/openid-configuration",
@@ -160,9 +160,12 @@ def _check_redirect_uri(uri: object) -> None:
                                  "post-authentication URL registered with Healthcode")
     if parts.fragment or "#" in uri:
         raise ConfigurationError("redirect_uri", "it must not contain a fragment (RFC 6749 section 3.1.2)")
-    if any(ch.isspace() or ord(ch) < 0x20 for ch in uri):
+    if has_control_characters(uri):
         raise ConfigurationError("redirect_uri", "it contains whitespace or control characters")
     scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") and "." not in scheme:
+        raise ConfigurationError("redirect_uri", f"'{scheme}:' is neither https nor a private-use scheme in "
+                                 "reverse domain notation such as com.example.bot: (RFC 8252 section 7.1)")
     if scheme in ("http", "https") and not parts.hostname:
         raise ConfigurationError("redirect_uri", f"'{uri}' has no host name")
     if scheme == "http" and not is_loopback_host(parts.hostname):

@@ -28,6 +28,7 @@ from .tokens import Token
 FORMAT = "healthcode-token-cache"
 VERSION = 1
 LOCK_TIMEOUT = 120.0
+MAX_CACHE_BYTES = 4_000_000  # a few hundred entries; anything larger is not ours
 # Claims safe to keep in the clear inside the (encrypted) entry and to show in `status`.
 DISPLAY_CLAIMS = ("sub", "iss", "aud", "exp", "iat", "client_id", "scope", "name")
 log = logging.getLogger("healthcode_auth")
@@ -159,6 +160,10 @@ class TokenCache:
         except FileNotFoundError:
             return {}
         version = (stat.st_mtime_ns, stat.st_size)
+        if stat.st_size > MAX_CACHE_BYTES:
+            log.warning("The Healthcode token cache %s is %d bytes, too large to be a token cache, and is "
+                        "treated as empty.", self.path, stat.st_size)
+            return {}
         with self._memory_lock:
             if self._snapshot is not None and self._snapshot[0] == version:
                 return dict(self._snapshot[1])  # unchanged since last read: no decryption

@@ -133,9 +133,8 @@ def parse_token_response(status_code: int, content_type: str, body: Any, now: fl
     ``body`` is the decoded JSON (any type) or None when the answer was not JSON.
     """
     if status_code >= 500:
-        raise TokenRequestError(f"The token endpoint failed with HTTP {status_code}. The SSO server may be "
-                                "down; a supervisor must sign in again once it is back, because an "
-                                "authorization code cannot be safely resent.", status_code=status_code)
+        raise TokenRequestError(f"The token endpoint failed with HTTP {status_code}: the SSO server may be "
+                                "down. Try again later.", status_code=status_code)
     if not isinstance(body, dict):
         kind = "an HTML page" if "html" in content_type.lower() else "an answer that is not a JSON object"
         raise TokenRequestError(f"The token endpoint returned {kind} (HTTP {status_code}). Check the "

@@ -35,15 +35,22 @@ def split_url(url: str) -> SplitResult | None:
     return parts
 
 
+def has_control_characters(text: str) -> bool:
+    """Whitespace, C0 controls, DEL or C1 controls: never part of a URL we send or accept."""
+    return any(ch.isspace() or ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F for ch in text)
+
+
 def endpoint_url_problem(url: object) -> str | None:
     """Why ``url`` cannot be an SSO endpoint, or None when it can."""
     if not isinstance(url, str) or not url:
         return "it must be a non-empty URL string"
-    if any(ch.isspace() or ord(ch) < 0x20 for ch in url):
+    if has_control_characters(url):
         return "it contains whitespace or control characters"
     parts = split_url(url)
     if parts is None or not parts.scheme or not parts.hostname:
         return f"'{url}' is not an absolute URL"
+    if parts.username is not None or parts.password is not None:
+        return f"'{parts.scheme}://{parts.hostname}/...' must not carry credentials before the host name"
     if parts.fragment:
         return f"'{url}' must not contain a fragment (#...)"
     if parts.scheme == "https":

@@ -60,6 +60,7 @@ class Sandbox:
                 _not_ready,
                 threaded=True,
                 request_handler=RedactingRequestHandler,
+                ssl_context=self.settings.tls,
             )
         except SystemExit as error:  # werkzeug exits instead of raising when it cannot bind
             raise StartError(
@@ -68,7 +69,8 @@ class Sandbox:
             ) from error
         host = self.settings.host
         netloc = f"[{host}]:{server.port}" if ":" in host else f"{host}:{server.port}"
-        self._state = SandboxState.create(self.settings, self.settings.public_url or f"http://{netloc}")
+        scheme = "https" if self.settings.tls is not None else "http"
+        self._state = SandboxState.create(self.settings, self.settings.public_url or f"{scheme}://{netloc}")
         server.app = create_app(self._state)
         self._server = server
         self._thread = threading.Thread(

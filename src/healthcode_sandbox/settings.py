@@ -6,6 +6,7 @@ without locks; values that tests change while the sandbox runs live in :mod:`fau
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -96,6 +97,8 @@ class SandboxSettings:
     ``public_url`` overrides the issuer and endpoint URLs (only useful with ``allow_remote``,
     when clients reach the sandbox by another name than its bind address).
     ``faults`` are the starting values of the run-time knobs (see :class:`Faults`).
+    ``tls`` is a server-side SSL context: the sandbox then serves https (tests of certificate
+    verification and CA bundles use a throwaway CA, e.g. from trustme).
     """
 
     host: str = "127.0.0.1"
@@ -111,6 +114,7 @@ class SandboxSettings:
     refresh_tokens: bool = True
     rotate_refresh_tokens: bool = True
     faults: Faults = field(default_factory=Faults)
+    tls: ssl.SSLContext | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "clients", tuple(self.clients))

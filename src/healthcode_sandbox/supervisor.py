@@ -27,6 +27,7 @@ class Supervisor:
     password: str = field(default=DEFAULT_PASSWORD, repr=False)
     otp: str = field(default=DEFAULT_OTP, repr=False)
     timeout: float = 10.0
+    ca_bundle: str | None = None  # CA certificates to trust, for a sandbox serving https
 
     def sign_in(self, authorization_url: str) -> str:
         """Open the URL, sign in (and pass the one-time code if asked); return the redirect URL."""
@@ -58,13 +59,13 @@ class Supervisor:
             raise SandboxError(f"The sandbox did not redirect after cancel: {_read_form(response).alert.strip()}")
 
     def _http(self) -> httpx.Client:
-        return httpx.Client(timeout=self.timeout, verify=_tls_context())
+        return httpx.Client(timeout=self.timeout, verify=_tls_context(self.ca_bundle))
 
 
 @functools.cache
-def _tls_context() -> ssl.SSLContext:
+def _tls_context(ca_bundle: str | None) -> ssl.SSLContext:
     # Building a TLS context costs ~0.1 s; a test suite signs in hundreds of times.
-    return ssl.create_default_context()
+    return ssl.create_default_context(cafile=ca_bundle)
 
 
 class _FormReader(HTMLParser):

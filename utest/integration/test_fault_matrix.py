@@ -1,0 +1,204 @@
+"""What users meet when the SSO or the network misbehaves: each fault ends in its documented outcome."""
+
+import ssl
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import trustme
+
+from healthcode_auth import (
+    DiscoveryError,
+    HealthcodeAuthClient,
+    HealthcodeConfig,
+    InvalidGrantError,
+    TokenRequestError,
+    TransportError,
+)
+from healthcode_auth.discovery import DISCOVERY_CACHE, DiscoveryCache
+from healthcode_auth.session import HealthcodeSession
+from healthcode_sandbox import Sandbox, SandboxSettings, Supervisor
+from sandbox_clients import config_for
+
+
+def client_for(sandbox, **settings):
+    return HealthcodeAuthClient(config_for(sandbox, **settings), discovery=DiscoveryCache())
+
+
+def signed_in(client):
+    sign_in = client.start_sign_in()
+    return client.complete_sign_in(sign_in, Supervisor().sign_in(sign_in.url))
+
+
+def test_slow_token_endpoint_times_out_and_is_not_resent(sandbox):
+    client = client_for(sandbox, timeout=1)
+    sign_in = client.start_sign_in()
+    redirect = Supervisor().sign_in(sign_in.url)
+    sandbox.delay_token_requests(4)
+    started = time.monotonic()
+    with pytest.raises(TransportError, match=r"did not answer within 1 seconds.*supervisor must sign in again"):
+        client.complete_sign_in(sign_in, redirect)
+    assert time.monotonic() - started < 3.5  # bounded by the timeout, not by the server
+    assert sandbox.request_count("token") == 1
+
+
+def test_discovery_5xx_twice_then_success(sandbox):
+    sandbox.fail_discovery(2)
+    assert client_for(sandbox).metadata.issuer == sandbox.issuer
+    assert sandbox.request_count("discovery") == 3
+
+
+def test_discovery_down_is_reported_after_bounded_retries(sandbox):
+    sandbox.fail_discovery(10)
+    with pytest.raises(DiscoveryError, match="answered HTTP 503.*try again later"):
+        client_for(sandbox).metadata  # noqa: B018
+    assert sandbox.request_count("discovery") == 3
+
+
+def test_token_endpoint_5xx_on_exchange_asks_for_a_new_sign_in(sandbox):
+    client = client_for(sandbox)
+    sign_in = client.start_sign_in()
+    redirect = Supervisor().sign_in(sign_in.url)
+    sandbox.fail_token_requests(1, status=500)
+    with pytest.raises(TokenRequestError, match="HTTP 500.*cannot be safely sent again"):
+        client.complete_sign_in(sign_in, redirect)
+    assert sandbox.request_count("token") == 1
+
+
+def test_forced_invalid_grant(sandbox):
+    client = client_for(sandbox)
+    sign_in = client.start_sign_in()
+    redirect = Supervisor().sign_in(sign_in.url)
+    sandbox.reject_token_requests(1)
+    with pytest.raises(InvalidGrantError, match="sign in again"):
+        client.complete_sign_in(sign_in, redirect)
+
+
+def test_connection_refused_when_the_sso_is_gone():
+    sandbox = Sandbox(SandboxSettings()).start()
+    config = config_for(sandbox)
+    sandbox.stop()
+    with pytest.raises(TransportError, match="Could not connect to the discovery document"):
+        HealthcodeAuthClient(config, discovery=DiscoveryCache()).metadata  # noqa: B018
+
+
+def test_dns_failure_is_named():
+    config = HealthcodeConfig(client_id="c", redirect_uri="https://bot.example/cb",
+                              environment="https://sso.invalid/.well-known/openid-configuration", timeout=5)
+    with pytest.raises(TransportError, match="Could not connect") as caught:
+        HealthcodeAuthClient(config, discovery=DiscoveryCache()).metadata  # noqa: B018
+    assert "Traceback" not in str(caught.value)
+
+
+def test_key_rotation_is_followed(sandbox):
+    client = client_for(sandbox)
+    signed_in(client)
+    sandbox.rotate_keys(keep_old=False)
+    token = signed_in(client)
+    assert client.claims(token)["sub"] == "supervisor"
+    assert sandbox.request_count("jwks") == 2
+
+
+def test_discovery_down_while_a_valid_token_is_cached(sandbox, tmp_path):
+    DISCOVERY_CACHE.clear()
+    config = config_for(sandbox, token_cache=str(tmp_path / "tokens.json"))
+    first = HealthcodeSession.from_config(config)
+    request = first.start_sign_in()
+    first.accept_redirect(Supervisor().sign_in(request.url))
+    token = first.access_token()
+    sandbox.fail_discovery(100)
+    sandbox.fail_jwks(100)
+    DISCOVERY_CACHE.clear()
+    assert HealthcodeSession.from_config(config).access_token().access_token == token.access_token
+
+
+def test_renewal_during_an_outage_keeps_the_cached_entry(sandbox, tmp_path):
+    DISCOVERY_CACHE.clear()
+    sandbox.set_token_lifetime(60)
+    config = config_for(sandbox, token_cache=str(tmp_path / "tokens.json"))
+    session = HealthcodeSession.from_config(config)
+    request = session.start_sign_in()
+    session.accept_redirect(Supervisor().sign_in(request.url))
+    session.access_token()
+    sandbox.fail_token_requests(1)
+    DISCOVERY_CACHE.clear()
+    with pytest.raises(TokenRequestError, match="HTTP 503.*Try again later"):
+        HealthcodeSession.from_config(config).access_token()
+    later = HealthcodeSession.from_config(config)
+    assert later.cache.entries(), "an outage must not lose the cached authorisation"
+    assert later.access_token().refresh_token  # renewed once the SSO is back
+
+
+@pytest.fixture(scope="module")
+def ca():
+    return trustme.CA()
+
+
+@pytest.fixture
+def tls_sandbox(ca):
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1", "localhost").configure_cert(server_context)
+    with Sandbox(SandboxSettings(tls=server_context)) as sandbox:
+        yield sandbox
+
+
+def test_tls_with_the_ca_bundle(tls_sandbox, ca, tmp_path):
+    bundle = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    client = client_for(tls_sandbox, ca_bundle=str(bundle))
+    assert tls_sandbox.url.startswith("https://")
+    sign_in = client.start_sign_in()
+    token = client.complete_sign_in(sign_in, Supervisor(ca_bundle=str(bundle)).sign_in(sign_in.url))
+    assert client.claims(token)["sub"] == "supervisor"
+
+
+def test_untrusted_certificate_is_refused(tls_sandbox):
+    with pytest.raises(TransportError, match="TLS certificate is not trusted"):
+        client_for(tls_sandbox).metadata  # noqa: B018
+
+
+def test_os_trust_store_is_used_by_default(tls_sandbox, ca, tmp_path):
+    """truststore verifies against the OS store; OpenSSL's SSL_CERT_FILE stands in for an installed CA."""
+    bundle = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    code = ("import sys; from healthcode_auth import HealthcodeConfig, HealthcodeAuthClient;"
+            "c = HealthcodeConfig(client_id='c', redirect_uri='https://bot.example/cb', environment=sys.argv[1]);"
+            "print(HealthcodeAuthClient(c).metadata.issuer)")
+    result = subprocess.run([sys.executable, "-c", code, tls_sandbox.discovery_url], capture_output=True, text=True,
+                            env={"SSL_CERT_FILE": str(bundle), "PATH": "/usr/bin:/bin"}, timeout=60, check=False)
+    assert result.stdout.strip() == tls_sandbox.issuer, result.stderr
+
+
+@pytest.fixture
+def proxy():
+    process = subprocess.Popen([sys.executable, str(Path(__file__).parents[1] / "proxy_server.py")],
+                               stdout=subprocess.PIPE, text=True)
+    port = int(process.stdout.readline())
+    yield process, f"http://127.0.0.1:{port}"
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def test_requests_go_through_the_configured_proxy(sandbox, proxy):
+    process, url = proxy
+    client = client_for(sandbox, proxy=url)
+    token = signed_in(client)
+    assert client.claims(token)["sub"] == "supervisor"
+    process.terminate()
+    seen = process.stdout.read()
+    assert f"GET {sandbox.url}/.well-known/openid-configuration" in seen
+    assert f"POST {sandbox.url}/token" in seen
+
+
+def test_standard_proxy_variables_are_honoured(sandbox, proxy):
+    process, url = proxy
+    code = ("import sys; from healthcode_auth import HealthcodeConfig, HealthcodeAuthClient;"
+            "c = HealthcodeConfig(client_id='c', redirect_uri='https://bot.example/cb', environment=sys.argv[1]);"
+            "print(HealthcodeAuthClient(c).metadata.issuer)")
+    result = subprocess.run([sys.executable, "-c", code, sandbox.discovery_url], capture_output=True, text=True,
+                            env={"HTTP_PROXY": url, "PATH": "/usr/bin:/bin"}, timeout=60, check=False)
+    assert result.stdout.strip() == sandbox.issuer, result.stderr
+    process.terminate()
+    assert "GET " in process.stdout.read()
