@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from robot.api.types import Secret
 from robotlibcore import DynamicCore
@@ -11,9 +11,11 @@ from robotlibcore import DynamicCore
 from healthcode_auth import ConfigurationError, HealthcodeConfig, __version__
 from healthcode_auth.session import HealthcodeSession
 
-from .argument_types import BrowserType, TokenVerification
+from .argument_types import BrowserOptions, BrowserType, TokenVerification
 from .keywords import AccessTokenKeywords, HttpAuthKeywords, SignInKeywords
-from .sign_in_page import BrowserOptions, SignInPage
+
+if TYPE_CHECKING:
+    from .sign_in_page import SignInPage
 
 SIGN_IN_HINT = ("A supervisor must sign in: run 'healthcode-auth login' with a supervisor at the machine, or "
                 "'Open Healthcode Login' and 'Wait For Supervisor Authorisation' (or 'Authorise Healthcode "
@@ -156,7 +158,7 @@ class HealthcodeLibrary(DynamicCore):  # type: ignore[misc]  # robotlibcore ship
             # first keyword that needs it fails with this message.
             self._missing = error
             config = None
-        self.sign_in_page = SignInPage()
+        self._sign_in_page: SignInPage | None = None
         self.browser_options = BrowserOptions(browser=browser.value, headless=headless, channel=channel,
                                               executable_path=executable_path, args=tuple(browser_args or ()),
                                               proxy=config.proxy if config else proxy)
@@ -166,6 +168,20 @@ class HealthcodeLibrary(DynamicCore):  # type: ignore[misc]  # robotlibcore ship
         config = HealthcodeConfig.from_environment(**self._settings)
         self._session = HealthcodeSession.from_config(config, sign_in_hint=SIGN_IN_HINT)
         return config
+
+    @property
+    def sign_in_page(self) -> SignInPage:
+        """The browser side, loaded on first use: a scheduled run that only reads the cached token
+        never imports it (nor the Browser library)."""
+        if self._sign_in_page is None:
+            from .sign_in_page import SignInPage
+
+            self._sign_in_page = SignInPage()
+        return self._sign_in_page
+
+    @sign_in_page.setter
+    def sign_in_page(self, page: SignInPage) -> None:
+        self._sign_in_page = page
 
     @property
     def session(self) -> HealthcodeSession:

@@ -1,7 +1,8 @@
-"""Enums for keyword arguments, so Robot Framework converts them and libdoc lists the choices."""
+"""Argument types: enums Robot Framework converts and libdoc lists, and the browser options."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import Enum
 
 
@@ -24,3 +25,15 @@ class TokenVerification(Enum):
     auto = "auto"
     always = "always"
     never = "never"
+
+
+@dataclass(frozen=True)
+class BrowserOptions:
+    """How to launch a browser when the suite has none open."""
+
+    browser: str = "chromium"
+    headless: bool = False
+    channel: str | None = None
+    executable_path: str | None = None
+    args: tuple[str, ...] = ()
+    proxy: str | None = None

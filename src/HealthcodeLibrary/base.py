@@ -10,7 +10,8 @@ if TYPE_CHECKING:
     from healthcode_auth.session import HealthcodeSession
 
     from . import HealthcodeLibrary
-    from .sign_in_page import BrowserOptions, SignInPage
+    from .argument_types import BrowserOptions
+    from .sign_in_page import SignInPage
 
 
 class LibraryComponent:

@@ -17,6 +17,7 @@ from robot.libraries.BuiltIn import BuiltIn
 
 from healthcode_auth import HealthcodeAuthError
 
+from .argument_types import BrowserOptions
 from .browsers import find_browser
 
 EXTENSION = Path(__file__).with_name("redirect_capture.js")
@@ -25,18 +26,6 @@ AUTHORISED_PAGE = Path(__file__).with_name("authorised.html")
 
 class SignInPageError(HealthcodeAuthError):
     """The browser could not show the sign-in page."""
-
-
-@dataclass(frozen=True)
-class BrowserOptions:
-    """How to launch a browser when the suite has none open."""
-
-    browser: str = "chromium"
-    headless: bool = False
-    channel: str | None = None
-    executable_path: str | None = None
-    args: tuple[str, ...] = ()
-    proxy: str | None = None
 
 
 @dataclass(frozen=True)

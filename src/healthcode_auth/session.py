@@ -120,6 +120,12 @@ class HealthcodeSession:
                 return token
             if self.cache is None:
                 return self._renew(token)
+            # Reading needs no lock (writes replace the file atomically): the common case, a valid
+            # cached token, costs one small file read and no cross-process coordination.
+            entry = self.cache.load(self.cache_key)
+            if entry is not None and entry.token.is_valid(self.expiry_margin):
+                self._adopt(entry)
+                return entry.token
             with self.cache.locked():
                 # Another robot may have renewed it while this one waited for the lock.
                 entry = self.cache.load(self.cache_key)

@@ -11,13 +11,14 @@ import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .config import HealthcodeConfig
 from .errors import TransportError
+
+if TYPE_CHECKING:
+    import httpx
 
 MAX_BODY_BYTES = 1_000_000
 GET_RETRY_DELAYS = (0.25, 0.75)
@@ -56,10 +57,13 @@ class HttpTransport:
 
     def __init__(self, config: HealthcodeConfig) -> None:
         self._config = config
-        self._client: httpx.Client | None = None
+        self._client: httpx.Client | None = None  # created on first request
 
     @property
     def client(self) -> httpx.Client:
+        # httpx is imported on first use: a robot that finds its token in the cache never needs it.
+        import httpx
+
         if self._client is None:
             self._client = httpx.Client(
                 timeout=self._config.timeout,
@@ -97,6 +101,8 @@ class HttpTransport:
                           headers={"Accept": "application/json", **headers})
 
     def _send(self, method: str, url: str, what: str, **kwargs: Any) -> HttpResponse:
+        import httpx
+
         timeout = self._config.timeout
         try:
             with self.client.stream(method, url, **kwargs) as response:

@@ -198,8 +198,11 @@ def test_requests_auth_adds_current_token(library):
 def test_httpx_auth_adds_current_token(library):
     library.session.set_token(Token(access_token="HTTPX-TOKEN-VALUE", expires_at=time.time() + 3600))
     auth = library.get_healthcode_httpx_auth()
-    request = next(auth.auth_flow(httpx.Request("GET", "https://api.example/x")))
-    assert request.headers["Authorization"] == "Bearer HTTPX-TOKEN-VALUE"
+    seen = []
+    transport = httpx.MockTransport(lambda request: seen.append(request) or httpx.Response(200))
+    with httpx.Client(auth=auth, transport=transport) as client:
+        client.get("https://api.example/x")
+    assert seen[0].headers["Authorization"] == "Bearer HTTPX-TOKEN-VALUE"
 
 
 def test_library_loads_without_registration_but_keywords_say_what_is_missing(monkeypatch):

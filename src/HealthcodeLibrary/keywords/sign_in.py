@@ -12,9 +12,8 @@ from robot.utils import secs_to_timestr
 
 from healthcode_auth import HealthcodeAuthError, NoValidTokenError
 
-from ..argument_types import BrowserType
+from ..argument_types import BrowserOptions, BrowserType
 from ..base import LibraryComponent
-from ..sign_in_page import BrowserOptions
 
 POLL_SECONDS = 1.0
 RESTART = "Start the sign-in again ('Open Healthcode Login' in a suite, or 'healthcode-auth login')"
