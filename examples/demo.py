@@ -30,7 +30,9 @@ def main() -> int:
         env = {**os.environ,
                "HEALTHCODE_CLIENT_ID": "example_rpa_app",
                "HEALTHCODE_REDIRECT_URI": "https://rpaapp.example.com/postauth",
-               "HEALTHCODE_ENVIRONMENT": sandbox.discovery_url}
+               "HEALTHCODE_ENVIRONMENT": sandbox.discovery_url,
+               # The demo keeps its token cache beside its log, not in the user's real cache.
+               "HEALTHCODE_TOKEN_CACHE": str(OUTPUT / "token-cache" / "tokens.json")}
         env.pop("HEALTHCODE_CLIENT_SECRET", None)
         print("Running examples/get_token.robot with a simulated supervisor...\n")
         result = subprocess.run(

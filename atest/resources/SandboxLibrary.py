@@ -7,6 +7,8 @@ loopback admin API; otherwise `Start Sandbox` runs one in this process on a free
 
 from __future__ import annotations
 
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -21,6 +23,8 @@ class SandboxLibrary:
     def __init__(self) -> None:
         self._sandbox: Sandbox | None = None
         self.url = ""
+        self._listener: ThreadingHTTPServer | None = None
+        self.listener_hits: list[str] = []
 
     @keyword
     def start_sandbox(self, url: str | None = None) -> str:
@@ -72,6 +76,39 @@ class SandboxLibrary:
         if secret is not None:
             body["client_secret"] = getattr(secret, "value", secret)
         self._admin("POST", "/_sandbox/clients", json=body)
+
+    @keyword
+    def start_redirect_listener(self) -> str:
+        """A real server on a free loopback port, to prove that nothing ever reaches a redirect URI.
+
+        Returns its base URL; `Redirect Listener Hits` says how many requests it received.
+        """
+        hits = self.listener_hits
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                hits.append(self.path.split("?")[0])  # never keep the query: it would hold the code
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._listener = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self._listener.serve_forever, daemon=True).start()
+        return f"http://127.0.0.1:{self._listener.server_address[1]}"
+
+    @keyword
+    def redirect_listener_hits(self) -> list[str]:
+        """The paths (never the queries) of the requests the listener received."""
+        return list(self.listener_hits)
+
+    @keyword
+    def stop_redirect_listener(self) -> None:
+        if self._listener is not None:
+            self._listener.shutdown()
+            self._listener.server_close()
+            self._listener = None
 
     def _admin(self, method: str, path: str, **kwargs: Any) -> Any:
         response = httpx.request(method, self.url + path, timeout=10, **kwargs)

@@ -66,6 +66,35 @@ class JwksCache:
             return self._key_sets[jwks_uri]
 
 
+def _decode(token: str, key_set: KeySet) -> Any:
+    """Decode with the key the token names; a token without ``kid`` is tried against each key
+    (some servers sign without ``kid`` while publishing several keys)."""
+    from joserfc import jwt
+    from joserfc.errors import InvalidKeyIdError, JoseError
+
+    try:
+        return jwt.decode(token, key_set, algorithms=list(ALGORITHMS))
+    except InvalidKeyIdError:
+        if "kid" in _header(token):
+            raise
+    for key in key_set.keys:
+        try:
+            return jwt.decode(token, key, algorithms=list(ALGORITHMS))
+        except (JoseError, ValueError, TypeError):
+            continue
+    raise InvalidKeyIdError("no key verifies the token")
+
+
+def _header(token: str) -> dict[str, Any]:
+    from joserfc import jws
+
+    try:
+        header = jws.extract_compact(token.encode("ascii")).headers()
+    except Exception:  # the full decode reports malformed tokens
+        return {}
+    return header if isinstance(header, dict) else {}
+
+
 def verify_access_token(token: str, *, jwks: JwksCache, jwks_uri: str, issuer: str,
                         leeway: int = 60, now: float | None = None) -> dict[str, Any]:
     """Verify signature, ``iss`` and ``exp``; return the claims or raise TokenVerificationError."""
@@ -83,9 +112,9 @@ def verify_access_token(token: str, *, jwks: JwksCache, jwks_uri: str, issuer: s
                                      "Check the environment setting.")
     try:
         try:
-            decoded = jwt.decode(token, jwks.key_set(jwks_uri), algorithms=list(ALGORITHMS))
+            decoded = _decode(token, jwks.key_set(jwks_uri))
         except InvalidKeyIdError:
-            decoded = jwt.decode(token, jwks.key_set(jwks_uri, refresh=True), algorithms=list(ALGORITHMS))
+            decoded = _decode(token, jwks.key_set(jwks_uri, refresh=True))
         registry = jwt.JWTClaimsRegistry(
             now=int(time.time() if now is None else now), leeway=leeway,
             iss={"essential": True, "value": issuer}, exp={"essential": True})

@@ -258,3 +258,32 @@ def test_connection_refused_on_token_endpoint(httpserver, unused_port):
         sign_in = client.start_sign_in()
         with pytest.raises(TransportError, match="Could not connect to the token endpoint"):
             client.complete_sign_in(sign_in, redirect_for(sign_in))
+
+
+def test_token_without_kid_is_tried_against_each_published_key(httpserver):
+    issuer = httpserver.url_for("").rstrip("/")
+    signer, other = signing_key("a"), signing_key("b")
+    httpserver.expect_request("/.well-known/openid-configuration").respond_with_json(discovery_document(issuer))
+    httpserver.expect_request("/jwks").respond_with_json(jwks(other, signer))
+    from joserfc import jwt as jose_jwt
+
+    now = int(time.time())
+    token = jose_jwt.encode({"alg": "RS256"}, {"iss": issuer, "sub": "s", "exp": now + 60, "iat": now}, signer)
+    httpserver.expect_request("/token", method="POST").respond_with_json({"access_token": token, "token_type": "Bearer"})
+    with make_client(httpserver) as client:
+        sign_in = client.start_sign_in()
+        assert client.claims(client.complete_sign_in(sign_in, redirect_for(sign_in)))["sub"] == "s"
+
+
+def test_token_without_kid_and_no_matching_key_is_refused(httpserver):
+    issuer = httpserver.url_for("").rstrip("/")
+    httpserver.expect_request("/.well-known/openid-configuration").respond_with_json(discovery_document(issuer))
+    httpserver.expect_request("/jwks").respond_with_json(jwks(signing_key("a"), signing_key("b")))
+    from joserfc import jwt as jose_jwt
+
+    token = jose_jwt.encode({"alg": "RS256"}, {"iss": issuer, "exp": int(time.time()) + 60}, signing_key("c"))
+    httpserver.expect_request("/token", method="POST").respond_with_json({"access_token": token, "token_type": "Bearer"})
+    with make_client(httpserver) as client:
+        sign_in = client.start_sign_in()
+        with pytest.raises(TokenVerificationError, match="does not publish"):
+            client.complete_sign_in(sign_in, redirect_for(sign_in))
