@@ -135,3 +135,27 @@ def verify_access_token(token: str, *, jwks: JwksCache, jwks_uri: str, issuer: s
         raise TokenVerificationError(f"The access token's signature could not be verified ({reason}). "
                                      "Do not use it; sign in again.") from None
     return dict(decoded.claims)
+
+
+def verify_id_token(id_token: str, *, jwks: JwksCache, jwks_uri: str, issuer: str, client_id: str, nonce: str,
+                    leeway: int = 60) -> dict[str, Any]:
+    """OpenID Connect Core 3.1.3.7: signature, ``iss``, ``aud`` (this client), ``exp`` and ``nonce``."""
+    from joserfc import jwt
+    from joserfc.errors import JoseError
+
+    if not looks_like_jwt(id_token):
+        raise TokenVerificationError("The ID token is not a JWT. Check the environment setting.")
+    try:
+        try:
+            decoded = _decode(id_token, jwks.key_set(jwks_uri))
+        except JoseError:
+            decoded = _decode(id_token, jwks.key_set(jwks_uri, refresh=True))
+        jwt.JWTClaimsRegistry(
+            now=int(time.time()), leeway=leeway, iss={"essential": True, "value": issuer},
+            aud={"essential": True, "value": client_id}, exp={"essential": True},
+            nonce={"essential": True, "value": nonce}).validate(decoded.claims)
+    except (JoseError, ValueError, TypeError, UnicodeError, RecursionError) as error:
+        reason = getattr(error, "claim", None) or getattr(error, "error", None) or type(error).__name__
+        raise TokenVerificationError(f"The ID token from the SSO server is not valid for this sign-in ({reason}). "
+                                     "Do not use it; sign in again.") from None
+    return dict(decoded.claims)

@@ -107,6 +107,7 @@ def _keyring_secret(create: bool) -> str:
 def _key_file_secret(create: bool) -> str:
     path = key_file_path()
     if path.exists():
+        _check_private(path)
         return path.read_text(encoding="ascii").strip()
     if not create:
         raise CacheKeyError(f"The token cache's key file {path} is missing. A supervisor must sign in again.")
@@ -114,6 +115,19 @@ def _key_file_secret(create: bool) -> str:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     write_atomically(path, value.encode("ascii"), exclusive=True)
     return path.read_text(encoding="ascii").strip()  # another process may have won the race
+
+
+def _check_private(path: Path) -> None:
+    """A key file anyone else can read, or that another user owns, does not protect the cache."""
+    if os.name != "posix":
+        return
+    status = path.stat()
+    if status.st_uid != os.geteuid():
+        raise CacheKeyError(f"The token cache key file {path} belongs to another user. Run the robots as the user "
+                            "who signed in, or delete the file and sign in again.")
+    if status.st_mode & 0o077:
+        raise CacheKeyError(f"The token cache key file {path} can be read by other users. Run "
+                            f"'chmod 600 {path}' and sign in again (the token may have been exposed).")
 
 
 def _new_key() -> str:

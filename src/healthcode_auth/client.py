@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from .access_token import JwksCache, looks_like_jwt, read_claims, verify_access_token
+from .access_token import JwksCache, looks_like_jwt, read_claims, verify_access_token, verify_id_token
 from .authorization import AuthorizationCode, AuthorizationRequest, parse_redirect, start_authorization
 from .config import HealthcodeConfig
 from .discovery import DISCOVERY_CACHE, DiscoveryCache, ProviderMetadata
@@ -30,6 +30,8 @@ from .transport import HttpTransport
 
 # A code exchange that may have reached the server is never repeated (RFC 6749 section 4.1.2:
 # a code is single-use, and a second use may revoke what the first one issued).
+# RFC 6749 section 5.1: without expires_in the lifetime is the server's default; assume an hour.
+ASSUMED_LIFETIME = 3600.0
 NOT_RESENT = "The authorization code cannot be safely sent again: a supervisor must sign in again."
 
 
@@ -98,7 +100,18 @@ class HealthcodeAuthClient:
                 raise
             raise TokenRequestError(f"{error} {NOT_RESENT}", error.error, error.description,
                                     error.status_code) from None
-        return self._checked(token)
+        return self._checked(self._checked_id_token(token, grant))
+
+    def _checked_id_token(self, token: Token, grant: AuthorizationCode) -> Token:
+        """Keep an ID token only when it was asked for (nonce sent) and it verifies."""
+        if token.id_token is None:
+            return token
+        nonce, jwks_uri = grant.request.nonce, self.metadata.jwks_uri
+        if nonce is None or jwks_uri is None or self.config.verify_access_token == "never":
+            return dataclasses.replace(token, id_token=None)
+        verify_id_token(token.id_token, jwks=self._jwks, jwks_uri=jwks_uri, issuer=self.metadata.issuer,
+                        client_id=self.config.client_id, nonce=nonce, leeway=self.config.leeway)
+        return token
 
     def refresh(self, refresh_token: str) -> Token:
         """Renew the access token with a refresh token (RFC 6749 section 6)."""
@@ -132,6 +145,9 @@ class HealthcodeAuthClient:
         exp = claims.get("exp")
         if token.expires_at is None and isinstance(exp, (int, float)) and not isinstance(exp, bool):
             token = dataclasses.replace(token, expires_at=float(exp))
+        if token.expires_at is None:
+            # Neither expires_in nor a readable exp: never treat a token as valid forever.
+            token = dataclasses.replace(token, expires_at=token.issued_at + ASSUMED_LIFETIME)
         return token
 
     def _request_token(self, request: TokenRequest) -> Token:

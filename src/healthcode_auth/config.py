@@ -163,9 +163,11 @@ def _check_redirect_uri(uri: object) -> None:
     if has_control_characters(uri):
         raise ConfigurationError("redirect_uri", "it contains whitespace or control characters")
     scheme = parts.scheme.lower()
-    if scheme not in ("http", "https") and "." not in scheme:
-        raise ConfigurationError("redirect_uri", f"'{scheme}:' is neither https nor a private-use scheme in "
-                                 "reverse domain notation such as com.example.bot: (RFC 8252 section 7.1)")
+    if scheme not in ("http", "https"):
+        # A private-use scheme (RFC 8252 section 7.1) never leaves the browser as a request, so the
+        # robot could not catch the redirect; Healthcode registers https post-auth URLs anyway.
+        raise ConfigurationError("redirect_uri", f"'{scheme}:' URIs are not supported: register an https "
+                                 "post-authentication URL with Healthcode (http only for localhost)")
     if scheme in ("http", "https") and not parts.hostname:
         raise ConfigurationError("redirect_uri", f"'{uri}' has no host name")
     if scheme == "http" and not is_loopback_host(parts.hostname):

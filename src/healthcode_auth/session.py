@@ -134,6 +134,11 @@ class HealthcodeSession:
                     token = entry.token
                     if token.is_valid(self.expiry_margin):
                         return token
+                elif token is not None:
+                    # Removed since this robot read it (healthcode-auth logout): do not renew it back.
+                    self._state.token = None
+                    raise NoValidTokenError(f"The Healthcode authorisation was removed from the token cache "
+                                            f"(signed out). {self.sign_in_hint}.")
                 return self._renew(token)
 
     def set_token(self, token: Token) -> None:

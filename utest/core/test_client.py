@@ -101,6 +101,14 @@ def test_opaque_token_is_accepted_in_auto_mode(sso):
         assert client.claims(token) == {}
 
 
+def test_a_token_with_no_known_expiry_is_not_valid_forever(sso):
+    token_answer(sso, {"access_token": "opaque-token-value", "token_type": "Bearer"})
+    with make_client(sso) as client:
+        sign_in = client.start_sign_in()
+        token = client.complete_sign_in(sign_in, redirect_for(sign_in))
+    assert token.expires_at == pytest.approx(token.issued_at + 3600)
+
+
 def test_opaque_token_is_refused_when_verification_is_required(sso):
     token_answer(sso, {"access_token": "opaque-token-value", "token_type": "Bearer", "expires_in": 60})
     with make_client(sso, verify_access_token="always") as client:
@@ -287,3 +295,41 @@ def test_token_without_kid_and_no_matching_key_is_refused(httpserver):
         sign_in = client.start_sign_in()
         with pytest.raises(TokenVerificationError, match="does not publish"):
             client.complete_sign_in(sign_in, redirect_for(sign_in))
+
+
+def _openid_client(sso):
+    return make_client(sso, scope="openid")
+
+
+def _id_token(sso, key, sign_in, **claims):
+    now = int(time.time())
+    base = {"iss": sso.url_for("").rstrip("/"), "sub": "supervisor", "aud": "example_rpa_app", "iat": now,
+            "exp": now + 300, "nonce": sign_in.nonce}
+    base.update(claims)
+    return sign(key, {k: v for k, v in base.items() if v is not None}, typ="JWT")
+
+
+def test_id_token_is_verified_with_its_nonce(sso, key):
+    with _openid_client(sso) as client:
+        sign_in = client.start_sign_in()
+        token_answer(sso, {"access_token": access_token(sso, key), "token_type": "Bearer",
+                           "id_token": _id_token(sso, key, sign_in)})
+        assert client.complete_sign_in(sign_in, redirect_for(sign_in)).id_token
+
+
+@pytest.mark.parametrize("claims", [{"nonce": "replayed"}, {"nonce": None}, {"aud": "another_client"},
+                                    {"iss": "https://evil.example"}, {"exp": int(time.time()) - 3600}])
+def test_bad_id_token_is_refused(sso, key, claims):
+    with _openid_client(sso) as client:
+        sign_in = client.start_sign_in()
+        token_answer(sso, {"access_token": access_token(sso, key), "token_type": "Bearer",
+                           "id_token": _id_token(sso, key, sign_in, **claims)})
+        with pytest.raises(TokenVerificationError, match="ID token"):
+            client.complete_sign_in(sign_in, redirect_for(sign_in))
+
+
+def test_unrequested_id_token_is_dropped(sso, key):
+    with make_client(sso) as client:
+        sign_in = client.start_sign_in()
+        token_answer(sso, {"access_token": access_token(sso, key), "token_type": "Bearer", "id_token": "x.y.z"})
+        assert client.complete_sign_in(sign_in, redirect_for(sign_in)).id_token is None

@@ -53,6 +53,7 @@ def test_secret_is_not_in_repr():
     ({"redirect_uri": "https://rpaapp.example.com/postauth#frag"}, "redirect_uri", "fragment"),
     ({"redirect_uri": "http://rpaapp.example.com/postauth"}, "redirect_uri", "https"),
     ({"redirect_uri": "https:///nohost"}, "redirect_uri", "host"),
+    ({"redirect_uri": "com.example.rpa:/oauth2redirect"}, "redirect_uri", "not supported"),
     ({"redirect_uri": "https://rpaapp.example.com:99999/x"}, "redirect_uri", "absolute"),
     ({"environment": "staging"}, "environment", "'production', 'uat'"),
     ({"environment": "http://sso.example.org/.well-known/openid-configuration"}, "environment", "plain http"),
@@ -76,9 +77,9 @@ def test_invalid_settings_name_the_setting(overrides, setting, fragment):
 
 @pytest.mark.parametrize("uri", [
     "http://127.0.0.1:8400/callback", "http://localhost/cb", "http://[::1]:9000/cb",
-    "com.example.rpa:/oauth2redirect", "https://rpaapp.example.com/postauth?tenant=1",
+    "https://rpaapp.example.com/postauth?tenant=1",
 ])
-def test_loopback_and_private_use_redirect_uris_are_allowed(uri):
+def test_https_and_loopback_redirect_uris_are_allowed(uri):
     assert make(redirect_uri=uri).redirect_uri == uri
 
 

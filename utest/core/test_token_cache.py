@@ -181,3 +181,13 @@ def test_killed_writer_never_leaves_a_torn_file(tmp_path):
         entries = TokenCache(path, environ=environ).entries()
         assert len(entries) == 1, f"attempt {attempt}: the cache was torn or lost"
         assert entries[0].token.access_token.startswith("ACCESS-")
+
+
+def test_key_file_readable_by_others_is_refused(cache, caplog):
+    with cache.locked():
+        cache.store(entry())
+    key_file_path().chmod(0o644)
+    with caplog.at_level(logging.WARNING, logger="healthcode_auth"):
+        assert TokenCache(cache.path, environ={}).entries() == []
+    assert "can be read by other users" in caplog.text
+    assert "chmod 600" in caplog.text

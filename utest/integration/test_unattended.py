@@ -92,3 +92,17 @@ def test_parallel_robots_with_an_expired_token_refresh_once(sandbox, tmp_path, r
         assert process.exitcode == 0
     assert sandbox.request_count("token.refresh_token") == 1
     assert len(set(tokens)) == 1
+
+
+def test_a_running_robot_does_not_renew_a_logged_out_authorisation(sandbox, tmp_path):
+    sandbox.set_token_lifetime(600)
+    robot = new_session(sandbox, tmp_path / "tokens.json")
+    sign_in(robot)
+    operator = new_session(sandbox, tmp_path / "tokens.json")
+    operator.clear()  # healthcode-auth logout
+    robot.expiry_margin = 900  # the robot's token is now due for renewal
+    sandbox.reset_stats()
+    with pytest.raises(NoValidTokenError, match="removed from the token cache"):
+        robot.access_token()
+    assert sandbox.request_count("token.refresh_token") == 0
+    assert robot.cache.entries() == []

@@ -68,7 +68,9 @@ class SignInKeywords(LibraryComponent):
         """Waits until the supervisor has signed in on the page opened by `Open Healthcode Login`.
 
         Catches the SSO's redirect to the redirect URI, also when it happened before this keyword
-        was called, and without ever contacting the redirect URI's host (it need not exist).
+        was called. In Chromium, Chrome and Edge the request to the redirect URI is stopped before it
+        is sent, so its host is never contacted and need not exist; Firefox and WebKit catch it too,
+        but may already have sent it.
         Checks that the redirect belongs to this sign-in (``state``) and comes from the expected
         SSO (``iss``, RFC 9207), keeps the authorization code for `Get Healthcode Access Token`,
         and shows the supervisor a page saying the bot is authorised and the window may be closed.
