@@ -29,6 +29,7 @@ class SecretRedactor(logging.Filter):
         super().__init__()
         self._lock = threading.Lock()
         self._secrets: frozenset[str] = frozenset()
+        self._installed_on: tuple[logging.Handler, ...] | None = None
 
     def add(self, *secrets: str | None) -> None:
         """Register secrets; short or empty values are ignored (they would mask ordinary text)."""
@@ -58,11 +59,15 @@ class SecretRedactor(logging.Filter):
         The root handlers include Robot Framework's, which copies records into log.html; a filter
         there also covers loggers not named above.
         """
+        handlers = tuple(logging.getLogger().handlers)
+        if handlers == self._installed_on:
+            return  # the common case, on every keyword call: nothing changed since last time
         targets: list[logging.Filterer] = [logging.getLogger(name) for name in GUARDED_LOGGERS]
-        targets.extend(logging.getLogger().handlers)
+        targets.extend(handlers)
         for target in targets:
             if self not in target.filters:
                 target.addFilter(self)
+        self._installed_on = handlers
 
 
 REDACTOR = SecretRedactor()
