@@ -31,6 +31,17 @@ The Library Opens Its Own Browser
     ${claims}=    Get Healthcode Token Claims
     Should Be Equal    ${claims}[sub]    supervisor
 
+An Installed Browser Given By Its Path
+    ${choice}=    Evaluate    HealthcodeLibrary.browsers.find_browser()    modules=HealthcodeLibrary.browsers
+    Skip If    $choice.executable_path is None    Only Playwright's own Chromium is installed here
+    Run Keyword    Browser.Close Browser    ALL
+    Open Healthcode Login    executable_path=${choice.executable_path}
+    Run Keyword    Browser.Fill Text    id=username    supervisor
+    Run Keyword    Browser.Fill Secret    id=password    $PASSWORD
+    Run Keyword    Browser.Click    id=sign-in
+    Wait For Supervisor Authorisation    timeout=30 seconds
+    Get Healthcode Access Token
+
 No Debug Log Is Written By The Browser Library It Imported
     File Should Not Exist    ${OUTPUT DIR}/playwright-log.txt
 

@@ -45,11 +45,15 @@ class BrowserChoice:
     executable_path: str | None = None
 
     def launch_args(self) -> list[str]:
-        """Extra command-line flags: quiet networking, and no sandbox when running as root."""
-        args = list(QUIET_CHROMIUM_ARGS)
-        if hasattr(os, "geteuid") and os.geteuid() == 0:
-            args.append("--no-sandbox")  # Chromium refuses to start as root with its sandbox on
-        return args
+        return chromium_args()
+
+
+def chromium_args() -> list[str]:
+    """Flags for any Chromium-family browser: quiet networking, and no sandbox when running as root."""
+    args = list(QUIET_CHROMIUM_ARGS)
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        args.append("--no-sandbox")  # Chromium, Chrome and Edge refuse to start as root with their sandbox on
+    return args
 
 
 def playwright_chromium() -> Path | None:

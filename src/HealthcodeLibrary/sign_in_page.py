@@ -18,7 +18,7 @@ from robot.libraries.BuiltIn import BuiltIn
 from healthcode_auth import HealthcodeAuthError
 
 from .argument_types import BrowserOptions
-from .browsers import find_browser
+from .browsers import chromium_args, find_browser
 
 EXTENSION = Path(__file__).with_name("redirect_capture.js")
 AUTHORISED_PAGE = Path(__file__).with_name("authorised.html")
@@ -96,11 +96,11 @@ class SignInPage:
 
         executable_path = options.executable_path
         args = list(options.args)
-        if options.browser == "chromium" and not options.channel and not executable_path:
-            choice = find_browser()
-            if choice is not None:
-                executable_path = choice.executable_path
-                args = [*choice.launch_args(), *args]
+        if options.browser == "chromium":
+            args = [*chromium_args(), *args]  # also for a channel (chrome, msedge) or an executable path
+            if not options.channel and not executable_path:
+                choice = find_browser()
+                executable_path = choice.executable_path if choice else None
         kwargs: dict[str, Any] = {"headless": options.headless, "args": args or None}
         if options.channel:
             kwargs["channel"] = options.channel
