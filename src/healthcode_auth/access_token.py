@@ -27,6 +27,11 @@ def looks_like_jwt(token: str) -> bool:
     return token.count(".") == 2 and len(token) <= MAX_TOKEN_LENGTH
 
 
+def claims_of(token: str) -> dict[str, Any]:
+    """The claims of a JWT access token, or none for an opaque one; never verifies."""
+    return read_claims(token) if looks_like_jwt(token) else {}
+
+
 def read_claims(token: str) -> dict[str, Any]:
     """The token's claims without verifying it: for display and expiry only, never for trust."""
     from joserfc import jws
@@ -85,6 +90,16 @@ def _decode(token: str, key_set: KeySet) -> Any:
     raise InvalidKeyIdError("no key verifies the token")
 
 
+def _decode_with_current_keys(token: str, jwks: JwksCache, jwks_uri: str) -> Any:
+    """Decode; when the token names a key the cached set lacks (rotation), fetch the set once more."""
+    from joserfc.errors import InvalidKeyIdError
+
+    try:
+        return _decode(token, jwks.key_set(jwks_uri))
+    except InvalidKeyIdError:
+        return _decode(token, jwks.key_set(jwks_uri, refresh=True))
+
+
 def _header(token: str) -> dict[str, Any]:
     from joserfc import jws
 
@@ -111,10 +126,7 @@ def verify_access_token(token: str, *, jwks: JwksCache, jwks_uri: str, issuer: s
         raise TokenVerificationError("The access token is not a JWT; Healthcode issues signed JWTs. "
                                      "Check the environment setting.")
     try:
-        try:
-            decoded = _decode(token, jwks.key_set(jwks_uri))
-        except InvalidKeyIdError:
-            decoded = _decode(token, jwks.key_set(jwks_uri, refresh=True))
+        decoded = _decode_with_current_keys(token, jwks, jwks_uri)
         registry = jwt.JWTClaimsRegistry(
             now=int(time.time() if now is None else now), leeway=leeway,
             iss={"essential": True, "value": issuer}, exp={"essential": True})
@@ -146,10 +158,7 @@ def verify_id_token(id_token: str, *, jwks: JwksCache, jwks_uri: str, issuer: st
     if not looks_like_jwt(id_token):
         raise TokenVerificationError("The ID token is not a JWT. Check the environment setting.")
     try:
-        try:
-            decoded = _decode(id_token, jwks.key_set(jwks_uri))
-        except JoseError:
-            decoded = _decode(id_token, jwks.key_set(jwks_uri, refresh=True))
+        decoded = _decode_with_current_keys(id_token, jwks, jwks_uri)
         jwt.JWTClaimsRegistry(
             now=int(time.time()), leeway=leeway, iss={"essential": True, "value": issuer},
             aud={"essential": True, "value": client_id}, exp={"essential": True},

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from . import __version__
-from .access_token import looks_like_jwt, read_claims
+from .access_token import claims_of
 from .client import HealthcodeAuthClient
 from .config import ENV_VARS, HealthcodeConfig
 from .errors import ConfigurationError, HealthcodeAuthError
@@ -85,7 +85,7 @@ def _status(args: argparse.Namespace) -> int:
     if token is None:
         print("Status:        no token cached: a supervisor must sign in with 'healthcode-auth login'.")
         return EXIT_SIGN_IN_REQUIRED
-    claims = read_claims(token.access_token) if looks_like_jwt(token.access_token) else {}
+    claims = claims_of(token.access_token)
     print(f"Signed in by:  {claims.get('sub', '(unknown)')}")
     if token.expires_at is not None:
         expiry = datetime.fromtimestamp(token.expires_at).astimezone().isoformat(timespec="seconds")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from .access_token import JwksCache, looks_like_jwt, read_claims, verify_access_token, verify_id_token
+from .access_token import JwksCache, claims_of, looks_like_jwt, verify_access_token, verify_id_token
 from .authorization import AuthorizationCode, AuthorizationRequest, parse_redirect, start_authorization
 from .config import HealthcodeConfig
 from .discovery import DISCOVERY_CACHE, DiscoveryCache, ProviderMetadata
@@ -127,7 +127,7 @@ class HealthcodeAuthClient:
             assert self.metadata.jwks_uri is not None
             return verify_access_token(token.access_token, jwks=self._jwks, jwks_uri=self.metadata.jwks_uri,
                                        issuer=self.metadata.issuer, leeway=self.config.leeway)
-        return read_claims(token.access_token) if looks_like_jwt(token.access_token) else {}
+        return claims_of(token.access_token)
 
     def _should_verify(self, token: Token) -> bool:
         policy = self.config.verify_access_token

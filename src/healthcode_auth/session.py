@@ -15,7 +15,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from .access_token import looks_like_jwt, read_claims
+from .access_token import claims_of
 from .authorization import AuthorizationCode, AuthorizationRequest, parse_redirect
 from .client import HealthcodeAuthClient
 from .config import HealthcodeConfig
@@ -85,7 +85,7 @@ class HealthcodeSession:
     def claims(token: Token) -> dict[str, Any]:
         """The token's claims. No request: every token was verified when it was received, and
         tokens from the cache come from this machine's encrypted store."""
-        return read_claims(token.access_token) if looks_like_jwt(token.access_token) else {}
+        return claims_of(token.access_token)
 
     def start_sign_in(self) -> AuthorizationRequest:
         """A new sign-in replaces any pending one (its redirect will no longer be accepted)."""

@@ -136,10 +136,7 @@ def parse_token_response(status_code: int, content_type: str, body: Any, now: fl
         raise TokenRequestError(f"The token endpoint failed with HTTP {status_code}: the SSO server may be "
                                 "down. Try again later.", status_code=status_code)
     if not isinstance(body, dict):
-        kind = "an HTML page" if "html" in content_type.lower() else "an answer that is not a JSON object"
-        raise TokenRequestError(f"The token endpoint returned {kind} (HTTP {status_code}). Check the "
-                                "environment setting and any proxy between you and the SSO server.",
-                                status_code=status_code)
+        raise parse_error_response(status_code, content_type, body)
     if status_code != 200 or "error" in body:
         raise _token_error(status_code, body)
     access_token = body.get("access_token")
@@ -166,8 +163,9 @@ def parse_error_response(status_code: int, content_type: str, body: Any, what: s
     """The error for a non-200 answer of the token or revocation endpoint."""
     if isinstance(body, dict):
         return _token_error(status_code, body)
-    kind = "an HTML page" if "html" in content_type.lower() else "an answer that is not JSON"
-    return TokenRequestError(f"The {what} endpoint returned {kind} (HTTP {status_code}).", status_code=status_code)
+    kind = "an HTML page" if "html" in content_type.lower() else "an answer that is not a JSON object"
+    return TokenRequestError(f"The {what} endpoint returned {kind} (HTTP {status_code}). Check the environment "
+                             "setting and any proxy between you and the SSO server.", status_code=status_code)
 
 
 def _token_error(status_code: int, body: Mapping[str, Any]) -> TokenRequestError:
