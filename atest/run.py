@@ -50,7 +50,7 @@ def run_robot(sandbox_url: str, suite: Path, output: Path, extra: list[str]) -> 
 
 def run_cli(output: Path, name: str, env: dict[str, str], *args: str) -> int:
     """Run healthcode-auth and keep everything it printed in the output directory (scanned too)."""
-    result = subprocess.run([sys.executable, "-m", "healthcode_auth", *args], env=env, capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "healthcode_cli", *args], env=env, capture_output=True,
                             text=True, timeout=300, check=False)
     (output / f"cli-{name}.txt").write_text(result.stdout + result.stderr, encoding="utf-8")
     print(f"healthcode-auth {' '.join(args)}: exit {result.returncode}")

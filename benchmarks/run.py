@@ -181,8 +181,8 @@ def bench_exchange(sandbox, rounds: int) -> Row:
     import httpx
 
     from healthcode_auth import HealthcodeAuthClient, HealthcodeConfig, parse_redirect
-    from healthcode_auth.discovery import DiscoveryCache
-    from healthcode_auth.tokens import authorization_code_request
+    from healthcode_auth.client import DiscoveryCache
+    from healthcode_auth.protocol.token_endpoint import authorization_code_request
     from healthcode_sandbox import Supervisor
 
     config = HealthcodeConfig(client_id="example_rpa_app", redirect_uri=REDIRECT, environment=sandbox.discovery_url)

@@ -41,7 +41,7 @@ Without A Cached Token The Run Fails Fast And Says What To Do
 A Supervisor Signed In Earlier
     Start Sandbox    ${SANDBOX_URL}
     Set Sandbox Faults    remembered_supervisor=supervisor
-    ${login}=    Run Process    ${PYTHON}    -m    healthcode_auth    login    --headless
+    ${login}=    Run Process    ${PYTHON}    -m    healthcode_cli    login    --headless
     ...    timeout=120s    stderr=STDOUT
     Should Be Equal As Integers    ${login.rc}    0    ${login.stdout}
     Should Contain    ${login.stdout}    Signed in: supervisor

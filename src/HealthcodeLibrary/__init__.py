@@ -8,11 +8,13 @@ from typing import TYPE_CHECKING, Any
 from robot.api.types import Secret
 from robotlibcore import DynamicCore
 
-from healthcode_auth import ConfigurationError, HealthcodeConfig, __version__
+from healthcode_auth.config import HealthcodeConfig
+from healthcode_auth.errors import MissingSettingError
 from healthcode_auth.session import HealthcodeSession
+from healthcode_auth.version import __version__
 
 from .argument_types import BrowserOptions, BrowserType, TokenVerification
-from .keywords import AccessTokenKeywords, HttpAuthKeywords, SignInKeywords
+from .keywords import AccessTokenKeywords, HttpClientKeywords, SignInKeywords
 
 if TYPE_CHECKING:
     from .sign_in_page import SignInPage
@@ -148,26 +150,21 @@ class HealthcodeLibrary(DynamicCore):  # type: ignore[misc]  # robotlibcore ship
             "expiry_margin": None if expiry_margin is None else expiry_margin.total_seconds(),
         }
         self._session: HealthcodeSession | None = None
-        self._missing: ConfigurationError | None = None
+        self._missing: MissingSettingError | None = None
+        config: HealthcodeConfig | None = None
         try:
-            config = self._configure()
-        except ConfigurationError as error:
-            if error.setting not in ("client_id", "redirect_uri") or "required" not in str(error):
-                raise
+            config = HealthcodeConfig.from_environment(**self._settings)
+        except MissingSettingError as error:
             # Only the registration is missing: libdoc and IDEs can still load the library; the
             # first keyword that needs it fails with this message.
             self._missing = error
-            config = None
+        else:
+            self._session = HealthcodeSession.from_config(config, sign_in_hint=SIGN_IN_HINT)
         self._sign_in_page: SignInPage | None = None
         self.browser_options = BrowserOptions(browser=browser.value, headless=headless, channel=channel,
                                               executable_path=executable_path, args=tuple(browser_args or ()),
                                               proxy=config.proxy if config else proxy)
-        super().__init__([SignInKeywords(self), AccessTokenKeywords(self), HttpAuthKeywords(self)])
-
-    def _configure(self) -> HealthcodeConfig:
-        config = HealthcodeConfig.from_environment(**self._settings)
-        self._session = HealthcodeSession.from_config(config, sign_in_hint=SIGN_IN_HINT)
-        return config
+        super().__init__([SignInKeywords(self), AccessTokenKeywords(self), HttpClientKeywords(self)])
 
     @property
     def sign_in_page(self) -> SignInPage:
@@ -187,10 +184,8 @@ class HealthcodeLibrary(DynamicCore):  # type: ignore[misc]  # robotlibcore ship
     def session(self) -> HealthcodeSession:
         """The bot's authorisation; fails when the client registration was never configured."""
         if self._session is None:
-            if self._missing is not None:
-                raise self._missing
-            self._configure()
-        assert self._session is not None
+            assert self._missing is not None
+            raise self._missing
         return self._session
 
 

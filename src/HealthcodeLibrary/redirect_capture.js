@@ -15,6 +15,9 @@
 // a "bot authorised" page: the URL with the code never becomes page.url() or a history entry.
 "use strict";
 
+// The statuses reported to Python: one set, shared with sign_in_page.CaptureStatus.
+const STATUS = Object.freeze(Object.fromEntries(
+  Object.keys(require("./capture_status.json")).filter((k) => !k.startsWith("_")).map((k) => [k, k])));
 const sessions = new Map(); // state -> session
 
 function isResponse(url) {
@@ -70,8 +73,12 @@ async function pauseBeforeSending(session, redirectUri, page) {
 // not an error.
 async function healthcodeArm(redirectUri, state, doneHtml, authUrl, page) {
   const target = new URL(redirectUri);
-  const previous = sessions.get(state);
-  if (previous) await release(previous);
+  // A new sign-in abandons every earlier one: its redirect is no longer caught.
+  for (const [previousState, previous] of sessions) {
+    sessions.delete(previousState);
+    wake(previous);
+    await release(previous);
+  }
   const session = {
     page, url: null, waiters: [], leaving: false, after: Promise.resolve(),
     clean: target.origin + target.pathname,
@@ -109,10 +116,10 @@ async function healthcodeArm(redirectUri, state, doneHtml, authUrl, page) {
     await page.goto(authUrl);
   } catch (error) {
     if (session.url === null) {
-      return { status: "failed", error: String((error && error.message) || error).split("\n")[0] };
+      return { status: STATUS.failed, error: String((error && error.message) || error).split("\n")[0] };
     }
   }
-  return { status: session.url === null ? "opened" : "captured" };
+  return { status: session.url === null ? STATUS.opened : STATUS.captured };
 }
 
 async function release(session) {
@@ -127,7 +134,7 @@ async function release(session) {
 
 async function healthcodeTake(state, waitMs) {
   const session = sessions.get(state);
-  if (!session) return { status: "unknown" };
+  if (!session) return { status: STATUS.unknown };
   if (session.url === null && !session.page.isClosed()) {
     await new Promise((resolve) => {
       const timer = setTimeout(resolve, Number(waitMs));
@@ -137,11 +144,11 @@ async function healthcodeTake(state, waitMs) {
   if (typeof session.url === "string") {
     const url = session.url;
     session.url = undefined; // handed out once
-    return { status: "captured", url };
+    return { status: STATUS.captured, url };
   }
-  if (session.url === undefined) return { status: "taken" };
-  if (session.page.isClosed()) return { status: "closed" };
-  return { status: "pending" };
+  if (session.url === undefined) return { status: STATUS.taken };
+  if (session.page.isClosed()) return { status: STATUS.closed };
+  return { status: STATUS.pending };
 }
 
 async function healthcodeDisarm(state) {

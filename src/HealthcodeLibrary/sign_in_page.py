@@ -1,52 +1,75 @@
-"""The supervisor's sign-in page in a real browser, driven through the Browser library.
+"""The supervisor's sign-in page in a real browser, driven through the Browser library's public API.
 
-The Browser library is reached through ``BuiltIn().get_library_instance("Browser")`` (imported
-when the suite did not import it) and its Python methods are called directly, so Robot Framework
-never logs their arguments or results. The redirect is caught by ``redirect_capture.js``.
+Inside a Robot Framework run the Browser library instance is the suite's
+(``BuiltIn().get_library_instance("Browser")``, imported when the suite did not import it); the
+``healthcode-auth login`` command hands in a Browser instance of its own. Either way only the
+Browser library's public Python methods are called: keyword methods (``new_browser``,
+``new_context``, ``new_page``), and ``init_js_extension`` / ``call_js_keyword`` for the redirect
+capture in ``redirect_capture.js``. Called as Python methods, not run as keywords, they put neither
+their arguments nor their results into Robot's log (``call_js_keyword`` logs only ``ok``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
 from robot.api import logger
-from robot.libraries.BuiltIn import BuiltIn
 
-from healthcode_auth import HealthcodeAuthError
+from healthcode_auth.errors import SignInPageError
+from healthcode_auth.redaction import SECRET_VARIABLES, environment_without_secrets
 
 from .argument_types import BrowserOptions
 from .browsers import chromium_args, find_browser
 
 EXTENSION = Path(__file__).with_name("redirect_capture.js")
 AUTHORISED_PAGE = Path(__file__).with_name("authorised.html")
+STATUSES = Path(__file__).with_name("capture_status.json")
 
 
-class SignInPageError(HealthcodeAuthError):
-    """The browser could not show the sign-in page."""
+class CaptureStatus(Enum):
+    """What ``redirect_capture.js`` reports; the same set as ``capture_status.json``, which the
+    JavaScript side reads (a unit test keeps the two equal)."""
+
+    OPENED = "opened"
+    FAILED = "failed"
+    PENDING = "pending"
+    CAPTURED = "captured"
+    TAKEN = "taken"
+    CLOSED = "closed"
+    UNKNOWN = "unknown"
 
 
 @dataclass(frozen=True)
 class Capture:
-    """What the page reported: ``captured`` (with the URL), ``pending``, ``closed`` or ``unknown``."""
+    """What the page reported, with the redirect URL when it was ``captured``."""
 
-    status: str
+    status: CaptureStatus
     url: str | None = None
 
     def __repr__(self) -> str:  # the URL carries the authorization code
-        return f"Capture(status={self.status!r})"
+        return f"Capture(status={self.status.value!r})"
 
 
 class SignInPage:
-    """Opens the sign-in page and collects the redirect for one Browser library instance."""
+    """Opens the sign-in page and collects the redirect, for one Browser library instance."""
 
-    def __init__(self) -> None:
+    def __init__(self, browser: Any | None = None) -> None:
+        self._browser = browser
         self._extension_loaded_in: int | None = None
 
     @property
     def browser(self) -> Any:
+        if self._browser is not None:
+            return self._browser
+        from robot.libraries.BuiltIn import BuiltIn
+
         builtin = BuiltIn()
         try:
             return builtin.get_library_instance("Browser")
@@ -57,28 +80,34 @@ class SignInPage:
 
     def open(self, url: str, redirect_uri: str, state: str, options: BrowserOptions) -> None:
         """Open ``url`` in a new page of the suite's context, or in a browser of our own."""
-        browser = self.browser
-        self._ensure_context(browser, options)
-        self._ensure_extension(browser)
-        browser.new_page()
-        result = self._call(browser, "healthcodeArm", redirectUri=redirect_uri, state=state,
-                            doneHtml=AUTHORISED_PAGE.read_text(encoding="utf-8"), authUrl=url)
-        if isinstance(result, dict) and result.get("status") == "failed":
+        with _without_secret_variables():
+            browser = self.browser
+            self._ensure_context(browser, options)
+            self._ensure_extension(browser)
+            browser.new_page()
+            result = browser.call_js_keyword(
+                "healthcodeArm", redirectUri=redirect_uri, state=state,
+                doneHtml=AUTHORISED_PAGE.read_text(encoding="utf-8"), authUrl=url)
+        if isinstance(result, dict) and result.get("status") == CaptureStatus.FAILED.value:
             raise SignInPageError(f"The browser could not open Healthcode's sign-in page ({result.get('error')}). "
                                   "Check the environment setting, the network and the browser's proxy.")
 
     def take(self, state: str, wait_seconds: float) -> Capture:
         """Wait up to ``wait_seconds`` for the redirect; hand its URL out once."""
-        result = self._call(self.browser, "healthcodeTake", state=state, waitMs=int(wait_seconds * 1000))
+        result = self.browser.call_js_keyword("healthcodeTake", state=state, waitMs=int(wait_seconds * 1000))
         if not isinstance(result, dict):
-            return Capture("unknown")
+            return Capture(CaptureStatus.UNKNOWN)
+        try:
+            status = CaptureStatus(result.get("status"))
+        except ValueError:
+            status = CaptureStatus.UNKNOWN
         url = result.get("url")
-        return Capture(str(result.get("status", "unknown")), url if isinstance(url, str) else None)
+        return Capture(status, url if isinstance(url, str) else None)
 
     def release(self, state: str) -> None:
         """Stop listening for the sign-in's redirect; quiet when the browser is already gone."""
         try:
-            self._call(self.browser, "healthcodeDisarm", state=state)
+            self.browser.call_js_keyword("healthcodeDisarm", state=state)
         except Exception as error:
             logger.debug(f"Sign-in page already gone: {type(error).__name__}")
 
@@ -101,7 +130,9 @@ class SignInPage:
             if not options.channel and not executable_path:
                 choice = find_browser()
                 executable_path = choice.executable_path if choice else None
-        kwargs: dict[str, Any] = {"headless": options.headless, "args": args or None}
+        # The browser gets the environment without secrets, whatever the node process inherited.
+        kwargs: dict[str, Any] = {"headless": options.headless, "args": args or None,
+                                  "env": environment_without_secrets(os.environ)}
         if options.channel:
             kwargs["channel"] = options.channel
         if executable_path:
@@ -116,21 +147,18 @@ class SignInPage:
             browser.init_js_extension(EXTENSION)
             self._extension_loaded_in = id(browser)
 
-    @staticmethod
-    def _call(browser: Any, name: str, **arguments: Any) -> Any:
-        """Call an extension function without Browser's per-call log line; results are never logged."""
-        try:
-            from Browser.generated.playwright_pb2 import Request
-        except ImportError:  # a Browser release that moved its internals: use the public method
-            return browser.call_js_keyword(name, **arguments)
-        payload = json.dumps({"arguments": list(arguments.items())})
-        body: list[str] = []
-        last = ""
-        with browser.playwright.grpc_channel() as stub:
-            for response in stub.CallExtensionKeyword(Request().KeywordCall(name=name, arguments=payload)):
-                if response.bodyPart:
-                    body.append(response.bodyPart)
-                if response.json:
-                    last = response.json
-        text = "".join(body) or last
-        return json.loads(text) if text else None
+
+@contextlib.contextmanager
+def _without_secret_variables() -> Iterator[None]:
+    """Hide secret-bearing variables while the Browser library may start its node process, which
+    inherits this process's environment (and passes it on to every browser it launches)."""
+    hidden = {name: os.environ.pop(name) for name in SECRET_VARIABLES if name in os.environ}
+    try:
+        yield
+    finally:
+        os.environ.update(hidden)
+
+
+def load_statuses() -> dict[str, str]:
+    """The statuses ``capture_status.json`` defines (without its comment)."""
+    return {k: v for k, v in json.loads(STATUSES.read_text(encoding="utf-8")).items() if not k.startswith("_")}

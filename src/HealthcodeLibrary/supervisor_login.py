@@ -1,59 +1,61 @@
-"""Runs the supervisor's sign-in for ``healthcode-auth login`` (``python -m HealthcodeLibrary.supervisor_login``).
+"""The supervisor's sign-in for ``healthcode-auth login``, in this process, without a robot run.
 
-The browser step needs Robot Framework and the Browser library, which the core never imports, so
-the core's CLI runs this module in a subprocess. Settings arrive in HEALTHCODE_* environment
-variables (never on a command line, where other users could read a secret).
+The command line hands over its session (configuration already validated) and browser options as
+Python objects: nothing is written back into environment variables or onto a command line. The
+sign-in uses the same keyword component as a suite, with a Browser library instance of its own
+(the Browser library's documented use from Python), and the secret-bearing ``HEALTHCODE_*``
+variables are removed from this process's environment before any browser process starts.
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
-from pathlib import Path
+import os
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
 
-SUITE = Path(__file__).with_name("supervisor_login.robot")
+from healthcode_auth.protocol.token import Token
+from healthcode_auth.redaction import SECRET_VARIABLES
+from healthcode_auth.session import HealthcodeSession
 
-
-class FailureCollector:
-    """A listener that keeps the task's failure message for the command's own output."""
-
-    ROBOT_LISTENER_API_VERSION = 3
-
-    def __init__(self) -> None:
-        self.messages: list[str] = []
-
-    def end_test(self, data: object, result: object) -> None:
-        if getattr(result, "failed", False):
-            self.messages.append(str(getattr(result, "message", "")))
+from .argument_types import BrowserOptions
+from .keywords.sign_in import SignInKeywords
+from .sign_in_page import SignInPage
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="healthcode-auth login")
-    parser.add_argument("--timeout", default="5 minutes")
-    parser.add_argument("--browser", default="chromium", choices=("chromium", "firefox", "webkit"))
-    parser.add_argument("--headless", action="store_true")
-    parser.add_argument("--channel")
-    parser.add_argument("--executable-path")
-    parser.add_argument("--force", action="store_true")
-    args = parser.parse_args(argv)
+@dataclass
+class _LoginHost:
+    """What the sign-in keywords need of a library: the session, the page and browser options."""
 
-    from robot.run import run as run_robot
-
-    variables = [f"TIMEOUT:{args.timeout}", f"BROWSER:{args.browser}", f"HEADLESS:{args.headless}",
-                 f"FORCE:{args.force}"]
-    if args.channel:
-        variables.append(f"CHANNEL:{args.channel}")
-    if args.executable_path:
-        variables.append(f"EXECUTABLE_PATH:{args.executable_path}")
-    collector = FailureCollector()
-    rc = run_robot(str(SUITE), output="NONE", log="NONE", report="NONE", console="none",
-                   variable=variables, listener=collector, stdout=sys.stdout, stderr=sys.stderr)
-    for message in collector.messages:
-        print(f"error: {message}", file=sys.stderr)
-    if rc and not collector.messages:
-        print("error: the sign-in could not run; check the settings above.", file=sys.stderr)
-    return 0 if rc == 0 else 1
+    session: HealthcodeSession
+    sign_in_page: SignInPage
+    browser_options: BrowserOptions
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def sign_in_supervisor(session: HealthcodeSession, options: BrowserOptions, timeout: timedelta, *,
+                       force: bool = False) -> Token:
+    """Open the sign-in page, wait for the supervisor, redeem the code; returns the stored token.
+
+    Without ``force`` a valid (or renewable) authorisation is reused and no browser opens.
+    """
+    for name in SECRET_VARIABLES:  # this process is ours: its children never see them
+        os.environ.pop(name, None)
+    browser = _standalone_browser()
+    try:
+        keywords = SignInKeywords(_LoginHost(session, SignInPage(browser), options))
+        if force:
+            keywords.open_healthcode_login()
+            keywords.wait_for_supervisor_authorisation(timeout)
+        else:
+            keywords.authorise_healthcode_supervisor(timeout)
+        return session.access_token()
+    finally:
+        browser.close_browser("ALL")
+
+
+def _standalone_browser() -> Any:
+    from Browser import Browser
+    from Browser.utils.data_types import PlaywrightLogTypes
+
+    # No playwright-log.txt: a debug log of the sign-in would hold the redirect URL with the code.
+    return Browser(enable_playwright_debug=PlaywrightLogTypes.disabled, run_on_failure=None)

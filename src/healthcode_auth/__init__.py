@@ -1,7 +1,7 @@
 """Healthcode's supervised bot sign-in: OAuth 2.0 Authorization Code with PKCE, in plain Python.
 
-This package is the core of robotframework-healthcode. It never imports Robot Framework or the
-Browser library, so it can be used from any Python code::
+This package is the core of robotframework-healthcode. It never imports Robot Framework, browser
+automation, the keyword library or the sandbox, so it can be used from any Python code::
 
     from healthcode_auth import HealthcodeAuthClient, HealthcodeConfig
 
@@ -10,16 +10,16 @@ Browser library, so it can be used from any Python code::
     with HealthcodeAuthClient(config) as client:
         sign_in = client.start_sign_in()          # open sign_in.url for the supervisor
         token = client.complete_sign_in(sign_in, url_the_browser_was_redirected_to)
+
+Its floors, each importing only the floors below (``docs/architecture.md``): ``errors`` and
+``redaction``; ``protocol/`` (pure functions); ``config`` and ``storage/``; ``transport``;
+``client``; ``session``; ``http_auth``.
 """
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
-from .authorization import AuthorizationCode, AuthorizationRequest, parse_redirect, start_authorization
 from .client import HealthcodeAuthClient
 from .config import ENVIRONMENTS, HealthcodeConfig
-from .discovery import ProviderMetadata, parse_metadata
 from .errors import (
     AuthorizationDenied,
     AuthorizationError,
@@ -28,15 +28,32 @@ from .errors import (
     HealthcodeAuthError,
     InvalidGrantError,
     IssuerMismatchError,
+    MissingSettingError,
     NoValidTokenError,
+    ReauthorisationRequiredError,
+    SignedOutError,
+    SignInError,
+    SignInPageError,
+    SignInTimeoutError,
+    SignInWindowClosedError,
     StateMismatchError,
+    StoreError,
+    StoreKeyError,
+    StoreLockTimeout,
+    TokenAssertionError,
     TokenRequestError,
     TokenVerificationError,
     TransportError,
 )
-from .tokens import Token, parse_token_response
+from .protocol.authorization_request import AuthorizationCode, AuthorizationRequest, parse_redirect, start_authorization
+from .protocol.provider_metadata import ProviderMetadata, parse_metadata
+from .protocol.token import DEFAULT_EXPIRY_MARGIN, Token, TokenStatus, token_status
+from .protocol.token_endpoint import parse_token_response
+from .session import HealthcodeSession
+from .version import __version__
 
 __all__ = [
+    "DEFAULT_EXPIRY_MARGIN",
     "ENVIRONMENTS",
     "AuthorizationCode",
     "AuthorizationDenied",
@@ -47,13 +64,26 @@ __all__ = [
     "HealthcodeAuthClient",
     "HealthcodeAuthError",
     "HealthcodeConfig",
+    "HealthcodeSession",
     "InvalidGrantError",
     "IssuerMismatchError",
+    "MissingSettingError",
     "NoValidTokenError",
     "ProviderMetadata",
+    "ReauthorisationRequiredError",
+    "SignInError",
+    "SignInPageError",
+    "SignInTimeoutError",
+    "SignInWindowClosedError",
+    "SignedOutError",
     "StateMismatchError",
+    "StoreError",
+    "StoreKeyError",
+    "StoreLockTimeout",
     "Token",
+    "TokenAssertionError",
     "TokenRequestError",
+    "TokenStatus",
     "TokenVerificationError",
     "TransportError",
     "__version__",
@@ -61,4 +91,5 @@ __all__ = [
     "parse_redirect",
     "parse_token_response",
     "start_authorization",
+    "token_status",
 ]

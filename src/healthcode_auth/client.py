@@ -1,38 +1,79 @@
-"""The sign-in, end to end, for one configuration: discovery, request, redirect, exchange, verify.
+"""Floor 5: the sign-in, end to end, for one configuration: discovery, request, exchange, verify.
 
 Like MSAL's auth-code flow, a sign-in is an object created at the start
 (:meth:`HealthcodeAuthClient.start_sign_in`) and consumed at the end
 (:meth:`HealthcodeAuthClient.complete_sign_in`). The client itself holds only the configuration,
-the HTTP connection pool and the server's metadata.
+the HTTP connection pool and the server's metadata. It turns configuration into the explicit
+values the protocol functions take.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import threading
 from typing import Any
 
-from .access_token import JwksCache, claims_of, looks_like_jwt, verify_access_token, verify_id_token
-from .authorization import AuthorizationCode, AuthorizationRequest, parse_redirect, start_authorization
 from .config import HealthcodeConfig
-from .discovery import DISCOVERY_CACHE, DiscoveryCache, ProviderMetadata
-from .errors import TokenRequestError, TokenVerificationError, TransportError
-from .redaction import REDACTOR
-from .tokens import (
-    Token,
+from .errors import DiscoveryError, TokenRequestError, TokenVerificationError, TransportError
+from .protocol.authorization_request import AuthorizationCode, AuthorizationRequest, parse_redirect, start_authorization
+from .protocol.jwt_verification import JwksCache, claims_of, looks_like_jwt, verify_access_token, verify_id_token
+from .protocol.provider_metadata import ProviderMetadata, parse_metadata
+from .protocol.token import Token
+from .protocol.token_endpoint import (
+    ClientAuthentication,
     TokenRequest,
     authorization_code_request,
+    client_authentication,
     parse_error_response,
     parse_token_response,
     refresh_token_request,
     revocation_request,
 )
+from .redaction import REDACTOR
 from .transport import HttpTransport
 
-# A code exchange that may have reached the server is never repeated (RFC 6749 section 4.1.2:
-# a code is single-use, and a second use may revoke what the first one issued).
 # RFC 6749 section 5.1: without expires_in the lifetime is the server's default; assume an hour.
 ASSUMED_LIFETIME = 3600.0
+# A code exchange that may have reached the server is never repeated (RFC 6749 section 4.1.2:
+# a code is single-use, and a second use may revoke what the first one issued).
 NOT_RESENT = "The authorization code cannot be safely sent again: a supervisor must sign in again."
+
+
+class DiscoveryCache:
+    """Metadata per discovery URL, fetched at most once per process (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[str, ProviderMetadata] = {}
+
+    def get(self, discovery_url: str, transport: HttpTransport) -> ProviderMetadata:
+        with self._lock:
+            cached = self._entries.get(discovery_url)
+            if cached is None:
+                cached = self._entries[discovery_url] = fetch_metadata(discovery_url, transport)
+            return cached
+
+    def put(self, metadata: ProviderMetadata) -> None:
+        """Remember metadata restored from elsewhere (e.g. a token store), keyed by its URL."""
+        with self._lock:
+            self._entries.setdefault(metadata.discovery_url, metadata)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+DISCOVERY_CACHE = DiscoveryCache()
+
+
+def fetch_metadata(discovery_url: str, transport: HttpTransport) -> ProviderMetadata:
+    """GET and validate the discovery document."""
+    response = transport.get(discovery_url, "discovery document")
+    if response.status_code != 200:
+        raise DiscoveryError(f"The discovery document at {discovery_url} answered HTTP "
+                             f"{response.status_code}. Check the environment setting, or try again "
+                             "later if the SSO server is down.")
+    return parse_metadata(response.json(), discovery_url)
 
 
 class HealthcodeAuthClient:
@@ -42,7 +83,8 @@ class HealthcodeAuthClient:
                  discovery: DiscoveryCache = DISCOVERY_CACHE) -> None:
         self.config = config
         REDACTOR.add(config.client_secret)
-        self.transport = transport or HttpTransport(config)
+        self.transport = transport or HttpTransport(timeout=config.timeout, ca_bundle=config.ca_bundle,
+                                                    proxy=config.proxy)
         self._discovery = discovery
         self._jwks = JwksCache(self._get_jwks)
 
@@ -61,8 +103,13 @@ class HealthcodeAuthClient:
         return self._discovery.get(self.config.discovery_url, self.transport)
 
     def use_metadata(self, metadata: ProviderMetadata) -> None:
-        """Use metadata kept from an earlier run (e.g. in the token cache) instead of fetching it."""
+        """Use metadata kept from an earlier run (e.g. in the token store) instead of fetching it."""
         self._discovery.put(metadata)
+
+    @property
+    def _authentication(self) -> ClientAuthentication:
+        return client_authentication(self.config.client_id, self.config.client_secret,
+                                     self.metadata.token_endpoint_auth_methods_supported)
 
     def revoke(self, token: Token) -> bool:
         """Revoke the refresh token (or else the access token) where the server supports it (RFC 7009).
@@ -74,7 +121,7 @@ class HealthcodeAuthClient:
             return False
         value, hint = ((token.refresh_token, "refresh_token") if token.refresh_token
                        else (token.access_token, "access_token"))
-        request = revocation_request(self.config, self.metadata, value, hint)
+        request = revocation_request(endpoint, self._authentication, value, hint)
         response = self.transport.post_form(request.url, "revocation endpoint", request.form, request.headers)
         if response.status_code != 200:
             raise parse_error_response(response.status_code, response.content_type, response.json(), "revocation")
@@ -82,7 +129,11 @@ class HealthcodeAuthClient:
 
     def start_sign_in(self) -> AuthorizationRequest:
         """A new sign-in: its ``url`` is the page the supervisor must open."""
-        return start_authorization(self.config, self.metadata)
+        metadata = self.metadata
+        return start_authorization(
+            authorization_endpoint=metadata.authorization_endpoint, issuer=metadata.issuer,
+            client_id=self.config.client_id, redirect_uri=self.config.redirect_uri, scope=self.config.scope,
+            require_iss=metadata.authorization_response_iss_parameter_supported)
 
     def complete_sign_in(self, request: AuthorizationRequest, redirect_url: str) -> Token:
         """Check the redirect the supervisor's browser reached and redeem its code."""
@@ -90,7 +141,9 @@ class HealthcodeAuthClient:
 
     def exchange_code(self, grant: AuthorizationCode) -> Token:
         """Redeem an authorization code once. It is never resent: a code is single-use."""
-        request = authorization_code_request(self.config, self.metadata, grant)
+        request = authorization_code_request(
+            self.metadata.token_endpoint, self._authentication, code=grant.code,
+            redirect_uri=grant.request.redirect_uri, code_verifier=grant.request.code_verifier)
         try:
             token = self._request_token(request)
         except TransportError as error:
@@ -115,7 +168,8 @@ class HealthcodeAuthClient:
 
     def refresh(self, refresh_token: str) -> Token:
         """Renew the access token with a refresh token (RFC 6749 section 6)."""
-        token = self._request_token(refresh_token_request(self.config, self.metadata, refresh_token))
+        request = refresh_token_request(self.metadata.token_endpoint, self._authentication, refresh_token)
+        token = self._request_token(request)
         if token.refresh_token is None:
             # RFC 6749 section 6: without a new refresh token the old one stays valid.
             token = dataclasses.replace(token, refresh_token=refresh_token)
@@ -163,4 +217,3 @@ class HealthcodeAuthClient:
         if not isinstance(document, dict):
             raise TokenVerificationError(f"The key set at {jwks_uri} is not a JSON object.")
         return document
-

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigurationError
-from .urls import endpoint_url_problem, has_control_characters, is_loopback_host, split_url
+from .errors import ConfigurationError, MissingSettingError
+from .protocol.token import DEFAULT_EXPIRY_MARGIN
+from .protocol.urls import endpoint_url_problem, has_control_characters, is_loopback_host, split_url
 
 ENVIRONMENTS: Mapping[str, str] = {
     "production": "https://auth.healthcode.co.uk/.well-known/openid-configuration",
@@ -35,7 +36,6 @@ ENV_VARS: Mapping[str, str] = {
     "token_cache": "HEALTHCODE_TOKEN_CACHE",
     "expiry_margin": "HEALTHCODE_EXPIRY_MARGIN",
 }
-CACHE_DISABLED = frozenset({"off", "none", "no", "false", "disabled"})
 
 # RFC 6749 Appendix A: client_id is *VSCHAR, a scope token is 1*NQCHAR.
 _VSCHARS = re.compile(r"[\x20-\x7e]+")
@@ -52,9 +52,10 @@ class HealthcodeConfig:
     local sandbox's, or another standards-conformant SSO's). ``client_secret`` is optional:
     without it the client signs in as a public client, protected by PKCE alone.
     ``verify_access_token`` is ``auto`` (verify JWT access tokens against the published JWKS,
-    accept opaque ones), ``always`` or ``never``. ``token_cache`` is the path of the shared token
-    cache (default: a per-user path), or ``off`` to keep tokens in memory only. A token counts as
-    expired ``expiry_margin`` seconds before it expires, which also absorbs clock skew.
+    accept opaque ones), ``always`` or ``never``. ``token_cache`` says where the token store is
+    (default: a per-user file; see :func:`healthcode_auth.storage.open_store`), or ``off`` to keep
+    tokens in memory only. A token counts as expired ``expiry_margin`` seconds before it expires,
+    which also absorbs clock skew.
     """
 
     client_id: str
@@ -68,7 +69,7 @@ class HealthcodeConfig:
     verify_access_token: str = "auto"
     leeway: int = 60
     token_cache: str | None = None
-    expiry_margin: float = 300.0
+    expiry_margin: float = DEFAULT_EXPIRY_MARGIN
 
     def __post_init__(self) -> None:
         _require_text("client_id", self.client_id)
@@ -95,21 +96,10 @@ class HealthcodeConfig:
         if not isinstance(self.leeway, int) or not 0 <= self.leeway <= 600:
             raise ConfigurationError("leeway", "give a whole number of seconds between 0 and 600")
         if self.token_cache is not None and (not isinstance(self.token_cache, str) or not self.token_cache.strip()):
-            raise ConfigurationError("token_cache", "give a file path, or 'off' to disable the cache")
+            raise ConfigurationError("token_cache", "give a file path, or 'off' to keep tokens in memory only")
         if isinstance(self.expiry_margin, bool) or not isinstance(self.expiry_margin, (int, float)) \
                 or not 0 <= self.expiry_margin <= 43_200:
             raise ConfigurationError("expiry_margin", "give a number of seconds between 0 and 43200 (12 hours)")
-
-    @property
-    def token_cache_path(self) -> Path | None:
-        """Where the token cache lives, or None when it is disabled."""
-        if self.token_cache is not None and self.token_cache.strip().lower() in CACHE_DISABLED:
-            return None
-        if self.token_cache is not None:
-            return Path(self.token_cache).expanduser()
-        from .token_cache import default_cache_path
-
-        return default_cache_path()
 
     @property
     def discovery_url(self) -> str:
@@ -138,8 +128,8 @@ class HealthcodeConfig:
                 values[name] = environ[variable]
         for required in ("client_id", "redirect_uri"):
             if required not in values:
-                raise ConfigurationError(required, f"it is required: pass {required}=... or set "
-                                         f"the environment variable {ENV_VARS[required]}")
+                raise MissingSettingError(required, f"it is required: pass {required}=... or set "
+                                          f"the environment variable {ENV_VARS[required]}")
         for name in ("timeout", "expiry_margin"):
             if name in values:
                 values[name] = _to_seconds(values[name], name)

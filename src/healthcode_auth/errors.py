@@ -1,25 +1,57 @@
-"""One exception hierarchy for everything a user can cause or meet.
+"""One exception hierarchy for everything a user can cause or meet, in one module.
 
-Every message says what happened and what to do next, and never contains a token, an
-authorization code, a code verifier or a client secret: callers may log ``str(error)`` freely.
+Callers tell errors apart by class, never by message text: the message is for people. Every
+message says what happened and what to do next, and never contains a token, an authorization
+code, a code verifier, a client secret or a store password: callers may log ``str(error)`` freely.
+
+::
+
+    HealthcodeAuthError
+    ├── ConfigurationError (ValueError)        a setting is invalid
+    │   └── MissingSettingError                a required setting is not given at all
+    ├── DiscoveryError                         the discovery document is unusable
+    ├── TransportError                         the SSO is unreachable, slow or failing
+    ├── AuthorizationError                     the redirect does not complete the sign-in
+    │   ├── AuthorizationDenied                the supervisor cancelled, or the SSO refused
+    │   ├── StateMismatchError                 forged or stale redirect
+    │   └── IssuerMismatchError                RFC 9207 mix-up defence
+    ├── SignInError                            the browser step did not complete
+    │   ├── SignInTimeoutError                 the supervisor did not finish in time
+    │   ├── SignInWindowClosedError            the page or browser was closed
+    │   └── SignInPageError                    the page could not be shown or watched
+    ├── TokenRequestError                      the token endpoint refused or failed
+    │   └── InvalidGrantError                  code or refresh token used, expired or revoked
+    ├── TokenVerificationError                 the JWT is not valid for us
+    ├── NoValidTokenError                      there is no usable token: a supervisor must sign in
+    │   ├── ReauthorisationRequiredError       the SSO refused to renew the authorisation
+    │   └── SignedOutError                     the authorisation was removed (logout)
+    ├── StoreError                             the token store cannot be used
+    │   ├── StoreLockTimeout                   another robot held the renewal lock too long
+    │   └── StoreKeyError                      the store's encryption key is not usable
+    └── TokenAssertionError (AssertionError)   a ``Should`` keyword's check failed
 """
 
 from __future__ import annotations
 
 
 class HealthcodeAuthError(Exception):
-    """Base class of every error raised by ``healthcode_auth``."""
+    """Base class of every error raised by ``healthcode_auth`` and the layers above it."""
 
     # Robot Framework shows the message without the class name: the message says it all.
     ROBOT_SUPPRESS_NAME = True
 
 
 class ConfigurationError(HealthcodeAuthError, ValueError):
-    """A setting is missing or invalid; the message names the setting."""
+    """A setting is invalid; ``setting`` names it, as the library and ``HEALTHCODE_*`` spell it."""
 
     def __init__(self, setting: str, problem: str) -> None:
         self.setting = setting
+        self.problem = problem
         super().__init__(f"Invalid Healthcode setting '{setting}': {problem}")
+
+
+class MissingSettingError(ConfigurationError):
+    """A required setting was given neither as an argument nor as an environment variable."""
 
 
 class DiscoveryError(HealthcodeAuthError):
@@ -35,7 +67,7 @@ class AuthorizationError(HealthcodeAuthError):
 
 
 class AuthorizationDenied(AuthorizationError):
-    """The SSO server redirected back with an ``error`` (RFC 6749 section 4.1.2.1)."""
+    """The supervisor cancelled, or the SSO refused, the sign-in (RFC 6749 section 4.1.2.1)."""
 
     def __init__(self, error: str, description: str | None, message: str) -> None:
         self.error = error
@@ -49,6 +81,22 @@ class StateMismatchError(AuthorizationError):
 
 class IssuerMismatchError(AuthorizationError):
     """The ``iss`` in the redirect is not the expected issuer (RFC 9207 mix-up defence)."""
+
+
+class SignInError(HealthcodeAuthError):
+    """The supervisor's sign-in in the browser did not complete."""
+
+
+class SignInTimeoutError(SignInError):
+    """The supervisor did not complete the sign-in within the time allowed."""
+
+
+class SignInWindowClosedError(SignInError):
+    """The sign-in page or its browser was closed before the sign-in completed."""
+
+
+class SignInPageError(SignInError):
+    """The browser could not show the sign-in page, or it is no longer being watched."""
 
 
 class TokenRequestError(HealthcodeAuthError):
@@ -72,3 +120,27 @@ class TokenVerificationError(HealthcodeAuthError):
 
 class NoValidTokenError(HealthcodeAuthError):
     """There is no usable access token and a supervisor must sign in."""
+
+
+class ReauthorisationRequiredError(NoValidTokenError):
+    """The SSO refused to renew the authorisation: a supervisor must sign in again."""
+
+
+class SignedOutError(NoValidTokenError):
+    """The authorisation was removed from the token store (``healthcode-auth logout``)."""
+
+
+class StoreError(HealthcodeAuthError):
+    """The token store cannot be read or written."""
+
+
+class StoreLockTimeout(StoreError):
+    """Another robot held the token store's renewal lock for too long."""
+
+
+class StoreKeyError(StoreError):
+    """The key that encrypts the token store is not available or not usable in this run."""
+
+
+class TokenAssertionError(HealthcodeAuthError, AssertionError):
+    """A ``Should`` keyword's check failed (Robot Framework reports it as an ordinary failure)."""

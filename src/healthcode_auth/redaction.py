@@ -1,14 +1,19 @@
-"""Defence in depth for logs: secrets this process handles are masked in third-party log records.
+"""Floor 1: keeping secrets out of logs and out of child processes.
 
 The core never logs a secret itself. But HTTP libraries log at DEBUG, and Robot Framework copies
 Python logging into log.html, so every secret the core learns (client secret, code verifier,
-code, tokens) is registered here and masked in the records of the loggers that could carry it.
+code, tokens) is registered in :data:`REDACTOR` and masked in the records of the loggers that
+could carry it; the keyword library's output scrubber uses the same set.
+
+Child processes (the browser automation's node process, the browsers it launches) inherit the
+environment: :func:`environment_without_secrets` is what they get instead.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Mapping
 
 MASK = "<secret>"
 # Loggers of the libraries that see requests to the SSO and to Healthcode's APIs. A filter on a
@@ -20,6 +25,8 @@ GUARDED_LOGGERS = (
     "oauthlib.oauth2.rfc6749.clients.base", "hpack.hpack",
 )
 MIN_SECRET_LENGTH = 8
+# Environment variables that may carry a secret: never handed to a child process.
+SECRET_VARIABLES = ("HEALTHCODE_CLIENT_SECRET", "HEALTHCODE_CACHE_KEY", "HEALTHCODE_TOKEN_CACHE")
 
 
 class SecretRedactor(logging.Filter):
@@ -37,6 +44,11 @@ class SecretRedactor(logging.Filter):
         if fresh - self._secrets:
             with self._lock:
                 self._secrets = self._secrets | fresh
+
+    @property
+    def active(self) -> bool:
+        """True once any secret is known (before that, nothing needs masking)."""
+        return bool(self._secrets)
 
     def redact(self, text: str) -> str:
         for secret in self._secrets:
@@ -86,3 +98,8 @@ class MaskedHeaderValue(str):
     def __repr__(self) -> str:
         scheme = self.split(" ", 1)[0] if " " in self else ""
         return repr(f"{scheme} {MASK}".strip())
+
+
+def environment_without_secrets(environ: Mapping[str, str]) -> dict[str, str]:
+    """A copy of ``environ`` for a child process: without the variables that may hold a secret."""
+    return {name: value for name, value in environ.items() if name not in SECRET_VARIABLES}

@@ -1,11 +1,13 @@
-"""The authorisation of one bot: a pending sign-in, its captured code, and the current token.
+"""Floor 6: the authorisation of one bot: a pending sign-in, its captured code, the current token.
 
-This is the state machine behind the keywords and the CLI:
+This is the state machine behind the keywords and the command line:
 ``start_sign_in`` -> ``accept_redirect`` -> ``access_token`` (redeems the code once, then hands
-out the token while it is valid and renews it with the refresh token when it is not). With a
-:class:`~healthcode_auth.token_cache.TokenCache` the token is shared with later runs and other
-robots: a valid cached token is returned with no network request at all, and renewal happens
-under the cache's cross-process lock, once for all robots waiting on it.
+out the token while it is valid and renews it with the refresh token when it is not). Whether a
+token is valid, due for renewal or needs a sign-in is decided by one rule,
+:func:`~healthcode_auth.protocol.token.token_status`. With a token store the token is shared with
+later runs and other robots: a valid stored token is returned with no network request at all,
+and renewal happens under the store's renewal lock, once for all robots waiting on it, written
+back with a compare-and-set so that it never overwrites a newer token.
 """
 
 from __future__ import annotations
@@ -15,17 +17,25 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from .access_token import claims_of
-from .authorization import AuthorizationCode, AuthorizationRequest, parse_redirect
 from .client import HealthcodeAuthClient
 from .config import HealthcodeConfig
-from .discovery import parse_metadata
-from .errors import HealthcodeAuthError, InvalidGrantError, NoValidTokenError
+from .errors import (
+    HealthcodeAuthError,
+    InvalidGrantError,
+    NoValidTokenError,
+    ReauthorisationRequiredError,
+    SignedOutError,
+    SignInError,
+)
+from .protocol.authorization_request import AuthorizationCode, AuthorizationRequest, parse_redirect
+from .protocol.jwt_verification import claims_of
+from .protocol.provider_metadata import parse_metadata
+from .protocol.token import Token, TokenStatus, token_status
 from .redaction import REDACTOR
-from .token_cache import CachedAuthorisation, TokenCache, cache_key
-from .tokens import Token
+from .storage import TokenStore, open_store
+from .storage.store import StoredAuthorisation, Versioned, entry_key
 
-DEFAULT_EXPIRY_MARGIN = 300.0
+DEFAULT_SIGN_IN_HINT = "A supervisor must sign in first"
 
 
 @dataclass
@@ -36,55 +46,55 @@ class _State:
 
 
 class HealthcodeSession:
-    """One bot's authorisation, in memory and optionally in a shared token cache; thread-safe."""
+    """One bot's authorisation, in memory and optionally in a shared token store; thread-safe."""
 
-    def __init__(self, client: HealthcodeAuthClient, *, cache: TokenCache | None = None,
-                 expiry_margin: float = DEFAULT_EXPIRY_MARGIN,
-                 sign_in_hint: str = "A supervisor must sign in first") -> None:
+    def __init__(self, client: HealthcodeAuthClient, *, store: TokenStore | None = None,
+                 sign_in_hint: str = DEFAULT_SIGN_IN_HINT) -> None:
         self.client = client
-        self.cache = cache
-        self.expiry_margin = expiry_margin
+        self.store = store
+        self.expiry_margin = client.config.expiry_margin
         self.sign_in_hint = sign_in_hint
         self._lock = threading.RLock()
         self._state = _State()
 
     @classmethod
-    def from_config(cls, config: HealthcodeConfig, *, sign_in_hint: str = "A supervisor must sign in first",
-                    ) -> HealthcodeSession:
-        """A session with the configuration's client, token cache and expiry margin."""
-        path = config.token_cache_path
-        return cls(HealthcodeAuthClient(config), cache=None if path is None else TokenCache(path),
-                   expiry_margin=config.expiry_margin, sign_in_hint=sign_in_hint)
+    def from_config(cls, config: HealthcodeConfig, *, sign_in_hint: str = DEFAULT_SIGN_IN_HINT) -> HealthcodeSession:
+        """A session with the configuration's client and token store."""
+        return cls(HealthcodeAuthClient(config), store=open_store(config.token_cache), sign_in_hint=sign_in_hint)
 
     @property
-    def cache_key(self) -> str:
-        return cache_key(self.client.config.discovery_url, self.client.config.client_id)
+    def config(self) -> HealthcodeConfig:
+        return self.client.config
+
+    @property
+    def key(self) -> str:
+        """This client's entry in the token store."""
+        return entry_key(self.config.discovery_url, self.config.client_id)
 
     @property
     def pending_sign_in(self) -> AuthorizationRequest | None:
         return self._state.sign_in
 
-    @property
-    def token(self) -> Token | None:
-        """The token in memory, valid or not, without network calls or cache reads."""
-        return self._state.token
+    def status(self, token: Token | None, *, min_remaining: float = 0.0) -> TokenStatus:
+        """The one rule, with this session's expiry margin."""
+        return token_status(token, self.expiry_margin, min_remaining=min_remaining)
 
     def current_token(self) -> Token | None:
         """The current token, valid or not: a just-captured code is redeemed first, then the
-        memory, then the cache are asked. Never renews."""
+        memory, then the store are asked. Never renews."""
         with self._lock:
             if self._state.code is not None:
                 return self.access_token()
-            if self._state.token is None and self.cache is not None:
-                entry = self.cache.load(self.cache_key)
-                if entry is not None:
-                    self._adopt(entry)
+            if self._state.token is None and self.store is not None:
+                stored = self.store.load(self.key)
+                if stored is not None:
+                    self._adopt(stored.entry)
             return self._state.token
 
     @staticmethod
     def claims(token: Token) -> dict[str, Any]:
         """The token's claims. No request: every token was verified when it was received, and
-        tokens from the cache come from this machine's encrypted store."""
+        tokens from the store come from an encrypted store only this user (or fleet) can read."""
         return claims_of(token.access_token)
 
     def start_sign_in(self) -> AuthorizationRequest:
@@ -101,8 +111,8 @@ class HealthcodeSession:
         with self._lock:
             sign_in = self._state.sign_in
             if sign_in is None:
-                raise NoValidTokenError("There is no sign-in in progress to complete. Open the Healthcode "
-                                        "sign-in page first.")
+                raise SignInError("There is no sign-in in progress to complete. Open the Healthcode "
+                                  "sign-in page first.")
             self._state.sign_in = None  # a sign-in's redirect is accepted once, right or wrong
             code = parse_redirect(redirect_url, sign_in)
             REDACTOR.add(code.code)
@@ -114,67 +124,66 @@ class HealthcodeSession:
         with self._lock:
             if self._state.code is not None:
                 code, self._state.code = self._state.code, None
-                return self._keep(self.client.exchange_code(code))
+                return self._keep_new(self.client.exchange_code(code))
             token = self._state.token
-            if token is not None and token.is_valid(self.expiry_margin):
+            if self.status(token) is TokenStatus.VALID:
+                assert token is not None
                 return token
-            if self.cache is None:
-                return self._renew(token)
-            # Reading needs no lock (writes replace the file atomically): the common case, a valid
-            # cached token, costs one small file read and no cross-process coordination.
-            entry = self.cache.load(self.cache_key)
-            if entry is not None and entry.token.is_valid(self.expiry_margin):
-                self._adopt(entry)
-                return entry.token
-            with self.cache.locked():
+            if self.store is None:
+                return self._renew(token, None)
+            stored = self.store.load(self.key)
+            if stored is not None and self.status(stored.entry.token) is TokenStatus.VALID:
+                return self._adopt(stored.entry)
+            with self.store.renewal_lock(self.key):
                 # Another robot may have renewed it while this one waited for the lock.
-                entry = self.cache.load(self.cache_key)
-                if entry is not None:
-                    self._adopt(entry)
-                    token = entry.token
-                    if token.is_valid(self.expiry_margin):
-                        return token
-                elif token is not None:
+                stored = self.store.load(self.key)
+                if stored is None and token is not None:
                     # Removed since this robot read it (healthcode-auth logout): do not renew it back.
                     self._state.token = None
-                    raise NoValidTokenError(f"The Healthcode authorisation was removed from the token cache "
-                                            f"(signed out). {self.sign_in_hint}.")
-                return self._renew(token)
-
-    def set_token(self, token: Token) -> None:
-        with self._lock:
-            self._keep(token)
+                    raise SignedOutError(f"The Healthcode authorisation was removed from the token cache "
+                                         f"(signed out). {self.sign_in_hint}.")
+                if stored is not None:
+                    token = self._adopt(stored.entry)
+                    if self.status(token) is TokenStatus.VALID:
+                        return token
+                return self._renew(token, stored)
 
     def clear(self) -> Token | None:
-        """Forget the sign-in, the code and the token, in memory and in the cache; returns the token."""
+        """Forget the sign-in, the code and the token, in memory and in the store; returns the token."""
         with self._lock:
             token = self._state.token
             self._state = _State()
-            if self.cache is not None:
-                with self.cache.locked():
-                    entry = self.cache.load(self.cache_key)
-                    self.cache.remove(self.cache_key)
-                if token is None and entry is not None:
-                    token = entry.token
+            if self.store is not None:
+                with self.store.renewal_lock(self.key):
+                    stored = self.store.load(self.key)
+                    self.store.remove(self.key)
+                if token is None and stored is not None:
+                    token = stored.entry.token
             return token
 
-    def _renew(self, token: Token | None) -> Token:
+    def _renew(self, token: Token | None, stored: Versioned | None) -> Token:
         if token is None:
             raise NoValidTokenError(f"There is no Healthcode access token yet. {self.sign_in_hint}.")
         if not token.refresh_token:
             raise NoValidTokenError(f"The Healthcode access token has expired (or will within the expiry "
                                     f"margin) and there is no refresh token to renew it. {self.sign_in_hint}.")
         try:
-            return self._keep(self.client.refresh(token.refresh_token))
+            renewed = self.client.refresh(token.refresh_token)
         except InvalidGrantError as error:
             self._state.token = None
-            if self.cache is not None:
-                self.cache.remove(self.cache_key)
-            raise NoValidTokenError(f"Supervisor re-authorisation required: the SSO server refused to renew "
-                                    f"the token ({error.error}). {self.sign_in_hint}.") from None
+            if self.store is not None and stored is not None:
+                self.store.remove(self.key, only_version=stored.version)
+            raise ReauthorisationRequiredError(
+                f"Supervisor re-authorisation required: the SSO server refused to renew the token "
+                f"({error.error}). {self.sign_in_hint}.") from None
+        REDACTOR.add(renewed.access_token, renewed.refresh_token)
+        self._state.token = renewed
+        if self.store is not None:
+            self.store.store(self._entry(renewed), None if stored is None else stored.version)
+        return renewed
 
-    def _adopt(self, entry: CachedAuthorisation) -> None:
-        """Use a cached authorisation, and its discovery document, so no request is needed."""
+    def _adopt(self, entry: StoredAuthorisation) -> Token:
+        """Use a stored authorisation, and its discovery document, so no request is needed."""
         token = entry.token
         REDACTOR.add(token.access_token, token.refresh_token)
         self._state.token = token
@@ -182,15 +191,18 @@ class HealthcodeSession:
             # A stale document is skipped: discovery is then fetched when renewal needs it.
             with contextlib.suppress(HealthcodeAuthError):
                 self.client.use_metadata(parse_metadata(entry.discovery, entry.discovery_url))
+        return token
 
-    def _keep(self, token: Token) -> Token:
+    def _keep_new(self, token: Token) -> Token:
+        """A token from a sign-in supersedes whatever is stored."""
         REDACTOR.add(token.access_token, token.refresh_token, token.id_token)
         self._state.token = token
-        if self.cache is not None:
-            claims = self.claims(token)
-            metadata = self.client.metadata
-            entry = CachedAuthorisation(self.client.config.discovery_url, self.client.config.client_id, token,
-                                        issuer=metadata.issuer, claims=claims, discovery=metadata.to_dict())
-            with self.cache.locked():
-                self.cache.store(entry)
+        if self.store is not None:
+            with self.store.renewal_lock(self.key):
+                stored = self.store.load(self.key)
+                self.store.store(self._entry(token), None if stored is None else stored.version)
         return token
+
+    def _entry(self, token: Token) -> StoredAuthorisation:
+        return StoredAuthorisation(self.config.discovery_url, self.config.client_id, token,
+                                   discovery=self.client.metadata.to_dict())

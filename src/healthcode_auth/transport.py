@@ -13,9 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from . import __version__
-from .config import HealthcodeConfig
 from .errors import TransportError
+from .version import __version__
 
 if TYPE_CHECKING:
     import httpx
@@ -53,10 +52,12 @@ def tls_context(ca_bundle: str | None) -> ssl.SSLContext:
 
 
 class HttpTransport:
-    """One pooled httpx client per configuration, created on first use."""
+    """One pooled httpx client, created on first use, with the given timeout, CA bundle and proxy."""
 
-    def __init__(self, config: HealthcodeConfig) -> None:
-        self._config = config
+    def __init__(self, *, timeout: float, ca_bundle: str | None = None, proxy: str | None = None) -> None:
+        self.timeout = timeout
+        self.ca_bundle = ca_bundle
+        self.proxy = proxy
         self._client: httpx.Client | None = None  # created on first request
 
     @property
@@ -66,9 +67,9 @@ class HttpTransport:
 
         if self._client is None:
             self._client = httpx.Client(
-                timeout=self._config.timeout,
-                verify=tls_context(self._config.ca_bundle),
-                proxy=self._config.proxy,
+                timeout=self.timeout,
+                verify=tls_context(self.ca_bundle),
+                proxy=self.proxy,
                 trust_env=True,
                 follow_redirects=False,
                 headers={"User-Agent": USER_AGENT},
@@ -103,7 +104,7 @@ class HttpTransport:
     def _send(self, method: str, url: str, what: str, **kwargs: Any) -> HttpResponse:
         import httpx
 
-        timeout = self._config.timeout
+        timeout = self.timeout
         try:
             with self.client.stream(method, url, **kwargs) as response:
                 body = bytearray()

@@ -12,7 +12,7 @@ REDIRECT = "https://rpaapp.example.com/postauth"
 
 
 def run(*args, env=None, timeout=120):
-    return subprocess.run([sys.executable, "-m", "healthcode_auth", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "healthcode_cli", *args], capture_output=True, text=True,
                           env=env, timeout=timeout, check=False)
 
 

@@ -4,7 +4,8 @@ import pytest
 
 from fake_sso import discovery_document
 from healthcode_auth import HealthcodeConfig
-from healthcode_auth.discovery import DiscoveryCache, parse_metadata
+from healthcode_auth.client import DiscoveryCache
+from healthcode_auth.protocol.provider_metadata import parse_metadata
 
 REDIRECT_URI = "https://rpaapp.example.com/postauth"
 

@@ -11,18 +11,18 @@ from healthcode_auth import (
     IssuerMismatchError,
     StateMismatchError,
     parse_redirect,
-    start_authorization,
 )
-from healthcode_auth.authorization import is_redirect_uri
-from healthcode_auth.discovery import parse_metadata
-from healthcode_auth.pkce import s256_challenge
+from healthcode_auth.protocol.authorization_request import is_redirect_uri
+from healthcode_auth.protocol.pkce import s256_challenge
+from healthcode_auth.protocol.provider_metadata import parse_metadata
+from protocol_values import start
 
 REDIRECT = "https://rpaapp.example.com/postauth"
 
 
 @pytest.fixture
 def request_(config, metadata):
-    return start_authorization(config, metadata)
+    return start(config, metadata)
 
 
 def redirect(request, **params):
@@ -46,7 +46,7 @@ def test_authorization_url_has_every_required_parameter(request_, metadata):
 
 
 def test_scope_and_nonce_are_sent_when_openid_is_asked_for(config, metadata):
-    request = start_authorization(dataclasses.replace(config, scope="openid api"), metadata)
+    request = start(dataclasses.replace(config, scope="openid api"), metadata)
     query = parse_qs(urlsplit(request.url).query)
     assert query["scope"] == ["openid api"]
     assert query["nonce"] == [request.nonce]
@@ -54,7 +54,7 @@ def test_scope_and_nonce_are_sent_when_openid_is_asked_for(config, metadata):
 
 
 def test_no_nonce_without_openid(config, metadata):
-    request = start_authorization(dataclasses.replace(config, scope="api"), metadata)
+    request = start(dataclasses.replace(config, scope="api"), metadata)
     assert request.nonce is None
     assert "nonce" not in parse_qs(urlsplit(request.url).query)
 
@@ -62,13 +62,13 @@ def test_no_nonce_without_openid(config, metadata):
 def test_existing_query_of_endpoint_is_kept(config, issuer):
     document = discovery_document(issuer, authorization_endpoint=f"{issuer}/authorize?tenant=nhs")
     metadata = parse_metadata(document, f"{issuer}/.well-known/openid-configuration")
-    query = parse_qs(urlsplit(start_authorization(config, metadata).url).query)
+    query = parse_qs(urlsplit(start(config, metadata).url).query)
     assert query["tenant"] == ["nhs"]
     assert query["response_type"] == ["code"]
 
 
 def test_each_sign_in_is_fresh(config, metadata):
-    first, second = start_authorization(config, metadata), start_authorization(config, metadata)
+    first, second = start(config, metadata), start(config, metadata)
     assert first.state != second.state
     assert first.code_verifier != second.code_verifier
     assert abs(first.created_at - time.time()) < 5
@@ -144,7 +144,7 @@ def test_missing_iss_is_refused_when_server_promises_it(request_):
 def test_missing_iss_is_accepted_when_server_does_not_promise_it(config, issuer):
     document = discovery_document(issuer, authorization_response_iss_parameter_supported=None)
     metadata = parse_metadata(document, f"{issuer}/.well-known/openid-configuration")
-    request = start_authorization(config, metadata)
+    request = start(config, metadata)
     assert parse_redirect(redirect(request, code="abc", iss=None), request).code == "abc"
 
 

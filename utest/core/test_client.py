@@ -18,7 +18,7 @@ from healthcode_auth import (
     TokenVerificationError,
     TransportError,
 )
-from healthcode_auth.discovery import DiscoveryCache
+from healthcode_auth.client import DiscoveryCache
 
 REDIRECT = "https://rpaapp.example.com/postauth"
 

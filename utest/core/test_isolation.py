@@ -4,7 +4,7 @@ import sys
 
 def test_core_imports_neither_robot_nor_browser_nor_sandbox():
     code = (
-        "import sys, healthcode_auth, healthcode_auth.client, healthcode_auth.access_token;"
+        "import sys, healthcode_auth, healthcode_auth.client, healthcode_auth.protocol.jwt_verification;"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in "
         "('robot', 'Browser', 'healthcode_sandbox', 'HealthcodeLibrary', 'grpc', 'playwright'));"
         "print(','.join(bad))"

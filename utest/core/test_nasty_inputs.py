@@ -13,9 +13,10 @@ import pytest
 
 from fake_sso import discovery_document, jwks, sign, signing_key
 from healthcode_auth import HealthcodeAuthError, HealthcodeConfig, parse_metadata, parse_redirect, parse_token_response
-from healthcode_auth.access_token import JwksCache, read_claims, verify_access_token
-from healthcode_auth.authorization import AuthorizationRequest
-from healthcode_auth.token_cache import TokenCache, cache_key
+from healthcode_auth.protocol.authorization_request import AuthorizationRequest
+from healthcode_auth.protocol.jwt_verification import JwksCache, read_claims, verify_access_token
+from healthcode_auth.storage.file_store import FileTokenStore
+from healthcode_auth.storage.store import entry_key
 
 pytestmark = pytest.mark.bad_input
 
@@ -202,6 +203,6 @@ CACHE_FILES = [
 def test_cache_file(tmp_path, content):
     path = tmp_path / "tokens.json"
     path.write_bytes(content)
-    cache = TokenCache(path, environ={"HEALTHCODE_CACHE_KEY": "sixteen chars or more"})
-    assert cache.load(cache_key(URL, "c")) is None  # damaged reads as empty (with a warning)
-    assert cache.entries() == []
+    cache = FileTokenStore(path, environ={"HEALTHCODE_CACHE_KEY": "sixteen chars or more"})
+    assert cache.load(entry_key(URL, "c")) is None  # damaged reads as empty (with a warning)
+    assert cache.load(entry_key(URL, "other")) is None

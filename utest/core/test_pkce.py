@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from healthcode_auth.pkce import CODE_VERIFIER_PATTERN, generate_code_verifier, random_token, s256_challenge
+from healthcode_auth.protocol.pkce import CODE_VERIFIER_PATTERN, generate_code_verifier, random_token, s256_challenge
 
 
 def test_rfc7636_appendix_b_vector():

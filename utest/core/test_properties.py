@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 from hypothesis.provisional import urls
 
 from healthcode_auth import HealthcodeAuthError, Token, parse_metadata, parse_redirect, parse_token_response
-from healthcode_auth.access_token import read_claims
-from healthcode_auth.authorization import AuthorizationRequest
+from healthcode_auth.protocol.authorization_request import AuthorizationRequest
+from healthcode_auth.protocol.jwt_verification import read_claims
 
 REDIRECT = "https://rpaapp.example.com/postauth"
 REQUEST = AuthorizationRequest(url="https://sso.example.test/authorize", client_id="c", redirect_uri=REDIRECT,

@@ -9,12 +9,14 @@ from healthcode_auth import (
     InvalidGrantError,
     Token,
     TokenRequestError,
+    TokenStatus,
     parse_token_response,
-    start_authorization,
+    token_status,
 )
-from healthcode_auth.authorization import AuthorizationCode
-from healthcode_auth.discovery import parse_metadata
-from healthcode_auth.tokens import authorization_code_request, basic_authorization, refresh_token_request
+from healthcode_auth.protocol.authorization_request import AuthorizationCode
+from healthcode_auth.protocol.provider_metadata import parse_metadata
+from healthcode_auth.protocol.token_endpoint import basic_authorization
+from protocol_values import code_request, refresh_request, start
 
 NOW = 1_800_000_000.0
 
@@ -36,12 +38,12 @@ def test_basic_authorization_known_value():
 
 
 def _grant(config, metadata, code="THE-CODE"):
-    return AuthorizationCode(code=code, request=start_authorization(config, metadata))
+    return AuthorizationCode(code=code, request=start(config, metadata))
 
 
 def test_public_client_code_request_matches_healthcode_document(config, metadata):
     grant = _grant(config, metadata)
-    request = authorization_code_request(config, metadata, grant)
+    request = code_request(config, metadata, grant)
     assert request.url == metadata.token_endpoint
     assert dict(request.form) == {
         "grant_type": "authorization_code", "client_id": "example_rpa_app",
@@ -55,7 +57,7 @@ def test_public_client_code_request_matches_healthcode_document(config, metadata
 
 def test_confidential_client_uses_basic_by_default(config, metadata):
     config = dataclasses.replace(config, client_secret="a:b/c+d&e=f%g")
-    request = authorization_code_request(config, metadata, _grant(config, metadata))
+    request = code_request(config, metadata, _grant(config, metadata))
     assert request.headers["Authorization"] == basic_authorization("example_rpa_app", "a:b/c+d&e=f%g")
     assert "client_secret" not in request.form
     assert "a:b/c+d" not in repr(request)
@@ -65,13 +67,13 @@ def test_confidential_client_uses_post_when_server_only_supports_it(config, issu
     metadata = parse_metadata(discovery_document(issuer, token_endpoint_auth_methods_supported=["client_secret_post"]),
                               f"{issuer}/.well-known/openid-configuration")
     config = dataclasses.replace(config, client_secret="s3cret")
-    request = authorization_code_request(config, metadata, _grant(config, metadata))
+    request = code_request(config, metadata, _grant(config, metadata))
     assert request.form["client_secret"] == "s3cret"
     assert "Authorization" not in request.headers
 
 
 def test_refresh_request(config, metadata):
-    request = refresh_token_request(config, metadata, "RT-1")
+    request = refresh_request(config, metadata, "RT-1")
     assert dict(request.form) == {"grant_type": "refresh_token", "client_id": "example_rpa_app",
                                   "refresh_token": "RT-1"}
 
@@ -110,11 +112,11 @@ def test_token_repr_and_str_hide_secrets():
 
 def test_validity_with_margin():
     token = Token(access_token="t", expires_at=NOW + 600)
-    assert token.is_valid(now=NOW)
-    assert token.is_valid(margin=300, now=NOW)
-    assert not token.is_valid(margin=600, now=NOW)
+    assert token_status(token, 0, now=NOW) is TokenStatus.VALID
+    assert token_status(token, 300, now=NOW) is TokenStatus.VALID
+    assert token_status(token, 600, now=NOW) is not TokenStatus.VALID
     assert token.seconds_left(now=NOW) == 600
-    assert Token(access_token="t").is_valid(margin=10**9)
+    assert token_status(Token(access_token="t"), 10**9) is TokenStatus.VALID
 
 
 @pytest.mark.parametrize(("status", "body", "cls", "fragment"), [

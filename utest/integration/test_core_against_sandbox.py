@@ -12,9 +12,9 @@ from healthcode_auth import (
     TokenRequestError,
     parse_redirect,
 )
-from healthcode_auth.discovery import DiscoveryCache
-from healthcode_auth.tokens import authorization_code_request
+from healthcode_auth.client import DiscoveryCache
 from healthcode_sandbox import Supervisor
+from protocol_values import code_request
 from sandbox_clients import REDIRECT, config_for
 
 
@@ -69,7 +69,7 @@ def test_wrong_verifier_is_refused(client):
 def test_wrong_redirect_uri_at_token_endpoint_is_refused(sandbox, client):
     sign_in = client.start_sign_in()
     grant = parse_redirect(Supervisor().sign_in(sign_in.url), sign_in)
-    request = authorization_code_request(client.config, client.metadata, grant)
+    request = code_request(client.config, client.metadata, grant)
     response = client.transport.post_form(request.url, "token endpoint",
                                           {**request.form, "redirect_uri": REDIRECT + "/other"}, request.headers)
     assert response.status_code == 400

@@ -5,8 +5,8 @@ import multiprocessing
 import pytest
 
 import parallel_robot
-from healthcode_auth import NoValidTokenError
-from healthcode_auth.discovery import DISCOVERY_CACHE
+from healthcode_auth import NoValidTokenError, TokenStatus, token_status
+from healthcode_auth.client import DISCOVERY_CACHE
 from healthcode_auth.session import HealthcodeSession
 from healthcode_sandbox import Supervisor
 from sandbox_clients import config_for
@@ -62,15 +62,15 @@ def test_refused_renewal_clears_the_entry_and_asks_for_the_supervisor(sandbox, t
     later = new_session(sandbox, tmp_path / "tokens.json")
     with pytest.raises(NoValidTokenError, match="Supervisor re-authorisation required.*invalid_grant"):
         later.access_token()
-    assert later.cache.entries() == []
+    assert later.store.load(later.key) is None
 
 
 def test_expiry_margin_absorbs_clock_skew(sandbox, tmp_path):
     sandbox.set_token_lifetime(600)
     token = sign_in(new_session(sandbox, tmp_path / "tokens.json", expiry_margin=0))
-    assert token.is_valid(margin=0)
+    assert token_status(token, 0) is TokenStatus.VALID
     skewed = token.expires_at - 599  # our clock 599 s behind the server's view of expiry
-    assert not token.is_valid(margin=300, now=skewed + 301)
+    assert token_status(token, 300, now=skewed + 301) is not TokenStatus.VALID
 
 
 @pytest.mark.parametrize("robots", [8])
@@ -105,4 +105,4 @@ def test_a_running_robot_does_not_renew_a_logged_out_authorisation(sandbox, tmp_
     with pytest.raises(NoValidTokenError, match="removed from the token cache"):
         robot.access_token()
     assert sandbox.request_count("token.refresh_token") == 0
-    assert robot.cache.entries() == []
+    assert robot.store.load(robot.key) is None

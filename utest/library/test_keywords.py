@@ -8,20 +8,32 @@ import pytest
 import requests
 from robot.api.types import Secret
 
-from healthcode_auth import AuthorizationDenied, ConfigurationError, NoValidTokenError, StateMismatchError, Token
-from healthcode_auth.authorization import AuthorizationRequest
+from healthcode_auth import (
+    AuthorizationDenied,
+    ConfigurationError,
+    NoValidTokenError,
+    SignInError,
+    SignInPageError,
+    SignInTimeoutError,
+    SignInWindowClosedError,
+    StateMismatchError,
+    Token,
+)
+from healthcode_auth.protocol.authorization_request import AuthorizationRequest
 from HealthcodeLibrary import HealthcodeLibrary
-from HealthcodeLibrary.sign_in_page import Capture
+from HealthcodeLibrary.sign_in_page import Capture, CaptureStatus
+from memory_store import MemoryTokenStore, put_token
 
 REDIRECT = "https://rpaapp.example.com/postauth"
 ISSUER = "https://sso.example.test"
 
 
 class FakeClient:
-    def __init__(self):
+    def __init__(self, config):
         self.exchanges = 0
         self.refreshes = 0
-        self.config = type("Config", (), {"client_id": "example_rpa_app"})()
+        self.config = config
+        self.metadata = type("Metadata", (), {"to_dict": lambda self: {}})()
 
     def start_sign_in(self):
         return AuthorizationRequest(url=f"{ISSUER}/authorize?x=1", client_id="example_rpa_app", redirect_uri=REDIRECT,
@@ -48,7 +60,7 @@ class FakePage:
         self.opened.append((url, redirect_uri, state, options))
 
     def take(self, state, wait_seconds):
-        return self.captures.pop(0) if self.captures else Capture("pending")
+        return self.captures.pop(0) if self.captures else Capture(CaptureStatus.PENDING)
 
     def release(self, state):
         self.released.append(state)
@@ -62,7 +74,8 @@ def redirect(**params):
 @pytest.fixture
 def library():
     lib = HealthcodeLibrary(client_id="example_rpa_app", redirect_uri=REDIRECT, environment="uat", token_cache="off")
-    lib.session.client = FakeClient()
+    lib.session.client = FakeClient(lib.session.config)
+    lib.session.store = MemoryTokenStore()
     return lib
 
 
@@ -72,7 +85,7 @@ def use_page(library, *captures):
 
 
 def test_full_sign_in(library):
-    page = use_page(library, Capture("pending"), Capture("captured", redirect(code="CODE-1")))
+    page = use_page(library, Capture(CaptureStatus.PENDING), Capture(CaptureStatus.CAPTURED, redirect(code="CODE-1")))
     library.run_keyword("open_healthcode_login", [], {"headless": True, "channel": "msedge"})
     assert page.opened[0][2] == "S" * 43
     assert page.opened[0][3].headless is True
@@ -86,7 +99,7 @@ def test_full_sign_in(library):
 
 
 def test_code_is_exchanged_once(library):
-    use_page(library, Capture("captured", redirect(code="C")))
+    use_page(library, Capture(CaptureStatus.CAPTURED, redirect(code="C")))
     library.open_healthcode_login()
     library.wait_for_supervisor_authorisation()
     first = library.get_healthcode_access_token()
@@ -97,7 +110,7 @@ def test_code_is_exchanged_once(library):
 
 def test_wait_without_open_fails_clearly(library):
     use_page(library)
-    with pytest.raises(NoValidTokenError, match="Open Healthcode Login"):
+    with pytest.raises(SignInError, match="Open Healthcode Login"):
         library.wait_for_supervisor_authorisation()
 
 
@@ -106,34 +119,34 @@ def test_wait_times_out_with_readable_duration(library):
 
     page = use_page(library)
     library.open_healthcode_login()
-    with pytest.raises(NoValidTokenError, match="within 1 second"):
+    with pytest.raises(SignInTimeoutError, match="within 1 second"):
         library.wait_for_supervisor_authorisation(timedelta(seconds=1))
     assert page.released
 
 
 def test_closed_window(library):
-    use_page(library, Capture("closed"))
+    use_page(library, Capture(CaptureStatus.CLOSED))
     library.open_healthcode_login()
-    with pytest.raises(NoValidTokenError, match="window was closed"):
+    with pytest.raises(SignInWindowClosedError, match="window was closed"):
         library.wait_for_supervisor_authorisation()
 
 
 def test_lost_page(library):
-    use_page(library, Capture("unknown"))
+    use_page(library, Capture(CaptureStatus.UNKNOWN))
     library.open_healthcode_login()
-    with pytest.raises(NoValidTokenError, match="no longer being watched"):
+    with pytest.raises(SignInPageError, match="no longer being watched"):
         library.wait_for_supervisor_authorisation()
 
 
 def test_cancelled_sign_in(library):
-    use_page(library, Capture("captured", redirect(error="access_denied", error_description="Cancelled")))
+    use_page(library, Capture(CaptureStatus.CAPTURED, redirect(error="access_denied", error_description="Cancelled")))
     library.open_healthcode_login()
     with pytest.raises(AuthorizationDenied, match="declined or cancelled.*Cancelled"):
         library.wait_for_supervisor_authorisation()
 
 
 def test_forged_redirect(library):
-    page = use_page(library, Capture("captured", redirect(code="C", state="forged")))
+    page = use_page(library, Capture(CaptureStatus.CAPTURED, redirect(code="C", state="forged")))
     library.open_healthcode_login()
     with pytest.raises(StateMismatchError):
         library.wait_for_supervisor_authorisation()
@@ -146,20 +159,20 @@ def test_no_token_message_says_how_to_sign_in(library):
 
 
 def test_expired_token_is_renewed(library):
-    library.session.set_token(Token(access_token="OLD-ACCESS", expires_at=time.time() + 10, refresh_token="RT-1"))
+    put_token(library.session, Token(access_token="OLD-ACCESS", expires_at=time.time() + 10, refresh_token="RT-1"))
     assert library.get_healthcode_access_token().value == "ACCESS-RENEWED"
     assert library.session.client.refreshes == 1
 
 
 def test_authorise_reuses_a_valid_token(library):
     page = use_page(library)
-    library.session.set_token(Token(access_token="VALID-ACCESS", expires_at=time.time() + 3600))
+    put_token(library.session, Token(access_token="VALID-ACCESS", expires_at=time.time() + 3600))
     assert library.authorise_healthcode_supervisor().value == "VALID-ACCESS"
     assert page.opened == []
 
 
 def test_authorise_signs_in_when_needed(library):
-    page = use_page(library, Capture("captured", redirect(code="NEW")))
+    page = use_page(library, Capture(CaptureStatus.CAPTURED, redirect(code="NEW")))
     assert library.authorise_healthcode_supervisor().value == "ACCESS-NEW"
     assert len(page.opened) == 1
 
@@ -167,7 +180,7 @@ def test_authorise_signs_in_when_needed(library):
 def test_should_be_valid(library):
     from datetime import timedelta
 
-    library.session.set_token(Token(access_token="A-TOKEN-VALUE", expires_at=time.time() + 3600))
+    put_token(library.session, Token(access_token="A-TOKEN-VALUE", expires_at=time.time() + 3600))
     library.healthcode_access_token_should_be_valid(timedelta(minutes=30))
     with pytest.raises(AssertionError, match="expires in.*at least 2 hours was required"):
         library.healthcode_access_token_should_be_valid(timedelta(hours=2))
@@ -175,20 +188,20 @@ def test_should_be_valid(library):
 
 def test_expiry_and_claims(library):
     expires = time.time() + 3600
-    library.session.set_token(Token(access_token="A-TOKEN-VALUE", expires_at=expires))
+    put_token(library.session, Token(access_token="A-TOKEN-VALUE", expires_at=expires))
     assert abs(library.get_healthcode_token_expiry().timestamp() - expires) < 1
     assert library.get_healthcode_token_claims() == {}  # an opaque token has no claims
 
 
 def test_clear(library):
-    library.session.set_token(Token(access_token="A-TOKEN-VALUE", expires_at=time.time() + 3600))
+    put_token(library.session, Token(access_token="A-TOKEN-VALUE", expires_at=time.time() + 3600))
     library.clear_healthcode_authorisation()
     with pytest.raises(NoValidTokenError):
         library.get_healthcode_access_token()
 
 
 def test_requests_auth_adds_current_token(library):
-    library.session.set_token(Token(access_token="REQ-TOKEN-VALUE", expires_at=time.time() + 3600))
+    put_token(library.session, Token(access_token="REQ-TOKEN-VALUE", expires_at=time.time() + 3600))
     auth = library.get_healthcode_requests_auth()
     prepared = requests.Request("GET", "https://api.example/x", auth=auth).prepare()
     assert prepared.headers["Authorization"] == "Bearer REQ-TOKEN-VALUE"
@@ -196,7 +209,7 @@ def test_requests_auth_adds_current_token(library):
 
 
 def test_httpx_auth_adds_current_token(library):
-    library.session.set_token(Token(access_token="HTTPX-TOKEN-VALUE", expires_at=time.time() + 3600))
+    put_token(library.session, Token(access_token="HTTPX-TOKEN-VALUE", expires_at=time.time() + 3600))
     auth = library.get_healthcode_httpx_auth()
     seen = []
     transport = httpx.MockTransport(lambda request: seen.append(request) or httpx.Response(200))

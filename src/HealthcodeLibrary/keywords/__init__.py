@@ -1,7 +1,7 @@
 """The keyword components of HealthcodeLibrary, one concern per module."""
 
 from .access_token import AccessTokenKeywords
-from .http_auth import HttpAuthKeywords
+from .http_clients import HttpClientKeywords
 from .sign_in import SignInKeywords
 
-__all__ = ["AccessTokenKeywords", "HttpAuthKeywords", "SignInKeywords"]
+__all__ = ["AccessTokenKeywords", "HttpClientKeywords", "SignInKeywords"]

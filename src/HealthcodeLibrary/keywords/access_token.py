@@ -10,7 +10,8 @@ from robot.api.deco import keyword
 from robot.api.types import Secret
 from robot.utils import secs_to_timestr
 
-from healthcode_auth import NoValidTokenError, Token
+from healthcode_auth.errors import NoValidTokenError, TokenAssertionError
+from healthcode_auth.protocol.token import Token, TokenStatus
 
 from ..base import LibraryComponent
 
@@ -40,7 +41,12 @@ class AccessTokenKeywords(LibraryComponent):
 
     @keyword(tags=["token"])
     def healthcode_access_token_should_be_valid(self, min_remaining: timedelta = timedelta(0)) -> None:
-        """Fails unless the library holds an access token valid for at least ``min_remaining``.
+        """Fails unless the library holds an access token that is valid and not yet due for renewal.
+
+        Valid means what `Get Healthcode Access Token` means by it: the token has more than the
+        library's ``expiry_margin`` left (default 5 minutes), and, with ``min_remaining``, that
+        much more. A token within the margin fails with a message saying that renewal is due and
+        when the token expires: `Get Healthcode Access Token` would renew it.
 
         Never renews the token and makes no network request (except to redeem a code that
         `Wait For Supervisor Authorisation` just captured): use it to check, before a long task,
@@ -50,16 +56,26 @@ class AccessTokenKeywords(LibraryComponent):
         | `Healthcode Access Token Should Be Valid`
         | `Healthcode Access Token Should Be Valid`    min_remaining=2 hours
         """
-        token = self.session.current_token()
-        if token is None:
-            raise AssertionError(f"There is no Healthcode access token. {self.session.sign_in_hint}.")
-        left = token.seconds_left()
+        session = self.session
+        token = session.current_token()
         wanted = min_remaining.total_seconds()
-        if left is not None and left <= wanted:
-            state = "has expired" if left <= 0 else f"expires in {secs_to_timestr(int(left), compact=False)}"
-            raise AssertionError(f"The Healthcode access token {state}; at least "
-                                 f"{secs_to_timestr(wanted, compact=False)} was required. "
-                                 f"{self.session.sign_in_hint}.")
+        status = session.status(token, min_remaining=wanted)
+        if status is TokenStatus.VALID:
+            return
+        if token is None:
+            raise TokenAssertionError(f"There is no Healthcode access token. {session.sign_in_hint}.")
+        left = token.seconds_left() or 0.0
+        state = "has expired" if left <= 0 else f"expires in {secs_to_timestr(int(left), compact=False)}"
+        margin = secs_to_timestr(session.expiry_margin, compact=False)
+        if left > session.expiry_margin:
+            raise TokenAssertionError(f"The Healthcode access token {state}; at least "
+                                      f"{secs_to_timestr(wanted, compact=False)} was required beyond the expiry "
+                                      f"margin of {margin}. {session.sign_in_hint}.")
+        if status is TokenStatus.RENEWAL_DUE:
+            raise TokenAssertionError(f"The Healthcode access token {state}, within the expiry margin of {margin}: "
+                                      "renewal is due. 'Get Healthcode Access Token' renews it.")
+        raise TokenAssertionError(f"The Healthcode access token {state}, within the expiry margin of {margin}, and "
+                                  f"there is no refresh token to renew it. {session.sign_in_hint}.")
 
     @keyword(tags=["token"])
     def get_healthcode_token_expiry(self) -> datetime | None:

@@ -10,10 +10,18 @@ from robot.api.deco import keyword
 from robot.api.types import Secret
 from robot.utils import secs_to_timestr
 
-from healthcode_auth import HealthcodeAuthError, NoValidTokenError
+from healthcode_auth.errors import (
+    HealthcodeAuthError,
+    NoValidTokenError,
+    SignInError,
+    SignInPageError,
+    SignInTimeoutError,
+    SignInWindowClosedError,
+)
 
 from ..argument_types import BrowserOptions, BrowserType
 from ..base import LibraryComponent
+from ..sign_in_page import CaptureStatus
 
 POLL_SECONDS = 1.0
 RESTART = "Start the sign-in again ('Open Healthcode Login' in a suite, or 'healthcode-auth login')"
@@ -89,7 +97,7 @@ class SignInKeywords(LibraryComponent):
         """
         sign_in = self.session.pending_sign_in
         if sign_in is None:
-            raise NoValidTokenError("No sign-in is in progress: run 'Open Healthcode Login' first.")
+            raise SignInError("No sign-in is in progress: run 'Open Healthcode Login' first.")
         limit = timeout.total_seconds()
         readable = secs_to_timestr(limit, compact=False)
         logger.console(f"Waiting up to {readable} for a supervisor to sign in to Healthcode in the browser "
@@ -99,18 +107,18 @@ class SignInKeywords(LibraryComponent):
             while True:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise NoValidTokenError(f"The supervisor did not complete the sign-in within {readable}. "
-                                            f"{RESTART} and ask the supervisor to sign in, or allow more time.")
+                    raise SignInTimeoutError(f"The supervisor did not complete the sign-in within {readable}. "
+                                             f"{RESTART} and ask the supervisor to sign in, or allow more time.")
                 capture = self.sign_in_page.take(sign_in.state, min(remaining, POLL_SECONDS))
-                if capture.status == "captured" and capture.url is not None:
+                if capture.status is CaptureStatus.CAPTURED and capture.url is not None:
                     self.session.accept_redirect(capture.url)
                     break
-                if capture.status == "closed":
-                    raise NoValidTokenError("The sign-in window was closed before the supervisor completed "
-                                            f"the sign-in. {RESTART}.")
-                if capture.status != "pending":
-                    raise NoValidTokenError("The sign-in page is no longer being watched (was the browser "
-                                            f"restarted?). {RESTART}.")
+                if capture.status is CaptureStatus.CLOSED:
+                    raise SignInWindowClosedError("The sign-in window was closed before the supervisor completed "
+                                                  f"the sign-in. {RESTART}.")
+                if capture.status is not CaptureStatus.PENDING:
+                    raise SignInPageError("The sign-in page is no longer being watched (was the browser "
+                                          f"restarted, or another sign-in opened?). {RESTART}.")
         finally:
             self.sign_in_page.release(sign_in.state)
         logger.console("The supervisor has signed in; the bot is authorised.")

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .errors import TokenVerificationError
+from ..errors import TokenVerificationError
 
 if TYPE_CHECKING:
     from joserfc.jwk import KeySet

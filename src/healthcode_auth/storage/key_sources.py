@@ -15,18 +15,14 @@ import os
 import secrets
 from pathlib import Path
 
-from .errors import ConfigurationError, HealthcodeAuthError
-from .files import write_atomically
+from ..errors import ConfigurationError, StoreKeyError
+from .private_files import write_atomically
 
 ENV_KEY = "HEALTHCODE_CACHE_KEY"
 MIN_PASSPHRASE = 16
 KEYRING_SERVICE = "robotframework-healthcode"
 KEYRING_USERNAME = "token-cache-key"
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
-
-
-class CacheKeyError(HealthcodeAuthError):
-    """The key that encrypted the cache is not available in this run."""
 
 
 def key_file_path() -> Path:
@@ -49,7 +45,7 @@ def key_for(source: str, salt: bytes, environ: dict[str, str] | None = None, cre
     if source == "env":
         passphrase = environ.get(ENV_KEY, "")
         if not passphrase:
-            raise CacheKeyError(f"The token cache was encrypted with {ENV_KEY}, which is not set in this run. "
+            raise StoreKeyError(f"The token cache was encrypted with {ENV_KEY}, which is not set in this run. "
                                 f"Set {ENV_KEY} as when the supervisor signed in, or sign in again.")
         if len(passphrase) < MIN_PASSPHRASE:
             raise ConfigurationError(ENV_KEY, f"give a passphrase or key of at least {MIN_PASSPHRASE} characters")
@@ -58,7 +54,7 @@ def key_for(source: str, salt: bytes, environ: dict[str, str] | None = None, cre
         return _decode(_keyring_secret(create), "the keyring entry")
     if source == "file":
         return _decode(_key_file_secret(create), str(key_file_path()))
-    raise CacheKeyError(f"The token cache names an unknown key source '{source[:20]}'. Delete it and sign in again.")
+    raise StoreKeyError(f"The token cache names an unknown key source '{source[:20]}'. Delete it and sign in again.")
 
 
 @functools.lru_cache(maxsize=8)
@@ -96,10 +92,10 @@ def _keyring_secret(create: bool) -> str:
             value = _new_key()
             keyring.set_password(KEYRING_SERVICE, KEYRING_USERNAME, value)
     except Exception as error:  # keyring backends raise their own types
-        raise CacheKeyError(f"The operating system's keyring could not be used ({type(error).__name__}). "
+        raise StoreKeyError(f"The operating system's keyring could not be used ({type(error).__name__}). "
                             f"Set {ENV_KEY} instead, or unlock the keyring, then try again.") from None
     if value is None:
-        raise CacheKeyError("The token cache's key is no longer in the operating system's keyring. "
+        raise StoreKeyError("The token cache's key is no longer in the operating system's keyring. "
                             "A supervisor must sign in again.")
     return value
 
@@ -110,7 +106,7 @@ def _key_file_secret(create: bool) -> str:
         _check_private(path)
         return path.read_text(encoding="ascii").strip()
     if not create:
-        raise CacheKeyError(f"The token cache's key file {path} is missing. A supervisor must sign in again.")
+        raise StoreKeyError(f"The token cache's key file {path} is missing. A supervisor must sign in again.")
     value = _new_key()
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     write_atomically(path, value.encode("ascii"), exclusive=True)
@@ -123,10 +119,10 @@ def _check_private(path: Path) -> None:
         return
     status = path.stat()
     if status.st_uid != os.geteuid():
-        raise CacheKeyError(f"The token cache key file {path} belongs to another user. Run the robots as the user "
+        raise StoreKeyError(f"The token cache key file {path} belongs to another user. Run the robots as the user "
                             "who signed in, or delete the file and sign in again.")
     if status.st_mode & 0o077:
-        raise CacheKeyError(f"The token cache key file {path} can be read by other users. Run "
+        raise StoreKeyError(f"The token cache key file {path} can be read by other users. Run "
                             f"'chmod 600 {path}' and sign in again (the token may have been exposed).")
 
 
@@ -140,5 +136,5 @@ def _decode(value: str, where: str) -> bytes:
     except (ValueError, UnicodeError):
         key = b""
     if len(key) != 32:
-        raise CacheKeyError(f"The token cache key in {where} is damaged. Remove it and sign in again.")
+        raise StoreKeyError(f"The token cache key in {where} is damaged. Remove it and sign in again.")
     return key

@@ -1,4 +1,4 @@
-"""The token cache: encrypted, private, atomic, tolerant of damage."""
+"""The file token store: encrypted, private, atomic, tolerant of damage."""
 
 import base64
 import json
@@ -13,8 +13,10 @@ import time
 import pytest
 
 from healthcode_auth import ConfigurationError, Token
-from healthcode_auth.cache_key import ENV_KEY, key_file_path
-from healthcode_auth.token_cache import CachedAuthorisation, TokenCache, cache_key
+from healthcode_auth.storage import sealing
+from healthcode_auth.storage.file_store import FileTokenStore
+from healthcode_auth.storage.key_sources import ENV_KEY, key_file_path
+from healthcode_auth.storage.store import StoredAuthorisation, entry_key
 
 URL = "https://sso.example.test/.well-known/openid-configuration"
 ACCESS = "eyJhbGciOiJSUzI1NiJ9.ACCESS-TOKEN-VALUE.sig"
@@ -23,42 +25,46 @@ REFRESH = "REFRESH-TOKEN-VALUE-0123456789"
 
 def entry(access=ACCESS, refresh=REFRESH, client_id="example_rpa_app", expires_in=3600):
     token = Token(access_token=access, expires_at=time.time() + expires_in, refresh_token=refresh, scope="api")
-    return CachedAuthorisation(URL, client_id, token, issuer="https://sso.example.test",
-                               claims={"sub": "supervisor", "exp": 1, "jti": "dropped"},
-                               discovery={"issuer": "https://sso.example.test"})
+    return StoredAuthorisation(URL, client_id, token, discovery={"issuer": "https://sso.example.test"})
+
+
+def put(cache, new):
+    """Store ``new`` over whatever is there (as a sign-in does)."""
+    current = cache.load(new.key)
+    assert cache.store(new, None if current is None else current.version)
+
+
+def load(cache, client_id="example_rpa_app"):
+    found = cache.load(entry_key(URL, client_id))
+    return None if found is None else found.entry
 
 
 @pytest.fixture
 def cache(tmp_path):
-    return TokenCache(tmp_path / "cache" / "tokens.json", environ={})
+    return FileTokenStore(tmp_path / "cache" / "tokens.json", environ={})
 
 
 def test_round_trip(cache):
-    with cache.locked():
-        cache.store(entry())
-    loaded = cache.load(cache_key(URL, "example_rpa_app"))
+    put(cache, entry())
+    loaded = load(cache)
     assert loaded.token.access_token == ACCESS
     assert loaded.token.refresh_token == REFRESH
-    assert loaded.subject == "supervisor"
-    assert "jti" not in loaded.claims
     assert loaded.discovery["issuer"] == "https://sso.example.test"
-    assert cache.load(cache_key(URL, "other")) is None
+    assert load(cache, "other") is None
 
 
 def test_entries_per_client(cache):
-    with cache.locked():
-        cache.store(entry(client_id="a"))
-        cache.store(entry(client_id="b", access="OTHER-ACCESS-TOKEN"))
-    assert [e.client_id for e in cache.entries()] == ["a", "b"]
-    with cache.locked():
-        assert cache.remove(cache_key(URL, "a"))
-        assert not cache.remove(cache_key(URL, "a"))
-    assert [e.client_id for e in cache.entries()] == ["b"]
+    put(cache, entry(client_id="a"))
+    put(cache, entry(client_id="b", access="OTHER-ACCESS-TOKEN"))
+    assert [load(cache, c).client_id for c in ("a", "b")] == ["a", "b"]
+    assert cache.remove(entry_key(URL, "a"))
+    assert not cache.remove(entry_key(URL, "a"))
+    assert load(cache, "a") is None
+    assert load(cache, "b").token.access_token == "OTHER-ACCESS-TOKEN"
 
 
 def test_no_token_in_plain_text_on_disk(cache):
-    with cache.locked():
-        cache.store(entry())
+    put(cache, entry())
     raw = cache.path.read_bytes()
     for secret in (ACCESS, REFRESH, "ACCESS-TOKEN-VALUE", "supervisor"):
         assert secret.encode() not in raw
@@ -67,8 +73,7 @@ def test_no_token_in_plain_text_on_disk(cache):
 
 
 def test_files_are_private(cache):
-    with cache.locked():
-        cache.store(entry())
+    put(cache, entry())
     assert stat.S_IMODE(cache.path.stat().st_mode) == 0o600
     assert stat.S_IMODE(key_file_path().stat().st_mode) == 0o600
     assert key_file_path().parent != cache.path.parent
@@ -77,46 +82,43 @@ def test_files_are_private(cache):
 def test_passphrase_from_environment(tmp_path):
     environ = {ENV_KEY: "correct horse battery staple"}
     path = tmp_path / "tokens.json"
-    with TokenCache(path, environ=environ).locked():
-        TokenCache(path, environ=environ).store(entry())
+    put(FileTokenStore(path, environ=environ), entry())
     assert json.loads(path.read_bytes())["key_source"] == "env"
     assert not key_file_path().exists()
-    assert TokenCache(path, environ=environ).load(cache_key(URL, "example_rpa_app")).token.access_token == ACCESS
+    assert load(FileTokenStore(path, environ=environ)).token.access_token == ACCESS
 
 
 def test_short_passphrase_is_refused(tmp_path):
     with pytest.raises(ConfigurationError, match="at least 16 characters"):
-        TokenCache(tmp_path / "t.json", environ={ENV_KEY: "short"}).store(entry())
+        put(FileTokenStore(tmp_path / "t.json", environ={ENV_KEY: "short"}), entry())
 
 
 def test_wrong_passphrase_reads_as_empty_with_warning(tmp_path, caplog):
     path = tmp_path / "tokens.json"
-    TokenCache(path, environ={ENV_KEY: "the first passphrase!"}).store(entry())
+    put(FileTokenStore(path, environ={ENV_KEY: "the first passphrase!"}), entry())
     with caplog.at_level(logging.WARNING, logger="healthcode_auth"):
-        assert TokenCache(path, environ={ENV_KEY: "another passphrase!!"}).load(cache_key(URL, "example_rpa_app")) is None
+        assert load(FileTokenStore(path, environ={ENV_KEY: "another passphrase!!"})) is None
     assert "another key" in caplog.text
     assert ACCESS not in caplog.text
 
 
 def test_missing_passphrase_says_which_variable(tmp_path, caplog):
     path = tmp_path / "tokens.json"
-    TokenCache(path, environ={ENV_KEY: "the first passphrase!"}).store(entry())
+    put(FileTokenStore(path, environ={ENV_KEY: "the first passphrase!"}), entry())
     with caplog.at_level(logging.WARNING, logger="healthcode_auth"):
-        assert TokenCache(path, environ={}).entries() == []
+        assert load(FileTokenStore(path, environ={})) is None
     assert f"encrypted with {ENV_KEY}, which is not set" in caplog.text
 
 
 def test_lost_key_file_reads_as_empty_then_cache_is_rewritten(cache, caplog):
-    with cache.locked():
-        cache.store(entry())
+    put(cache, entry())
     key_file_path().unlink()
-    fresh = TokenCache(cache.path, environ={})
+    fresh = FileTokenStore(cache.path, environ={})
     with caplog.at_level(logging.WARNING, logger="healthcode_auth"):
-        assert fresh.entries() == []
+        assert load(fresh) is None
     assert "key file" in caplog.text
-    with fresh.locked():
-        fresh.store(entry(access="NEW-ACCESS-TOKEN"))
-    assert fresh.load(cache_key(URL, "example_rpa_app")).token.access_token == "NEW-ACCESS-TOKEN"
+    put(fresh, entry(access="NEW-ACCESS-TOKEN"))
+    assert load(fresh).token.access_token == "NEW-ACCESS-TOKEN"
 
 
 @pytest.mark.parametrize("damage", [
@@ -127,45 +129,48 @@ def test_damaged_file_reads_as_empty(cache, caplog, damage):
     cache.path.parent.mkdir(parents=True)
     cache.path.write_bytes(damage)
     with caplog.at_level(logging.WARNING, logger="healthcode_auth"):
-        assert cache.load(cache_key(URL, "example_rpa_app")) is None
+        assert load(cache) is None
     assert "treated as empty" in caplog.text
 
 
 def test_tampered_ciphertext_or_header_reads_as_empty(cache, caplog):
-    with cache.locked():
-        cache.store(entry())
+    put(cache, entry())
     document = json.loads(cache.path.read_bytes())
     for field, value in (("ciphertext", base64.b64encode(b"x" * 64).decode()), ("salt", base64.b64encode(b"y" * 16).decode())):
         cache.path.write_text(json.dumps({**document, field: value}))
         with caplog.at_level(logging.WARNING, logger="healthcode_auth"):
-            assert TokenCache(cache.path, environ={}).entries() == []
+            assert load(FileTokenStore(cache.path, environ={})) is None
 
 
 def test_unchanged_file_is_not_decrypted_again(cache, monkeypatch):
-    with cache.locked():
-        cache.store(entry())
-    cache.load(cache_key(URL, "example_rpa_app"))
+    put(cache, entry())
+    load(cache)
     calls = []
-    original = TokenCache._decrypt
-    monkeypatch.setattr(TokenCache, "_decrypt", lambda self, raw: calls.append(1) or original(self, raw))
+    original = sealing.unseal
+    monkeypatch.setattr("healthcode_auth.storage.file_store.unseal",
+                        lambda raw, environ: calls.append(1) or original(raw, environ))
     for _ in range(5):
-        cache.load(cache_key(URL, "example_rpa_app"))
+        load(cache)
     assert calls == []
 
 
 WRITER = """
 import sys, time
 from healthcode_auth import Token
-from healthcode_auth.token_cache import CachedAuthorisation, TokenCache
-cache = TokenCache(sys.argv[1], environ={"HEALTHCODE_CACHE_KEY": "a passphrase for the crash test"})
+from healthcode_auth.storage.file_store import FileTokenStore
+from healthcode_auth.storage.store import StoredAuthorisation
+cache = FileTokenStore(sys.argv[1], environ={"HEALTHCODE_CACHE_KEY": "a passphrase for the crash test"})
 big = "x" * 200_000
 i = 0
-print("ready", flush=True)
 while True:
     i += 1
     token = Token(access_token=f"ACCESS-{i}-{big}", expires_at=time.time() + 60)
-    with cache.locked():
-        cache.store(CachedAuthorisation("https://sso.example.test/.well-known/openid-configuration", "c", token))
+    new = StoredAuthorisation("https://sso.example.test/.well-known/openid-configuration", "c", token)
+    with cache.renewal_lock(new.key):
+        current = cache.load(new.key)
+        cache.store(new, None if current is None else current.version)
+    if i == 1:
+        print("ready", flush=True)  # one entry is on disk: from now on it must never be lost
 """
 
 
@@ -178,16 +183,15 @@ def test_killed_writer_never_leaves_a_torn_file(tmp_path):
         time.sleep(0.15 + 0.05 * attempt)
         os.kill(writer.pid, signal.SIGKILL)
         writer.wait()
-        entries = TokenCache(path, environ=environ).entries()
-        assert len(entries) == 1, f"attempt {attempt}: the cache was torn or lost"
-        assert entries[0].token.access_token.startswith("ACCESS-")
+        found = load(FileTokenStore(path, environ=environ), "c")
+        assert found is not None, f"attempt {attempt}: the cache was torn or lost"
+        assert found.token.access_token.startswith("ACCESS-")
 
 
 def test_key_file_readable_by_others_is_refused(cache, caplog):
-    with cache.locked():
-        cache.store(entry())
+    put(cache, entry())
     key_file_path().chmod(0o644)
     with caplog.at_level(logging.WARNING, logger="healthcode_auth"):
-        assert TokenCache(cache.path, environ={}).entries() == []
+        assert load(FileTokenStore(cache.path, environ={})) is None
     assert "can be read by other users" in caplog.text
     assert "chmod 600" in caplog.text

@@ -1,19 +1,18 @@
 """The SSO server's metadata from its OpenID discovery document (OIDC Discovery 1.0, RFC 8414).
 
 Endpoints are never hard-coded: Healthcode asks clients to look them up by key. The document is
-validated (issuer consistent with where it was fetched, RFC 8414 section 3.3; required keys;
-https endpoints) and fetched at most once per process per URL.
+validated here (issuer consistent with where it was fetched, RFC 8414 section 3.3; required keys;
+https endpoints); fetching it is the client's job.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from .errors import DiscoveryError
+from ..errors import DiscoveryError
 from .urls import endpoint_url_problem
 
 OIDC_SUFFIX = "/.well-known/openid-configuration"
@@ -37,17 +36,9 @@ class ProviderMetadata:
     discovery_url: str = ""
     document: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
-    def __getitem__(self, key: str) -> Any:
-        """Any key of the original document, e.g. ``metadata["userinfo_endpoint"]``."""
-        return self.document[key]
-
     def to_dict(self) -> dict[str, Any]:
         """The original document, for caching alongside a token."""
         return dict(self.document)
-
-
-class Fetcher(Protocol):
-    def get(self, url: str, what: str) -> Any: ...
 
 
 def expected_issuer(discovery_url: str) -> str:
@@ -124,42 +115,3 @@ def _string_list(document: Mapping[str, Any], key: str, where: str) -> tuple[str
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise DiscoveryError(f"{where} has a '{key}' that is not a list of strings.")
     return tuple(value)
-
-
-class DiscoveryCache:
-    """Metadata per discovery URL, fetched at most once per process (thread-safe)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._entries: dict[str, ProviderMetadata] = {}
-
-    def get(self, discovery_url: str, fetch: Fetcher) -> ProviderMetadata:
-        with self._lock:
-            cached = self._entries.get(discovery_url)
-            if cached is not None:
-                return cached
-            metadata = fetch_metadata(discovery_url, fetch)
-            self._entries[discovery_url] = metadata
-            return metadata
-
-    def put(self, metadata: ProviderMetadata) -> None:
-        """Remember metadata restored from elsewhere (e.g. a token cache), keyed by its URL."""
-        with self._lock:
-            self._entries.setdefault(metadata.discovery_url, metadata)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
-
-def fetch_metadata(discovery_url: str, fetch: Fetcher) -> ProviderMetadata:
-    """GET and validate the discovery document."""
-    response = fetch.get(discovery_url, "discovery document")
-    if response.status_code != 200:
-        raise DiscoveryError(f"The discovery document at {discovery_url} answered HTTP "
-                             f"{response.status_code}. Check the environment setting, or try again "
-                             "later if the SSO server is down.")
-    return parse_metadata(response.json(), discovery_url)
-
-
-DISCOVERY_CACHE = DiscoveryCache()

@@ -1,4 +1,8 @@
-"""``healthcode-auth``: the command line for supervisors and operators.
+"""``healthcode-auth``: the command line for supervisors and operators, a front end beside the keywords.
+
+It sits above the core (``healthcode_auth``) and the keyword library: ``login`` runs the
+supervisor's sign-in through the library's Python API in this process, handing over the validated
+settings as objects; ``sandbox`` starts the local SSO emulator when it is installed.
 
 Exit codes: 0 success (for ``status``: a valid token is cached); 1 the sign-in or a check failed
 (the message says why and what to do); 2 invalid usage or configuration; 3 (``status``) no usable
@@ -9,18 +13,17 @@ is cached, so the next robot will renew it; 130 interrupted.
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from . import __version__
-from .access_token import claims_of
-from .client import HealthcodeAuthClient
-from .config import ENV_VARS, HealthcodeConfig
-from .errors import ConfigurationError, HealthcodeAuthError
-from .session import HealthcodeSession
+from healthcode_auth.client import HealthcodeAuthClient
+from healthcode_auth.config import ENV_VARS, HealthcodeConfig
+from healthcode_auth.errors import ConfigurationError, HealthcodeAuthError
+from healthcode_auth.protocol.jwt_verification import claims_of
+from healthcode_auth.protocol.token import TokenStatus, describe_time_left
+from healthcode_auth.session import HealthcodeSession
+from healthcode_auth.version import __version__
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 EXIT_SIGN_IN_REQUIRED, EXIT_RENEWAL_DUE = 3, 4
@@ -49,56 +52,62 @@ def _config(args: argparse.Namespace) -> HealthcodeConfig:
 
 
 def _login(args: argparse.Namespace) -> int:
-    """Open a browser for the supervisor, wait for the sign-in, store the token in the cache."""
+    """Open a browser for the supervisor, wait for the sign-in, put the token in the store."""
     config = _config(args)
-    if config.token_cache_path is None:
-        raise ConfigurationError("token_cache", "login stores the token in the cache, which is turned off")
-    env = {**os.environ, **_environment_of(config)}
-    command = [sys.executable, "-m", "HealthcodeLibrary.supervisor_login", "--timeout", args.sign_in_timeout,
-               "--browser", args.browser]
-    for flag, value in (("--channel", args.channel), ("--executable-path", args.executable_path)):
-        if value:
-            command += [flag, value]
-    command += ["--headless"] * args.headless + ["--force"] * args.force
+    session = HealthcodeSession.from_config(config, sign_in_hint="Run 'healthcode-auth login' again")
+    if session.store is None:
+        raise ConfigurationError("token_cache", "login stores the token in the token store, which is turned off")
+    from robot.utils import timestr_to_secs
+
+    from HealthcodeLibrary.argument_types import BrowserOptions
+    from HealthcodeLibrary.supervisor_login import sign_in_supervisor
+
+    try:
+        timeout = timedelta(seconds=timestr_to_secs(args.sign_in_timeout))
+    except ValueError:
+        raise ConfigurationError("--sign-in-timeout", f"'{args.sign_in_timeout}' is not a time such as "
+                                 "'5 minutes' or '300'") from None
+    options = BrowserOptions(browser=args.browser, headless=args.headless, channel=args.channel,
+                             executable_path=args.executable_path, proxy=config.proxy)
     print(f"Opening Healthcode's sign-in page for client '{config.client_id}' ({config.environment}).")
     print(f"A supervisor must sign in within {args.sign_in_timeout}.", flush=True)
-    return subprocess.run(command, env=env, check=False).returncode
-
-
-def _environment_of(config: HealthcodeConfig) -> dict[str, str]:
-    values = {"client_id": config.client_id, "redirect_uri": config.redirect_uri,
-              "environment": config.environment, "client_secret": config.client_secret, "scope": config.scope,
-              "timeout": str(config.timeout), "ca_bundle": config.ca_bundle, "proxy": config.proxy,
-              "verify_access_token": config.verify_access_token, "token_cache": str(config.token_cache_path),
-              "expiry_margin": str(config.expiry_margin)}
-    return {ENV_VARS[name]: value for name, value in values.items() if value is not None}
+    token = sign_in_supervisor(session, options, timeout, force=args.force)
+    who = claims_of(token.access_token).get("sub", "the supervisor")
+    print(f"Signed in: {who}. The token is in the token store and valid until {_expiry(token.expires_at)}.")
+    return EXIT_OK
 
 
 def _status(args: argparse.Namespace) -> int:
-    """What is cached for this client, without any network request and never the token."""
+    """What is stored for this client, without any network request and never the token."""
     config = _config(args)
     session = HealthcodeSession.from_config(config)
     token = session.current_token()
     print(f"Client:        {config.client_id}")
     print(f"Environment:   {config.environment}")
-    print(f"Token cache:   {config.token_cache_path or '(off)'}")
+    print(f"Token cache:   {session.store.description if session.store else '(off)'}")
     if token is None:
         print("Status:        no token cached: a supervisor must sign in with 'healthcode-auth login'.")
         return EXIT_SIGN_IN_REQUIRED
     claims = claims_of(token.access_token)
     print(f"Signed in by:  {claims.get('sub', '(unknown)')}")
     if token.expires_at is not None:
-        expiry = datetime.fromtimestamp(token.expires_at).astimezone().isoformat(timespec="seconds")
-        print(f"Expires:       {expiry} ({_left(token.seconds_left() or 0)})")
+        print(f"Expires:       {_expiry(token.expires_at)} ({describe_time_left(token.seconds_left() or 0)})")
     print(f"Refresh token: {'yes' if token.refresh_token else 'no'}")
-    if token.is_valid(config.expiry_margin + args.min_remaining):
+    status = session.status(token, min_remaining=args.min_remaining)
+    if status is TokenStatus.VALID:
         print("Status:        valid")
         return EXIT_OK
-    if token.refresh_token:
+    if status is TokenStatus.RENEWAL_DUE:
         print("Status:        due for renewal: the next robot renews it with the refresh token")
         return EXIT_RENEWAL_DUE
     print("Status:        expired: a supervisor must sign in with 'healthcode-auth login'.")
     return EXIT_SIGN_IN_REQUIRED
+
+
+def _expiry(expires_at: float | None) -> str:
+    if expires_at is None:
+        return "(unknown)"
+    return datetime.fromtimestamp(expires_at).astimezone().isoformat(timespec="seconds")
 
 
 def _logout(args: argparse.Namespace) -> int:
@@ -122,13 +131,6 @@ def _logout(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _left(seconds: float) -> str:
-    if seconds <= 0:
-        return "expired"
-    hours, rest = divmod(int(seconds), 3600)
-    return f"{hours} h {rest // 60} min left"
-
-
 def _check(args: argparse.Namespace) -> int:
     """Pre-flight: validate the settings and the SSO's discovery document; print the endpoints."""
     config = _config(args)
@@ -146,7 +148,7 @@ def _check(args: argparse.Namespace) -> int:
 
 def _sandbox(argv: Sequence[str]) -> int:
     try:
-        from healthcode_sandbox.cli import main as sandbox_main
+        from healthcode_sandbox import main as sandbox_main
     except ImportError:
         print("The sandbox is not installed. Install it with: pip install 'robotframework-healthcode[sandbox]'",
               file=sys.stderr)

@@ -12,9 +12,7 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from .config import HealthcodeConfig
-from .discovery import ProviderMetadata
-from .errors import AuthorizationDenied, AuthorizationError, IssuerMismatchError, StateMismatchError
+from ..errors import AuthorizationDenied, AuthorizationError, IssuerMismatchError, StateMismatchError
 from .pkce import CODE_CHALLENGE_METHOD, generate_code_verifier, random_token, s256_challenge
 from .urls import split_url
 
@@ -64,34 +62,37 @@ class AuthorizationCode:
     issuer: str | None = None
 
 
-def start_authorization(config: HealthcodeConfig, metadata: ProviderMetadata) -> AuthorizationRequest:
-    """Create a new sign-in: fresh verifier, state (and nonce for OpenID scopes), and its URL."""
+def start_authorization(*, authorization_endpoint: str, issuer: str, client_id: str, redirect_uri: str,
+                        scope: str | None = None, require_iss: bool = False) -> AuthorizationRequest:
+    """Create a new sign-in: fresh verifier, state (and nonce for OpenID scopes), and its URL.
+
+    ``require_iss`` is the server's ``authorization_response_iss_parameter_supported`` (RFC 9207).
+    """
     verifier = generate_code_verifier()
     state = random_token()
-    scopes = (config.scope or "").split()
-    nonce = random_token() if "openid" in scopes else None
+    nonce = random_token() if "openid" in (scope or "").split() else None
     params = {
         "response_type": "code",
-        "client_id": config.client_id,
-        "redirect_uri": config.redirect_uri,
+        "client_id": client_id,
+        "redirect_uri": redirect_uri,
         "state": state,
         "code_challenge": s256_challenge(verifier),
         "code_challenge_method": CODE_CHALLENGE_METHOD,
     }
-    if config.scope:
-        params["scope"] = config.scope
+    if scope:
+        params["scope"] = scope
     if nonce:
         params["nonce"] = nonce
     return AuthorizationRequest(
-        url=_add_query(metadata.authorization_endpoint, params),
-        client_id=config.client_id,
-        redirect_uri=config.redirect_uri,
-        issuer=metadata.issuer,
+        url=_add_query(authorization_endpoint, params),
+        client_id=client_id,
+        redirect_uri=redirect_uri,
+        issuer=issuer,
         state=state,
         code_verifier=verifier,
         nonce=nonce,
-        scope=config.scope,
-        require_iss=metadata.authorization_response_iss_parameter_supported,
+        scope=scope,
+        require_iss=require_iss,
     )
 
 

@@ -10,15 +10,13 @@ from __future__ import annotations
 import base64
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote_plus
 
-from .authorization import AuthorizationCode
-from .config import HealthcodeConfig
-from .discovery import ProviderMetadata
-from .errors import InvalidGrantError, TokenRequestError
+from ..errors import InvalidGrantError, TokenRequestError
+from .token import Token
 
 MAX_EXPIRES_IN = 10 * 365 * 86400
 
@@ -38,38 +36,6 @@ TOKEN_ERROR_ADVICE = {
 
 
 @dataclass(frozen=True)
-class Token:
-    """An access token with what is known about it. Secret parts never appear in ``repr``."""
-
-    access_token: str = field(repr=False)
-    token_type: str = "Bearer"
-    expires_at: float | None = None
-    refresh_token: str | None = field(default=None, repr=False)
-    scope: str | None = None
-    id_token: str | None = field(default=None, repr=False)
-    issued_at: float = field(default_factory=time.time)
-
-    def __str__(self) -> str:
-        return repr(self)
-
-    def seconds_left(self, now: float | None = None) -> float | None:
-        """Seconds until expiry (negative once expired), or None when the expiry is unknown."""
-        if self.expires_at is None:
-            return None
-        return self.expires_at - (time.time() if now is None else now)
-
-    def is_valid(self, margin: float = 0.0, now: float | None = None) -> bool:
-        """True while the token has more than ``margin`` seconds left (unknown expiry counts as valid)."""
-        left = self.seconds_left(now)
-        return left is None or left > margin
-
-    @property
-    def authorization_header(self) -> str:
-        """The value for the HTTP ``Authorization`` header (RFC 6750 section 2.1)."""
-        return f"Bearer {self.access_token}"
-
-
-@dataclass(frozen=True)
 class TokenRequest:
     """A token endpoint request as plain data; ``repr`` shows neither the form nor the headers."""
 
@@ -85,45 +51,60 @@ def basic_authorization(client_id: str, client_secret: str) -> str:
     return "Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii")
 
 
-def authorization_code_request(config: HealthcodeConfig, metadata: ProviderMetadata,
-                               grant: AuthorizationCode) -> TokenRequest:
+@dataclass(frozen=True)
+class ClientAuthentication:
+    """How this client authenticates at the token and revocation endpoints (RFC 6749 section 2.3).
+
+    ``method`` is ``none`` (a public client, protected by PKCE alone), ``client_secret_basic`` or
+    ``client_secret_post``; :func:`client_authentication` chooses it from the server's metadata.
+    """
+
+    client_id: str
+    client_secret: str | None = field(default=None, repr=False)
+    method: str = "none"
+
+
+def client_authentication(client_id: str, client_secret: str | None,
+                          supported_methods: Sequence[str] | None) -> ClientAuthentication:
+    """Basic, unless the server lists ``client_secret_post`` but not Basic (RFC 8414 section 2:
+    ``client_secret_basic`` is the default when the server lists nothing)."""
+    if client_secret is None:
+        return ClientAuthentication(client_id)
+    methods = supported_methods or ()
+    method = ("client_secret_post" if methods and "client_secret_basic" not in methods
+              and "client_secret_post" in methods else "client_secret_basic")
+    return ClientAuthentication(client_id, client_secret, method)
+
+
+def authorization_code_request(token_endpoint: str, client: ClientAuthentication, *, code: str,
+                               redirect_uri: str, code_verifier: str) -> TokenRequest:
     """The request that redeems a code, exactly as Healthcode documents it."""
-    request = grant.request
-    return _token_request(config, metadata, "authorization_code", {
-        "code": grant.code,
-        "redirect_uri": request.redirect_uri,
-        "code_verifier": request.code_verifier,
-    })
+    return _token_request(token_endpoint, client, "authorization_code", {
+        "code": code, "redirect_uri": redirect_uri, "code_verifier": code_verifier})
 
 
-def refresh_token_request(config: HealthcodeConfig, metadata: ProviderMetadata,
-                          refresh_token: str) -> TokenRequest:
+def refresh_token_request(token_endpoint: str, client: ClientAuthentication, refresh_token: str) -> TokenRequest:
     """The request that renews an access token (RFC 6749 section 6)."""
-    return _token_request(config, metadata, "refresh_token", {"refresh_token": refresh_token})
+    return _token_request(token_endpoint, client, "refresh_token", {"refresh_token": refresh_token})
 
 
-def revocation_request(config: HealthcodeConfig, metadata: ProviderMetadata, token: str,
+def revocation_request(revocation_endpoint: str, client: ClientAuthentication, token: str,
                        token_type_hint: str) -> TokenRequest:
     """The request that revokes a token (RFC 7009 section 2.1), authenticated like a token request."""
-    assert metadata.revocation_endpoint is not None
-    return _token_request(config, metadata, None, {"token": token, "token_type_hint": token_type_hint},
-                          url=metadata.revocation_endpoint)
+    return _token_request(revocation_endpoint, client, None, {"token": token, "token_type_hint": token_type_hint})
 
 
-def _token_request(config: HealthcodeConfig, metadata: ProviderMetadata, grant_type: str | None,
-                   fields: dict[str, str], url: str | None = None) -> TokenRequest:
-    form = {"client_id": config.client_id, **fields}
+def _token_request(url: str, client: ClientAuthentication, grant_type: str | None,
+                   fields: dict[str, str]) -> TokenRequest:
+    form = {"client_id": client.client_id, **fields}
     if grant_type:
         form = {"grant_type": grant_type, **form}
     headers = {"Content-Type": "application/x-www-form-urlencoded"}
-    if config.client_secret is not None:
-        methods = metadata.token_endpoint_auth_methods_supported
-        # RFC 8414 section 2: client_secret_basic is the default when the server lists nothing.
-        if methods and "client_secret_basic" not in methods and "client_secret_post" in methods:
-            form["client_secret"] = config.client_secret
-        else:
-            headers["Authorization"] = basic_authorization(config.client_id, config.client_secret)
-    return TokenRequest(url or metadata.token_endpoint, grant_type or "revocation", form, headers)
+    if client.client_secret is not None and client.method == "client_secret_post":
+        form["client_secret"] = client.client_secret
+    elif client.client_secret is not None:
+        headers["Authorization"] = basic_authorization(client.client_id, client.client_secret)
+    return TokenRequest(url, grant_type or "revocation", form, headers)
 
 
 def parse_token_response(status_code: int, content_type: str, body: Any, now: float | None = None,

@@ -1,0 +1,75 @@
+"""The access token as the bot holds it, and the one rule for its status.
+
+"Valid", "renewal due" and "sign-in required" are decided here and nowhere else: the session,
+every keyword and ``healthcode-auth status`` ask :func:`token_status`, with the one default
+:data:`DEFAULT_EXPIRY_MARGIN`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from enum import Enum
+
+# A token counts as expired this many seconds before it does: it absorbs clock skew and leaves
+# time for the step that uses it.
+DEFAULT_EXPIRY_MARGIN = 300.0
+
+
+@dataclass(frozen=True)
+class Token:
+    """An access token with what is known about it. Secret parts never appear in ``repr``."""
+
+    access_token: str = field(repr=False)
+    token_type: str = "Bearer"
+    expires_at: float | None = None
+    refresh_token: str | None = field(default=None, repr=False)
+    scope: str | None = None
+    id_token: str | None = field(default=None, repr=False)
+    issued_at: float = field(default_factory=time.time)
+
+    def __str__(self) -> str:
+        return repr(self)
+
+    def seconds_left(self, now: float | None = None) -> float | None:
+        """Seconds until expiry (negative once expired), or None when the expiry is unknown."""
+        if self.expires_at is None:
+            return None
+        return self.expires_at - (time.time() if now is None else now)
+
+    @property
+    def authorization_header(self) -> str:
+        """The value for the HTTP ``Authorization`` header (RFC 6750 section 2.1)."""
+        return f"Bearer {self.access_token}"
+
+
+class TokenStatus(Enum):
+    """What a token is good for now."""
+
+    VALID = "valid"
+    RENEWAL_DUE = "renewal due"
+    SIGN_IN_REQUIRED = "sign-in required"
+
+
+def token_status(token: Token | None, margin: float = DEFAULT_EXPIRY_MARGIN, *, min_remaining: float = 0.0,
+                 now: float | None = None) -> TokenStatus:
+    """The status of ``token``: valid while it has more than ``margin`` (plus ``min_remaining``)
+    seconds left; then renewal due if it has a refresh token; otherwise a supervisor must sign in.
+
+    A token whose expiry is unknown counts as valid (the client gives every token it accepts an
+    expiry, so this only concerns tokens built by hand).
+    """
+    if token is None:
+        return TokenStatus.SIGN_IN_REQUIRED
+    left = token.seconds_left(now)
+    if left is None or left > margin + min_remaining:
+        return TokenStatus.VALID
+    return TokenStatus.RENEWAL_DUE if token.refresh_token else TokenStatus.SIGN_IN_REQUIRED
+
+
+def describe_time_left(seconds: float) -> str:
+    """``23 h 59 min left``, ``0 h 4 min left`` or ``expired``: one wording for every front end."""
+    if seconds <= 0:
+        return "expired"
+    hours, rest = divmod(int(seconds), 3600)
+    return f"{hours} h {rest // 60} min left"

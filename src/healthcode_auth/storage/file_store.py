@@ -1,0 +1,157 @@
+"""The encrypted, crash-safe token file shared by every robot of one user on one machine.
+
+A supervisor signs in once; scheduled and parallel robots then read the token from here with no
+browser and no network. The file is a sealed document (:mod:`sealing`), mode 0600, replaced
+atomically, so a reader never needs a lock. Writes and renewals hold a cross-process lock (a
+``.lock`` file beside it), and every write is a compare-and-set on the entry's version.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ..errors import StoreKeyError, StoreLockTimeout
+from .private_files import write_atomically
+from .sealing import seal, unseal
+from .store import StoredAuthorisation, TokenStore, Versioned
+
+LOCK_TIMEOUT = 120.0
+MAX_CACHE_BYTES = 4_000_000  # a few hundred entries; anything larger is not ours
+log = logging.getLogger("healthcode_auth")
+
+
+def default_cache_path() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("robotframework-healthcode", appauthor=False)) / "tokens.json"
+
+
+class FileTokenStore(TokenStore):
+    """The token file at ``path``; the key comes from ``environ`` (default: this process's)."""
+
+    def __init__(self, path: str | os.PathLike[str], *, environ: dict[str, str] | None = None,
+                 lock_timeout: float = LOCK_TIMEOUT) -> None:
+        self.path = Path(path).expanduser()
+        self.lock_timeout = lock_timeout
+        self._environ = dict(os.environ if environ is None else environ)
+        self._memory_lock = threading.Lock()
+        self._snapshot: tuple[tuple[int, int], dict[str, Any]] | None = None
+        self._file_lock: Any = None
+
+    def __repr__(self) -> str:
+        return f"FileTokenStore({str(self.path)!r})"
+
+    @property
+    def description(self) -> str:
+        return f"file {self.path}"
+
+    def load(self, key: str) -> Versioned | None:
+        # No lock: writes replace the file atomically. The common case, a valid cached token,
+        # costs one small file read (none at all when the file is unchanged since the last read).
+        data = self._read()["entries"].get(key)
+        if data is None:
+            return None
+        try:
+            return Versioned(StoredAuthorisation.from_dict(data), int(data.get("version", 0)))
+        except (KeyError, TypeError, ValueError, AttributeError):
+            log.warning("Ignoring a damaged entry in the Healthcode token cache %s.", self.path)
+            return None
+
+    def renewal_lock(self, key: str) -> contextlib.AbstractContextManager[None]:
+        return self._locked()
+
+    def store(self, entry: StoredAuthorisation, expected_version: int | None) -> bool:
+        with self._locked():
+            document = self._read()
+            current = document["entries"].get(entry.key)
+            if _version_of(current) != expected_version:
+                return False
+            version = document["last_version"] + 1
+            document["entries"][entry.key] = {**entry.to_dict(), "version": version}
+            document["last_version"] = version
+            self._write(document)
+            return True
+
+    def remove(self, key: str, *, only_version: int | None = None) -> bool:
+        with self._locked():
+            document = self._read()
+            current = document["entries"].get(key)
+            if current is None or (only_version is not None and _version_of(current) != only_version):
+                return False
+            del document["entries"][key]
+            self._write(document)
+            return True
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """The cross-process lock; re-entrant within a thread (filelock counts nested acquisitions)."""
+        from filelock import FileLock, Timeout
+
+        with self._memory_lock:
+            if self._file_lock is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                self._file_lock = FileLock(str(self.path) + ".lock", mode=0o600)
+        lock = self._file_lock
+        try:
+            with lock.acquire(timeout=self.lock_timeout):
+                yield
+        except Timeout:
+            raise StoreLockTimeout(f"Another robot held the token cache lock {lock.lock_file} for over "
+                                   f"{self.lock_timeout:g} seconds. If no robot is running, delete that file."
+                                   ) from None
+
+    def _read(self) -> dict[str, Any]:
+        """The decrypted document ``{"entries": {...}, "last_version": n}``; empty when unusable."""
+        empty: dict[str, Any] = {"entries": {}, "last_version": 0}
+        try:
+            stat = self.path.stat()
+        except FileNotFoundError:
+            return empty
+        version = (stat.st_mtime_ns, stat.st_size)
+        if stat.st_size > MAX_CACHE_BYTES:
+            log.warning("The Healthcode token cache %s is %d bytes, too large to be a token cache, and is "
+                        "treated as empty.", self.path, stat.st_size)
+            return empty
+        with self._memory_lock:
+            if self._snapshot is not None and self._snapshot[0] == version:
+                return _copy(self._snapshot[1])  # unchanged since the last read: no decryption
+        try:
+            document = unseal(self.path.read_bytes(), self._environ)
+            entries = document["entries"]
+            if not isinstance(entries, dict):
+                raise ValueError("no entries")
+            last = document.get("last_version", 0)
+            last = max([last if isinstance(last, int) else 0, *(_version_of(e) or 0 for e in entries.values())])
+        except StoreKeyError as error:
+            log.warning("The Healthcode token cache %s is treated as empty: %s", self.path, error)
+            return empty
+        except (ValueError, KeyError, TypeError, AttributeError, UnicodeError, RecursionError, OSError) as error:
+            log.warning("The Healthcode token cache %s cannot be read (%s) and is treated as empty; "
+                        "a supervisor may need to sign in again.", self.path, error)
+            return empty
+        document = {"entries": entries, "last_version": last}
+        with self._memory_lock:
+            self._snapshot = (version, document)
+        return _copy(document)
+
+    def _write(self, document: dict[str, Any]) -> None:
+        write_atomically(self.path, seal(document, self._environ))
+        with self._memory_lock:
+            self._snapshot = None
+
+
+def _version_of(data: Any) -> int | None:
+    if not isinstance(data, dict):
+        return None
+    version = data.get("version", 0)
+    return version if isinstance(version, int) and not isinstance(version, bool) else 0
+
+
+def _copy(document: dict[str, Any]) -> dict[str, Any]:
+    return {"entries": dict(document["entries"]), "last_version": document["last_version"]}

@@ -1,0 +1,70 @@
+"""Sealed documents: what every store writes instead of plain text.
+
+A sealed document is JSON: an authenticated header (format, version, key source, salt), a nonce
+and the AES-GCM ciphertext of the payload. The header is the associated data, so changing the
+key source or the salt breaks decryption, and a document sealed for one purpose (``kind``)
+cannot be passed off as another. Keys come from :mod:`key_sources`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+from .key_sources import choose_source, key_for
+
+FORMAT = "healthcode-token-cache"
+VERSION = 1
+
+
+def seal(payload: Mapping[str, Any], environ: dict[str, str], *, kind: str = FORMAT) -> bytes:
+    """Encrypt ``payload`` with the key new documents use (creating it if needed)."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    source = choose_source(environ)
+    salt = secrets.token_bytes(16)
+    header = {"format": kind, "version": VERSION, "key_source": source, "salt": _b64(salt)}
+    nonce = secrets.token_bytes(12)
+    key = key_for(source, salt, environ, create=True)
+    plaintext = json.dumps(payload, separators=(",", ":")).encode("utf-8")
+    ciphertext = AESGCM(key).encrypt(nonce, plaintext, _aad(header))
+    return json.dumps({**header, "nonce": _b64(nonce), "ciphertext": _b64(ciphertext)}).encode("utf-8")
+
+
+def unseal(raw: bytes, environ: dict[str, str], *, kind: str = FORMAT) -> dict[str, Any]:
+    """Decrypt a sealed document; ValueError (or StoreKeyError) when it cannot be trusted."""
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    document = json.loads(raw)
+    if not isinstance(document, dict) or document.get("format") != kind:
+        raise ValueError("not a Healthcode token cache")
+    if document.get("version") != VERSION:
+        raise ValueError(f"unsupported version {document.get('version')!r}")
+    header = {k: document[k] for k in ("format", "version", "key_source", "salt")}
+    key = key_for(str(header["key_source"]), _unb64(header["salt"]), environ)
+    try:
+        plaintext = AESGCM(key).decrypt(_unb64(document["nonce"]), _unb64(document["ciphertext"]), _aad(header))
+    except InvalidTag:
+        raise ValueError("it was encrypted with another key, or altered") from None
+    payload = json.loads(plaintext)
+    if not isinstance(payload, dict):
+        raise ValueError("not a sealed object")
+    return payload
+
+
+def _aad(header: Mapping[str, Any]) -> bytes:
+    return json.dumps(header, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _unb64(text: object) -> bytes:
+    if not isinstance(text, str):
+        raise ValueError("damaged header")
+    return base64.b64decode(text.encode("ascii"), validate=True)

@@ -1,0 +1,180 @@
+"""The architecture of ``src/``, as ``docs/architecture.md`` describes it, checked.
+
+The import graph is read from the source (``ast``), lazy imports inside functions included, so a
+cycle or a floor violation cannot hide behind an import that runs late.
+"""
+
+import ast
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+PACKAGES = ("healthcode_auth", "HealthcodeLibrary", "healthcode_cli", "healthcode_sandbox")
+FRONT_ENDS_AND_SIBLINGS = ("robot", "Browser", "HealthcodeLibrary", "healthcode_sandbox", "healthcode_cli")
+
+# The core's floors: a module may import only modules of its own floor or below.
+CORE_FLOORS = {
+    "healthcode_auth.errors": 1, "healthcode_auth.redaction": 1, "healthcode_auth.version": 1,
+    "healthcode_auth.protocol": 2,
+    "healthcode_auth.config": 3, "healthcode_auth.storage": 3,
+    "healthcode_auth.transport": 4,
+    "healthcode_auth.client": 5,
+    "healthcode_auth.session": 6,
+    "healthcode_auth.http_auth": 7,
+    "healthcode_auth": 8,  # the package's __init__ re-exports the public API
+}
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(SRC).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def modules() -> dict[str, Path]:
+    return {module_name(p): p for p in sorted(SRC.rglob("*.py"))}
+
+
+def imports_of(name: str, path: Path, known: set[str] | None = None) -> set[str]:
+    """Every module ``name`` imports, at module level or inside functions, as absolute names.
+
+    ``from package import submodule`` counts as importing the submodule only (the package is
+    already being imported as the submodule's parent), ``from module import name`` as the module.
+    """
+    known = set(modules()) if known is None else known
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, *([base] if base else [])])
+            for alias in node.names:
+                found.add(f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base)
+    return found
+
+
+def graph() -> dict[str, set[str]]:
+    known = modules()
+    return {name: {m for m in imports_of(name, path, set(known)) if m in known and m != name}
+            for name, path in known.items()}
+
+
+def floor_of(name: str) -> int:
+    for prefix in sorted(CORE_FLOORS, key=len, reverse=True):
+        if name == prefix or name.startswith(prefix + "."):
+            return CORE_FLOORS[prefix]
+    raise AssertionError(f"{name} is on no floor: add it to CORE_FLOORS and docs/architecture.md")
+
+
+def test_there_is_no_import_cycle_in_src():
+    edges = graph()
+    # A package's __init__ importing its own submodules is how packages expose their API; a
+    # submodule importing its package's __init__ back is the cycle that matters, so both count.
+    state: dict[str, int] = {}
+    path: list[str] = []
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        path.append(node)
+        for target in sorted(edges[node]):
+            if state.get(target) == 1:
+                cycle = [*path[path.index(target):], target]
+                pytest.fail("import cycle: " + " -> ".join(cycle))
+            if target not in state:
+                visit(target)
+        path.pop()
+        state[node] = 2
+
+    for name in sorted(edges):
+        if name not in state:
+            visit(name)
+
+
+def test_core_modules_import_only_their_floor_and_below():
+    for name, targets in graph().items():
+        if not name.startswith("healthcode_auth"):
+            continue
+        for target in targets:
+            if target.startswith("healthcode_auth") and target != "healthcode_auth":
+                assert floor_of(target) <= floor_of(name), f"{name} (floor {floor_of(name)}) imports {target} " \
+                                                           f"(floor {floor_of(target)})"
+
+
+def test_protocol_has_no_io_and_no_configuration():
+    for name, path in modules().items():
+        if name.startswith("healthcode_auth.protocol"):
+            imported = imports_of(name, path)
+            for forbidden in ("httpx", "socket", "pathlib", "os", "healthcode_auth.config",
+                              "healthcode_auth.transport", "healthcode_auth.storage"):
+                assert not any(m == forbidden or m.startswith(forbidden + ".") for m in imported), (name, forbidden)
+
+
+def test_no_file_of_the_core_names_robot_browser_library_or_sandbox():
+    pattern = re.compile(r"\b(import|from)\s+robot\b|\brobot\.\w|\bBrowser\b|HealthcodeLibrary|healthcode_sandbox|healthcode_cli")
+    for path in (SRC / "healthcode_auth").rglob("*.py"):
+        assert not pattern.search(path.read_text(encoding="utf-8")), path
+
+
+def test_every_core_module_imports_without_robot_browser_library_or_sandbox():
+    names = sorted(n for n in modules() if n.startswith("healthcode_auth"))
+    code = ("import importlib, json, sys\n"
+            f"for name in {names!r}: importlib.import_module(name)\n"
+            f"print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {FRONT_ENDS_AND_SIBLINGS!r})))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert len(names) > 15
+    assert json.loads(result.stdout) == []
+
+
+def test_the_sandbox_imports_nothing_of_ours():
+    for name, targets in graph().items():
+        if name.startswith("healthcode_sandbox"):
+            assert all(t.startswith("healthcode_sandbox") for t in targets), (name, targets)
+
+
+def test_the_library_and_sandbox_are_not_imported_by_the_core_or_each_other():
+    for name, targets in graph().items():
+        if name.startswith("HealthcodeLibrary"):
+            assert not any(t.startswith(("healthcode_cli", "healthcode_sandbox")) for t in targets), name
+
+
+@pytest.mark.parametrize("path", sorted(SRC.rglob("*.py")), ids=lambda p: str(p.relative_to(SRC)))
+def test_no_file_is_over_400_lines(path):
+    assert len(path.read_text(encoding="utf-8").splitlines()) <= 400
+
+
+def test_module_names_do_not_collide_across_packages():
+    owners: dict[str, set[str]] = {}
+    for name in modules():
+        parts = name.split(".")
+        for part in parts[1:]:
+            if part.startswith("__"):
+                continue
+            owners.setdefault(part, set()).add(parts[0])
+    shared = {part: sorted(pkgs) for part, pkgs in owners.items() if len(pkgs) > 1}
+    assert shared == {}
+
+
+def test_no_reference_to_the_browser_librarys_private_modules():
+    pattern = re.compile(r"Browser\.generated|playwright_pb2|grpc_channel|\bgrpc\b|\.playwright\b|browser\._\w+")
+    for path in (SRC / "HealthcodeLibrary").rglob("*.py"):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if "browser" in line.lower() or "Browser" in line:
+                assert not pattern.search(line), f"{path.name}:{number}: {line.strip()}"
+
+
+def test_capture_statuses_are_one_set_on_both_sides():
+    from HealthcodeLibrary.sign_in_page import CaptureStatus, load_statuses
+
+    assert {status.value for status in CaptureStatus} == set(load_statuses())
+    script = (SRC / "HealthcodeLibrary" / "redirect_capture.js").read_text(encoding="utf-8")
+    assert re.findall(r'status: "\w+"', script) == []  # every status comes from capture_status.json
