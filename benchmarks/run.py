@@ -182,7 +182,7 @@ def bench_exchange(sandbox, rounds: int) -> Row:
 
     from healthcode_auth import HealthcodeAuthClient, HealthcodeConfig, parse_redirect
     from healthcode_auth.client import DiscoveryCache
-    from healthcode_auth.protocol.token_endpoint import authorization_code_request
+    from healthcode_auth.protocol.token_endpoint import ClientAuthentication, authorization_code_request
     from healthcode_sandbox import Supervisor
 
     config = HealthcodeConfig(client_id="example_rpa_app", redirect_uri=REDIRECT, environment=sandbox.discovery_url)
@@ -202,7 +202,9 @@ def bench_exchange(sandbox, rounds: int) -> Row:
         client.exchange_code(grant)
         ours.append(time.perf_counter() - start)
         grant = fresh_grant()
-        form = dict(authorization_code_request(config, client.metadata, grant).form)
+        form = dict(authorization_code_request(
+            client.metadata.token_endpoint, ClientAuthentication(config.client_id), code=grant.code,
+            redirect_uri=grant.request.redirect_uri, code_verifier=grant.request.code_verifier).form)
         start = time.perf_counter()
         response = plain.post(client.metadata.token_endpoint, data=form, headers={"Accept": "application/json"})
         response.json()["access_token"]

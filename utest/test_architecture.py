@@ -178,3 +178,15 @@ def test_capture_statuses_are_one_set_on_both_sides():
     assert {status.value for status in CaptureStatus} == set(load_statuses())
     script = (SRC / "HealthcodeLibrary" / "redirect_capture.js").read_text(encoding="utf-8")
     assert re.findall(r'status: "\w+"', script) == []  # every status comes from capture_status.json
+
+
+def test_architecture_doc_names_every_module_of_the_core_and_front_ends():
+    doc = (SRC.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    for path in sorted(SRC.rglob("*")):
+        if path.suffix not in (".py", ".js", ".json") or path.name in ("__init__.py", "__main__.py"):
+            continue
+        if path.relative_to(SRC).parts[0] == "healthcode_sandbox":
+            continue  # docs/sandbox.md describes the sandbox's own layout
+        assert path.name in doc, f"docs/architecture.md does not mention {path.relative_to(SRC)}"
+    for floor_prefix in CORE_FLOORS:
+        assert floor_prefix.rpartition(".")[2] in doc
