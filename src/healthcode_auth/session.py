@@ -36,6 +36,16 @@ from .storage import TokenStore, open_store
 from .storage.store import StoredAuthorisation, Versioned, entry_key
 
 DEFAULT_SIGN_IN_HINT = "A supervisor must sign in first"
+# A renewal makes at most this many requests while it holds the renewal lock (discovery when it
+# is not stored, the refresh, the key set and one refetch after a key rotation), each ending
+# within the timeout (a total deadline, see transport.py); plus time for the local work.
+RENEWAL_REQUESTS = 4
+RENEWAL_SLACK = 5.0
+
+
+def renewal_time_bound(timeout: float) -> float:
+    """How long one robot's renewal can hold the lock: how long the others wait at most."""
+    return RENEWAL_REQUESTS * timeout + RENEWAL_SLACK
 
 
 @dataclass
@@ -59,8 +69,10 @@ class HealthcodeSession:
 
     @classmethod
     def from_config(cls, config: HealthcodeConfig, *, sign_in_hint: str = DEFAULT_SIGN_IN_HINT) -> HealthcodeSession:
-        """A session with the configuration's client and token store."""
-        return cls(HealthcodeAuthClient(config), store=open_store(config.token_cache), sign_in_hint=sign_in_hint)
+        """A session with the configuration's client and token store; a robot waits for another's
+        renewal no longer than that renewal can take (:func:`renewal_time_bound`)."""
+        store = open_store(config.token_cache, lock_timeout=renewal_time_bound(config.timeout))
+        return cls(HealthcodeAuthClient(config), store=store, sign_in_hint=sign_in_hint)
 
     @property
     def config(self) -> HealthcodeConfig:

@@ -1,4 +1,11 @@
-"""HTTP to the SSO server: TLS from the OS trust store, proxies, timeouts, bounded reads.
+"""Floor 4: HTTP to the SSO server: TLS from the OS trust store, proxies, bounded reads, and a
+total deadline on every request.
+
+A timeout here is a deadline: ``timeout`` seconds of wall-clock time for the whole request,
+connection, headers and body included (for a GET, its retries too). Socket timeouts alone cannot
+give that: a server that sends one byte every second keeps each read short and the request alive
+for ever. So requests run as coroutines of httpx's ``AsyncClient`` on a private event loop (one
+daemon thread per transport), inside ``asyncio.wait_for``, which cancels them at the deadline.
 
 Only idempotent GETs (discovery, JWKS) are retried. A POST to the token endpoint is never
 repeated: a code exchange that may have reached the server cannot be safely sent again.
@@ -6,12 +13,15 @@ repeated: a code exchange that may have reached the server cannot be safely sent
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import ssl
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .errors import TransportError
 from .version import __version__
@@ -22,6 +32,7 @@ if TYPE_CHECKING:
 MAX_BODY_BYTES = 1_000_000
 GET_RETRY_DELAYS = (0.25, 0.75)
 USER_AGENT = f"robotframework-healthcode/{__version__}"
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -52,63 +63,89 @@ def tls_context(ca_bundle: str | None) -> ssl.SSLContext:
 
 
 class HttpTransport:
-    """One pooled httpx client, created on first use, with the given timeout, CA bundle and proxy."""
+    """A pooled httpx client on a private event loop, both created on first use."""
 
     def __init__(self, *, timeout: float, ca_bundle: str | None = None, proxy: str | None = None) -> None:
         self.timeout = timeout
         self.ca_bundle = ca_bundle
         self.proxy = proxy
-        self._client: httpx.Client | None = None  # created on first request
-
-    @property
-    def client(self) -> httpx.Client:
-        # httpx is imported on first use: a robot that finds its token in the cache never needs it.
-        import httpx
-
-        if self._client is None:
-            self._client = httpx.Client(
-                timeout=self.timeout,
-                verify=tls_context(self.ca_bundle),
-                proxy=self.proxy,
-                trust_env=True,
-                follow_redirects=False,
-                headers={"User-Agent": USER_AGENT},
-            )
-        return self._client
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._owner_pid = 0
+        self._client: httpx.AsyncClient | None = None  # lives on (and only on) the loop's thread
 
     def close(self) -> None:
+        with self._lock:
+            loop, self._loop = self._loop, None
+        if loop is None or self._owner_pid != os.getpid():
+            return
         if self._client is not None:
-            self._client.close()
-            self._client = None
+            client, self._client = self._client, None
+            asyncio.run_coroutine_threadsafe(client.aclose(), loop).result(timeout=5)
+        loop.call_soon_threadsafe(loop.stop)
 
     def get(self, url: str, what: str) -> HttpResponse:
-        """GET ``url`` with bounded retries on connection errors, timeouts and 5xx answers."""
-        for delay in (*GET_RETRY_DELAYS, None):
-            try:
-                response = self._send("GET", url, what, headers={"Accept": "application/json"})
-            except TransportError:
-                if delay is None:
-                    raise
-            else:
-                if response.status_code < 500 or delay is None:
-                    return response
-            time.sleep(delay)
-        raise AssertionError("unreachable")  # pragma: no cover
+        """GET ``url``; retries connection errors and 5xx answers while the deadline allows."""
+        return self._run(self._get(url, what))
 
     def post_form(self, url: str, what: str, data: Mapping[str, str],
                   headers: Mapping[str, str]) -> HttpResponse:
         """POST an ``application/x-www-form-urlencoded`` body once."""
-        return self._send("POST", url, what, data=dict(data),
-                          headers={"Accept": "application/json", **headers})
+        return self._run(self._bounded(self._fetch("POST", url, what, data=dict(data),
+                                                   headers={"Accept": "application/json", **headers}), url, what))
 
-    def _send(self, method: str, url: str, what: str, **kwargs: Any) -> HttpResponse:
+    def _run(self, coroutine: Coroutine[Any, Any, _T]) -> _T:
+        future = asyncio.run_coroutine_threadsafe(coroutine, self._event_loop())
+        try:
+            return future.result()
+        except BaseException:
+            future.cancel()  # e.g. Ctrl+C while waiting: the request stops too
+            raise
+
+    def _event_loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None or self._owner_pid != os.getpid():  # new, or inherited by a fork
+                loop = asyncio.new_event_loop()
+                threading.Thread(target=loop.run_forever, name="healthcode-http", daemon=True).start()
+                self._loop, self._owner_pid, self._client = loop, os.getpid(), None
+            return self._loop
+
+    async def _get(self, url: str, what: str) -> HttpResponse:
+        deadline = time.monotonic() + self.timeout
+        for delay in (*GET_RETRY_DELAYS, None):
+            remaining = deadline - time.monotonic()
+            try:
+                response = await self._bounded(self._fetch("GET", url, what, headers={"Accept": "application/json"}),
+                                               url, what, remaining)
+            except TransportError:
+                if delay is None or deadline - time.monotonic() <= delay:
+                    raise
+            else:
+                if response.status_code < 500 or delay is None or deadline - time.monotonic() <= delay:
+                    return response
+            await asyncio.sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _bounded(self, request: Coroutine[Any, Any, HttpResponse], url: str, what: str,
+                       remaining: float | None = None) -> HttpResponse:
+        try:
+            return await asyncio.wait_for(request, max(0.0, self.timeout if remaining is None else remaining))
+        except asyncio.TimeoutError:
+            raise TransportError(f"The {what} at {url} did not answer within {self.timeout:g} seconds. "
+                                 "The SSO server may be slow or down; try again later or raise the "
+                                 "timeout setting.") from None
+
+    async def _fetch(self, method: str, url: str, what: str, **kwargs: Any) -> HttpResponse:
         import httpx
 
-        timeout = self.timeout
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=self.timeout, verify=tls_context(self.ca_bundle),
+                                             proxy=self.proxy, trust_env=True, follow_redirects=False,
+                                             headers={"User-Agent": USER_AGENT})
         try:
-            with self.client.stream(method, url, **kwargs) as response:
+            async with self._client.stream(method, url, **kwargs) as response:
                 body = bytearray()
-                for chunk in response.iter_bytes():
+                async for chunk in response.aiter_bytes():
                     body += chunk
                     if len(body) > MAX_BODY_BYTES:
                         raise TransportError(f"The {what} at {url} sent more than {MAX_BODY_BYTES} bytes; "
@@ -116,9 +153,7 @@ class HttpTransport:
                 return HttpResponse(response.status_code, response.headers.get("content-type", ""),
                                     bytes(body), dict(response.headers))
         except httpx.TimeoutException:
-            raise TransportError(f"The {what} at {url} did not answer within {timeout:g} seconds. "
-                                 "The SSO server may be slow or down; try again later or raise the "
-                                 "timeout setting.") from None
+            raise asyncio.TimeoutError from None  # reported by _bounded, as the deadline is
         except httpx.ProxyError as error:
             raise TransportError(f"The proxy refused the connection to the {what} at {url} "
                                  f"({_reason(error)}). Check the proxy setting and HTTPS_PROXY.") from None

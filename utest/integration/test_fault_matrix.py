@@ -202,3 +202,100 @@ def test_standard_proxy_variables_are_honoured(sandbox, proxy):
     assert result.stdout.strip() == sandbox.issuer, result.stderr
     process.terminate()
     assert "GET " in process.stdout.read()
+
+
+# --- A timeout is a deadline: servers that answer one byte at a time --------------------------
+
+DEADLINE = 2.0
+SLACK = 1.5  # scheduling and teardown on a busy 2-core machine; far below what a trickle would take
+
+
+@pytest.fixture
+def slow_sso():
+    from hostile_servers import SlowSso
+
+    sso = SlowSso()
+    yield sso
+    sso.close()
+
+
+def due_session(sso, cache_path):
+    """A robot whose stored token is due for renewal, against the slow SSO."""
+    import time as clock
+
+    from healthcode_auth import Token
+    from healthcode_auth.storage.store import StoredAuthorisation
+
+    DISCOVERY_CACHE.clear()
+    config = HealthcodeConfig(client_id="example_rpa_app", redirect_uri="https://rpaapp.example.com/postauth",
+                              environment=sso.discovery_url, timeout=DEADLINE, token_cache=str(cache_path))
+    session = HealthcodeSession.from_config(config)
+    if session.store.load(session.key) is None:
+        token = Token(access_token="DUE-ACCESS-TOKEN", expires_at=clock.time() + 10, refresh_token="REFRESH-TOKEN-1")
+        document = {"issuer": sso.url, "authorization_endpoint": f"{sso.url}/authorize",
+                    "token_endpoint": f"{sso.url}/token"}
+        session.store.store(StoredAuthorisation(sso.discovery_url, "example_rpa_app", token, discovery=document), None)
+    return session
+
+
+@pytest.mark.parametrize("mode", ["slow_headers", "trickle"])
+def test_a_slow_discovery_document_ends_at_the_deadline(slow_sso, mode):
+    slow_sso.discovery_mode = mode
+    config = HealthcodeConfig(client_id="c", redirect_uri="https://bot.example/cb", environment=slow_sso.discovery_url,
+                              timeout=DEADLINE)
+    started = time.monotonic()
+    with pytest.raises(TransportError, match="did not answer within 2 seconds"):
+        HealthcodeAuthClient(config, discovery=DiscoveryCache()).metadata  # noqa: B018
+    assert time.monotonic() - started < DEADLINE + SLACK
+
+
+@pytest.mark.parametrize("mode", ["slow_headers", "trickle"])
+def test_a_lone_robots_renewal_ends_at_the_deadline(slow_sso, tmp_path, mode):
+    slow_sso.token_mode = mode
+    session = due_session(slow_sso, tmp_path / "tokens.json")
+    started = time.monotonic()
+    with pytest.raises(TransportError, match="token endpoint.*did not answer within 2 seconds"):
+        session.access_token()
+    assert time.monotonic() - started < DEADLINE + SLACK
+    assert slow_sso.requests.count("/token") == 1
+    assert session.store.load(session.key) is not None  # an outage never loses the authorisation
+
+
+HOLDER = """
+import sys
+sys.path[:0] = sys.argv[3:]
+from hostile_servers import SlowSso
+import test_fault_matrix as matrix
+class Sso: pass
+sso = Sso(); sso.url = sys.argv[1]; sso.discovery_url = sys.argv[1] + "/.well-known/openid-configuration"
+try:
+    matrix.due_session(sso, sys.argv[2]).access_token()
+except Exception as error:
+    print(type(error).__name__)
+"""
+
+
+@pytest.mark.parametrize("mode", ["slow_headers", "trickle"])
+def test_a_robot_waiting_on_a_slow_renewal_is_bounded(slow_sso, tmp_path, mode):
+    from healthcode_auth.session import renewal_time_bound
+
+    slow_sso.token_mode = mode
+    cache = tmp_path / "tokens.json"
+    waiter = due_session(slow_sso, cache)
+    here = str(Path(__file__).resolve().parent)
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, slow_sso.url, str(cache), here, str(Path(here).parent)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while "/token" not in slow_sso.requests:  # the other robot now holds the lock, renewing
+            assert time.monotonic() < deadline, "the other robot never started its renewal"
+            time.sleep(0.05)
+        started = time.monotonic()
+        with pytest.raises(TransportError, match="did not answer within 2 seconds"):
+            waiter.access_token()
+        waited = time.monotonic() - started
+    finally:
+        assert holder.wait(timeout=60) == 0
+    assert holder.stdout.read().strip() == "TransportError"
+    assert waited < renewal_time_bound(DEADLINE)  # the bound docs/security.md states
+    assert slow_sso.requests.count("/token") == 2  # the holder's, then the waiter's own
