@@ -12,7 +12,7 @@ accounts and knobs that make it fail on purpose. See docs/sandbox.md.
 
 from __future__ import annotations
 
-from .errors import ConfigurationError, SandboxError, StartError
+from .errors import SandboxConfigurationError, SandboxError, StartError
 from .faults import Faults
 from .registrations import Registrations, load_registrations
 from .server import Sandbox
@@ -41,11 +41,11 @@ __all__ = [
     "DEFAULT_REDIRECT_URI",
     "Account",
     "Client",
-    "ConfigurationError",
     "Faults",
     "IssuedSecrets",
     "Registrations",
     "Sandbox",
+    "SandboxConfigurationError",
     "SandboxError",
     "SandboxSettings",
     "StartError",

@@ -17,7 +17,7 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from .app import create_app
-from .errors import ConfigurationError, SandboxError, StartError
+from .errors import SandboxConfigurationError, SandboxError, StartError
 from .faults import Faults
 from .http_log import RedactingRequestHandler
 from .settings import Client, SandboxSettings
@@ -35,7 +35,7 @@ class Sandbox:
     def __init__(self, settings: SandboxSettings | None = None) -> None:
         self.settings = settings or SandboxSettings()
         if self.settings.host not in LOOPBACK_HOSTS and not self.settings.allow_remote:
-            raise ConfigurationError(
+            raise SandboxConfigurationError(
                 f"Refusing to listen on {self.settings.host}: the sandbox has fixed, published "
                 "passwords. Use a loopback host, or allow_remote=True (--allow-remote) if you must."
             )
