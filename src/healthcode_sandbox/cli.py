@@ -15,9 +15,9 @@ import time
 from collections.abc import Callable, Sequence
 from types import FrameType
 
-from .errors import SandboxConfigurationError, SandboxError
 from .faults import Faults
 from .registrations import load_registrations
+from .sandbox_errors import SandboxConfigurationError, SandboxError
 from .server import Sandbox
 from .settings import DEFAULT_ACCOUNTS, DEFAULT_CLIENT, DEFAULT_PORT, Account, Client, SandboxSettings
 

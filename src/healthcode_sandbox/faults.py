@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from .errors import SandboxConfigurationError
+from .sandbox_errors import SandboxConfigurationError
 
 DEFAULT_TOKEN_LIFETIME = 86_400
 DEFAULT_CODE_LIFETIME = 60.0

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import SandboxConfigurationError
+from .sandbox_errors import SandboxConfigurationError
 from .settings import DEFAULT_SCOPE, Account, Client
 
 CLIENT_KEYS = {"client_id", "redirect_uris", "client_secret", "scope", "name"}

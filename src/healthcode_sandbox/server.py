@@ -17,9 +17,9 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from .app import create_app
-from .errors import SandboxConfigurationError, SandboxError, StartError
 from .faults import Faults
 from .http_log import RedactingRequestHandler
+from .sandbox_errors import SandboxConfigurationError, SandboxError, StartError
 from .settings import Client, SandboxSettings
 from .state import SandboxState
 from .store import IssuedSecrets

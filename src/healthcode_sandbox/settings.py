@@ -10,8 +10,8 @@ import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .errors import SandboxConfigurationError
 from .faults import Faults
+from .sandbox_errors import SandboxConfigurationError
 
 DEFAULT_CLIENT_ID = "example_rpa_app"
 DEFAULT_REDIRECT_URI = "https://rpaapp.example.com/postauth"

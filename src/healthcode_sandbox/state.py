@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from .faults import LiveFaults
 from .keys import SigningKeys
 from .models import OAuthClient
+from .request_stats import RequestStats
 from .settings import SandboxSettings
-from .stats import RequestStats
 from .store import Store
 
 

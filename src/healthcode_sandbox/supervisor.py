@@ -15,7 +15,7 @@ from urllib.parse import urljoin
 
 import httpx
 
-from .errors import SandboxError
+from .sandbox_errors import SandboxError
 from .settings import DEFAULT_OTP, DEFAULT_PASSWORD
 
 
