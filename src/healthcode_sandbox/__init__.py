@@ -13,6 +13,7 @@ accounts and knobs that make it fail on purpose. See docs/sandbox.md.
 from __future__ import annotations
 
 from .faults import Faults
+from .oauth.memory_store import IssuedSecrets
 from .registrations import Registrations, load_registrations
 from .sandbox_errors import SandboxConfigurationError, SandboxError, StartError
 from .server import Sandbox
@@ -28,7 +29,6 @@ from .settings import (
     Client,
     SandboxSettings,
 )
-from .store import IssuedSecrets
 from .supervisor import Supervisor
 
 __all__ = [

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from flask import Response, render_template, url_for
 
-from .models import PendingSignIn
+from .oauth.models import PendingSignIn
 from .settings import Client
 
 ERROR_ADVICE = (

@@ -19,11 +19,11 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from .app import create_app
 from .faults import Faults
 from .http_log import RedactingRequestHandler
+from .oauth.access_tokens_issued import sign_access_token
+from .oauth.memory_store import IssuedSecrets
+from .oauth.sandbox_state import SandboxState
 from .sandbox_errors import SandboxConfigurationError, SandboxError, StartError
 from .settings import Client, SandboxSettings
-from .state import SandboxState
-from .store import IssuedSecrets
-from .tokens import sign_access_token
 
 LOOPBACK_HOSTS = {"127.0.0.1", "::1", "localhost"}
 POLL_INTERVAL = 0.01  # how long stop() may wait for the serving loop to notice

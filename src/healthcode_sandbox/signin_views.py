@@ -15,8 +15,8 @@ from authlib.oauth2 import OAuth2Error
 from flask import Blueprint, Response, request
 
 from . import pages
-from .context import current_server, current_state
-from .models import PendingSignIn
+from .oauth.app_context import current_server, current_state
+from .oauth.models import PendingSignIn
 from .settings import Account
 
 blueprint = Blueprint("signin", __name__)

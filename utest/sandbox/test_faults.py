@@ -10,7 +10,7 @@ import pytest
 
 from healthcode_sandbox import Faults, Sandbox, SandboxSettings
 from healthcode_sandbox.app import create_app
-from healthcode_sandbox.state import SandboxState
+from healthcode_sandbox.oauth.sandbox_state import SandboxState
 
 from .flows import HTTP, Flow, query
 
