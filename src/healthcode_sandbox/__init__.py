@@ -29,7 +29,7 @@ from .settings import (
     Client,
     SandboxSettings,
 )
-from .supervisor import Supervisor
+from .web.supervisor import Supervisor
 
 __all__ = [
     "DEFAULT_ACCOUNTS",

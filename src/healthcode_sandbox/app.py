@@ -13,12 +13,13 @@ from typing import Any
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
-from . import admin_views, pages, signin_views
+from . import admin_views
 from .oauth import endpoints, protected_resource
 from .oauth.app_context import attach
 from .oauth.authorization_server import SandboxAuthorizationServer
 from .oauth.json_responses import oauth_error
 from .oauth.sandbox_state import SandboxState
+from .web import pages, signin_views
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ MAX_PARAMETERS = 100
 
 def create_app(state: SandboxState) -> Flask:
     """A Flask app serving ``state`` (one app per sandbox, so several can run side by side)."""
-    app = Flask(__name__)
+    app = Flask(__name__, template_folder=pages.TEMPLATE_FOLDER)
     app.config.update(
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
         MAX_FORM_MEMORY_SIZE=MAX_BODY_BYTES,
