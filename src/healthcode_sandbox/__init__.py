@@ -12,9 +12,9 @@ accounts and knobs that make it fail on purpose. See docs/sandbox.md.
 
 from __future__ import annotations
 
+from .admin.registrations import Registrations, load_registrations
 from .faults import Faults
 from .oauth.memory_store import IssuedSecrets
-from .registrations import Registrations, load_registrations
 from .sandbox_errors import SandboxConfigurationError, SandboxError, StartError
 from .server import Sandbox
 from .settings import (

@@ -13,7 +13,7 @@ from typing import Any
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
-from . import admin_views
+from .admin import admin_views
 from .oauth import endpoints, protected_resource
 from .oauth.app_context import attach
 from .oauth.authorization_server import SandboxAuthorizationServer

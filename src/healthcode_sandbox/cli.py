@@ -15,8 +15,8 @@ import time
 from collections.abc import Callable, Sequence
 from types import FrameType
 
+from .admin.registrations import load_registrations
 from .faults import Faults
-from .registrations import load_registrations
 from .sandbox_errors import SandboxConfigurationError, SandboxError
 from .server import Sandbox
 from .settings import DEFAULT_ACCOUNTS, DEFAULT_CLIENT, DEFAULT_PORT, Account, Client, SandboxSettings

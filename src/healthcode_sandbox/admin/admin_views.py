@@ -10,10 +10,10 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
-from .oauth.app_context import current_state
-from .oauth.json_responses import json_response
+from ..oauth.app_context import current_state
+from ..oauth.json_responses import json_response
+from ..sandbox_errors import SandboxConfigurationError
 from .registrations import client_from_mapping
-from .sandbox_errors import SandboxConfigurationError
 
 blueprint = Blueprint("admin", __name__, url_prefix="/_sandbox")
 

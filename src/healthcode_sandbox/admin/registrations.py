@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .sandbox_errors import SandboxConfigurationError
-from .settings import DEFAULT_SCOPE, Account, Client
+from ..sandbox_errors import SandboxConfigurationError
+from ..settings import DEFAULT_SCOPE, Account, Client
 
 CLIENT_KEYS = {"client_id", "redirect_uris", "client_secret", "scope", "name"}
 ACCOUNT_KEYS = {"username", "password", "mfa", "display_name"}
