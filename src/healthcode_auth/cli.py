@@ -146,7 +146,7 @@ def _check(args: argparse.Namespace) -> int:
 
 def _sandbox(argv: Sequence[str]) -> int:
     try:
-        from healthcode_sandbox.cli import main as sandbox_main
+        from healthcode_sandbox import main as sandbox_main
     except ImportError:
         print("The sandbox is not installed. Install it with: pip install 'robotframework-healthcode[sandbox]'",
               file=sys.stderr)

@@ -15,8 +15,9 @@ from __future__ import annotations
 from .admin.registrations import Registrations, load_registrations
 from .faults import Faults
 from .oauth.memory_store import IssuedSecrets
+from .process.command_line import main
+from .process.server import Sandbox
 from .sandbox_errors import SandboxConfigurationError, SandboxError, StartError
-from .server import Sandbox
 from .settings import (
     DEFAULT_ACCOUNTS,
     DEFAULT_AUDIENCE,
@@ -51,4 +52,5 @@ __all__ = [
     "StartError",
     "Supervisor",
     "load_registrations",
+    "main",
 ]

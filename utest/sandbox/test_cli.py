@@ -14,7 +14,7 @@ import pytest
 
 import healthcode_sandbox
 from healthcode_sandbox import Sandbox, SandboxConfigurationError, Supervisor
-from healthcode_sandbox.cli import build_parser, main, settings_from_options
+from healthcode_sandbox.process.command_line import build_parser, main, settings_from_options
 
 from .flows import HTTP, query
 

@@ -15,11 +15,11 @@ import time
 from collections.abc import Callable, Sequence
 from types import FrameType
 
-from .admin.registrations import load_registrations
-from .faults import Faults
-from .sandbox_errors import SandboxConfigurationError, SandboxError
+from ..admin.registrations import load_registrations
+from ..faults import Faults
+from ..sandbox_errors import SandboxConfigurationError, SandboxError
+from ..settings import DEFAULT_ACCOUNTS, DEFAULT_CLIENT, DEFAULT_PORT, Account, Client, SandboxSettings
 from .server import Sandbox
-from .settings import DEFAULT_ACCOUNTS, DEFAULT_CLIENT, DEFAULT_PORT, Account, Client, SandboxSettings
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -13,13 +13,13 @@ from typing import Any
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
-from .admin import admin_views
-from .oauth import endpoints, protected_resource
-from .oauth.app_context import attach
-from .oauth.authorization_server import SandboxAuthorizationServer
-from .oauth.json_responses import oauth_error
-from .oauth.sandbox_state import SandboxState
-from .web import pages, signin_views
+from ..admin import admin_views
+from ..oauth import endpoints, protected_resource
+from ..oauth.app_context import attach
+from ..oauth.authorization_server import SandboxAuthorizationServer
+from ..oauth.json_responses import oauth_error
+from ..oauth.sandbox_state import SandboxState
+from ..web import pages, signin_views
 
 log = logging.getLogger(__name__)
 

@@ -16,14 +16,14 @@ from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from .app import create_app
-from .faults import Faults
-from .http_log import RedactingRequestHandler
-from .oauth.access_tokens_issued import sign_access_token
-from .oauth.memory_store import IssuedSecrets
-from .oauth.sandbox_state import SandboxState
-from .sandbox_errors import SandboxConfigurationError, SandboxError, StartError
-from .settings import Client, SandboxSettings
+from ..faults import Faults
+from ..oauth.access_tokens_issued import sign_access_token
+from ..oauth.memory_store import IssuedSecrets
+from ..oauth.sandbox_state import SandboxState
+from ..sandbox_errors import SandboxConfigurationError, SandboxError, StartError
+from ..settings import Client, SandboxSettings
+from .flask_app import create_app
+from .request_log import RedactingRequestHandler
 
 LOOPBACK_HOSTS = {"127.0.0.1", "::1", "localhost"}
 POLL_INTERVAL = 0.01  # how long stop() may wait for the serving loop to notice
