@@ -8,6 +8,13 @@ accounts and knobs that make it fail on purpose. See docs/sandbox.md.
 
     with Sandbox(SandboxSettings()) as sandbox:
         print(sandbox.discovery_url)
+
+Layout, lowest layer first (a layer imports only the ones before it; ``web`` and ``admin`` not
+each other): the foundation modules here (``sandbox_errors``, ``settings``, ``faults``,
+``request_stats``); ``oauth/`` (the authorization server, tokens, keys, endpoints); ``web/``
+(the supervisor's sign-in pages) and ``admin/`` (the ``/_sandbox`` admin API, registrations);
+``process/`` (the Flask app, the ``Sandbox`` server, the command line). This module,
+``__main__`` and ``pytest_plugin`` are the public face on top.
 """
 
 from __future__ import annotations
