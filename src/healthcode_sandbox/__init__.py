@@ -8,14 +8,23 @@ accounts and knobs that make it fail on purpose. See docs/sandbox.md.
 
     with Sandbox(SandboxSettings()) as sandbox:
         print(sandbox.discovery_url)
+
+Layout, lowest layer first (a layer imports only the ones before it; ``web`` and ``admin`` not
+each other): the foundation modules here (``sandbox_errors``, ``settings``, ``faults``,
+``request_stats``); ``oauth/`` (the authorization server, tokens, keys, endpoints); ``web/``
+(the supervisor's sign-in pages) and ``admin/`` (the ``/_sandbox`` admin API, registrations);
+``process/`` (the Flask app, the ``Sandbox`` server, the command line). This module,
+``__main__`` and ``pytest_plugin`` are the public face on top.
 """
 
 from __future__ import annotations
 
-from .errors import ConfigurationError, SandboxError, StartError
+from .admin.registrations import Registrations, load_registrations
 from .faults import Faults
-from .registrations import Registrations, load_registrations
-from .server import Sandbox
+from .oauth.memory_store import IssuedSecrets
+from .process.command_line import main
+from .process.server import Sandbox
+from .sandbox_errors import SandboxConfigurationError, SandboxError, StartError
 from .settings import (
     DEFAULT_ACCOUNTS,
     DEFAULT_AUDIENCE,
@@ -28,8 +37,7 @@ from .settings import (
     Client,
     SandboxSettings,
 )
-from .store import IssuedSecrets
-from .supervisor import Supervisor
+from .web.supervisor import Supervisor
 
 __all__ = [
     "DEFAULT_ACCOUNTS",
@@ -41,14 +49,15 @@ __all__ = [
     "DEFAULT_REDIRECT_URI",
     "Account",
     "Client",
-    "ConfigurationError",
     "Faults",
     "IssuedSecrets",
     "Registrations",
     "Sandbox",
+    "SandboxConfigurationError",
     "SandboxError",
     "SandboxSettings",
     "StartError",
     "Supervisor",
     "load_registrations",
+    "main",
 ]

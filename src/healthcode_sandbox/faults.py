@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from .errors import ConfigurationError
+from .sandbox_errors import SandboxConfigurationError
 
 DEFAULT_TOKEN_LIFETIME = 86_400
 DEFAULT_CODE_LIFETIME = 60.0
@@ -57,11 +57,11 @@ class Faults:
         return dataclasses.asdict(self)
 
     def updated(self, changes: Mapping[str, Any]) -> Faults:
-        """A copy with ``changes`` applied; unknown names or wrong types raise ConfigurationError."""
+        """A copy with ``changes`` applied; unknown names or wrong types raise SandboxConfigurationError."""
         known = {item.name for item in dataclasses.fields(self)}
         unknown = sorted(set(changes) - known)
         if unknown:
-            raise ConfigurationError(
+            raise SandboxConfigurationError(
                 f"Unknown fault knob(s) {', '.join(unknown)}; known knobs: {', '.join(sorted(known))}."
             )
         coerced = {name: _coerce(name, value) for name, value in changes.items()}
@@ -140,23 +140,23 @@ def _coerce(name: str, value: Any) -> Any:
 def _check(name: str, value: Any) -> None:
     if name == "remembered_supervisor":
         if not isinstance(value, str):
-            raise ConfigurationError("remembered_supervisor must be a username, or empty for none.")
+            raise SandboxConfigurationError("remembered_supervisor must be a username, or empty for none.")
         return
     if name == "deny_sign_in":
         if not isinstance(value, bool):
-            raise ConfigurationError("deny_sign_in must be true or false.")
+            raise SandboxConfigurationError("deny_sign_in must be true or false.")
         return
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigurationError(f"{name} must be a number, not {value!r}.")
+        raise SandboxConfigurationError(f"{name} must be a number, not {value!r}.")
     if name in _SECONDS:
         if value < 0:
-            raise ConfigurationError(f"{name} must be zero or more seconds.")
+            raise SandboxConfigurationError(f"{name} must be zero or more seconds.")
         return
     if not isinstance(value, int):
-        raise ConfigurationError(f"{name} must be a whole number, not {value!r}.")
+        raise SandboxConfigurationError(f"{name} must be a whole number, not {value!r}.")
     if name in _COUNTS and value < 0:
-        raise ConfigurationError(f"{name} must be zero or more.")
+        raise SandboxConfigurationError(f"{name} must be zero or more.")
     if name == "failure_status" and not 500 <= value <= 599:
-        raise ConfigurationError("failure_status must be a 5xx status such as 500 or 503.")
+        raise SandboxConfigurationError("failure_status must be a 5xx status such as 500 or 503.")
     if name == "token_lifetime" and value < 1:
-        raise ConfigurationError("token_lifetime must be at least 1 second.")
+        raise SandboxConfigurationError("token_lifetime must be at least 1 second.")

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from .server import Sandbox
+from .process.server import Sandbox
 from .settings import SandboxSettings
 
 

@@ -10,8 +10,8 @@ import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .errors import ConfigurationError
 from .faults import Faults
+from .sandbox_errors import SandboxConfigurationError
 
 DEFAULT_CLIENT_ID = "example_rpa_app"
 DEFAULT_REDIRECT_URI = "https://rpaapp.example.com/postauth"
@@ -41,16 +41,16 @@ class Client:
     def __post_init__(self) -> None:
         uris: object = self.redirect_uris
         if isinstance(uris, str):
-            raise ConfigurationError(
+            raise SandboxConfigurationError(
                 f"Client {self.client_id!r}: redirect_uris must be a list of URIs, not one string."
             )
         object.__setattr__(self, "redirect_uris", tuple(self.redirect_uris))
         if not self.client_id:
-            raise ConfigurationError("A client needs a non-empty client_id.")
+            raise SandboxConfigurationError("A client needs a non-empty client_id.")
         if not self.redirect_uris:
-            raise ConfigurationError(f"Client {self.client_id!r} needs at least one redirect URI.")
+            raise SandboxConfigurationError(f"Client {self.client_id!r} needs at least one redirect URI.")
         if self.client_secret == "":
-            raise ConfigurationError(
+            raise SandboxConfigurationError(
                 f"Client {self.client_id!r}: leave client_secret out for a public client; "
                 "an empty secret is not allowed."
             )
@@ -123,9 +123,9 @@ class SandboxSettings:
         _reject_duplicates("client_id", [c.client_id for c in self.clients])
         _reject_duplicates("username", [a.username for a in self.accounts])
         if not self.otp:
-            raise ConfigurationError("The one-time code (otp) must not be empty.")
+            raise SandboxConfigurationError("The one-time code (otp) must not be empty.")
         if self.public_url is not None and self.public_url.endswith("/"):
-            raise ConfigurationError("public_url must not end with '/': it is the issuer, used verbatim.")
+            raise SandboxConfigurationError("public_url must not end with '/': it is the issuer, used verbatim.")
 
     def account(self, username: str) -> Account | None:
         """The account with this username, or None."""
@@ -140,5 +140,5 @@ def _reject_duplicates(what: str, values: Sequence[str]) -> None:
     seen: set[str] = set()
     for value in values:
         if value in seen:
-            raise ConfigurationError(f"Duplicate {what} {value!r}: each must be registered once.")
+            raise SandboxConfigurationError(f"Duplicate {what} {value!r}: each must be registered once.")
         seen.add(value)

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 import healthcode_sandbox
-from healthcode_sandbox import ConfigurationError, Sandbox, Supervisor
-from healthcode_sandbox.cli import build_parser, main, settings_from_options
+from healthcode_sandbox import Sandbox, SandboxConfigurationError, Supervisor
+from healthcode_sandbox.process.command_line import build_parser, main, settings_from_options
 
 from .flows import HTTP, query
 
@@ -105,7 +105,7 @@ def test_cli_reports_a_busy_port(sandbox: Sandbox, capsys: pytest.CaptureFixture
     ],
 )
 def test_cli_rejects_inconsistent_options(args: list[str], message: str) -> None:
-    with pytest.raises(ConfigurationError, match=message):
+    with pytest.raises(SandboxConfigurationError, match=message):
         settings_from_options(build_parser().parse_args(args))
 
 

@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from healthcode_sandbox import Faults, Sandbox, SandboxSettings
-from healthcode_sandbox.app import create_app
-from healthcode_sandbox.state import SandboxState
+from healthcode_sandbox.oauth.sandbox_state import SandboxState
+from healthcode_sandbox.process.flask_app import create_app
 
 from .flows import HTTP, Flow, query
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from healthcode_sandbox import Account, Client, ConfigurationError, load_registrations
+from healthcode_sandbox import Account, Client, SandboxConfigurationError, load_registrations
 
 
 def test_json_file_with_clients_and_accounts(tmp_path: Path) -> None:
@@ -58,17 +58,17 @@ def test_bad_files_say_what_is_wrong(tmp_path: Path, content: str, message: str)
     path = tmp_path / "clients.json"
     path.write_text(content)
 
-    with pytest.raises(ConfigurationError, match=message):
+    with pytest.raises(SandboxConfigurationError, match=message):
         load_registrations(path)
 
 
 def test_missing_file_is_a_configuration_error(tmp_path: Path) -> None:
-    with pytest.raises(ConfigurationError, match="Cannot read"):
+    with pytest.raises(SandboxConfigurationError, match="Cannot read"):
         load_registrations(tmp_path / "absent.json")
 
 
 def test_duplicate_client_ids_are_refused() -> None:
     from healthcode_sandbox import SandboxSettings
 
-    with pytest.raises(ConfigurationError, match="Duplicate client_id"):
+    with pytest.raises(SandboxConfigurationError, match="Duplicate client_id"):
         SandboxSettings(clients=(Client("a"), Client("a")))

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from healthcode_sandbox import ConfigurationError, Sandbox, SandboxError, SandboxSettings, StartError
+from healthcode_sandbox import Sandbox, SandboxConfigurationError, SandboxError, SandboxSettings, StartError
 
 from .flows import HTTP
 
@@ -48,7 +48,7 @@ def test_two_sandboxes_run_side_by_side_with_their_own_keys(start_sandbox: Calla
 
 
 def test_non_loopback_host_is_refused_without_allow_remote() -> None:
-    with pytest.raises(ConfigurationError, match="fixed, published passwords"):
+    with pytest.raises(SandboxConfigurationError, match="fixed, published passwords"):
         Sandbox(SandboxSettings(host="0.0.0.0"))
 
 

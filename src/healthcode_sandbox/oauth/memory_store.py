@@ -10,8 +10,8 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ..settings import Account, Client
 from .models import AuthorizationCode, IssuedToken, PendingSignIn
-from .settings import Account, Client
 
 PENDING_SIGN_IN_LIFETIME = 600.0
 SECRET_KINDS = (

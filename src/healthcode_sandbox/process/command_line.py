@@ -15,11 +15,11 @@ import time
 from collections.abc import Callable, Sequence
 from types import FrameType
 
-from .errors import ConfigurationError, SandboxError
-from .faults import Faults
-from .registrations import load_registrations
+from ..admin.registrations import load_registrations
+from ..faults import Faults
+from ..sandbox_errors import SandboxConfigurationError, SandboxError
+from ..settings import DEFAULT_ACCOUNTS, DEFAULT_CLIENT, DEFAULT_PORT, Account, Client, SandboxSettings
 from .server import Sandbox
-from .settings import DEFAULT_ACCOUNTS, DEFAULT_CLIENT, DEFAULT_PORT, Account, Client, SandboxSettings
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -103,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def settings_from_options(options: argparse.Namespace) -> SandboxSettings:
-    """The settings the parsed options describe (raises ConfigurationError on bad combinations)."""
+    """The settings the parsed options describe (raises SandboxConfigurationError on bad combinations)."""
     clients: tuple[Client, ...] = (DEFAULT_CLIENT,)
     accounts: tuple[Account, ...] = DEFAULT_ACCOUNTS
     if options.clients:
@@ -112,11 +112,11 @@ def settings_from_options(options: argparse.Namespace) -> SandboxSettings:
         accounts = registrations.accounts or DEFAULT_ACCOUNTS
     if options.client_id:
         if not options.redirect_uri:
-            raise ConfigurationError("--client-id needs at least one --redirect-uri.")
+            raise SandboxConfigurationError("--client-id needs at least one --redirect-uri.")
         extra = Client(options.client_id, tuple(options.redirect_uri), client_secret=options.client_secret)
         clients = (*(c for c in clients if c.client_id != extra.client_id), extra)
     elif options.client_secret or options.redirect_uri:
-        raise ConfigurationError("--client-secret and --redirect-uri describe a client: add --client-id.")
+        raise SandboxConfigurationError("--client-secret and --redirect-uri describe a client: add --client-id.")
     faults = Faults(
         token_delay=options.token_delay,
         token_failures=options.token_failures,

@@ -14,12 +14,12 @@ from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from .keys import ALGORITHM
+from ..settings import Account
 from .models import OAuthClient
-from .settings import Account
+from .signing_keys import ALGORITHM
 
 if TYPE_CHECKING:
-    from .state import SandboxState
+    from .sandbox_state import SandboxState
 
 
 class AccessTokenGenerator(JWTBearerTokenGenerator):  # type: ignore[misc]

@@ -5,12 +5,12 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-from .faults import LiveFaults
-from .keys import SigningKeys
+from ..faults import LiveFaults
+from ..request_stats import RequestStats
+from ..settings import SandboxSettings
+from .memory_store import Store
 from .models import OAuthClient
-from .settings import SandboxSettings
-from .stats import RequestStats
-from .store import Store
+from .signing_keys import SigningKeys
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .grants import CLIENT_AUTH_METHODS
-from .state import SandboxState
+from .sandbox_state import SandboxState
 
 
 def server_metadata(state: SandboxState) -> dict[str, Any]:

@@ -13,11 +13,13 @@ from typing import Any
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
-from . import admin_views, oauth_views, pages, resource, signin_views
-from .authorization import SandboxAuthorizationServer
-from .context import attach
-from .responses import oauth_error
-from .state import SandboxState
+from ..admin import admin_views
+from ..oauth import endpoints, protected_resource
+from ..oauth.app_context import attach
+from ..oauth.authorization_server import SandboxAuthorizationServer
+from ..oauth.json_responses import oauth_error
+from ..oauth.sandbox_state import SandboxState
+from ..web import pages, signin_views
 
 log = logging.getLogger(__name__)
 
@@ -28,14 +30,14 @@ MAX_PARAMETERS = 100
 
 def create_app(state: SandboxState) -> Flask:
     """A Flask app serving ``state`` (one app per sandbox, so several can run side by side)."""
-    app = Flask(__name__)
+    app = Flask(__name__, template_folder=pages.TEMPLATE_FOLDER)
     app.config.update(
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
         MAX_FORM_MEMORY_SIZE=MAX_BODY_BYTES,
         MAX_FORM_PARTS=MAX_PARAMETERS,
     )
     attach(app, SandboxAuthorizationServer(app, state))
-    for module in (oauth_views, signin_views, resource, admin_views):
+    for module in (endpoints, signin_views, protected_resource, admin_views):
         app.register_blueprint(module.blueprint)
     app.before_request(_limit_parameters)
     app.register_error_handler(HTTPException, _http_error)
@@ -46,7 +48,7 @@ def create_app(state: SandboxState) -> Flask:
 def _limit_parameters() -> Response | None:
     """Refuse oversized or too many parameters before any endpoint (or Authlib) reads them."""
     values = list(request.args.items(multi=True))
-    if request.method == "POST" and request.mimetype == oauth_views.FORM_TYPE:
+    if request.method == "POST" and request.mimetype == endpoints.FORM_TYPE:
         values += list(request.form.items(multi=True))
     if len(values) > MAX_PARAMETERS:
         return _bad_request(f"The request has more than {MAX_PARAMETERS} parameters.")

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, cast
 from flask import Flask, current_app
 
 if TYPE_CHECKING:
-    from .authorization import SandboxAuthorizationServer
-    from .state import SandboxState
+    from .authorization_server import SandboxAuthorizationServer
+    from .sandbox_state import SandboxState
 
 EXTENSION_KEY = "healthcode_sandbox"
 

@@ -14,7 +14,7 @@ from .grants import CLIENT_AUTH_METHODS
 from .models import IssuedToken
 
 if TYPE_CHECKING:
-    from .state import SandboxState
+    from .sandbox_state import SandboxState
 
 
 class SandboxRevocationEndpoint(RevocationEndpoint):  # type: ignore[misc]

@@ -14,6 +14,7 @@ from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from authlib.oauth2.rfc9207 import IssuerParameter
 from flask import Flask
 
+from .access_tokens_issued import AccessTokenGenerator, read_claims
 from .grants import (
     S256CodeChallenge,
     SandboxAuthorizationCodeGrant,
@@ -22,8 +23,7 @@ from .grants import (
 )
 from .models import IssuedToken, OAuthClient, PendingSignIn
 from .revocation import SandboxRevocationEndpoint
-from .state import SandboxState
-from .tokens import AccessTokenGenerator, read_claims
+from .sandbox_state import SandboxState
 
 
 class StoredAuthorizationRequest(OAuth2Request):  # type: ignore[misc]

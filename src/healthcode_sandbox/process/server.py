@@ -16,14 +16,14 @@ from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from .app import create_app
-from .errors import ConfigurationError, SandboxError, StartError
-from .faults import Faults
-from .http_log import RedactingRequestHandler
-from .settings import Client, SandboxSettings
-from .state import SandboxState
-from .store import IssuedSecrets
-from .tokens import sign_access_token
+from ..faults import Faults
+from ..oauth.access_tokens_issued import sign_access_token
+from ..oauth.memory_store import IssuedSecrets
+from ..oauth.sandbox_state import SandboxState
+from ..sandbox_errors import SandboxConfigurationError, SandboxError, StartError
+from ..settings import Client, SandboxSettings
+from .flask_app import create_app
+from .request_log import RedactingRequestHandler
 
 LOOPBACK_HOSTS = {"127.0.0.1", "::1", "localhost"}
 POLL_INTERVAL = 0.01  # how long stop() may wait for the serving loop to notice
@@ -35,7 +35,7 @@ class Sandbox:
     def __init__(self, settings: SandboxSettings | None = None) -> None:
         self.settings = settings or SandboxSettings()
         if self.settings.host not in LOOPBACK_HOSTS and not self.settings.allow_remote:
-            raise ConfigurationError(
+            raise SandboxConfigurationError(
                 f"Refusing to listen on {self.settings.host}: the sandbox has fixed, published "
                 "passwords. Use a loopback host, or allow_remote=True (--allow-remote) if you must."
             )

@@ -15,11 +15,11 @@ from authlib.oauth2.rfc6749.errors import AccessDeniedError, InvalidClientError
 from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant, RefreshTokenGrant
 from authlib.oauth2.rfc7636 import CodeChallenge
 
+from ..settings import Account
 from .models import AuthorizationCode, IssuedToken, OAuthClient
-from .settings import Account
 
 if TYPE_CHECKING:
-    from .state import SandboxState
+    from .sandbox_state import SandboxState
 
 CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 

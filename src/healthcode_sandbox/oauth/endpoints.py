@@ -11,11 +11,11 @@ from typing import Any
 from authlib.oauth2.rfc7636.challenge import CODE_VERIFIER_PATTERN
 from flask import Blueprint, Response, request
 
-from .context import current_server, current_state
-from .discovery import server_metadata
-from .faults import TokenFault
-from .responses import json_response, oauth_error
-from .state import SandboxState
+from ..faults import TokenFault
+from .app_context import current_server, current_state
+from .json_responses import json_response, oauth_error
+from .metadata_document import server_metadata
+from .sandbox_state import SandboxState
 
 blueprint = Blueprint("oauth", __name__)
 

@@ -10,10 +10,10 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
-from .context import current_state
-from .errors import ConfigurationError
+from ..oauth.app_context import current_state
+from ..oauth.json_responses import json_response
+from ..sandbox_errors import SandboxConfigurationError
 from .registrations import client_from_mapping
-from .responses import json_response
 
 blueprint = Blueprint("admin", __name__, url_prefix="/_sandbox")
 
@@ -39,7 +39,7 @@ def set_faults() -> Response:
         return changes
     try:
         return json_response(current_state().faults.update(changes).as_dict())
-    except ConfigurationError as error:
+    except SandboxConfigurationError as error:
         return _error(400, "invalid_request", str(error))
 
 
@@ -100,7 +100,7 @@ def add_client() -> Response:
         return data
     try:
         client = client_from_mapping(data)
-    except ConfigurationError as error:
+    except SandboxConfigurationError as error:
         return _error(400, "invalid_request", str(error))
     current_state().store.add_client(client)
     return json_response({"client_id": client.client_id, "public": client.is_public}, 201)

@@ -8,7 +8,7 @@ import hmac
 import time
 from dataclasses import dataclass, field
 
-from .settings import Client
+from ..settings import Client
 
 
 class OAuthClient:

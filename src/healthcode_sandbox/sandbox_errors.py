@@ -7,7 +7,7 @@ class SandboxError(Exception):
     """Something about the sandbox itself went wrong (not an OAuth protocol error)."""
 
 
-class ConfigurationError(SandboxError):
+class SandboxConfigurationError(SandboxError):
     """The sandbox was given settings, a clients file or CLI options it cannot use."""
 
 

@@ -24,9 +24,9 @@ from joserfc.errors import (
 )
 from joserfc.jwk import KeySet
 
-from .context import current_state
-from .responses import authlib_response, json_response
-from .state import SandboxState
+from .app_context import current_state
+from .json_responses import authlib_response, json_response
+from .sandbox_state import SandboxState
 
 blueprint = Blueprint("resource", __name__)
 

@@ -4,10 +4,15 @@ error descriptions can all come from the request), and nothing here sets cookies
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Response, render_template, url_for
 
-from .models import PendingSignIn
-from .settings import Client
+from ..oauth.models import PendingSignIn
+from ..settings import Client
+
+#: The Jinja templates of these pages; the Flask app is created with this template folder.
+TEMPLATE_FOLDER = str(Path(__file__).with_name("templates"))
 
 ERROR_ADVICE = (
     "The sandbox does not send you back to the app, because it cannot be sure where the request "

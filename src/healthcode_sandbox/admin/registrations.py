@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigurationError
-from .settings import DEFAULT_SCOPE, Account, Client
+from ..sandbox_errors import SandboxConfigurationError
+from ..settings import DEFAULT_SCOPE, Account, Client
 
 CLIENT_KEYS = {"client_id", "redirect_uris", "client_secret", "scope", "name"}
 ACCOUNT_KEYS = {"username", "password", "mfa", "display_name"}
@@ -39,20 +39,20 @@ def load_registrations(path: str | Path) -> Registrations:
     try:
         text = file.read_text(encoding="utf-8")
     except OSError as error:
-        raise ConfigurationError(f"Cannot read the clients file {file}: {error.strerror}.") from error
+        raise SandboxConfigurationError(f"Cannot read the clients file {file}: {error.strerror}.") from error
     try:
         data = _parse_toml(text) if file.suffix.lower() == ".toml" else json.loads(text)
     except ValueError as error:
         kind = "TOML" if file.suffix.lower() == ".toml" else "JSON"
-        raise ConfigurationError(f"The clients file {file} is not valid {kind}: {error}") from error
+        raise SandboxConfigurationError(f"The clients file {file} is not valid {kind}: {error}") from error
     if not isinstance(data, Mapping) or not isinstance(data.get("clients"), list) or not data["clients"]:
-        raise ConfigurationError(f"The clients file {file} needs a non-empty 'clients' list.")
+        raise SandboxConfigurationError(f"The clients file {file} needs a non-empty 'clients' list.")
     clients = tuple(client_from_mapping(item) for item in data["clients"])
     accounts = data.get("accounts")
     if accounts is None:
         return Registrations(clients)
     if not isinstance(accounts, list) or not accounts:
-        raise ConfigurationError(f"'accounts' in {file} must be a non-empty list when present.")
+        raise SandboxConfigurationError(f"'accounts' in {file} must be a non-empty list when present.")
     return Registrations(clients, tuple(account_from_mapping(item) for item in accounts))
 
 
@@ -61,7 +61,7 @@ def client_from_mapping(data: Any) -> Client:
     _check_mapping(data, "client", CLIENT_KEYS, required={"client_id", "redirect_uris"})
     uris = data["redirect_uris"]
     if not isinstance(uris, list) or not all(isinstance(uri, str) and uri for uri in uris):
-        raise ConfigurationError("redirect_uris must be a list of URI strings.")
+        raise SandboxConfigurationError("redirect_uris must be a list of URI strings.")
     return Client(
         client_id=_string(data, "client_id"),
         redirect_uris=tuple(uris),
@@ -76,7 +76,7 @@ def account_from_mapping(data: Any) -> Account:
     _check_mapping(data, "account", ACCOUNT_KEYS, required={"username", "password"})
     mfa = data.get("mfa", False)
     if not isinstance(mfa, bool):
-        raise ConfigurationError("An account's mfa must be true or false.")
+        raise SandboxConfigurationError("An account's mfa must be true or false.")
     return Account(
         username=_string(data, "username"),
         password=_string(data, "password"),
@@ -87,19 +87,21 @@ def account_from_mapping(data: Any) -> Account:
 
 def _check_mapping(data: Any, what: str, known: set[str], required: set[str]) -> None:
     if not isinstance(data, Mapping):
-        raise ConfigurationError(f"Each {what} must be an object/table, not {type(data).__name__}.")
+        raise SandboxConfigurationError(f"Each {what} must be an object/table, not {type(data).__name__}.")
     unknown = sorted(set(data) - known)
     if unknown:
-        raise ConfigurationError(f"Unknown {what} field(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}.")
+        raise SandboxConfigurationError(
+            f"Unknown {what} field(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}."
+        )
     missing = sorted(required - set(data))
     if missing:
-        raise ConfigurationError(f"A {what} needs {', '.join(missing)}.")
+        raise SandboxConfigurationError(f"A {what} needs {', '.join(missing)}.")
 
 
 def _string(data: Mapping[str, Any], key: str) -> str:
     value = data[key]
     if not isinstance(value, str) or not value:
-        raise ConfigurationError(f"{key} must be a non-empty string.")
+        raise SandboxConfigurationError(f"{key} must be a non-empty string.")
     return value
 
 
@@ -107,5 +109,5 @@ def _parse_toml(text: str) -> Any:
     try:  # tomllib is Python 3.11+; the project still supports 3.10
         tomllib = importlib.import_module("tomllib")
     except ModuleNotFoundError:
-        raise ConfigurationError("TOML clients files need Python 3.11 or newer; use a .json file.") from None
+        raise SandboxConfigurationError("TOML clients files need Python 3.11 or newer; use a .json file.") from None
     return tomllib.loads(text)

@@ -15,8 +15,8 @@ from urllib.parse import urljoin
 
 import httpx
 
-from .errors import SandboxError
-from .settings import DEFAULT_OTP, DEFAULT_PASSWORD
+from ..sandbox_errors import SandboxError
+from ..settings import DEFAULT_OTP, DEFAULT_PASSWORD
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,10 @@ from typing import Any
 from authlib.oauth2 import OAuth2Error
 from flask import Blueprint, Response, request
 
+from ..oauth.app_context import current_server, current_state
+from ..oauth.models import PendingSignIn
+from ..settings import Account
 from . import pages
-from .context import current_server, current_state
-from .models import PendingSignIn
-from .settings import Account
 
 blueprint = Blueprint("signin", __name__)
 
