@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCS = sorted((ROOT / "docs").glob("*.md")) + [ROOT / "README.md"]
+DOCS = [*sorted((ROOT / "docs").glob("*.md")), ROOT / "README.md"]
 TEST_REFERENCE = re.compile(r"`((?:utest|atest|benchmarks)/[\w/.-]+\.py)?::([A-Za-z_]\w*)")
 FILE_REFERENCE = re.compile(r"`((?:src|utest|atest|docs|benchmarks|examples|scripts)/[\w/.-]+\.\w+)")
 

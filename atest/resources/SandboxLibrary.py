@@ -7,6 +7,8 @@ loopback admin API; otherwise `Start Sandbox` runs one in this process on a free
 
 from __future__ import annotations
 
+import json
+import logging
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -24,6 +26,7 @@ class SandboxLibrary:
         self._sandbox: Sandbox | None = None
         self.url = ""
         self._listener: ThreadingHTTPServer | None = None
+        self._attacker: ThreadingHTTPServer | None = None
         self.listener_hits: list[str] = []
 
     @keyword
@@ -97,6 +100,51 @@ class SandboxLibrary:
         self._listener = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self._listener.serve_forever, daemon=True).start()
         return f"http://127.0.0.1:{self._listener.server_address[1]}"
+
+    @keyword
+    def pending_sign_in_url(self) -> str:
+        """The authorization URL of HealthcodeLibrary's pending sign-in (its state is not a secret)."""
+        pending = BuiltIn().get_library_instance("HealthcodeLibrary").session.pending_sign_in
+        if pending is None:
+            raise AssertionError("Open Healthcode Login first.")
+        return str(pending.url)
+
+    @keyword
+    def start_attacker_page_for_the_pending_sign_in(self, as_user: str = "mfa.supervisor") -> str:
+        """Plays the attacker who read the bot's pending sign-in (its state and code challenge) from a log.
+
+        The attacker signs in to the sandbox as ``as_user`` with the bot's authorization URL, which
+        gives a code of the attacker's bound to the bot's challenge, and serves a page that sends
+        whichever browser opens it to the redirect URI with that code. Returns the page's URL; the
+        code itself is never returned or logged.
+        """
+        from healthcode_sandbox import Supervisor
+
+        quiet = [logging.getLogger(name) for name in ("httpx", "httpcore")]
+        levels = [logger.level for logger in quiet]
+        for logger in quiet:  # the attacker's code must not reach this test's own log either
+            logger.setLevel(logging.WARNING)
+        try:
+            redirect = Supervisor(username=as_user).sign_in(self.pending_sign_in_url())
+        finally:
+            for logger, level in zip(quiet, levels, strict=True):
+                logger.setLevel(level)
+        page = ("<!doctype html><title>Totally harmless</title><script>"
+                f"location.href = {json.dumps(redirect)};</script>").encode()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.end_headers()
+                self.wfile.write(page)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._attacker = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self._attacker.serve_forever, daemon=True).start()
+        return f"http://127.0.0.1:{self._attacker.server_address[1]}/innocent-looking-page"
 
     @keyword
     def redirect_listener_hits(self) -> list[str]:

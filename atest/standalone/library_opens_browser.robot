@@ -63,4 +63,5 @@ Open Sign-In Page At
     ${page}=    Evaluate    HealthcodeLibrary.sign_in_page.SignInPage()    modules=HealthcodeLibrary.sign_in_page
     ${options}=    Evaluate    HealthcodeLibrary.sign_in_page.BrowserOptions(headless=True)
     ...    modules=HealthcodeLibrary.sign_in_page
-    Call Method    ${page}    open    ${url}    ${REDIRECT_URI}    not-a-real-state    ${options}
+    ${origins}=    Create List    ${url}
+    Call Method    ${page}    open    ${url}    ${REDIRECT_URI}    not-a-real-state    ${options}    ${origins}

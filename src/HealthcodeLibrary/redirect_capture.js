@@ -28,6 +28,38 @@ function wake(session) {
   for (const waiter of session.waiters.splice(0)) waiter();
 }
 
+// Only the SSO's own redirect is taken: its previous hop must be on the SSO's origin (a redirect
+// answered by the authorization endpoint or the issuer, or a navigation made by one of their
+// pages). Anything else, say a page of an attacker's that sends the browser to the redirect URI
+// with a code of theirs, is never handed to Python: it is reported (origin and path only) and the
+// sign-in goes on waiting.
+function fromSso(session, previousUrl) {
+  try {
+    return session.ssoOrigins.has(new URL(previousUrl).origin);
+  } catch (e) {
+    return false;
+  }
+}
+
+function offer(session, url, previousUrl, page) {
+  if (fromSso(session, previousUrl)) {
+    capture(session, url, page);
+  } else if (session.url === null && !session.reported.has(withoutQuery(previousUrl))) {
+    session.reported.add(withoutQuery(previousUrl));
+    session.ignored.add(withoutQuery(previousUrl));
+    wake(session);
+  }
+}
+
+function withoutQuery(url) {
+  try {
+    const parsed = new URL(url);
+    return parsed.origin === "null" ? parsed.protocol : parsed.origin + parsed.pathname;
+  } catch (e) {
+    return "(unknown page)";
+  }
+}
+
 function capture(session, url, page) {
   if (session.url === null) {
     session.url = url;
@@ -36,6 +68,8 @@ function capture(session, url, page) {
   if (!session.leaving && page && !page.isClosed()) {
     session.leaving = true;
     session.after = page.goto(session.clean).catch(() => {});
+    // The "authorised" page stays while a supervisor may read it; then the library's page goes.
+    setTimeout(() => page.close().catch(() => {}), session.readingMs).unref();
   }
 }
 
@@ -47,10 +81,24 @@ function pageOf(request, fallback) {
   }
 }
 
+// Where a request came from: the request that redirected to it, else the page that navigated.
+function previousHop(request, page) {
+  const redirected = request.redirectedFrom();
+  if (redirected) return redirected.url();
+  try {
+    return request.frame().url();
+  } catch (e) {
+    return page.url();
+  }
+}
+
 // CDP URL patterns: '*' is any run of characters, '?' one character, a backslash escapes them.
+function escapePattern(text) {
+  return text.replace(/[\\*?]/g, (c) => "\\" + c);
+}
+
 function requestPattern(redirectUri) {
-  const escaped = redirectUri.replace(/[\\*?]/g, (c) => "\\" + c);
-  return escaped + (redirectUri.includes("?") ? "&*" : "\\?*");
+  return escapePattern(redirectUri) + (redirectUri.includes("?") ? "&*" : "\\?*");
 }
 
 async function pauseBeforeSending(session, redirectUri, page) {
@@ -60,27 +108,44 @@ async function pauseBeforeSending(session, redirectUri, page) {
   } catch (e) {
     return null; // not Chromium: the 'request' listener is the fallback
   }
+  const ssoDocuments = new Map(); // Fetch request id -> URL, for the SSO's documents
   cdp.on("Fetch.requestPaused", (event) => {
-    if (event.resourceType === "Document") capture(session, event.request.url, page);
+    const url = event.request.url;
+    if (event.responseStatusCode !== undefined || event.responseErrorReason !== undefined) {
+      // One of the SSO's own documents, at the response stage: remember it, let it through.
+      ssoDocuments.set(event.requestId, url);
+      cdp.send("Fetch.continueRequest", { requestId: event.requestId }).catch(() => {});
+      return;
+    }
+    if (event.resourceType === "Document") {
+      const previous = ssoDocuments.get(event.redirectedRequestId) || page.url();
+      if (fromSso(session, previous)) capture(session, url, page);
+    }
     cdp.send("Fetch.failRequest", { requestId: event.requestId, errorReason: "Aborted" }).catch(() => {});
   });
-  await cdp.send("Fetch.enable", { patterns: [{ urlPattern: requestPattern(redirectUri), requestStage: "Request" }] });
+  const patterns = [{ urlPattern: requestPattern(redirectUri), requestStage: "Request" }];
+  for (const origin of session.ssoOrigins) {
+    patterns.push({ urlPattern: escapePattern(origin) + "/*", resourceType: "Document", requestStage: "Response" });
+  }
+  await cdp.send("Fetch.enable", { patterns });
   return cdp;
 }
 
 // Arms the capture on the active page, then opens the sign-in page there. The SSO may redirect
 // at once (a remembered supervisor, or a refusal), which aborts the navigation: that is a result,
 // not an error.
-async function healthcodeArm(redirectUri, state, doneHtml, authUrl, page) {
+async function healthcodeArm(redirectUri, state, doneHtml, authUrl, ssoOrigins, readingMs, page) {
   const target = new URL(redirectUri);
-  // A new sign-in abandons every earlier one: its redirect is no longer caught.
+  // A new sign-in abandons every earlier one: its redirect is no longer caught, its page closes.
   for (const [previousState, previous] of sessions) {
     sessions.delete(previousState);
     wake(previous);
     await release(previous);
+    await previous.page.close().catch(() => {});
   }
   const session = {
-    page, url: null, waiters: [], leaving: false, after: Promise.resolve(),
+    page, url: null, waiters: [], leaving: false, after: Promise.resolve(), ignored: new Set(), reported: new Set(),
+    ssoOrigins: new Set(ssoOrigins), readingMs: Number(readingMs),
     clean: target.origin + target.pathname,
     origin: (u) => u.origin === target.origin,
     matches: (u) => u.origin === target.origin && u.pathname === target.pathname,
@@ -89,7 +154,8 @@ async function healthcodeArm(redirectUri, state, doneHtml, authUrl, page) {
     try {
       if (!request.isNavigationRequest()) return;
       const url = new URL(request.url());
-      if (session.matches(url) && isResponse(url)) capture(session, request.url(), pageOf(request, page));
+      const from = pageOf(request, page);
+      if (session.matches(url) && isResponse(url)) offer(session, request.url(), previousHop(request, from), from);
     } catch (e) { /* an event listener must never throw */ }
   };
   // Everything the page asks of the redirect URI's origin is answered here, never by the network:
@@ -98,7 +164,8 @@ async function healthcodeArm(redirectUri, state, doneHtml, authUrl, page) {
     const request = route.request();
     const url = new URL(request.url());
     if (session.matches(url) && isResponse(url)) {
-      capture(session, request.url(), pageOf(request, page));
+      const from = pageOf(request, page);
+      offer(session, request.url(), previousHop(request, from), from);
       return route.fulfill({ status: 204, body: "" }).catch(() => {});
     }
     if (session.matches(url)) {
@@ -116,7 +183,9 @@ async function healthcodeArm(redirectUri, state, doneHtml, authUrl, page) {
     await page.goto(authUrl);
   } catch (error) {
     if (session.url === null) {
-      return { status: STATUS.failed, error: String((error && error.message) || error).split("\n")[0] };
+      // Playwright's message names the URL it was opening: keep it, without the request's query.
+      const message = String((error && error.message) || error).split("\n")[0];
+      return { status: STATUS.failed, error: message.replace(/(https?:\/\/[^\s?#]*)[?#]\S*/g, "$1") };
     }
   }
   return { status: session.url === null ? STATUS.opened : STATUS.captured };
@@ -146,16 +215,20 @@ async function healthcodeTake(state, waitMs) {
     session.url = undefined; // handed out once
     return { status: STATUS.captured, url };
   }
+  const ignored = [...session.ignored];
+  session.ignored.clear();
   if (session.url === undefined) return { status: STATUS.taken };
-  if (session.page.isClosed()) return { status: STATUS.closed };
-  return { status: STATUS.pending };
+  if (session.page.isClosed()) return { status: STATUS.closed, ignored };
+  return { status: STATUS.pending, ignored };
 }
 
+// Stops catching; a page that never saw the redirect (a timeout, a refusal) is of no more use.
 async function healthcodeDisarm(state) {
   const session = sessions.get(state);
   if (!session) return false;
   sessions.delete(state);
   await release(session);
+  if (session.url === null) await session.page.close().catch(() => {});
   return true;
 }
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -23,6 +23,7 @@ from typing import Any
 from robot.api import logger
 
 from healthcode_auth.errors import SignInPageError
+from healthcode_auth.protocol.urls import without_queries
 from healthcode_auth.redaction import SECRET_VARIABLES, environment_without_secrets
 
 from .argument_types import BrowserOptions
@@ -31,6 +32,9 @@ from .browsers import chromium_args, find_browser
 EXTENSION = Path(__file__).with_name("redirect_capture.js")
 AUTHORISED_PAGE = Path(__file__).with_name("authorised.html")
 STATUSES = Path(__file__).with_name("capture_status.json")
+# How long the "bot authorised" page stays open for the supervisor to read before the library
+# closes the page it opened.
+READING_SECONDS = 30
 
 
 class CaptureStatus(Enum):
@@ -48,10 +52,12 @@ class CaptureStatus(Enum):
 
 @dataclass(frozen=True)
 class Capture:
-    """What the page reported, with the redirect URL when it was ``captured``."""
+    """What the page reported: the redirect URL when it was ``captured``, and the pages (origin
+    and path, never a query) whose navigations to the redirect URI were ignored as not the SSO's."""
 
     status: CaptureStatus
     url: str | None = None
+    ignored: tuple[str, ...] = ()
 
     def __repr__(self) -> str:  # the URL carries the authorization code
         return f"Capture(status={self.status.value!r})"
@@ -78,8 +84,10 @@ class SignInPage:
             builtin.import_library("Browser", "enable_playwright_debug=disabled", "run_on_failure=None")
             return builtin.get_library_instance("Browser")
 
-    def open(self, url: str, redirect_uri: str, state: str, options: BrowserOptions) -> None:
-        """Open ``url`` in a new page of the suite's context, or in a browser of our own."""
+    def open(self, url: str, redirect_uri: str, state: str, options: BrowserOptions, sso_origins: Sequence[str],
+             ) -> None:
+        """Open ``url`` in a new page of the suite's context, or in a browser of our own; only a
+        redirect whose previous hop is on one of ``sso_origins`` will be captured."""
         with _without_secret_variables():
             browser = self.browser
             self._ensure_context(browser, options)
@@ -87,9 +95,11 @@ class SignInPage:
             browser.new_page()
             result = browser.call_js_keyword(
                 "healthcodeArm", redirectUri=redirect_uri, state=state,
-                doneHtml=AUTHORISED_PAGE.read_text(encoding="utf-8"), authUrl=url)
+                doneHtml=AUTHORISED_PAGE.read_text(encoding="utf-8"), authUrl=url, ssoOrigins=list(sso_origins),
+                readingMs=READING_SECONDS * 1000)
         if isinstance(result, dict) and result.get("status") == CaptureStatus.FAILED.value:
-            raise SignInPageError(f"The browser could not open Healthcode's sign-in page ({result.get('error')}). "
+            reason = without_queries(str(result.get("error")))  # never the request's state or challenge
+            raise SignInPageError(f"The browser could not open Healthcode's sign-in page ({reason}). "
                                   "Check the environment setting, the network and the browser's proxy.")
 
     def take(self, state: str, wait_seconds: float) -> Capture:
@@ -102,7 +112,9 @@ class SignInPage:
         except ValueError:
             status = CaptureStatus.UNKNOWN
         url = result.get("url")
-        return Capture(status, url if isinstance(url, str) else None)
+        ignored = result.get("ignored")
+        return Capture(status, url if isinstance(url, str) else None,
+                       tuple(str(page)[:200] for page in ignored) if isinstance(ignored, list) else ())
 
     def release(self, state: str) -> None:
         """Stop listening for the sign-in's redirect; quiet when the browser is already gone."""

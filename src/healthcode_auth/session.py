@@ -112,7 +112,9 @@ class HealthcodeSession:
     def start_sign_in(self) -> AuthorizationRequest:
         """A new sign-in replaces any pending one (its redirect will no longer be accepted)."""
         sign_in = self.client.start_sign_in()
-        REDACTOR.add(sign_in.code_verifier)
+        # The verifier is a secret; the state and challenge are not, but an attacker who reads them
+        # can try to slip a code of theirs into this sign-in, so they are kept out of logs too.
+        REDACTOR.add(sign_in.code_verifier, sign_in.state, sign_in.code_challenge)
         with self._lock:
             self._state.sign_in = sign_in
             self._state.code = None

@@ -190,3 +190,28 @@ def test_redirect_error_message_never_contains_the_code(request_):
 ])
 def test_is_redirect_uri(url, expected):
     assert is_redirect_uri(url, REDIRECT) is expected
+
+
+def test_sso_origins_are_the_authorization_endpoints_and_the_issuers(request_):
+    assert request_.sso_origins == ("https://sso.example.test",)
+    other = dataclasses.replace(request_, url="https://LOGIN.sso.example.test:443/authorize?x=1",
+                                issuer="https://sso.example.test:8443/realm")
+    assert other.sso_origins == ("https://login.sso.example.test", "https://sso.example.test:8443")
+
+
+def test_the_state_and_challenge_never_show_in_repr(request_):
+    assert request_.state not in repr(request_)
+    assert request_.code_challenge not in repr(request_)
+    assert request_.code_challenge == s256_challenge(request_.code_verifier)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("page.goto: net::ERR_TOO_MANY_REDIRECTS at http://127.0.0.1:5/authorize?state=S&code_challenge=C",
+     "page.goto: net::ERR_TOO_MANY_REDIRECTS at http://127.0.0.1:5/authorize"),
+    ("a https://x.example/p#frag and https://y.example/q?code=1 b", "a https://x.example/p and https://y.example/q b"),
+    ("no url here?state=1", "no url here?state=1"),
+])
+def test_queries_are_cut_from_urls_in_messages(text, expected):
+    from healthcode_auth.protocol.urls import without_queries
+
+    assert without_queries(text) == expected

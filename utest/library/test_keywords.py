@@ -56,8 +56,8 @@ class FakePage:
         self.opened = []
         self.released = []
 
-    def open(self, url, redirect_uri, state, options):
-        self.opened.append((url, redirect_uri, state, options))
+    def open(self, url, redirect_uri, state, options, sso_origins):
+        self.opened.append((url, redirect_uri, state, options, sso_origins))
 
     def take(self, state, wait_seconds):
         return self.captures.pop(0) if self.captures else Capture(CaptureStatus.PENDING)
@@ -235,3 +235,24 @@ def test_secret_client_secret_is_unwrapped():
     lib = HealthcodeLibrary(client_id="c", redirect_uri=REDIRECT, client_secret=Secret("s3cret-value"))
     assert lib.session.client.config.client_secret == "s3cret-value"
     assert "s3cret-value" not in repr(lib.session.client.config)
+
+
+def test_a_redirect_not_from_the_sso_is_reported_without_its_query_and_the_wait_goes_on(library, monkeypatch):
+    from robot.api import logger
+
+    warnings = []
+    monkeypatch.setattr(logger, "warn", warnings.append)
+    use_page(library, Capture(CaptureStatus.PENDING, ignored=("https://evil.example/page",)),
+             Capture(CaptureStatus.CAPTURED, redirect(code="REAL")))
+    library.open_healthcode_login()
+    library.wait_for_supervisor_authorisation()
+    assert library.get_healthcode_access_token().value == "ACCESS-REAL"
+    assert len(warnings) == 1
+    assert "https://evil.example/page" in warnings[0]
+    assert "Still waiting" in warnings[0]
+
+
+def test_open_hands_the_sso_origins_to_the_page(library):
+    page = use_page(library)
+    library.open_healthcode_login()
+    assert page.opened[0][4] == ("https://sso.example.test",)

@@ -67,7 +67,7 @@ class SignInKeywords(LibraryComponent):
             proxy=defaults.proxy,
         )
         sign_in = self.session.start_sign_in()
-        self.sign_in_page.open(sign_in.url, sign_in.redirect_uri, sign_in.state, options)
+        self.sign_in_page.open(sign_in.url, sign_in.redirect_uri, sign_in.state, options, sign_in.sso_origins)
         logger.info(f"Opened the Healthcode sign-in page for client '{sign_in.client_id}'. A supervisor must "
                     "sign in there; use 'Wait For Supervisor Authorisation' to wait for it.")
 
@@ -110,6 +110,10 @@ class SignInKeywords(LibraryComponent):
                     raise SignInTimeoutError(f"The supervisor did not complete the sign-in within {readable}. "
                                              f"{RESTART} and ask the supervisor to sign in, or allow more time.")
                 capture = self.sign_in_page.take(sign_in.state, min(remaining, POLL_SECONDS))
+                for page in capture.ignored:
+                    logger.warn(f"Ignored a navigation to the redirect URI that did not come from Healthcode's "
+                                f"sign-in (it came from {page}): only the SSO's own redirect is accepted. "
+                                "Still waiting for the supervisor.")
                 if capture.status is CaptureStatus.CAPTURED and capture.url is not None:
                     self.session.accept_redirect(capture.url)
                     break

@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from ..errors import AuthorizationDenied, AuthorizationError, IssuerMismatchError, StateMismatchError
 from .pkce import CODE_CHALLENGE_METHOD, generate_code_verifier, random_token, s256_challenge
-from .urls import split_url
+from .urls import origin_of, split_url
 
 MAX_REDIRECT_LENGTH = 16_384
 
@@ -41,7 +41,7 @@ ERROR_ADVICE = {
 class AuthorizationRequest:
     """The client side of one sign-in: everything needed to check the redirect and redeem the code."""
 
-    url: str
+    url: str = field(repr=False)  # its query carries the state and the code challenge
     client_id: str
     redirect_uri: str
     issuer: str
@@ -51,6 +51,16 @@ class AuthorizationRequest:
     scope: str | None = None
     require_iss: bool = False
     created_at: float = field(default_factory=time.time)
+
+    @property
+    def code_challenge(self) -> str:
+        return s256_challenge(self.code_verifier)
+
+    @property
+    def sso_origins(self) -> tuple[str, ...]:
+        """Where the SSO's own redirect may come from: the authorization endpoint's origin and the
+        issuer's. A redirect to the redirect URI from anywhere else is not this sign-in's."""
+        return tuple(dict.fromkeys(origin_of(u) for u in (self.url, self.issuer)))
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,12 @@ section 7.3 allows plain http only for the loopback interface, which is what the
 from __future__ import annotations
 
 import ipaddress
+import re
 from urllib.parse import SplitResult, urlsplit
 
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_URL_QUERY = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s?#]*)[?#][^\s]*")
 
 
 def is_loopback_host(host: str | None) -> bool:
@@ -61,3 +64,17 @@ def endpoint_url_problem(url: object) -> str | None:
         return (f"'{url}' uses plain http; Healthcode endpoints must use https "
                 "(http is allowed only for localhost)")
     return f"'{url}' must be an https URL"
+
+
+def origin_of(url: str) -> str:
+    """``scheme://host[:port]`` of an absolute URL, lower-cased as browsers compare origins."""
+    parts = urlsplit(url)
+    scheme, host, port = parts.scheme.lower(), parts.hostname or "", parts.port
+    host = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{host}" + (f":{port}" if port and port != _DEFAULT_PORTS.get(scheme) else "")
+
+
+def without_queries(text: str) -> str:
+    """``text`` with the query and fragment of every URL in it cut off (they may carry a state, a
+    code challenge or a code)."""
+    return _URL_QUERY.sub(r"\1", text)
