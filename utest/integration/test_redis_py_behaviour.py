@@ -111,6 +111,14 @@ def test_ssl_ca_certs_is_added_to_the_system_cas_not_used_alone(redis_tls_server
     assert contexts[-1].cert_store_stats()["x509_ca"] == system + 1
 
 
+def test_rediss_verifies_by_default_and_ssl_keywords_break_a_plain_url(redis_server, redis_tls_url):
+    connection = redis.Redis.from_url(redis_tls_url).connection_pool.make_connection()
+    assert (connection.cert_reqs, connection.check_hostname, connection.ca_certs) == (ssl.CERT_REQUIRED, True, None)
+    plain = redis.Redis.from_url(redis_server.url, ssl_ca_certs="/nonexistent/ca.pem")  # accepted here...
+    with pytest.raises(TypeError, match="unexpected keyword argument 'ssl_ca_certs'"):
+        plain.ping()  # ...and refused at the first connection: pass ssl_* only with rediss://
+
+
 @pytest.mark.parametrize("query", ["ssl_cert_reqs=none", "ssl_check_hostname=false&ssl_cert_reqs=optional"])
 def test_a_url_query_string_overrides_the_tls_keyword_arguments(redis_tls_url, query):
     # No CA given, verification asked for in kwargs: the URL's query string still turns it off.
@@ -403,6 +411,7 @@ def test_least_privilege_user_is_denied_the_rest(redis_server, redis_url):
         lambda: r.keys("*"),
         lambda: r.flushall(),
         lambda: r.config_get("requirepass"),
+        lambda: r.acl_whoami(),
         lambda: r.register_script("return redis.call('GET', KEYS[1])")(keys=["other:token"]),
     ):
         with pytest.raises(NoPermissionError):
