@@ -25,13 +25,15 @@ dir (0700, removed by :meth:`RedisServer.stop`), bound to 127.0.0.1, no persiste
 The password never appears on a command line: other users of the machine can read every process's
 argv (``ps``, ``/proc/PID/cmdline``). ``requirepass`` goes into that generated config file, created
 0600; ACL users' passwords travel over the loopback connection (``ACL SETUSER``). ``repr()`` of a
-server or user shows ``***`` in place of the password; ``.url`` itself holds it, so do not log it.
+server shows ``***`` in place of the password and that of a user leaves it out; ``.url`` itself
+holds it, so do not log it.
 
 No ``redis-server`` outlives its test run: :meth:`RedisServer.stop` sends SIGTERM, then SIGKILL after
 ``stop_timeout``, also when interrupted (KeyboardInterrupt); the fixtures and the context manager
 stop their servers on failure and interrupt; an ``atexit`` hook stops any still running; and on
 Linux each server is forked with ``PR_SET_PDEATHSIG`` = SIGKILL from one long-lived helper thread,
-so it dies with the test process even when that is killed (SIGKILL, OOM) and no Python code runs.
+so it dies with the test process even when that is killed (SIGKILL, OOM) and no Python code runs
+(``die_with_parent=False`` turns that off). Only then is its temp dir left in the system temp dir.
 """
 
 from __future__ import annotations
