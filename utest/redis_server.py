@@ -296,13 +296,15 @@ class RedisServer:
         return RedisUser(name=name, password=secret, url=self.url_for(name, secret))
 
     def reset(self) -> None:
-        """Make the server as new: running and answering, no keys, no ACL users but default, no scripts."""
+        """Make the server as new: running, no keys, no ACL users but default, no scripts, no ACL log or stats."""
         if self._process is not None and self._process.poll() is None:
             self._signal(signal.SIGCONT)
         self.start()
         self.execute("CLIENT", "UNPAUSE")
         self.execute("FLUSHALL")
         self.execute("SCRIPT", "FLUSH")
+        self.execute("ACL", "LOG", "RESET")
+        self.execute("CONFIG", "RESETSTAT")
         for user in self.execute("ACL", "USERS"):
             if user != "default":
                 self.execute("ACL", "DELUSER", user)

@@ -221,16 +221,21 @@ def test_acl_user_with_wrong_password_is_refused(redis_server, redis_url):
         r.ping()
 
 
-def test_reset_clears_keys_users_and_scripts_and_revives_a_killed_server(redis_server_factory):
+def test_reset_clears_keys_users_scripts_and_logs_and_revives_a_killed_server(redis_server_factory):
     server = redis_server_factory()
     server.create_user("store", keys=["healthcode:*"], commands=["get"])
+    with pytest.raises(AuthenticationError), client(server.url_for("store", "wrong")) as refused:
+        refused.ping()
     with client(server.url) as r:
         r.set("healthcode:token", "v1")
         sha = r.script_load("return 1")
+        assert r.acl_log() != []
         server.reset()
         assert r.dbsize() == 0
         assert r.acl_users() == ["default"]
         assert r.script_exists(sha) == [False]
+        assert server.execute("ACL", "LOG") == []
+        assert "errorstat_WRONGPASS" not in server.execute("INFO", "errorstats")
     server.kill()
     server.reset()
     assert server.running and server.ping()
