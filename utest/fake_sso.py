@@ -28,4 +28,5 @@ def jwks(*keys):
 def sign(key, claims, **header):
     from joserfc import jwt
 
-    return jwt.encode({"alg": "RS256", "kid": key.kid, "typ": "at+jwt", **header}, claims, key)
+    header = {"alg": "RS256", "kid": key.kid, "typ": "at+jwt", **header}
+    return jwt.encode({k: v for k, v in header.items() if v is not None}, claims, key)

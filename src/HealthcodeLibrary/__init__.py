@@ -89,8 +89,8 @@ class HealthcodeLibrary(DynamicCore):  # type: ignore[misc]  # robotlibcore ship
     ``HEALTHCODE_CLIENT_ID``, ``HEALTHCODE_REDIRECT_URI``, ``HEALTHCODE_ENVIRONMENT``,
     ``HEALTHCODE_CLIENT_SECRET``, ``HEALTHCODE_SCOPE``, ``HEALTHCODE_TIMEOUT`` (seconds),
     ``HEALTHCODE_CA_BUNDLE``, ``HEALTHCODE_PROXY``, ``HEALTHCODE_VERIFY_ACCESS_TOKEN``,
-    ``HEALTHCODE_TOKEN_CACHE`` and ``HEALTHCODE_EXPIRY_MARGIN`` (seconds). Invalid settings fail the
-    library import with a message naming the setting.
+    ``HEALTHCODE_TOKEN_CACHE``, ``HEALTHCODE_EXPIRY_MARGIN`` (seconds) and ``HEALTHCODE_AUDIENCE``.
+    Invalid settings fail the library import with a message naming the setting.
 
     ``environment`` is ``production`` (the default), ``uat`` (Healthcode's test environment) or the
     URL of any OpenID discovery document, such as the local sandbox's
@@ -117,7 +117,7 @@ class HealthcodeLibrary(DynamicCore):  # type: ignore[misc]  # robotlibcore ship
                  scope: str | None = None, token_cache: str | None = None,
                  timeout: timedelta | None = None, ca_bundle: str | None = None, proxy: str | None = None,
                  verify_access_token: TokenVerification | None = None,
-                 expiry_margin: timedelta | None = None,
+                 expiry_margin: timedelta | None = None, audience: str | None = None,
                  browser: BrowserType = BrowserType.chromium, headless: bool = False,
                  channel: str | None = None, executable_path: str | None = None,
                  browser_args: list[str] | None = None) -> None:
@@ -135,6 +135,7 @@ class HealthcodeLibrary(DynamicCore):  # type: ignore[misc]  # robotlibcore ship
         | ``proxy`` | HTTP(S) proxy for the SSO requests and for a browser the library opens. |
         | ``verify_access_token`` | ``auto``, ``always`` or ``never``; see `TokenVerification`. |
         | ``expiry_margin`` | A token counts as expired this long before its expiry (default 5 minutes), absorbing clock skew and long steps. |
+        | ``audience`` | When set, every access token must be a JWT naming this audience (``aud``); others are refused. |
         | ``browser``, ``headless``, ``channel``, ``executable_path``, ``browser_args`` | The browser `Open Healthcode Login` launches when the suite has none open. |
 
         Example:
@@ -148,6 +149,7 @@ class HealthcodeLibrary(DynamicCore):  # type: ignore[misc]  # robotlibcore ship
             "verify_access_token": None if verify_access_token is None else verify_access_token.value,
             "token_cache": token_cache,
             "expiry_margin": None if expiry_margin is None else expiry_margin.total_seconds(),
+            "audience": audience,
         }
         self._session: HealthcodeSession | None = None
         self._missing: MissingSettingError | None = None

@@ -180,25 +180,33 @@ class HealthcodeAuthClient:
         if self._should_verify(token):
             assert self.metadata.jwks_uri is not None
             return verify_access_token(token.access_token, jwks=self._jwks, jwks_uri=self.metadata.jwks_uri,
-                                       issuer=self.metadata.issuer, leeway=self.config.leeway)
+                                       issuer=self.metadata.issuer, leeway=self.config.leeway,
+                                       audience=self.config.audience,
+                                       strict_type=self.config.verify_access_token == "always")
         return claims_of(token.access_token)
 
     def _should_verify(self, token: Token) -> bool:
         policy = self.config.verify_access_token
         if policy == "never":
             return False
+        if self.config.audience is not None and not looks_like_jwt(token.access_token):
+            raise TokenVerificationError("The access token is opaque, so its audience cannot be checked. Remove "
+                                         "the audience setting, or use an SSO that issues JWT access tokens.")
         if self.metadata.jwks_uri is None:
-            if policy == "always":
-                raise TokenVerificationError("The SSO server publishes no jwks_uri, so the access token "
-                                             "cannot be verified. Set verify_access_token to 'auto'.")
+            if policy == "always" or self.config.audience is not None:
+                raise TokenVerificationError("The SSO server publishes no jwks_uri, so the access token (and its "
+                                             "audience) cannot be verified. Set verify_access_token to 'auto' and "
+                                             "remove the audience setting.")
             return False
         return policy == "always" or looks_like_jwt(token.access_token)
 
     def _checked(self, token: Token) -> Token:
         claims = self.claims(token)
         exp = claims.get("exp")
-        if token.expires_at is None and isinstance(exp, (int, float)) and not isinstance(exp, bool):
-            token = dataclasses.replace(token, expires_at=float(exp))
+        if isinstance(exp, (int, float)) and not isinstance(exp, bool):
+            # The token ends when the earlier of expires_in and its own exp says.
+            expires_at = float(exp) if token.expires_at is None else min(token.expires_at, float(exp))
+            token = dataclasses.replace(token, expires_at=expires_at)
         if token.expires_at is None:
             # Neither expires_in nor a readable exp: never treat a token as valid forever.
             token = dataclasses.replace(token, expires_at=token.issued_at + ASSUMED_LIFETIME)

@@ -35,6 +35,7 @@ ENV_VARS: Mapping[str, str] = {
     "verify_access_token": "HEALTHCODE_VERIFY_ACCESS_TOKEN",
     "token_cache": "HEALTHCODE_TOKEN_CACHE",
     "expiry_margin": "HEALTHCODE_EXPIRY_MARGIN",
+    "audience": "HEALTHCODE_AUDIENCE",
 }
 
 # RFC 6749 Appendix A: client_id is *VSCHAR, a scope token is 1*NQCHAR.
@@ -55,7 +56,8 @@ class HealthcodeConfig:
     accept opaque ones), ``always`` or ``never``. ``token_cache`` says where the token store is
     (default: a per-user file; see :func:`healthcode_auth.storage.open_store`), or ``off`` to keep
     tokens in memory only. A token counts as expired ``expiry_margin`` seconds before it expires,
-    which also absorbs clock skew.
+    which also absorbs clock skew. ``audience``, when set, is the ``aud`` every access token must
+    name (a JWT, verified; RFC 9068 section 4).
     """
 
     client_id: str
@@ -70,6 +72,7 @@ class HealthcodeConfig:
     leeway: int = 60
     token_cache: str | None = None
     expiry_margin: float = DEFAULT_EXPIRY_MARGIN
+    audience: str | None = None
 
     def __post_init__(self) -> None:
         _require_text("client_id", self.client_id)
@@ -97,6 +100,11 @@ class HealthcodeConfig:
             raise ConfigurationError("leeway", "give a whole number of seconds between 0 and 600")
         if self.token_cache is not None and (not isinstance(self.token_cache, str) or not self.token_cache.strip()):
             raise ConfigurationError("token_cache", "give a file path, or 'off' to keep tokens in memory only")
+        if self.audience is not None:
+            _require_text("audience", self.audience)
+            if self.verify_access_token == "never":
+                raise ConfigurationError("audience", "checking the audience needs verify_access_token 'auto' or "
+                                         "'always' (it is 'never')")
         if isinstance(self.expiry_margin, bool) or not isinstance(self.expiry_margin, (int, float)) \
                 or not 0 <= self.expiry_margin <= 43_200:
             raise ConfigurationError("expiry_margin", "give a number of seconds between 0 and 43200 (12 hours)")

@@ -42,13 +42,14 @@ def _add_config_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--token-cache", help="token cache file (default: a per-user path; $HEALTHCODE_TOKEN_CACHE)")
     group.add_argument("--expiry-margin", type=float,
                        help="seconds before expiry a token counts as expired (default 300)")
+    group.add_argument("--audience", help=f"the aud every access token must name (${ENV_VARS['audience']})")
 
 
 def _config(args: argparse.Namespace) -> HealthcodeConfig:
     return HealthcodeConfig.from_environment(
         client_id=args.client_id, redirect_uri=args.redirect_uri, environment=args.environment,
         scope=args.scope, timeout=args.timeout, ca_bundle=args.ca_bundle, proxy=args.proxy,
-        token_cache=args.token_cache, expiry_margin=args.expiry_margin)
+        token_cache=args.token_cache, expiry_margin=args.expiry_margin, audience=args.audience)
 
 
 def _login(args: argparse.Namespace) -> int:

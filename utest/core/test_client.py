@@ -333,3 +333,60 @@ def test_unrequested_id_token_is_dropped(sso, key):
         sign_in = client.start_sign_in()
         token_answer(sso, {"access_token": access_token(sso, key), "token_type": "Bearer", "id_token": "x.y.z"})
         assert client.complete_sign_in(sign_in, redirect_for(sign_in)).id_token is None
+
+
+def exchange(sso, body, **settings):
+    token_answer(sso, body)
+    with make_client(sso, **settings) as client:
+        sign_in = client.start_sign_in()
+        return client.complete_sign_in(sign_in, redirect_for(sign_in))
+
+
+def test_the_earlier_of_expires_in_and_exp_is_the_expiry(sso, key):
+    soon = int(time.time()) + 120
+    token = exchange(sso, {"access_token": access_token(sso, key, exp=soon), "token_type": "Bearer",
+                           "expires_in": 86400})
+    assert token.expires_at == soon  # the JWT says 2 minutes: it is not valid for 24 hours
+    later = exchange(sso, {"access_token": access_token(sso, key), "token_type": "Bearer", "expires_in": 600})
+    assert abs(later.seconds_left() - 600) < 60  # expires_in is earlier here
+
+
+def test_audience_is_checked_when_set(sso, key):
+    body = {"access_token": access_token(sso, key, aud="api"), "token_type": "Bearer", "expires_in": 600}
+    assert exchange(sso, body, audience="api").access_token == body["access_token"]
+    with pytest.raises(TokenVerificationError, match=r"'aud' claim is missing or wrong \(expected audience "
+                                                     r"https://api.healthcode.example\).*audience setting"):
+        exchange(sso, body, audience="https://api.healthcode.example")
+    no_aud = {**body, "access_token": access_token(sso, key, aud=None)}
+    with pytest.raises(TokenVerificationError, match="'aud'"):
+        exchange(sso, no_aud, audience="api")
+
+
+def test_audience_cannot_be_checked_on_an_opaque_token(sso):
+    with pytest.raises(TokenVerificationError, match="opaque, so its audience cannot be checked"):
+        exchange(sso, {"access_token": "opaque-token-value", "token_type": "Bearer", "expires_in": 600},
+                 audience="api")
+
+
+def test_audience_needs_verification():
+    from healthcode_auth import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="'audience'.*verify_access_token"):
+        HealthcodeConfig(client_id="c", redirect_uri=REDIRECT, verify_access_token="never", audience="api")
+
+
+@pytest.mark.parametrize(("typ", "strict", "accepted"), [
+    ("at+jwt", True, True), ("application/at+jwt", True, True), ("AT+JWT", True, True),
+    ("JWT", False, True), (None, False, True), ("JWT", True, False), (None, True, False),
+    ("dpop+jwt", False, False), ("secevent+jwt", False, False),
+])
+def test_access_token_type(sso, key, typ, strict, accepted):
+    jwt = sign(key, {"iss": sso.url_for("").rstrip("/"), "sub": "s", "exp": int(time.time()) + 600},
+               typ=typ)
+    body = {"access_token": jwt, "token_type": "Bearer", "expires_in": 600}
+    settings = {"verify_access_token": "always"} if strict else {}
+    if accepted:
+        assert exchange(sso, body, **settings).access_token == jwt
+    else:
+        with pytest.raises(TokenVerificationError, match="not 'at\\+jwt' \\(RFC 9068\\)"):
+            exchange(sso, body, **settings)

@@ -110,9 +110,30 @@ def _header(token: str) -> dict[str, Any]:
     return header if isinstance(header, dict) else {}
 
 
-def verify_access_token(token: str, *, jwks: JwksCache, jwks_uri: str, issuer: str,
-                        leeway: int = 60, now: float | None = None) -> dict[str, Any]:
-    """Verify signature, ``iss`` and ``exp``; return the claims or raise TokenVerificationError."""
+# RFC 9068 section 2.1 / 4: a JWT access token is typed "at+jwt". Servers outside that profile
+# send "JWT" or no type; any other type is a different kind of token and is refused.
+ACCESS_TOKEN_TYPES = ("at+jwt", "application/at+jwt")
+UNPROFILED_TYPES = ("jwt", "")
+
+
+def _check_type(token: str, *, strict: bool) -> None:
+    typ = str(_header(token).get("typ", "")).lower()
+    allowed = ACCESS_TOKEN_TYPES if strict else ACCESS_TOKEN_TYPES + UNPROFILED_TYPES
+    if typ not in allowed:
+        shown = "".join(ch for ch in typ if ch.isprintable())[:40] or "none"
+        raise TokenVerificationError(f"The access token's type is '{shown}', not 'at+jwt' (RFC 9068): it is not "
+                                     "an access token for this client. Do not use it; check the environment setting.")
+
+
+def verify_access_token(token: str, *, jwks: JwksCache, jwks_uri: str, issuer: str, leeway: int = 60,
+                        now: float | None = None, audience: str | None = None,
+                        strict_type: bool = False) -> dict[str, Any]:
+    """Verify signature, ``iss``, ``exp``, the ``typ`` header and, when ``audience`` is given,
+    ``aud``; return the claims or raise TokenVerificationError.
+
+    ``strict_type`` requires the RFC 9068 type ``at+jwt``; otherwise ``JWT`` or no type are
+    accepted too (servers outside that profile), and any other type is refused.
+    """
     from joserfc import jwt
     from joserfc.errors import (
         ExpiredTokenError,
@@ -125,11 +146,14 @@ def verify_access_token(token: str, *, jwks: JwksCache, jwks_uri: str, issuer: s
     if not looks_like_jwt(token):
         raise TokenVerificationError("The access token is not a JWT; Healthcode issues signed JWTs. "
                                      "Check the environment setting.")
+    _check_type(token, strict=strict_type)
+    claims_rules: dict[str, Any] = {"iss": {"essential": True, "value": issuer}, "exp": {"essential": True}}
+    if audience is not None:
+        claims_rules["aud"] = {"essential": True, "value": audience}
     try:
         decoded = _decode_with_current_keys(token, jwks, jwks_uri)
-        registry = jwt.JWTClaimsRegistry(
-            now=int(time.time() if now is None else now), leeway=leeway,
-            iss={"essential": True, "value": issuer}, exp={"essential": True})
+        registry = jwt.JWTClaimsRegistry(now=int(time.time() if now is None else now), leeway=leeway,
+                                         **claims_rules)
         registry.validate(decoded.claims)
     except ExpiredTokenError:
         raise TokenVerificationError("The access token has expired. A supervisor must sign in again, or "
@@ -139,9 +163,10 @@ def verify_access_token(token: str, *, jwks: JwksCache, jwks_uri: str, issuer: s
                                      f"publish at {jwks_uri}. Do not use it; sign in again.") from None
     except (InvalidClaimError, MissingClaimError) as error:
         claim = getattr(error, "claim", "?")
+        expected = f"audience {audience}" if claim == "aud" else f"issuer {issuer}"
+        setting = "the audience setting" if claim == "aud" else "the environment setting"
         raise TokenVerificationError(f"The access token's '{claim}' claim is missing or wrong (expected "
-                                     f"issuer {issuer}). Do not use it; check the environment setting.",
-                                     ) from None
+                                     f"{expected}). Do not use it; check {setting}.") from None
     except (JoseError, ValueError, TypeError, UnicodeError, RecursionError) as error:
         reason = getattr(error, "error", None) or type(error).__name__
         raise TokenVerificationError(f"The access token's signature could not be verified ({reason}). "
@@ -157,6 +182,9 @@ def verify_id_token(id_token: str, *, jwks: JwksCache, jwks_uri: str, issuer: st
 
     if not looks_like_jwt(id_token):
         raise TokenVerificationError("The ID token is not a JWT. Check the environment setting.")
+    if str(_header(id_token).get("typ", "")).lower() in ACCESS_TOKEN_TYPES:
+        raise TokenVerificationError("The ID token is typed as an access token (at+jwt, RFC 9068 section 2.1): "
+                                     "the SSO server answered with the wrong kind of token. Sign in again.")
     try:
         decoded = _decode_with_current_keys(id_token, jwks, jwks_uri)
         jwt.JWTClaimsRegistry(
