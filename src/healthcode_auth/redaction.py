@@ -38,6 +38,11 @@ class SecretRedactor(logging.Filter):
             with self._lock:
                 self._secrets = self._secrets | fresh
 
+    @property
+    def secrets(self) -> frozenset[str]:
+        """Every registered secret: an immutable snapshot, cheap enough to read for every log message."""
+        return self._secrets
+
     def redact(self, text: str) -> str:
         for secret in self._secrets:
             if secret in text:
