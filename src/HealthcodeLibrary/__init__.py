@@ -13,6 +13,7 @@ from healthcode_auth.session import HealthcodeSession
 
 from .argument_types import BrowserOptions, BrowserType, TokenVerification
 from .keywords import AccessTokenKeywords, HttpAuthKeywords, SignInKeywords
+from .output_scrubber import OutputScrubber
 
 if TYPE_CHECKING:
     from .sign_in_page import SignInPage
@@ -109,6 +110,7 @@ class HealthcodeLibrary(DynamicCore):  # type: ignore[misc]  # robotlibcore ship
     ROBOT_LIBRARY_SCOPE = "GLOBAL"
     ROBOT_LIBRARY_VERSION = __version__
     ROBOT_LIBRARY_DOC_FORMAT = "ROBOT"
+    ROBOT_LIBRARY_LISTENER = OutputScrubber()  # masks known secrets in what Robot writes; see `Secrets`
 
     def __init__(self, client_id: str | None = None, redirect_uri: str | None = None,
                  environment: str | None = None, client_secret: Secret | str | None = None,
