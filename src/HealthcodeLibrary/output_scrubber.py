@@ -30,6 +30,8 @@ from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from robot.result import ForIteration
+
 from healthcode_auth.redaction import MASK, REDACTOR, SecretRedactor
 
 if TYPE_CHECKING:
@@ -88,8 +90,7 @@ class OutputScrubber:
     given with ``--listener HealthcodeLibrary.output_scrubber.OutputScrubber``."""
 
     ROBOT_LISTENER_API_VERSION = 3
-    # Before other listeners, which may forward results elsewhere. Robot's own writers come after
-    # every listener at the events used here, whatever the priority.
+    # Before other listeners (they may forward results); Robot's writers come after all listeners.
     ROBOT_LISTENER_PRIORITY = 1_000_000
 
     def __init__(self, redactor: SecretRedactor = REDACTOR) -> None:
@@ -127,10 +128,9 @@ class OutputScrubber:
         if secrets:
             with suppress(Exception):
                 result.message = scrub(result.message, secrets)
-                assign = getattr(result, "assign", None)
-                if isinstance(assign, dict):  # a FOR iteration: {'${name}': 'value as logged'}
-                    for name, value in assign.items():
-                        assign[name] = scrub(value, secrets)
+                if isinstance(result, ForIteration):  # {'${name}': 'value as logged'}
+                    for name, value in result.assign.items():
+                        result.assign[name] = scrub(value, secrets)
 
     def end_test(self, data: running.TestCase, result: result.TestCase) -> None:
         self._end_suite_or_test(result)

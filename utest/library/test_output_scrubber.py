@@ -188,6 +188,11 @@ def test_no_output_holds_the_secret_or_a_piece_of_it(careless):
     assert leaks(careless, ignore=f"LOG-TO-CONSOLE={SECRET}") == []
 
 
+def test_the_scrubber_adds_no_noise(careless):
+    assert "Warning" not in careless.stderr  # e.g. Robot's deprecation warnings for control structures
+    assert "listener" not in careless.stdout + careless.stderr  # Robot reports failing listener methods
+
+
 def test_log_html_really_is_checked(careless):
     """log.html keeps long texts compressed; the scan unpacks them (else it would prove nothing)."""
     scanned, _ = scan([careless.output / "log.html"], {"mask": [MASK]})
