@@ -117,30 +117,23 @@ class OutputScrubber:
         secrets = self._redactor.secrets
         if secrets:
             with suppress(Exception):  # a listener must never break the run
-                result.args = _scrub_items(result.args, secrets)
-                result.assign = _scrub_items(result.assign, secrets)
-                result.doc = scrub(result.doc, secrets)
-                result.message = scrub(result.message, secrets)
+                _scrub_fields(result, secrets, "args", "assign", "doc", "message")
 
     def end_body_item(self, data: Any, result: Any) -> None:
         """Control structures (FOR, IF, TRY, WHILE, VAR, GROUP...): status message, loop values."""
         secrets = self._redactor.secrets
         if secrets:
             with suppress(Exception):
-                result.message = scrub(result.message, secrets)
+                _scrub_fields(result, secrets, "message")
                 if isinstance(result, ForIteration):  # {'${name}': 'value as logged'}
                     for name, value in result.assign.items():
                         result.assign[name] = scrub(value, secrets)
 
     def end_test(self, data: running.TestCase, result: result.TestCase) -> None:
-        self._end_suite_or_test(result)
-        secrets = self._redactor.secrets
-        if secrets:
-            with suppress(Exception):
-                result.tags = _scrub_items(result.tags, secrets)
+        self._end_suite_or_test(result, "message", "doc", "tags")
 
     def end_suite(self, data: running.TestSuite, result: result.TestSuite) -> None:
-        self._end_suite_or_test(result)
+        self._end_suite_or_test(result, "message", "doc")
 
     def debug_file(self, path: Path) -> None:
         self._debug_file = Path(path)
@@ -153,22 +146,28 @@ class OutputScrubber:
             if path is not None and secrets and path.is_file():
                 _scrub_file(path, secrets)
 
-    def _end_suite_or_test(self, result: result.TestSuite | result.TestCase) -> None:
-        """Status message (setup and teardown failures included), documentation, metadata."""
+    def _end_suite_or_test(self, result: result.TestSuite | result.TestCase, *names: str) -> None:
+        """Status message (setup and teardown failures included), documentation, tags, metadata."""
         secrets = self._redactor.secrets
         if secrets:
             with suppress(Exception):
-                result.message = scrub(result.message, secrets)
-                result.doc = scrub(result.doc, secrets)
+                _scrub_fields(result, secrets, *names)
                 for name, value in list(result.metadata.items()):
                     result.metadata[name] = scrub(value, secrets)
 
 
-def _scrub_items(items: Any, secrets: frozenset[str]) -> Any:
-    """``items`` itself when no item holds a secret, else a tuple of the masked strings."""
-    texts = [item if isinstance(item, str) else str(item) for item in items]
-    clean = [scrub(text, secrets) for text in texts]
-    return items if clean == texts else tuple(clean)
+def _scrub_fields(item: Any, secrets: frozenset[str], *names: str) -> None:
+    """Masks the named string or string-sequence attributes, setting only those that change."""
+    for name in names:
+        value = getattr(item, name)
+        if isinstance(value, str):
+            clean: Any = scrub(value, secrets)
+        else:  # arguments (not always strings), assignments, tags: a tuple of strings if changed
+            texts = [text if isinstance(text, str) else str(text) for text in value]
+            masked = [scrub(text, secrets) for text in texts]
+            clean = value if masked == texts else tuple(masked)
+        if clean is not value:
+            setattr(item, name, clean)
 
 
 def _debug_file_of_current_run() -> Path | None:
