@@ -12,14 +12,15 @@ How (Robot Framework 7.4 and 7.5, ``robot/output/logger.py``): ``Logger.log_mess
 ``start_*`` events the writers come first. output.xml writes a keyword's arguments, assignments
 and status message, and a test's or suite's documentation, metadata, tags and message, at end
 events, so masking them there is in time; log.html, report.html and xunit come from output.xml.
-The debug file writes names, arguments and FOR loop values at start events, and messages below
-the log level the listeners hear: it is rewritten once Robot has closed it (``close``).
+The debug file writes names, arguments and FOR loop values at start events, and DEBUG messages
+that the log level keeps from listeners: it is rewritten once Robot has closed it (``close``).
 
 Out of a listener's reach: ``Log To Console`` and the echo of what a keyword wrote to stderr go
 straight to the process's streams; ``console=True`` on a message below the log level; test
 names; suites that do not import the library (library listeners hear only their own suites;
 ``--listener HealthcodeLibrary.output_scrubber.OutputScrubber`` covers every suite of a run).
 """
+
 from __future__ import annotations
 
 import os
