@@ -2,8 +2,8 @@
 
 One sandbox serves every run: the suites, and each standalone suite in a process of its own. They
 reach it through ${SANDBOX_URL}. Afterwards every code, token, verifier and client secret it issued
-or received is known, and every file in the output directory (console output included) is scanned
-for them; the suites run at --loglevel TRACE.
+or received is known, and every file in the output directory (console output and the --debugfile
+included; log.html's compressed texts unpacked) is scanned for them; the suites run at --loglevel TRACE.
 
 Usage: python atest/run.py [robot options...]    e.g. --include sign-in, --test "*Cancels*"
 """
@@ -37,8 +37,9 @@ def run_robot(sandbox_url: str, suite: Path, output: Path, extra: list[str]) -> 
     output.mkdir(parents=True, exist_ok=True)
     console = output / "console.txt"
     command = [sys.executable, "-m", "robot", "--loglevel", "TRACE", "--outputdir", str(output),
-               "--pythonpath", str(ATEST / "resources"), "--variable", f"SANDBOX_URL:{sandbox_url}",
-               "--variable", f"PYTHON:{sys.executable}", "--consolecolors", "off", *extra, str(suite)]
+               "--debugfile", "debug.txt", "--pythonpath", str(ATEST / "resources"),
+               "--variable", f"SANDBOX_URL:{sandbox_url}", "--variable", f"PYTHON:{sys.executable}",
+               "--consolecolors", "off", *extra, str(suite)]
     with console.open("w", encoding="utf-8") as log, subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env) as robot:
         assert robot.stdout is not None

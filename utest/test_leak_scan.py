@@ -39,3 +39,14 @@ def test_leak_report_never_repeats_the_secret(tmp_path):
     (tmp_path / "console.txt").write_text("token=TOPSECRET-123")
     _, leaks = scan(files_under(tmp_path), {"access token": ["TOPSECRET-123"]})
     assert "TOPSECRET-123" not in str(leaks[0])
+
+
+def test_texts_robot_compresses_in_log_html_are_scanned(tmp_path):
+    """log.html and report.html keep texts over 80 characters zlib-compressed and base64-encoded."""
+    from robot.utils import compress_text
+
+    text = "${headers} = {'Authorization': 'Bearer TOPSECRET-123'} " * 3
+    (tmp_path / "log.html").write_text(f'window.output["strings"] = ["*plain", "{compress_text(text)}"];')
+    scanned, leaks = scan(files_under(tmp_path), {"access token": ["TOPSECRET-123"]})
+    assert scanned == 2
+    assert [leak.path for leak in leaks] == [f"{tmp_path / 'log.html'}!compressed strings"]

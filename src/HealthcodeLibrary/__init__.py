@@ -15,6 +15,7 @@ from healthcode_auth.version import __version__
 
 from .argument_types import BrowserOptions, BrowserType, TokenVerification
 from .keywords import AccessTokenKeywords, HttpClientKeywords, SignInKeywords
+from .output_scrubber import OutputScrubber
 
 if TYPE_CHECKING:
     from .sign_in_page import SignInPage
@@ -106,11 +107,45 @@ class HealthcodeLibrary(DynamicCore):  # type: ignore[misc]  # robotlibcore ship
     any log level. Pass ``client_secret`` as a ``Secret`` (for example ``%{HEALTHCODE_CLIENT_SECRET}``
     in a ``Secret``-typed variable, or leave it to the environment variable): a plain string
     works, but Robot Framework logs plain import arguments at TRACE level.
+
+    A suite can still unwrap a token, for example ``${value} =  Evaluate  $token.value`` followed by
+    ``Log  ${value}``, a failing ``Should Be Equal  ${value}  ...`` or
+    ``Create Dictionary  Authorization=Bearer ${token.value}``. The library then masks it: in
+    every suite that imports the library, each secret the library has handled in the process is
+    replaced with ``<secret>`` in what Robot Framework writes to output.xml, log.html, report.html,
+    the xunit file, the console and the ``--debugfile``. Masked are:
+
+    - log messages at every level (TRACE argument and return value logging included), warnings
+      and ``Log  ...  console=True`` on the console
+    - keyword arguments, assignments and failure messages, and FOR loop values
+    - the messages, documentation, metadata and tags of tests and suites, setup and teardown
+      failures included
+    - the part of a token Robot shows when it cuts a long value (an assigned value shows only its
+      first 200 characters, followed by ``...``)
+
+    What remains the author's responsibility:
+
+    - ``Log To Console``, and whatever a keyword writes to the standard error stream, go straight
+      to the console, unmasked. Use ``Log  ...  console=True`` instead. ``console=True`` on a
+      message below the current log level (``Log  ${value}  DEBUG  console=True`` at the default
+      INFO level) is printed unmasked too.
+    - Suites that do not import the library (for example the child suites of an initialization
+      file that imports it) are not masked. Import the library there too, or run the robot with
+      ``--listener HealthcodeLibrary.output_scrubber.OutputScrubber``, which masks every suite.
+    - Test names, keyword names and a test's documentation as the console shows it when the
+      test starts are written before they could be masked: never build them from a token.
+    - The debug file is masked when the run ends: until then, or if the run is killed, its
+      keyword start lines, FOR loop values and DEBUG messages (below the log level) may show a token.
+    - Only values the library handled are known, and only as they are: a token encoded, split or
+      otherwise transformed by the suite is not recognised, nor the suite's own passwords.
+      Listeners given with ``--listener`` see messages after the masking, unless their
+      ``ROBOT_LISTENER_PRIORITY`` is 1000000 or more.
     """
 
     ROBOT_LIBRARY_SCOPE = "GLOBAL"
     ROBOT_LIBRARY_VERSION = __version__
     ROBOT_LIBRARY_DOC_FORMAT = "ROBOT"
+    ROBOT_LIBRARY_LISTENER = OutputScrubber()  # masks known secrets in what Robot writes; see `Secrets`
 
     def __init__(self, client_id: str | None = None, redirect_uri: str | None = None,
                  environment: str | None = None, client_secret: Secret | str | None = None,

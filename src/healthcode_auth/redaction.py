@@ -46,9 +46,9 @@ class SecretRedactor(logging.Filter):
                 self._secrets = self._secrets | fresh
 
     @property
-    def active(self) -> bool:
-        """True once any secret is known (before that, nothing needs masking)."""
-        return bool(self._secrets)
+    def secrets(self) -> frozenset[str]:
+        """Every registered secret: an immutable snapshot, cheap enough to read for every log message."""
+        return self._secrets
 
     def redact(self, text: str) -> str:
         for secret in self._secrets:
