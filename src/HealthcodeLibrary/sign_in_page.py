@@ -14,7 +14,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Iterator, Sequence
+import re
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -22,7 +23,7 @@ from typing import Any
 
 from robot.api import logger
 
-from healthcode_auth.errors import SignInPageError
+from healthcode_auth.errors import ConfigurationError, SignInPageError
 from healthcode_auth.protocol.urls import without_queries
 from healthcode_auth.redaction import SECRET_VARIABLES, environment_without_secrets
 
@@ -88,6 +89,7 @@ class SignInPage:
              ) -> None:
         """Open ``url`` in a new page of the suite's context, or in a browser of our own; only a
         redirect whose previous hop is on one of ``sso_origins`` will be captured."""
+        refuse_playwright_debug_log(os.environ)
         with _without_secret_variables():
             browser = self.browser
             self._ensure_context(browser, options)
@@ -158,6 +160,17 @@ class SignInPage:
         if self._extension_loaded_in != id(browser):
             browser.init_js_extension(EXTENSION)
             self._extension_loaded_in = id(browser)
+
+
+def refuse_playwright_debug_log(environ: Mapping[str, str]) -> None:
+    """Playwright's own debug log (``DEBUG=pw:protocol``, ``pw:channel``, ``pw:api``, ``pw:*`` or
+    ``*``) records every request URL, the redirect with the authorization code included."""
+    namespaces = [part for part in re.split(r"[\s,]+", environ.get("DEBUG", "")) if part]
+    active = [part for part in namespaces if not part.startswith("-") and (part == "*" or part.startswith("pw"))]
+    if active:
+        raise ConfigurationError("DEBUG", f"'{', '.join(active)}' turns on Playwright's debug log, which would record "
+                                 "the redirect with the authorization code. Remove the pw: entries from the DEBUG "
+                                 "environment variable (or unset it), then open the sign-in page again.")
 
 
 @contextlib.contextmanager

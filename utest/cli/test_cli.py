@@ -131,3 +131,16 @@ def test_sandbox_command_is_delegated():
     result = run("sandbox", "--help")
     assert result.returncode == 0
     assert "--remembered-supervisor" in result.stdout
+
+
+def test_a_sign_out_is_final_even_when_an_old_copy_of_the_cache_is_put_back(env, sandbox, tmp_path):
+    sandbox.set_faults(remembered_supervisor="supervisor")
+    assert run("login", "--headless", env=env).returncode == 0
+    cache = tmp_path / "cache" / "tokens.json"
+    backup = cache.read_bytes()
+    assert run("logout", "--no-revoke", env=env).returncode == 0
+    cache.write_bytes(backup)  # a restore from a backup, or an attacker with the old file
+    status = run("status", env=env)
+    assert status.returncode == 3, status.stdout
+    assert "no token cached" in status.stdout
+    assert "before the latest sign-out" in status.stderr

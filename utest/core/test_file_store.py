@@ -195,3 +195,43 @@ def test_key_file_readable_by_others_is_refused(cache, caplog):
         assert load(FileTokenStore(cache.path, environ={})) is None
     assert "can be read by other users" in caplog.text
     assert "chmod 600" in caplog.text
+
+
+def test_an_older_copy_is_refused_after_a_sign_out(cache, caplog):
+    put(cache, entry())
+    put(cache, entry(client_id="other", access="OTHER-ACCESS-TOKEN"))
+    backup = cache.path.read_bytes()
+    assert cache.remove(entry_key(URL, "example_rpa_app"))  # healthcode-auth logout
+    cache.path.write_bytes(backup)  # someone puts the old file back
+    fresh = FileTokenStore(cache.path, environ={})
+    with caplog.at_level(logging.WARNING, logger="healthcode_auth"):
+        assert load(fresh) is None
+    assert "before the latest sign-out" in caplog.text
+    assert ACCESS not in caplog.text
+
+
+def test_a_sign_out_keeps_the_other_clients_entries(cache):
+    put(cache, entry())
+    put(cache, entry(client_id="other", access="OTHER-ACCESS-TOKEN"))
+    assert cache.remove(entry_key(URL, "example_rpa_app"))
+    assert load(FileTokenStore(cache.path, environ={}), "other").token.access_token == "OTHER-ACCESS-TOKEN"
+
+
+def test_the_generation_cannot_be_edited_in_the_header(cache, caplog):
+    put(cache, entry())
+    backup = json.loads(cache.path.read_bytes())
+    assert cache.remove(entry_key(URL, "example_rpa_app"))
+    cache.path.write_text(json.dumps({**backup, "generation": 99}))  # claim to be newer
+    with caplog.at_level(logging.WARNING, logger="healthcode_auth"):
+        assert load(FileTokenStore(cache.path, environ={})) is None
+    assert "another key, or altered" in caplog.text
+
+
+def test_rollback_protection_with_a_passphrase_too(tmp_path):
+    environ = {ENV_KEY: "a passphrase of sixteen or more"}
+    store = FileTokenStore(tmp_path / "tokens.json", environ=environ)
+    put(store, entry())
+    backup = store.path.read_bytes()
+    assert store.remove(entry_key(URL, "example_rpa_app"))
+    store.path.write_bytes(backup)
+    assert load(FileTokenStore(store.path, environ=environ)) is None

@@ -256,3 +256,19 @@ def test_open_hands_the_sso_origins_to_the_page(library):
     page = use_page(library)
     library.open_healthcode_login()
     assert page.opened[0][4] == ("https://sso.example.test",)
+
+
+@pytest.mark.parametrize("debug", ["pw:protocol", "pw:channel", "pw:*", "pw:api", "*", "express:*,pw:protocol",
+                                   "pw:browser pw:protocol"])
+def test_the_sign_in_page_is_refused_while_playwrights_debug_log_is_on(debug):
+    from HealthcodeLibrary.sign_in_page import refuse_playwright_debug_log
+
+    with pytest.raises(ConfigurationError, match="Playwright's debug log.*authorization code.*DEBUG"):
+        refuse_playwright_debug_log({"DEBUG": debug})
+
+
+@pytest.mark.parametrize("debug", ["", "express:*", "-pw:*", "app,db"])
+def test_other_debug_settings_are_fine(debug):
+    from HealthcodeLibrary.sign_in_page import refuse_playwright_debug_log
+
+    refuse_playwright_debug_log({"DEBUG": debug})

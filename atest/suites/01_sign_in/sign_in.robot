@@ -151,8 +151,32 @@ Authorise Healthcode Supervisor Reports A Refusal
     Run Keyword And Expect Error    *supervisor declined or cancelled*
     ...    Authorise Healthcode Supervisor    timeout=30 seconds
 
+Repeated Sign-Ins Leave No Pages Behind, And The Suite's Own Page Alone
+    New Page    about:blank
+    ${own}=    Get Page Ids    CURRENT    CURRENT    CURRENT
+    FOR    ${attempt}    IN RANGE    4
+        Open Healthcode Login
+    END
+    Wait Until Keyword Succeeds    10 s    0.2 s    Pages In This Context Should Be    2
+    ${pages}=    Get Page Ids    ALL    CURRENT    CURRENT
+    List Should Contain Value    ${pages}    ${own}[0]    The suite's own page must stay open
+    Supervisor Signs In
+    Wait For Supervisor Authorisation    timeout=30 seconds
+    Get Healthcode Access Token
+
+Playwright's Debug Log Blocks The Sign-In
+    Set Environment Variable    DEBUG    pw:protocol
+    Run Keyword And Expect Error    *Playwright's debug log*authorization code*DEBUG*
+    ...    Open Healthcode Login
+    [Teardown]    Remove Environment Variable    DEBUG
+
 
 *** Keywords ***
+Pages In This Context Should Be
+    [Arguments]    ${count}
+    ${pages}=    Get Page Ids    ALL    CURRENT    CURRENT
+    Length Should Be    ${pages}    ${count}
+
 Prepare Test
     Clear Healthcode Authorisation
     Reset Sandbox Stats

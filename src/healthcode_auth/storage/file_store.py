@@ -16,9 +16,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..errors import StoreKeyError, StoreLockTimeout
-from .private_files import write_atomically
-from .sealing import seal, unseal
+from ..errors import StoreError, StoreKeyError, StoreLockTimeout
+from .key_sources import advance_generation, current_generation
+from .private_files import ensure_private_folder, read_private_file, refuse_link, write_atomically
+from .sealing import RolledBackError, seal, unseal
 from .store import StoredAuthorisation, TokenStore, Versioned
 
 LOCK_TIMEOUT = 120.0
@@ -79,14 +80,24 @@ class FileTokenStore(TokenStore):
             return True
 
     def remove(self, key: str, *, only_version: int | None = None) -> bool:
+        """Sign out: the entry goes, and every older copy of this file is refused from now on."""
         with self._locked():
             document = self._read()
             current = document["entries"].get(key)
             if current is None or (only_version is not None and _version_of(current) != only_version):
                 return False
             del document["entries"][key]
+            try:
+                advance_generation(self._id)
+            except StoreKeyError as error:
+                log.warning("Signed out, but an old copy of the Healthcode token cache %s could be put back and "
+                            "used: %s", self.path, error)
             self._write(document)
             return True
+
+    @property
+    def _id(self) -> str:
+        return f"file:{self.path.resolve()}"
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
@@ -95,9 +106,10 @@ class FileTokenStore(TokenStore):
 
         with self._memory_lock:
             if self._file_lock is None:
-                self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                ensure_private_folder(self.path.parent)
                 self._file_lock = FileLock(str(self.path) + ".lock", mode=0o600)
         lock = self._file_lock
+        refuse_link(Path(lock.lock_file), "token cache lock file")
         try:
             with lock.acquire(timeout=self.lock_timeout):
                 yield
@@ -105,24 +117,26 @@ class FileTokenStore(TokenStore):
             raise StoreLockTimeout(f"Another robot held the token cache lock {lock.lock_file} for over "
                                    f"{self.lock_timeout:g} seconds. If no robot is running, delete that file."
                                    ) from None
+        except OSError as error:
+            raise StoreError(f"The token cache lock {lock.lock_file} cannot be used ({error.strerror}). Check the "
+                             "folder's permissions, or remove the file if no robot is running.") from None
 
     def _read(self) -> dict[str, Any]:
         """The decrypted document ``{"entries": {...}, "last_version": n}``; empty when unusable."""
         empty: dict[str, Any] = {"entries": {}, "last_version": 0}
         try:
-            stat = self.path.stat()
+            stat = os.lstat(self.path)
         except FileNotFoundError:
             return empty
         version = (stat.st_mtime_ns, stat.st_size)
-        if stat.st_size > MAX_CACHE_BYTES:
-            log.warning("The Healthcode token cache %s is %d bytes, too large to be a token cache, and is "
-                        "treated as empty.", self.path, stat.st_size)
-            return empty
         with self._memory_lock:
             if self._snapshot is not None and self._snapshot[0] == version:
                 return _copy(self._snapshot[1])  # unchanged since the last read: no decryption
         try:
-            document = unseal(self.path.read_bytes(), self._environ)
+            raw = read_private_file(self.path, max_bytes=MAX_CACHE_BYTES, what="token cache")
+            if raw is None:
+                return empty
+            document = unseal(raw, self._environ, generation=current_generation(self._id))
             entries = document["entries"]
             if not isinstance(entries, dict):
                 raise ValueError("no entries")
@@ -130,6 +144,10 @@ class FileTokenStore(TokenStore):
             last = max([last if isinstance(last, int) else 0, *(_version_of(e) or 0 for e in entries.values())])
         except StoreKeyError as error:
             log.warning("The Healthcode token cache %s is treated as empty: %s", self.path, error)
+            return empty
+        except RolledBackError as error:
+            log.warning("The Healthcode token cache %s is refused: %s. A supervisor must sign in again.",
+                        self.path, error)
             return empty
         except (ValueError, KeyError, TypeError, AttributeError, UnicodeError, RecursionError, OSError) as error:
             log.warning("The Healthcode token cache %s cannot be read (%s) and is treated as empty; "
@@ -141,7 +159,7 @@ class FileTokenStore(TokenStore):
         return _copy(document)
 
     def _write(self, document: dict[str, Any]) -> None:
-        write_atomically(self.path, seal(document, self._environ))
+        write_atomically(self.path, seal(document, self._environ, generation=current_generation(self._id)))
         with self._memory_lock:
             self._snapshot = None
 

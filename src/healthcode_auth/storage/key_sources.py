@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import base64
 import functools
+import json
 import os
 import secrets
 from pathlib import Path
 
-from ..errors import ConfigurationError, StoreKeyError
-from .private_files import write_atomically
+from ..errors import ConfigurationError, StoreError, StoreKeyError
+from .private_files import read_private_file, write_atomically
 
 ENV_KEY = "HEALTHCODE_CACHE_KEY"
 MIN_PASSPHRASE = 16
@@ -102,28 +103,33 @@ def _keyring_secret(create: bool) -> str:
 
 def _key_file_secret(create: bool) -> str:
     path = key_file_path()
-    if path.exists():
-        _check_private(path)
-        return path.read_text(encoding="ascii").strip()
+    value = _read_key_file(path)
+    if value is not None:
+        return value
     if not create:
         raise StoreKeyError(f"The token cache's key file {path} is missing. A supervisor must sign in again.")
-    value = _new_key()
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    write_atomically(path, value.encode("ascii"), exclusive=True)
-    return path.read_text(encoding="ascii").strip()  # another process may have won the race
+    _write_key_file(path, _new_key().encode("ascii"), exclusive=True)
+    value = _read_key_file(path)  # whoever won the race to create it: checked like any key file
+    if value is None:
+        raise StoreKeyError(f"The token cache's key file {path} vanished while it was being created. Try again.")
+    return value
 
 
-def _check_private(path: Path) -> None:
-    """A key file anyone else can read, or that another user owns, does not protect the cache."""
-    if os.name != "posix":
-        return
-    status = path.stat()
-    if status.st_uid != os.geteuid():
-        raise StoreKeyError(f"The token cache key file {path} belongs to another user. Run the robots as the user "
-                            "who signed in, or delete the file and sign in again.")
-    if status.st_mode & 0o077:
-        raise StoreKeyError(f"The token cache key file {path} can be read by other users. Run "
-                            f"'chmod 600 {path}' and sign in again (the token may have been exposed).")
+def _read_key_file(path: Path) -> str | None:
+    """A key file anyone else can read, that another user owns, or that is not a plain file (a
+    link, a FIFO) does not protect the cache: every read is checked, whichever way it came about."""
+    try:
+        data = read_private_file(path, max_bytes=1024, what="token cache key file", private=True)
+    except (StoreError, ValueError) as error:
+        raise StoreKeyError(str(error)) from None
+    return None if data is None else data.decode("ascii", "replace").strip()
+
+
+def _write_key_file(path: Path, data: bytes, *, exclusive: bool = False) -> None:
+    try:
+        write_atomically(path, data, exclusive=exclusive, what="token cache key folder")
+    except StoreError as error:
+        raise StoreKeyError(str(error)) from None
 
 
 def _new_key() -> str:
@@ -138,3 +144,34 @@ def _decode(value: str, where: str) -> bytes:
     if len(key) != 32:
         raise StoreKeyError(f"The token cache key in {where} is damaged. Remove it and sign in again.")
     return key
+
+
+def generations_path() -> Path:
+    """Where sign-out generations are kept: beside the key file, apart from the caches."""
+    return key_file_path().with_name("generations.json")
+
+
+def current_generation(store_id: str) -> int:
+    """How many times ``store_id`` was signed out on this machine (0 if never)."""
+    return _generations().get(store_id, 0)
+
+
+def advance_generation(store_id: str) -> int:
+    """Record a sign-out: every copy of the store sealed before it is refused from now on."""
+    generations = _generations()
+    generations[store_id] = generations.get(store_id, 0) + 1
+    _write_key_file(generations_path(), json.dumps(generations, sort_keys=True).encode("utf-8"))
+    return generations[store_id]
+
+
+def _generations() -> dict[str, int]:
+    path = generations_path()
+    try:
+        data = read_private_file(path, max_bytes=1_000_000, what="token cache generations file", private=True)
+        generations = json.loads(data) if data is not None else {}
+    except (StoreError, ValueError) as error:
+        raise StoreKeyError(f"The sign-out record {path} cannot be used ({error}). Remove it and sign in again."
+                            ) from None
+    if not isinstance(generations, dict):
+        raise StoreKeyError(f"The sign-out record {path} is damaged. Remove it and sign in again.")
+    return {str(k): v for k, v in generations.items() if isinstance(v, int) and not isinstance(v, bool)}

@@ -1,22 +1,116 @@
-"""Writing files so that a crash leaves the old content or the new, never a torn file."""
+"""Private files: created in private folders, written so that a crash leaves the old content or the
+new (never a torn file), and read without following links, without blocking, and only when they
+are what they claim to be.
+
+On POSIX a folder that holds the token cache or the key must belong to this user and be writable
+by nobody else, and a key file must be readable by nobody else; a symbolic link, a FIFO or a device
+where a file should be is refused. Windows has neither modes nor the same links: there the
+per-user folders' ACLs protect the files (``docs/security.md``).
+"""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import stat
 import tempfile
 from pathlib import Path
 
+from ..errors import StoreError
+
 PRIVATE = 0o600
+PRIVATE_FOLDER = 0o700
+POSIX = os.name == "posix"
 
 
-def write_atomically(path: Path, data: bytes, *, exclusive: bool = False) -> bool:
+def ensure_private_folder(folder: Path, what: str = "token cache") -> None:
+    """Create ``folder`` and its missing parents with mode 0700 (whatever the umask), then check it."""
+    missing: list[Path] = []
+    current = folder
+    while not os.path.lexists(current) and current != current.parent:
+        missing.append(current)
+        current = current.parent
+    for path in reversed(missing):
+        try:
+            os.mkdir(path, PRIVATE_FOLDER)
+        except FileExistsError:
+            continue  # another robot made it first; checked below like any existing folder
+        if POSIX:
+            os.chmod(path, PRIVATE_FOLDER)  # mkdir's mode is masked by the umask; ours is not
+    check_folder(folder, what)
+
+
+def check_folder(folder: Path, what: str = "token cache") -> None:
+    """Refuse a folder that another user owns, or that others can write (they could swap our files)."""
+    try:
+        status = os.stat(folder)
+    except OSError as error:
+        raise StoreError(f"The {what} folder {folder} cannot be used ({error.strerror}). Check the path and its "
+                         "permissions.") from None
+    if not stat.S_ISDIR(status.st_mode):
+        raise StoreError(f"The {what} folder {folder} is not a folder. Give a path inside a folder of your own.")
+    if not POSIX:
+        return
+    if status.st_uid != os.geteuid():
+        raise StoreError(f"The {what} folder {folder} belongs to another user. Use a folder of your own (the "
+                         "default per-user folder, or a path you created), or run the robots as its owner.")
+    if status.st_mode & 0o022:
+        raise StoreError(f"Other users can write to the {what} folder {folder}, so they could replace its files. "
+                         f"Run 'chmod go-w {folder}' or use a private folder, then try again.")
+
+
+def read_private_file(path: Path, *, max_bytes: int, what: str, private: bool = False) -> bytes | None:
+    """The file's bytes, or None when there is none. Never follows a symbolic link or blocks on a
+    FIFO; refuses anything but a regular file of this user's (and, with ``private``, one that others
+    can read). Raises StoreError saying what is wrong; ValueError when it is larger than ``max_bytes``.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        descriptor = os.open(path, flags)
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        if error.errno == errno.ELOOP or os.path.islink(path):
+            raise StoreError(f"The {what} {path} is a symbolic link. Remove it; the library writes a file of "
+                             "its own there.") from None
+        raise StoreError(f"The {what} {path} cannot be read ({error.strerror}).") from None
+    try:
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode):
+            raise StoreError(f"The {what} {path} is not a regular file (a FIFO, a device or a folder). Remove it "
+                             "and try again.")
+        if POSIX and status.st_uid != os.geteuid():
+            raise StoreError(f"The {what} {path} belongs to another user. Run the robots as the user who signed "
+                             "in, or remove the file and sign in again.")
+        if POSIX and private and status.st_mode & 0o077:
+            raise StoreError(f"The {what} {path} can be read by other users. Run 'chmod 600 {path}' and sign in "
+                             "again (the token may have been exposed).")
+        if status.st_size > max_bytes:
+            raise ValueError(f"it is {status.st_size} bytes, too large to be a {what}")
+        with os.fdopen(os.dup(descriptor), "rb") as handle:
+            data = handle.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            raise ValueError(f"it is larger than {max_bytes} bytes, too large to be a {what}")
+        return data
+    finally:
+        os.close(descriptor)
+
+
+def refuse_link(path: Path, what: str) -> None:
+    """A symbolic link where we are about to create or lock a file would redirect our write."""
+    if os.path.islink(path):
+        raise StoreError(f"The {what} {path} is a symbolic link. Remove it; the library makes the file itself.")
+
+
+def write_atomically(path: Path, data: bytes, *, exclusive: bool = False, what: str = "token cache") -> bool:
     """Write ``data`` to ``path`` through a private temporary file, fsync and rename.
 
     With ``exclusive`` the file is only created when it does not exist yet (a hard link, which is
     atomic), and False is returned when another process created it first.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    ensure_private_folder(path.parent, what)
+    refuse_link(path, what)
     descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(descriptor, "wb") as handle:

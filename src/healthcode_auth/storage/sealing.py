@@ -1,9 +1,12 @@
 """Sealed documents: what every store writes instead of plain text.
 
-A sealed document is JSON: an authenticated header (format, version, key source, salt), a nonce
-and the AES-GCM ciphertext of the payload. The header is the associated data, so changing the
-key source or the salt breaks decryption, and a document sealed for one purpose (``kind``)
-cannot be passed off as another. Keys come from :mod:`key_sources`.
+A sealed document is JSON: an authenticated header (format, version, key source, salt, sign-out
+generation), a nonce and the AES-GCM ciphertext of the payload. The header is the associated
+data, so changing the key source, the salt or the generation breaks decryption, and a document
+sealed for one purpose (``kind``) cannot be passed off as another. A document sealed before the
+store's latest sign-out carries an older generation and is refused (:class:`RolledBackError`):
+restoring an old copy does not bring a signed-out authorisation back. Keys come from
+:mod:`key_sources`.
 """
 
 from __future__ import annotations
@@ -20,13 +23,17 @@ FORMAT = "healthcode-token-cache"
 VERSION = 1
 
 
-def seal(payload: Mapping[str, Any], environ: dict[str, str], *, kind: str = FORMAT) -> bytes:
+class RolledBackError(ValueError):
+    """The document was sealed before the store's latest sign-out: an old copy put back."""
+
+
+def seal(payload: Mapping[str, Any], environ: dict[str, str], *, generation: int = 0, kind: str = FORMAT) -> bytes:
     """Encrypt ``payload`` with the key new documents use (creating it if needed)."""
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
     source = choose_source(environ)
     salt = secrets.token_bytes(16)
-    header = {"format": kind, "version": VERSION, "key_source": source, "salt": _b64(salt)}
+    header = {"format": kind, "version": VERSION, "key_source": source, "salt": _b64(salt), "generation": generation}
     nonce = secrets.token_bytes(12)
     key = key_for(source, salt, environ, create=True)
     plaintext = json.dumps(payload, separators=(",", ":")).encode("utf-8")
@@ -34,8 +41,9 @@ def seal(payload: Mapping[str, Any], environ: dict[str, str], *, kind: str = FOR
     return json.dumps({**header, "nonce": _b64(nonce), "ciphertext": _b64(ciphertext)}).encode("utf-8")
 
 
-def unseal(raw: bytes, environ: dict[str, str], *, kind: str = FORMAT) -> dict[str, Any]:
-    """Decrypt a sealed document; ValueError (or StoreKeyError) when it cannot be trusted."""
+def unseal(raw: bytes, environ: dict[str, str], *, generation: int = 0, kind: str = FORMAT) -> dict[str, Any]:
+    """Decrypt a sealed document; ValueError (or StoreKeyError) when it cannot be trusted, and
+    RolledBackError when it was sealed before sign-out number ``generation``."""
     from cryptography.exceptions import InvalidTag
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -44,12 +52,14 @@ def unseal(raw: bytes, environ: dict[str, str], *, kind: str = FORMAT) -> dict[s
         raise ValueError("not a Healthcode token cache")
     if document.get("version") != VERSION:
         raise ValueError(f"unsupported version {document.get('version')!r}")
-    header = {k: document[k] for k in ("format", "version", "key_source", "salt")}
+    header = {k: document[k] for k in ("format", "version", "key_source", "salt", "generation")}
     key = key_for(str(header["key_source"]), _unb64(header["salt"]), environ)
     try:
         plaintext = AESGCM(key).decrypt(_unb64(document["nonce"]), _unb64(document["ciphertext"]), _aad(header))
     except InvalidTag:
         raise ValueError("it was encrypted with another key, or altered") from None
+    if not isinstance(header["generation"], int) or header["generation"] < generation:
+        raise RolledBackError("it is a copy from before the latest sign-out on this machine, put back")
     payload = json.loads(plaintext)
     if not isinstance(payload, dict):
         raise ValueError("not a sealed object")
