@@ -129,8 +129,9 @@ class SandboxLibrary:
         finally:
             for logger, level in zip(quiet, levels, strict=True):
                 logger.setLevel(level)
-        page = ("<!doctype html><title>Totally harmless</title><script>"
-                f"location.href = {json.dumps(redirect)};</script>").encode()
+        page = ("<!doctype html><title>Totally harmless</title><script>addEventListener('load', () => "
+                f"setTimeout(() => {{ window.sent = true; location.href = {json.dumps(redirect)}; }}, 50));"
+                "</script>").encode()
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:

@@ -15,9 +15,12 @@ Test Teardown       Reset Sandbox Faults
 An Attacker's Code Is Never Taken Or Sent To The Token Endpoint
     Open Healthcode Login
     ${attacker}=    Start Attacker Page For The Pending Sign In
-    Go To    ${attacker}    wait_until=commit
-    Run Keyword And Expect Error    *did not complete the sign-in within 3 seconds*
+    Go To    ${attacker}
+    Wait For Function    () => window.sent === true
+    ${error}=    Run Keyword And Expect Error    *did not complete the sign-in within 3 seconds*
     ...    Wait For Supervisor Authorisation    timeout=3 seconds
+    Should Contain    ${error}    not Healthcode's (${attacker})    The wait reports what it ignored
+    Should Not Contain Any    ${error}    ?    code=    state=    The report never prints a query
     ${exchanges}=    Sandbox Request Count    token.authorization_code
     Should Be Equal As Integers    ${exchanges}    0    No injected code may reach the token endpoint
     Run Keyword And Expect Error    *no Healthcode access token yet*
@@ -27,7 +30,8 @@ The Supervisor's Sign-In Still Completes After An Injection Was Ignored
     Open Healthcode Login
     ${sign_in}=    Pending Sign In Url
     ${attacker}=    Start Attacker Page For The Pending Sign In
-    Go To    ${attacker}    wait_until=commit
+    Go To    ${attacker}
+    Wait For Function    () => window.sent === true
     Go To    ${sign_in}
     Supervisor Signs In
     Wait For Supervisor Authorisation    timeout=30 seconds

@@ -103,13 +103,19 @@ class SignInKeywords(LibraryComponent):
         logger.console(f"Waiting up to {readable} for a supervisor to sign in to Healthcode in the browser "
                        "window the robot opened...")
         deadline = time.monotonic() + limit
+        ignored: list[str] = []
         try:
             while True:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
+                    suspicious = (f" Meanwhile the browser was sent to the redirect URI from a page that is not "
+                                  f"Healthcode's ({', '.join(ignored)}): that was ignored; find out who sent it."
+                                  if ignored else "")
                     raise SignInTimeoutError(f"The supervisor did not complete the sign-in within {readable}. "
-                                             f"{RESTART} and ask the supervisor to sign in, or allow more time.")
+                                             f"{RESTART} and ask the supervisor to sign in, or allow more time."
+                                             + suspicious)
                 capture = self.sign_in_page.take(sign_in.state, min(remaining, POLL_SECONDS))
+                ignored.extend(capture.ignored)
                 for page in capture.ignored:
                     logger.warn(f"Ignored a navigation to the redirect URI that did not come from Healthcode's "
                                 f"sign-in (it came from {page}): only the SSO's own redirect is accepted. "
