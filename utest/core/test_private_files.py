@@ -35,7 +35,7 @@ def within(seconds, action):
     def run():
         try:
             outcome["value"] = action()
-        except BaseException as error:  # noqa: BLE001 - handed back to the test
+        except BaseException as error:
             outcome["error"] = error
 
     thread = threading.Thread(target=run, daemon=True)
