@@ -8,6 +8,7 @@ from healthcode_auth.storage.store import TokenStore, Versioned
 
 class MemoryTokenStore(TokenStore):
     def __init__(self):
+        self.events = []
         self._entries = {}
         self._last_version = 0
         self._lock = threading.RLock()
@@ -40,6 +41,13 @@ class MemoryTokenStore(TokenStore):
                 return False
             del self._entries[key]
             return True
+
+
+    def record(self, event):
+        self.events.append(dict(event))
+
+    def history(self, limit):
+        return self.events[-limit:]
 
 
 def put_token(session, token):

@@ -197,6 +197,7 @@ class HealthcodeLibrary(DynamicCore):  # type: ignore[misc]  # robotlibcore ship
             self._missing = error
         else:
             self._session = HealthcodeSession.from_config(config, sign_in_hint=SIGN_IN_HINT)
+            self._session.describe_actor = _robot_actor
         self._sign_in_page: SignInPage | None = None
         self.browser_options = BrowserOptions(browser=browser.value, headless=headless, channel=channel,
                                               executable_path=executable_path, args=tuple(browser_args or ()),
@@ -224,6 +225,16 @@ class HealthcodeLibrary(DynamicCore):  # type: ignore[misc]  # robotlibcore ship
             assert self._missing is not None
             raise self._missing
         return self._session
+
+
+def _robot_actor() -> dict[str, str]:
+    """For the supervision record: the suite that made the event happen."""
+    from robot.libraries.BuiltIn import BuiltIn, RobotNotRunningError
+
+    try:
+        return {"via": "HealthcodeLibrary", "suite": str(BuiltIn().get_variable_value("${SUITE NAME}", ""))}
+    except RobotNotRunningError:
+        return {"via": "HealthcodeLibrary"}
 
 
 __all__ = ["BrowserType", "HealthcodeLibrary", "TokenVerification"]

@@ -26,6 +26,7 @@ code, a code verifier, a client secret or a store password: callers may log ``st
     │   ├── ReauthorisationRequiredError       the SSO refused to renew the authorisation
     │   └── SignedOutError                     the authorisation was removed (logout)
     ├── StoreError                             the token store cannot be used
+    │   ├── StoreUnavailableError              the (networked) store cannot be reached or refuses us
     │   ├── StoreLockTimeout                   another robot held the renewal lock too long
     │   └── StoreKeyError                      the store's encryption key is not usable
     └── TokenAssertionError (AssertionError)   a ``Should`` keyword's check failed
@@ -132,6 +133,10 @@ class SignedOutError(NoValidTokenError):
 
 class StoreError(HealthcodeAuthError):
     """The token store cannot be read or written."""
+
+
+class StoreUnavailableError(StoreError):
+    """The token store cannot be reached, or refuses this robot (password, TLS, permissions)."""
 
 
 class StoreLockTimeout(StoreError):

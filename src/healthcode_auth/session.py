@@ -13,8 +13,13 @@ back with a compare-and-set so that it never overwrites a newer token.
 from __future__ import annotations
 
 import contextlib
+import getpass
+import logging
+import platform
 import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 from .client import HealthcodeAuthClient
@@ -26,6 +31,7 @@ from .errors import (
     ReauthorisationRequiredError,
     SignedOutError,
     SignInError,
+    StoreError,
 )
 from .protocol.authorization_request import AuthorizationCode, AuthorizationRequest, parse_redirect
 from .protocol.jwt_verification import claims_of
@@ -36,6 +42,7 @@ from .storage import TokenStore, open_store
 from .storage.store import StoredAuthorisation, Versioned, entry_key
 
 DEFAULT_SIGN_IN_HINT = "A supervisor must sign in first"
+log = logging.getLogger("healthcode_auth")
 # A renewal makes at most this many requests while it holds the renewal lock (discovery when it
 # is not stored, the refresh, the key set and one refetch after a key rotation), each ending
 # within the timeout (a total deadline, see transport.py); plus time for the local work.
@@ -64,6 +71,9 @@ class HealthcodeSession:
         self.store = store
         self.expiry_margin = client.config.expiry_margin
         self.sign_in_hint = sign_in_hint
+        # Who is acting, for the supervision record; asked only when an event is recorded.
+        # Front ends say e.g. {"via": "healthcode-auth login"} or {"suite": "Claims"}.
+        self.describe_actor: Callable[[], Mapping[str, str]] = dict
         self._lock = threading.RLock()
         self._state = _State()
 
@@ -71,7 +81,8 @@ class HealthcodeSession:
     def from_config(cls, config: HealthcodeConfig, *, sign_in_hint: str = DEFAULT_SIGN_IN_HINT) -> HealthcodeSession:
         """A session with the configuration's client and token store; a robot waits for another's
         renewal no longer than that renewal can take (:func:`renewal_time_bound`)."""
-        store = open_store(config.token_cache, lock_timeout=renewal_time_bound(config.timeout))
+        store = open_store(config.token_cache, lock_timeout=renewal_time_bound(config.timeout),
+                           timeout=config.timeout, ca_bundle=config.ca_bundle)
         return cls(HealthcodeAuthClient(config), store=store, sign_in_hint=sign_in_hint)
 
     @property
@@ -170,9 +181,11 @@ class HealthcodeSession:
             if self.store is not None:
                 with self.store.renewal_lock(self.key):
                     stored = self.store.load(self.key)
-                    self.store.remove(self.key)
+                    removed = self.store.remove(self.key)
                 if token is None and stored is not None:
                     token = stored.entry.token
+                if removed:
+                    self._record("signed-out", stored.entry.token if stored else token)
             return token
 
     def _renew(self, token: Token | None, stored: Versioned | None) -> Token:
@@ -187,6 +200,7 @@ class HealthcodeSession:
             self._state.token = None
             if self.store is not None and stored is not None:
                 self.store.remove(self.key, only_version=stored.version)
+            self._record("renewal-refused", token)
             raise ReauthorisationRequiredError(
                 f"Supervisor re-authorisation required: the SSO server refused to renew the token "
                 f"({error.error}). {self.sign_in_hint}.") from None
@@ -194,6 +208,7 @@ class HealthcodeSession:
         self._state.token = renewed
         if self.store is not None:
             self.store.store(self._entry(renewed), None if stored is None else stored.version)
+        self._record("renewed", renewed)
         return renewed
 
     def _adopt(self, entry: StoredAuthorisation) -> Token:
@@ -214,9 +229,48 @@ class HealthcodeSession:
         if self.store is not None:
             with self.store.renewal_lock(self.key):
                 stored = self.store.load(self.key)
-                self.store.store(self._entry(token), None if stored is None else stored.version)
+                kept = self.store.store(self._entry(token), None if stored is None else stored.version)
+            if not kept:
+                # Only an entry this machine cannot read stands in the way (a different key).
+                log.warning("The new Healthcode token is kept for this run only: %s holds an authorisation for "
+                            "this client that this machine cannot decrypt. Check that HEALTHCODE_CACHE_KEY is "
+                            "the key the other machines use.", self.store.description)
+        self._record("signed-in", token)
         return token
+
+    def history(self, limit: int = 20) -> list[dict[str, str]]:
+        """The last ``limit`` events of the store's supervision record (none without a store)."""
+        return [] if self.store is None else self.store.history(limit)
+
+    def _record(self, event: str, token: Token | None) -> None:
+        """Add to the supervision record: who authorised what, when, from where; never a secret."""
+        if self.store is None:
+            return
+        claims = claims_of(token.access_token) if token is not None else {}
+        entry = {"time": datetime.now(timezone.utc).isoformat(timespec="seconds"), "event": event,
+                 "environment": self.config.environment, "client_id": self.config.client_id,
+                 "supervisor": str(claims.get("sub", "(unknown)")), "machine": platform.node(), "user": _os_user(),
+                 **self._actor()}
+        if isinstance(claims.get("name"), str):
+            entry["supervisor_name"] = claims["name"]
+        try:
+            self.store.record(entry)
+        except StoreError as error:
+            log.warning("Could not add to the supervision record: %s", error)
+
+    def _actor(self) -> dict[str, str]:
+        try:
+            return {str(k): str(v) for k, v in self.describe_actor().items() if v}
+        except Exception:  # a front end's description must never break a sign-in
+            return {}
 
     def _entry(self, token: Token) -> StoredAuthorisation:
         return StoredAuthorisation(self.config.discovery_url, self.config.client_id, token,
                                    discovery=self.client.metadata.to_dict())
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no user name in this environment (some containers, services)
+        return "(unknown)"

@@ -38,3 +38,8 @@ def unused_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+from redis_server import redis_server  # noqa: E402 - a real redis-server, for the store contract suite
+
+__all__ = ["redis_server"]

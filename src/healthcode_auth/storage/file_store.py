@@ -9,10 +9,11 @@ atomically, so a reader never needs a lock. Writes and renewals hold a cross-pro
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from ..errors import StoreError, StoreKeyError, StoreLockTimeout
 from .key_sources import advance_generation, current_generation
 from .private_files import ensure_private_folder, read_private_file, refuse_link, write_atomically
 from .sealing import RolledBackError, seal, unseal
-from .store import StoredAuthorisation, TokenStore, Versioned
+from .store import MAX_HISTORY, StoredAuthorisation, TokenStore, Versioned
 
 LOCK_TIMEOUT = 120.0
 MAX_CACHE_BYTES = 4_000_000  # a few hundred entries; anything larger is not ours
@@ -94,6 +95,34 @@ class FileTokenStore(TokenStore):
                             "used: %s", self.path, error)
             self._write(document)
             return True
+
+    def record(self, event: Mapping[str, str]) -> None:
+        """One JSON line per event in ``<cache>.history`` (0600, beside the cache), the last MAX_HISTORY kept."""
+        with self._locked():
+            lines = self._history_lines()[-(MAX_HISTORY - 1):]
+            lines.append(json.dumps(dict(event), sort_keys=True))
+            write_atomically(self._history_path, ("\n".join(lines) + "\n").encode("utf-8"), what="supervision record")
+
+    def history(self, limit: int) -> list[dict[str, str]]:
+        events = []
+        for line in self._history_lines()[-limit:] if limit > 0 else []:
+            with contextlib.suppress(ValueError):
+                event = json.loads(line)
+                if isinstance(event, dict):
+                    events.append({str(k): str(v) for k, v in event.items()})
+        return events
+
+    @property
+    def _history_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".history")
+
+    def _history_lines(self) -> list[str]:
+        try:
+            data = read_private_file(self._history_path, max_bytes=MAX_HISTORY * 2000, what="supervision record")
+        except ValueError:
+            log.warning("The supervision record %s is too large and starts afresh.", self._history_path)
+            return []
+        return [] if data is None else data.decode("utf-8", "replace").splitlines()
 
     @property
     def _id(self) -> str:

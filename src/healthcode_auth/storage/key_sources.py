@@ -1,8 +1,10 @@
 """Where the token cache's encryption key comes from.
 
-In order: ``HEALTHCODE_CACHE_KEY`` (a passphrase of at least 16 characters, stretched with scrypt),
-the operating system's keyring where a usable backend exists (Windows Credential Manager, macOS
-Keychain, Secret Service), else a generated key file kept apart from the cache, mode 0600.
+In order: ``HEALTHCODE_CACHE_KEY`` (a random key from ``healthcode-auth key new``, used as it is,
+or a passphrase of at least 16 characters, stretched with scrypt), the operating system's keyring
+where a usable backend exists (Windows Credential Manager, macOS Keychain, Secret Service), else a
+generated key file kept apart from the cache, mode 0600. A networked store (Redis) needs
+``HEALTHCODE_CACHE_KEY``: it is the one key every machine of a fleet shares.
 The cache file records which source encrypted it, so a later run asks that source only (and
 never imports keyring when a key file was used) and can say exactly what is missing.
 """
@@ -20,6 +22,8 @@ from ..errors import ConfigurationError, StoreError, StoreKeyError
 from .private_files import read_private_file, write_atomically
 
 ENV_KEY = "HEALTHCODE_CACHE_KEY"
+# A random key ``healthcode-auth key new`` prints: recognisable, and used directly (no stretching).
+RANDOM_KEY_PREFIX = "hck1_"
 MIN_PASSPHRASE = 16
 KEYRING_SERVICE = "robotframework-healthcode"
 KEYRING_USERNAME = "token-cache-key"
@@ -48,14 +52,43 @@ def key_for(source: str, salt: bytes, environ: dict[str, str] | None = None, cre
         if not passphrase:
             raise StoreKeyError(f"The token cache was encrypted with {ENV_KEY}, which is not set in this run. "
                                 f"Set {ENV_KEY} as when the supervisor signed in, or sign in again.")
+        if passphrase.startswith(RANDOM_KEY_PREFIX):
+            return random_key_bytes(passphrase)
         if len(passphrase) < MIN_PASSPHRASE:
-            raise ConfigurationError(ENV_KEY, f"give a passphrase or key of at least {MIN_PASSPHRASE} characters")
+            raise ConfigurationError(ENV_KEY, f"give a passphrase of at least {MIN_PASSPHRASE} characters, or a "
+                                     "key from 'healthcode-auth key new'")
         return _stretch(passphrase, salt)
     if source == "keyring":
         return _decode(_keyring_secret(create), "the keyring entry")
     if source == "file":
         return _decode(_key_file_secret(create), str(key_file_path()))
     raise StoreKeyError(f"The token cache names an unknown key source '{source[:20]}'. Delete it and sign in again.")
+
+
+def new_random_key() -> str:
+    """A fresh 256-bit key in its recognisable form (``hck1_`` and 43 base64url characters)."""
+    return RANDOM_KEY_PREFIX + base64.urlsafe_b64encode(secrets.token_bytes(32)).rstrip(b"=").decode("ascii")
+
+
+def random_key_bytes(text: str) -> bytes:
+    """The 32 bytes of a key from :func:`new_random_key`; ConfigurationError when it is damaged."""
+    body = text[len(RANDOM_KEY_PREFIX):].strip()
+    try:
+        key = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+    except (ValueError, UnicodeError):
+        key = b""
+    if len(key) != 32 or not body.replace("-", "").replace("_", "").isalnum():
+        raise ConfigurationError(ENV_KEY, f"it starts like a key from 'healthcode-auth key new' ({RANDOM_KEY_PREFIX}) "
+                                 "but is damaged: copy it again, whole")
+    return key
+
+
+def require_shared_key(environ: dict[str, str], store: str) -> None:
+    """A networked store is encrypted with the key the fleet shares; say so when it is missing."""
+    if not environ.get(ENV_KEY):
+        raise ConfigurationError(ENV_KEY, f"the token store {store} is shared by several machines, so it needs a "
+                                 f"key they all share: run 'healthcode-auth key new' once, and give its output "
+                                 f"to every robot and to the supervisor's machine as {ENV_KEY}")
 
 
 @functools.lru_cache(maxsize=8)

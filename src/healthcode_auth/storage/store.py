@@ -11,6 +11,10 @@ that only ever grows. The session speaks to it in four verbs:
   cannot, so a late writer never overwrites a newer token.
 - :meth:`TokenStore.remove`: sign out.
 
+Beside the entries, a store keeps the supervision record: who authorised the bots, who renewed,
+who signed out, when and from where (:meth:`TokenStore.record`, :meth:`TokenStore.history`),
+bounded to the last :data:`MAX_HISTORY` events and never holding a token, code or secret.
+
 Every implementation is checked by the same contract tests (``utest/core/test_store_contract.py``).
 """
 
@@ -23,6 +27,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..protocol.token import Token
+
+MAX_HISTORY = 1000
 
 
 def entry_key(discovery_url: str, client_id: str) -> str:
@@ -103,6 +109,14 @@ class TokenStore(ABC):
     @abstractmethod
     def remove(self, key: str, *, only_version: int | None = None) -> bool:
         """Remove the entry (only if it is still ``only_version``, when given); True if one was removed."""
+
+    @abstractmethod
+    def record(self, event: Mapping[str, str]) -> None:
+        """Append an event to the supervision record (which keeps the last MAX_HISTORY)."""
+
+    @abstractmethod
+    def history(self, limit: int) -> list[dict[str, str]]:
+        """The last ``limit`` events of the supervision record, oldest first."""
 
 
 def _optional_float(value: object) -> float | None:

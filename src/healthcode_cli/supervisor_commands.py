@@ -1,0 +1,67 @@
+"""``login`` and ``logout``: a supervisor authorises the robots, or takes the authorisation back."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import timedelta
+
+from healthcode_auth.errors import ConfigurationError, HealthcodeAuthError, StoreError
+from healthcode_auth.protocol.jwt_verification import claims_of
+from healthcode_auth.session import HealthcodeSession
+
+from .options import EXIT_OK, config_from, local_time
+
+
+def login(args: argparse.Namespace) -> int:
+    """Open a browser for the supervisor, wait for the sign-in, put the token in the store."""
+    config = config_from(args)
+    session = HealthcodeSession.from_config(config, sign_in_hint="Run 'healthcode-auth login' again")
+    if session.store is None:
+        raise ConfigurationError("token_cache", "login stores the token in the token store, which is turned off")
+    session.describe_actor = lambda: {"via": "healthcode-auth login"}
+    from robot.utils import timestr_to_secs
+
+    from HealthcodeLibrary.argument_types import BrowserOptions
+    from HealthcodeLibrary.supervisor_login import sign_in_supervisor
+
+    try:
+        timeout = timedelta(seconds=timestr_to_secs(args.sign_in_timeout))
+    except ValueError:
+        raise ConfigurationError("--sign-in-timeout", f"'{args.sign_in_timeout}' is not a time such as "
+                                 "'5 minutes' or '300'") from None
+    options = BrowserOptions(browser=args.browser, headless=args.headless, channel=args.channel,
+                             executable_path=args.executable_path, proxy=config.proxy)
+    print(f"Opening Healthcode's sign-in page for client '{config.client_id}' ({config.environment}).")
+    print(f"A supervisor must sign in within {args.sign_in_timeout}.", flush=True)
+    token = sign_in_supervisor(session, options, timeout, force=args.force)
+    stored = session.store.load(session.key)
+    if stored is None or stored.entry.token.access_token != token.access_token:
+        raise StoreError(f"The sign-in succeeded, but the token could not be put in the token store "
+                         f"{session.store.description} (see the warning above); robots will not find it.")
+    who = claims_of(token.access_token).get("sub", "the supervisor")
+    print(f"Signed in: {who}. The token is in the token store {session.store.description} and valid until "
+          f"{local_time(token.expires_at)}.")
+    return EXIT_OK
+
+
+def logout(args: argparse.Namespace) -> int:
+    """Remove the stored authorisation, revoking it at the SSO where it supports revocation."""
+    session = HealthcodeSession.from_config(config_from(args))
+    session.describe_actor = lambda: {"via": "healthcode-auth logout"}
+    token = session.clear()
+    if token is None:
+        print("Nothing to remove: no authorisation is cached for this client.")
+        return EXIT_OK
+    print("Removed the cached authorisation." + (" Every robot using this store is signed out."
+                                                 if session.store is not None else ""))
+    if args.no_revoke:
+        return EXIT_OK
+    try:
+        revoked = session.client.revoke(token)
+    except HealthcodeAuthError as error:
+        print(f"warning: the SSO server did not confirm the revocation: {error}", file=sys.stderr)
+        return EXIT_OK
+    print("Revoked it at the SSO server." if revoked else "The SSO server does not support revocation; "
+          "the token stays valid there until it expires.")
+    return EXIT_OK
