@@ -22,6 +22,8 @@ from healthcode_sandbox import Sandbox, SandboxSettings
 ATEST = Path(__file__).resolve().parent
 ROOT = ATEST.parent
 OUTPUT = ROOT / "results" / "atest"
+# Secrets the runs make besides what the sandbox issues: the fleet's store password and cache key.
+OWN_SECRETS: dict[str, list[str]] = {"store password": [], "cache key": []}
 
 
 def settings(sandbox_url: str, output: Path) -> dict[str, str]:
@@ -32,8 +34,9 @@ def settings(sandbox_url: str, output: Path) -> dict[str, str]:
             "HEALTHCODE_TOKEN_CACHE": str(output / "token-cache" / "tokens.json")}
 
 
-def run_robot(sandbox_url: str, suite: Path, output: Path, extra: list[str]) -> int:
-    env = settings(sandbox_url, output)
+def run_robot(sandbox_url: str, suite: Path, output: Path, extra: list[str],
+              env: dict[str, str] | None = None) -> int:
+    env = env or settings(sandbox_url, output)
     output.mkdir(parents=True, exist_ok=True)
     console = output / "console.txt"
     command = [sys.executable, "-m", "robot", "--loglevel", "TRACE", "--outputdir", str(output),
@@ -84,6 +87,66 @@ def run_parallel(sandbox: Sandbox, extra: list[str]) -> int:
     return max(rc, run_cli(output, "logout", env, "logout"))
 
 
+def machine(output: Path, name: str, base: dict[str, str]) -> dict[str, str]:
+    """A simulated machine: its own home, config and cache folders; only the fleet's store is shared."""
+    home = output / "machines" / name
+    folders = {"HOME": home, "XDG_CONFIG_HOME": home / "config", "XDG_CACHE_HOME": home / "cache",
+               "XDG_DATA_HOME": home / "data"}
+    for folder in folders.values():
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return {**base, **{k: str(v) for k, v in folders.items()}}
+
+
+def run_fleet(sandbox: Sandbox, extra: list[str]) -> int:
+    """A supervisor signs in from their desk into Redis; 3 machines x 8 robots (pabot) then share it."""
+    sys.path.insert(0, str(ROOT / "utest"))
+    from redis_server import RedisServer, redis_server_executable
+
+    from healthcode_auth.storage.key_sources import new_random_key
+
+    output = OUTPUT / "fleet"
+    output.mkdir(parents=True, exist_ok=True)
+    if redis_server_executable() is None:
+        print("redis-server is not installed: run scripts/setup (it installs Debian's). The fleet run fails.")
+        return 1
+    with RedisServer() as redis:
+        key = new_random_key()
+        OWN_SECRETS["store password"].append(redis.password)
+        OWN_SECRETS["cache key"].append(key)
+        fleet = {**settings(sandbox.url, output), "HEALTHCODE_TOKEN_CACHE": redis.url, "HEALTHCODE_CACHE_KEY": key}
+        fleet["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), fleet.get("PATH", "")])
+        desk = machine(output, "supervisors-desk", fleet)
+        sandbox.set_faults(remembered_supervisor="supervisor", token_lifetime=60)  # due at once (300 s margin)
+        rc = run_cli(output, "fleet-login", desk, "login", "--headless")
+        sandbox.reset_faults()
+        rc = max(rc, 0 if run_cli(output, "fleet-status-before", machine(output, "robot-vm-1", fleet), "status") == 4
+                 else 1)
+        sandbox.reset_stats()
+        issued = len(sandbox.issued_secrets().access_tokens)
+        runs = []
+        for number in (1, 2, 3):
+            env = machine(output, f"robot-vm-{number}", fleet)
+            command = [sys.executable, "-m", "pabot.pabot", "--processes", "8", "--testlevelsplit", "--pabotlibport",
+                       "0", "--loglevel", "TRACE", "--include", "fleet", "--outputdir", str(output / f"vm-{number}"),
+                       "--variable", f"SANDBOX_URL:{sandbox.url}", "--consolecolors", "off", *extra,
+                       str(ATEST / "fleet")]
+            log = (output / f"console-vm-{number}.txt").open("w", encoding="utf-8")
+            runs.append((subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT), log))
+        for process, log in runs:
+            rc = max(rc, process.wait(timeout=600))
+            log.close()
+        refreshes = sandbox.request_count("token.refresh_token")
+        renewed = len(sandbox.issued_secrets().access_tokens) - issued
+        print(f"Fleet: 3 machines x 8 robots made {refreshes} refresh request(s) and got {renewed} new token(s) "
+              "(expected exactly 1 and 1).")
+        rc = max(rc, 0 if refreshes == 1 and renewed == 1 else 1)
+        rc = max(rc, run_cli(output, "fleet-history", machine(output, "robot-vm-2", fleet), "history"))
+        rc = max(rc, run_cli(output, "fleet-logout", machine(output, "robot-vm-3", fleet), "logout"))
+        rc = max(rc, run_robot(sandbox.url, ATEST / "fleet", output / "after-logout",
+                               [*extra, "--include", "after-logout"], machine(output, "robot-vm-1", fleet)))
+    return rc
+
+
 def main(argv: list[str]) -> int:
     runs = [(ATEST / "suites", OUTPUT / "suites")]
     # Suites that must start in a fresh process (no Browser imported yet), as an operator's robot does.
@@ -93,10 +156,11 @@ def main(argv: list[str]) -> int:
         for suite, output in runs:
             rc = max(rc, run_robot(sandbox.url, suite, output, argv))
         rc = max(rc, run_parallel(sandbox, argv))
+        rc = max(rc, run_fleet(sandbox, argv))
         issued = sandbox.issued_secrets()
     secrets = {"authorization code": issued.authorization_codes, "access token": issued.access_tokens,
                "refresh token": issued.refresh_tokens, "client secret": issued.client_secrets,
-               "code verifier": issued.code_verifiers}
+               "code verifier": issued.code_verifiers, **OWN_SECRETS}
     count = sum(len(values) for values in secrets.values())
     scanned, leaks = scan(files_under(OUTPUT), secrets)
     print(f"\nSecret scan of {OUTPUT.relative_to(ROOT)}: {scanned} files and archive members, "

@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from ..errors import ConfigurationError, StoreKeyError, StoreLockTimeout, StoreUnavailableError
 from ..redaction import REDACTOR
 from .key_sources import require_shared_key
-from .sealing import seal, unseal
+from .sealing import UndecryptableError, seal, unseal
 from .store import MAX_HISTORY, StoredAuthorisation, TokenStore, Versioned
 
 if TYPE_CHECKING:
@@ -123,8 +123,10 @@ class RedisTokenStore(TokenStore):
             if entry.key != key:
                 raise ValueError("the entry belongs to another SSO or client")
             return Versioned(entry, int(version))
-        except StoreKeyError as error:
-            log.warning("The token in %s cannot be decrypted and is ignored: %s", self._shown, error)
+        except (StoreKeyError, UndecryptableError) as error:
+            # Perhaps this machine has another key than the fleet: never destroy the fleet's token.
+            log.warning("The token in %s cannot be decrypted and is ignored (%s). Check that HEALTHCODE_CACHE_KEY "
+                        "is the key the other machines use.", self._shown, error)
         except (ValueError, KeyError, TypeError, AttributeError, UnicodeError, RecursionError) as error:
             # Unreadable whatever the key: clear exactly this version, so a sign-in can replace it.
             log.warning("The token in %s cannot be read (%s) and is removed; a supervisor may need to sign in "

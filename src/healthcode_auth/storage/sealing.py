@@ -27,6 +27,10 @@ class RolledBackError(ValueError):
     """The document was sealed before the store's latest sign-out: an old copy put back."""
 
 
+class UndecryptableError(ValueError):
+    """The document is well formed but does not decrypt: another key sealed it, or it was altered."""
+
+
 def seal(payload: Mapping[str, Any], environ: dict[str, str], *, generation: int = 0, kind: str = FORMAT) -> bytes:
     """Encrypt ``payload`` with the key new documents use (creating it if needed)."""
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -57,7 +61,7 @@ def unseal(raw: bytes, environ: dict[str, str], *, generation: int = 0, kind: st
     try:
         plaintext = AESGCM(key).decrypt(_unb64(document["nonce"]), _unb64(document["ciphertext"]), _aad(header))
     except InvalidTag:
-        raise ValueError("it was encrypted with another key, or altered") from None
+        raise UndecryptableError("it was encrypted with another key, or altered") from None
     if not isinstance(header["generation"], int) or header["generation"] < generation:
         raise RolledBackError("it is a copy from before the latest sign-out on this machine, put back")
     payload = json.loads(plaintext)

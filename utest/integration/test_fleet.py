@@ -1,0 +1,303 @@
+"""A fleet on a real Redis: robots on many machines share one supervisor's authorisation.
+
+Every test here talks to a real ``redis-server`` (``utest/redis_server.py``) and the sandbox SSO.
+"""
+
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from healthcode_auth import (
+    ConfigurationError,
+    NoValidTokenError,
+    StoreLockTimeout,
+    StoreUnavailableError,
+    Token,
+)
+from healthcode_auth.client import DISCOVERY_CACHE
+from healthcode_auth.session import HealthcodeSession, renewal_time_bound
+from healthcode_auth.storage.key_sources import new_random_key
+from healthcode_sandbox import Supervisor
+from sandbox_clients import config_for
+
+FLEET_KEY = new_random_key()
+
+
+@pytest.fixture
+def fleet(redis_server, monkeypatch):
+    """The fleet's store: a clean Redis and the shared key in this process's environment."""
+    redis_server.reset()
+    monkeypatch.setenv("HEALTHCODE_CACHE_KEY", FLEET_KEY)
+    return redis_server
+
+
+def robot(sandbox, store_url, **settings):
+    """A robot on some machine: a fresh process's view (nothing remembered but the store)."""
+    DISCOVERY_CACHE.clear()
+    return HealthcodeSession.from_config(config_for(sandbox, token_cache=store_url, **settings))
+
+
+def sign_in(session):
+    request = session.start_sign_in()
+    session.accept_redirect(Supervisor().sign_in(request.url))
+    return session.access_token()
+
+
+def everything_in(server):
+    import redis
+
+    client = redis.Redis.from_url(server.url)
+    data = []
+    for key in client.scan_iter("*"):
+        data.append(key)
+        kind = client.type(key)
+        if kind == b"hash":
+            data.extend(value for pair in client.hgetall(key).items() for value in pair)
+        elif kind == b"string":
+            data.append(client.get(key) or b"")
+        elif kind == b"stream":
+            data.append(repr(client.xrange(key)).encode())
+    return b"\n".join(data)
+
+
+def test_a_supervisor_signs_in_once_and_robots_elsewhere_use_it_without_a_request(fleet, sandbox):
+    token = sign_in(robot(sandbox, fleet.url))
+    sandbox.reset_stats()
+    elsewhere = robot(sandbox, fleet.url)
+    assert elsewhere.access_token().access_token == token.access_token
+    assert sandbox.stats() == {}
+
+
+def test_logout_on_one_machine_signs_the_fleet_out(fleet, sandbox):
+    sign_in(robot(sandbox, fleet.url))
+    robot(sandbox, fleet.url).clear()  # healthcode-auth logout, on another machine
+    with pytest.raises(NoValidTokenError, match="supervisor must sign in"):
+        robot(sandbox, fleet.url).access_token()
+
+
+def test_redis_never_holds_a_secret_in_plain_text(fleet, sandbox):
+    session = robot(sandbox, fleet.url)
+    sign_in(session)
+    sandbox.set_token_lifetime(60)
+    sign_in(session)  # a second sign-in, and a renewal below
+    session.expiry_margin = 120
+    session.access_token()
+    stored = everything_in(fleet)
+    secrets_ = [s for s in sandbox.issued_secrets().all if len(s) >= 8]
+    secrets_ += [FLEET_KEY, fleet.password]
+    assert len(secrets_) > 5
+    for secret in secrets_:
+        assert secret.encode() not in stored
+
+
+def test_a_robot_that_cannot_reach_redis_fails_within_its_timeout_naming_the_store(sandbox, monkeypatch):
+    import socket
+
+    monkeypatch.setenv("HEALTHCODE_CACHE_KEY", FLEET_KEY)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"redis://:store-password-123@127.0.0.1:{port}/0"
+    started = time.monotonic()
+    with pytest.raises(StoreUnavailableError) as caught:
+        robot(sandbox, url, timeout=2).access_token()
+    assert time.monotonic() - started < 2 + 1.5
+    message = str(caught.value)
+    assert f"redis://127.0.0.1:{port}/0" in message
+    assert "Check the host and port in the store URL" in message
+    assert "store-password-123" not in message
+
+
+def test_a_wrong_password_is_named_but_never_shown(fleet, sandbox):
+    url = fleet.url_for(password="wrong-password-456")
+    with pytest.raises(StoreUnavailableError, match="refused the user name or password") as caught:
+        robot(sandbox, url).access_token()
+    assert "wrong-password-456" not in str(caught.value)
+    assert fleet.password not in str(caught.value)
+
+
+def test_the_store_needs_the_fleets_key(fleet, sandbox, monkeypatch):
+    monkeypatch.delenv("HEALTHCODE_CACHE_KEY")
+    with pytest.raises(ConfigurationError, match="HEALTHCODE_CACHE_KEY.*healthcode-auth key new"):
+        robot(sandbox, fleet.url)
+
+
+@pytest.mark.parametrize("query", ["?ssl_cert_reqs=none", "?socket_timeout=99", "?prefix=a&db=2"])
+def test_only_a_prefix_may_ride_on_the_url(fleet, sandbox, query):
+    with pytest.raises(ConfigurationError, match="may only carry '\\?prefix=...'"):
+        robot(sandbox, fleet.url + query)
+
+
+def test_fleets_sharing_a_redis_are_kept_apart_by_their_prefix(fleet, sandbox):
+    token = sign_in(robot(sandbox, fleet.url + "?prefix=team-a:"))
+    with pytest.raises(NoValidTokenError):
+        robot(sandbox, fleet.url + "?prefix=team-b:").access_token()
+    assert robot(sandbox, fleet.url + "?prefix=team-a:").access_token().access_token == token.access_token
+
+
+def test_tls_with_the_fleets_ca(redis_tls_server, sandbox, monkeypatch):
+    redis_tls_server.reset()
+    monkeypatch.setenv("HEALTHCODE_CACHE_KEY", FLEET_KEY)
+    token = sign_in(robot(sandbox, redis_tls_server.url, ca_bundle=redis_tls_server.ca_file))
+    assert robot(sandbox, redis_tls_server.url, ca_bundle=redis_tls_server.ca_file).access_token().access_token \
+        == token.access_token
+    with pytest.raises(StoreUnavailableError, match="certificate|CA bundle"):
+        robot(sandbox, redis_tls_server.url).access_token()
+
+
+def test_a_robot_on_another_key_cannot_read_or_overwrite_the_fleets_token(fleet, sandbox, monkeypatch, caplog):
+    token = sign_in(robot(sandbox, fleet.url))
+    monkeypatch.setenv("HEALTHCODE_CACHE_KEY", new_random_key())
+    stranger = robot(sandbox, fleet.url)
+    with pytest.raises(NoValidTokenError):
+        stranger.access_token()
+    assert "cannot be decrypted" in caplog.text
+    sign_in(stranger)  # its own sign-in is kept for its run only, and says why
+    assert "kept for this run only" in caplog.text
+    monkeypatch.setenv("HEALTHCODE_CACHE_KEY", FLEET_KEY)
+    assert robot(sandbox, fleet.url).access_token().access_token == token.access_token
+
+
+def test_redis_restarted_mid_run(fleet, sandbox):
+    running = robot(sandbox, fleet.url)
+    token = sign_in(running)
+    fleet.restart()  # no persistence: the fleet's authorisation is gone with it
+    assert running.access_token().access_token == token.access_token  # still valid, in this robot's memory
+    with pytest.raises(NoValidTokenError, match="supervisor must sign in"):
+        robot(sandbox, fleet.url).access_token()  # a new robot is told to sign in, not an error
+    sign_in(robot(sandbox, fleet.url))  # and the same URL works again
+
+
+def test_redis_unreachable_a_valid_token_in_memory_is_used_a_due_one_is_not_renewed(fleet, sandbox):
+    sandbox.set_token_lifetime(600)
+    running = robot(sandbox, fleet.url, timeout=2)
+    token = sign_in(running)
+    fleet.stop()
+    try:
+        assert running.access_token().access_token == token.access_token  # read earlier: used
+        running.expiry_margin = 900  # now due: renewing needs the fleet's lock and store
+        sandbox.reset_stats()
+        with pytest.raises(StoreUnavailableError, match="Could not reach the token store"):
+            running.access_token()
+        assert sandbox.request_count("token.refresh_token") == 0  # no renewal behind the fleet's back
+    finally:
+        fleet.start()
+
+
+RENEWER = """
+import os, sys
+sys.path[:0] = sys.argv[4:]
+from healthcode_auth import HealthcodeConfig
+from healthcode_auth.session import HealthcodeSession
+config = HealthcodeConfig(client_id="example_rpa_app", redirect_uri="https://rpaapp.example.com/postauth",
+                          environment=sys.argv[1], token_cache=sys.argv[2], timeout=float(sys.argv[3]),
+                          expiry_margin=900)
+print("renewing", flush=True)
+HealthcodeSession.from_config(config).access_token()
+"""
+
+
+def test_a_lock_holder_killed_mid_renewal_delays_the_others_by_at_most_the_lease(fleet, sandbox):
+    timeout = 2.0
+    sandbox.set_token_lifetime(600)
+    sign_in(robot(sandbox, fleet.url))
+    sandbox.delay_token_requests(30)  # the holder's refresh hangs at the SSO
+    here = os.path.dirname(__file__)
+    holder = subprocess.Popen([sys.executable, "-c", RENEWER, sandbox.discovery_url, fleet.url, str(timeout), here,
+                               os.path.dirname(here)], stdout=subprocess.PIPE, text=True,
+                              env={**os.environ, "HEALTHCODE_CACHE_KEY": FLEET_KEY})
+    assert holder.stdout.readline().strip() == "renewing"
+    deadline = time.monotonic() + 30
+    while sandbox.request_count("token.refresh_token") == 0:  # it holds the lock and waits on the SSO
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    holder.send_signal(signal.SIGKILL)
+    holder.wait(timeout=30)
+    sandbox.delay_token_requests(0)
+    waiter = robot(sandbox, fleet.url, timeout=timeout, expiry_margin=900)
+    started = time.monotonic()
+    renewed = waiter.access_token()
+    waited = time.monotonic() - started
+    assert waited < renewal_time_bound(timeout) + 2  # at most the lease, then it renews itself
+    assert renewed.seconds_left() > 500
+    assert sandbox.request_count("token.refresh_token") == 2
+
+
+def _renew(discovery_url, store_url, key, barrier, results):
+    os.environ["HEALTHCODE_CACHE_KEY"] = key
+    from healthcode_auth import HealthcodeConfig
+
+    config = HealthcodeConfig(client_id="example_rpa_app", redirect_uri="https://rpaapp.example.com/postauth",
+                              environment=discovery_url, token_cache=store_url)
+    session = HealthcodeSession.from_config(config)
+    barrier.wait()
+    results.put(session.access_token().access_token)
+
+
+def test_robots_renewing_at_once_make_one_refresh_request(fleet, sandbox):
+    sandbox.set_token_lifetime(60)  # inside the 300 s margin: every robot finds it due
+    sign_in(robot(sandbox, fleet.url))
+    sandbox.set_token_lifetime(86_400)
+    sandbox.reset_stats()
+    context = multiprocessing.get_context("spawn")
+    robots = 6
+    barrier, results = context.Barrier(robots), context.Queue()
+    processes = [context.Process(target=_renew, args=(sandbox.discovery_url, fleet.url, FLEET_KEY, barrier, results))
+                 for _ in range(robots)]
+    for process in processes:
+        process.start()
+    tokens = {results.get(timeout=60) for _ in processes}
+    for process in processes:
+        process.join(timeout=30)
+        assert process.exitcode == 0
+    assert sandbox.request_count("token.refresh_token") == 1
+    assert len(tokens) == 1
+
+
+def test_the_supervision_record_says_who_did_what_and_holds_no_secret(fleet, sandbox):
+    session = robot(sandbox, fleet.url)
+    session.describe_actor = lambda: {"suite": "Claims"}
+    sandbox.set_token_lifetime(60)
+    sign_in(session)
+    session.access_token()  # due at once: renewed
+    sandbox.reject_token_requests(1)
+    session.expiry_margin = 86_400 * 2
+    with pytest.raises(NoValidTokenError, match="re-authorisation required"):
+        session.access_token()
+    sign_in(session)
+    session.clear()
+    events = robot(sandbox, fleet.url).history(10)
+    assert [e["event"] for e in events] == ["signed-in", "renewed", "renewal-refused", "signed-in", "signed-out"]
+    for event in events:
+        assert event["supervisor"] == "supervisor"
+        assert event["client_id"] == "example_rpa_app"
+        assert event["suite"] == "Claims"
+        assert event["machine"]
+        assert event["environment"] == sandbox.discovery_url
+    record = repr(events).encode() + everything_in(fleet)
+    for secret in sandbox.issued_secrets().all:
+        if len(secret) >= 8:
+            assert secret.encode() not in record
+
+
+def test_a_held_lock_times_out_with_the_stores_name(fleet, sandbox):
+    holder = robot(sandbox, fleet.url)
+    waiter = robot(sandbox, fleet.url)
+    waiter.store.lock_timeout = 0.5
+    with holder.store.renewal_lock(holder.key), pytest.raises(StoreLockTimeout, match="redis://127.0.0.1"):
+        with waiter.store.renewal_lock(waiter.key):
+            pass
+
+
+def test_a_token_in_redis_is_typed_and_versioned(fleet, sandbox):
+    session = robot(sandbox, fleet.url)
+    token = sign_in(session)
+    stored = session.store.load(session.key)
+    assert isinstance(stored.entry.token, Token)
+    assert stored.entry.token.access_token == token.access_token
+    assert stored.version >= 1
