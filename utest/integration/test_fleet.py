@@ -301,3 +301,19 @@ def test_a_token_in_redis_is_typed_and_versioned(fleet, sandbox):
     assert isinstance(stored.entry.token, Token)
     assert stored.entry.token.access_token == token.access_token
     assert stored.version >= 1
+
+
+def test_the_acl_user_docs_fleet_md_gives_runs_the_whole_workload(fleet, sandbox):
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "fleet.md").read_text()
+    rules = doc.split("ACL SETUSER healthcode reset on >LONG-RANDOM-PASSWORD ", 1)[1].split("```", 1)[0].split()
+    user = fleet.create_user("healthcode", keys=[r.lstrip("~") for r in rules if r.startswith("~")],
+                             commands=[r for r in rules if r[:1] in "+-"])
+    session = robot(sandbox, user.url)
+    sandbox.set_token_lifetime(60)
+    sign_in(session)
+    session.access_token()  # renewed under the lock
+    assert robot(sandbox, user.url).history(5)
+    session.clear()
+    assert fleet.execute("ACL", "LOG") == []  # nothing was refused
