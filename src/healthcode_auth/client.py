@@ -210,7 +210,9 @@ class HealthcodeAuthClient:
         if token.expires_at is None:
             # Neither expires_in nor a readable exp: never treat a token as valid forever.
             token = dataclasses.replace(token, expires_at=token.issued_at + ASSUMED_LIFETIME)
-        return token
+        sub, name = claims.get("sub"), claims.get("name")
+        return dataclasses.replace(token, supervisor=sub if isinstance(sub, str) else None,
+                                   supervisor_name=name if isinstance(name, str) else None)
 
     def _request_token(self, request: TokenRequest) -> Token:
         response = self.transport.post_form(request.url, "token endpoint", request.form, request.headers)

@@ -13,9 +13,7 @@ back with a compare-and-set so that it never overwrites a newer token.
 from __future__ import annotations
 
 import contextlib
-import getpass
 import logging
-import platform
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -246,13 +244,14 @@ class HealthcodeSession:
         """Add to the supervision record: who authorised what, when, from where; never a secret."""
         if self.store is None:
             return
-        claims = claims_of(token.access_token) if token is not None else {}
+        import platform
+
         entry = {"time": datetime.now(timezone.utc).isoformat(timespec="seconds"), "event": event,
                  "environment": self.config.environment, "client_id": self.config.client_id,
-                 "supervisor": str(claims.get("sub", "(unknown)")), "machine": platform.node(), "user": _os_user(),
-                 **self._actor()}
-        if isinstance(claims.get("name"), str):
-            entry["supervisor_name"] = claims["name"]
+                 "supervisor": (token.supervisor if token else None) or "(unknown)", "machine": platform.node(),
+                 "user": _os_user(), **self._actor()}
+        if token is not None and token.supervisor_name:
+            entry["supervisor_name"] = token.supervisor_name
         try:
             self.store.record(entry)
         except StoreError as error:
@@ -270,6 +269,8 @@ class HealthcodeSession:
 
 
 def _os_user() -> str:
+    import getpass
+
     try:
         return getpass.getuser()
     except (OSError, KeyError):  # no user name in this environment (some containers, services)

@@ -8,7 +8,6 @@ import json
 from typing import Any
 
 from healthcode_auth.client import HealthcodeAuthClient
-from healthcode_auth.protocol.jwt_verification import claims_of
 from healthcode_auth.protocol.token import TokenStatus, describe_time_left
 from healthcode_auth.session import HealthcodeSession
 
@@ -27,11 +26,10 @@ def status(args: argparse.Namespace) -> int:
     session = HealthcodeSession.from_config(config)
     token = session.current_token()
     state = session.status(token, min_remaining=args.min_remaining)
-    claims = claims_of(token.access_token) if token is not None else {}
     facts: dict[str, Any] = {
         "state": state.value, "client_id": config.client_id, "environment": config.environment,
         "store": session.store.description if session.store else None,
-        "supervisor": claims.get("sub"), "supervisor_name": claims.get("name"),
+        "supervisor": token.supervisor if token else None, "supervisor_name": token.supervisor_name if token else None,
         "expires_at": local_time(token.expires_at) if token is not None and token.expires_at else None,
         "seconds_left": int(token.seconds_left() or 0) if token is not None and token.expires_at else None,
         "refresh_token": bool(token.refresh_token) if token is not None else None,
@@ -45,7 +43,8 @@ def status(args: argparse.Namespace) -> int:
     if token is None:
         print("Status:        no token cached: a supervisor must sign in with 'healthcode-auth login'.")
         return EXIT_SIGN_IN_REQUIRED
-    print(f"Signed in by:  {claims.get('sub', '(unknown)')}" + (f" ({claims['name']})" if claims.get("name") else ""))
+    print(f"Signed in by:  {token.supervisor or '(unknown)'}" + (f" ({token.supervisor_name})"
+                                                                 if token.supervisor_name else ""))
     if token.expires_at is not None:
         print(f"Expires:       {local_time(token.expires_at)} ({describe_time_left(token.seconds_left() or 0)})")
     print(f"Refresh token: {'yes' if token.refresh_token else 'no'}")

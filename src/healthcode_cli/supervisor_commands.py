@@ -7,7 +7,6 @@ import sys
 from datetime import timedelta
 
 from healthcode_auth.errors import ConfigurationError, HealthcodeAuthError, StoreError
-from healthcode_auth.protocol.jwt_verification import claims_of
 from healthcode_auth.session import HealthcodeSession
 
 from .options import EXIT_OK, config_from, local_time
@@ -39,7 +38,7 @@ def login(args: argparse.Namespace) -> int:
     if stored is None or stored.entry.token.access_token != token.access_token:
         raise StoreError(f"The sign-in succeeded, but the token could not be put in the token store "
                          f"{session.store.description} (see the warning above); robots will not find it.")
-    who = claims_of(token.access_token).get("sub", "the supervisor")
+    who = token.supervisor or "the supervisor"
     print(f"Signed in: {who}. The token is in the token store {session.store.description} and valid until "
           f"{local_time(token.expires_at)}.")
     return EXIT_OK

@@ -347,3 +347,11 @@ def test_a_message_that_cannot_be_checked_is_withheld():
     message = Unreadable()
     OutputScrubber(redactor).log_message(message)
     assert message.written == WITHHELD
+
+
+def test_the_html_mask_is_the_escaped_mask():
+    import html
+
+    from HealthcodeLibrary.output_scrubber import HTML_MASK, MASK
+
+    assert html.escape(MASK) == HTML_MASK

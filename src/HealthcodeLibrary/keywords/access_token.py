@@ -11,15 +11,12 @@ from robot.api.types import Secret
 from robot.utils import secs_to_timestr
 
 from healthcode_auth.errors import NoValidTokenError, TokenAssertionError
-from healthcode_auth.protocol.jwt_verification import claims_of
 from healthcode_auth.protocol.token import Token, TokenStatus
 
 from ..base import LibraryComponent
 
 
 class AccessTokenKeywords(LibraryComponent):
-    _owner_of: tuple[Token | None, str] = (None, "")  # the last token logged, and whose it is
-
     @keyword(tags=["token"])
     def get_healthcode_access_token(self) -> Secret:
         """Returns the Healthcode access token as a ``Secret``.
@@ -42,14 +39,12 @@ class AccessTokenKeywords(LibraryComponent):
         logger.info(f"Healthcode authorisation{self._owner(token)}{valid}.")
         return Secret(token.access_token)
 
-    def _owner(self, token: Token) -> str:
-        """`` of supervisor sub (name)`` for the log, read once per token."""
-        if self._owner_of[0] is not token:
-            claims = claims_of(token.access_token)
-            who = f" of supervisor {claims['sub']}" if isinstance(claims.get("sub"), str) else ""
-            who += f" ({claims['name']})" if who and isinstance(claims.get("name"), str) else ""
-            self._owner_of = (token, who)
-        return self._owner_of[1]
+    @staticmethod
+    def _owner(token: Token) -> str:
+        """`` of supervisor sub (name)`` for the log."""
+        if not token.supervisor:
+            return ""
+        return f" of supervisor {token.supervisor}" + (f" ({token.supervisor_name})" if token.supervisor_name else "")
 
     @keyword(tags=["token"])
     def healthcode_access_token_should_be_valid(self, min_remaining: timedelta = timedelta(0)) -> None:

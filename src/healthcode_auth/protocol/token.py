@@ -27,6 +27,10 @@ class Token:
     scope: str | None = None
     id_token: str | None = field(default=None, repr=False)
     issued_at: float = field(default_factory=time.time)
+    # Whose authorisation it is (``sub`` and ``name`` of the token's claims, read when the token was
+    # received and verified): shown and recorded without decoding the token again.
+    supervisor: str | None = None
+    supervisor_name: str | None = None
 
     def __str__(self) -> str:
         return repr(self)

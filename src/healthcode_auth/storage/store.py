@@ -55,7 +55,8 @@ class StoredAuthorisation:
             "discovery_url": self.discovery_url, "client_id": self.client_id, "discovery": dict(self.discovery),
             "token": {"access_token": token.access_token, "token_type": token.token_type,
                       "expires_at": token.expires_at, "refresh_token": token.refresh_token,
-                      "scope": token.scope, "issued_at": token.issued_at},
+                      "scope": token.scope, "issued_at": token.issued_at, "supervisor": token.supervisor,
+                      "supervisor_name": token.supervisor_name},
         }
 
     @classmethod
@@ -68,7 +69,8 @@ class StoredAuthorisation:
             token=Token(access_token=str(token["access_token"]), token_type=str(token.get("token_type", "Bearer")),
                         expires_at=_optional_float(token.get("expires_at")),
                         refresh_token=token.get("refresh_token") or None, scope=token.get("scope"),
-                        issued_at=float(token.get("issued_at") or 0.0)),
+                        issued_at=float(token.get("issued_at") or 0.0), supervisor=_optional_text(token, "supervisor"),
+                        supervisor_name=_optional_text(token, "supervisor_name")),
         )
 
 
@@ -125,3 +127,8 @@ def _optional_float(value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError("bad expiry")
     return float(value)
+
+
+def _optional_text(data: Mapping[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    return value if isinstance(value, str) else None
