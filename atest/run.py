@@ -100,9 +100,8 @@ def machine(output: Path, name: str, base: dict[str, str]) -> dict[str, str]:
 def run_fleet(sandbox: Sandbox, extra: list[str]) -> int:
     """A supervisor signs in from their desk into Redis; 3 machines x 8 robots (pabot) then share it."""
     sys.path.insert(0, str(ROOT / "utest"))
-    from redis_server import RedisServer, redis_server_executable
-
     from healthcode_auth.storage.key_sources import new_random_key
+    from redis_server import RedisServer, redis_server_executable
 
     output = OUTPUT / "fleet"
     output.mkdir(parents=True, exist_ok=True)

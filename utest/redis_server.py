@@ -309,6 +309,24 @@ class RedisServer:
             if user != "default":
                 self.execute("ACL", "DELUSER", user)
 
+    def dump(self) -> bytes:
+        """Every key and every value in the server (hashes, strings, streams), for plain-text scans."""
+        import redis
+
+        client = redis.Redis.from_url(self.url, ssl_ca_certs=self.ca_file) if self.tls else redis.Redis.from_url(self.url)
+        data: list[Any] = []
+        for key in client.scan_iter("*"):
+            data.append(key)
+            kind = client.type(key)
+            if kind == b"hash":
+                data.extend(value for pair in client.hgetall(key).items() for value in pair)
+            elif kind == b"string":
+                data.append(client.get(key) or b"")
+            elif kind == b"stream":
+                data.append(repr(client.xrange(key)).encode())
+        client.close()
+        return b"\n".join(item if isinstance(item, bytes) else str(item).encode() for item in data)
+
     def log_tail(self, lines: int = 20) -> str:
         """The last lines of the server's own output (its log goes to stdout, kept in a file)."""
         if self._directory is None:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from robot.api.types import Secret
 from robotlibcore import DynamicCore
 
-from healthcode_auth.config import HealthcodeConfig
-from healthcode_auth.errors import MissingSettingError
+from healthcode_auth.config import ENV_VARS, HealthcodeConfig
+from healthcode_auth.errors import ConfigurationError, InvalidSettingsError, MissingSettingError
 from healthcode_auth.session import HealthcodeSession
 from healthcode_auth.version import __version__
 
@@ -91,7 +92,9 @@ class HealthcodeLibrary(DynamicCore):  # type: ignore[misc]  # robotlibcore ship
     ``HEALTHCODE_CLIENT_SECRET``, ``HEALTHCODE_SCOPE``, ``HEALTHCODE_TIMEOUT`` (seconds),
     ``HEALTHCODE_CA_BUNDLE``, ``HEALTHCODE_PROXY``, ``HEALTHCODE_VERIFY_ACCESS_TOKEN``,
     ``HEALTHCODE_TOKEN_CACHE``, ``HEALTHCODE_EXPIRY_MARGIN`` (seconds) and ``HEALTHCODE_AUDIENCE``.
-    Invalid settings fail the library import with a message naming the setting.
+    Missing or invalid settings fail the library import, listing every problem at once. (Only when
+    nothing at all is configured does the import succeed, so that libdoc and editors can load the
+    library; the first keyword then says what is missing.)
 
     ``environment`` is ``production`` (the default), ``uat`` (Healthcode's test environment) or the
     URL of any OpenID discovery document, such as the local sandbox's
@@ -187,13 +190,15 @@ class HealthcodeLibrary(DynamicCore):  # type: ignore[misc]  # robotlibcore ship
             "audience": audience,
         }
         self._session: HealthcodeSession | None = None
-        self._missing: MissingSettingError | None = None
+        self._missing: ConfigurationError | None = None
         config: HealthcodeConfig | None = None
         try:
             config = HealthcodeConfig.from_environment(**self._settings)
-        except MissingSettingError as error:
-            # Only the registration is missing: libdoc and IDEs can still load the library; the
-            # first keyword that needs it fails with this message.
+        except ConfigurationError as error:
+            if not _nothing_configured(self._settings, error):
+                raise  # every problem, at import: a suite never starts half-configured
+            # Nothing configured at all: libdoc and IDEs can still load the library; the first
+            # keyword that needs a registration fails with this message.
             self._missing = error
         else:
             self._session = HealthcodeSession.from_config(config, sign_in_hint=SIGN_IN_HINT)
@@ -225,6 +230,17 @@ class HealthcodeLibrary(DynamicCore):  # type: ignore[misc]  # robotlibcore ship
             assert self._missing is not None
             raise self._missing
         return self._session
+
+
+REGISTRATION = ("client_id", "redirect_uri", "environment", "client_secret", "scope")
+
+
+def _nothing_configured(settings: dict[str, Any], error: ConfigurationError) -> bool:
+    """True when no part of the client registration was given, neither as an argument nor as a
+    variable, and that is the only problem (machine-wide settings such as the token cache may be)."""
+    problems = error.problems if isinstance(error, InvalidSettingsError) else [error]
+    return (all(isinstance(problem, MissingSettingError) for problem in problems)
+            and all(settings[name] is None and not os.environ.get(ENV_VARS[name]) for name in REGISTRATION))
 
 
 def _robot_actor() -> dict[str, str]:

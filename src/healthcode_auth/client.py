@@ -10,14 +10,16 @@ values the protocol functions take.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 from .config import HealthcodeConfig
 from .errors import DiscoveryError, TokenRequestError, TokenVerificationError, TransportError
 from .protocol.authorization_request import AuthorizationCode, AuthorizationRequest, parse_redirect, start_authorization
 from .protocol.jwt_verification import JwksCache, claims_of, looks_like_jwt, verify_access_token, verify_id_token
-from .protocol.provider_metadata import ProviderMetadata, parse_metadata
+from .protocol.provider_metadata import ProviderMetadata, kind_of, parse_metadata
 from .protocol.token import Token
 from .protocol.token_endpoint import (
     ClientAuthentication,
@@ -32,6 +34,7 @@ from .protocol.token_endpoint import (
 from .redaction import REDACTOR
 from .transport import HttpTransport
 
+log = logging.getLogger("healthcode_auth")
 # RFC 6749 section 5.1: without expires_in the lifetime is the server's default; assume an hour.
 ASSUMED_LIFETIME = 3600.0
 # A code exchange that may have reached the server is never repeated (RFC 6749 section 4.1.2:
@@ -40,23 +43,23 @@ NOT_RESENT = "The authorization code cannot be safely sent again: a supervisor m
 
 
 class DiscoveryCache:
-    """Metadata per discovery URL, fetched at most once per process (thread-safe)."""
+    """Metadata per environment (keyed by its first discovery URL), fetched at most once per process."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._entries: dict[str, ProviderMetadata] = {}
 
-    def get(self, discovery_url: str, transport: HttpTransport) -> ProviderMetadata:
+    def get(self, identity: str, candidates: Sequence[str], transport: HttpTransport) -> ProviderMetadata:
         with self._lock:
-            cached = self._entries.get(discovery_url)
+            cached = self._entries.get(identity)
             if cached is None:
-                cached = self._entries[discovery_url] = fetch_metadata(discovery_url, transport)
+                cached = self._entries[identity] = fetch_metadata(candidates, transport)
             return cached
 
-    def put(self, metadata: ProviderMetadata) -> None:
-        """Remember metadata restored from elsewhere (e.g. a token store), keyed by its URL."""
+    def put(self, identity: str, metadata: ProviderMetadata) -> None:
+        """Remember metadata restored from elsewhere (e.g. a token store)."""
         with self._lock:
-            self._entries.setdefault(metadata.discovery_url, metadata)
+            self._entries.setdefault(identity, metadata)
 
     def clear(self) -> None:
         with self._lock:
@@ -66,14 +69,27 @@ class DiscoveryCache:
 DISCOVERY_CACHE = DiscoveryCache()
 
 
-def fetch_metadata(discovery_url: str, transport: HttpTransport) -> ProviderMetadata:
-    """GET and validate the discovery document."""
-    response = transport.get(discovery_url, "discovery document")
-    if response.status_code != 200:
-        raise DiscoveryError(f"The discovery document at {discovery_url} answered HTTP "
-                             f"{response.status_code}. Check the environment setting, or try again "
-                             "later if the SSO server is down.")
-    return parse_metadata(response.json(), discovery_url)
+def fetch_metadata(candidates: str | Sequence[str], transport: HttpTransport) -> ProviderMetadata:
+    """GET and validate the discovery document at the first of ``candidates`` that has one.
+
+    An issuer URL gives two candidates (OpenID Connect Discovery, then RFC 8414); when neither
+    answers with a document, the error names both and what each answered.
+    """
+    urls = (candidates,) if isinstance(candidates, str) else tuple(candidates)
+    answers: list[str] = []
+    for url in urls:
+        response = transport.get(url, "discovery document")
+        if response.status_code == 200 or len(urls) == 1:
+            if response.status_code != 200:
+                raise DiscoveryError(f"The discovery document at {url} answered HTTP {response.status_code}. "
+                                     "Check the environment setting, or try again later if the SSO server is down.")
+            metadata = parse_metadata(response.json(), url)
+            if len(urls) > 1:
+                log.info("Found the SSO's discovery document at %s (%s).", url, kind_of(url))
+            return metadata
+        answers.append(f"{url} answered HTTP {response.status_code}")
+    raise DiscoveryError(f"No discovery document was found for this issuer: {'; '.join(answers)}. Check the "
+                         "environment setting: give the SSO's issuer URL, or its discovery document's URL.")
 
 
 class HealthcodeAuthClient:
@@ -100,11 +116,11 @@ class HealthcodeAuthClient:
     @property
     def metadata(self) -> ProviderMetadata:
         """The SSO server's validated metadata, fetched at most once per process."""
-        return self._discovery.get(self.config.discovery_url, self.transport)
+        return self._discovery.get(self.config.discovery_url, self.config.discovery_urls, self.transport)
 
     def use_metadata(self, metadata: ProviderMetadata) -> None:
         """Use metadata kept from an earlier run (e.g. in the token store) instead of fetching it."""
-        self._discovery.put(metadata)
+        self._discovery.put(self.config.discovery_url, metadata)
 
     @property
     def _authentication(self) -> ClientAuthentication:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigurationError, MissingSettingError
+from .errors import ConfigurationError, InvalidSettingsError, MissingSettingError
+from .protocol.provider_metadata import discovery_candidates
 from .protocol.token import DEFAULT_EXPIRY_MARGIN
 from .protocol.urls import endpoint_url_problem, has_control_characters, is_loopback_host, split_url
 
@@ -49,8 +50,9 @@ VERIFY_CHOICES = ("auto", "always", "never")
 class HealthcodeConfig:
     """Immutable settings for signing in one registered client.
 
-    ``environment`` is ``production``, ``uat`` or the URL of any OpenID discovery document (the
-    local sandbox's, or another standards-conformant SSO's). ``client_secret`` is optional:
+    ``environment`` is ``production``, ``uat``, the URL of any OpenID or RFC 8414 discovery
+    document, or an issuer URL (the local sandbox's base URL, or another standards-conformant
+    SSO's issuer), whose discovery document is then looked up (:attr:`discovery_urls`). ``client_secret`` is optional:
     without it the client signs in as a public client, protected by PKCE alone.
     ``verify_access_token`` is ``auto`` (verify JWT access tokens against the published JWKS,
     accept opaque ones), ``always`` or ``never``. ``token_cache`` says where the token store is
@@ -75,44 +77,22 @@ class HealthcodeConfig:
     audience: str | None = None
 
     def __post_init__(self) -> None:
-        _require_text("client_id", self.client_id)
-        if not _VSCHARS.fullmatch(self.client_id) or self.client_id != self.client_id.strip():
-            raise ConfigurationError("client_id", "it may contain only printable ASCII characters, "
-                                     "without leading or trailing spaces; use the id Healthcode issued")
-        _check_redirect_uri(self.redirect_uri)
-        object.__setattr__(self, "environment", _check_environment(self.environment))
-        if self.client_secret is not None:
-            _require_text("client_secret", self.client_secret)
-        if self.scope is not None:
-            object.__setattr__(self, "scope", _normalise_scope(self.scope))
-        _check_timeout(self.timeout)
-        if self.ca_bundle is not None and not Path(self.ca_bundle).is_file():
-            raise ConfigurationError("ca_bundle", f"no file at '{self.ca_bundle}'; give the path of a "
-                                     "PEM file with the CA certificates to trust")
-        if self.proxy is not None:
-            parts = split_url(self.proxy)
-            if parts is None or parts.scheme not in ("http", "https", "socks5") or not parts.hostname:
-                raise ConfigurationError("proxy", "give a proxy URL such as http://proxy.example:3128")
-        if self.verify_access_token not in VERIFY_CHOICES:
-            raise ConfigurationError("verify_access_token", f"'{self.verify_access_token}' is not one "
-                                     f"of {', '.join(VERIFY_CHOICES)}")
-        if not isinstance(self.leeway, int) or not 0 <= self.leeway <= 600:
-            raise ConfigurationError("leeway", "give a whole number of seconds between 0 and 600")
-        if self.token_cache is not None and (not isinstance(self.token_cache, str) or not self.token_cache.strip()):
-            raise ConfigurationError("token_cache", "give a file path, or 'off' to keep tokens in memory only")
-        if self.audience is not None:
-            _require_text("audience", self.audience)
-            if self.verify_access_token == "never":
-                raise ConfigurationError("audience", "checking the audience needs verify_access_token 'auto' or "
-                                         "'always' (it is 'never')")
-        if isinstance(self.expiry_margin, bool) or not isinstance(self.expiry_margin, (int, float)) \
-                or not 0 <= self.expiry_margin <= 43_200:
-            raise ConfigurationError("expiry_margin", "give a number of seconds between 0 and 43200 (12 hours)")
+        values, problems = validate({f: getattr(self, f) for f in self.__dataclass_fields__})
+        raise_problems(problems)
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
+
+    @property
+    def discovery_urls(self) -> tuple[str, ...]:
+        """Where to look for the discovery document, in order (an issuer URL gives two places)."""
+        if self.environment in ENVIRONMENTS:
+            return (ENVIRONMENTS[self.environment],)
+        return discovery_candidates(self.environment)
 
     @property
     def discovery_url(self) -> str:
-        """The URL of the OpenID discovery document for ``environment``."""
-        return ENVIRONMENTS.get(self.environment, self.environment)
+        """The environment's identity (its first discovery URL): what entries in a store are keyed by."""
+        return self.discovery_urls[0]
 
     @property
     def is_confidential(self) -> bool:
@@ -124,56 +104,168 @@ class HealthcodeConfig:
         """Settings from keyword arguments, falling back to ``HEALTHCODE_*`` environment variables.
 
         Arguments given as None (or not given) are read from the environment; an empty
-        environment variable counts as not set.
+        environment variable counts as not set. Every problem is reported at once
+        (:class:`~healthcode_auth.errors.InvalidSettingsError` when there are several).
         """
         environ = os.environ if environ is None else environ
-        unknown = set(settings) - {f.name for f in cls.__dataclass_fields__.values()}
-        if unknown:
-            raise ConfigurationError(sorted(unknown)[0], "there is no such setting")
-        values: dict[str, Any] = {k: v for k, v in settings.items() if v is not None}
+        problems: list[ConfigurationError] = [ConfigurationError(name, "there is no such setting")
+                                              for name in sorted(set(settings) - set(cls.__dataclass_fields__))]
+        values: dict[str, Any] = {k: v for k, v in settings.items() if v is not None and k in cls.__dataclass_fields__}
         for name, variable in ENV_VARS.items():
             if name not in values and environ.get(variable):
                 values[name] = environ[variable]
         for required in ("client_id", "redirect_uri"):
             if required not in values:
-                raise MissingSettingError(required, f"it is required: pass {required}=... or set "
-                                          f"the environment variable {ENV_VARS[required]}")
+                problems.append(MissingSettingError(required, "it is required", ENV_VARS[required]))
         for name in ("timeout", "expiry_margin"):
             if name in values:
-                values[name] = _to_seconds(values[name], name)
+                try:
+                    values[name] = _to_seconds(values[name], name)
+                except ConfigurationError as error:
+                    problems.append(error)
+                    del values[name]
+        defaults = {f.name: f.default for f in cls.__dataclass_fields__.values() if f.name not in values}
+        _, more = validate({**defaults, **values}, only=set(values))
+        raise_problems(problems + more)
         return cls(**values)
+
+
+def validate(values: Mapping[str, Any],
+             only: set[str] | None = None) -> tuple[dict[str, Any], list[ConfigurationError]]:
+    """Check every setting (or those in ``only``); the normalised values and every problem found."""
+    normalised: dict[str, Any] = {}
+    problems: list[ConfigurationError] = []
+    for name, check in _CHECKS:
+        if only is not None and name not in only:
+            continue
+        try:
+            result = check(values[name], values)
+        except ConfigurationError as error:
+            problems.append(error)
+        else:
+            if result is not _UNCHANGED:
+                normalised[name] = result
+    return normalised, problems
+
+
+def raise_problems(problems: list[ConfigurationError]) -> None:
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        raise InvalidSettingsError(problems)
+
+
+_UNCHANGED = object()
+
+
+def _error(setting: str, problem: str) -> ConfigurationError:
+    return ConfigurationError(setting, problem, ENV_VARS.get(setting))
+
+
+def _check_client_id(value: object, _: Mapping[str, Any]) -> object:
+    _require_text("client_id", value)
+    assert isinstance(value, str)
+    if not _VSCHARS.fullmatch(value) or value != value.strip():
+        raise _error("client_id", "it may contain only printable ASCII characters, "
+                                 "without leading or trailing spaces; use the id Healthcode issued")
+    return _UNCHANGED
+
+
+def _check_secret(value: object, _: Mapping[str, Any]) -> object:
+    if value is not None:
+        _require_text("client_secret", value)
+    return _UNCHANGED
+
+
+def _check_scope(value: object, _: Mapping[str, Any]) -> object:
+    return None if value is None else _normalise_scope(value)
+
+
+def _check_ca_bundle(value: object, _: Mapping[str, Any]) -> object:
+    if value is not None and (not isinstance(value, str) or not Path(value).is_file()):
+        raise _error("ca_bundle", f"no file at '{value}'; give the path of a PEM file with the CA "
+                                 "certificates to trust")
+    return _UNCHANGED
+
+
+def _check_proxy(value: object, _: Mapping[str, Any]) -> object:
+    if value is not None:
+        parts = split_url(value) if isinstance(value, str) else None
+        if parts is None or parts.scheme not in ("http", "https", "socks5") or not parts.hostname:
+            raise _error("proxy", "give a proxy URL such as http://proxy.example:3128")
+    return _UNCHANGED
+
+
+def _check_verify(value: object, _: Mapping[str, Any]) -> object:
+    if value not in VERIFY_CHOICES:
+        raise _error("verify_access_token", f"'{value}' is not one of {', '.join(VERIFY_CHOICES)}")
+    return _UNCHANGED
+
+
+def _check_leeway(value: object, _: Mapping[str, Any]) -> object:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 600:
+        raise _error("leeway", "give a whole number of seconds between 0 and 600")
+    return _UNCHANGED
+
+
+def _check_token_cache(value: object, _: Mapping[str, Any]) -> object:
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise _error("token_cache", "give a file path, a redis:// or rediss:// URL, or 'off' to keep "
+                                 "tokens in memory only")
+    return _UNCHANGED
+
+
+def _check_margin(value: object, _: Mapping[str, Any]) -> object:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 43_200:
+        raise _error("expiry_margin", "give a number of seconds between 0 and 43200 (12 hours)")
+    return _UNCHANGED
+
+
+def _check_audience(value: object, values: Mapping[str, Any]) -> object:
+    if value is not None:
+        _require_text("audience", value)
+        if values.get("verify_access_token") == "never":
+            raise _error("audience", "checking the audience needs verify_access_token 'auto' or "
+                                     "'always' (it is 'never')")
+    return _UNCHANGED
+
+
+def _check_timeout_value(value: object, _: Mapping[str, Any]) -> object:
+    _check_timeout(value)
+    return _UNCHANGED
 
 
 def _require_text(setting: str, value: object) -> None:
     if not isinstance(value, str) or not value.strip():
-        raise ConfigurationError(setting, "it must be a non-empty string")
+        raise _error(setting, "it must be a non-empty string")
 
 
-def _check_redirect_uri(uri: object) -> None:
+def _check_redirect_uri(uri: object, _: Mapping[str, Any] | None = None) -> object:
     _require_text("redirect_uri", uri)
     assert isinstance(uri, str)
     parts = split_url(uri)
     if parts is None or not parts.scheme or not _SCHEME.fullmatch(parts.scheme):
-        raise ConfigurationError("redirect_uri", f"'{uri}' is not an absolute URI; give the exact "
+        raise _error("redirect_uri", f"'{uri}' is not an absolute URI; give the exact "
                                  "post-authentication URL registered with Healthcode")
     if parts.fragment or "#" in uri:
-        raise ConfigurationError("redirect_uri", "it must not contain a fragment (RFC 6749 section 3.1.2)")
+        raise _error("redirect_uri", "it must not contain a fragment (RFC 6749 section 3.1.2)")
     if has_control_characters(uri):
-        raise ConfigurationError("redirect_uri", "it contains whitespace or control characters")
+        raise _error("redirect_uri", "it contains whitespace or control characters")
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
         # A private-use scheme (RFC 8252 section 7.1) never leaves the browser as a request, so the
         # robot could not catch the redirect; Healthcode registers https post-auth URLs anyway.
-        raise ConfigurationError("redirect_uri", f"'{scheme}:' URIs are not supported: register an https "
+        raise _error("redirect_uri", f"'{scheme}:' URIs are not supported: register an https "
                                  "post-authentication URL with Healthcode (http only for localhost)")
     if scheme in ("http", "https") and not parts.hostname:
-        raise ConfigurationError("redirect_uri", f"'{uri}' has no host name")
+        raise _error("redirect_uri", f"'{uri}' has no host name")
     if scheme == "http" and not is_loopback_host(parts.hostname):
-        raise ConfigurationError("redirect_uri", f"'{uri}' uses plain http; use https (http is allowed "
+        raise _error("redirect_uri", f"'{uri}' uses plain http; use https (http is allowed "
                                  "only for localhost, RFC 8252 section 7.3)")
+    return _UNCHANGED
 
 
-def _check_environment(environment: object) -> str:
+def _check_environment(environment: object, _: Mapping[str, Any] | None = None) -> str:
     _require_text("environment", environment)
     assert isinstance(environment, str)
     name = environment.strip().lower()
@@ -181,24 +273,24 @@ def _check_environment(environment: object) -> str:
         return name
     problem = endpoint_url_problem(environment.strip())
     if problem:
-        raise ConfigurationError("environment", f"use 'production', 'uat' or the URL of an OpenID "
+        raise _error("environment", f"use 'production', 'uat', the SSO's issuer URL or the URL of its "
                                  f"discovery document; {problem}")
     return environment.strip()
 
 
 def _normalise_scope(scope: object) -> str | None:
     if not isinstance(scope, str):
-        raise ConfigurationError("scope", "give the scopes as one space-separated string")
+        raise _error("scope", "give the scopes as one space-separated string")
     tokens = scope.split()
     for token in tokens:
         if not _SCOPE_TOKEN.fullmatch(token):
-            raise ConfigurationError("scope", f"'{token}' is not a valid scope (RFC 6749 section 3.3)")
+            raise _error("scope", f"'{token}' is not a valid scope (RFC 6749 section 3.3)")
     return " ".join(dict.fromkeys(tokens)) or None
 
 
 def _to_seconds(value: object, setting: str) -> float:
     if isinstance(value, bool):
-        raise ConfigurationError(setting, "give a number of seconds")
+        raise _error(setting, "give a number of seconds")
     if isinstance(value, (int, float)):
         return float(value)
     if isinstance(value, str):
@@ -206,9 +298,18 @@ def _to_seconds(value: object, setting: str) -> float:
             return float(value.strip())
         except ValueError:
             pass
-    raise ConfigurationError(setting, f"'{value}' is not a number of seconds")
+    raise _error(setting, f"'{value}' is not a number of seconds")
 
 
 def _check_timeout(timeout: object) -> None:
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= 600:
-        raise ConfigurationError("timeout", "give a number of seconds greater than 0 and at most 600")
+        raise _error("timeout", "give a number of seconds greater than 0 and at most 600")
+
+
+_CHECKS: tuple[tuple[str, Callable[[Any, Mapping[str, Any]], object]], ...] = (
+    ("client_id", _check_client_id), ("redirect_uri", _check_redirect_uri), ("environment", _check_environment),
+    ("client_secret", _check_secret), ("scope", _check_scope), ("timeout", _check_timeout_value),
+    ("ca_bundle", _check_ca_bundle), ("proxy", _check_proxy), ("verify_access_token", _check_verify),
+    ("leeway", _check_leeway), ("token_cache", _check_token_cache), ("expiry_margin", _check_margin),
+    ("audience", _check_audience),
+)

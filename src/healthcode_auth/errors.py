@@ -8,7 +8,8 @@ code, a code verifier, a client secret or a store password: callers may log ``st
 
     HealthcodeAuthError
     ├── ConfigurationError (ValueError)        a setting is invalid
-    │   └── MissingSettingError                a required setting is not given at all
+    │   ├── MissingSettingError                a required setting is not given at all
+    │   └── InvalidSettingsError               several settings are: every problem at once
     ├── DiscoveryError                         the discovery document is unusable
     ├── TransportError                         the SSO is unreachable, slow or failing
     ├── AuthorizationError                     the redirect does not complete the sign-in
@@ -43,16 +44,32 @@ class HealthcodeAuthError(Exception):
 
 
 class ConfigurationError(HealthcodeAuthError, ValueError):
-    """A setting is invalid; ``setting`` names it, as the library and ``HEALTHCODE_*`` spell it."""
+    """A setting is invalid; ``setting`` names it as the library does, ``variable`` is the
+    environment variable that can give it. Front ends name their own spelling (``--client-id``)."""
 
-    def __init__(self, setting: str, problem: str) -> None:
+    def __init__(self, setting: str, problem: str, variable: str | None = None) -> None:
         self.setting = setting
         self.problem = problem
-        super().__init__(f"Invalid Healthcode setting '{setting}': {problem}")
+        self.variable = variable
+        also = f" (or {variable})" if variable else ""
+        super().__init__(f"Invalid Healthcode setting '{setting}'{also}: {problem}")
 
 
 class MissingSettingError(ConfigurationError):
     """A required setting was given neither as an argument nor as an environment variable."""
+
+
+class InvalidSettingsError(ConfigurationError):
+    """Several settings are missing or invalid: ``problems`` holds one error per setting."""
+
+    def __init__(self, problems: list[ConfigurationError]) -> None:
+        self.problems = problems
+        self.setting = problems[0].setting
+        self.problem = f"and {len(problems) - 1} more"
+        self.variable = None
+        lines = "".join(f"\n  - '{p.setting}'" + (f" (or {p.variable})" if p.variable else "") + f": {p.problem}"
+                        for p in problems)
+        ValueError.__init__(self, f"{len(problems)} Healthcode settings are missing or invalid:{lines}")
 
 
 class DiscoveryError(HealthcodeAuthError):

@@ -217,7 +217,7 @@ class HealthcodeSession:
         if entry.discovery:
             # A stale document is skipped: discovery is then fetched when renewal needs it.
             with contextlib.suppress(HealthcodeAuthError):
-                self.client.use_metadata(parse_metadata(entry.discovery, entry.discovery_url))
+                self.client.use_metadata(parse_metadata(entry.discovery, entry.discovery_source or entry.discovery_url))
         return token
 
     def _keep_new(self, token: Token) -> Token:
@@ -264,8 +264,9 @@ class HealthcodeSession:
             return {}
 
     def _entry(self, token: Token) -> StoredAuthorisation:
+        metadata = self.client.metadata
         return StoredAuthorisation(self.config.discovery_url, self.config.client_id, token,
-                                   discovery=self.client.metadata.to_dict())
+                                   discovery=metadata.to_dict(), discovery_source=metadata.discovery_url)
 
 
 def _os_user() -> str:

@@ -16,7 +16,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from healthcode_auth.errors import ConfigurationError, HealthcodeAuthError
+from healthcode_auth.errors import ConfigurationError, HealthcodeAuthError, InvalidSettingsError
 from healthcode_auth.storage.key_sources import ENV_KEY, new_random_key
 from healthcode_auth.version import __version__
 
@@ -31,6 +31,20 @@ def new_key(args: argparse.Namespace) -> int:
     print(f"A new random key for {ENV_KEY}. Keep it in your secret store (CI or orchestrator secrets) and give it "
           "to every robot and to the supervisor's machine; anyone who has it can read the tokens.", file=sys.stderr)
     return EXIT_OK
+
+
+def _in_flags(error: ConfigurationError) -> str:
+    """The problems in this command's own terms: ``--client-id``, not ``client_id=``."""
+    problems = error.problems if isinstance(error, InvalidSettingsError) else [error]
+    lines = []
+    for problem in problems:
+        flag = problem.setting if problem.setting.startswith(("-", "HEALTHCODE_", "DEBUG")) else \
+            "--" + problem.setting.replace("_", "-")
+        also = f" (or {problem.variable})" if problem.variable else ""
+        lines.append(f"{flag}{also}: {problem.problem}")
+    if len(lines) == 1:
+        return f"invalid setting {lines[0]}"
+    return f"{len(lines)} settings are missing or invalid:" + "".join(f"\n  {line}" for line in lines)
 
 
 def _sandbox(argv: Sequence[str]) -> int:
@@ -93,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args))
     except ConfigurationError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {_in_flags(error)}", file=sys.stderr)
         return EXIT_USAGE
     except HealthcodeAuthError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -78,8 +78,8 @@ def test_fetched_once_per_process(httpserver):
     httpserver.expect_request("/.well-known/openid-configuration").respond_with_json(discovery_document(issuer))
     config = _config(httpserver)
     cache, transport = DiscoveryCache(), HttpTransport(timeout=config.timeout)
-    first = cache.get(config.discovery_url, transport)
-    second = cache.get(config.discovery_url, transport)
+    first = cache.get(config.discovery_url, config.discovery_urls, transport)
+    second = cache.get(config.discovery_url, config.discovery_urls, transport)
     assert first is second
     assert len(httpserver.log) == 1
 
@@ -88,7 +88,7 @@ def test_server_error_is_retried_then_reported(httpserver):
     httpserver.expect_request("/.well-known/openid-configuration").respond_with_data("down", status=503)
     config = _config(httpserver)
     with pytest.raises(DiscoveryError, match="HTTP 503"):
-        DiscoveryCache().get(config.discovery_url, HttpTransport(timeout=config.timeout))
+        DiscoveryCache().get(config.discovery_url, config.discovery_urls, HttpTransport(timeout=config.timeout))
     assert len(httpserver.log) == 3
 
 
@@ -98,14 +98,14 @@ def test_transient_server_error_recovers(httpserver):
     httpserver.expect_ordered_request("/.well-known/openid-configuration").respond_with_json(
         discovery_document(issuer))
     config = _config(httpserver)
-    assert DiscoveryCache().get(config.discovery_url, HttpTransport(timeout=config.timeout)).issuer == issuer
+    assert DiscoveryCache().get(config.discovery_url, config.discovery_urls, HttpTransport(timeout=config.timeout)).issuer == issuer
 
 
 def test_not_found_is_not_retried(httpserver):
     httpserver.expect_request("/.well-known/openid-configuration").respond_with_data("nope", status=404)
     config = _config(httpserver)
     with pytest.raises(DiscoveryError, match="HTTP 404.*environment setting"):
-        DiscoveryCache().get(config.discovery_url, HttpTransport(timeout=config.timeout))
+        DiscoveryCache().get(config.discovery_url, config.discovery_urls, HttpTransport(timeout=config.timeout))
     assert len(httpserver.log) == 1
 
 
@@ -114,18 +114,18 @@ def test_html_instead_of_json(httpserver):
         "<html>captive portal</html>", content_type="text/html")
     config = _config(httpserver)
     with pytest.raises(DiscoveryError, match="not a JSON object"):
-        DiscoveryCache().get(config.discovery_url, HttpTransport(timeout=config.timeout))
+        DiscoveryCache().get(config.discovery_url, config.discovery_urls, HttpTransport(timeout=config.timeout))
 
 
 def test_connection_refused_is_a_clear_transport_error(unused_port):
     config = HealthcodeConfig(client_id="c", redirect_uri="https://bot.example/cb",
                               environment=f"http://127.0.0.1:{unused_port}/.well-known/openid-configuration")
     with pytest.raises(TransportError, match="Could not connect to the discovery document"):
-        DiscoveryCache().get(config.discovery_url, HttpTransport(timeout=config.timeout))
+        DiscoveryCache().get(config.discovery_url, config.discovery_urls, HttpTransport(timeout=config.timeout))
 
 
 def test_oversized_answer_is_refused(httpserver):
     httpserver.expect_request("/.well-known/openid-configuration").respond_with_data("x" * 1_100_000)
     config = _config(httpserver)
     with pytest.raises(TransportError, match="more than"):
-        DiscoveryCache().get(config.discovery_url, HttpTransport(timeout=config.timeout))
+        DiscoveryCache().get(config.discovery_url, config.discovery_urls, HttpTransport(timeout=config.timeout))

@@ -41,6 +41,28 @@ class ProviderMetadata:
         return dict(self.document)
 
 
+def discovery_candidates(environment: str) -> tuple[str, ...]:
+    """Where the discovery document of ``environment`` may be.
+
+    A ``/.well-known/`` URL is the document's own; any other URL is an issuer, whose document is
+    looked for first as OpenID Connect Discovery 1.0 section 4 says (``/.well-known/openid-configuration``
+    appended to the issuer), then as RFC 8414 section 3.1 says (``/.well-known/oauth-authorization-server``
+    inserted between the host and the issuer's path).
+    """
+    parts = urlsplit(environment)
+    if "/.well-known/" in parts.path + "/":
+        return (environment,)
+    path = parts.path.rstrip("/")
+    oidc = urlunsplit((parts.scheme, parts.netloc, path + OIDC_SUFFIX, "", ""))
+    rfc8414 = urlunsplit((parts.scheme, parts.netloc, RFC8414_PREFIX + path, "", ""))
+    return (oidc, rfc8414)
+
+
+def kind_of(discovery_url: str) -> str:
+    """Which standard a discovery URL follows, for people."""
+    return "RFC 8414" if RFC8414_PREFIX in urlsplit(discovery_url).path else "OpenID Connect Discovery 1.0"
+
+
 def expected_issuer(discovery_url: str) -> str:
     """The issuer a document fetched from ``discovery_url`` must name.
 

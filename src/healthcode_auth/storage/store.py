@@ -40,10 +40,11 @@ def entry_key(discovery_url: str, client_id: str) -> str:
 class StoredAuthorisation:
     """One client's authorisation as stored: the token and what a browserless run needs with it."""
 
-    discovery_url: str
+    discovery_url: str  # the environment's identity; the document itself may have come from elsewhere:
     client_id: str
     token: Token
     discovery: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    discovery_source: str | None = None  # where ``discovery`` was fetched from, when not discovery_url
 
     @property
     def key(self) -> str:
@@ -53,6 +54,7 @@ class StoredAuthorisation:
         token = self.token
         return {
             "discovery_url": self.discovery_url, "client_id": self.client_id, "discovery": dict(self.discovery),
+            "discovery_source": self.discovery_source,
             "token": {"access_token": token.access_token, "token_type": token.token_type,
                       "expires_at": token.expires_at, "refresh_token": token.refresh_token,
                       "scope": token.scope, "issued_at": token.issued_at, "supervisor": token.supervisor,
@@ -65,7 +67,7 @@ class StoredAuthorisation:
         token = data["token"]
         return cls(
             discovery_url=str(data["discovery_url"]), client_id=str(data["client_id"]),
-            discovery=dict(data.get("discovery") or {}),
+            discovery=dict(data.get("discovery") or {}), discovery_source=_optional_text(data, "discovery_source"),
             token=Token(access_token=str(token["access_token"]), token_type=str(token.get("token_type", "Bearer")),
                         expires_at=_optional_float(token.get("expires_at")),
                         refresh_token=token.get("refresh_token") or None, scope=token.get("scope"),
