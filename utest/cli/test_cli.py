@@ -111,7 +111,7 @@ def test_confidential_client_secret_never_printed(env, sandbox):
 
 
 @pytest.mark.parametrize(("args", "code", "message"), [
-    (["status", "--environment", "staging"], 2, "Invalid Healthcode setting 'environment'"),
+    (["status", "--environment", "staging"], 2, "invalid setting --environment (or HEALTHCODE_ENVIRONMENT)"),
     (["check", "--environment", "http://127.0.0.1:9/.well-known/openid-configuration"], 1, "Could not connect"),
 ])
 def test_bad_settings_and_outages_are_clear(env, args, code, message):

@@ -129,3 +129,51 @@ def test_oversized_answer_is_refused(httpserver):
     config = _config(httpserver)
     with pytest.raises(TransportError, match="more than"):
         DiscoveryCache().get(config.discovery_url, config.discovery_urls, HttpTransport(timeout=config.timeout))
+
+
+@pytest.mark.parametrize(("environment", "expected"), [
+    ("https://sso.example", ("https://sso.example/.well-known/openid-configuration",
+                             "https://sso.example/.well-known/oauth-authorization-server")),
+    ("https://kc.example/realms/rpa/", ("https://kc.example/realms/rpa/.well-known/openid-configuration",
+                                        "https://kc.example/.well-known/oauth-authorization-server/realms/rpa")),
+    ("https://sso.example/.well-known/openid-configuration", ("https://sso.example/.well-known/openid-configuration",)),
+    ("uat", ("https://auth.uat.healthcode.co.uk/.well-known/openid-configuration",)),
+])
+def test_an_issuer_url_gives_the_oidc_then_the_rfc8414_place(environment, expected):
+    config = HealthcodeConfig(client_id="c", redirect_uri="https://bot.example/cb", environment=environment)
+    assert config.discovery_urls == expected
+    assert config.discovery_url == expected[0]
+
+
+def test_an_issuer_url_finds_the_openid_document(httpserver, caplog):
+    issuer = httpserver.url_for("").rstrip("/")
+    httpserver.expect_request("/.well-known/openid-configuration").respond_with_json(discovery_document(issuer))
+    config = HealthcodeConfig(client_id="c", redirect_uri="https://bot.example/cb", environment=issuer)
+    with caplog.at_level("INFO", logger="healthcode_auth"):
+        metadata = DiscoveryCache().get(config.discovery_url, config.discovery_urls, HttpTransport(timeout=5))
+    assert metadata.issuer == issuer
+    assert "OpenID Connect Discovery 1.0" in caplog.text
+
+
+def test_an_issuer_with_a_path_finds_the_rfc8414_document(httpserver, caplog):
+    issuer = httpserver.url_for("/tenant1")
+    httpserver.expect_request("/tenant1/.well-known/openid-configuration").respond_with_data("", status=404)
+    httpserver.expect_request("/.well-known/oauth-authorization-server/tenant1").respond_with_json(
+        discovery_document(issuer))
+    config = HealthcodeConfig(client_id="c", redirect_uri="https://bot.example/cb", environment=issuer)
+    with caplog.at_level("INFO", logger="healthcode_auth"):
+        metadata = DiscoveryCache().get(config.discovery_url, config.discovery_urls, HttpTransport(timeout=5))
+    assert metadata.issuer == issuer
+    assert metadata.discovery_url.endswith("/.well-known/oauth-authorization-server/tenant1")
+    assert "RFC 8414" in caplog.text
+
+
+def test_when_neither_place_has_a_document_both_are_named(httpserver):
+    issuer = httpserver.url_for("/tenant1")
+    config = HealthcodeConfig(client_id="c", redirect_uri="https://bot.example/cb", environment=issuer)
+    with pytest.raises(DiscoveryError) as caught:
+        DiscoveryCache().get(config.discovery_url, config.discovery_urls, HttpTransport(timeout=5))
+    message = str(caught.value)
+    assert f"{issuer}/.well-known/openid-configuration answered HTTP 500" in message or "answered HTTP" in message
+    for url in config.discovery_urls:
+        assert url in message

@@ -1,6 +1,7 @@
 """The keyword components over a fake sign-in page and a fake core client (no browser, no network)."""
 
 import time
+from datetime import timedelta
 from urllib.parse import urlencode
 
 import httpx
@@ -33,7 +34,7 @@ class FakeClient:
         self.exchanges = 0
         self.refreshes = 0
         self.config = config
-        self.metadata = type("Metadata", (), {"to_dict": lambda self: {}})()
+        self.metadata = type("Metadata", (), {"to_dict": lambda self: {}, "discovery_url": config.discovery_url})()
 
     def start_sign_in(self):
         return AuthorizationRequest(url=f"{ISSUER}/authorize?x=1", client_id="example_rpa_app", redirect_uri=REDIRECT,
@@ -272,3 +273,16 @@ def test_other_debug_settings_are_fine(debug):
     from HealthcodeLibrary.sign_in_page import refuse_playwright_debug_log
 
     refuse_playwright_debug_log({"DEBUG": debug})
+
+
+def test_import_with_invalid_settings_fails_listing_every_problem(monkeypatch):
+    from healthcode_auth import InvalidSettingsError
+
+    monkeypatch.delenv("HEALTHCODE_CLIENT_ID", raising=False)
+    with pytest.raises(InvalidSettingsError) as caught:
+        HealthcodeLibrary(environment="staging", timeout=timedelta(seconds=0))
+    message = str(caught.value)
+    for setting in ("'client_id' (or HEALTHCODE_CLIENT_ID): it is required", "'redirect_uri'", "'environment'",
+                    "'timeout'"):
+        assert setting in message
+    assert "4 Healthcode settings" in message

@@ -25,7 +25,7 @@ class CountingClient:
     def __init__(self, config):
         self.config = config
         self.refreshes = 0
-        self.metadata = type("Metadata", (), {"to_dict": lambda self: {}})()
+        self.metadata = type("Metadata", (), {"to_dict": lambda self: {}, "discovery_url": config.discovery_url})()
 
     def refresh(self, refresh_token):
         self.refreshes += 1

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from robot.api.deco import keyword
 
 from healthcode_auth.http_auth import HealthcodeHttpxAuth, HealthcodeRequestsAuth
 
 from ..base import LibraryComponent
+
+if TYPE_CHECKING:
+    from requests_oauthlib import OAuth2Session
 
 
 class HttpClientKeywords(LibraryComponent):
@@ -42,3 +47,26 @@ class HttpClientKeywords(LibraryComponent):
         | My Python Keyword Using Httpx    auth=${auth}
         """
         return HealthcodeHttpxAuth(self.session)
+
+    @keyword(tags=["token", "http"])
+    def get_healthcode_oauth2_session(self) -> OAuth2Session:
+        """Returns a requests-oauthlib ``OAuth2Session`` that carries the current access token.
+
+        For Python keyword libraries written against requests-oauthlib: ``session.get(url)`` sends
+        ``Authorization: Bearer <token>`` with the token this library holds, renewed through this
+        library's token store when it is due (under the store's lock, once for all robots), never
+        through requests-oauthlib's own refresh. The refresh token never enters the session, and
+        requests-oauthlib's debug log shows ``<secret>`` instead of the token.
+
+        The token is sent over https to any host, and over plain http only to this machine (the
+        local sandbox), without setting ``OAUTHLIB_INSECURE_TRANSPORT``; plain http to any other
+        host is refused.
+
+        Example:
+        | ${api} =    `Get Healthcode OAuth2 Session`
+        | ${response} =    Call Method    ${api}    get    https://api.healthcode.co.uk/api/v1/whoami
+        """
+        from healthcode_auth.oauth2_session import HealthcodeOAuth2Session  # imports requests-oauthlib
+
+        session: Any = HealthcodeOAuth2Session(self.session)
+        return session

@@ -148,6 +148,9 @@ def _print_banner(sandbox: Sandbox) -> None:
     settings = sandbox.settings
     lines = [
         f"Healthcode SSO sandbox running at {sandbox.url}",
+        f"Paste this as the environment: {sandbox.issuer}",
+        f"  (Robot: Library  HealthcodeLibrary  environment={sandbox.issuer}  ...;"
+        f" shell: HEALTHCODE_ENVIRONMENT={sandbox.issuer})",
         f"Discovery URL: {sandbox.discovery_url}",
         "Accounts (test passwords, never real ones):",
     ]
