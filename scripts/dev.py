@@ -20,6 +20,7 @@ scripts/demo, scripts/test and scripts/setup are bash shorthands for the same co
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import os
 import shutil
@@ -110,7 +111,7 @@ def ensure_venv(layout: VenvLayout) -> None:
     if layout.python.exists():
         return
     say(f"creating the virtual environment in {layout.root.name} (a few seconds)")
-    if not has_ensurepip():
+    if importlib.util.find_spec("ensurepip") is None:  # Debian splits it off into python3.X-venv
         if can_apt() and sys.executable.startswith("/usr/bin/"):
             package = f"python3.{sys.version_info.minor}-venv"
             apt_install([package], f"Debian's {package} (Python's venv module needs it; a few seconds)")
@@ -121,12 +122,6 @@ def ensure_venv(layout: VenvLayout) -> None:
     if run([sys.executable, "-m", "venv", layout.root], "creating .venv") != 0 or not layout.python.exists():
         raise SetupError(f"'{sys.executable} -m venv .venv' failed (see above). Delete .venv, fix what it says "
                          "(on Debian/Ubuntu often 'sudo apt-get install python3-venv'), and run again.")
-
-
-def has_ensurepip() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("ensurepip") is not None
 
 
 def needs_install(layout: VenvLayout) -> bool:
