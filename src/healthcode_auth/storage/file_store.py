@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import StoreError, StoreKeyError, StoreLockTimeout
-from .key_sources import advance_generation, current_generation
+from .key_sources import advance_generation, current_generation, ensure_key
 from .private_files import ensure_private_folder, read_private_file, refuse_link, write_atomically
 from .sealing import RolledBackError, seal, unseal
 from .store import MAX_HISTORY, StoredAuthorisation, TokenStore, Versioned
@@ -52,6 +52,10 @@ class FileTokenStore(TokenStore):
     @property
     def description(self) -> str:
         return f"file {self.path}"
+
+    def prepare(self) -> None:
+        ensure_private_folder(self.path.parent)
+        ensure_key(self._environ)
 
     def load(self, key: str) -> Versioned | None:
         # No lock: writes replace the file atomically. The common case, a valid cached token,
