@@ -18,7 +18,14 @@ from typing import Any
 
 from ..errors import StoreError, StoreKeyError, StoreLockTimeout
 from .key_sources import advance_generation, current_generation
-from .private_files import ensure_private_folder, read_private_file, refuse_link, write_atomically
+from .private_files import (
+    FileInUseError,
+    ensure_private_folder,
+    read_private_file,
+    refuse_link,
+    retry_while_in_use,
+    write_atomically,
+)
 from .sealing import RolledBackError, seal, unseal
 from .store import StoredAuthorisation, TokenStore, Versioned
 
@@ -122,10 +129,14 @@ class FileTokenStore(TokenStore):
                              "folder's permissions, or remove the file if no robot is running.") from None
 
     def _read(self) -> dict[str, Any]:
-        """The decrypted document ``{"entries": {...}, "last_version": n}``; empty when unusable."""
+        """The decrypted document ``{"entries": {...}, "last_version": n}``; empty when unusable.
+
+        A file (the cache, its key file or the sign-out record) that Windows kept refusing to open
+        because another program holds it is not "unusable": that raises FileInUseError, never empty.
+        """
         empty: dict[str, Any] = {"entries": {}, "last_version": 0}
         try:
-            stat = os.lstat(self.path)
+            stat = retry_while_in_use(lambda: os.lstat(self.path), self.path, "token cache", "read")
         except FileNotFoundError:
             return empty
         version = (stat.st_mtime_ns, stat.st_size)
@@ -143,6 +154,9 @@ class FileTokenStore(TokenStore):
             last = document.get("last_version", 0)
             last = max([last if isinstance(last, int) else 0, *(_version_of(e) or 0 for e in entries.values())])
         except StoreKeyError as error:
+            busy = _file_in_use(error)  # the key file or sign-out record was busy, not missing
+            if busy is not None:
+                raise busy from None
             log.warning("The Healthcode token cache %s is treated as empty: %s", self.path, error)
             return empty
         except RolledBackError as error:
@@ -162,6 +176,14 @@ class FileTokenStore(TokenStore):
         write_atomically(self.path, seal(document, self._environ, generation=current_generation(self._id)))
         with self._memory_lock:
             self._snapshot = None
+
+
+def _file_in_use(error: BaseException) -> FileInUseError | None:
+    """The FileInUseError behind ``error`` (key_sources reports it as a StoreKeyError), if any."""
+    cause = error.__context__
+    while cause is not None and not isinstance(cause, FileInUseError):
+        cause = cause.__context__
+    return cause
 
 
 def _version_of(data: Any) -> int | None:
