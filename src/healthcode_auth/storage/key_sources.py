@@ -19,7 +19,7 @@ import os
 import secrets
 from pathlib import Path
 
-from ..errors import ConfigurationError, StoreError, StoreKeyError
+from ..errors import ConfigurationError, FileInUseError, StoreError, StoreKeyError
 from .private_files import read_private_file, write_atomically
 
 log = logging.getLogger("healthcode_auth")
@@ -208,6 +208,8 @@ def _read_key_file(path: Path) -> str | None:
     link, a FIFO) does not protect the cache: every read is checked, whichever way it came about."""
     try:
         data = read_private_file(path, max_bytes=1024, what="token cache key file", private=True)
+    except FileInUseError:
+        raise  # busy (Windows): not missing, not damaged
     except (StoreError, ValueError) as error:
         raise StoreKeyError(str(error)) from None
     return None if data is None else data.decode("ascii", "replace").strip()
@@ -257,6 +259,8 @@ def _generations() -> dict[str, int]:
     try:
         data = read_private_file(path, max_bytes=1_000_000, what="token cache generations file", private=True)
         generations = json.loads(data) if data is not None else {}
+    except FileInUseError:
+        raise
     except (StoreError, ValueError) as error:
         raise StoreKeyError(f"The sign-out record {path} cannot be used ({error}). Remove it and sign in again."
                             ) from None
