@@ -4,16 +4,15 @@ The import graph is read from the source (``ast``), lazy imports inside function
 cycle or a floor violation cannot hide behind an import that runs late.
 """
 
-import ast
 import json
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-SRC = Path(__file__).resolve().parents[1] / "src"
+from import_graph import SRC, cycle_in, graph, imports_of, modules
+
 PACKAGES = ("healthcode_auth", "HealthcodeLibrary", "healthcode_cli", "healthcode_sandbox")
 FRONT_ENDS_AND_SIBLINGS = ("robot", "Browser", "HealthcodeLibrary", "healthcode_sandbox", "healthcode_cli")
 
@@ -31,45 +30,6 @@ CORE_FLOORS = {
 }
 
 
-def module_name(path: Path) -> str:
-    parts = list(path.relative_to(SRC).with_suffix("").parts)
-    if parts[-1] == "__init__":
-        parts.pop()
-    return ".".join(parts)
-
-
-def modules() -> dict[str, Path]:
-    return {module_name(p): p for p in sorted(SRC.rglob("*.py"))}
-
-
-def imports_of(name: str, path: Path, known: set[str] | None = None) -> set[str]:
-    """Every module ``name`` imports, at module level or inside functions, as absolute names.
-
-    ``from package import submodule`` counts as importing the submodule only (the package is
-    already being imported as the submodule's parent), ``from module import name`` as the module.
-    """
-    known = set(modules()) if known is None else known
-    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
-                base = ".".join([*anchor, *([base] if base else [])])
-            for alias in node.names:
-                found.add(f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base)
-    return found
-
-
-def graph() -> dict[str, set[str]]:
-    known = modules()
-    return {name: {m for m in imports_of(name, path, set(known)) if m in known and m != name}
-            for name, path in known.items()}
-
-
 def floor_of(name: str) -> int:
     for prefix in sorted(CORE_FLOORS, key=len, reverse=True):
         if name == prefix or name.startswith(prefix + "."):
@@ -78,27 +38,7 @@ def floor_of(name: str) -> int:
 
 
 def test_there_is_no_import_cycle_in_src():
-    edges = graph()
-    # A package's __init__ importing its own submodules is how packages expose their API; a
-    # submodule importing its package's __init__ back is the cycle that matters, so both count.
-    state: dict[str, int] = {}
-    path: list[str] = []
-
-    def visit(node: str) -> None:
-        state[node] = 1
-        path.append(node)
-        for target in sorted(edges[node]):
-            if state.get(target) == 1:
-                cycle = [*path[path.index(target):], target]
-                pytest.fail("import cycle: " + " -> ".join(cycle))
-            if target not in state:
-                visit(target)
-        path.pop()
-        state[node] = 2
-
-    for name in sorted(edges):
-        if name not in state:
-            visit(name)
+    assert cycle_in(graph()) is None
 
 
 def test_core_modules_import_only_their_floor_and_below():
