@@ -19,6 +19,7 @@
 const STATUS = Object.freeze(Object.fromEntries(
   Object.keys(require("./capture_status.json")).filter((k) => !k.startsWith("_")).map((k) => [k, k])));
 const sessions = new Map(); // state -> session
+const ownPages = new Set(); // every sign-in page the library opened that may still be open
 
 function isResponse(url) {
   return url.searchParams.has("code") || url.searchParams.has("error") || url.searchParams.has("state");
@@ -136,13 +137,19 @@ async function pauseBeforeSending(session, redirectUri, page) {
 // not an error.
 async function healthcodeArm(redirectUri, state, doneHtml, authUrl, ssoOrigins, readingMs, page) {
   const target = new URL(redirectUri);
-  // A new sign-in abandons every earlier one: its redirect is no longer caught, its page closes.
+  // A new sign-in abandons every earlier one: its redirect is no longer caught, and every page
+  // the library opened for an earlier sign-in closes (finished ones too: one page at a time).
   for (const [previousState, previous] of sessions) {
     sessions.delete(previousState);
     wake(previous);
     await release(previous);
-    await previous.page.close().catch(() => {});
   }
+  for (const old of ownPages) {
+    if (old !== page) await old.close().catch(() => {});
+  }
+  ownPages.clear();
+  ownPages.add(page);
+  page.once("close", () => ownPages.delete(page));
   const session = {
     page, url: null, waiters: [], leaving: false, after: Promise.resolve(), ignored: new Set(), reported: new Set(),
     ssoOrigins: new Set(ssoOrigins), readingMs: Number(readingMs),

@@ -18,41 +18,74 @@ Its floors, each importing only the floors below (``docs/architecture.md``): ``e
 
 from __future__ import annotations
 
-from .client import HealthcodeAuthClient
-from .config import ENVIRONMENTS, HealthcodeConfig
-from .errors import (
-    AuthorizationDenied,
-    AuthorizationError,
-    ConfigurationError,
-    DiscoveryError,
-    HealthcodeAuthError,
-    InvalidGrantError,
-    InvalidSettingsError,
-    IssuerMismatchError,
-    MissingSettingError,
-    NoValidTokenError,
-    ReauthorisationRequiredError,
-    SignedOutError,
-    SignInError,
-    SignInPageError,
-    SignInTimeoutError,
-    SignInWindowClosedError,
-    StateMismatchError,
-    StoreError,
-    StoreKeyError,
-    StoreLockTimeout,
-    StoreUnavailableError,
-    TokenAssertionError,
-    TokenRequestError,
-    TokenVerificationError,
-    TransportError,
-)
-from .protocol.authorization_request import AuthorizationCode, AuthorizationRequest, parse_redirect, start_authorization
-from .protocol.provider_metadata import ProviderMetadata, parse_metadata
-from .protocol.token import DEFAULT_EXPIRY_MARGIN, Token, TokenStatus, token_status
-from .protocol.token_endpoint import parse_token_response
-from .session import HealthcodeSession
-from .version import __version__
+from typing import TYPE_CHECKING
+
+# The public names, imported when first used: `import healthcode_auth.config` (what a robot that
+# only reads a cached token needs) does not load the HTTP and JWT machinery behind the client.
+_HOMES = {
+    "HealthcodeAuthClient": "client", "ENVIRONMENTS": "config", "HealthcodeConfig": "config",
+    "AuthorizationCode": "protocol.authorization_request", "AuthorizationRequest": "protocol.authorization_request",
+    "parse_redirect": "protocol.authorization_request", "start_authorization": "protocol.authorization_request",
+    "ProviderMetadata": "protocol.provider_metadata", "parse_metadata": "protocol.provider_metadata",
+    "DEFAULT_EXPIRY_MARGIN": "protocol.token", "Token": "protocol.token", "TokenStatus": "protocol.token",
+    "token_status": "protocol.token", "parse_token_response": "protocol.token_endpoint",
+    "HealthcodeSession": "session", "__version__": "version",
+}
+
+
+def __getattr__(name: str) -> object:
+    import importlib
+
+    home = _HOMES.get(name, "errors" if name in __all__ else None)  # every other public name is an error
+    if home is None:
+        raise AttributeError(f"module 'healthcode_auth' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value
+
+
+if TYPE_CHECKING:
+    from .client import HealthcodeAuthClient
+    from .config import ENVIRONMENTS, HealthcodeConfig
+    from .errors import (
+        AuthorizationDenied,
+        AuthorizationError,
+        ConfigurationError,
+        DiscoveryError,
+        HealthcodeAuthError,
+        InvalidGrantError,
+        InvalidSettingsError,
+        IssuerMismatchError,
+        MissingSettingError,
+        NoValidTokenError,
+        ReauthorisationRequiredError,
+        SignedOutError,
+        SignInError,
+        SignInPageError,
+        SignInTimeoutError,
+        SignInWindowClosedError,
+        StateMismatchError,
+        StoreError,
+        StoreKeyError,
+        StoreLockTimeout,
+        StoreUnavailableError,
+        TokenAssertionError,
+        TokenRequestError,
+        TokenVerificationError,
+        TransportError,
+    )
+    from .protocol.authorization_request import (
+        AuthorizationCode,
+        AuthorizationRequest,
+        parse_redirect,
+        start_authorization,
+    )
+    from .protocol.provider_metadata import ProviderMetadata, parse_metadata
+    from .protocol.token import DEFAULT_EXPIRY_MARGIN, Token, TokenStatus, token_status
+    from .protocol.token_endpoint import parse_token_response
+    from .session import HealthcodeSession
+    from .version import __version__
+
 
 __all__ = [
     "DEFAULT_EXPIRY_MARGIN",

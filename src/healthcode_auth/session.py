@@ -18,9 +18,8 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .client import HealthcodeAuthClient
 from .config import HealthcodeConfig
 from .errors import (
     HealthcodeAuthError,
@@ -33,11 +32,14 @@ from .errors import (
 )
 from .protocol.authorization_request import AuthorizationCode, AuthorizationRequest, parse_redirect
 from .protocol.jwt_verification import claims_of
-from .protocol.provider_metadata import parse_metadata
+from .protocol.provider_metadata import ProviderMetadata, parse_metadata
 from .protocol.token import Token, TokenStatus, token_status
 from .redaction import REDACTOR
 from .storage import TokenStore, open_store
 from .storage.store import StoredAuthorisation, Versioned, entry_key
+
+if TYPE_CHECKING:
+    from .client import HealthcodeAuthClient
 
 DEFAULT_SIGN_IN_HINT = "A supervisor must sign in first"
 log = logging.getLogger("healthcode_auth")
@@ -63,12 +65,19 @@ class _State:
 class HealthcodeSession:
     """One bot's authorisation, in memory and optionally in a shared token store; thread-safe."""
 
-    def __init__(self, client: HealthcodeAuthClient, *, store: TokenStore | None = None,
+    def __init__(self, client: HealthcodeAuthClient | HealthcodeConfig, *, store: TokenStore | None = None,
                  sign_in_hint: str = DEFAULT_SIGN_IN_HINT) -> None:
-        self.client = client
+        """``client`` is the client to sign in with, or just its configuration: the client (and
+        the HTTP stack behind it) is then made when a request is first needed, so a robot that
+        finds a valid token in the store never loads it."""
+        if isinstance(client, HealthcodeConfig):
+            self.config, self._client = client, None
+        else:
+            self.config, self._client = client.config, client
         self.store = store
-        self.expiry_margin = client.config.expiry_margin
+        self.expiry_margin = self.config.expiry_margin
         self.sign_in_hint = sign_in_hint
+        self._stored_metadata: ProviderMetadata | None = None  # from the store, for the client
         # Who is acting, for the supervision record; asked only when an event is recorded.
         # Front ends say e.g. {"via": "healthcode-auth login"} or {"suite": "Claims"}.
         self.describe_actor: Callable[[], Mapping[str, str]] = dict
@@ -81,11 +90,22 @@ class HealthcodeSession:
         renewal no longer than that renewal can take (:func:`renewal_time_bound`)."""
         store = open_store(config.token_cache, lock_timeout=renewal_time_bound(config.timeout),
                            timeout=config.timeout, ca_bundle=config.ca_bundle)
-        return cls(HealthcodeAuthClient(config), store=store, sign_in_hint=sign_in_hint)
+        return cls(config, store=store, sign_in_hint=sign_in_hint)
 
     @property
-    def config(self) -> HealthcodeConfig:
-        return self.client.config
+    def client(self) -> HealthcodeAuthClient:
+        """The client, made on first use (it imports the HTTP and JWT machinery)."""
+        if self._client is None:
+            from .client import HealthcodeAuthClient
+
+            self._client = HealthcodeAuthClient(self.config)
+            if self._stored_metadata is not None:
+                self._client.use_metadata(self._stored_metadata)
+        return self._client
+
+    @client.setter
+    def client(self, client: HealthcodeAuthClient) -> None:
+        self._client = client
 
     @property
     def key(self) -> str:
@@ -231,10 +251,12 @@ class HealthcodeSession:
         token = entry.token
         REDACTOR.add(token.access_token, token.refresh_token)
         self._state.token = token
-        if entry.discovery:
+        if entry.discovery and self._stored_metadata is None:
             # A stale document is skipped: discovery is then fetched when renewal needs it.
             with contextlib.suppress(HealthcodeAuthError):
-                self.client.use_metadata(parse_metadata(entry.discovery, entry.discovery_source or entry.discovery_url))
+                self._stored_metadata = parse_metadata(entry.discovery, entry.discovery_source or entry.discovery_url)
+                if self._client is not None:
+                    self._client.use_metadata(self._stored_metadata)
         return token
 
     def _keep_new(self, token: Token, writable: bool) -> Token:

@@ -21,7 +21,6 @@ from healthcode_auth.errors import (
 
 from ..argument_types import BrowserOptions, BrowserType
 from ..base import LibraryComponent
-from ..sign_in_page import CaptureStatus
 
 POLL_SECONDS = 1.0
 RESTART = "Start the sign-in again ('Open Healthcode Login' in a suite, or 'healthcode-auth login')"
@@ -100,6 +99,8 @@ class SignInKeywords(LibraryComponent):
         sign_in = self.session.pending_sign_in
         if sign_in is None:
             raise SignInError("No sign-in is in progress: run 'Open Healthcode Login' first.")
+        from ..sign_in_page import CaptureStatus  # the browser side loads only when a sign-in happens
+
         limit = timeout.total_seconds()
         readable = secs_to_timestr(limit, compact=False)
         logger.console(f"Waiting up to {readable} for a supervisor to sign in to Healthcode in the browser "
