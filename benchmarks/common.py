@@ -1,0 +1,138 @@
+"""What the groups of rows share: the row, the run's context, and helpers to time runs side by side.
+
+A group of rows is a module ``benchmarks/rows_<name>.py`` with a docstring (its method, copied into
+docs/performance.md), ``NAME`` (for ``run.py --only``), ``POSITION`` (its place in the table) and
+``measure(bench: Bench) -> list[Row]``. ``run.py`` finds the modules itself.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+REDIRECT = "https://rpaapp.example.com/postauth"
+PYTHON = sys.executable
+
+
+@dataclass
+class Row:
+    measure: str
+    baseline: str
+    value: str
+    base: str
+    ratio: float | None
+    goal: str
+    met: bool
+    note: str = ""
+
+
+@dataclass
+class Bench:
+    """One run of the benchmarks: a running sandbox, a scratch folder, and how thorough to be."""
+
+    sandbox: Any  # healthcode_sandbox.Sandbox, started by run.py
+    tmp: Path
+    quick: bool
+    details: list[str] = field(default_factory=list)  # Markdown a group adds under its method
+
+    @property
+    def rounds(self) -> int:
+        return 3 if self.quick else 9
+
+    def folder(self, name: str) -> Path:
+        path = self.tmp / name
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def detail(self, text: str) -> None:
+        self.details.append(text)
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def load_average() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f}, {five:.2f}, {fifteen:.2f}"
+
+
+def settings_env(sandbox_url: str, cache: Path) -> dict[str, str]:
+    return {**os.environ, "HEALTHCODE_CLIENT_ID": "example_rpa_app", "HEALTHCODE_REDIRECT_URI": REDIRECT,
+            "HEALTHCODE_ENVIRONMENT": f"{sandbox_url}/.well-known/openid-configuration",
+            "HEALTHCODE_TOKEN_CACHE": str(cache)}
+
+
+def sign_in_to_cache(sandbox: Any, cache: Path) -> None:
+    """A supervisor signs in (over HTTP, no browser) and the token lands in the cache."""
+    from healthcode_auth import HealthcodeConfig
+    from healthcode_auth.session import HealthcodeSession
+    from healthcode_sandbox import Supervisor
+
+    config = HealthcodeConfig(client_id="example_rpa_app", redirect_uri=REDIRECT, environment=sandbox.discovery_url,
+                              token_cache=str(cache))
+    session = HealthcodeSession.from_config(config)
+    request = session.start_sign_in()
+    session.accept_redirect(Supervisor().sign_in(request.url))
+    session.access_token()
+
+
+def per_call_ns(function: Callable[[], object], calls: int) -> float:
+    samples = []
+    for _ in range(calls):
+        start = time.perf_counter_ns()
+        function()
+        samples.append(time.perf_counter_ns() - start)
+    return median(samples)
+
+
+@dataclass(frozen=True)
+class Timed:
+    seconds: float  # wall time
+    cpu: float  # user + system time of the process and its children
+    peak_mb: float  # peak RSS of the largest of them
+
+
+# A wrapper process that runs only the measured command, so its rusage is that command's alone.
+MEASURE = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
+           "rc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode; "
+           "wall = time.perf_counter() - t; u = resource.getrusage(resource.RUSAGE_CHILDREN); "
+           "print(wall, u.ru_utime + u.ru_stime, u.ru_maxrss, rc)")
+
+
+def timed_run(command: list[str], env: dict[str, str]) -> Timed:
+    """Wall time, CPU time and peak RSS of one process (and the children it waited for)."""
+    out = subprocess.run([PYTHON, "-c", MEASURE, *command], env=env, capture_output=True, text=True, check=True)
+    seconds, cpu, rss_kb, rc = out.stdout.split()
+    if rc != "0":
+        raise RuntimeError(f"{command} failed with exit status {rc}: {out.stderr[-2000:]}")
+    return Timed(float(seconds), float(cpu), int(rss_kb) / 1024)
+
+
+def robot_command(*args: str) -> list[str]:
+    return [PYTHON, "-m", "robot", *args]
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        memory = next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
+                      if line.startswith("MemTotal"))
+        memory_text = f"{int(memory) / 1024 / 1024:.0f} GiB"
+    except (OSError, StopIteration):
+        memory_text = "?"
+    return (f"{cpu}, {os.cpu_count()} cores, {memory_text} RAM; {platform.system()} {platform.release()}; "
+            f"Python {platform.python_version()}")

@@ -1,0 +1,64 @@
+"""Robots sharing one token cache. The token in the cache is due for renewal; 1, 8, 16 and 32
+robot processes (spawned, held at a barrier, then released at once) each ask for a token. Counted
+at the sandbox: refresh requests (exactly 1 is the goal, however many robots), and how many
+distinct tokens were handed out; timed: from the barrier's release to the last robot holding a
+valid token, against 1 robot alone."""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from pathlib import Path
+from typing import Any
+
+from common import REDIRECT, Bench, Row, sign_in_to_cache
+
+NAME = "parallel"
+POSITION = 40
+COUNTS = (8, 16, 32)
+
+
+def measure(bench: Bench) -> list[Row]:
+    one, refreshes_one, _ = run_robots(bench.sandbox, bench.folder("parallel-1") / "tokens.json", 1)
+    rows = [Row("1 robot, expired token", "(the baseline below)", f"{one * 1000:.0f} ms", "", None,
+                "1 refresh request", refreshes_one == 1, f"{refreshes_one} refresh request")]
+    for robots in COUNTS:
+        wall, refreshes, distinct = run_robots(bench.sandbox, bench.folder(f"parallel-{robots}") / "tokens.json",
+                                               robots)
+        rows.append(Row(f"{robots} parallel robots, expired token", "1 robot", f"{wall * 1000:.0f} ms",
+                        f"{one * 1000:.0f} ms", wall / one, "exactly 1 refresh request",
+                        refreshes == 1 and distinct == 1,
+                        f"{refreshes} refresh request(s); {distinct} distinct token(s) handed out"))
+    return rows
+
+
+def parallel_robot(discovery_url: str, cache: str, barrier: Any, results: Any) -> None:
+    from healthcode_auth import HealthcodeConfig
+    from healthcode_auth.session import HealthcodeSession
+
+    config = HealthcodeConfig(client_id="example_rpa_app", redirect_uri=REDIRECT, environment=discovery_url,
+                              token_cache=cache)
+    session = HealthcodeSession.from_config(config)
+    barrier.wait(timeout=60)
+    start = time.perf_counter()  # CLOCK_MONOTONIC: comparable across processes on one machine
+    token = session.access_token().access_token
+    results.put((start, time.perf_counter(), token))
+
+
+def run_robots(sandbox: Any, cache: Path, robots: int) -> tuple[float, int, int]:
+    sandbox.set_token_lifetime(60)  # within the 300 s margin: every robot finds it due
+    sign_in_to_cache(sandbox, cache)
+    sandbox.set_token_lifetime(86_400)
+    sandbox.reset_stats()
+    context = multiprocessing.get_context("spawn")
+    barrier, results = context.Barrier(robots), context.Queue()
+    processes = [context.Process(target=parallel_robot, args=(sandbox.discovery_url, str(cache), barrier, results))
+                 for _ in range(robots)]
+    for process in processes:
+        process.start()
+    answers = [results.get(timeout=120) for _ in processes]
+    for process in processes:
+        process.join(timeout=60)
+    # From the barrier's release to the last robot holding a valid token.
+    wall = max(end for _, end, _ in answers) - min(start for start, _, _ in answers)
+    return wall, sandbox.request_count("token.refresh_token"), len({token for _, _, token in answers})
