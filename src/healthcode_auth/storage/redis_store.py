@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.util
 import json
 import logging
 import secrets
@@ -98,6 +99,9 @@ class RedisTokenStore(TokenStore):
         self._shown = describe_url(url)
         REDACTOR.add(unquote(urlsplit(url).password or ""))  # the store password is a secret like the others
         require_shared_key(environ, self._shown)
+        if importlib.util.find_spec("redis") is None:  # found without importing it (that waits for first use)
+            raise ConfigurationError("token_cache", f"the Redis token store {self._shown} needs redis-py: "
+                                     "pip install 'robotframework-healthcode[fleet]'")
         self._environ = environ
         self.timeout = timeout
         self.lock_timeout = lock_timeout
