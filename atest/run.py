@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from leak_scan import files_under, scan
 
@@ -147,6 +148,12 @@ def run_fleet(sandbox: Sandbox, extra: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
+    if "--sign-in-only" in argv:  # the minimum-versions environment: the browser sign-in, scanned
+        argv = [arg for arg in argv if arg != "--sign-in-only"]
+        with Sandbox(SandboxSettings(port=0)) as sandbox:
+            rc = run_robot(sandbox.url, ATEST / "suites", OUTPUT / "sign-in", [*argv, "--suite", "Suites.01 Sign In"])
+            issued = sandbox.issued_secrets()
+        return scan_outputs(issued, rc, OUTPUT / "sign-in")
     runs = [(ATEST / "suites", OUTPUT / "suites")]
     # Suites that must start in a fresh process (no Browser imported yet), as an operator's robot does.
     runs += [(suite, OUTPUT / suite.stem) for suite in sorted((ATEST / "standalone").glob("*.robot"))]
@@ -157,12 +164,17 @@ def main(argv: list[str]) -> int:
         rc = max(rc, run_parallel(sandbox, argv))
         rc = max(rc, run_fleet(sandbox, argv))
         issued = sandbox.issued_secrets()
+    return scan_outputs(issued, rc)
+
+
+def scan_outputs(issued: Any, rc: int, output: Path = OUTPUT) -> int:
+    """Every file the runs wrote, scanned for every secret the sandbox issued (and ours)."""
     secrets = {"authorization code": issued.authorization_codes, "access token": issued.access_tokens,
                "refresh token": issued.refresh_tokens, "client secret": issued.client_secrets,
                "code verifier": issued.code_verifiers, **OWN_SECRETS}
     count = sum(len(values) for values in secrets.values())
-    scanned, leaks = scan(files_under(OUTPUT), secrets)
-    print(f"\nSecret scan of {OUTPUT.relative_to(ROOT)}: {scanned} files and archive members, "
+    scanned, leaks = scan(files_under(output), secrets)
+    print(f"\nSecret scan of {output.relative_to(ROOT)}: {scanned} files and archive members, "
           f"{count} secrets issued by the sandbox, {len(leaks)} leaks.")
     for leak in leaks:
         print(f"  LEAK {leak}")

@@ -25,7 +25,9 @@ def test_keyword_has_short_doc_and_example(name):
 
 
 def test_library_intro_has_toc_and_import_docs():
-    assert "%TOC%" in DOC.doc
+    from HealthcodeLibrary import HealthcodeLibrary
+
+    assert "%TOC%" in HealthcodeLibrary.__doc__  # libdoc of RF 7.4 expands it, 7.5 keeps the marker
     init = DOC.inits[0]
     assert "client_id" in [arg.name for arg in init.args]
     assert "Example:" in init.doc

@@ -1,0 +1,75 @@
+"""The declared minimum versions, tested: an environment with every dependency at the floor
+pyproject.toml declares (requirements/minimum.txt), and in it the unit tests of the core and the
+library and the sign-in acceptance suite (a real headless browser against the sandbox).
+
+    python scripts/minimum_versions.py        (one of the steps of `python scripts/dev.py test`)
+
+The environment is .venv-min, rebuilt when pyproject.toml or the minimum file changes. Standard
+library only; run with the project's .venv Python or any Python 3.10+.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from dev import venv_layout  # scripts/dev.py: where a venv keeps its executables, on every system
+
+ROOT = Path(__file__).resolve().parents[1]
+VENV = ROOT / ".venv-min"
+MINIMUM = ROOT / "requirements" / "minimum.txt"
+# Test tools at the versions CI uses; the runtime dependencies come from the minimum file.
+TOOLS = ("pytest", "hypothesis", "pytest-httpserver", "pytest_httpserver", "trustme", "robotframework-requests")
+# The committed libdoc output is rendered by the newest Robot Framework (constraints.txt).
+DESELECT = "utest/library/test_docs.py::test_committed_docs_are_current"
+
+
+def say(message: str) -> None:
+    print(f"[minimum versions] {message}", flush=True)
+
+
+def tools() -> list[str]:
+    pins = (ROOT / "requirements" / "constraints.txt").read_text(encoding="utf-8").splitlines()
+    return [line for line in pins if line.split("==")[0].lower() in TOOLS]
+
+
+def ensure_environment() -> Path:
+    python, stamp = venv_layout(VENV).python, VENV / ".installed"
+    newest = max(path.stat().st_mtime for path in (MINIMUM, ROOT / "pyproject.toml"))
+    if python.exists() and stamp.exists() and stamp.stat().st_mtime >= newest:
+        say("environment up to date")
+        return python
+    start = time.monotonic()
+    say("building .venv-min with every dependency at its declared floor (about a minute)")
+    subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True)
+    pip = [str(python), "-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off"]
+    subprocess.run([*pip, "--quiet", "--no-deps", "-e", str(ROOT)], check=True)
+    subprocess.run([*pip, "--quiet", "-r", str(MINIMUM), *tools()], check=True)
+    subprocess.run([str(python), "-m", "pip", "check"], check=True)
+    stamp.touch()
+    say(f"installed in {time.monotonic() - start:.0f} s")
+    return python
+
+
+def main() -> int:
+    try:
+        python = ensure_environment()
+    except subprocess.CalledProcessError as error:
+        say(f"FAILED: {' '.join(map(str, error.cmd[:6]))}... exited {error.returncode}: the floors in "
+            "requirements/minimum.txt do not install together; see pip's message above")
+        return 1
+    versions = subprocess.run([str(python), "-c", "import robot, Browser, joserfc, httpx; print(robot.__version__, "
+                               "Browser.__version__, joserfc.__version__, httpx.__version__)"],
+                              capture_output=True, text=True, check=False).stdout.split()
+    say("Robot Framework {}, Browser {}, joserfc {}, httpx {}".format(*versions) if len(versions) == 4
+        else "could not read the installed versions")
+    tests = subprocess.run([str(python), "-m", "pytest", "utest/core", "utest/library", "-q", "-p", "no:cacheprovider",
+                            "--deselect", DESELECT], cwd=ROOT, check=False).returncode
+    sign_in = subprocess.run([str(python), "atest/run.py", "--sign-in-only"], cwd=ROOT, check=False).returncode
+    return max(tests, sign_in)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
