@@ -1,12 +1,13 @@
 """The minimum-versions environment tests exactly the floors pyproject.toml declares."""
 
-import tomllib
 from pathlib import Path
 
+import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+tomllib = pytest.importorskip("tomllib", reason="tomllib is in the standard library from Python 3.11")
 ROOT = Path(__file__).resolve().parents[1]
 EXTRAS = ("batteries", "sandbox", "fleet")
 
