@@ -197,13 +197,15 @@ def many_sign_ins(bench: Bench) -> list[Row]:
     closing, _ = run_many(bench, "closing", 0, close_pages=True)
     bench.detail(checkpoint_table(closing, f"sign-in {SIGN_INS}, again", "For comparison, the same run with the "
                                   "suite closing every page after each sign-in (`Close Page  ALL  ALL  ALL`)"))
-    first, last, settled = points["1"], points[str(SIGN_INS)], points["settled"]
-    growth = total_mb(last) / total_mb(first)
+    first, warm, last, settled = points["1"], points["5"], points[str(SIGN_INS)], points["settled"]
+    # The first sign-ins warm the browser (caches, a spare renderer): growth is measured after them.
+    growth = total_mb(last) / total_mb(warm)
     most_pages = max(point["pages"] for point in points.values())
     memory = Row(f"memory of the robot process tree after {SIGN_INS} sign-ins in one process (PSS: robot, node, "
-                 "browser)", "after 1 sign-in", f"{total_mb(last):.0f} MB", f"{total_mb(first):.0f} MB", growth,
-                 f"≤ {MEMORY_GOAL:.2f}x (no growth with the number of sign-ins)", growth <= MEMORY_GOAL,
-                 f"after 5: {total_mb(points['5']):.0f} MB, after 10: {total_mb(points['10']):.0f} MB; "
+                 "browser)", "after 5 sign-ins (the browser warmed up)", f"{total_mb(last):.0f} MB",
+                 f"{total_mb(warm):.0f} MB", growth, f"≤ {MEMORY_GOAL:.2f}x (no growth with the number of sign-ins)",
+                 growth <= MEMORY_GOAL,
+                 f"after 1: {total_mb(first):.0f} MB, after 10: {total_mb(points['10']):.0f} MB; "
                  f"{settle} s after the last: {total_mb(settled):.0f} MB ({total_mb(settled) / total_mb(first):.2f}x); "
                  f"with every page closed by the suite: {total_mb(closing[str(SIGN_INS)]):.0f} MB after {SIGN_INS} "
                  f"({total_mb(closing[str(SIGN_INS)]) / total_mb(closing['1']):.2f}x); {exchanges} code exchanges; "
