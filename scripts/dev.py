@@ -321,7 +321,7 @@ def demo(layout: VenvLayout, args: list[str]) -> int:
 
 
 def check_steps(layout: VenvLayout, pytest_args: list[str]) -> list[tuple[str, list[str | Path]]]:
-    """The checks, in order: lint, types (this system's, Windows' and macOS'), pytest, acceptance, docs."""
+    """The checks, in order: lint, types (this system's, Windows' and macOS'), pytest, acceptance, docs, the wheel."""
     python = layout.python
     steps: list[tuple[str, list[str | Path]]] = [
         ("ruff", [layout.executable("ruff"), "check", "."]),
@@ -335,7 +335,7 @@ def check_steps(layout: VenvLayout, pytest_args: list[str]) -> list[tuple[str, l
         steps.append(("acceptance tests (Robot Framework, headless Chromium)", [python, "atest/run.py"]))
     if (ROOT / "docs" / "HealthcodeLibrary.html").is_file():
         steps.append(("keyword documentation is up to date", [python, "-m", "HealthcodeLibrary.docs", "--check"]))
-    return steps
+    return [*steps, ("package user (the wheel in a fresh venv)", [python, "-m", "pytest", "-s", "utest/package"])]
 
 
 def run_checks(layout: VenvLayout, pytest_args: list[str]) -> int:

@@ -1,8 +1,12 @@
 """Every test runs with its own token cache, key file and no HEALTHCODE_* settings from the machine."""
 
 import os
+from pathlib import Path
 
 import pytest
+
+# The package user's test (the built wheel in a fresh venv; minutes) is a check step of its own.
+PACKAGE_TESTS = Path(__file__).resolve().parent / "package"
 
 
 @pytest.fixture(autouse=True)
@@ -13,6 +17,14 @@ def isolated_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setenv("HEALTHCODE_TOKEN_CACHE", str(tmp_path / "cache" / "tokens.json"))
+
+
+def pytest_ignore_collect(collection_path, config):
+    """utest/package runs only when named (``pytest utest/package``, as scripts/dev.py test does)."""
+    if collection_path.resolve() != PACKAGE_TESTS:
+        return None
+    named = (Path(arg.split("::")[0]).resolve() for arg in config.args)
+    return not any(path == PACKAGE_TESTS or PACKAGE_TESTS in path.parents for path in named)
 
 
 def pytest_configure(config):
