@@ -1,10 +1,18 @@
-"""Every test runs with its own token cache, key file and no HEALTHCODE_* settings from the machine."""
+"""Every test runs with its own token cache, key file and no HEALTHCODE_* settings from the machine,
+and far from the developer's real secrets on every OS: its own per-user folders, home folder and
+keyring, also in the processes it starts (``isolation.py`` says how)."""
 
 import os
 from pathlib import Path
 
+import keyring
 import pytest
 
+from HealthcodeLibrary.browsers import playwright_cache_folder
+from isolation import IsolatedKeyring, isolated_folders, paths_outside
+
+# Playwright's browsers stay findable after HOME moves (read once, from the real environment).
+PLAYWRIGHT_BROWSERS = None if os.environ.get("PLAYWRIGHT_BROWSERS_PATH") else playwright_cache_folder()
 # The package user's test (the built wheel in a fresh venv; minutes) is a check step of its own.
 PACKAGE_TESTS = Path(__file__).resolve().parent / "package"
 
@@ -14,9 +22,19 @@ def isolated_environment(tmp_path, monkeypatch):
     for name in list(os.environ):
         if name.startswith("HEALTHCODE_"):
             monkeypatch.delenv(name)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    home = tmp_path / "home"
+    home.mkdir()
+    for name, value in isolated_folders(home).items():
+        monkeypatch.setenv(name, value)
+    if PLAYWRIGHT_BROWSERS is not None and PLAYWRIGHT_BROWSERS.is_dir():
+        monkeypatch.setenv("PLAYWRIGHT_BROWSERS_PATH", str(PLAYWRIGHT_BROWSERS))
     monkeypatch.setenv("HEALTHCODE_TOKEN_CACHE", str(tmp_path / "cache" / "tokens.json"))
+    keyring.set_keyring(IsolatedKeyring())
+    outside = paths_outside(tmp_path)
+    if outside:
+        pytest.fail(f"Not isolated: the library would use the real {', '.join(outside)}. This platformdirs "
+                    "ignores the test folders on this OS: install the versions in requirements/constraints.txt.",
+                    pytrace=False)
 
 
 def pytest_ignore_collect(collection_path, config):

@@ -17,6 +17,9 @@ class MemoryTokenStore(TokenStore):
     def description(self):
         return "memory"
 
+    def prepare(self):
+        pass
+
     def load(self, key):
         with self._lock:
             found = self._entries.get(key)

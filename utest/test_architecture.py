@@ -26,6 +26,7 @@ CORE_FLOORS = {
     "healthcode_auth.client": 5,
     "healthcode_auth.session": 6,
     "healthcode_auth.http_auth": 7,
+    "healthcode_auth.oauth2_session": 7,
     "healthcode_auth": 8,  # the package's __init__ re-exports the public API
 }
 

@@ -14,4 +14,6 @@ def test_browser_options() -> dict[str, Any]:
     options: dict[str, Any] = {"args": choice.launch_args()}
     if choice.executable_path:
         options["executablePath"] = choice.executable_path
+    if choice.channel:
+        options["channel"] = choice.channel
     return options

@@ -1,14 +1,17 @@
 """Finding a browser for the supervisor's sign-in page on this machine.
 
-Order: Playwright's own Chromium (installed by ``rfbrowser init``), then an installed Chrome,
-Edge or Chromium. Locked-down RPA machines often allow only the company's Edge or Chrome, so the
-library never requires Playwright's browser download.
+Order: on Windows, Microsoft Edge through Playwright's ``msedge`` channel (Edge comes with Windows
+and is what supervisors there use); then Playwright's own Chromium (``rfbrowser install`` /
+``playwright install``), launched by its path; then an installed Chrome, Edge or Chromium (on
+macOS in ``/Applications`` or ``~/Applications``). Locked-down RPA machines often allow only the
+company's Edge or Chrome, so the library never requires Playwright's browser download.
 
 ``python -m HealthcodeLibrary.browsers`` prints what it finds and exits 1 when there is nothing.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import sys
@@ -23,26 +26,36 @@ QUIET_CHROMIUM_ARGS = (
     "--no-first-run",
 )
 
-_EXECUTABLES = {
-    "linux": ("google-chrome", "google-chrome-stable", "microsoft-edge", "microsoft-edge-stable",
-              "chromium", "chromium-browser"),
-    "darwin": ("/Applications/Google Chrome.app/Contents/MacOS/Google Chrome",
-               "/Applications/Microsoft Edge.app/Contents/MacOS/Microsoft Edge",
-               "/Applications/Chromium.app/Contents/MacOS/Chromium"),
-    "win32": (r"%ProgramFiles%\Google\Chrome\Application\chrome.exe",
-              r"%ProgramFiles(x86)%\Google\Chrome\Application\chrome.exe",
-              r"%LocalAppData%\Google\Chrome\Application\chrome.exe",
-              r"%ProgramFiles(x86)%\Microsoft\Edge\Application\msedge.exe",
-              r"%ProgramFiles%\Microsoft\Edge\Application\msedge.exe"),
+# Where the executable is inside Playwright's ``chromium-<revision>`` folder, per OS: the Chrome for
+# Testing builds of newer Playwright (1.63: chrome-linux64, chrome-mac-arm64, chrome-win64 ...) and
+# the Chromium builds of older ones (chrome-linux, chrome-mac/Chromium.app, chrome-win).
+_TESTING_APP = "Google Chrome for Testing.app/Contents/MacOS/Google Chrome for Testing"
+_PLAYWRIGHT_LAYOUTS = {
+    "linux": ("chrome-linux64/chrome", "chrome-linux-arm64/chrome", "chrome-linux/chrome"),
+    "darwin": (f"chrome-mac-arm64/{_TESTING_APP}", f"chrome-mac-x64/{_TESTING_APP}",
+               "chrome-mac/Chromium.app/Contents/MacOS/Chromium"),
+    "win32": ("chrome-win64/chrome.exe", "chrome-win/chrome.exe"),
 }
+
+# Installed browsers: commands on Linux' PATH; apps in /Applications or ~/Applications on macOS;
+# paths under the folders Playwright's own chrome/msedge channels search on Windows.
+_LINUX_COMMANDS = ("google-chrome", "google-chrome-stable", "microsoft-edge", "microsoft-edge-stable",
+                   "chromium", "chromium-browser")
+_MAC_APPS = ("Google Chrome.app/Contents/MacOS/Google Chrome",
+             "Microsoft Edge.app/Contents/MacOS/Microsoft Edge",
+             "Chromium.app/Contents/MacOS/Chromium")
+MAC_APPLICATIONS = Path("/Applications")
+_WINDOWS_CHROME = "Google/Chrome/Application/chrome.exe"
+_WINDOWS_EDGE = "Microsoft/Edge/Application/msedge.exe"
 
 
 @dataclass(frozen=True)
 class BrowserChoice:
-    """How to launch a browser: Playwright's bundled one (no path) or an executable."""
+    """How to launch a browser: through a Playwright channel (``msedge``) or by an executable's path."""
 
     description: str
     executable_path: str | None = None
+    channel: str | None = None
 
     def launch_args(self) -> list[str]:
         return chromium_args()
@@ -51,48 +64,113 @@ class BrowserChoice:
 def chromium_args() -> list[str]:
     """Flags for any Chromium-family browser: quiet networking, and no sandbox when running as root."""
     args = list(QUIET_CHROMIUM_ARGS)
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
+    if sys.platform != "win32" and os.geteuid() == 0:
         args.append("--no-sandbox")  # Chromium, Chrome and Edge refuse to start as root with their sandbox on
     return args
 
 
-def playwright_chromium() -> Path | None:
-    """The Chromium that ``rfbrowser init`` / ``playwright install`` downloaded, if any."""
-    roots = [os.environ.get("PLAYWRIGHT_BROWSERS_PATH", "")]
-    if sys.platform == "win32":
-        roots.append(os.path.expandvars(r"%LocalAppData%\ms-playwright"))
-    elif sys.platform == "darwin":
-        roots.append(str(Path.home() / "Library/Caches/ms-playwright"))
-    else:
-        roots.append(str(Path.home() / ".cache/ms-playwright"))
-    try:
-        import Browser
+def _platform() -> str:
+    return sys.platform if sys.platform in ("win32", "darwin") else "linux"
 
-        roots.append(str(Path(Browser.__file__).parent / "wrapper/node_modules/playwright-core/.local-browsers"))
-    except ImportError:
-        pass
-    for root in filter(None, roots):
-        for candidate in sorted(Path(root).glob("chromium-*"), reverse=True):
-            if any(candidate.glob("chrome-*/chrome*")):
-                return candidate
+
+def playwright_cache_folder() -> Path:
+    """Playwright's per-user browser folder (``playwright install`` without PLAYWRIGHT_BROWSERS_PATH)."""
+    platform = _platform()
+    if platform == "win32":
+        return Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local") / "ms-playwright"
+    if platform == "darwin":
+        return Path.home() / "Library" / "Caches" / "ms-playwright"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ms-playwright"
+
+
+def _playwright_roots() -> list[Path]:
+    """Where Playwright keeps its browsers: PLAYWRIGHT_BROWSERS_PATH, its per-user cache, and the
+    folder inside the Browser library's node modules (``PLAYWRIGHT_BROWSERS_PATH=0``, ``rfbrowser``)."""
+    roots: list[Path] = []
+    configured = os.environ.get("PLAYWRIGHT_BROWSERS_PATH", "").strip()
+    if configured and configured != "0":
+        roots.append(Path(configured).expanduser())
+    return [*roots, playwright_cache_folder(), *_browser_library_folders()]
+
+
+def _browser_library_folders() -> list[Path]:
+    """Playwright's browser folders inside the Browser library's (or BrowserBatteries') node modules."""
+    folders = []
+    for package, wrapper in (("Browser", "wrapper"), ("BrowserBatteries", "bin/wrapper")):
+        try:
+            spec = importlib.util.find_spec(package)  # finds the package without importing it
+        except (ImportError, ValueError):
+            spec = None
+        if spec is not None and spec.origin:
+            folders.append(Path(spec.origin).parent / wrapper / "node_modules" / "playwright-core" / ".local-browsers")
+    return folders
+
+
+def _revision(folder: Path) -> int:
+    suffix = folder.name.partition("-")[2]
+    return int(suffix) if suffix.isdigit() else -1
+
+
+def playwright_chromium() -> Path | None:
+    """The executable of the newest Chromium Playwright downloaded for this OS, if any."""
+    layouts = _PLAYWRIGHT_LAYOUTS[_platform()]
+    for root in _playwright_roots():
+        try:
+            folders = sorted(root.glob("chromium-*"), key=_revision, reverse=True)  # chromium-1200 before -999
+        except OSError:
+            continue
+        for folder in folders:
+            for layout in layouts:
+                executable = folder / layout
+                if executable.is_file():
+                    return executable
+    return None
+
+
+def _windows_program_folders() -> list[Path]:
+    """The folders Playwright's chrome and msedge channels look in on Windows, in its order."""
+    environ = os.environ
+    drive = environ.get("HOMEDRIVE")
+    folders = [environ.get("LOCALAPPDATA"), environ.get("PROGRAMFILES"), environ.get("PROGRAMFILES(X86)"),
+               drive and drive + "\\Program Files", drive and drive + "\\Program Files (x86)"]
+    return [Path(folder) for folder in folders if folder]
+
+
+def windows_edge() -> Path | None:
+    """Microsoft Edge where Playwright's ``msedge`` channel finds it, on Windows."""
+    if _platform() != "win32":
+        return None
+    for folder in _windows_program_folders():
+        if (folder / _WINDOWS_EDGE).is_file():
+            return folder / _WINDOWS_EDGE
     return None
 
 
 def installed_browser() -> str | None:
     """The first Chrome, Edge or Chromium executable found on this machine."""
-    for name in _EXECUTABLES.get(sys.platform, _EXECUTABLES["linux"]):
-        expanded = os.path.expandvars(name)
-        found = shutil.which(expanded) if os.sep not in expanded else (
-            expanded if Path(expanded).is_file() else None)
-        if found:
-            return found
-    return None
+    platform = _platform()
+    if platform == "linux":
+        for name in _LINUX_COMMANDS:
+            found = shutil.which(name)
+            if found:
+                return found
+        return None
+    if platform == "darwin":
+        candidates = [folder / app for app in _MAC_APPS for folder in (MAC_APPLICATIONS, Path.home() / "Applications")]
+    else:
+        candidates = [folder / relative for relative in (_WINDOWS_CHROME, _WINDOWS_EDGE)
+                      for folder in _windows_program_folders()]
+    return next((str(path) for path in candidates if path.is_file()), None)
 
 
 def find_browser() -> BrowserChoice | None:
-    """Playwright's own Chromium if installed, else an installed Chrome, Edge or Chromium."""
-    if playwright_chromium() is not None:
-        return BrowserChoice("Playwright's Chromium")
+    """Edge's channel on Windows, else Playwright's own Chromium, else an installed Chrome, Edge or Chromium."""
+    edge = windows_edge()
+    if edge is not None:
+        return BrowserChoice(f"Microsoft Edge through Playwright's msedge channel ({edge})", channel="msedge")
+    chromium = playwright_chromium()
+    if chromium is not None:
+        return BrowserChoice(f"Playwright's Chromium {chromium}", str(chromium))
     executable = installed_browser()
     if executable:
         return BrowserChoice(f"installed browser {executable}", executable)

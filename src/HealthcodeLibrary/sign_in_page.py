@@ -149,17 +149,19 @@ class SignInPage:
         from Browser.utils.data_types import SupportedBrowsers
 
         executable_path = options.executable_path
+        channel = options.channel
         args = list(options.args)
         if options.browser == "chromium":
             args = [*chromium_args(), *args]  # also for a channel (chrome, msedge) or an executable path
-            if not options.channel and not executable_path:
-                choice = find_browser()
+            if not channel and not executable_path:
+                choice = find_browser()  # on Windows Edge's channel, elsewhere an executable's path
                 executable_path = choice.executable_path if choice else None
+                channel = choice.channel if choice else None
         # The browser gets the environment without secrets, whatever the node process inherited.
         kwargs: dict[str, Any] = {"headless": options.headless, "args": args or None,
                                   "env": environment_without_secrets(os.environ)}
-        if options.channel:
-            kwargs["channel"] = options.channel
+        if channel:
+            kwargs["channel"] = channel
         if executable_path:
             kwargs["executablePath"] = executable_path
         if options.proxy:

@@ -28,6 +28,7 @@ code, a code verifier, a client secret or a store password: callers may log ``st
     │   └── SignedOutError                     the authorisation was removed (logout)
     ├── StoreError                             the token store cannot be used
     │   ├── StoreUnavailableError              the (networked) store cannot be reached or refuses us
+    │   ├── FileInUseError                     Windows: another program keeps a store file open
     │   ├── StoreLockTimeout                   another robot held the renewal lock too long
     │   └── StoreKeyError                      the store's encryption key is not usable
     └── TokenAssertionError (AssertionError)   a ``Should`` keyword's check failed
@@ -154,6 +155,10 @@ class StoreError(HealthcodeAuthError):
 
 class StoreUnavailableError(StoreError):
     """The token store cannot be reached, or refuses this robot (password, TLS, permissions)."""
+
+
+class FileInUseError(StoreError):
+    """Windows kept refusing to open or replace a file that another program holds open."""
 
 
 class StoreLockTimeout(StoreError):

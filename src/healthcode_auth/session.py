@@ -147,7 +147,8 @@ class HealthcodeSession:
         with self._lock:
             if self._state.code is not None:
                 code, self._state.code = self._state.code, None
-                return self._keep_new(self.client.exchange_code(code))
+                writable = self._prepare_store()  # before the single-use code is spent
+                return self._keep_new(self.client.exchange_code(code), writable)
             token = self._state.token
             if self.status(token) is TokenStatus.VALID:
                 assert token is not None
@@ -192,6 +193,7 @@ class HealthcodeSession:
         if not token.refresh_token:
             raise NoValidTokenError(f"The Healthcode access token has expired (or will within the expiry "
                                     f"margin) and there is no refresh token to renew it. {self.sign_in_hint}.")
+        writable = self._prepare_store()  # before the (perhaps rotating) refresh token is spent
         try:
             renewed = self.client.refresh(token.refresh_token)
         except InvalidGrantError as error:
@@ -204,10 +206,25 @@ class HealthcodeSession:
                 f"({error.error}). {self.sign_in_hint}.") from None
         REDACTOR.add(renewed.access_token, renewed.refresh_token)
         self._state.token = renewed
-        if self.store is not None:
-            self.store.store(self._entry(renewed), None if stored is None else stored.version)
+        if self.store is not None and writable:
+            try:
+                self.store.store(self._entry(renewed), None if stored is None else stored.version)
+            except StoreError as error:
+                _kept_in_memory(error)
         self._record("renewed", renewed)
         return renewed
+
+    def _prepare_store(self) -> bool:
+        """True when the store can take the token about to be redeemed; otherwise say why, once,
+        and keep that token in memory for this run (it is never lost to a failing store)."""
+        if self.store is None:
+            return False
+        try:
+            self.store.prepare()
+        except StoreError as error:
+            _kept_in_memory(error)
+            return False
+        return True
 
     def _adopt(self, entry: StoredAuthorisation) -> Token:
         """Use a stored authorisation, and its discovery document, so no request is needed."""
@@ -220,19 +237,23 @@ class HealthcodeSession:
                 self.client.use_metadata(parse_metadata(entry.discovery, entry.discovery_source or entry.discovery_url))
         return token
 
-    def _keep_new(self, token: Token) -> Token:
+    def _keep_new(self, token: Token, writable: bool) -> Token:
         """A token from a sign-in supersedes whatever is stored."""
         REDACTOR.add(token.access_token, token.refresh_token, token.id_token)
         self._state.token = token
-        if self.store is not None:
-            with self.store.renewal_lock(self.key):
-                stored = self.store.load(self.key)
-                kept = self.store.store(self._entry(token), None if stored is None else stored.version)
-            if not kept:
-                # Only an entry this machine cannot read stands in the way (a different key).
-                log.warning("The new Healthcode token is kept for this run only: %s holds an authorisation for "
-                            "this client that this machine cannot decrypt. Check that HEALTHCODE_CACHE_KEY is "
-                            "the key the other machines use.", self.store.description)
+        if self.store is not None and writable:
+            try:
+                with self.store.renewal_lock(self.key):
+                    stored = self.store.load(self.key)
+                    kept = self.store.store(self._entry(token), None if stored is None else stored.version)
+            except StoreError as error:
+                _kept_in_memory(error)
+            else:
+                if not kept:
+                    # Only an entry this machine cannot read stands in the way (a different key).
+                    log.warning("The new Healthcode token is kept for this run only: %s holds an authorisation "
+                                "for this client that this machine cannot decrypt. Check that HEALTHCODE_CACHE_KEY "
+                                "is the key the other machines use.", self.store.description)
         self._record("signed-in", token)
         return token
 
@@ -276,3 +297,8 @@ def _os_user() -> str:
         return getpass.getuser()
     except (OSError, KeyError):  # no user name in this environment (some containers, services)
         return "(unknown)"
+
+
+def _kept_in_memory(error: StoreError) -> None:
+    log.warning("The Healthcode token is kept in memory for this run only; the token cache cannot be written: %s",
+                error)

@@ -1,5 +1,6 @@
 """What users meet when the SSO or the network misbehaves: each fault ends in its documented outcome."""
 
+import os
 import ssl
 import subprocess
 import sys
@@ -159,6 +160,14 @@ def test_untrusted_certificate_is_refused(tls_sandbox):
         client_for(tls_sandbox).metadata  # noqa: B018
 
 
+def bare_environment(**variables: str) -> dict[str, str]:
+    """Only ``variables``, plus what a Python child needs to start at all on Windows (SYSTEMROOT)."""
+    essentials = {name: os.environ[name] for name in ("SYSTEMROOT",) if name in os.environ}
+    return {"PATH": os.defpath, **essentials, **variables}
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="truststore reads SSL_CERT_FILE only on Linux "
+                    "(OpenSSL); on Windows and macOS it asks the OS's own certificate store")
 def test_os_trust_store_is_used_by_default(tls_sandbox, ca, tmp_path):
     """truststore verifies against the OS store; OpenSSL's SSL_CERT_FILE stands in for an installed CA."""
     bundle = tmp_path / "ca.pem"
@@ -167,7 +176,7 @@ def test_os_trust_store_is_used_by_default(tls_sandbox, ca, tmp_path):
             "c = HealthcodeConfig(client_id='c', redirect_uri='https://bot.example/cb', environment=sys.argv[1]);"
             "print(HealthcodeAuthClient(c).metadata.issuer)")
     result = subprocess.run([sys.executable, "-c", code, tls_sandbox.discovery_url], capture_output=True, text=True,
-                            env={"SSL_CERT_FILE": str(bundle), "PATH": "/usr/bin:/bin"}, timeout=60, check=False)
+                            env=bare_environment(SSL_CERT_FILE=str(bundle)), timeout=60, check=False)
     assert result.stdout.strip() == tls_sandbox.issuer, result.stderr
 
 
@@ -198,7 +207,7 @@ def test_standard_proxy_variables_are_honoured(sandbox, proxy):
             "c = HealthcodeConfig(client_id='c', redirect_uri='https://bot.example/cb', environment=sys.argv[1]);"
             "print(HealthcodeAuthClient(c).metadata.issuer)")
     result = subprocess.run([sys.executable, "-c", code, sandbox.discovery_url], capture_output=True, text=True,
-                            env={"HTTP_PROXY": url, "PATH": "/usr/bin:/bin"}, timeout=60, check=False)
+                            env=bare_environment(HTTP_PROXY=url), timeout=60, check=False)
     assert result.stdout.strip() == sandbox.issuer, result.stderr
     process.terminate()
     assert "GET " in process.stdout.read()

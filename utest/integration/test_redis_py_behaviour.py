@@ -169,8 +169,10 @@ def test_exception_classes(redis_server_factory, redis_tls_server, redis_tls_url
         redis.Redis.from_url(server.url).get("healthcode:x")  # sent, then the server died
 
     with pytest.raises(RedisConnectionError, match="Connection refused") as refused:
-        r.get("healthcode:x")
+        redis.Redis.from_url(server.url, **fast).get("healthcode:x")  # a new connection to the dead server
     assert isinstance(refused.value.__context__, ConnectionRefusedError)
+    with pytest.raises(RedisConnectionError):  # a pooled one: refused, or reset on the old socket
+        r.get("healthcode:x")
 
     # None of them is the builtin exception of the same name.
     assert not issubclass(RedisConnectionError, builtins.ConnectionError)

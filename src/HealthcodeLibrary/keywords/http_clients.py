@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from robot.api.deco import keyword
 
 from healthcode_auth.http_auth import HealthcodeHttpxAuth, HealthcodeRequestsAuth
 
 from ..base import LibraryComponent
-
-if TYPE_CHECKING:
-    from requests_oauthlib import OAuth2Session
 
 
 class HttpClientKeywords(LibraryComponent):
@@ -49,7 +46,7 @@ class HttpClientKeywords(LibraryComponent):
         return HealthcodeHttpxAuth(self.session)
 
     @keyword(tags=["token", "http"])
-    def get_healthcode_oauth2_session(self) -> OAuth2Session:
+    def get_healthcode_oauth2_session(self) -> Any:  # a requests_oauthlib.OAuth2Session, imported on use
         """Returns a requests-oauthlib ``OAuth2Session`` that carries the current access token.
 
         For Python keyword libraries written against requests-oauthlib: ``session.get(url)`` sends
@@ -68,5 +65,4 @@ class HttpClientKeywords(LibraryComponent):
         """
         from healthcode_auth.oauth2_session import HealthcodeOAuth2Session  # imports requests-oauthlib
 
-        session: Any = HealthcodeOAuth2Session(self.session)
-        return session
+        return HealthcodeOAuth2Session(self.session)

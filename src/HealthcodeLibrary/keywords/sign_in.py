@@ -53,8 +53,10 @@ class SignInKeywords(LibraryComponent):
         - Otherwise in a browser of its own, visible unless ``headless`` is true. ``browser``,
           ``channel`` (e.g. ``msedge`` or ``chrome``) and ``executable_path`` choose which one and
           override the library's import arguments of the same names. Without them the library
-          uses Playwright's Chromium if installed, else an installed Chrome, Edge or Chromium, so
-          locked-down machines need no browser download.
+          uses, on Windows, Microsoft Edge (through Playwright's ``msedge`` channel), which every
+          Windows machine has and supervisors there use; elsewhere Playwright's Chromium if
+          installed, else an installed Chrome, Edge or Chromium (``/Applications`` and
+          ``~/Applications`` on macOS). Locked-down machines need no browser download.
 
         Afterwards the sign-in page is the Browser library's active page: a supervisor signs in
         there, or a test drives it with Browser keywords. Continue with

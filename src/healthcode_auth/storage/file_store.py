@@ -17,9 +17,15 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from ..errors import StoreError, StoreKeyError, StoreLockTimeout
-from .key_sources import advance_generation, current_generation
-from .private_files import ensure_private_folder, read_private_file, refuse_link, write_atomically
+from ..errors import FileInUseError, StoreError, StoreKeyError, StoreLockTimeout
+from .key_sources import advance_generation, current_generation, ensure_key
+from .private_files import (
+    ensure_private_folder,
+    read_private_file,
+    refuse_link,
+    retry_while_in_use,
+    write_atomically,
+)
 from .sealing import RolledBackError, seal, unseal
 from .store import MAX_HISTORY, StoredAuthorisation, TokenStore, Versioned
 
@@ -52,6 +58,10 @@ class FileTokenStore(TokenStore):
     @property
     def description(self) -> str:
         return f"file {self.path}"
+
+    def prepare(self) -> None:
+        ensure_private_folder(self.path.parent)
+        ensure_key(self._environ)
 
     def load(self, key: str) -> Versioned | None:
         # No lock: writes replace the file atomically. The common case, a valid cached token,
@@ -151,10 +161,14 @@ class FileTokenStore(TokenStore):
                              "folder's permissions, or remove the file if no robot is running.") from None
 
     def _read(self) -> dict[str, Any]:
-        """The decrypted document ``{"entries": {...}, "last_version": n}``; empty when unusable."""
+        """The decrypted document ``{"entries": {...}, "last_version": n}``; empty when unusable.
+
+        A file (the cache, its key file or the sign-out record) that Windows kept refusing to open
+        because another program holds it is not "unusable": that raises FileInUseError, never empty.
+        """
         empty: dict[str, Any] = {"entries": {}, "last_version": 0}
         try:
-            stat = os.lstat(self.path)
+            stat = retry_while_in_use(lambda: os.lstat(self.path), self.path, "token cache", "read")
         except FileNotFoundError:
             return empty
         version = (stat.st_mtime_ns, stat.st_size)
@@ -171,6 +185,8 @@ class FileTokenStore(TokenStore):
                 raise ValueError("no entries")
             last = document.get("last_version", 0)
             last = max([last if isinstance(last, int) else 0, *(_version_of(e) or 0 for e in entries.values())])
+        except FileInUseError:
+            raise  # the key file or sign-out record was busy, not missing: never "empty"
         except StoreKeyError as error:
             log.warning("The Healthcode token cache %s is treated as empty: %s", self.path, error)
             return empty

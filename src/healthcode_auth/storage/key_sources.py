@@ -14,13 +14,15 @@ from __future__ import annotations
 import base64
 import functools
 import json
+import logging
 import os
 import secrets
 from pathlib import Path
 
-from ..errors import ConfigurationError, StoreError, StoreKeyError
+from ..errors import ConfigurationError, FileInUseError, StoreError, StoreKeyError
 from .private_files import read_private_file, write_atomically
 
+log = logging.getLogger("healthcode_auth")
 ENV_KEY = "HEALTHCODE_CACHE_KEY"
 # A random key ``healthcode-auth key new`` prints: recognisable, and used directly (no stretching).
 RANDOM_KEY_PREFIX = "hck1_"
@@ -37,32 +39,52 @@ def key_file_path() -> Path:
 
 
 def choose_source(environ: dict[str, str] | None = None) -> str:
-    """The source new cache files are encrypted with: ``env``, ``keyring`` or ``file``."""
+    """The source new cache files are encrypted with: ``env``, else ``keyring`` when the OS keyring
+    works in this session (a real round trip, :func:`keyring_works`), else ``file``."""
     environ = dict(os.environ) if environ is None else environ
     if environ.get(ENV_KEY):
         return "env"
-    return "keyring" if keyring_usable() else "file"
+    return "keyring" if keyring_usable() and keyring_works() else "file"
+
+
+def ensure_key(environ: dict[str, str]) -> str:
+    """Make sure the key new documents will be sealed with is at hand (creating it if needed);
+    returns its source. Called before a code or refresh token is redeemed, so that a key source
+    that fails cannot cost the token that redeeming it returns."""
+    source = choose_source(environ)
+    if source == "env":
+        _passphrase(environ)  # checked; stretched only when a document is sealed, with its own salt
+    else:
+        key_for(source, b"", environ, create=True)
+    return source
 
 
 def key_for(source: str, salt: bytes, environ: dict[str, str] | None = None, create: bool = False) -> bytes:
     """The 32-byte AES key for ``source``; ``create`` makes a keyring entry or key file if missing."""
     environ = dict(os.environ) if environ is None else environ
     if source == "env":
-        passphrase = environ.get(ENV_KEY, "")
-        if not passphrase:
-            raise StoreKeyError(f"The token cache was encrypted with {ENV_KEY}, which is not set in this run. "
-                                f"Set {ENV_KEY} as when the supervisor signed in, or sign in again.")
+        passphrase = _passphrase(environ)
         if passphrase.startswith(RANDOM_KEY_PREFIX):
             return random_key_bytes(passphrase)
-        if len(passphrase) < MIN_PASSPHRASE:
-            raise ConfigurationError(ENV_KEY, f"give a passphrase of at least {MIN_PASSPHRASE} characters, or a "
-                                     "key from 'healthcode-auth key new'")
         return _stretch(passphrase, salt)
     if source == "keyring":
         return _decode(_keyring_secret(create), "the keyring entry")
     if source == "file":
         return _decode(_key_file_secret(create), str(key_file_path()))
     raise StoreKeyError(f"The token cache names an unknown key source '{source[:20]}'. Delete it and sign in again.")
+
+
+def _passphrase(environ: dict[str, str]) -> str:
+    passphrase = environ.get(ENV_KEY, "")
+    if not passphrase:
+        raise StoreKeyError(f"The token cache was encrypted with {ENV_KEY}, which is not set in this run. "
+                            f"Set {ENV_KEY} as when the supervisor signed in, or sign in again.")
+    if passphrase.startswith(RANDOM_KEY_PREFIX):
+        random_key_bytes(passphrase)
+    elif len(passphrase) < MIN_PASSPHRASE:
+        raise ConfigurationError(ENV_KEY, f"give a passphrase of at least {MIN_PASSPHRASE} characters, or a "
+                                 "key from 'healthcode-auth key new'")
+    return passphrase
 
 
 def new_random_key() -> str:
@@ -117,6 +139,39 @@ def keyring_usable() -> bool:
     return backends is None or bool(backends)
 
 
+@functools.lru_cache(maxsize=1)
+def keyring_works() -> bool:
+    """Whether the keyring can store and return a value in this session, tried once per process.
+
+    A backend can exist and still fail when used: a Windows task that runs "whether the user is
+    logged on or not" without a stored password, a service, SYSTEM, an OpenSSH or WinRM session
+    (Credential Manager error 1312), or macOS over ssh, cron or a LaunchDaemon (a locked keychain,
+    -25308). Then the key file is used, and the log says why.
+    """
+    import keyring
+
+    probe = f"probe-{os.getpid()}-{secrets.token_hex(4)}"
+    try:
+        keyring.set_password(KEYRING_SERVICE, probe, "probe")
+        answered = keyring.get_password(KEYRING_SERVICE, probe)
+        keyring.delete_password(KEYRING_SERVICE, probe)
+    except Exception as error:  # keyring backends raise their own types, or OSError
+        log.warning("The operating system's keyring cannot be used in this session (%s); the token cache key "
+                    "is kept in the key file %s instead.", _describe(error), key_file_path())
+        return False
+    if answered != "probe":
+        log.warning("The operating system's keyring did not return what was stored in it; the token cache key "
+                    "is kept in the key file %s instead.", key_file_path())
+        return False
+    return True
+
+
+def _describe(error: Exception) -> str:
+    """The error's type and first line (keyring errors carry no secret; the value stored is never in them)."""
+    text = str(error).splitlines()[0][:200] if str(error) else ""
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
 def _keyring_secret(create: bool) -> str:
     import keyring
 
@@ -126,7 +181,7 @@ def _keyring_secret(create: bool) -> str:
             value = _new_key()
             keyring.set_password(KEYRING_SERVICE, KEYRING_USERNAME, value)
     except Exception as error:  # keyring backends raise their own types
-        raise StoreKeyError(f"The operating system's keyring could not be used ({type(error).__name__}). "
+        raise StoreKeyError(f"The operating system's keyring could not be used ({_describe(error)}). "
                             f"Set {ENV_KEY} instead, or unlock the keyring, then try again.") from None
     if value is None:
         raise StoreKeyError("The token cache's key is no longer in the operating system's keyring. "
@@ -153,6 +208,8 @@ def _read_key_file(path: Path) -> str | None:
     link, a FIFO) does not protect the cache: every read is checked, whichever way it came about."""
     try:
         data = read_private_file(path, max_bytes=1024, what="token cache key file", private=True)
+    except FileInUseError:
+        raise  # busy (Windows): not missing, not damaged
     except (StoreError, ValueError) as error:
         raise StoreKeyError(str(error)) from None
     return None if data is None else data.decode("ascii", "replace").strip()
@@ -202,6 +259,8 @@ def _generations() -> dict[str, int]:
     try:
         data = read_private_file(path, max_bytes=1_000_000, what="token cache generations file", private=True)
         generations = json.loads(data) if data is not None else {}
+    except FileInUseError:
+        raise
     except (StoreError, ValueError) as error:
         raise StoreKeyError(f"The sign-out record {path} cannot be used ({error}). Remove it and sign in again."
                             ) from None

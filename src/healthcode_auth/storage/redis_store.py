@@ -25,7 +25,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from ..errors import ConfigurationError, StoreKeyError, StoreLockTimeout, StoreUnavailableError
 from ..redaction import REDACTOR
-from .key_sources import require_shared_key
+from .key_sources import ensure_key, require_shared_key
 from .sealing import UndecryptableError, seal, unseal
 from .store import MAX_HISTORY, StoredAuthorisation, TokenStore, Versioned
 
@@ -111,6 +111,9 @@ class RedisTokenStore(TokenStore):
     @property
     def description(self) -> str:
         return self._shown
+
+    def prepare(self) -> None:
+        ensure_key(self._environ)
 
     def load(self, key: str) -> Versioned | None:
         with self._talking("read the token"):

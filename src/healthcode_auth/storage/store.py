@@ -96,6 +96,14 @@ class TokenStore(ABC):
         """Where the store is, for people (``file /home/bot/...``); never a password."""
 
     @abstractmethod
+    def prepare(self) -> None:
+        """Make sure the store can be written (its key at hand, created if needed); StoreError if not.
+
+        The session calls this before it redeems a code or a refresh token, so that a key source
+        that fails cannot cost the token that redeeming returns.
+        """
+
+    @abstractmethod
     def load(self, key: str) -> Versioned | None:
         """The entry for ``key`` and its version, or None (a damaged entry counts as missing)."""
 
