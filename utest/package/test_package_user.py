@@ -40,6 +40,8 @@ ROOT = Path(__file__).resolve().parents[2]
 CONSTRAINTS = ROOT / "requirements" / "constraints.txt"
 SCRIPTS = "Scripts" if os.name == "nt" else "bin"
 EXE = ".exe" if os.name == "nt" else ""
+# What would put this checkout (or its .venv) on the user's sys.path or PATH.
+CHECKOUT_VARIABLES = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONSAFEPATH", "VIRTUAL_ENV")
 EXPIRY = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d \(23 h 59 min left\)"
 
 
@@ -87,18 +89,14 @@ def run(command: list[str | Path], cwd: Path, env: dict[str, str], timeout: floa
     return result
 
 
-def user_environment(venv: Path, home: Path) -> dict[str, str]:
-    """The user's shell: the fresh venv first on PATH, none of this checkout's settings or paths."""
+def user_environment(venv: Path) -> dict[str, str]:
+    """The user's shell: the fresh venv first on PATH, none of this checkout's settings or paths. The
+    home and per-user folders are the test's own (utest/conftest.py); pip's cache is the real one."""
     checkout_scripts = str(Path(sys.executable).parent)
     path = [str(venv / SCRIPTS), *(p for p in os.environ.get("PATH", "").split(os.pathsep)
                                    if p and p != checkout_scripts)]
     env = {name: value for name, value in os.environ.items()
-           if not name.startswith(("HEALTHCODE_", "PYTHON", "VIRTUAL_ENV", "SANDBOX_"))}
-    folders = {"HOME": home, "USERPROFILE": home, "XDG_CONFIG_HOME": home / "config",
-               "XDG_CACHE_HOME": home / "cache", "XDG_DATA_HOME": home / "data", "LOCALAPPDATA": home / "appdata"}
-    for folder in folders.values():
-        folder.mkdir(parents=True, exist_ok=True)
-    env.update({name: str(folder) for name, folder in folders.items()})
+           if not name.startswith(("HEALTHCODE_", "SANDBOX_")) and name not in CHECKOUT_VARIABLES}
     env.update(PATH=os.pathsep.join(path), PYTHONNOUSERSITE="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
     if PIP_CACHE:
         env["PIP_CACHE_DIR"] = PIP_CACHE
@@ -171,9 +169,9 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 def test_the_readme_path_works_from_the_wheel_alone(workspace: Path) -> None:
     timings = Timings()
-    venv, project, home = workspace / "venv", workspace / "my-rpa-project", workspace / "home"
+    venv, project = workspace / "venv", workspace / "my-rpa-project"
     project.mkdir()
-    env = user_environment(venv, home)
+    env = user_environment(venv)
 
     started = time.monotonic()
     run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", workspace / "dist", ROOT],
