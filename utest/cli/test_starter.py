@@ -16,17 +16,25 @@ from sandbox_recipe import documented_recipe, sandbox_settings
 SECRET_SETTINGS = ("HEALTHCODE_CLIENT_SECRET", "HEALTHCODE_CACHE_KEY", "HEALTHCODE_TOKEN_CACHE")
 
 
+@pytest.fixture
+def project(tmp_path):
+    """An empty folder (the test's tmp_path also holds its isolated home)."""
+    folder = tmp_path / "my-rpa-project"
+    folder.mkdir()
+    return folder
+
+
 def init(folder, *args):
     return subprocess.run([sys.executable, "-m", "healthcode_cli", "init", *args], cwd=folder, capture_output=True,
                           text=True, timeout=60, check=False)
 
 
-def test_init_writes_the_starter_files_and_says_what_next(tmp_path):
-    result = init(tmp_path)
+def test_init_writes_the_starter_files_and_says_what_next(project):
+    result = init(project)
     assert result.returncode == 0, result.stderr
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(STARTER_FILES)
+    assert sorted(p.name for p in project.iterdir()) == sorted(STARTER_FILES)
     for name in STARTER_FILES:
-        assert (tmp_path / name).read_text(encoding="utf-8") == starter_text(name)
+        assert (project / name).read_text(encoding="utf-8") == starter_text(name)
         assert f"Wrote {name}: " in result.stdout
     assert "healthcode-auth sandbox --remembered-supervisor supervisor" in result.stdout
     assert f"robot {RECIPE}" in result.stdout
@@ -34,20 +42,20 @@ def test_init_writes_the_starter_files_and_says_what_next(tmp_path):
     assert README in result.stdout
 
 
-def test_init_never_overwrites_without_force(tmp_path):
-    (tmp_path / SUITE).write_text("my own suite\n", encoding="utf-8")
-    result = init(tmp_path)
+def test_init_never_overwrites_without_force(project):
+    (project / SUITE).write_text("my own suite\n", encoding="utf-8")
+    result = init(project)
     assert result.returncode == 1
     assert f"{SUITE} already exists" in result.stderr
     assert "nothing was written" in result.stderr
     assert "--force" in result.stderr
-    assert (tmp_path / SUITE).read_text(encoding="utf-8") == "my own suite\n"
-    assert sorted(p.name for p in tmp_path.iterdir()) == [SUITE]  # not even the files that were missing
+    assert (project / SUITE).read_text(encoding="utf-8") == "my own suite\n"
+    assert sorted(p.name for p in project.iterdir()) == [SUITE]  # not even the files that were missing
 
-    forced = init(tmp_path, "--force")
+    forced = init(project, "--force")
     assert forced.returncode == 0, forced.stderr
     assert f"Wrote {SUITE} (overwritten): " in forced.stdout
-    assert (tmp_path / SUITE).read_text(encoding="utf-8") == starter_text(SUITE)
+    assert (project / SUITE).read_text(encoding="utf-8") == starter_text(SUITE)
 
 
 def test_init_says_which_extras_to_install_when_they_are_missing(monkeypatch):

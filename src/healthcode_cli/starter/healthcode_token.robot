@@ -11,6 +11,8 @@ Documentation       The bot gets a Healthcode access token from a supervisor's s
 ...                 the same, headless, against the sandbox started with --remembered-supervisor
 Library             HealthcodeLibrary    headless=${HEADLESS}
 Library             RequestsLibrary
+# No need to import Browser: HealthcodeLibrary imports it to open the sign-in page. Import it here
+# only to drive that page with Browser keywords; the library then opens the page in your browser.
 
 
 *** Variables ***
