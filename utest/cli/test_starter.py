@@ -69,11 +69,17 @@ def test_init_says_which_extras_to_install_when_they_are_missing(monkeypatch):
 
 def test_the_settings_template_names_every_setting_and_holds_no_secret():
     template = starter_text(SETTINGS)
-    assigned = dict(re.findall(r"^(HEALTHCODE_\w+)=(.*)$", template, re.MULTILINE))
-    assert set(assigned) == {*ENV_VARS.values(), ENV_KEY}
-    assert {name: value for name, value in assigned.items() if value} == {"HEALTHCODE_ENVIRONMENT": "uat"}
+    settings = template[:template.index("# --- The local sandbox")]
+    assigned = dict(re.findall(r"^(HEALTHCODE_\w+)=(.*)$", settings, re.MULTILINE))
+    commented = dict(re.findall(r"^# (HEALTHCODE_\w+)=(.*)$", settings, re.MULTILINE))
+    assert set(assigned) | set(commented) == {*ENV_VARS.values(), ENV_KEY}
+    assert {name: value for name, value in {**assigned, **commented}.items() if value} == {
+        "HEALTHCODE_ENVIRONMENT": "uat"}
+    # Loading the file must never clear a secret set from a secret store: secrets are commented out.
+    assert set(commented) == {"HEALTHCODE_CLIENT_SECRET", ENV_KEY}
     for name in SECRET_SETTINGS:
-        comment = template[:template.index(f"\n{name}=")].rsplit("\n\n", 1)[-1]
+        line = f"\n# {name}=" if name in commented else f"\n{name}="
+        comment = settings[:settings.index(line)].rsplit("\n\n", 1)[-1]
         assert "SECRET" in comment, f"the template does not mark {name} as a secret"
 
 
