@@ -148,10 +148,11 @@ def run_fleet(sandbox: Sandbox, extra: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
-    if "--sign-in-only" in argv:  # the minimum-versions environment: the browser sign-in, scanned
+    if "--sign-in-only" in argv:  # the minimum-versions environment: sign-in and HTTP clients, scanned
         argv = [arg for arg in argv if arg != "--sign-in-only"]
         with Sandbox(SandboxSettings(port=0)) as sandbox:
-            rc = run_robot(sandbox.url, ATEST / "suites", OUTPUT / "sign-in", [*argv, "--suite", "Suites.01 Sign In"])
+            rc = run_robot(sandbox.url, ATEST / "suites", OUTPUT / "sign-in", [*argv, "--suite", "Suites.01 Sign In",
+                                                                           "--suite", "Suites.03 Http Clients"])
             issued = sandbox.issued_secrets()
         return scan_outputs(issued, rc, OUTPUT / "sign-in")
     runs = [(ATEST / "suites", OUTPUT / "suites")]

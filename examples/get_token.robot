@@ -6,6 +6,9 @@ Documentation       A bot gets its Healthcode access token from a supervisor's s
 ...                 production. Against the sandbox a simulated supervisor fills in the sign-in form;
 ...                 against Healthcode a real supervisor signs in in the browser window.
 Library             HealthcodeLibrary    headless=${HEADLESS}
+# The suite fills in the sign-in page with Browser keywords (the simulated supervisor), so it imports
+# Browser itself; a suite that does not would leave that to HealthcodeLibrary.
+Library             Browser
 Library             RequestsLibrary
 
 
@@ -14,6 +17,8 @@ ${HEADLESS}                 ${False}
 ${SIMULATED_SUPERVISOR}     ${False}
 ${API_URL}                  ${None}
 ${SIGN_IN_TIMEOUT}          5 minutes
+# A Secret is never written to output.xml or log.html (Robot Framework 7.4+).
+${PASSWORD: Secret}         %{SANDBOX_PASSWORD=sandbox-password}
 
 
 *** Tasks ***
@@ -23,22 +28,21 @@ Get A Token For The Bot
     Wait For Supervisor Authorisation    timeout=${SIGN_IN_TIMEOUT}
     ${token}=    Get Healthcode Access Token
     ${claims}=    Get Healthcode Token Claims
-    ${expiry}=    Get Healthcode Token Expiry
-    Log To Console    Signed in by: ${claims}[sub] (client ${claims}[client_id])
-    Log To Console    Token expires: ${expiry}
+    ${expiry}=    Get Healthcode Token Expiry    result_format=text
+    Log    Signed in by: ${claims}[sub] (client ${claims}[client_id])    console=True
+    Log    Token expires: ${expiry}    console=True
 
 Call Healthcode With The Token
     Skip If    $API_URL is None    No API_URL given: set -v API_URL:https://... to call an API.
     ${auth}=    Get Healthcode Requests Auth
     Create Custom Session    healthcode    ${API_URL}    auth=${auth}    verify=${True}
     ${response}=    GET On Session    healthcode    /api/v1/whoami
-    Log To Console    The API answered ${response.status_code}: ${response.json()}
+    Log    The API answered ${response.status_code}: ${response.json()}    console=True
 
 
 *** Keywords ***
 Simulated Supervisor Signs In
     [Documentation]    What a supervisor does by hand, on the sandbox's sign-in page (see docs/sandbox.md).
-    ${password}=    Set Variable    %{SANDBOX_PASSWORD=sandbox-password}
-    Browser.Fill Text    id=username    supervisor
-    Browser.Fill Secret    id=password    $password
-    Browser.Click    id=sign-in
+    Fill Text    id=username    supervisor
+    Fill Secret    id=password    $PASSWORD
+    Click    id=sign-in

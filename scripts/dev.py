@@ -14,7 +14,6 @@ checks for a browser and redis-server. What differs between systems:
 - Anywhere else (macOS, Windows, other Linux, no root): nothing is installed system-wide; the setup
   says what to install. Chrome or Edge, which most Macs and every Windows machine have, are enough.
   Without redis-server the Redis tests are skipped (and fail under CI, where CI is set).
-
 scripts/demo, scripts/test and scripts/setup are bash shorthands for the same commands.
 """
 
@@ -321,7 +320,7 @@ def demo(layout: VenvLayout, args: list[str]) -> int:
 
 
 def check_steps(layout: VenvLayout, pytest_args: list[str]) -> list[tuple[str, list[str | Path]]]:
-    """The checks, in order: lint, types (this system's, Windows' and macOS'), pytest, acceptance, docs."""
+    """The checks: lint, types (this, Windows' and macOS'), pytest, acceptance, docs, the wheel, the floors."""
     python = layout.python
     steps: list[tuple[str, list[str | Path]]] = [
         ("ruff", [layout.executable("ruff"), "check", "."]),
@@ -335,7 +334,8 @@ def check_steps(layout: VenvLayout, pytest_args: list[str]) -> list[tuple[str, l
         steps.append(("acceptance tests (Robot Framework, headless Chromium)", [python, "atest/run.py"]))
     if (ROOT / "docs" / "HealthcodeLibrary.html").is_file():
         steps.append(("keyword documentation is up to date", [python, "-m", "HealthcodeLibrary.docs", "--check"]))
-    return steps
+    return [*steps, ("package user (the wheel in a fresh venv)", [python, "-m", "pytest", "-s", "utest/package"]),
+            ("minimum versions (every dependency at its declared floor)", [python, "scripts/minimum_versions.py"])]
 
 
 def run_checks(layout: VenvLayout, pytest_args: list[str]) -> int:

@@ -1,6 +1,7 @@
 """The declared minimum versions, tested: an environment with every dependency at the floor
 pyproject.toml declares (requirements/minimum.txt), and in it the unit tests of the core and the
-library and the sign-in acceptance suite (a real headless browser against the sandbox).
+library, and the sign-in and HTTP-client acceptance suites (a real headless browser against the
+sandbox, RequestsLibrary and requests-oauthlib calling its API).
 
     python scripts/minimum_versions.py        (one of the steps of `python scripts/dev.py test`)
 
@@ -21,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 VENV = ROOT / ".venv-min"
 MINIMUM = ROOT / "requirements" / "minimum.txt"
 # Test tools at the versions CI uses; the runtime dependencies come from the minimum file.
-TOOLS = ("pytest", "hypothesis", "pytest-httpserver", "pytest_httpserver", "trustme", "robotframework-requests")
+TOOLS = ("pytest", "hypothesis", "pytest-httpserver", "pytest_httpserver", "trustme")
 # The committed libdoc output is rendered by the newest Robot Framework (constraints.txt).
 DESELECT = "utest/library/test_docs.py::test_committed_docs_are_current"
 

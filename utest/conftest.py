@@ -3,6 +3,7 @@ and far from the developer's real secrets on every OS: its own per-user folders,
 keyring, also in the processes it starts (``isolation.py`` says how)."""
 
 import os
+from pathlib import Path
 
 import keyring
 import pytest
@@ -12,6 +13,8 @@ from isolation import IsolatedKeyring, isolated_folders, paths_outside
 
 # Playwright's browsers stay findable after HOME moves (read once, from the real environment).
 PLAYWRIGHT_BROWSERS = None if os.environ.get("PLAYWRIGHT_BROWSERS_PATH") else playwright_cache_folder()
+# The package user's test (the built wheel in a fresh venv; minutes) is a check step of its own.
+PACKAGE_TESTS = Path(__file__).resolve().parent / "package"
 
 
 @pytest.fixture(autouse=True)
@@ -32,6 +35,14 @@ def isolated_environment(tmp_path, monkeypatch):
         pytest.fail(f"Not isolated: the library would use the real {', '.join(outside)}. This platformdirs "
                     "ignores the test folders on this OS: install the versions in requirements/constraints.txt.",
                     pytrace=False)
+
+
+def pytest_ignore_collect(collection_path, config):
+    """utest/package runs only when named (``pytest utest/package``, as scripts/dev.py test does)."""
+    if collection_path.resolve() != PACKAGE_TESTS:
+        return None
+    named = (Path(arg.split("::")[0]).resolve() for arg in config.args)
+    return not any(path == PACKAGE_TESTS or PACKAGE_TESTS in path.parents for path in named)
 
 
 def pytest_configure(config):

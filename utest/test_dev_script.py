@@ -184,18 +184,18 @@ def test_the_checks_run_in_order_with_pytests_arguments(tmp_path):
     steps = dev.check_steps(dev.venv_layout(tmp_path / ".venv"), ["-k", "discovery"])
     assert [name.split(" (")[0] for name, _ in steps] == [
         "ruff", "mypy", "mypy --platform win32", "mypy --platform darwin", "pytest", "acceptance tests",
-        "keyword documentation is up to date"]
+        "keyword documentation is up to date", "package user", "minimum versions"]
     pytest_command = dict(steps)["pytest"]
     assert pytest_command[-3:] == ["pytest", "-k", "discovery"]
 
 
 def test_every_check_runs_and_the_summary_names_the_failures(monkeypatch, recorder, capsys, tmp_path):
-    fake = recorder(0, 0, 1, 0, 0, 0, 0)
+    fake = recorder(0, 0, 1, 0, 0, 0, 0, 0, 0)
     assert dev.run_checks(dev.venv_layout(tmp_path / ".venv"), []) == 1
-    assert len(fake.commands) == 7
+    assert len(fake.commands) == 9
     out = capsys.readouterr().out
     assert "FAILED  mypy --platform win32 (Windows)" in out
-    assert "1 of 7 checks failed: mypy --platform win32 (Windows)." in out
+    assert "1 of 9 checks failed: mypy --platform win32 (Windows)." in out
 
 
 def test_a_failed_setup_is_a_message_not_a_traceback(monkeypatch, capsys):

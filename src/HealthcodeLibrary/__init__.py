@@ -43,7 +43,6 @@ class HealthcodeLibrary(DynamicCore):  # type: ignore[misc]  # robotlibcore ship
     in, and the robot exchanges the resulting code for a token:
 
     | *** Settings ***
-    | Library    Browser
     | Library    HealthcodeLibrary    client_id=example_rpa_app    redirect_uri=https://rpaapp.example.com/postauth
     | ...        environment=uat
     |
@@ -58,6 +57,52 @@ class HealthcodeLibrary(DynamicCore):  # type: ignore[misc]  # robotlibcore ship
 
     The redirect URI is the post-authentication URL registered with Healthcode. The library catches
     the browser's redirect to it inside the browser, so nothing needs to run at that address.
+
+    The suite need not import the [https://robotframework-browser.org|Browser library]: when it has
+    not, the library imports Browser itself and opens a browser of its own, visible unless
+    ``headless`` is true. A suite that drives the sign-in page with Browser keywords (a test that
+    fills in the sandbox's sign-in form, for example) imports Browser itself, with
+    ``Library    Browser``; the library then opens the sign-in page in that suite's browser context,
+    so the suite's browser settings apply.
+
+    = Headless sign-in against the sandbox =
+
+    The local Healthcode SSO sandbox stands in for Healthcode's SSO on this machine (install it with
+    ``pip install 'robotframework-healthcode[requests,sandbox]'``). Start it remembering a supervisor,
+    so that it approves every sign-in at once, like an SSO where the supervisor is already signed
+    in: nobody needs to see the page, and the robot runs headless.
+
+    | healthcode-auth sandbox --remembered-supervisor supervisor
+
+    It prints ``Paste this as the environment: http://127.0.0.1:8765``: the issuer URL the suite
+    uses as ``environment``. This suite signs in headless and calls the sandbox's API with the token
+    (``healthcode-auth init`` writes it as ``sandbox_sign_in.robot``). It does not import Browser:
+    the library does. Run it with ``robot sandbox_sign_in.robot``, adding
+    ``-v SANDBOX:http://127.0.0.1:PORT`` when the sandbox printed another address.
+
+    | *** Settings ***
+    | Documentation       A robot signs in to the local Healthcode SSO sandbox, headless, and calls its API.
+    | ...                 Start the sandbox first: healthcode-auth sandbox --remembered-supervisor supervisor
+    | Library             HealthcodeLibrary    client_id=example_rpa_app    redirect_uri=https://rpaapp.example.com/postauth
+    | ...                 environment=${SANDBOX}    headless=True    token_cache=off
+    | Library             RequestsLibrary
+    |
+    |
+    | *** Variables ***
+    | ${SANDBOX}          http://127.0.0.1:8765
+    |
+    |
+    | *** Tasks ***
+    | Sign In Headless And Call The API
+    |     Authorise Healthcode Supervisor    timeout=1 minute
+    |     ${expiry}=    Get Healthcode Token Expiry    result_format=text
+    |     ${auth}=    Get Healthcode Requests Auth
+    |     Create Custom Session    sandbox    ${SANDBOX}    auth=${auth}    verify=${True}
+    |     ${answer}=    GET On Session    sandbox    /api/v1/whoami
+    |     Log    Signed in as ${answer.json()}[sub]; the token expires ${expiry}    console=True
+
+    ``token_cache=off`` keeps the sandbox's tokens in memory: a restarted sandbox has new keys and
+    would refuse tokens stored earlier.
 
     = Using the token =
 
@@ -83,7 +128,7 @@ class HealthcodeLibrary(DynamicCore):  # type: ignore[misc]  # robotlibcore ship
     the others use the new token. When renewal is refused, robots fail at once with a message
     telling the operator to run ``healthcode-auth login``. ``token_cache=off`` keeps tokens in
     memory only. Recipes for cron, systemd, Windows Task Scheduler and pabot are in
-    ``docs/scheduling.md``.
+    [https://github.com/robotframework-healthcode/robotframework-healthcode/blob/main/docs/scheduling.md|docs/scheduling.md].
 
     = Configuration =
 
@@ -96,9 +141,9 @@ class HealthcodeLibrary(DynamicCore):  # type: ignore[misc]  # robotlibcore ship
     nothing at all is configured does the import succeed, so that libdoc and editors can load the
     library; the first keyword then says what is missing.)
 
-    ``environment`` is ``production`` (the default), ``uat`` (Healthcode's test environment) or the
-    URL of any OpenID discovery document, such as the local sandbox's
-    (``healthcode-auth sandbox``).
+    ``environment`` is ``production`` (the default), ``uat`` (Healthcode's test environment), or the
+    issuer URL of another SSO, such as the local sandbox's (``healthcode-auth sandbox``; the library
+    finds its discovery document), or the discovery document's own URL.
 
     TLS certificates are always verified, against the operating system's trust store (so a
     TLS-inspecting corporate proxy trusted by the machine works) or against ``ca_bundle``.
@@ -164,7 +209,7 @@ class HealthcodeLibrary(DynamicCore):  # type: ignore[misc]  # robotlibcore ship
         | =Argument= | =Description= |
         | ``client_id`` | The client id Healthcode issued for this bot. |
         | ``redirect_uri`` | The exact post-authentication URL registered with Healthcode. |
-        | ``environment`` | ``production``, ``uat`` or a discovery-document URL. |
+        | ``environment`` | ``production``, ``uat``, or an issuer or discovery-document URL. |
         | ``client_secret`` | The client secret, if Healthcode issued one (a ``Secret``). Without it the bot signs in as a public client protected by PKCE. |
         | ``scope`` | Space-separated scopes to request, if any. |
         | ``token_cache`` | Path of the encrypted token cache shared with later and parallel runs; default a per-user path; ``off`` keeps tokens in memory only. See `Unattended runs`. |

@@ -27,6 +27,18 @@ class TokenVerification(Enum):
     never = "never"
 
 
+class ExpiryFormat(Enum):
+    """How `Get Healthcode Token Expiry` returns the expiry.
+
+    ``datetime``: a local ``datetime`` object, for comparisons and date arithmetic. ``text``: the
+    one way the library and ``healthcode-auth status`` show it, such as
+    ``2026-11-29T06:53:27+00:00 (23 h 59 min left)``.
+    """
+
+    datetime = "datetime"
+    text = "text"
+
+
 @dataclass(frozen=True)
 class BrowserOptions:
     """How to launch a browser when the suite has none open."""

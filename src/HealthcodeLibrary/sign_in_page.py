@@ -51,6 +51,14 @@ class CaptureStatus(Enum):
     UNKNOWN = "unknown"
 
 
+class PageShown(Enum):
+    """Where the sign-in page is, as the console tells the person at the machine."""
+
+    WINDOW = "window"        # in a browser window the library opened
+    HEADLESS = "headless"    # in a headless browser the library opened: nobody can see it
+    SUITE = "suite"          # in the suite's own browser (the suite chose how it is shown)
+
+
 @dataclass(frozen=True)
 class Capture:
     """What the page reported: the redirect URL when it was ``captured``, and the pages (origin
@@ -70,6 +78,7 @@ class SignInPage:
     def __init__(self, browser: Any | None = None) -> None:
         self._browser = browser
         self._extension_loaded_in: int | None = None
+        self.shown = PageShown.WINDOW
 
     @property
     def browser(self) -> Any:
@@ -128,10 +137,12 @@ class SignInPage:
     def _ensure_context(self, browser: Any, options: BrowserOptions) -> None:
         from Browser.utils.data_types import SelectionType
 
+        self.shown = PageShown.SUITE
         if browser.get_context_ids(SelectionType.ACTIVE, SelectionType.ACTIVE):
             return
         if not browser.get_browser_ids(SelectionType.ACTIVE):
             self._new_browser(browser, options)
+            self.shown = PageShown.HEADLESS if options.headless else PageShown.WINDOW
         browser.new_context()
 
     def _new_browser(self, browser: Any, options: BrowserOptions) -> None:

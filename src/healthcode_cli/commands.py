@@ -4,10 +4,11 @@ It sits above the core (``healthcode_auth``) and the keyword library: ``login`` 
 supervisor's sign-in through the library's Python API in this process, handing over the validated
 settings as objects; ``sandbox`` starts the local SSO emulator when it is installed.
 
-Exit codes: 0 success (for ``status``: a valid token is stored); 1 the sign-in or a check failed
-(the message says why and what to do); 2 invalid usage or configuration; 3 (``status``) no usable
-token, a supervisor must sign in; 4 (``status``) the token is due for renewal and a refresh token
-is stored, so the next robot will renew it; 130 interrupted.
+Exit codes: 0 success (for ``status``: a valid token is stored); 1 the sign-in or a check failed,
+or ``init`` found starter files it would overwrite (the message says why and what to do); 2
+invalid usage or configuration; 3 (``status``) no usable token, a supervisor must sign in; 4
+(``status``) the token is due for renewal and a refresh token is stored, so the next robot will
+renew it; 130 interrupted.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from healthcode_auth.version import __version__
 
 from .options import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, add_config_options
 from .report_commands import check, history, status
+from .starter_commands import init
 from .supervisor_commands import login, logout
 
 
@@ -63,6 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Supervised sign-in of bots to Healthcode (OAuth 2.0 Authorization Code with PKCE).")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    command = commands.add_parser("init", help="write a starter suite, the sandbox recipe and a settings template "
+                                               "into the current folder")
+    command.add_argument("--force", action="store_true", help="overwrite starter files that already exist")
+    command.set_defaults(handler=init)
     command = commands.add_parser("check", help="validate the settings and the SSO's discovery document")
     add_config_options(command)
     command.set_defaults(handler=check)

@@ -15,7 +15,7 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("client registration (default: the HEALTHCODE_* environment variables)")
     group.add_argument("--client-id", help=f"client id issued by Healthcode (${ENV_VARS['client_id']})")
     group.add_argument("--redirect-uri", help=f"registered post-auth URL (${ENV_VARS['redirect_uri']})")
-    group.add_argument("--environment", help="production, uat or a discovery-document URL "
+    group.add_argument("--environment", help="production, uat, or an issuer or discovery-document URL "
                                              f"(${ENV_VARS['environment']}; default production)")
     group.add_argument("--scope", help=f"space-separated scopes (${ENV_VARS['scope']})")
     group.add_argument("--timeout", type=float, help="HTTP timeout in seconds (default 30)")

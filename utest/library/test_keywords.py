@@ -1,5 +1,6 @@
 """The keyword components over a fake sign-in page and a fake core client (no browser, no network)."""
 
+import re
 import time
 from datetime import timedelta
 from urllib.parse import urlencode
@@ -21,8 +22,12 @@ from healthcode_auth import (
     Token,
 )
 from healthcode_auth.protocol.authorization_request import AuthorizationRequest
+from healthcode_auth.protocol.token import describe_time_left
+from healthcode_cli.options import local_time
 from HealthcodeLibrary import HealthcodeLibrary
-from HealthcodeLibrary.sign_in_page import Capture, CaptureStatus
+from HealthcodeLibrary.argument_types import ExpiryFormat
+from HealthcodeLibrary.keywords.access_token import describe_expiry
+from HealthcodeLibrary.sign_in_page import Capture, CaptureStatus, PageShown
 from memory_store import MemoryTokenStore, put_token
 
 REDIRECT = "https://rpaapp.example.com/postauth"
@@ -56,6 +61,7 @@ class FakePage:
         self.captures = list(captures)
         self.opened = []
         self.released = []
+        self.shown = PageShown.WINDOW
 
     def open(self, url, redirect_uri, state, options, sso_origins):
         self.opened.append((url, redirect_uri, state, options, sso_origins))
@@ -192,6 +198,33 @@ def test_expiry_and_claims(library):
     put_token(library.session, Token(access_token="A-TOKEN-VALUE", expires_at=expires))
     assert abs(library.get_healthcode_token_expiry().timestamp() - expires) < 1
     assert library.get_healthcode_token_claims() == {}  # an opaque token has no claims
+
+
+def test_expiry_as_text_is_what_healthcode_auth_status_prints(library):
+    expires, now = 1_795_000_000.0, 1_795_000_000.0 - 86_399
+    assert describe_expiry(expires, now) == f"{local_time(expires)} (23 h 59 min left)"
+    assert describe_expiry(expires, now) == f"{local_time(expires)} ({describe_time_left(expires - now)})"
+    assert describe_expiry(expires, expires + 1).endswith(" (expired)")
+    put_token(library.session, Token(access_token="A-TOKEN-VALUE", expires_at=time.time() + 3600))
+    text = library.get_healthcode_token_expiry(ExpiryFormat.text)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d \(0 h 59 min left\)", text), text
+
+
+@pytest.mark.parametrize(("shown", "said"), [
+    (PageShown.WINDOW, "for a supervisor to sign in to Healthcode in the browser window the robot opened"),
+    (PageShown.HEADLESS, "for the Healthcode sign-in in a headless browser, which nobody can see"),
+    (PageShown.SUITE, "for a supervisor to sign in to Healthcode on the page the robot opened in the suite's browser"),
+])
+def test_the_console_says_where_the_sign_in_page_is(library, monkeypatch, shown, said):
+    told = []
+    monkeypatch.setattr("HealthcodeLibrary.keywords.sign_in.logger.console", told.append)
+    page = use_page(library, Capture(CaptureStatus.CAPTURED, redirect(code="C")))
+    page.shown = shown
+    library.open_healthcode_login()
+    library.wait_for_supervisor_authorisation(timedelta(seconds=30))
+    assert told[0].startswith(f"Waiting up to 30 seconds {said}")
+    if shown is not PageShown.WINDOW:
+        assert "window the robot opened" not in told[0]
 
 
 def test_clear(library):

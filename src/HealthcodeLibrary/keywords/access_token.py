@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,9 +12,18 @@ from robot.api.types import Secret
 from robot.utils import secs_to_timestr
 
 from healthcode_auth.errors import NoValidTokenError, TokenAssertionError
-from healthcode_auth.protocol.token import Token, TokenStatus
+from healthcode_auth.protocol.token import Token, TokenStatus, describe_time_left
 
+from ..argument_types import ExpiryFormat
 from ..base import LibraryComponent
+
+
+def describe_expiry(expires_at: float, now: float | None = None) -> str:
+    """``2026-11-29T06:53:27+00:00 (23 h 59 min left)``: local time to the second, and the time
+    left, as ``healthcode-auth status`` prints them."""
+    left = expires_at - (time.time() if now is None else now)
+    when = datetime.fromtimestamp(expires_at).astimezone().isoformat(timespec="seconds")
+    return f"{when} ({describe_time_left(left)})"
 
 
 class AccessTokenKeywords(LibraryComponent):
@@ -34,9 +44,8 @@ class AccessTokenKeywords(LibraryComponent):
         | ${token} =    `Get Healthcode Access Token`
         """
         token = self.session.access_token()
-        left = token.seconds_left()
-        valid = f", valid for another {secs_to_timestr(int(left), compact=True)}" if left is not None else ""
-        logger.info(f"Healthcode authorisation{self._owner(token)}{valid}.")
+        expires = f": the token expires {describe_expiry(token.expires_at)}" if token.expires_at is not None else ""
+        logger.info(f"Healthcode authorisation{self._owner(token)}{expires}.")
         return Secret(token.access_token)
 
     @staticmethod
@@ -85,15 +94,26 @@ class AccessTokenKeywords(LibraryComponent):
                                   f"there is no refresh token to renew it. {session.sign_in_hint}.")
 
     @keyword(tags=["token"])
-    def get_healthcode_token_expiry(self) -> datetime | None:
-        """Returns when the access token expires, as a local ``datetime`` (None when unknown).
+    def get_healthcode_token_expiry(self, result_format: ExpiryFormat = ExpiryFormat.datetime) -> datetime | str | None:
+        """Returns when the access token expires (None when unknown).
+
+        With ``result_format=datetime`` (the default) a local ``datetime``, for comparisons and
+        date arithmetic; with ``result_format=text`` the text the library logs and
+        ``healthcode-auth status`` prints: local time to the second and the time left, such as
+        ``2026-11-29T06:53:27+00:00 (23 h 59 min left)``.
 
         Example:
+        | ${expiry} =    `Get Healthcode Token Expiry`    result_format=text
+        | Log    The token expires ${expiry}    console=True
         | ${expiry} =    `Get Healthcode Token Expiry`
-        | Log    Token valid until ${expiry}
+        | Should Be True    $expiry > datetime.datetime.now(datetime.timezone.utc)
         """
         token = self._current()
-        return None if token.expires_at is None else datetime.fromtimestamp(token.expires_at).astimezone()
+        if token.expires_at is None:
+            return None
+        if result_format is ExpiryFormat.text:
+            return describe_expiry(token.expires_at)
+        return datetime.fromtimestamp(token.expires_at).astimezone()
 
     @keyword(tags=["token"])
     def get_healthcode_token_claims(self) -> dict[str, Any]:

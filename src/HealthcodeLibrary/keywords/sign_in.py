@@ -24,6 +24,19 @@ from ..base import LibraryComponent
 
 POLL_SECONDS = 1.0
 RESTART = "Start the sign-in again ('Open Healthcode Login' in a suite, or 'healthcode-auth login')"
+# What the console tells the person at the machine while the robot waits, by where the page is
+# (keyed by PageShown's values, so that the browser side loads only when a sign-in happens).
+WAITING = {
+    "window": "Waiting up to {time} for a supervisor to sign in to Healthcode in the browser window the "
+            "robot opened...",
+    "headless": "Waiting up to {time} for the Healthcode sign-in in a headless browser, which nobody can "
+            "see: it completes when the SSO already knows the supervisor (as the sandbox does with "
+            "--remembered-supervisor) or the suite fills the page in with Browser keywords. For a "
+            "supervisor to sign in by hand, use a visible browser (headless=False; for "
+            "'healthcode-auth login', leave out --headless)...",
+    "suite": "Waiting up to {time} for a supervisor to sign in to Healthcode on the page the robot opened "
+            "in the suite's browser...",
+}
 
 
 class SignInKeywords(LibraryComponent):
@@ -103,8 +116,7 @@ class SignInKeywords(LibraryComponent):
 
         limit = timeout.total_seconds()
         readable = secs_to_timestr(limit, compact=False)
-        logger.console(f"Waiting up to {readable} for a supervisor to sign in to Healthcode in the browser "
-                       "window the robot opened...")
+        logger.console(WAITING[self.sign_in_page.shown.value].format(time=readable))
         deadline = time.monotonic() + limit
         ignored: list[str] = []
         try:

@@ -161,6 +161,9 @@ def _print_banner(sandbox: Sandbox) -> None:
     for client in settings.clients:
         kind = "public, PKCE only" if client.is_public else "confidential, secret not shown"
         lines.append(f"  {client.client_id} ({kind}) -> {', '.join(client.redirect_uris)}")
+    if remembered := sandbox.faults.remembered_supervisor:
+        lines.append(f"Remembered supervisor: {remembered} (every sign-in is approved at once as {remembered}: "
+                     "headless robots finish unattended)")
     lines.append("Press Ctrl+C to stop.")
     print("\n".join(lines), flush=True)
 
