@@ -113,6 +113,13 @@ class HealthcodeLibrary(DynamicCore):  # type: ignore[misc]  # robotlibcore ship
     | ${auth} =    `Get Healthcode Requests Auth`
     | Create Custom Session    healthcode    ${API}    auth=${auth}    verify=${True}
 
+    Python keywords use `Get Healthcode Httpx Auth` with httpx, or `Get Healthcode OAuth2 Session`,
+    a requests-oauthlib ``OAuth2Session`` whose renewals go through the library's token store, so
+    that parallel robots still renew once.
+
+    ``audience`` makes the library refuse every access token that is not a JWT naming that
+    audience (RFC 9068), before it is stored or sent.
+
     = Unattended runs =
 
     A supervisor signs in once; the token (valid 24 hours) then serves every robot of the same
@@ -127,8 +134,28 @@ class HealthcodeLibrary(DynamicCore):  # type: ignore[misc]  # robotlibcore ship
     within ``expiry_margin`` of expiry and a refresh token exists, exactly one robot renews it and
     the others use the new token. When renewal is refused, robots fail at once with a message
     telling the operator to run ``healthcode-auth login``. ``token_cache=off`` keeps tokens in
-    memory only. Recipes for cron, systemd, Windows Task Scheduler and pabot are in
+    memory only. Recipes for cron, systemd, Windows Task Scheduler, launchd and pabot are in
     [https://github.com/robotframework-healthcode/robotframework-healthcode/blob/main/docs/scheduling.md|docs/scheduling.md].
+
+    Each sign-in is recorded with who supervised it (the token's subject and name), which robot
+    asked for it, and when; renewals, refusals and sign-outs are recorded too.
+    ``healthcode-auth status`` shows the current supervision and ``healthcode-auth history`` the
+    record (both also as ``--json``), never a token.
+
+    = Fleets of robots =
+
+    Robots on many machines share one token through Redis (install
+    ``robotframework-healthcode[fleet]``). Set ``HEALTHCODE_TOKEN_CACHE`` (or ``token_cache``) to a
+    Redis URL, and give every robot and the supervisor's machine the same ``HEALTHCODE_CACHE_KEY``
+    (``healthcode-auth key new`` makes one): tokens are encrypted before they reach Redis.
+
+    | HEALTHCODE_TOKEN_CACHE=rediss://healthcode:PASSWORD@redis.internal.example:6380/0?prefix=claims-team:
+
+    The Redis password is masked like a token: keep it in the environment, not in the suite.
+
+    One robot in the fleet renews a due token while the others wait for it; a robot killed
+    mid-renewal holds the lock only for its lease. Access control, TLS and failure behaviour are in
+    [https://github.com/robotframework-healthcode/robotframework-healthcode/blob/main/docs/fleet.md|docs/fleet.md].
 
     = Configuration =
 
@@ -212,7 +239,7 @@ class HealthcodeLibrary(DynamicCore):  # type: ignore[misc]  # robotlibcore ship
         | ``environment`` | ``production``, ``uat``, or an issuer or discovery-document URL. |
         | ``client_secret`` | The client secret, if Healthcode issued one (a ``Secret``). Without it the bot signs in as a public client protected by PKCE. |
         | ``scope`` | Space-separated scopes to request, if any. |
-        | ``token_cache`` | Path of the encrypted token cache shared with later and parallel runs; default a per-user path; ``off`` keeps tokens in memory only. See `Unattended runs`. |
+        | ``token_cache`` | Path of the encrypted token cache shared with later and parallel runs; default a per-user path; a ``redis://`` or ``rediss://`` URL for a fleet (see `Fleets of robots`); ``off`` keeps tokens in memory only. See `Unattended runs`. |
         | ``timeout`` | Timeout of each HTTP request to the SSO (default 30 seconds). |
         | ``ca_bundle`` | PEM file of CA certificates to trust instead of the operating system's store. |
         | ``proxy`` | HTTP(S) proxy for the SSO requests and for a browser the library opens. |
