@@ -7,6 +7,7 @@ docs/performance.md), ``NAME`` (for ``run.py --only``), ``POSITION`` (its place 
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import platform
 import statistics
@@ -84,6 +85,24 @@ def sign_in_to_cache(sandbox: Any, cache: Path) -> None:
     request = session.start_sign_in()
     session.accept_redirect(Supervisor().sign_in(request.url))
     session.access_token()
+
+
+def robots_released_together(target: Callable[..., None], args: list[tuple[Any, ...]],
+                              timeout: float) -> tuple[float, list[str]]:
+    """Spawns one process per ``args`` running ``target(*args, barrier, results)``, releases them at
+    once, and returns the time from the release to the last robot holding a token, and the tokens.
+    Each robot puts ``(start, end, token)`` on ``results``, its times from ``time.perf_counter()``
+    (CLOCK_MONOTONIC: comparable across processes on one machine)."""
+    context = multiprocessing.get_context("spawn")
+    barrier, results = context.Barrier(len(args)), context.Queue()
+    processes = [context.Process(target=target, args=(*robot_args, barrier, results)) for robot_args in args]
+    for process in processes:
+        process.start()
+    answers = [results.get(timeout=timeout) for _ in processes]
+    for process in processes:
+        process.join(timeout=60)
+    wall = max(end for _, end, _ in answers) - min(start for start, _, _ in answers)
+    return wall, [token for _, _, token in answers]
 
 
 def per_call_ns(function: Callable[[], object], calls: int) -> float:

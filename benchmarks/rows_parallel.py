@@ -6,12 +6,11 @@ valid token, against 1 robot alone."""
 
 from __future__ import annotations
 
-import multiprocessing
 import time
 from pathlib import Path
 from typing import Any
 
-from common import REDIRECT, Bench, Row, sign_in_to_cache
+from common import REDIRECT, Bench, Row, robots_released_together, sign_in_to_cache
 
 NAME = "parallel"
 POSITION = 40
@@ -50,15 +49,6 @@ def run_robots(sandbox: Any, cache: Path, robots: int) -> tuple[float, int, int]
     sign_in_to_cache(sandbox, cache)
     sandbox.set_token_lifetime(86_400)
     sandbox.reset_stats()
-    context = multiprocessing.get_context("spawn")
-    barrier, results = context.Barrier(robots), context.Queue()
-    processes = [context.Process(target=parallel_robot, args=(sandbox.discovery_url, str(cache), barrier, results))
-                 for _ in range(robots)]
-    for process in processes:
-        process.start()
-    answers = [results.get(timeout=120) for _ in processes]
-    for process in processes:
-        process.join(timeout=60)
     # From the barrier's release to the last robot holding a valid token.
-    wall = max(end for _, end, _ in answers) - min(start for start, _, _ in answers)
-    return wall, sandbox.request_count("token.refresh_token"), len({token for _, _, token in answers})
+    wall, tokens = robots_released_together(parallel_robot, [(sandbox.discovery_url, str(cache))] * robots, 120)
+    return wall, sandbox.request_count("token.refresh_token"), len(set(tokens))

@@ -90,6 +90,9 @@ def parse_store_url(url: str) -> tuple[str, str]:
     return parts._replace(query="").geturl(), prefix
 
 
+LOCK_POLL_SECONDS = 0.025  # how often a robot waiting for the renewal lock tries again
+
+
 class RedisTokenStore(TokenStore):
     """Entries, renewal locks and the supervision record in one Redis database."""
 
@@ -145,8 +148,9 @@ class RedisTokenStore(TokenStore):
     def renewal_lock(self, key: str) -> Iterator[None]:
         from redis.exceptions import LockError, LockNotOwnedError
 
-        # The lease outlasts a renewal's deadline; if the holder dies, it runs out by itself.
-        lock = self._redis.lock(self._key("lock:", key), timeout=self.lock_timeout,
+        # The lease outlasts a renewal's deadline; if the holder dies, it runs out by itself. Waiters
+        # try again every 25 ms (redis-py's default is 100 ms): a renewal takes tens of milliseconds.
+        lock = self._redis.lock(self._key("lock:", key), timeout=self.lock_timeout, sleep=LOCK_POLL_SECONDS,
                                 blocking_timeout=self.lock_timeout, thread_local=False)
         with self._talking("take the renewal lock"):
             acquired = lock.acquire()
