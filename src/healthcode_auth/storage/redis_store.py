@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from ..errors import ConfigurationError, StoreKeyError, StoreLockTimeout, StoreUnavailableError
+from ..protocol.urls import split_url
 from ..redaction import REDACTOR
 from .key_sources import ensure_key, require_shared_key
 from .sealing import UndecryptableError, seal, unseal
@@ -58,7 +59,9 @@ return 1
 
 def describe_url(url: str) -> str:
     """``redis://host:port/db`` (prefix shown), never the user's password."""
-    parts = urlsplit(url)
+    parts = split_url(url)
+    if parts is None:  # an invalid port or unbalanced brackets: nothing of it can be shown safely
+        return "the Redis URL"
     user = f"{unquote(parts.username)}@" if parts.username else ""
     prefix = dict(parse_qsl(parts.query)).get("prefix")
     shown = f"{parts.scheme}://{user}{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}{parts.path or ''}"
@@ -70,11 +73,10 @@ def parse_store_url(url: str) -> tuple[str, str]:
 
     Only ``prefix`` is allowed in the query; anything else is refused, naming the setting.
     """
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - validates the port
-    except ValueError:
-        raise ConfigurationError("token_cache", f"'{describe_url(url)}' is not a valid Redis URL") from None
+    parts = split_url(url)
+    if parts is None:
+        raise ConfigurationError("token_cache", "the Redis URL is not valid: check its port (1 to 65535) and any "
+                                 "[brackets] around an IPv6 address, as in rediss://user:password@host:6380/0")
     if parts.scheme not in ("redis", "rediss") or not parts.hostname:
         raise ConfigurationError("token_cache", "give a Redis URL such as rediss://user:password@host:6380/0")
     if parts.fragment:
