@@ -133,6 +133,14 @@ def test_a_folder_others_can_write_is_refused(tmp_path):
         put(FileTokenStore(folder / "tokens.json", environ={}))
 
 
+def test_a_key_folder_others_can_write_is_refused_by_name(tmp_path):
+    key_file_path().parent.mkdir(parents=True)
+    key_file_path().parent.chmod(0o777)
+    with pytest.raises(StoreKeyError) as refused:
+        put(FileTokenStore(tmp_path / "tokens.json", environ={}))
+    assert str(refused.value).startswith(f"Other users can write to the token cache key folder {key_file_path().parent},")
+
+
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root to give a folder away")
 def test_a_folder_another_user_owns_is_refused(tmp_path):
     folder = tmp_path / "theirs"

@@ -196,7 +196,7 @@ def _key_file_secret(create: bool) -> str:
         return value
     if not create:
         raise StoreKeyError(f"The token cache's key file {path} is missing. A supervisor must sign in again.")
-    _write_key_file(path, _new_key().encode("ascii"), exclusive=True)
+    _write_key_file(path, _new_key().encode("ascii"), "token cache key", exclusive=True)
     value = _read_key_file(path)  # whoever won the race to create it: checked like any key file
     if value is None:
         raise StoreKeyError(f"The token cache's key file {path} vanished while it was being created. Try again.")
@@ -215,9 +215,9 @@ def _read_key_file(path: Path) -> str | None:
     return None if data is None else data.decode("ascii", "replace").strip()
 
 
-def _write_key_file(path: Path, data: bytes, *, exclusive: bool = False) -> None:
+def _write_key_file(path: Path, data: bytes, what: str, *, exclusive: bool = False) -> None:
     try:
-        write_atomically(path, data, exclusive=exclusive, what="token cache key folder")
+        write_atomically(path, data, exclusive=exclusive, what=what)
     except StoreError as error:
         raise StoreKeyError(str(error)) from None
 
@@ -250,7 +250,7 @@ def advance_generation(store_id: str) -> int:
     """Record a sign-out: every copy of the store sealed before it is refused from now on."""
     generations = _generations()
     generations[store_id] = generations.get(store_id, 0) + 1
-    _write_key_file(generations_path(), json.dumps(generations, sort_keys=True).encode("utf-8"))
+    _write_key_file(generations_path(), json.dumps(generations, sort_keys=True).encode("utf-8"), "sign-out record")
     return generations[store_id]
 
 
