@@ -124,10 +124,11 @@ class HealthcodeConfig:
                 except ConfigurationError as error:
                     problems.append(error)
                     del values[name]
-        defaults = {f.name: f.default for f in cls.__dataclass_fields__.values() if f.name not in values}
-        _, more = validate({**defaults, **values}, only=set(values))
-        raise_problems(problems + more)
-        return cls(**values)
+        if problems:  # some settings are missing or unreadable: the given ones' problems join them
+            defaults = {f.name: f.default for f in cls.__dataclass_fields__.values() if f.name not in values}
+            _, more = validate({**defaults, **values}, only=set(values))
+            raise_problems(problems + more)
+        return cls(**values)  # __post_init__ validates the rest, every problem at once
 
 
 def validate(values: Mapping[str, Any],
@@ -230,17 +231,12 @@ def _check_audience(value: object, values: Mapping[str, Any]) -> object:
     return _UNCHANGED
 
 
-def _check_timeout_value(value: object, _: Mapping[str, Any]) -> object:
-    _check_timeout(value)
-    return _UNCHANGED
-
-
 def _require_text(setting: str, value: object) -> None:
     if not isinstance(value, str) or not value.strip():
         raise _error(setting, "it must be a non-empty string")
 
 
-def _check_redirect_uri(uri: object, _: Mapping[str, Any] | None = None) -> object:
+def _check_redirect_uri(uri: object, _: Mapping[str, Any]) -> object:
     _require_text("redirect_uri", uri)
     assert isinstance(uri, str)
     parts = split_url(uri)
@@ -265,7 +261,7 @@ def _check_redirect_uri(uri: object, _: Mapping[str, Any] | None = None) -> obje
     return _UNCHANGED
 
 
-def _check_environment(environment: object, _: Mapping[str, Any] | None = None) -> str:
+def _check_environment(environment: object, _: Mapping[str, Any]) -> str:
     _require_text("environment", environment)
     assert isinstance(environment, str)
     name = environment.strip().lower()
@@ -301,14 +297,15 @@ def _to_seconds(value: object, setting: str) -> float:
     raise _error(setting, f"'{value}' is not a number of seconds")
 
 
-def _check_timeout(timeout: object) -> None:
+def _check_timeout(timeout: object, _: Mapping[str, Any]) -> object:
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= 600:
         raise _error("timeout", "give a number of seconds greater than 0 and at most 600")
+    return _UNCHANGED
 
 
 _CHECKS: tuple[tuple[str, Callable[[Any, Mapping[str, Any]], object]], ...] = (
     ("client_id", _check_client_id), ("redirect_uri", _check_redirect_uri), ("environment", _check_environment),
-    ("client_secret", _check_secret), ("scope", _check_scope), ("timeout", _check_timeout_value),
+    ("client_secret", _check_secret), ("scope", _check_scope), ("timeout", _check_timeout),
     ("ca_bundle", _check_ca_bundle), ("proxy", _check_proxy), ("verify_access_token", _check_verify),
     ("leeway", _check_leeway), ("token_cache", _check_token_cache), ("expiry_margin", _check_margin),
     ("audience", _check_audience),
