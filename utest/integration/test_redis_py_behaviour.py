@@ -164,9 +164,11 @@ def test_exception_classes(redis_server_factory, redis_tls_server, redis_tls_url
 
     r.ping()
     server.execute("CLIENT", "PAUSE", "5000", "ALL")
-    threading.Timer(0.1, server.kill).start()
+    killer = threading.Timer(0.1, server.kill)
+    killer.start()
     with pytest.raises(RedisConnectionError, match="Connection closed by server"):
         redis.Redis.from_url(server.url).get("healthcode:x")  # sent, then the server died
+    killer.join()  # the process reaped: its listening socket is gone too, not merely its connections
 
     with pytest.raises(RedisConnectionError, match="Connection refused") as refused:
         redis.Redis.from_url(server.url, **fast).get("healthcode:x")  # a new connection to the dead server
