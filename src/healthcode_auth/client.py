@@ -49,11 +49,12 @@ class DiscoveryCache:
         self._lock = threading.Lock()
         self._entries: dict[str, ProviderMetadata] = {}
 
-    def get(self, identity: str, candidates: Sequence[str], transport: HttpTransport) -> ProviderMetadata:
+    def get(self, candidates: Sequence[str], transport: HttpTransport) -> ProviderMetadata:
+        """The metadata of the environment whose discovery URLs are ``candidates`` (the first is its identity)."""
         with self._lock:
-            cached = self._entries.get(identity)
+            cached = self._entries.get(candidates[0])
             if cached is None:
-                cached = self._entries[identity] = fetch_metadata(candidates, transport)
+                cached = self._entries[candidates[0]] = fetch_metadata(candidates, transport)
             return cached
 
     def put(self, identity: str, metadata: ProviderMetadata) -> None:
@@ -69,13 +70,13 @@ class DiscoveryCache:
 DISCOVERY_CACHE = DiscoveryCache()
 
 
-def fetch_metadata(candidates: str | Sequence[str], transport: HttpTransport) -> ProviderMetadata:
+def fetch_metadata(candidates: Sequence[str], transport: HttpTransport) -> ProviderMetadata:
     """GET and validate the discovery document at the first of ``candidates`` that has one.
 
     An issuer URL gives two candidates (OpenID Connect Discovery, then RFC 8414); when neither
     answers with a document, the error names both and what each answered.
     """
-    urls = (candidates,) if isinstance(candidates, str) else tuple(candidates)
+    urls = tuple(candidates)
     answers: list[str] = []
     for url in urls:
         response = transport.get(url, "discovery document")
@@ -116,7 +117,7 @@ class HealthcodeAuthClient:
     @property
     def metadata(self) -> ProviderMetadata:
         """The SSO server's validated metadata, fetched at most once per process."""
-        return self._discovery.get(self.config.discovery_url, self.config.discovery_urls, self.transport)
+        return self._discovery.get(self.config.discovery_urls, self.transport)
 
     def use_metadata(self, metadata: ProviderMetadata) -> None:
         """Use metadata kept from an earlier run (e.g. in the token store) instead of fetching it."""
@@ -194,9 +195,10 @@ class HealthcodeAuthClient:
     def claims(self, token: Token) -> dict[str, Any]:
         """The access token's claims, verified when the configuration asks for it."""
         if self._should_verify(token):
-            assert self.metadata.jwks_uri is not None
-            return verify_access_token(token.access_token, jwks=self._jwks, jwks_uri=self.metadata.jwks_uri,
-                                       issuer=self.metadata.issuer, leeway=self.config.leeway,
+            metadata = self.metadata
+            assert metadata.jwks_uri is not None
+            return verify_access_token(token.access_token, jwks=self._jwks, jwks_uri=metadata.jwks_uri,
+                                       issuer=metadata.issuer, leeway=self.config.leeway,
                                        audience=self.config.audience,
                                        strict_type=self.config.verify_access_token == "always")
         return claims_of(token.access_token)

@@ -171,3 +171,15 @@ class StoreKeyError(StoreError):
 
 class TokenAssertionError(HealthcodeAuthError, AssertionError):
     """A ``Should`` keyword's check failed (Robot Framework reports it as an ordinary failure)."""
+
+
+def printable(text: str, limit: int) -> str:
+    """What a message quotes of text a server sent: its printable characters, at most ``limit``."""
+    return "".join(ch for ch in text if ch.isprintable())[:limit]
+
+
+def first_line(error: BaseException, limit: int) -> str:
+    """What a message quotes of another library's error: its first line, at most ``limit``
+    characters, or its type's name when it has no text."""
+    text = str(error)
+    return text.splitlines()[0][:limit] if text else type(error).__name__

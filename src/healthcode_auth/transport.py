@@ -23,7 +23,7 @@ from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .errors import TransportError
+from .errors import TransportError, first_line
 from .version import __version__
 
 if TYPE_CHECKING:
@@ -156,18 +156,13 @@ class HttpTransport:
             raise asyncio.TimeoutError from None  # reported by _bounded, as the deadline is
         except httpx.ProxyError as error:
             raise TransportError(f"The proxy refused the connection to the {what} at {url} "
-                                 f"({_reason(error)}). Check the proxy setting and HTTPS_PROXY.") from None
+                                 f"({first_line(error, 300)}). Check the proxy setting and HTTPS_PROXY.") from None
         except httpx.ConnectError as error:
-            raise TransportError(f"Could not connect to the {what} at {url}: {_reason(error)}. "
+            raise TransportError(f"Could not connect to the {what} at {url}: {first_line(error, 300)}. "
                                  + _connect_advice(error)) from None
         except httpx.HTTPError as error:
-            raise TransportError(f"The {what} at {url} failed: {_reason(error)}. "
+            raise TransportError(f"The {what} at {url} failed: {first_line(error, 300)}. "
                                  "Check the network and try again.") from None
-
-
-def _reason(error: Exception) -> str:
-    text = str(error) or type(error).__name__
-    return text.splitlines()[0][:300]
 
 
 def _connect_advice(error: Exception) -> str:

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from ..errors import AuthorizationDenied, AuthorizationError, IssuerMismatchError, StateMismatchError
+from ..errors import AuthorizationDenied, AuthorizationError, IssuerMismatchError, StateMismatchError, printable
 from .pkce import CODE_CHALLENGE_METHOD, generate_code_verifier, random_token, s256_challenge
 from .urls import origin_of, split_url
 
@@ -176,15 +176,11 @@ def _single_params(query: str) -> dict[str, str]:
 
 
 def _denied(error: str, description: str | None) -> AuthorizationDenied:
-    error = _printable(error, 64) or "unknown_error"
+    error = printable(error, 64) or "unknown_error"
     advice = ERROR_ADVICE.get(error, "The sign-in did not complete. Ask the supervisor to sign in again.")
-    said = _printable(description, 300) if description else None
+    said = printable(description, 300) if description else None
     message = f"{advice} (SSO error '{error}'" + (f": {said})" if said else ")")
     return AuthorizationDenied(error, said, message)
-
-
-def _printable(text: str | None, limit: int) -> str:
-    return "".join(ch for ch in (text or "") if ch.isprintable())[:limit]
 
 
 def _without_query(url: str) -> str:

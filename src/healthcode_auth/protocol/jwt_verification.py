@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..errors import TokenVerificationError
+from ..errors import TokenVerificationError, printable
 
 if TYPE_CHECKING:
     from joserfc.jwk import KeySet
@@ -120,7 +120,7 @@ def _check_type(token: str, *, strict: bool) -> None:
     typ = str(_header(token).get("typ", "")).lower()
     allowed = ACCESS_TOKEN_TYPES if strict else ACCESS_TOKEN_TYPES + UNPROFILED_TYPES
     if typ not in allowed:
-        shown = "".join(ch for ch in typ if ch.isprintable())[:40] or "none"
+        shown = printable(typ, 40) or "none"
         raise TokenVerificationError(f"The access token's type is '{shown}', not 'at+jwt' (RFC 9068): it is not "
                                      "an access token for this client. Do not use it; check the environment setting.")
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote_plus
 
-from ..errors import InvalidGrantError, TokenRequestError
+from ..errors import InvalidGrantError, TokenRequestError, printable
 from .token import Token
 
 MAX_EXPIRES_IN = 10 * 365 * 86400
@@ -184,4 +184,4 @@ def _optional_text(body: Mapping[str, Any], key: str) -> str | None:
 
 
 def _short(value: object, limit: int = 40) -> str:
-    return "".join(ch for ch in str(value) if ch.isprintable())[:limit]
+    return printable(str(value), limit)

@@ -9,7 +9,6 @@ atomically, so a reader never needs a lock. Writes and renewals hold a cross-pro
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import threading
@@ -27,7 +26,7 @@ from .private_files import (
     write_atomically,
 )
 from .sealing import RolledBackError, seal, unseal
-from .store import MAX_HISTORY, StoredAuthorisation, TokenStore, Versioned
+from .store import MAX_HISTORY, StoredAuthorisation, TokenStore, Versioned, event_from_json, event_to_json
 
 LOCK_TIMEOUT = 120.0
 MAX_CACHE_BYTES = 4_000_000  # a few hundred entries; anything larger is not ours
@@ -70,7 +69,7 @@ class FileTokenStore(TokenStore):
         if data is None:
             return None
         try:
-            return Versioned(StoredAuthorisation.from_dict(data), int(data.get("version", 0)))
+            return Versioned(StoredAuthorisation.from_dict(data), _version_of(data) or 0)
         except (KeyError, TypeError, ValueError, AttributeError):
             log.warning("Ignoring a damaged entry in the Healthcode token cache %s.", self.path)
             return None
@@ -110,17 +109,12 @@ class FileTokenStore(TokenStore):
         """One JSON line per event in ``<cache>.history`` (0600, beside the cache), the last MAX_HISTORY kept."""
         with self._locked():
             lines = self._history_lines()[-(MAX_HISTORY - 1):]
-            lines.append(json.dumps(dict(event), sort_keys=True))
+            lines.append(event_to_json(event))
             write_atomically(self._history_path, ("\n".join(lines) + "\n").encode("utf-8"), what="supervision record")
 
     def history(self, limit: int) -> list[dict[str, str]]:
-        events = []
-        for line in self._history_lines()[-limit:] if limit > 0 else []:
-            with contextlib.suppress(ValueError):
-                event = json.loads(line)
-                if isinstance(event, dict):
-                    events.append({str(k): str(v) for k, v in event.items()})
-        return events
+        events = (event_from_json(line) for line in (self._history_lines()[-limit:] if limit > 0 else []))
+        return [event for event in events if event is not None]
 
     @property
     def _history_path(self) -> Path:

@@ -19,7 +19,7 @@ import os
 import secrets
 from pathlib import Path
 
-from ..errors import ConfigurationError, FileInUseError, StoreError, StoreKeyError
+from ..errors import ConfigurationError, FileInUseError, StoreError, StoreKeyError, first_line
 from .private_files import read_private_file, write_atomically
 
 log = logging.getLogger("healthcode_auth")
@@ -47,16 +47,15 @@ def choose_source(environ: dict[str, str] | None = None) -> str:
     return "keyring" if keyring_usable() and keyring_works() else "file"
 
 
-def ensure_key(environ: dict[str, str]) -> str:
-    """Make sure the key new documents will be sealed with is at hand (creating it if needed);
-    returns its source. Called before a code or refresh token is redeemed, so that a key source
+def ensure_key(environ: dict[str, str]) -> None:
+    """Make sure the key new documents will be sealed with is at hand (creating it if needed).
+    Called before a code or refresh token is redeemed, so that a key source
     that fails cannot cost the token that redeeming it returns."""
     source = choose_source(environ)
     if source == "env":
         _passphrase(environ)  # checked; stretched only when a document is sealed, with its own salt
     else:
         key_for(source, b"", environ, create=True)
-    return source
 
 
 def key_for(source: str, salt: bytes, environ: dict[str, str] | None = None, create: bool = False) -> bytes:
@@ -168,7 +167,7 @@ def keyring_works() -> bool:
 
 def _describe(error: Exception) -> str:
     """The error's type and first line (keyring errors carry no secret; the value stored is never in them)."""
-    text = str(error).splitlines()[0][:200] if str(error) else ""
+    text = first_line(error, 200) if str(error) else ""
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 

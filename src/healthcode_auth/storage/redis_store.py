@@ -17,19 +17,18 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib.util
-import json
 import logging
 import secrets
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from ..errors import ConfigurationError, StoreKeyError, StoreLockTimeout, StoreUnavailableError
+from ..errors import ConfigurationError, StoreKeyError, StoreLockTimeout, StoreUnavailableError, first_line
 from ..protocol.urls import split_url
 from ..redaction import REDACTOR
 from .key_sources import ensure_key, require_shared_key
 from .sealing import UndecryptableError, seal, unseal
-from .store import MAX_HISTORY, StoredAuthorisation, TokenStore, Versioned
+from .store import MAX_HISTORY, StoredAuthorisation, TokenStore, Versioned, event_from_json, event_to_json
 
 if TYPE_CHECKING:
     import redis
@@ -187,19 +186,15 @@ class RedisTokenStore(TokenStore):
 
     def record(self, event: Mapping[str, str]) -> None:
         with self._talking("record the event"):
-            self._redis.xadd(self._key("history"), {"event": json.dumps(dict(event), sort_keys=True)},
+            self._redis.xadd(self._key("history"), {"event": event_to_json(event)},
                              maxlen=MAX_HISTORY, approximate=True)
 
     def history(self, limit: int) -> list[dict[str, str]]:
         with self._talking("read the supervision record"):
             items = self._redis.xrevrange(self._key("history"), count=limit)
-        events = []
-        for _, fields in reversed(items or []):
-            with contextlib.suppress(ValueError, TypeError, KeyError):
-                event = json.loads(_bytes((fields or {})[b"event"]))
-                if isinstance(event, dict):
-                    events.append({str(k): str(v) for k, v in event.items()})
-        return events
+        events = (event_from_json(fields[b"event"]) for _, fields in reversed(items or [])
+                  if isinstance(fields, dict) and isinstance(fields.get(b"event"), (bytes, str)))
+        return [event for event in events if event is not None]
 
     def _key(self, kind: str, key: str | None = None) -> str:
         suffix = "" if key is None else hashlib.sha256(key.encode("utf-8")).hexdigest()
@@ -243,20 +238,16 @@ class RedisTokenStore(TokenStore):
                                         f"seconds when asked to {what}. Check that Redis is up and reachable from "
                                         "this machine, or raise the timeout setting.") from None
         except exceptions.ConnectionError as error:
-            reason = _reason(error)
+            reason = first_line(error, 200)
             advice = ("Check the CA bundle setting (the server's certificate is not trusted)."
                       if "certificate" in reason.lower() or "ssl" in reason.lower()
                       else "Check the host and port in the store URL, that Redis runs, and the firewall.")
             raise StoreUnavailableError(f"Could not reach the token store {self._shown} to {what} ({reason}). "
                                         f"{advice}") from None
         except exceptions.RedisError as error:
-            raise StoreUnavailableError(f"The token store {self._shown} failed to {what} ({_reason(error)}).") from None
+            raise StoreUnavailableError(f"The token store {self._shown} failed to {what} "
+                                        f"({first_line(error, 200)}).") from None
 
 
 def _bytes(value: bytes | str) -> bytes:
     return value if isinstance(value, bytes) else value.encode("utf-8")
-
-
-def _reason(error: Exception) -> str:
-    text = str(error).splitlines()[0] if str(error) else type(error).__name__
-    return text[:200]

@@ -3,7 +3,7 @@
 A sealed document is JSON: an authenticated header (format, version, key source, salt, sign-out
 generation), a nonce and the AES-GCM ciphertext of the payload. The header is the associated
 data, so changing the key source, the salt or the generation breaks decryption, and a document
-sealed for one purpose (``kind``) cannot be passed off as another. A document sealed before the
+that is not a sealed token store (another ``format``) is refused. A document sealed before the
 store's latest sign-out carries an older generation and is refused (:class:`RolledBackError`):
 restoring an old copy does not bring a signed-out authorisation back. Keys come from
 :mod:`key_sources`.
@@ -31,13 +31,13 @@ class UndecryptableError(ValueError):
     """The document is well formed but does not decrypt: another key sealed it, or it was altered."""
 
 
-def seal(payload: Mapping[str, Any], environ: dict[str, str], *, generation: int = 0, kind: str = FORMAT) -> bytes:
+def seal(payload: Mapping[str, Any], environ: dict[str, str], *, generation: int = 0) -> bytes:
     """Encrypt ``payload`` with the key new documents use (creating it if needed)."""
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
     source = choose_source(environ)
     salt = secrets.token_bytes(16)
-    header = {"format": kind, "version": VERSION, "key_source": source, "salt": _b64(salt), "generation": generation}
+    header = {"format": FORMAT, "version": VERSION, "key_source": source, "salt": _b64(salt), "generation": generation}
     nonce = secrets.token_bytes(12)
     key = key_for(source, salt, environ, create=True)
     plaintext = json.dumps(payload, separators=(",", ":")).encode("utf-8")
@@ -45,14 +45,14 @@ def seal(payload: Mapping[str, Any], environ: dict[str, str], *, generation: int
     return json.dumps({**header, "nonce": _b64(nonce), "ciphertext": _b64(ciphertext)}).encode("utf-8")
 
 
-def unseal(raw: bytes, environ: dict[str, str], *, generation: int = 0, kind: str = FORMAT) -> dict[str, Any]:
+def unseal(raw: bytes, environ: dict[str, str], *, generation: int = 0) -> dict[str, Any]:
     """Decrypt a sealed document; ValueError (or StoreKeyError) when it cannot be trusted, and
     RolledBackError when it was sealed before sign-out number ``generation``."""
     from cryptography.exceptions import InvalidTag
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
     document = json.loads(raw)
-    if not isinstance(document, dict) or document.get("format") != kind:
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise ValueError("not a Healthcode token cache")
     if document.get("version") != VERSION:
         raise ValueError(f"unsupported version {document.get('version')!r}")

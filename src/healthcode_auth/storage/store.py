@@ -20,6 +20,7 @@ Every implementation is checked by the same contract tests (``utest/core/test_st
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
@@ -29,6 +30,20 @@ from typing import Any
 from ..protocol.token import Token
 
 MAX_HISTORY = 1000
+
+
+def event_to_json(event: Mapping[str, str]) -> str:
+    """One supervision-record event as every store keeps it: a JSON object, keys sorted."""
+    return json.dumps(dict(event), sort_keys=True)
+
+
+def event_from_json(text: str | bytes) -> dict[str, str] | None:
+    """An event read back, or None when the text is not a JSON object (a damaged line)."""
+    try:
+        event = json.loads(text)
+    except ValueError:
+        return None
+    return {str(k): str(v) for k, v in event.items()} if isinstance(event, dict) else None
 
 
 def entry_key(discovery_url: str, client_id: str) -> str:
