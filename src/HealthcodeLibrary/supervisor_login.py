@@ -10,7 +10,6 @@ variables are removed from this process's environment before any browser process
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -23,26 +22,39 @@ from .keywords.sign_in import SignInKeywords
 from .sign_in_page import SignInPage
 
 
-@dataclass
 class _LoginHost:
-    """What the sign-in keywords need of a library: the session, the page and browser options."""
+    """What the sign-in keywords need of a library: the session, the page and browser options.
+    The Browser library starts (with its Playwright process) only when a page is needed."""
 
-    session: HealthcodeSession
-    sign_in_page: SignInPage
-    browser_options: BrowserOptions
+    def __init__(self, session: HealthcodeSession, browser_options: BrowserOptions) -> None:
+        self.session = session
+        self.browser_options = browser_options
+        self._browser: Any = None
+        self._page: SignInPage | None = None
+
+    @property
+    def sign_in_page(self) -> SignInPage:
+        if self._page is None:
+            self._browser = _standalone_browser()
+            self._page = SignInPage(self._browser)
+        return self._page
+
+    def close(self) -> None:
+        if self._browser is not None:
+            self._browser.close_browser("ALL")
 
 
 def sign_in_supervisor(session: HealthcodeSession, options: BrowserOptions, timeout: timedelta, *,
                        force: bool = False) -> Token:
     """Open the sign-in page, wait for the supervisor, redeem the code; returns the stored token.
 
-    Without ``force`` a valid (or renewable) authorisation is reused and no browser opens.
+    Without ``force`` a valid (or renewable) authorisation is reused and no browser starts.
     """
     for name in SECRET_VARIABLES:  # this process is ours: its children never see them
         os.environ.pop(name, None)
-    browser = _standalone_browser()
+    host = _LoginHost(session, options)
     try:
-        keywords = SignInKeywords(_LoginHost(session, SignInPage(browser), options))
+        keywords = SignInKeywords(host)
         if force:
             keywords.open_healthcode_login()
             keywords.wait_for_supervisor_authorisation(timeout)
@@ -50,7 +62,7 @@ def sign_in_supervisor(session: HealthcodeSession, options: BrowserOptions, time
             keywords.authorise_healthcode_supervisor(timeout)
         return session.access_token()
     finally:
-        browser.close_browser("ALL")
+        host.close()
 
 
 def _standalone_browser() -> Any:
