@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from datetime import datetime
 
 from healthcode_auth.config import ENV_VARS, HealthcodeConfig
 
@@ -35,8 +34,3 @@ def config_from(args: argparse.Namespace) -> HealthcodeConfig:
         token_cache=args.token_cache, expiry_margin=args.expiry_margin, audience=args.audience)
 
 
-def local_time(timestamp: float | None) -> str:
-    """``2026-11-29T06:53:27+00:00``: the one way every front end shows a point in time."""
-    if timestamp is None:
-        return "(unknown)"
-    return datetime.fromtimestamp(timestamp).astimezone().isoformat(timespec="seconds")

@@ -8,10 +8,10 @@ import json
 from typing import Any
 
 from healthcode_auth.client import HealthcodeAuthClient
-from healthcode_auth.protocol.token import TokenStatus, describe_time_left
+from healthcode_auth.protocol.token import TokenStatus, describe_expiry, local_time
 from healthcode_auth.session import HealthcodeSession
 
-from .options import EXIT_OK, EXIT_RENEWAL_DUE, EXIT_SIGN_IN_REQUIRED, config_from, local_time
+from .options import EXIT_OK, EXIT_RENEWAL_DUE, EXIT_SIGN_IN_REQUIRED, config_from
 
 EXIT_OF = {TokenStatus.VALID: EXIT_OK, TokenStatus.RENEWAL_DUE: EXIT_RENEWAL_DUE,
            TokenStatus.SIGN_IN_REQUIRED: EXIT_SIGN_IN_REQUIRED}
@@ -46,7 +46,7 @@ def status(args: argparse.Namespace) -> int:
     print(f"Signed in by:  {token.supervisor or '(unknown)'}" + (f" ({token.supervisor_name})"
                                                                  if token.supervisor_name else ""))
     if token.expires_at is not None:
-        print(f"Expires:       {local_time(token.expires_at)} ({describe_time_left(token.seconds_left() or 0)})")
+        print(f"Expires:       {describe_expiry(token.expires_at)}")
     print(f"Refresh token: {'yes' if token.refresh_token else 'no'}")
     print(f"Status:        {SAID[state]}")
     return EXIT_OF[state]

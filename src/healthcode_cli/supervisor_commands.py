@@ -7,9 +7,10 @@ import sys
 from datetime import timedelta
 
 from healthcode_auth.errors import ConfigurationError, HealthcodeAuthError, StoreError
+from healthcode_auth.protocol.token import local_time
 from healthcode_auth.session import HealthcodeSession
 
-from .options import EXIT_OK, config_from, local_time
+from .options import EXIT_OK, config_from
 
 
 def login(args: argparse.Namespace) -> int:

@@ -22,11 +22,9 @@ from healthcode_auth import (
     Token,
 )
 from healthcode_auth.protocol.authorization_request import AuthorizationRequest
-from healthcode_auth.protocol.token import describe_time_left
-from healthcode_cli.options import local_time
+from healthcode_auth.protocol.token import describe_expiry, describe_time_left, local_time
 from HealthcodeLibrary import HealthcodeLibrary
 from HealthcodeLibrary.argument_types import ExpiryFormat
-from HealthcodeLibrary.keywords.access_token import describe_expiry
 from HealthcodeLibrary.sign_in_page import Capture, CaptureStatus, PageShown
 from memory_store import MemoryTokenStore, put_token
 

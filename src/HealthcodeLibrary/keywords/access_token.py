@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -12,18 +11,10 @@ from robot.api.types import Secret
 from robot.utils import secs_to_timestr
 
 from healthcode_auth.errors import NoValidTokenError, TokenAssertionError
-from healthcode_auth.protocol.token import Token, TokenStatus, describe_time_left
+from healthcode_auth.protocol.token import Token, TokenStatus, describe_expiry
 
 from ..argument_types import ExpiryFormat
 from ..base import LibraryComponent
-
-
-def describe_expiry(expires_at: float, now: float | None = None) -> str:
-    """``2026-11-29T06:53:27+00:00 (23 h 59 min left)``: local time to the second, and the time
-    left, as ``healthcode-auth status`` prints them."""
-    left = expires_at - (time.time() if now is None else now)
-    when = datetime.fromtimestamp(expires_at).astimezone().isoformat(timespec="seconds")
-    return f"{when} ({describe_time_left(left)})"
 
 
 class AccessTokenKeywords(LibraryComponent):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import Enum
 
 # A token counts as expired this many seconds before it does: it absorbs clock skew and leaves
@@ -77,3 +78,17 @@ def describe_time_left(seconds: float) -> str:
         return "expired"
     hours, rest = divmod(int(seconds), 3600)
     return f"{hours} h {rest // 60} min left"
+
+
+def local_time(timestamp: float | None) -> str:
+    """``2026-11-29T06:53:27+00:00``: the one way every front end shows a point in time (local, to
+    the second)."""
+    if timestamp is None:
+        return "(unknown)"
+    return datetime.fromtimestamp(timestamp).astimezone().isoformat(timespec="seconds")
+
+
+def describe_expiry(expires_at: float, now: float | None = None) -> str:
+    """``2026-11-29T06:53:27+00:00 (23 h 59 min left)``: when a token expires and the time left,
+    as the keywords and ``healthcode-auth status`` show it."""
+    return f"{local_time(expires_at)} ({describe_time_left(expires_at - (time.time() if now is None else now))})"
