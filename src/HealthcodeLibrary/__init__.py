@@ -10,7 +10,7 @@ from robot.api.types import Secret
 from robotlibcore import DynamicCore
 
 from healthcode_auth.config import ENV_VARS, HealthcodeConfig
-from healthcode_auth.errors import ConfigurationError, InvalidSettingsError, MissingSettingError
+from healthcode_auth.errors import ConfigurationError, MissingSettingError
 from healthcode_auth.session import HealthcodeSession
 from healthcode_auth.version import __version__
 
@@ -310,8 +310,7 @@ REGISTRATION = ("client_id", "redirect_uri", "environment", "client_secret", "sc
 def _nothing_configured(settings: dict[str, Any], error: ConfigurationError) -> bool:
     """True when no part of the client registration was given, neither as an argument nor as a
     variable, and that is the only problem (machine-wide settings such as the token cache may be)."""
-    problems = error.problems if isinstance(error, InvalidSettingsError) else [error]
-    return (all(isinstance(problem, MissingSettingError) for problem in problems)
+    return (all(isinstance(problem, MissingSettingError) for problem in error.problems)
             and all(settings[name] is None and not os.environ.get(ENV_VARS[name]) for name in REGISTRATION))
 
 

@@ -55,6 +55,11 @@ class ConfigurationError(HealthcodeAuthError, ValueError):
         also = f" (or {variable})" if variable else ""
         super().__init__(f"Invalid Healthcode setting '{setting}'{also}: {problem}")
 
+    @property
+    def problems(self) -> list[ConfigurationError]:
+        """One error per setting at fault: this one (several for :class:`InvalidSettingsError`)."""
+        return [self]
+
 
 class MissingSettingError(ConfigurationError):
     """A required setting was given neither as an argument nor as an environment variable."""
@@ -64,13 +69,17 @@ class InvalidSettingsError(ConfigurationError):
     """Several settings are missing or invalid: ``problems`` holds one error per setting."""
 
     def __init__(self, problems: list[ConfigurationError]) -> None:
-        self.problems = problems
+        self._problems = problems
         self.setting = problems[0].setting
         self.problem = f"and {len(problems) - 1} more"
         self.variable = None
         lines = "".join(f"\n  - '{p.setting}'" + (f" (or {p.variable})" if p.variable else "") + f": {p.problem}"
                         for p in problems)
         ValueError.__init__(self, f"{len(problems)} Healthcode settings are missing or invalid:{lines}")
+
+    @property
+    def problems(self) -> list[ConfigurationError]:
+        return self._problems
 
 
 class DiscoveryError(HealthcodeAuthError):

@@ -17,7 +17,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from healthcode_auth.errors import ConfigurationError, HealthcodeAuthError, InvalidSettingsError
+from healthcode_auth.errors import ConfigurationError, HealthcodeAuthError
 from healthcode_auth.storage.key_sources import ENV_KEY, new_random_key
 from healthcode_auth.version import __version__
 
@@ -37,9 +37,8 @@ def new_key(args: argparse.Namespace) -> int:
 
 def _in_flags(error: ConfigurationError) -> str:
     """The problems in this command's own terms: ``--client-id``, not ``client_id=``."""
-    problems = error.problems if isinstance(error, InvalidSettingsError) else [error]
     lines = []
-    for problem in problems:
+    for problem in error.problems:
         flag = problem.setting if problem.setting.startswith(("-", "HEALTHCODE_", "DEBUG")) else \
             "--" + problem.setting.replace("_", "-")
         also = f" (or {problem.variable})" if problem.variable else ""
