@@ -147,7 +147,8 @@ def windows_edge() -> Path | None:
 
 
 def installed_browser() -> str | None:
-    """The first Chrome, Edge or Chromium executable found on this machine."""
+    """The first Chrome, Edge or Chromium executable found on this machine (on Windows, Chrome:
+    :func:`find_browser` has already looked for Edge, which it uses through its channel)."""
     platform = _platform()
     if platform == "linux":
         for name in _LINUX_COMMANDS:
@@ -158,8 +159,7 @@ def installed_browser() -> str | None:
     if platform == "darwin":
         candidates = [folder / app for app in _MAC_APPS for folder in (MAC_APPLICATIONS, Path.home() / "Applications")]
     else:
-        candidates = [folder / relative for relative in (_WINDOWS_CHROME, _WINDOWS_EDGE)
-                      for folder in _windows_program_folders()]
+        candidates = [folder / _WINDOWS_CHROME for folder in _windows_program_folders()]
     return next((str(path) for path in candidates if path.is_file()), None)
 
 

@@ -45,10 +45,13 @@ function fromSso(session, previousUrl) {
 function offer(session, url, previousUrl, page) {
   if (fromSso(session, previousUrl)) {
     capture(session, url, page);
-  } else if (session.url === null && !session.reported.has(withoutQuery(previousUrl))) {
-    session.reported.add(withoutQuery(previousUrl));
-    session.ignored.add(withoutQuery(previousUrl));
-    wake(session);
+  } else if (session.url === null) {
+    const origin = withoutQuery(previousUrl);  // origin and path: a query may hold the code
+    if (!session.reported.has(origin)) {
+      session.reported.add(origin);
+      session.ignored.add(origin);
+      wake(session);
+    }
   }
 }
 
