@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from robot.result import ForIteration
 
-from healthcode_auth.redaction import MASK, REDACTOR, SecretRedactor
+from healthcode_auth.redaction import MASK, REDACTOR, SecretRedactor, mask_secrets
 
 if TYPE_CHECKING:
     from robot import result, running
@@ -45,9 +45,7 @@ WITHHELD = "<message withheld: it could not be checked for secrets>"
 
 def scrub(text: str, secrets: frozenset[str], mask: str = MASK) -> str:
     """``text`` (the same object if unchanged) with every secret, whole or cut by Robot, masked."""
-    for secret in secrets:
-        if secret in text:
-            text = text.replace(secret, mask)
+    text = mask_secrets(text, secrets, mask)
     if CUT in text:
         parts = text.split(CUT)
         for index, part in enumerate(parts):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 MASK = "<secret>"
 # Loggers of the libraries that see requests to the SSO and to Healthcode's APIs. A filter on a
@@ -51,10 +51,7 @@ class SecretRedactor(logging.Filter):
         return self._secrets
 
     def redact(self, text: str) -> str:
-        for secret in self._secrets:
-            if secret in text:
-                text = text.replace(secret, MASK)
-        return text
+        return mask_secrets(text, self._secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
         if self._secrets:
@@ -80,6 +77,15 @@ class SecretRedactor(logging.Filter):
             if self not in target.filters:
                 target.addFilter(self)
         self._installed_on = handlers
+
+
+def mask_secrets(text: str, secrets: Iterable[str], mask: str = MASK) -> str:
+    """``text`` with every occurrence of each secret replaced by ``mask`` (the same object when
+    none occurs): the one masking rule of the log filter and of the output scrubber."""
+    for secret in secrets:
+        if secret in text:
+            text = text.replace(secret, mask)
+    return text
 
 
 REDACTOR = SecretRedactor()
