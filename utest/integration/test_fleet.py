@@ -29,9 +29,8 @@ FLEET_KEY = new_random_key()
 
 
 @pytest.fixture
-def fleet(redis_server, monkeypatch):
-    """The fleet's store: a clean Redis and the shared key in this process's environment."""
-    redis_server.reset()
+def fleet(redis_server, redis_url, monkeypatch):
+    """The fleet's store: a clean Redis (``redis_url`` resets it) and the shared key in this process's environment."""
     monkeypatch.setenv("HEALTHCODE_CACHE_KEY", FLEET_KEY)
     return redis_server
 
@@ -78,20 +77,16 @@ def test_redis_never_holds_a_secret_in_plain_text(fleet, sandbox):
         assert secret.encode() not in stored
 
 
-def test_a_robot_that_cannot_reach_redis_fails_within_its_timeout_naming_the_store(sandbox, monkeypatch):
-    import socket
-
+def test_a_robot_that_cannot_reach_redis_fails_within_its_timeout_naming_the_store(sandbox, monkeypatch,
+                                                                                    unused_port):
     monkeypatch.setenv("HEALTHCODE_CACHE_KEY", FLEET_KEY)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    url = f"redis://:store-password-123@127.0.0.1:{port}/0"
+    url = f"redis://:store-password-123@127.0.0.1:{unused_port}/0"
     started = time.monotonic()
     with pytest.raises(StoreUnavailableError) as caught:
         robot(sandbox, url, timeout=2).access_token()
     assert time.monotonic() - started < 2 + 1.5
     message = str(caught.value)
-    assert f"redis://127.0.0.1:{port}/0" in message
+    assert f"redis://127.0.0.1:{unused_port}/0" in message
     assert "Check the host and port in the store URL" in message
     assert "store-password-123" not in message
 
@@ -123,14 +118,13 @@ def test_fleets_sharing_a_redis_are_kept_apart_by_their_prefix(fleet, sandbox):
     assert robot(sandbox, fleet.url + "?prefix=team-a:").access_token().access_token == token.access_token
 
 
-def test_tls_with_the_fleets_ca(redis_tls_server, sandbox, monkeypatch):
-    redis_tls_server.reset()
+def test_tls_with_the_fleets_ca(redis_tls_server, redis_tls_url, sandbox, monkeypatch):
     monkeypatch.setenv("HEALTHCODE_CACHE_KEY", FLEET_KEY)
-    token = sign_in(robot(sandbox, redis_tls_server.url, ca_bundle=redis_tls_server.ca_file))
-    assert robot(sandbox, redis_tls_server.url, ca_bundle=redis_tls_server.ca_file).access_token().access_token \
+    token = sign_in(robot(sandbox, redis_tls_url, ca_bundle=redis_tls_server.ca_file))
+    assert robot(sandbox, redis_tls_url, ca_bundle=redis_tls_server.ca_file).access_token().access_token \
         == token.access_token
     with pytest.raises(StoreUnavailableError, match="certificate|CA bundle"):
-        robot(sandbox, redis_tls_server.url).access_token()
+        robot(sandbox, redis_tls_url).access_token()
 
 
 def test_a_robot_on_another_key_cannot_read_or_overwrite_the_fleets_token(fleet, sandbox, monkeypatch, caplog):
