@@ -19,11 +19,10 @@ from healthcode_auth import (
     StoreUnavailableError,
     Token,
 )
-from healthcode_auth.client import DISCOVERY_CACHE
 from healthcode_auth.session import HealthcodeSession, renewal_time_bound
 from healthcode_auth.storage.key_sources import new_random_key
-from healthcode_sandbox import Supervisor
-from sandbox_clients import config_for
+from sandbox_clients import new_session as robot  # a robot on some machine: nothing remembered but the store
+from sandbox_clients import sign_in
 
 FLEET_KEY = new_random_key()
 
@@ -33,18 +32,6 @@ def fleet(redis_server, redis_url, monkeypatch):
     """The fleet's store: a clean Redis (``redis_url`` resets it) and the shared key in this process's environment."""
     monkeypatch.setenv("HEALTHCODE_CACHE_KEY", FLEET_KEY)
     return redis_server
-
-
-def robot(sandbox, store_url, **settings):
-    """A robot on some machine: a fresh process's view (nothing remembered but the store)."""
-    DISCOVERY_CACHE.clear()
-    return HealthcodeSession.from_config(config_for(sandbox, token_cache=store_url, **settings))
-
-
-def sign_in(session):
-    request = session.start_sign_in()
-    session.accept_redirect(Supervisor().sign_in(request.url))
-    return session.access_token()
 
 
 def test_a_supervisor_signs_in_once_and_robots_elsewhere_use_it_without_a_request(fleet, sandbox):
