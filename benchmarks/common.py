@@ -73,18 +73,32 @@ def settings_env(sandbox_url: str, cache: Path) -> dict[str, str]:
             "HEALTHCODE_TOKEN_CACHE": str(cache)}
 
 
-def sign_in_to_cache(sandbox: Any, cache: Path) -> None:
-    """A supervisor signs in (over HTTP, no browser) and the token lands in the cache."""
+def sso_requests(sandbox: Any) -> int:
+    """The requests the sandbox counted since its stats were reset: the names without a dot, since
+    ``token.refresh_token`` and the like count a ``token`` request again by its kind. (That leaves out
+    ``authorize.submit``, the sign-in form's answer, too: no measured run sends one.)"""
+    return sum(v for k, v in sandbox.stats().items() if "." not in k)
+
+
+def sign_in_to_cache(sandbox: Any, cache: Path | str, key: str | None = None) -> None:
+    """A supervisor signs in (over HTTP, no browser) and the token lands in the cache (a path or a
+    store URL); with ``key`` as HEALTHCODE_CACHE_KEY in this process's environment meanwhile."""
     from healthcode_auth import HealthcodeConfig
     from healthcode_auth.session import HealthcodeSession
     from healthcode_sandbox import Supervisor
 
-    config = HealthcodeConfig(client_id="example_rpa_app", redirect_uri=REDIRECT, environment=sandbox.discovery_url,
-                              token_cache=str(cache))
-    session = HealthcodeSession.from_config(config)
-    request = session.start_sign_in()
-    session.accept_redirect(Supervisor().sign_in(request.url))
-    session.access_token()
+    if key is not None:
+        os.environ["HEALTHCODE_CACHE_KEY"] = key
+    try:
+        config = HealthcodeConfig(client_id="example_rpa_app", redirect_uri=REDIRECT,
+                                  environment=sandbox.discovery_url, token_cache=str(cache))
+        session = HealthcodeSession.from_config(config)
+        request = session.start_sign_in()
+        session.accept_redirect(Supervisor().sign_in(request.url))
+        session.access_token()
+    finally:
+        if key is not None:
+            os.environ.pop("HEALTHCODE_CACHE_KEY", None)
 
 
 def robots_released_together(target: Callable[..., None], args: list[tuple[Any, ...]],
@@ -103,6 +117,21 @@ def robots_released_together(target: Callable[..., None], args: list[tuple[Any, 
         process.join(timeout=60)
     wall = max(end for _, end, _ in answers) - min(start for start, _, _ in answers)
     return wall, [token for _, _, token in answers]
+
+
+def robots_renewing_together(sandbox: Any, cache: Path | str, target: Callable[..., None],
+                              args: list[tuple[Any, ...]], timeout: float,
+                              key: str | None = None) -> tuple[float, int, int]:
+    """A token due for renewal in ``cache`` (signed in with a 60 s lifetime, within the 300 s margin:
+    every robot finds it due; the renewed one lasts a day), then :func:`robots_released_together`.
+    The time from the release to the last robot holding a token, the refresh requests the sandbox
+    counted, and how many distinct tokens the robots were handed."""
+    sandbox.set_token_lifetime(60)
+    sign_in_to_cache(sandbox, cache, key=key)
+    sandbox.set_token_lifetime(86_400)
+    sandbox.reset_stats()
+    wall, tokens = robots_released_together(target, args, timeout)
+    return wall, sandbox.request_count("token.refresh_token"), len(set(tokens))
 
 
 def per_call_ns(function: Callable[[], object], calls: int) -> float:

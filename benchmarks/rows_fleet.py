@@ -23,9 +23,10 @@ from common import (
     Row,
     median,
     robot_command,
-    robots_released_together,
+    robots_renewing_together,
     settings_env,
     sign_in_to_cache,
+    sso_requests,
     timed_run,
 )
 from rows_startup import EMPTY, SCHEDULED
@@ -56,9 +57,7 @@ def scheduled_runs(bench: Bench, redis_url: str, key: str, rounds: int) -> list[
     for name, store in stores.items():
         envs[name] = {**settings_env(sandbox.url, tmp / "unused"), "HEALTHCODE_TOKEN_CACHE": store,
                       "HEALTHCODE_CACHE_KEY": key}
-        os.environ.update({"HEALTHCODE_CACHE_KEY": key})
-        sign_in_to_cache(sandbox, store)  # type: ignore[arg-type]  # a path or a URL: the setting's text
-    os.environ.pop("HEALTHCODE_CACHE_KEY", None)
+        sign_in_to_cache(sandbox, store, key=key)
     envs["empty"] = envs["file"]
     suites = {"file": tmp / "scheduled.robot", "redis": tmp / "scheduled.robot", "empty": tmp / "empty.robot"}
     suites["file"].write_text(SCHEDULED)
@@ -71,7 +70,7 @@ def scheduled_runs(bench: Bench, redis_url: str, key: str, rounds: int) -> list[
             run = timed_run(robot_command("--outputdir", str(tmp / f"out-{name}"), str(suite)), envs[name])
             seconds[name].append(run.seconds)
             peak[name].append(run.peak_mb)
-    requests = sum(v for k, v in sandbox.stats().items() if "." not in k)
+    requests = sso_requests(sandbox)
     wall = {name: median(values) for name, values in seconds.items()}
     mem = {name: median(values) for name, values in peak.items()}
     file_ratio, redis_ratio = wall["file"] / wall["empty"], wall["redis"] / wall["empty"]
@@ -134,16 +133,6 @@ def fleet_robot(discovery_url: str, store: str, key: str, home: str, warm: bool,
 def run_fleet(bench: Bench, store: str, key: str, *, machines: int, robots: int,
               warm: bool) -> tuple[float, int, int]:
     sandbox = bench.sandbox
-    os.environ["HEALTHCODE_CACHE_KEY"] = key
-    try:
-        sandbox.set_token_lifetime(60)  # within the 300 s margin: every robot finds it due
-        sign_in_to_cache(sandbox, store)  # type: ignore[arg-type]
-        sandbox.set_token_lifetime(86_400)
-    finally:
-        os.environ.pop("HEALTHCODE_CACHE_KEY", None)
-    sandbox.reset_stats()
     homes = [str(bench.folder(f"fleet-machine-{m}")) for m in range(machines)]
-    wall, tokens = robots_released_together(
-        fleet_robot, [(sandbox.discovery_url, store, key, homes[i % machines], warm) for i in range(machines * robots)],
-        180)
-    return wall, sandbox.request_count("token.refresh_token"), len(set(tokens))
+    args = [(sandbox.discovery_url, store, key, homes[i % machines], warm) for i in range(machines * robots)]
+    return robots_renewing_together(sandbox, store, fleet_robot, args, 180, key=key)

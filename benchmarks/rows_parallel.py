@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from common import REDIRECT, Bench, Row, robots_released_together, sign_in_to_cache
+from common import REDIRECT, Bench, Row, robots_renewing_together
 
 NAME = "parallel"
 POSITION = 40
@@ -45,10 +45,5 @@ def parallel_robot(discovery_url: str, cache: str, barrier: Any, results: Any) -
 
 
 def run_robots(sandbox: Any, cache: Path, robots: int) -> tuple[float, int, int]:
-    sandbox.set_token_lifetime(60)  # within the 300 s margin: every robot finds it due
-    sign_in_to_cache(sandbox, cache)
-    sandbox.set_token_lifetime(86_400)
-    sandbox.reset_stats()
-    # From the barrier's release to the last robot holding a valid token.
-    wall, tokens = robots_released_together(parallel_robot, [(sandbox.discovery_url, str(cache))] * robots, 120)
-    return wall, sandbox.request_count("token.refresh_token"), len(set(tokens))
+    return robots_renewing_together(sandbox, cache, parallel_robot, [(sandbox.discovery_url, str(cache))] * robots,
+                                    120)

@@ -123,11 +123,11 @@ def ensure_venv(layout: VenvLayout) -> None:
                          "(on Debian/Ubuntu often 'sudo apt-get install python3-venv'), and run again.")
 
 
-def needs_install(layout: VenvLayout) -> bool:
-    stamp = layout.root / ".installed"
+def needs_install(layout: VenvLayout, sources: Sequence[Path] = (ROOT / "pyproject.toml", CONSTRAINTS)) -> bool:
+    stamp = layout.root / ".installed"  # touched after a successful install; older than a source: install again
     if not stamp.exists():
         return True
-    return any(source.stat().st_mtime > stamp.stat().st_mtime for source in (ROOT / "pyproject.toml", CONSTRAINTS))
+    return any(source.stat().st_mtime > stamp.stat().st_mtime for source in sources)
 
 
 def install_project(layout: VenvLayout) -> None:

@@ -16,7 +16,8 @@ import sys
 import time
 from pathlib import Path
 
-from dev import venv_layout  # scripts/dev.py: where a venv keeps its executables, on every system
+# scripts/dev.py: where a venv keeps its executables on every system, whether its install is stale, timing
+from dev import needs_install, took, venv_layout
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV = ROOT / ".venv-min"
@@ -37,9 +38,9 @@ def tools() -> list[str]:
 
 
 def ensure_environment() -> Path:
-    python, stamp = venv_layout(VENV).python, VENV / ".installed"
-    newest = max(path.stat().st_mtime for path in (MINIMUM, ROOT / "pyproject.toml"))
-    if python.exists() and stamp.exists() and stamp.stat().st_mtime >= newest:
+    layout = venv_layout(VENV)
+    python = layout.python
+    if python.exists() and not needs_install(layout, sources=(MINIMUM, ROOT / "pyproject.toml")):
         say("environment up to date")
         return python
     start = time.monotonic()
@@ -49,8 +50,8 @@ def ensure_environment() -> Path:
     subprocess.run([*pip, "--quiet", "--no-deps", "-e", str(ROOT)], check=True)
     subprocess.run([*pip, "--quiet", "-r", str(MINIMUM), *tools()], check=True)
     subprocess.run([str(python), "-m", "pip", "check"], check=True)
-    stamp.touch()
-    say(f"installed in {time.monotonic() - start:.0f} s")
+    (VENV / ".installed").touch()
+    say(f"installed in {took(start)}")
     return python
 
 

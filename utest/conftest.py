@@ -3,6 +3,7 @@ and far from the developer's real secrets on every OS: its own per-user folders,
 keyring, also in the processes it starts (``isolation.py`` says how)."""
 
 import os
+import socket
 from pathlib import Path
 
 import keyring
@@ -10,6 +11,10 @@ import pytest
 
 from HealthcodeLibrary.browsers import playwright_cache_folder
 from isolation import IsolatedKeyring, isolated_folders, paths_outside
+from redis_server import redis_server, redis_server_factory, redis_tls_server, redis_tls_url, redis_url
+
+# The Redis fixtures are registered here, once: a session fixture imported by two conftests starts twice.
+__all__ = ["redis_server", "redis_server_factory", "redis_tls_server", "redis_tls_url", "redis_url"]
 
 # Playwright's browsers stay findable after HOME moves (read once, from the real environment).
 PLAYWRIGHT_BROWSERS = None if os.environ.get("PLAYWRIGHT_BROWSERS_PATH") else playwright_cache_folder()
@@ -35,6 +40,14 @@ def isolated_environment(tmp_path, monkeypatch):
         pytest.fail(f"Not isolated: the library would use the real {', '.join(outside)}. This platformdirs "
                     "ignores the test folders on this OS: install the versions in requirements/constraints.txt.",
                     pytrace=False)
+
+
+@pytest.fixture
+def unused_port():
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def pytest_ignore_collect(collection_path, config):

@@ -2,7 +2,6 @@
 where it would be touched (apt-get, the dpkg lock, the browser search), and one real run."""
 
 import ast
-import importlib.util
 import os
 import subprocess
 import sys
@@ -11,19 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from dev_script import SCRIPT, dev
+
 ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = ROOT / "scripts" / "dev.py"
-
-
-def load_dev():
-    spec = importlib.util.spec_from_file_location("healthcode_dev_script", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-dev = load_dev()
 
 
 class Recorder:

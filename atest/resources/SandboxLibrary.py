@@ -22,7 +22,10 @@ from healthcode_sandbox import Sandbox, SandboxSettings
 
 @library(scope="GLOBAL")
 class SandboxLibrary:
+    ROBOT_LISTENER_API_VERSION = 3
+
     def __init__(self) -> None:
+        self.ROBOT_LIBRARY_LISTENER = self  # for _end_test: an attacker's page lasts one test
         self._sandbox: Sandbox | None = None
         self.url = ""
         self._listener: ThreadingHTTPServer | None = None
@@ -97,8 +100,7 @@ class SandboxLibrary:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self._listener = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._listener.serve_forever, daemon=True).start()
+        self._listener = _serve(Handler)
         return f"http://127.0.0.1:{self._listener.server_address[1]}"
 
     @keyword
@@ -115,8 +117,8 @@ class SandboxLibrary:
 
         The attacker signs in to the sandbox as ``as_user`` with the bot's authorization URL, which
         gives a code of the attacker's bound to the bot's challenge, and serves a page that sends
-        whichever browser opens it to the redirect URI with that code. Returns the page's URL; the
-        code itself is never returned or logged.
+        whichever browser opens it to the redirect URI with that code, until the test ends. Returns
+        the page's URL; the code itself is never returned or logged.
         """
         from healthcode_sandbox import Supervisor
 
@@ -143,8 +145,8 @@ class SandboxLibrary:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self._attacker = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._attacker.serve_forever, daemon=True).start()
+        _shut(self._attacker)
+        self._attacker = _serve(Handler)
         return f"http://127.0.0.1:{self._attacker.server_address[1]}/innocent-looking-page"
 
     @keyword
@@ -154,12 +156,27 @@ class SandboxLibrary:
 
     @keyword
     def stop_redirect_listener(self) -> None:
-        if self._listener is not None:
-            self._listener.shutdown()
-            self._listener.server_close()
-            self._listener = None
+        _shut(self._listener)
+        self._listener = None
+
+    def _end_test(self, data: Any, result: Any) -> None:  # listener method (ROBOT_LIBRARY_LISTENER)
+        _shut(self._attacker)
+        self._attacker = None
 
     def _admin(self, method: str, path: str, **kwargs: Any) -> Any:
         response = httpx.request(method, self.url + path, timeout=10, **kwargs)
         response.raise_for_status()
         return response.json() if response.content else None
+
+
+def _serve(handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
+    """A server on a free loopback port, answering with ``handler`` from a thread of its own."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def _shut(server: ThreadingHTTPServer | None) -> None:
+    if server is not None:
+        server.shutdown()
+        server.server_close()

@@ -30,16 +30,3 @@ def config(issuer):
 def fresh_discovery():
     return DiscoveryCache()
 
-
-@pytest.fixture
-def unused_port():
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-from redis_server import redis_server  # noqa: E402 - a real redis-server, for the store contract suite
-
-__all__ = ["redis_server"]

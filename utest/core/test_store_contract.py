@@ -41,30 +41,22 @@ def file_backend(tmp_path):
     return Backend(str(path), damage=damage, raw=lambda: path.read_bytes() if path.exists() else b"")
 
 
-def redis_backend(tmp_path, server):
+def redis_backend(url, server):
     import redis
 
-    url = f"{server.url}?prefix=contract:"
-
     def damage():
-        client = redis.Redis.from_url(server.url)
+        client = redis.Redis.from_url(url)
         for key in client.scan_iter("contract:entry:*"):
             client.hset(key, "sealed", b'{"format": "healthcode-token-cache", "version": 1, "ciphertext": "x"}')
 
-    return Backend(url, damage=damage, raw=server.dump)
+    return Backend(f"{url}?prefix=contract:", damage=damage, raw=server.dump)
 
 
 @pytest.fixture(params=["file", "redis"])
 def backend(request, tmp_path):
     if request.param == "redis":
-        return redis_backend(tmp_path, request.getfixturevalue("redis_server_for_contract"))
+        return redis_backend(request.getfixturevalue("redis_url"), request.getfixturevalue("redis_server"))
     return file_backend(tmp_path)
-
-
-@pytest.fixture
-def redis_server_for_contract(redis_server):
-    redis_server.reset()
-    return redis_server
 
 
 def entry(access="ACCESS-TOKEN-VALUE-1", client_id="example_rpa_app", refresh="REFRESH-TOKEN-VALUE-1"):

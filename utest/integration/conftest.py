@@ -6,19 +6,10 @@ from healthcode_auth import HealthcodeAuthClient
 from healthcode_auth.client import DiscoveryCache
 from healthcode_sandbox import Client
 from healthcode_sandbox.pytest_plugin import sandbox, sandbox_factory, sandbox_settings
-from redis_server import redis_server, redis_server_factory, redis_tls_server, redis_tls_url, redis_url
 from sandbox_clients import AWKWARD_SECRET, REDIRECT, config_for
 
-__all__ = [
-    "redis_server",
-    "redis_server_factory",
-    "redis_tls_server",
-    "redis_tls_url",
-    "redis_url",
-    "sandbox",
-    "sandbox_factory",
-    "sandbox_settings",
-]
+__all__ = ["sandbox", "sandbox_factory", "sandbox_settings"]
+
 
 @pytest.fixture
 def client(sandbox):

@@ -19,33 +19,19 @@ from healthcode_auth import (
     StoreUnavailableError,
     Token,
 )
-from healthcode_auth.client import DISCOVERY_CACHE
 from healthcode_auth.session import HealthcodeSession, renewal_time_bound
 from healthcode_auth.storage.key_sources import new_random_key
-from healthcode_sandbox import Supervisor
-from sandbox_clients import config_for
+from sandbox_clients import new_session as robot  # a robot on some machine: nothing remembered but the store
+from sandbox_clients import sign_in
 
 FLEET_KEY = new_random_key()
 
 
 @pytest.fixture
-def fleet(redis_server, monkeypatch):
-    """The fleet's store: a clean Redis and the shared key in this process's environment."""
-    redis_server.reset()
+def fleet(redis_server, redis_url, monkeypatch):
+    """The fleet's store: a clean Redis (``redis_url`` resets it) and the shared key in this process's environment."""
     monkeypatch.setenv("HEALTHCODE_CACHE_KEY", FLEET_KEY)
     return redis_server
-
-
-def robot(sandbox, store_url, **settings):
-    """A robot on some machine: a fresh process's view (nothing remembered but the store)."""
-    DISCOVERY_CACHE.clear()
-    return HealthcodeSession.from_config(config_for(sandbox, token_cache=store_url, **settings))
-
-
-def sign_in(session):
-    request = session.start_sign_in()
-    session.accept_redirect(Supervisor().sign_in(request.url))
-    return session.access_token()
 
 
 def test_a_supervisor_signs_in_once_and_robots_elsewhere_use_it_without_a_request(fleet, sandbox):
@@ -78,20 +64,16 @@ def test_redis_never_holds_a_secret_in_plain_text(fleet, sandbox):
         assert secret.encode() not in stored
 
 
-def test_a_robot_that_cannot_reach_redis_fails_within_its_timeout_naming_the_store(sandbox, monkeypatch):
-    import socket
-
+def test_a_robot_that_cannot_reach_redis_fails_within_its_timeout_naming_the_store(sandbox, monkeypatch,
+                                                                                    unused_port):
     monkeypatch.setenv("HEALTHCODE_CACHE_KEY", FLEET_KEY)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    url = f"redis://:store-password-123@127.0.0.1:{port}/0"
+    url = f"redis://:store-password-123@127.0.0.1:{unused_port}/0"
     started = time.monotonic()
     with pytest.raises(StoreUnavailableError) as caught:
         robot(sandbox, url, timeout=2).access_token()
     assert time.monotonic() - started < 2 + 1.5
     message = str(caught.value)
-    assert f"redis://127.0.0.1:{port}/0" in message
+    assert f"redis://127.0.0.1:{unused_port}/0" in message
     assert "Check the host and port in the store URL" in message
     assert "store-password-123" not in message
 
@@ -123,14 +105,13 @@ def test_fleets_sharing_a_redis_are_kept_apart_by_their_prefix(fleet, sandbox):
     assert robot(sandbox, fleet.url + "?prefix=team-a:").access_token().access_token == token.access_token
 
 
-def test_tls_with_the_fleets_ca(redis_tls_server, sandbox, monkeypatch):
-    redis_tls_server.reset()
+def test_tls_with_the_fleets_ca(redis_tls_server, redis_tls_url, sandbox, monkeypatch):
     monkeypatch.setenv("HEALTHCODE_CACHE_KEY", FLEET_KEY)
-    token = sign_in(robot(sandbox, redis_tls_server.url, ca_bundle=redis_tls_server.ca_file))
-    assert robot(sandbox, redis_tls_server.url, ca_bundle=redis_tls_server.ca_file).access_token().access_token \
+    token = sign_in(robot(sandbox, redis_tls_url, ca_bundle=redis_tls_server.ca_file))
+    assert robot(sandbox, redis_tls_url, ca_bundle=redis_tls_server.ca_file).access_token().access_token \
         == token.access_token
     with pytest.raises(StoreUnavailableError, match="certificate|CA bundle"):
-        robot(sandbox, redis_tls_server.url).access_token()
+        robot(sandbox, redis_tls_url).access_token()
 
 
 def test_a_robot_on_another_key_cannot_read_or_overwrite_the_fleets_token(fleet, sandbox, monkeypatch, caplog):

@@ -12,12 +12,9 @@ import pytest
 from keyring.backend import KeyringBackend
 from keyring.errors import PasswordSetError
 
-from healthcode_auth.client import DISCOVERY_CACHE
-from healthcode_auth.session import HealthcodeSession
 from healthcode_auth.storage import key_sources
 from healthcode_auth.storage.file_store import FileTokenStore
-from healthcode_sandbox import Supervisor
-from sandbox_clients import config_for
+from sandbox_clients import new_session, sign_in
 
 ERROR_1312 = "(1312, 'CredWrite', 'A specified logon session does not exist. It may already have been terminated.')"
 
@@ -43,17 +40,6 @@ def failing_keyring():
     yield
     keyring.set_keyring(before)
     key_sources.keyring_works.cache_clear()
-
-
-def new_session(sandbox, cache):
-    DISCOVERY_CACHE.clear()
-    return HealthcodeSession.from_config(config_for(sandbox, token_cache=str(cache)))
-
-
-def sign_in(session):
-    request = session.start_sign_in()
-    session.accept_redirect(Supervisor().sign_in(request.url))
-    return session.access_token()
 
 
 def test_a_keyring_that_fails_like_credential_manager_falls_back_to_the_key_file(failing_keyring, sandbox,

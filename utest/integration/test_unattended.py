@@ -6,21 +6,7 @@ import pytest
 
 import parallel_robot
 from healthcode_auth import NoValidTokenError, TokenStatus, token_status
-from healthcode_auth.client import DISCOVERY_CACHE
-from healthcode_auth.session import HealthcodeSession
-from healthcode_sandbox import Supervisor
-from sandbox_clients import config_for
-
-
-def new_session(sandbox, cache_path, **settings):
-    DISCOVERY_CACHE.clear()  # as in a new process: nothing remembered
-    return HealthcodeSession.from_config(config_for(sandbox, token_cache=str(cache_path), **settings))
-
-
-def sign_in(session):
-    request = session.start_sign_in()
-    session.accept_redirect(Supervisor().sign_in(request.url))
-    return session.access_token()
+from sandbox_clients import new_session, sign_in
 
 
 def test_a_later_run_gets_the_cached_token_without_any_request(sandbox, tmp_path):

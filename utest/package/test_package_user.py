@@ -34,12 +34,11 @@ from pathlib import Path
 import pytest
 from leak_scan import files_under, scan
 
+from dev_script import dev
 from sandbox_recipe import documented_recipe, sandbox_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 CONSTRAINTS = ROOT / "requirements" / "constraints.txt"
-SCRIPTS = "Scripts" if os.name == "nt" else "bin"
-EXE = ".exe" if os.name == "nt" else ""
 # What would put this checkout (or its .venv) on the user's sys.path or PATH.
 CHECKOUT_VARIABLES = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONSAFEPATH", "VIRTUAL_ENV")
 EXPIRY = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d \(23 h 59 min left\)"
@@ -93,7 +92,7 @@ def user_environment(venv: Path) -> dict[str, str]:
     """The user's shell: the fresh venv first on PATH, none of this checkout's settings or paths. The
     home and per-user folders are the test's own (utest/conftest.py); pip's cache is the real one."""
     checkout_scripts = str(Path(sys.executable).parent)
-    path = [str(venv / SCRIPTS), *(p for p in os.environ.get("PATH", "").split(os.pathsep)
+    path = [str(dev.venv_layout(venv).scripts), *(p for p in os.environ.get("PATH", "").split(os.pathsep)
                                    if p and p != checkout_scripts)]
     env = {name: value for name, value in os.environ.items()
            if not name.startswith(("HEALTHCODE_", "SANDBOX_")) and name not in CHECKOUT_VARIABLES}
@@ -170,6 +169,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 def test_the_readme_path_works_from_the_wheel_alone(workspace: Path) -> None:
     timings = Timings()
     venv, project = workspace / "venv", workspace / "my-rpa-project"
+    layout = dev.venv_layout(venv)  # bin/ or Scripts\, as scripts/dev.py finds it through sysconfig
     project.mkdir()
     env = user_environment(venv)
 
@@ -181,7 +181,7 @@ def test_the_readme_path_works_from_the_wheel_alone(workspace: Path) -> None:
 
     started = time.monotonic()
     run([sys.executable, "-m", "venv", venv], cwd=workspace, env=env)
-    python = venv / SCRIPTS / f"python{EXE}"
+    python = layout.python
     extras = readme_extras()
     run([python, "-m", "pip", "install", "--quiet", "-c", CONSTRAINTS, f"{wheel}[{extras}]"], cwd=workspace, env=env)
     timings.step(f"fresh venv, pip install the wheel[{extras}]", started)
@@ -195,7 +195,7 @@ def test_the_readme_path_works_from_the_wheel_alone(workspace: Path) -> None:
         assert Path(module_file).resolve().is_relative_to(venv.resolve()), f"{module_file} is not the venv's"
     assert not [p for p in found["path"] if p and Path(p).resolve().is_relative_to(ROOT)], found["path"]
 
-    init = run([venv / SCRIPTS / f"healthcode-auth{EXE}", "init"], cwd=project, env=env)
+    init = run([layout.executable("healthcode-auth"), "init"], cwd=project, env=env)
     assert "pip install" not in init.stdout, "init says an extra is missing although the README's were installed"
     assert sorted(p.name for p in project.iterdir()) == ["healthcode.env.example", "healthcode_token.robot",
                                                          "sandbox_sign_in.robot"]
@@ -204,11 +204,11 @@ def test_the_readme_path_works_from_the_wheel_alone(workspace: Path) -> None:
     timings.step("healthcode-auth init", started)
 
     started = time.monotonic()
-    sandbox = SandboxProcess([str(venv / SCRIPTS / f"healthcode-auth{EXE}"), "sandbox", "--port", "0",
+    sandbox = SandboxProcess([str(layout.executable("healthcode-auth")), "sandbox", "--port", "0",
                               "--remembered-supervisor", "supervisor"], project, env, workspace / "sandbox.log")
     try:
         # The documented recipe, exactly as written, told where the sandbox is.
-        recipe_run = run([venv / SCRIPTS / f"robot{EXE}", "--outputdir", "results/recipe", "--consolecolors", "off",
+        recipe_run = run([layout.executable("robot"), "--outputdir", "results/recipe", "--consolecolors", "off",
                           "-v", f"SANDBOX:{sandbox.url}", "sandbox_sign_in.robot"], cwd=project, env=env)
         assert re.search(rf"Signed in as supervisor; the token expires {EXPIRY}", recipe_run.stdout), recipe_run.stdout
         assert "in a headless browser" in recipe_run.stdout
@@ -218,7 +218,7 @@ def test_the_readme_path_works_from_the_wheel_alone(workspace: Path) -> None:
         settings = sandbox_settings((project / "healthcode.env.example").read_text(encoding="utf-8"))
         starter_env = {**env, **{name: value.replace("http://127.0.0.1:8765", sandbox.url)
                                  for name, value in settings.items()}}
-        starter_run = run([venv / SCRIPTS / f"robot{EXE}", "--outputdir", "results/starter", "--consolecolors", "off",
+        starter_run = run([layout.executable("robot"), "--outputdir", "results/starter", "--consolecolors", "off",
                            "-v", "HEADLESS:True", "-v", f"API_URL:{sandbox.url}", "healthcode_token.robot"],
                           cwd=project, env=starter_env)
         assert re.search(rf"Authorised by supervisor; the token expires {EXPIRY}", starter_run.stdout), starter_run.stdout
