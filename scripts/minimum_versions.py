@@ -1,6 +1,6 @@
 """The declared minimum versions, tested: an environment with every dependency at the floor
 pyproject.toml declares (requirements/minimum.txt), and in it the unit tests of the core and the
-library, and the sign-in and HTTP-client acceptance suites (a real headless browser against the
+library, the architecture tests, and the sign-in and HTTP-client acceptance suites (a real headless browser against the
 sandbox, RequestsLibrary and requests-oauthlib calling its API).
 
     python scripts/minimum_versions.py        (one of the steps of `python scripts/dev.py test`)
@@ -67,8 +67,9 @@ def main() -> int:
                               capture_output=True, text=True, check=False).stdout.split()
     say("Robot Framework {}, Browser {}, joserfc {}, httpx {}".format(*versions) if len(versions) == 4
         else "could not read the installed versions")
-    tests = subprocess.run([str(python), "-m", "pytest", "utest/core", "utest/library", "-q", "-p", "no:cacheprovider",
-                            "--deselect", DESELECT], cwd=ROOT, check=False).returncode
+    # The architecture tests too: the core loads no front end, grpc or playwright at these versions either.
+    tests = subprocess.run([str(python), "-m", "pytest", "utest/core", "utest/library", "utest/test_architecture.py",
+                            "-q", "-p", "no:cacheprovider", "--deselect", DESELECT], cwd=ROOT, check=False).returncode
     sign_in = subprocess.run([str(python), "atest/run.py", "--sign-in-only"], cwd=ROOT, check=False).returncode
     return max(tests, sign_in)
 
