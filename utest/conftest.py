@@ -9,12 +9,15 @@ from pathlib import Path
 import keyring
 import pytest
 
+from healthcode_sandbox.pytest_plugin import sandbox, sandbox_factory, sandbox_settings
 from HealthcodeLibrary.browsers import playwright_cache_folder
 from isolation import IsolatedKeyring, isolated_folders, paths_outside
 from redis_server import redis_server, redis_server_factory, redis_tls_server, redis_tls_url, redis_url
 
-# The Redis fixtures are registered here, once: a session fixture imported by two conftests starts twice.
-__all__ = ["redis_server", "redis_server_factory", "redis_tls_server", "redis_tls_url", "redis_url"]
+# The sandbox and Redis fixtures are registered here, once for every folder (a session fixture
+# imported by two conftests would start twice).
+__all__ = ["redis_server", "redis_server_factory", "redis_tls_server", "redis_tls_url", "redis_url",
+           "sandbox", "sandbox_factory", "sandbox_settings"]
 
 # Playwright's browsers stay findable after HOME moves (read once, from the real environment).
 PLAYWRIGHT_BROWSERS = None if os.environ.get("PLAYWRIGHT_BROWSERS_PATH") else playwright_cache_folder()

@@ -6,7 +6,7 @@ from healthcode_auth.session import HealthcodeSession
 from healthcode_sandbox import Sandbox, Supervisor
 
 REDIRECT = "https://rpaapp.example.com/postauth"
-AWKWARD_SECRET = "a:b/c+d&e=f%g h"
+AWKWARD_SECRET = "a:b/c+d&e=f%g h"  # RFC 6749 2.3.1 makes each of these special in Basic auth; the space too
 
 
 def config_for(sandbox: Sandbox, **settings) -> HealthcodeConfig:

@@ -5,10 +5,7 @@ import pytest
 from healthcode_auth import HealthcodeAuthClient
 from healthcode_auth.client import DiscoveryCache
 from healthcode_sandbox import Client
-from healthcode_sandbox.pytest_plugin import sandbox, sandbox_factory, sandbox_settings
 from sandbox_clients import AWKWARD_SECRET, REDIRECT, config_for
-
-__all__ = ["sandbox", "sandbox_factory", "sandbox_settings"]
 
 
 @pytest.fixture

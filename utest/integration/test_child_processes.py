@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from healthcode_sandbox import Client
+from sandbox_clients import REDIRECT
 
-REDIRECT = "https://rpaapp.example.com/postauth"
 SECRET = "client-secret-for-the-child-process-test"
 CACHE_KEY = "cache-key-for-the-child-process-test"
 

@@ -11,8 +11,8 @@ import pytest
 from healthcode_auth import Token, TokenAssertionError
 from healthcode_auth.storage.store import StoredAuthorisation
 from HealthcodeLibrary import HealthcodeLibrary
+from sandbox_clients import REDIRECT
 
-REDIRECT = "https://rpaapp.example.com/postauth"
 MARGIN = 300
 SETTINGS = {"HEALTHCODE_CLIENT_ID": "example_rpa_app", "HEALTHCODE_REDIRECT_URI": REDIRECT,
             "HEALTHCODE_ENVIRONMENT": "uat", "HEALTHCODE_EXPIRY_MARGIN": str(MARGIN),

@@ -9,14 +9,11 @@ from typing import Any
 import pytest
 
 from healthcode_sandbox import Client, Sandbox, SandboxSettings
-from healthcode_sandbox.pytest_plugin import sandbox, sandbox_factory, sandbox_settings
+from sandbox_clients import AWKWARD_SECRET
 
 from .flows import Flow
 
-__all__ = ["sandbox", "sandbox_factory", "sandbox_settings"]
-
 # RFC 6749 2.3.1 makes every one of these characters special in Basic auth; the space too.
-AWKWARD_SECRET = "a:b/c+d&e=f%g h"
 CONFIDENTIAL_ID = "confidential_bot"
 CONFIDENTIAL_REDIRECT = "https://bot.example.com/callback?tenant=1"
 
