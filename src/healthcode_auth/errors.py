@@ -12,6 +12,7 @@ code, a code verifier, a client secret or a store password: callers may log ``st
     │   └── InvalidSettingsError               several settings are: every problem at once
     ├── DiscoveryError                         the discovery document is unusable
     ├── TransportError                         the SSO is unreachable, slow or failing
+    │   └── KeySetUnavailableError             the key set (JWKS) cannot be fetched now: transient
     ├── AuthorizationError                     the redirect does not complete the sign-in
     │   ├── AuthorizationDenied                the supervisor cancelled, or the SSO refused
     │   ├── StateMismatchError                 forged or stale redirect
@@ -23,14 +24,17 @@ code, a code verifier, a client secret or a store password: callers may log ``st
     ├── TokenRequestError                      the token endpoint refused or failed
     │   └── InvalidGrantError                  code or refresh token used, expired or revoked
     ├── TokenVerificationError                 the JWT is not valid for us
+    │   └── ClockSkewError                     this machine's clock and the SSO's disagree too much
     ├── NoValidTokenError                      there is no usable token: a supervisor must sign in
     │   ├── ReauthorisationRequiredError       the SSO refused to renew the authorisation
-    │   └── SignedOutError                     the authorisation was removed (logout)
+    │   ├── SignedOutError                     the authorisation was removed (logout)
+    │   └── SettingsMismatchError              the stored one is for other settings (audience...)
     ├── StoreError                             the token store cannot be used
     │   ├── StoreUnavailableError              the (networked) store cannot be reached or refuses us
     │   ├── FileInUseError                     Windows: another program keeps a store file open
     │   ├── StoreLockTimeout                   another robot held the renewal lock too long
-    │   └── StoreKeyError                      the store's encryption key is not usable
+    │   ├── StoreKeyError                      the store's encryption key is not usable
+    │   └── StoreUnreadableError               what is stored cannot be read with this key, or is damaged
     └── TokenAssertionError (AssertionError)   a ``Should`` keyword's check failed
 """
 
@@ -90,6 +94,11 @@ class TransportError(HealthcodeAuthError):
     """The SSO server could not be reached, timed out or answered with a server error."""
 
 
+class KeySetUnavailableError(TransportError):
+    """The SSO's key set (JWKS) could not be fetched just now (unreachable, 5xx): a token that
+    could not be verified for this reason is not known to be bad, and may be verified later."""
+
+
 class AuthorizationError(HealthcodeAuthError):
     """The redirect back from the SSO server does not complete the sign-in."""
 
@@ -146,6 +155,17 @@ class TokenVerificationError(HealthcodeAuthError):
     """The access token is not a valid JWT from the expected issuer (signature, issuer or expiry)."""
 
 
+class ClockSkewError(TokenVerificationError):
+    """The token's times (``iat``, ``nbf``, ``exp``) and this machine's clock disagree by more
+    than the leeway: one of the two clocks is wrong. ``token_time`` and ``local_time`` are the two
+    times compared (Unix seconds)."""
+
+    def __init__(self, message: str, token_time: float, local_time: float) -> None:
+        self.token_time = token_time
+        self.local_time = local_time
+        super().__init__(message)
+
+
 class NoValidTokenError(HealthcodeAuthError):
     """There is no usable access token and a supervisor must sign in."""
 
@@ -156,6 +176,11 @@ class ReauthorisationRequiredError(NoValidTokenError):
 
 class SignedOutError(NoValidTokenError):
     """The authorisation was removed from the token store (``healthcode-auth logout``)."""
+
+
+class SettingsMismatchError(NoValidTokenError):
+    """The stored authorisation was issued for other settings than this robot's (another
+    audience, issuer or client): it is not handed out."""
 
 
 class StoreError(HealthcodeAuthError):
@@ -178,6 +203,20 @@ class StoreKeyError(StoreError):
     """The key that encrypts the token store is not available or not usable in this run."""
 
 
+class StoreUnreadableError(StoreError):
+    """What is stored cannot be read with this run's key, or is damaged. Never "empty": nothing is
+    written over it and nothing is removed from it. ``key_source`` is the key source this run
+    uses, ``tried`` the sources that were tried, and ``damaged`` is True when no key would help
+    (the data itself is malformed)."""
+
+    def __init__(self, message: str, *, key_source: str | None = None, tried: tuple[str, ...] = (),
+                 damaged: bool = False) -> None:
+        self.key_source = key_source
+        self.tried = tried
+        self.damaged = damaged
+        super().__init__(message)
+
+
 class TokenAssertionError(HealthcodeAuthError, AssertionError):
     """A ``Should`` keyword's check failed (Robot Framework reports it as an ordinary failure)."""
 
@@ -192,3 +231,12 @@ def first_line(error: BaseException, limit: int) -> str:
     characters, or its type's name when it has no text."""
     text = str(error)
     return text.splitlines()[0][:limit] if text else type(error).__name__
+
+
+def escaped(text: object, limit: int = 200) -> str:
+    """Text that came from a token or a store, safe to print on a terminal or in a log: every
+    unprintable character (newlines, escape codes, bidirectional controls) shown as its escape
+    (``\\n``, ``\\x1b``, ``\\u202e``), and at most ``limit`` characters of the original kept."""
+    value = str(text)
+    shown = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in value[:limit])
+    return shown + ("..." if len(value) > limit else "")
