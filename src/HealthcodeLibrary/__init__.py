@@ -163,7 +163,8 @@ class HealthcodeLibrary(DynamicCore):  # type: ignore[misc]  # robotlibcore ship
     ``HEALTHCODE_CLIENT_ID``, ``HEALTHCODE_REDIRECT_URI``, ``HEALTHCODE_ENVIRONMENT``,
     ``HEALTHCODE_CLIENT_SECRET``, ``HEALTHCODE_SCOPE``, ``HEALTHCODE_TIMEOUT`` (seconds),
     ``HEALTHCODE_CA_BUNDLE``, ``HEALTHCODE_PROXY``, ``HEALTHCODE_VERIFY_ACCESS_TOKEN``,
-    ``HEALTHCODE_TOKEN_CACHE``, ``HEALTHCODE_EXPIRY_MARGIN`` (seconds) and ``HEALTHCODE_AUDIENCE``.
+    ``HEALTHCODE_TOKEN_CACHE``, ``HEALTHCODE_EXPIRY_MARGIN`` (seconds), ``HEALTHCODE_AUDIENCE`` and
+    ``HEALTHCODE_LEEWAY`` (seconds).
     Missing or invalid settings fail the library import, listing every problem at once. (Only when
     nothing at all is configured does the import succeed, so that libdoc and editors can load the
     library; the first keyword then says what is missing.)
@@ -174,6 +175,10 @@ class HealthcodeLibrary(DynamicCore):  # type: ignore[misc]  # robotlibcore ship
 
     TLS certificates are always verified, against the operating system's trust store (so a
     TLS-inspecting corporate proxy trusted by the machine works) or against ``ca_bundle``.
+
+    The machine's clock must agree with the SSO's within ``leeway`` (default 5 minutes): keep it
+    synchronised (NTP). A token whose times are further off is refused with a message naming clock
+    skew and both times.
 
     = Secrets =
 
@@ -228,6 +233,7 @@ class HealthcodeLibrary(DynamicCore):  # type: ignore[misc]  # robotlibcore ship
                  timeout: timedelta | None = None, ca_bundle: str | None = None, proxy: str | None = None,
                  verify_access_token: TokenVerification | None = None,
                  expiry_margin: timedelta | None = None, audience: str | None = None,
+                 leeway: timedelta | None = None,
                  browser: BrowserType = BrowserType.chromium, headless: bool = False,
                  channel: str | None = None, executable_path: str | None = None,
                  browser_args: list[str] | None = None) -> None:
@@ -246,6 +252,7 @@ class HealthcodeLibrary(DynamicCore):  # type: ignore[misc]  # robotlibcore ship
         | ``verify_access_token`` | ``auto``, ``always`` or ``never``; see `TokenVerification`. |
         | ``expiry_margin`` | A token counts as expired this long before its expiry (default 5 minutes), absorbing clock skew and long steps. |
         | ``audience`` | When set, every access token must be a JWT naming this audience (``aud``); others are refused. |
+        | ``leeway`` | How far a token's times (``iat``, ``nbf``, ``exp``) and this machine's clock may disagree when a token is received (default 5 minutes, at most 1 hour). Beyond it the token is refused with a message naming clock skew: correct the machine's clock (NTP) rather than raise this. |
         | ``browser``, ``headless``, ``channel``, ``executable_path``, ``browser_args`` | The browser `Open Healthcode Login` launches when the suite has none open. |
 
         Example:
@@ -259,7 +266,7 @@ class HealthcodeLibrary(DynamicCore):  # type: ignore[misc]  # robotlibcore ship
             "verify_access_token": None if verify_access_token is None else verify_access_token.value,
             "token_cache": token_cache,
             "expiry_margin": None if expiry_margin is None else expiry_margin.total_seconds(),
-            "audience": audience,
+            "audience": audience, "leeway": None if leeway is None else leeway.total_seconds(),
         }
         self._session: HealthcodeSession | None = None
         self._missing: ConfigurationError | None = None

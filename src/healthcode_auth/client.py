@@ -16,8 +16,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from .config import HealthcodeConfig
-from .errors import DiscoveryError, TokenRequestError, TokenVerificationError, TransportError
+from .errors import DiscoveryError, KeySetUnavailableError, TokenRequestError, TokenVerificationError, TransportError
 from .protocol.authorization_request import AuthorizationCode, AuthorizationRequest, parse_redirect, start_authorization
+from .protocol.expiry import sane_expiry, settle_expiry
 from .protocol.jwt_verification import JwksCache, claims_of, looks_like_jwt, verify_access_token, verify_id_token
 from .protocol.provider_metadata import ProviderMetadata, kind_of, parse_metadata
 from .protocol.token import Token
@@ -35,8 +36,6 @@ from .redaction import REDACTOR
 from .transport import HttpTransport
 
 log = logging.getLogger("healthcode_auth")
-# RFC 6749 section 5.1: without expires_in the lifetime is the server's default; assume an hour.
-ASSUMED_LIFETIME = 3600.0
 # A code exchange that may have reached the server is never repeated (RFC 6749 section 4.1.2:
 # a code is single-use, and a second use may revoke what the first one issued).
 NOT_RESENT = "The authorization code cannot be safely sent again: a supervisor must sign in again."
@@ -170,7 +169,7 @@ class HealthcodeAuthClient:
                 raise
             raise TokenRequestError(f"{error} {NOT_RESENT}", error.error, error.description,
                                     error.status_code) from None
-        return self._checked(self._checked_id_token(token, grant))
+        return self.verify(self._checked_id_token(token, grant))
 
     def _checked_id_token(self, token: Token, grant: AuthorizationCode) -> Token:
         """Keep an ID token only when it was asked for (nonce sent) and it verifies."""
@@ -184,13 +183,53 @@ class HealthcodeAuthClient:
         return token
 
     def refresh(self, refresh_token: str) -> Token:
-        """Renew the access token with a refresh token (RFC 6749 section 6)."""
+        """Renew the access token with a refresh token (RFC 6749 section 6), and verify the answer:
+        ``verify(request_refresh(refresh_token))``."""
+        return self.verify(self.request_refresh(refresh_token))
+
+    def request_refresh(self, refresh_token: str) -> Token:
+        """POST the refresh grant (RFC 6749 section 6) and return the SSO's answer, parsed but not
+        verified.
+
+        This is the moment the old refresh token may have been spent (a server that rotates refresh
+        tokens invalidates it now), so nothing is requested after the POST: no key set, no second
+        try. The token's expiry comes from ``expires_in`` as far as it is sane (else None) and its
+        supervisor is not known yet: :meth:`verify` settles both. When the answer holds no new
+        refresh token, the old one stays valid and is kept in the token returned.
+        """
         request = refresh_token_request(self.metadata.token_endpoint, self._authentication, refresh_token)
         token = self._request_token(request)
         if token.refresh_token is None:
             # RFC 6749 section 6: without a new refresh token the old one stays valid.
             token = dataclasses.replace(token, refresh_token=refresh_token)
-        return self._checked(token)
+        return token
+
+    def verify(self, token: Token) -> Token:
+        """Check a token the SSO issued and complete what is known about it: its claims verified as
+        ``verify_access_token`` says, its expiry settled (:func:`~.protocol.expiry.settle_expiry`,
+        logging a warning when the answer's ``expires_in`` or the token's ``exp`` had to be
+        worked around) and its supervisor read from ``sub`` and ``name``.
+
+        Raises :class:`~.errors.TokenVerificationError` (:class:`~.errors.ClockSkewError` when the
+        clocks disagree) or :class:`~.errors.TokenRequestError` (no sane expiry) for a token that
+        must not be used, and :class:`~.errors.KeySetUnavailableError` when the key set cannot be
+        fetched just now: the token is then not known to be bad, and may be verified later.
+        """
+        claims = self.claims(token)
+        exp = claims.get("exp")
+        if token.expires_in is None and token.expires_at is not None:
+            # Settled before (a token read from a store, or built by hand): its exp may only shorten it.
+            from_exp = sane_expiry(exp, token.issued_at)
+            expires_at = token.expires_at if from_exp is None else min(token.expires_at, from_exp)
+        else:
+            settled = settle_expiry(token.expires_in, exp, token.issued_at)
+            for warning in settled.warnings:
+                log.warning("The token's expiry: %s", warning)
+            expires_at = settled.expires_at
+        sub, name = claims.get("sub"), claims.get("name")
+        return dataclasses.replace(token, expires_at=expires_at, expires_in=None,
+                                   supervisor=sub if isinstance(sub, str) else None,
+                                   supervisor_name=name if isinstance(name, str) else None)
 
     def claims(self, token: Token) -> dict[str, Any]:
         """The access token's claims, verified when the configuration asks for it."""
@@ -199,7 +238,7 @@ class HealthcodeAuthClient:
             assert metadata.jwks_uri is not None
             return verify_access_token(token.access_token, jwks=self._jwks, jwks_uri=metadata.jwks_uri,
                                        issuer=metadata.issuer, leeway=self.config.leeway,
-                                       audience=self.config.audience,
+                                       audience=self.config.audience, received_at=token.issued_at,
                                        strict_type=self.config.verify_access_token == "always")
         return claims_of(token.access_token)
 
@@ -218,30 +257,29 @@ class HealthcodeAuthClient:
             return False
         return policy == "always" or looks_like_jwt(token.access_token)
 
-    def _checked(self, token: Token) -> Token:
-        claims = self.claims(token)
-        exp = claims.get("exp")
-        if isinstance(exp, (int, float)) and not isinstance(exp, bool):
-            # The token ends when the earlier of expires_in and its own exp says.
-            expires_at = float(exp) if token.expires_at is None else min(token.expires_at, float(exp))
-            token = dataclasses.replace(token, expires_at=expires_at)
-        if token.expires_at is None:
-            # Neither expires_in nor a readable exp: never treat a token as valid forever.
-            token = dataclasses.replace(token, expires_at=token.issued_at + ASSUMED_LIFETIME)
-        sub, name = claims.get("sub"), claims.get("name")
-        return dataclasses.replace(token, supervisor=sub if isinstance(sub, str) else None,
-                                   supervisor_name=name if isinstance(name, str) else None)
-
     def _request_token(self, request: TokenRequest) -> Token:
         response = self.transport.post_form(request.url, "token endpoint", request.form, request.headers)
         return parse_token_response(response.status_code, response.content_type, response.json())
 
     def _get_jwks(self, jwks_uri: str) -> Any:
-        response = self.transport.get(jwks_uri, "key set (JWKS)")
+        """The key set document. Not fetched just now (unreachable, too slow, 5xx after the
+        transport's retries): KeySetUnavailableError, transient. Not there or not a key set (4xx,
+        not JSON): TokenVerificationError, permanent."""
+        try:
+            response = self.transport.get(jwks_uri, "key set (JWKS)")
+        except TransportError as error:
+            raise KeySetUnavailableError(f"The SSO's key set (JWKS) could not be fetched, so the access token "
+                                         f"cannot be verified just now: {error}") from None
+        if response.status_code >= 500:
+            raise KeySetUnavailableError(f"The key set (JWKS) at {jwks_uri} answered HTTP {response.status_code}: "
+                                         "the SSO server is failing, so the access token cannot be verified just "
+                                         "now. Try again in a few minutes.")
         if response.status_code != 200:
             raise TokenVerificationError(f"The key set at {jwks_uri} answered HTTP {response.status_code}; "
-                                         "the access token cannot be verified. Try again later.")
+                                         "the access token cannot be verified. Check the environment setting, or "
+                                         "report it to the SSO's operator.")
         document = response.json()
         if not isinstance(document, dict):
-            raise TokenVerificationError(f"The key set at {jwks_uri} is not a JSON object.")
+            raise TokenVerificationError(f"The key set at {jwks_uri} is not a JSON object, so the access token "
+                                         "cannot be verified. Check the environment setting.")
         return document

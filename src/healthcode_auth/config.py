@@ -7,6 +7,7 @@ through a supervisor's sign-in.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigurationError, InvalidSettingsError, MissingSettingError
+from .protocol.jwt_verification import DEFAULT_LEEWAY
 from .protocol.provider_metadata import discovery_candidates
 from .protocol.token import DEFAULT_EXPIRY_MARGIN
 from .protocol.urls import endpoint_url_problem, has_control_characters, is_loopback_host, split_url
@@ -36,8 +38,10 @@ ENV_VARS: Mapping[str, str] = {
     "verify_access_token": "HEALTHCODE_VERIFY_ACCESS_TOKEN",
     "token_cache": "HEALTHCODE_TOKEN_CACHE",
     "expiry_margin": "HEALTHCODE_EXPIRY_MARGIN",
+    "leeway": "HEALTHCODE_LEEWAY",
     "audience": "HEALTHCODE_AUDIENCE",
 }
+MAX_LEEWAY = 3600
 
 # RFC 6749 Appendix A: client_id is *VSCHAR, a scope token is 1*NQCHAR.
 _VSCHARS = re.compile(r"[\x20-\x7e]+")
@@ -58,8 +62,10 @@ class HealthcodeConfig:
     accept opaque ones), ``always`` or ``never``. ``token_cache`` says where the token store is
     (default: a per-user file; see :func:`healthcode_auth.storage.open_store`), or ``off`` to keep
     tokens in memory only. A token counts as expired ``expiry_margin`` seconds before it expires,
-    which also absorbs clock skew. ``audience``, when set, is the ``aud`` every access token must
-    name (a JWT, verified; RFC 9068 section 4).
+    which also absorbs clock skew. ``leeway`` is how many seconds a token's times (``iat``, ``nbf``,
+    ``exp``) and this machine's clock may disagree when a token is verified (default 300; beyond it,
+    :class:`~healthcode_auth.errors.ClockSkewError`). ``audience``, when set, is the ``aud`` every
+    access token must name (a JWT, verified; RFC 9068 section 4).
     """
 
     client_id: str
@@ -71,7 +77,7 @@ class HealthcodeConfig:
     ca_bundle: str | None = None
     proxy: str | None = None
     verify_access_token: str = "auto"
-    leeway: int = 60
+    leeway: int = DEFAULT_LEEWAY
     token_cache: str | None = None
     expiry_margin: float = DEFAULT_EXPIRY_MARGIN
     audience: str | None = None
@@ -117,13 +123,15 @@ class HealthcodeConfig:
         for required in ("client_id", "redirect_uri"):
             if required not in values:
                 problems.append(MissingSettingError(required, "it is required", ENV_VARS[required]))
-        for name in ("timeout", "expiry_margin"):
+        for name in ("timeout", "expiry_margin", "leeway"):
             if name in values:
                 try:
                     values[name] = _to_seconds(values[name], name)
                 except ConfigurationError as error:
                     problems.append(error)
                     del values[name]
+        if isinstance(values.get("leeway"), float) and math.isfinite(values["leeway"]):
+            values["leeway"] = round(values["leeway"])  # whole or fractional seconds given; whole ones kept
         if problems:  # some settings are missing or unreadable: the given ones' problems join them
             defaults = {f.name: f.default for f in cls.__dataclass_fields__.values() if f.name not in values}
             _, more = validate({**defaults, **values}, only=set(values))
@@ -204,8 +212,8 @@ def _check_verify(value: object, _: Mapping[str, Any]) -> object:
 
 
 def _check_leeway(value: object, _: Mapping[str, Any]) -> object:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 600:
-        raise _error("leeway", "give a whole number of seconds between 0 and 600")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_LEEWAY:
+        raise _error("leeway", f"give a whole number of seconds between 0 and {MAX_LEEWAY} (one hour)")
     return _UNCHANGED
 
 

@@ -24,6 +24,9 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
                                              "(default: a per-user file; $HEALTHCODE_TOKEN_CACHE)")
     group.add_argument("--expiry-margin", type=float,
                        help="seconds before expiry a token counts as expired (default 300)")
+    group.add_argument("--leeway", type=float,
+                       help="seconds a token's times and this machine's clock may disagree (clock skew) when a "
+                            f"token is verified (default 300; ${ENV_VARS['leeway']})")
     group.add_argument("--audience", help=f"the aud every access token must name (${ENV_VARS['audience']})")
 
 
@@ -31,6 +34,6 @@ def config_from(args: argparse.Namespace) -> HealthcodeConfig:
     return HealthcodeConfig.from_environment(
         client_id=args.client_id, redirect_uri=args.redirect_uri, environment=args.environment,
         scope=args.scope, timeout=args.timeout, ca_bundle=args.ca_bundle, proxy=args.proxy,
-        token_cache=args.token_cache, expiry_margin=args.expiry_margin, audience=args.audience)
+        token_cache=args.token_cache, expiry_margin=args.expiry_margin, leeway=args.leeway, audience=args.audience)
 
 

@@ -3,7 +3,7 @@ import dataclasses
 import pytest
 
 from healthcode_auth import ConfigurationError, HealthcodeConfig
-from healthcode_auth.config import ENVIRONMENTS
+from healthcode_auth.config import ENV_VARS, ENVIRONMENTS
 
 BASE = {"client_id": "example_rpa_app", "redirect_uri": "https://rpaapp.example.com/postauth"}
 
@@ -65,7 +65,9 @@ def test_secret_is_not_in_repr():
     ({"ca_bundle": "/nonexistent/ca.pem"}, "ca_bundle", "no file"),
     ({"proxy": "not a url"}, "proxy", "proxy URL"),
     ({"verify_access_token": "sometimes"}, "verify_access_token", "auto"),
-    ({"leeway": -1}, "leeway", "between 0 and 600"),
+    ({"leeway": -1}, "leeway", "between 0 and 3600"),
+    ({"leeway": 3601}, "leeway", "between 0 and 3600"),
+    ({"leeway": 1.5}, "leeway", "whole number"),
 ])
 def test_invalid_settings_name_the_setting(overrides, setting, fragment):
     with pytest.raises(ConfigurationError) as caught:
@@ -128,3 +130,40 @@ def test_bad_timeout_text_from_environment():
                "HEALTHCODE_TIMEOUT": "soon"}
     with pytest.raises(ConfigurationError, match="'timeout'"):
         HealthcodeConfig.from_environment(environ)
+
+
+def test_leeway_defaults_to_five_minutes():
+    assert make().leeway == 300
+    assert make(leeway=0).leeway == 0
+    assert make(leeway=3600).leeway == 3600
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("90", 90), ("90.4", 90), ("90.6", 91), (" 600 ", 600), ("0", 0)])
+def test_leeway_from_the_environment_in_whole_or_fractional_seconds(text, seconds):
+    environ = {"HEALTHCODE_CLIENT_ID": "c", "HEALTHCODE_REDIRECT_URI": "https://bot.example/cb",
+               "HEALTHCODE_LEEWAY": text}
+    config = HealthcodeConfig.from_environment(environ)
+    assert config.leeway == seconds
+    assert type(config.leeway) is int
+
+
+def test_leeway_argument_wins_and_may_be_fractional():
+    environ = {"HEALTHCODE_CLIENT_ID": "c", "HEALTHCODE_REDIRECT_URI": "https://bot.example/cb",
+               "HEALTHCODE_LEEWAY": "90"}
+    assert HealthcodeConfig.from_environment(environ, leeway=120.0).leeway == 120
+    assert HealthcodeConfig.from_environment(environ, leeway=None).leeway == 90
+
+
+@pytest.mark.parametrize("text", ["soon", "nan", "inf", "-1", "3601", "1e9"])
+def test_bad_leeway_from_the_environment_names_the_setting_and_variable(text):
+    environ = {"HEALTHCODE_CLIENT_ID": "c", "HEALTHCODE_REDIRECT_URI": "https://bot.example/cb",
+               "HEALTHCODE_LEEWAY": text}
+    with pytest.raises(ConfigurationError) as caught:
+        HealthcodeConfig.from_environment(environ)
+    assert caught.value.setting == "leeway"
+    assert "HEALTHCODE_LEEWAY" in str(caught.value)
+
+
+def test_every_setting_has_a_variable():
+    assert ENV_VARS["leeway"] == "HEALTHCODE_LEEWAY"
+    assert set(ENV_VARS) == set(HealthcodeConfig.__dataclass_fields__)

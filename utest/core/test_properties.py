@@ -9,15 +9,22 @@ from hypothesis.provisional import urls
 
 from healthcode_auth import HealthcodeAuthError, Token, parse_metadata, parse_redirect, parse_token_response
 from healthcode_auth.protocol.authorization_request import AuthorizationRequest
+from healthcode_auth.protocol.expiry import MAX_EXPIRES_IN, settle_expiry
 from healthcode_auth.protocol.jwt_verification import read_claims
+from healthcode_auth.protocol.token import describe_expiry, local_time, utc_time
 
 REDIRECT = "https://rpaapp.example.com/postauth"
 REQUEST = AuthorizationRequest(url="https://sso.example.test/authorize", client_id="c", redirect_uri=REDIRECT,
                                issuer="https://sso.example.test", state="S" * 43, code_verifier="v" * 43,
                                require_iss=True)
 
+# Numbers no clock can show: integers beyond a float (401 digits), 1e308, infinities, NaN, and their
+# spellings as text (Python's json module reads NaN and Infinity, and any number of digits).
+absurd_numbers = (st.integers(min_value=10**300, max_value=10**401) | st.integers(max_value=-(10**300))
+                  | st.sampled_from([10**12, 1e308, -1e308, float("inf"), float("-inf"), float("nan"), "inf", "nan",
+                                     "1e308", "Infinity", "NaN", "9" * 5000, "1767225600", "-0", " 86400 "]))
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30),
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30) | absurd_numbers,
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
     max_leaves=12,
 )
@@ -59,6 +66,35 @@ def test_any_token_response_is_parsed_or_refused(status, content_type, body):
     assert isinstance(token, Token)
     assert status == 200
     assert token.access_token
+
+
+@settings(max_examples=400)
+@given(json_values, json_values | st.floats(min_value=1.8e9, max_value=2.1e9),
+       st.floats(min_value=0, max_value=4e9, allow_nan=False))
+def test_any_expires_in_and_exp_settle_to_a_sane_expiry_or_are_refused(expires_in, exp, issued_at):
+    try:
+        settled = settle_expiry(expires_in, exp, issued_at)
+    except HealthcodeAuthError as error:
+        refusal = str(error)
+    else:
+        refusal = None
+    if refusal is not None:
+        assert refusal.isprintable()
+        return
+    assert issued_at <= settled.expires_at <= issued_at + MAX_EXPIRES_IN
+    assert local_time(settled.expires_at)
+    assert describe_expiry(settled.expires_at, issued_at)
+    for warning in settled.warnings:
+        assert warning.isprintable()
+        assert len(warning) < 600
+
+
+@settings(max_examples=300)
+@given(st.integers() | st.floats() | absurd_numbers.filter(lambda value: not isinstance(value, str)))
+def test_any_point_in_time_can_be_shown(timestamp):
+    assert local_time(timestamp)
+    assert utc_time(timestamp)
+    assert describe_expiry(timestamp, 1.8e9)
 
 
 @settings(max_examples=300)

@@ -7,14 +7,17 @@ every keyword and ``healthcode-auth status`` ask :func:`token_status`, with the 
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from enum import Enum
 
 # A token counts as expired this many seconds before it does: it absorbs clock skew and leaves
 # time for the step that uses it.
 DEFAULT_EXPIRY_MARGIN = 300.0
+# What a point in time that ``datetime`` cannot show (year 33658, NaN, infinity) reads as.
+OUT_OF_RANGE = "(out of range)"
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,10 @@ class Token:
     # received and verified): shown and recorded without decoding the token again.
     supervisor: str | None = None
     supervisor_name: str | None = None
+    # The token endpoint's ``expires_in`` exactly as it was sent (any JSON value; None when absent),
+    # until the expiry is settled against the token's own ``exp`` (:func:`~.expiry.settle_expiry`).
+    # It is not stored: ``expires_at`` holds what was settled.
+    expires_in: object = field(default=None, repr=False, compare=False)
 
     def __str__(self) -> str:
         return repr(self)
@@ -74,21 +81,41 @@ def token_status(token: Token | None, margin: float = DEFAULT_EXPIRY_MARGIN, *, 
 
 def describe_time_left(seconds: float) -> str:
     """``23 h 59 min left``, ``0 h 4 min left`` or ``expired``: one wording for every front end."""
+    if math.isnan(seconds):
+        return "time left unknown"
     if seconds <= 0:
         return "expired"
+    if math.isinf(seconds):
+        return "no end"
     hours, rest = divmod(int(seconds), 3600)
     return f"{hours} h {rest // 60} min left"
 
 
 def local_time(timestamp: float | None) -> str:
     """``2026-11-29T06:53:27+00:00``: the one way every front end shows a point in time (local, to
-    the second)."""
+    the second); :data:`OUT_OF_RANGE` for one ``datetime`` cannot show."""
     if timestamp is None:
         return "(unknown)"
-    return datetime.fromtimestamp(timestamp).astimezone().isoformat(timespec="seconds")
+    try:
+        return datetime.fromtimestamp(timestamp).astimezone().isoformat(timespec="seconds")
+    except (OverflowError, ValueError, OSError):
+        return OUT_OF_RANGE
+
+
+def utc_time(timestamp: float) -> str:
+    """``2026-11-29T06:53:27Z``: a point in time as messages about clocks show it (UTC, to the
+    second, the same on every machine); :data:`OUT_OF_RANGE` for one ``datetime`` cannot show."""
+    try:
+        return datetime.fromtimestamp(timestamp, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (OverflowError, ValueError, OSError):
+        return OUT_OF_RANGE
 
 
 def describe_expiry(expires_at: float, now: float | None = None) -> str:
     """``2026-11-29T06:53:27+00:00 (23 h 59 min left)``: when a token expires and the time left,
-    as the keywords and ``healthcode-auth status`` show it."""
-    return f"{local_time(expires_at)} ({describe_time_left(expires_at - (time.time() if now is None else now))})"
+    as the keywords and ``healthcode-auth status`` show it (:data:`OUT_OF_RANGE` alone for a time
+    ``datetime`` cannot show)."""
+    shown = local_time(expires_at)
+    if shown == OUT_OF_RANGE:
+        return OUT_OF_RANGE
+    return f"{shown} ({describe_time_left(expires_at - (time.time() if now is None else now))})"

@@ -8,7 +8,6 @@ Requests are plain data (URL, form fields, headers) so they can be tested withou
 from __future__ import annotations
 
 import base64
-import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -16,9 +15,9 @@ from typing import Any
 from urllib.parse import quote_plus
 
 from ..errors import InvalidGrantError, TokenRequestError, printable
+from .expiry import MAX_EXPIRES_IN as MAX_EXPIRES_IN  # defined here first; the rule now lives in expiry
+from .expiry import expiry_from_expires_in
 from .token import Token
-
-MAX_EXPIRES_IN = 10 * 365 * 86400
 
 # What each RFC 6749 section 5.2 error means for the person running the robot.
 TOKEN_ERROR_ADVICE = {
@@ -111,7 +110,10 @@ def parse_token_response(status_code: int, content_type: str, body: Any, now: fl
                          ) -> Token:
     """Turn the token endpoint's answer into a :class:`Token` or a :class:`TokenRequestError`.
 
-    ``body`` is the decoded JSON (any type) or None when the answer was not JSON.
+    ``body`` is the decoded JSON (any type) or None when the answer was not JSON. The token's
+    ``expires_at`` comes from ``expires_in`` when that is a sane lifetime, else it is None; the
+    answer's ``expires_in`` is kept as sent (``Token.expires_in``) so that the expiry can be
+    settled against the token's own ``exp`` (:func:`~.expiry.settle_expiry`).
     """
     if status_code >= 500:
         raise TokenRequestError(f"The token endpoint failed with HTTP {status_code}: the SSO server may be "
@@ -132,11 +134,12 @@ def parse_token_response(status_code: int, content_type: str, body: Any, now: fl
     return Token(
         access_token=access_token,
         token_type="Bearer",
-        expires_at=_expiry(body.get("expires_in"), issued),
+        expires_at=expiry_from_expires_in(body.get("expires_in"), issued),
         refresh_token=_optional_text(body, "refresh_token"),
         scope=_optional_text(body, "scope"),
         id_token=_optional_text(body, "id_token"),
         issued_at=issued,
+        expires_in=body.get("expires_in"),
     )
 
 
@@ -161,17 +164,6 @@ def _token_error(status_code: int, body: Mapping[str, Any]) -> TokenRequestError
     message = f"{advice} (SSO error '{error}'" + (f": {description})" if description else ")")
     cls = InvalidGrantError if error == "invalid_grant" else TokenRequestError
     return cls(message, error=error, description=description, status_code=status_code)
-
-
-def _expiry(expires_in: object, issued: float) -> float | None:
-    if expires_in is None:
-        return None
-    if isinstance(expires_in, str) and expires_in.strip().isdigit():
-        expires_in = int(expires_in)  # some servers send a string; RFC 6749 means a number
-    if isinstance(expires_in, bool) or not isinstance(expires_in, (int, float)) \
-            or not math.isfinite(expires_in) or not 0 <= expires_in <= MAX_EXPIRES_IN:
-        raise TokenRequestError(f"The token endpoint sent an invalid expires_in '{_short(expires_in)}'.")
-    return issued + float(expires_in)
 
 
 def _optional_text(body: Mapping[str, Any], key: str) -> str | None:
