@@ -17,7 +17,8 @@ from pathlib import Path
 from keyring.backends import fail
 
 from healthcode_auth.storage.file_store import default_cache_path
-from healthcode_auth.storage.key_sources import generations_path, key_file_path
+from healthcode_auth.storage.key_sources import key_file_path
+from healthcode_auth.storage.signouts import generations_path
 
 FAIL_KEYRING = "keyring.backends.fail.Keyring"
 

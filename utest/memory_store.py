@@ -3,12 +3,14 @@
 import contextlib
 import threading
 
+from healthcode_auth.storage.record import RecordedEvent, SupervisionRecord
 from healthcode_auth.storage.store import TokenStore, Versioned
 
 
 class MemoryTokenStore(TokenStore):
     def __init__(self):
-        self.events = []
+        self.supervision = MemoryRecord()
+        self.events = self.supervision.events
         self._entries = {}
         self._last_version = 0
         self._lock = threading.RLock()
@@ -37,20 +39,35 @@ class MemoryTokenStore(TokenStore):
             self._entries[entry.key] = (entry, self._last_version)
             return True
 
-    def remove(self, key, *, only_version=None):
+    def remove(self, key, version):
         with self._lock:
             current = self._entries.get(key)
-            if current is None or (only_version is not None and current[1] != only_version):
+            if current is None or current[1] != version:
                 return False
             del self._entries[key]
             return True
 
+    def mark_refused(self, key, version, when):
+        with self._lock:
+            current = self._entries.get(key)
+            if current is None or current[1] != version:
+                return False
+            self._entries[key] = (current[0], version, when)
+            return True
 
-    def record(self, event):
+    def set_aside(self, key):
+        return None  # nothing in memory is ever unreadable
+
+
+class MemoryRecord(SupervisionRecord):
+    def __init__(self):
+        self.events = []
+
+    def append(self, event):
         self.events.append(dict(event))
 
-    def history(self, limit):
-        return self.events[-limit:]
+    def read(self, limit):
+        return [RecordedEvent(dict(event), True) for event in self.events[-limit:]]
 
 
 def put_token(session, token):

@@ -8,35 +8,47 @@ token is valid, due for renewal or needs a sign-in is decided by one rule,
 later runs and other robots: a valid stored token is returned with no network request at all,
 and renewal happens under the store's renewal lock, once for all robots waiting on it, written
 back with a compare-and-set so that it never overwrites a newer token.
+
+What the store holds is never lost by this class: an entry is removed only at the version that
+was read and decrypted (sign-out); a refresh token the SSO refused is marked, not removed (a
+renewer whose lease ran out may still hand over the newer pair); a renewed pair is kept before
+its access token is verified; and a stored token is handed out only to a robot whose settings it
+matches (client, issuer, audience). ``docs/fleet.md`` tells the whole design.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from .config import HealthcodeConfig
 from .errors import (
     HealthcodeAuthError,
     InvalidGrantError,
+    KeySetUnavailableError,
     NoValidTokenError,
     ReauthorisationRequiredError,
+    SettingsMismatchError,
     SignedOutError,
     SignInError,
     StoreError,
+    TokenVerificationError,
 )
 from .protocol.authorization_request import AuthorizationCode, AuthorizationRequest, parse_redirect
 from .protocol.jwt_verification import claims_of
 from .protocol.provider_metadata import ProviderMetadata, parse_metadata
-from .protocol.token import Token, TokenStatus, token_status
+from .protocol.token import Token, TokenStatus, local_time, token_status
 from .redaction import REDACTOR
 from .storage import TokenStore, open_store
+from .storage.record import RecordedEvent
 from .storage.store import StoredAuthorisation, Versioned, entry_key
+from .supervision import supervision_event
 
 if TYPE_CHECKING:
     from .client import HealthcodeAuthClient
@@ -60,6 +72,7 @@ class _State:
     sign_in: AuthorizationRequest | None = None
     code: AuthorizationCode | None = field(default=None, repr=False)
     token: Token | None = None
+    refused_at: float | None = None  # when the SSO refused to renew ``token``
 
 
 class HealthcodeSession:
@@ -129,7 +142,7 @@ class HealthcodeSession:
             if self._state.token is None and self.store is not None:
                 stored = self.store.load(self.key)
                 if stored is not None:
-                    self._adopt(stored.entry)
+                    self._adopt(stored)
             return self._state.token
 
     @staticmethod
@@ -177,62 +190,132 @@ class HealthcodeSession:
                 return self._renew(token, None)
             stored = self.store.load(self.key)
             if stored is not None and self.status(stored.entry.token) is TokenStatus.VALID:
-                return self._adopt(stored.entry)
+                return self._adopt(stored)
             with self.store.renewal_lock(self.key):
                 # Another robot may have renewed it while this one waited for the lock.
                 stored = self.store.load(self.key)
                 if stored is None and token is not None:
                     # Removed since this robot read it (healthcode-auth logout): do not renew it back.
-                    self._state.token = None
+                    self._state = _State()
                     raise SignedOutError(f"The Healthcode authorisation was removed from the token cache "
                                          f"(signed out). {self.sign_in_hint}.")
                 if stored is not None:
-                    token = self._adopt(stored.entry)
+                    token = self._adopt(stored)
                     if self.status(token) is TokenStatus.VALID:
                         return token
                 return self._renew(token, stored)
 
+    def check_store(self) -> None:
+        """Before a supervisor signs in: the store can take a token (its key is at hand) and this
+        client's entry can be read (StoreUnreadableError, saying why and what to do, if not)."""
+        if self.store is not None:
+            self.store.prepare()
+            self.store.load(self.key)
+
     def clear(self) -> Token | None:
-        """Forget the sign-in, the code and the token, in memory and in the store; returns the token."""
+        """Forget the sign-in, the code and the token, in memory and in the store: the stored
+        entry is removed only at the version read and decrypted here (StoreUnreadableError, and
+        nothing removed, when it cannot be read). Returns the token that was removed or held."""
         with self._lock:
             token = self._state.token
             self._state = _State()
-            if self.store is not None:
-                with self.store.renewal_lock(self.key):
-                    stored = self.store.load(self.key)
-                    removed = self.store.remove(self.key)
-                if token is None and stored is not None:
-                    token = stored.entry.token
-                if removed:
-                    self._record("signed-out", stored.entry.token if stored else token)
-            return token
+            if self.store is None:
+                return token
+            with self.store.renewal_lock(self.key):
+                stored = self.store.load(self.key)
+                if stored is None:
+                    return token
+                if not self.store.remove(self.key, stored.version):
+                    raise StoreError(f"The authorisation in {self.store.description} changed while it was being "
+                                     "removed (a robot renewed it, or a supervisor signed in). Run it again.")
+            self._record("signed-out", stored.entry.token)
+            return stored.entry.token
+
+    @property
+    def refused_at(self) -> float | None:
+        """When the SSO refused to renew the current authorisation (None: it did not)."""
+        return self._state.refused_at
 
     def _renew(self, token: Token | None, stored: Versioned | None) -> Token:
         if token is None:
             raise NoValidTokenError(f"There is no Healthcode access token yet. {self.sign_in_hint}.")
         if not token.refresh_token:
+            if self._state.refused_at is not None:
+                raise ReauthorisationRequiredError(
+                    f"Supervisor re-authorisation required: the SSO server refused to renew the authorisation "
+                    f"at {local_time(self._state.refused_at)}. {self.sign_in_hint}.")
             raise NoValidTokenError(f"The Healthcode access token has expired (or will within the expiry "
                                     f"margin) and there is no refresh token to renew it. {self.sign_in_hint}.")
         writable = self._prepare_store()  # before the (perhaps rotating) refresh token is spent
         try:
-            renewed = self.client.refresh(token.refresh_token)
+            answer = self.client.request_refresh(token.refresh_token)
         except InvalidGrantError as error:
-            self._state.token = None
-            if self.store is not None and stored is not None:
-                self.store.remove(self.key, only_version=stored.version)
-            self._record("renewal-refused", token)
-            raise ReauthorisationRequiredError(
-                f"Supervisor re-authorisation required: the SSO server refused to renew the token "
-                f"({error.error}). {self.sign_in_hint}.") from None
-        REDACTOR.add(renewed.access_token, renewed.refresh_token)
-        self._state.token = renewed
-        if self.store is not None and writable:
-            try:
-                self.store.store(self._entry(renewed), None if stored is None else stored.version)
-            except StoreError as error:
-                _kept_in_memory(error)
+            return self._refused(token, stored, error)
+        # The SSO has answered: the old refresh token may be spent, so the new one is the only copy.
+        # It is kept (stored, or held in memory for this run) whatever its verification says.
+        REDACTOR.add(answer.access_token, answer.refresh_token)
+        try:
+            renewed = self.client.verify(answer)
+        except (KeySetUnavailableError, TokenVerificationError) as error:
+            # Never handed out, and due at once: the next renewal (here or on another robot)
+            # uses the kept refresh token and verifies again.
+            held = dataclasses.replace(answer, expires_at=answer.issued_at, supervisor=token.supervisor,
+                                       supervisor_name=token.supervisor_name)
+            log.warning("The SSO renewed the Healthcode authorisation, but the new access token could not be "
+                        "verified (%s). The new refresh token is kept, so the next renewal can try again.", error)
+            newer = self._hand_over(held, stored, writable, verified=False)
+            if newer is not held and self.status(newer) is TokenStatus.VALID:
+                return newer  # somebody stored a newer authorisation meanwhile
+            raise
         self._record("renewed", renewed)
-        return renewed
+        return self._hand_over(renewed, stored, writable)
+
+    def _refused(self, token: Token, stored: Versioned | None, error: InvalidGrantError) -> Token:
+        """The SSO refused the refresh token. The entry is not removed: a renewer whose lock lease
+        ran out may hold the newer pair and hand it over (docs/fleet.md); it is marked refused, so
+        no robot renews with it again, and a newer entry, if one arrived meanwhile, is used."""
+        when = time.time()
+        self._state.token = dataclasses.replace(token, refresh_token=None)
+        self._state.refused_at = when
+        if self.store is not None and stored is not None:
+            try:
+                noted = self.store.mark_refused(self.key, stored.version, when)
+                newer = None if noted else self.store.load(self.key)
+            except StoreError as store_error:
+                log.warning("Could not note the refused renewal in the token store: %s", store_error)
+                newer = None
+            if newer is not None and self.status(newer.entry.token) is TokenStatus.VALID:
+                log.info("The refresh token was refused, but another robot stored a newer authorisation "
+                         "meanwhile: using it.")
+                return self._adopt(newer)
+        self._record("renewal-refused", token)
+        raise ReauthorisationRequiredError(
+            f"Supervisor re-authorisation required: the SSO server refused to renew the token "
+            f"({error.error}). {self.sign_in_hint}.") from None
+
+    def _hand_over(self, renewed: Token, stored: Versioned | None, writable: bool, *, verified: bool = True) -> Token:
+        """Store a renewed pair over the version this robot renewed. A renewer whose lease ran out
+        still succeeds while nobody replaced that version; when somebody did, their newer entry is
+        used, and after a sign-out the pair is revoked, not used."""
+        self._state.token, self._state.refused_at = renewed, None
+        if self.store is None or not writable:
+            return renewed
+        try:
+            if self.store.store(self._entry(renewed, verified=verified), None if stored is None else stored.version):
+                return renewed
+            current = self.store.load(self.key)
+        except StoreError as error:
+            _kept_in_memory(error)
+            return renewed
+        if current is None:
+            self._state = _State()
+            with contextlib.suppress(HealthcodeAuthError):
+                self.client.revoke(renewed)
+            raise SignedOutError(f"The Healthcode authorisation was removed from the token cache (signed out) "
+                                 f"while this robot renewed it; the renewed token was revoked. {self.sign_in_hint}.")
+        log.info("Another robot or a supervisor stored a newer Healthcode authorisation while this robot renewed "
+                 "it: using the newer one.")
+        return self._adopt(current)
 
     def _prepare_store(self) -> bool:
         """True when the store can take the token about to be redeemed; otherwise say why, once,
@@ -246,11 +329,22 @@ class HealthcodeSession:
             return False
         return True
 
-    def _adopt(self, entry: StoredAuthorisation) -> Token:
-        """Use a stored authorisation, and its discovery document, so no request is needed."""
+    def _adopt(self, stored: Versioned) -> Token:
+        """Use a stored authorisation, and its discovery document, so no request is needed. A valid
+        token is never handed out to a robot whose settings it does not match."""
+        entry = stored.entry
         token = entry.token
-        REDACTOR.add(token.access_token, token.refresh_token)
-        self._state.token = token
+        if self.status(token) is TokenStatus.VALID:
+            problem = entry.mismatch(client_id=self.config.client_id, discovery_url=self.config.discovery_url,
+                                     audience=self.config.audience)
+            if problem:
+                raise SettingsMismatchError(f"The stored Healthcode authorisation is not used: {problem}. Check "
+                                            f"that setting; if it is right, {self.sign_in_hint[0].lower()}"
+                                            f"{self.sign_in_hint[1:]}.")
+        if stored.refused_at is not None:
+            token = dataclasses.replace(token, refresh_token=None)  # nobody renews with it again
+        REDACTOR.add(token.access_token, entry.token.refresh_token)
+        self._state.token, self._state.refused_at = token, stored.refused_at
         if entry.discovery and self._stored_metadata is None:
             # A stale document is skipped: discovery is then fetched when renewal needs it.
             with contextlib.suppress(HealthcodeAuthError):
@@ -260,9 +354,9 @@ class HealthcodeSession:
         return token
 
     def _keep_new(self, token: Token, writable: bool) -> Token:
-        """A token from a sign-in supersedes whatever is stored."""
+        """A token from a sign-in supersedes whatever is stored (that this run can read)."""
         REDACTOR.add(token.access_token, token.refresh_token, token.id_token)
-        self._state.token = token
+        self._state.token, self._state.refused_at = token, None
         if self.store is not None and writable:
             try:
                 with self.store.renewal_lock(self.key):
@@ -272,53 +366,32 @@ class HealthcodeSession:
                 _kept_in_memory(error)
             else:
                 if not kept:
-                    # Only an entry this machine cannot read stands in the way (a different key).
-                    log.warning("The new Healthcode token is kept for this run only: %s holds an authorisation "
-                                "for this client that this machine cannot decrypt. Check that HEALTHCODE_CACHE_KEY "
-                                "is the key the other machines use.", self.store.description)
+                    log.warning("The new Healthcode token is kept for this run only: the entry in %s changed while "
+                                "it was being stored. Sign in again if robots elsewhere need it.",
+                                self.store.description)
         self._record("signed-in", token)
         return token
 
-    def history(self, limit: int = 20) -> list[dict[str, str]]:
+    def history(self, limit: int = 20) -> list[RecordedEvent]:
         """The last ``limit`` events of the store's supervision record (none without a store)."""
-        return [] if self.store is None else self.store.history(limit)
+        return [] if self.store is None else self.store.supervision.read(limit)
 
     def _record(self, event: str, token: Token | None) -> None:
         """Add to the supervision record: who authorised what, when, from where; never a secret."""
         if self.store is None:
             return
-        import platform
-
-        entry = {"time": datetime.now(timezone.utc).isoformat(timespec="seconds"), "event": event,
-                 "environment": self.config.environment, "client_id": self.config.client_id,
-                 "supervisor": (token.supervisor if token else None) or "(unknown)", "machine": platform.node(),
-                 "user": _os_user(), **self._actor()}
-        if token is not None and token.supervisor_name:
-            entry["supervisor_name"] = token.supervisor_name
         try:
-            self.store.record(entry)
+            self.store.supervision.append(supervision_event(event, token, self.config, self.describe_actor))
         except StoreError as error:
             log.warning("Could not add to the supervision record: %s", error)
 
-    def _actor(self) -> dict[str, str]:
-        try:
-            return {str(k): str(v) for k, v in self.describe_actor().items() if v}
-        except Exception:  # a front end's description must never break a sign-in
-            return {}
-
-    def _entry(self, token: Token) -> StoredAuthorisation:
+    def _entry(self, token: Token, *, verified: bool = True) -> StoredAuthorisation:
+        """The entry for a token this session received (one that failed verification records what
+        it was verified for as nothing, and is never handed out)."""
         metadata = self.client.metadata
-        return StoredAuthorisation(self.config.discovery_url, self.config.client_id, token,
-                                   discovery=metadata.to_dict(), discovery_source=metadata.discovery_url)
-
-
-def _os_user() -> str:
-    import getpass
-
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):  # no user name in this environment (some containers, services)
-        return "(unknown)"
+        return StoredAuthorisation.received(self.config.discovery_url, self.config.client_id, token,
+                                            claims_of(token.access_token) if verified else {},
+                                            discovery=metadata.to_dict(), discovery_source=metadata.discovery_url)
 
 
 def _kept_in_memory(error: StoreError) -> None:

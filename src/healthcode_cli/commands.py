@@ -5,7 +5,8 @@ supervisor's sign-in through the library's Python API in this process, handing o
 settings as objects; ``sandbox`` starts the local SSO emulator when it is installed.
 
 Exit codes: 0 success (for ``status``: a valid token is stored); 1 the sign-in or a check failed,
-or ``init`` found starter files it would overwrite (the message says why and what to do); 2
+the token store cannot be read with this run's key (or is damaged), or ``init`` found starter
+files it would overwrite (the message says why and what to do); 2
 invalid usage or configuration; 3 (``status``) no usable token, a supervisor must sign in; 4
 (``status``) the token is due for renewal and a refresh token is stored, so the next robot will
 renew it; 130 interrupted.
@@ -22,7 +23,7 @@ from healthcode_auth.storage.key_sources import ENV_KEY, new_random_key
 from healthcode_auth.version import __version__
 
 from .options import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, add_config_options
-from .report_commands import check, history, status
+from .report_commands import check, history, set_aside, status
 from .starter_commands import init
 from .supervisor_commands import login, logout
 
@@ -81,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     command.add_argument("--sign-in-timeout", default="5 minutes", help="how long to wait for the supervisor")
     command.add_argument("--force", action="store_true", help="sign in even if a valid token is stored")
     command.set_defaults(handler=login)
-    command = commands.add_parser("status", help="who is signed in and until when (exit 0/3/4, see docs)")
+    command = commands.add_parser("status", help="who is signed in and until when (exit 0/1/3/4, see docs)")
     add_config_options(command)
     command.add_argument("--min-remaining", type=float, default=0.0,
                          help="exit 0 only if the token is valid this many more seconds (beyond the margin)")
@@ -96,6 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_options(command)
     command.add_argument("--no-revoke", action="store_true", help="only remove it from the store")
     command.set_defaults(handler=logout)
+    command = commands.add_parser("set-aside", help="after a lost key: move the token store's unreadable data aside "
+                                                    "(kept, never deleted) so that a supervisor can sign in again")
+    add_config_options(command)
+    command.set_defaults(handler=set_aside)
     command = commands.add_parser("key", help="'key new': a random key for HEALTHCODE_CACHE_KEY")
     command.add_argument("action", choices=("new",))
     command.set_defaults(handler=new_key)

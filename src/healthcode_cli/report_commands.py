@@ -1,17 +1,21 @@
-"""``status``, ``history`` and ``check``: what is stored, who supervised what, and whether the
-settings reach the SSO. ``--json`` gives machines the same facts."""
+"""``status``, ``history``, ``set-aside`` and ``check``: what is stored, who supervised what, the
+way out of a lost key, and whether the settings reach the SSO. ``--json`` gives machines the same
+facts. Every text that came from a token or a store is printed escaped."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 from healthcode_auth.client import HealthcodeAuthClient
+from healthcode_auth.errors import ConfigurationError, SettingsMismatchError, StoreUnreadableError, escaped
 from healthcode_auth.protocol.token import TokenStatus, describe_expiry, local_time
 from healthcode_auth.session import HealthcodeSession
+from healthcode_auth.storage.record import MAX_HISTORY
 
-from .options import EXIT_OK, EXIT_RENEWAL_DUE, EXIT_SIGN_IN_REQUIRED, config_from
+from .options import EXIT_FAILED, EXIT_OK, EXIT_RENEWAL_DUE, EXIT_SIGN_IN_REQUIRED, config_from
 
 EXIT_OF = {TokenStatus.VALID: EXIT_OK, TokenStatus.RENEWAL_DUE: EXIT_RENEWAL_DUE,
            TokenStatus.SIGN_IN_REQUIRED: EXIT_SIGN_IN_REQUIRED}
@@ -21,53 +25,102 @@ SAID = {TokenStatus.VALID: "valid",
 
 
 def status(args: argparse.Namespace) -> int:
-    """What is stored for this client, without any network request to the SSO and never the token."""
+    """What is stored for this client, without any network request to the SSO and never the token.
+
+    A store this run cannot read (another key, damage) is an error (exit 1) that says so: never
+    "nobody signed in", which would send a supervisor to sign in over it.
+    """
     config = config_from(args)
     session = HealthcodeSession.from_config(config)
-    token = session.current_token()
+    facts: dict[str, Any] = {"client_id": config.client_id, "environment": config.environment,
+                             "store": session.store.description if session.store else None}
+    try:
+        token = session.current_token()
+    except StoreUnreadableError as error:
+        return _failed(args, facts, "unreadable", error, EXIT_FAILED)
+    except SettingsMismatchError as error:
+        return _failed(args, facts, TokenStatus.SIGN_IN_REQUIRED.value, error, EXIT_SIGN_IN_REQUIRED)
     state = session.status(token, min_remaining=args.min_remaining)
-    facts: dict[str, Any] = {
-        "state": state.value, "client_id": config.client_id, "environment": config.environment,
-        "store": session.store.description if session.store else None,
+    refused = session.refused_at
+    facts.update({
+        "state": state.value,
         "supervisor": token.supervisor if token else None, "supervisor_name": token.supervisor_name if token else None,
         "expires_at": local_time(token.expires_at) if token is not None and token.expires_at else None,
         "seconds_left": int(token.seconds_left() or 0) if token is not None and token.expires_at else None,
         "refresh_token": bool(token.refresh_token) if token is not None else None,
-    }
+        "renewal_refused_at": local_time(refused) if refused is not None else None,
+    })
     if args.json:
         print(json.dumps(facts, indent=2))
         return EXIT_OF[state]
-    print(f"Client:        {config.client_id}")
-    print(f"Environment:   {config.environment}")
-    print(f"Token cache:   {facts['store'] or '(off)'}")
+    _print_store(facts)
     if token is None:
         print("Status:        no token cached: a supervisor must sign in with 'healthcode-auth login'.")
         return EXIT_SIGN_IN_REQUIRED
-    print(f"Signed in by:  {token.supervisor or '(unknown)'}" + (f" ({token.supervisor_name})"
-                                                                 if token.supervisor_name else ""))
+    print(f"Signed in by:  {escaped(token.supervisor or '(unknown)')}" + (f" ({escaped(token.supervisor_name)})"
+                                                                          if token.supervisor_name else ""))
     if token.expires_at is not None:
         print(f"Expires:       {describe_expiry(token.expires_at)}")
-    print(f"Refresh token: {'yes' if token.refresh_token else 'no'}")
+    print("Refresh token: " + ("no: the SSO refused to renew it at " + local_time(refused) if refused is not None
+                               else "yes" if token.refresh_token else "no"))
     print(f"Status:        {SAID[state]}")
     return EXIT_OF[state]
 
 
-def history(args: argparse.Namespace) -> int:
-    """The supervision record: who signed the robots in, who renewed, who signed out."""
-    session = HealthcodeSession.from_config(config_from(args))
-    events = session.history(args.limit)
+def _failed(args: argparse.Namespace, facts: dict[str, Any], state: str, error: Exception, code: int) -> int:
     if args.json:
-        print(json.dumps(events, indent=2))
+        print(json.dumps({**facts, "state": state, "error": str(error)}, indent=2))
+    else:
+        _print_store(facts)
+        print(f"Status:        {state}", flush=True)
+        print(f"error: {error}", file=sys.stderr)
+    return code
+
+
+def _print_store(facts: dict[str, Any]) -> None:
+    print(f"Client:        {facts['client_id']}")
+    print(f"Environment:   {facts['environment']}")
+    print(f"Token cache:   {facts['store'] or '(off)'}")
+
+
+def history(args: argparse.Namespace) -> int:
+    """The supervision record: who signed the robots in, who renewed, who signed out. Every event
+    is checked with the store's key: one that was not written with it is marked as such."""
+    session = HealthcodeSession.from_config(config_from(args))
+    events = session.history(min(max(args.limit, 0), MAX_HISTORY))
+    if args.json:
+        print(json.dumps([event.to_dict() for event in events], indent=2))
         return EXIT_OK
     if not events:
         print("The supervision record is empty." if session.store else "The token store is off: nothing is recorded.")
         return EXIT_OK
     for event in events:
-        who = event.get("supervisor", "(unknown)") + (f" ({event['supervisor_name']})"
-                                                      if event.get("supervisor_name") else "")
-        where = ", ".join(f"{k} {event[k]}" for k in ("machine", "user", "suite", "via") if event.get(k))
-        print(f"{event.get('time', '?')}  {event.get('event', '?'):<16} {who}  [{event.get('client_id', '?')} "
-              f"@ {event.get('environment', '?')}; {where}]")
+        fields = {k: escaped(v, 120) for k, v in event.fields.items()}
+        who = fields.get("supervisor", "(unknown)") + (f" ({fields['supervisor_name']})"
+                                                       if fields.get("supervisor_name") else "")
+        where = ", ".join(f"{k} {fields[k]}" for k in ("machine", "user", "suite", "via") if fields.get(k))
+        mark = "" if event.authentic else "  ** NOT AUTHENTIC: not written with this store's key **"
+        print(f"{fields.get('time', '?')}  {fields.get('event', '?'):<16} {who}  [{fields.get('client_id', '?')} "
+              f"@ {fields.get('environment', '?')}; {where}]{mark}")
+    forged = sum(not event.authentic for event in events)
+    if forged:
+        print(f"warning: {forged} event(s) above were not written with this store's key: they were added or "
+              "altered by someone without it, or written with a key this run does not have.", file=sys.stderr)
+    return EXIT_OK
+
+
+def set_aside(args: argparse.Namespace) -> int:
+    """After a lost key: move what this run cannot read aside (kept), so a supervisor can sign in."""
+    session = HealthcodeSession.from_config(config_from(args))
+    if session.store is None:
+        raise ConfigurationError("token_cache", "the token store is off: there is nothing to set aside")
+    done = session.store.set_aside(session.key)
+    if done is None:
+        print(f"Nothing to set aside: {session.store.description} can be read with this run's key (or holds "
+              "nothing for this client).")
+        return EXIT_OK
+    print(done)
+    print("Robots now find no authorisation for this client: a supervisor must sign in ('healthcode-auth login').")
     return EXIT_OK
 
 

@@ -6,7 +6,13 @@ import argparse
 import sys
 from datetime import timedelta
 
-from healthcode_auth.errors import ConfigurationError, HealthcodeAuthError, StoreError
+from healthcode_auth.errors import (
+    ConfigurationError,
+    HealthcodeAuthError,
+    StoreError,
+    StoreUnreadableError,
+    escaped,
+)
 from healthcode_auth.protocol.token import local_time
 from healthcode_auth.session import HealthcodeSession
 
@@ -20,6 +26,7 @@ def login(args: argparse.Namespace) -> int:
     if session.store is None:
         raise ConfigurationError("token_cache", "login stores the token in the token store, which is turned off")
     session.describe_actor = lambda: {"via": "healthcode-auth login"}
+    session.check_store()  # a store this key cannot read is said now, before the supervisor signs in
     from robot.utils import timestr_to_secs
 
     from HealthcodeLibrary.argument_types import BrowserOptions
@@ -39,17 +46,28 @@ def login(args: argparse.Namespace) -> int:
     if stored is None or stored.entry.token.access_token != token.access_token:
         raise StoreError(f"The sign-in succeeded, but the token could not be put in the token store "
                          f"{session.store.description} (see the warning above); robots will not find it.")
-    who = token.supervisor or "the supervisor"
+    who = escaped(token.supervisor) if token.supervisor else "the supervisor"
     print(f"Signed in: {who}. The token is in the token store {session.store.description} and valid until "
           f"{local_time(token.expires_at)}.")
     return EXIT_OK
 
 
 def logout(args: argparse.Namespace) -> int:
-    """Remove the stored authorisation, revoking it at the SSO where it supports revocation."""
+    """Remove the stored authorisation, revoking it at the SSO where it supports revocation.
+
+    Only the entry this run read and decrypted is removed. What it cannot read, it neither removes
+    nor revokes: it fails and says how to sign the robots out another way.
+    """
     session = HealthcodeSession.from_config(config_from(args))
     session.describe_actor = lambda: {"via": "healthcode-auth logout"}
-    token = session.clear()
+    try:
+        token = session.clear()
+    except StoreUnreadableError as error:
+        raise StoreUnreadableError(
+            f"Nothing was removed and nothing was revoked: {error} To sign the robots out without the key: revoke "
+            "the authorisation at the SSO (ask Healthcode, or the supervisor can end their Healthcode session); "
+            "otherwise the access token stays valid until it expires (Healthcode's: 24 hours after the sign-in).",
+            key_source=error.key_source, tried=error.tried, damaged=error.damaged) from None
     if token is None:
         print("Nothing to remove: no authorisation is cached for this client.")
         return EXIT_OK

@@ -113,6 +113,7 @@ def test_confidential_client_secret_never_printed(env, sandbox):
 
 @pytest.mark.parametrize(("args", "code", "message"), [
     (["status", "--environment", "staging"], 2, "invalid setting --environment (or HEALTHCODE_ENVIRONMENT)"),
+    (["status", "--leeway", "7200"], 2, "invalid setting --leeway (or HEALTHCODE_LEEWAY)"),
     (["check", "--environment", "http://127.0.0.1:9/.well-known/openid-configuration"], 1, "Could not connect"),
 ])
 def test_bad_settings_and_outages_are_clear(env, args, code, message):
@@ -142,6 +143,8 @@ def test_a_sign_out_is_final_even_when_an_old_copy_of_the_cache_is_put_back(env,
     assert run("logout", "--no-revoke", env=env).returncode == 0
     cache.write_bytes(backup)  # a restore from a backup, or an attacker with the old file
     status = run("status", env=env)
-    assert status.returncode == 3, status.stdout
-    assert "no token cached" in status.stdout
-    assert "before the latest sign-out" in status.stderr
+    assert status.returncode == 1, status.stdout  # refused, said as such: never the old token
+    assert "Signed in by" not in status.stdout
+    assert "before the latest sign-out" in status.stderr and "healthcode-auth set-aside" in status.stderr
+    assert run("set-aside", env=env).returncode == 0
+    assert run("status", env=env).returncode == 3

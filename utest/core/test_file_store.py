@@ -2,18 +2,20 @@
 
 import base64
 import json
-import logging
 import stat
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
 from healthcode_auth import ConfigurationError, Token
+from healthcode_auth.errors import StoreUnreadableError
 from healthcode_auth.storage import sealing
 from healthcode_auth.storage.file_store import FileTokenStore
-from healthcode_auth.storage.key_sources import ENV_KEY, key_file_path
+from healthcode_auth.storage.key_sources import ENV_KEY, StoreKey, key_file_path
+from healthcode_auth.storage.signouts import SignOutRecord
 from healthcode_auth.storage.store import StoredAuthorisation, entry_key
 
 URL = "https://sso.example.test/.well-known/openid-configuration"
@@ -55,8 +57,9 @@ def test_entries_per_client(cache):
     put(cache, entry(client_id="a"))
     put(cache, entry(client_id="b", access="OTHER-ACCESS-TOKEN"))
     assert [load(cache, c).client_id for c in ("a", "b")] == ["a", "b"]
-    assert cache.remove(entry_key(URL, "a"))
-    assert not cache.remove(entry_key(URL, "a"))
+    version = cache.load(entry_key(URL, "a")).version
+    assert cache.remove(entry_key(URL, "a"), version)
+    assert not cache.remove(entry_key(URL, "a"), version)
     assert load(cache, "a") is None
     assert load(cache, "b").token.access_token == "OTHER-ACCESS-TOKEN"
 
@@ -96,30 +99,59 @@ def test_short_passphrase_is_refused(tmp_path):
         put(FileTokenStore(tmp_path / "t.json", environ={ENV_KEY: "short"}), entry())
 
 
-def test_wrong_passphrase_reads_as_empty_with_warning(tmp_path, caplog):
+def test_wrong_passphrase_is_unreadable_and_never_overwritten(tmp_path):
     path = tmp_path / "tokens.json"
     put(FileTokenStore(path, environ={ENV_KEY: "the first passphrase!"}), entry())
-    with caplog.at_level(logging.WARNING, logger="healthcode_auth"):
-        assert load(FileTokenStore(path, environ={ENV_KEY: "another passphrase!!"})) is None
-    assert "another key" in caplog.text
-    assert ACCESS not in caplog.text
+    before = path.read_bytes()
+    other = FileTokenStore(path, environ={ENV_KEY: "another passphrase!!"})
+    with pytest.raises(StoreUnreadableError, match=f"encrypted with {ENV_KEY}, and the key this run has there does "
+                                                   "not decrypt it") as raised:
+        load(other)
+    assert raised.value.tried == ("env",) and raised.value.key_source == "env"
+    with pytest.raises(StoreUnreadableError):
+        other.store(entry(access="OTHER-ACCESS-TOKEN"), None)
+    assert path.read_bytes() == before
+    assert ACCESS not in str(raised.value) and "first passphrase" not in str(raised.value)
+    assert load(FileTokenStore(path, environ={ENV_KEY: "the first passphrase!"})).token.access_token == ACCESS
 
 
-def test_missing_passphrase_says_which_variable(tmp_path, caplog):
+def test_missing_passphrase_says_which_variable_and_which_source_this_run_uses(tmp_path):
     path = tmp_path / "tokens.json"
     put(FileTokenStore(path, environ={ENV_KEY: "the first passphrase!"}), entry())
-    with caplog.at_level(logging.WARNING, logger="healthcode_auth"):
-        assert load(FileTokenStore(path, environ={})) is None
-    assert f"encrypted with {ENV_KEY}, which is not set" in caplog.text
+    with pytest.raises(StoreUnreadableError, match=f"encrypted with {ENV_KEY}, which cannot be used in this run: "
+                                                   f"{ENV_KEY} is not set") as raised:
+        load(FileTokenStore(path, environ={}))
+    assert "Key source for new data in this run: the key file" in str(raised.value)
+    assert raised.value.key_source == "file" and raised.value.tried == ("env",)
 
 
-def test_lost_key_file_reads_as_empty_then_cache_is_rewritten(cache, caplog):
+def test_a_shell_without_the_key_variable_never_replaces_every_clients_entry(tmp_path):
+    """Finding 1: clients 1 and 2 stored under key A; client 2 signs in from a shell without the
+    variable. Before: the file was resealed with the key file holding client 2 only."""
+    path, key_a = tmp_path / "tokens.json", {ENV_KEY: "key A, the robots' passphrase"}
+    put(FileTokenStore(path, environ=key_a), entry(client_id="client-1", access="ACCESS-1"))
+    put(FileTokenStore(path, environ=key_a), entry(client_id="client-2", access="ACCESS-2"))
+    shell = FileTokenStore(path, environ={})
+    with pytest.raises(StoreUnreadableError):
+        shell.load(entry_key(URL, "client-2"))
+    with pytest.raises(StoreUnreadableError):
+        shell.store(entry(client_id="client-2", access="ACCESS-2-NEW"), None)
+    robots = FileTokenStore(path, environ=key_a)
+    assert load(robots, "client-1").token.access_token == "ACCESS-1"
+    assert load(robots, "client-2").token.access_token == "ACCESS-2"
+
+
+def test_lost_key_file_is_unreadable_until_set_aside_explicitly(cache):
     put(cache, entry())
+    before = cache.path.read_bytes()
     key_file_path().unlink()
     fresh = FileTokenStore(cache.path, environ={})
-    with caplog.at_level(logging.WARNING, logger="healthcode_auth"):
-        assert load(fresh) is None
-    assert "key file" in caplog.text
+    with pytest.raises(StoreUnreadableError, match="key file .* is missing"):
+        load(fresh)
+    said = fresh.set_aside(entry_key(URL, "example_rpa_app"))
+    aside = Path(said.split(" to ")[1].split(" (kept")[0])
+    assert aside.read_bytes() == before and aside.parent == cache.path.parent
+    assert not cache.path.exists()
     put(fresh, entry(access="NEW-ACCESS-TOKEN"))
     assert load(fresh).token.access_token == "NEW-ACCESS-TOKEN"
 
@@ -128,21 +160,51 @@ def test_lost_key_file_reads_as_empty_then_cache_is_rewritten(cache, caplog):
     b"", b"not json at all", b"[]", b'{"format": "something else"}', b'{"format": "healthcode-token-cache", "version": 99}',
     b"\xff\xfe\x00garbage",
 ])
-def test_damaged_file_reads_as_empty(cache, caplog, damage):
+def test_damaged_file_is_unreadable_not_empty(cache, damage):
     cache.path.parent.mkdir(parents=True)
     cache.path.write_bytes(damage)
-    with caplog.at_level(logging.WARNING, logger="healthcode_auth"):
-        assert load(cache) is None
-    assert "treated as empty" in caplog.text
+    with pytest.raises(StoreUnreadableError, match="cannot be read.*Nothing was changed") as raised:
+        load(cache)
+    assert raised.value.damaged
+    with pytest.raises(StoreUnreadableError):
+        cache.store(entry(), None)
+    assert cache.path.read_bytes() == damage
 
 
-def test_tampered_ciphertext_or_header_reads_as_empty(cache, caplog):
+def test_tampered_ciphertext_or_header_is_unreadable(cache):
     put(cache, entry())
     document = json.loads(cache.path.read_bytes())
     for field, value in (("ciphertext", base64.b64encode(b"x" * 64).decode()), ("salt", base64.b64encode(b"y" * 16).decode())):
         cache.path.write_text(json.dumps({**document, field: value}))
-        with caplog.at_level(logging.WARNING, logger="healthcode_auth"):
-            assert load(FileTokenStore(cache.path, environ={})) is None
+        with pytest.raises(StoreUnreadableError, match="does not decrypt"):
+            load(FileTokenStore(cache.path, environ={}))
+
+
+def test_a_damaged_entry_is_reported_and_the_others_stay_usable(cache):
+    put(cache, entry(client_id="other", access="OTHER-ACCESS-TOKEN"))
+    document, sealer = sealing.unseal(cache.path.read_bytes(), {}, generation=0)
+    document["entries"][entry_key(URL, "example_rpa_app")] = {"version": 3, "token": {"access_token": 12}}
+    cache.path.write_bytes(sealer.seal(document))
+    fresh = FileTokenStore(cache.path, environ={})
+    with pytest.raises(StoreUnreadableError, match="this client's entry.*damaged: 'discovery_url'"):
+        load(fresh)
+    assert not fresh.store(entry(), None) and not fresh.store(entry(), 3)
+    assert load(fresh, "other").token.access_token == "OTHER-ACCESS-TOKEN"
+    assert "moved this client's damaged entry aside" in fresh.set_aside(entry_key(URL, "example_rpa_app")).lower()
+    put(fresh, entry())
+    assert load(fresh).token.access_token == ACCESS
+    kept, _ = sealing.unseal(cache.path.read_bytes(), {}, generation=0)
+    assert [value["token"] for value in kept["set_aside"].values()] == [{"access_token": 12}]
+
+
+@pytest.mark.parametrize("expires_at", [1e300, -5, float("nan"), 10**400, "soon", True])
+def test_an_absurd_stored_time_is_a_damaged_entry_not_a_crash(cache, expires_at):
+    put(cache, entry())
+    document, sealer = sealing.unseal(cache.path.read_bytes(), {}, generation=0)
+    document["entries"][entry_key(URL, "example_rpa_app")]["token"]["expires_at"] = expires_at
+    cache.path.write_bytes(sealer.seal(document))
+    with pytest.raises(StoreUnreadableError, match="expires_at"):
+        load(FileTokenStore(cache.path, environ={}))
 
 
 def test_unchanged_file_is_not_decrypted_again(cache, monkeypatch):
@@ -151,7 +213,7 @@ def test_unchanged_file_is_not_decrypted_again(cache, monkeypatch):
     calls = []
     original = sealing.unseal
     monkeypatch.setattr("healthcode_auth.storage.file_store.unseal",
-                        lambda raw, environ: calls.append(1) or original(raw, environ))
+                        lambda raw, environ, **kw: calls.append(1) or original(raw, environ, **kw))
     for _ in range(5):
         load(cache)
     assert calls == []
@@ -192,43 +254,39 @@ def test_killed_writer_never_leaves_a_torn_file(tmp_path):
 
 
 @NO_POSIX_MODES
-def test_key_file_readable_by_others_is_refused(cache, caplog):
+def test_key_file_readable_by_others_is_refused(cache):
     put(cache, entry())
     key_file_path().chmod(0o644)
-    with caplog.at_level(logging.WARNING, logger="healthcode_auth"):
-        assert load(FileTokenStore(cache.path, environ={})) is None
-    assert "can be read by other users" in caplog.text
-    assert "chmod 600" in caplog.text
+    with pytest.raises(StoreUnreadableError, match="can be read by other users.*chmod 600"):
+        load(FileTokenStore(cache.path, environ={}))
 
 
-def test_an_older_copy_is_refused_after_a_sign_out(cache, caplog):
+def test_an_older_copy_is_refused_after_a_sign_out(cache):
     put(cache, entry())
     put(cache, entry(client_id="other", access="OTHER-ACCESS-TOKEN"))
     backup = cache.path.read_bytes()
-    assert cache.remove(entry_key(URL, "example_rpa_app"))  # healthcode-auth logout
+    assert cache.remove(entry_key(URL, "example_rpa_app"), cache.load(entry_key(URL, "example_rpa_app")).version)
     cache.path.write_bytes(backup)  # someone puts the old file back
     fresh = FileTokenStore(cache.path, environ={})
-    with caplog.at_level(logging.WARNING, logger="healthcode_auth"):
-        assert load(fresh) is None
-    assert "before the latest sign-out" in caplog.text
-    assert ACCESS not in caplog.text
+    with pytest.raises(StoreUnreadableError, match="before the latest sign-out.*healthcode-auth set-aside") as raised:
+        load(fresh)
+    assert ACCESS not in str(raised.value)
 
 
 def test_a_sign_out_keeps_the_other_clients_entries(cache):
     put(cache, entry())
     put(cache, entry(client_id="other", access="OTHER-ACCESS-TOKEN"))
-    assert cache.remove(entry_key(URL, "example_rpa_app"))
+    assert cache.remove(entry_key(URL, "example_rpa_app"), cache.load(entry_key(URL, "example_rpa_app")).version)
     assert load(FileTokenStore(cache.path, environ={}), "other").token.access_token == "OTHER-ACCESS-TOKEN"
 
 
-def test_the_generation_cannot_be_edited_in_the_header(cache, caplog):
+def test_the_generation_cannot_be_edited_in_the_header(cache):
     put(cache, entry())
     backup = json.loads(cache.path.read_bytes())
-    assert cache.remove(entry_key(URL, "example_rpa_app"))
+    assert cache.remove(entry_key(URL, "example_rpa_app"), cache.load(entry_key(URL, "example_rpa_app")).version)
     cache.path.write_text(json.dumps({**backup, "generation": 99}))  # claim to be newer
-    with caplog.at_level(logging.WARNING, logger="healthcode_auth"):
-        assert load(FileTokenStore(cache.path, environ={})) is None
-    assert "another key, or altered" in caplog.text
+    with pytest.raises(StoreUnreadableError, match="does not decrypt"):
+        load(FileTokenStore(cache.path, environ={}))
 
 
 def test_rollback_protection_with_a_passphrase_too(tmp_path):
@@ -236,6 +294,28 @@ def test_rollback_protection_with_a_passphrase_too(tmp_path):
     store = FileTokenStore(tmp_path / "tokens.json", environ=environ)
     put(store, entry())
     backup = store.path.read_bytes()
-    assert store.remove(entry_key(URL, "example_rpa_app"))
+    assert store.remove(entry_key(URL, "example_rpa_app"), store.load(entry_key(URL, "example_rpa_app")).version)
     store.path.write_bytes(backup)
-    assert load(FileTokenStore(store.path, environ=environ)) is None
+    with pytest.raises(StoreUnreadableError, match="before the latest sign-out"):
+        load(FileTokenStore(store.path, environ=environ))
+
+
+def test_a_rewrite_keeps_the_key_source_the_file_was_sealed_with(cache):
+    """A supervisor's shell with HEALTHCODE_CACHE_KEY set writes into a file the robots opened with
+    the key file: it stays on the key file, so the robots without the variable can still read it."""
+    put(cache, entry())
+    put(FileTokenStore(cache.path, environ={ENV_KEY: "a passphrase of sixteen or more"}), entry(client_id="b"))
+    assert json.loads(cache.path.read_bytes())["key_source"] == "file"
+    assert load(FileTokenStore(cache.path, environ={}), "b") is not None
+
+
+def test_one_key_derivation_and_one_generations_read_per_write(tmp_path, monkeypatch):
+    store = FileTokenStore(tmp_path / "tokens.json", environ={ENV_KEY: "a passphrase of sixteen or more"})
+    put(store, entry())
+    derivations, generation_reads = [], []
+    original_derive, original_read = StoreKey.derive, SignOutRecord._read
+    monkeypatch.setattr(StoreKey, "derive", lambda self, salt: derivations.append(1) or original_derive(self, salt))
+    monkeypatch.setattr(SignOutRecord, "_read", lambda self: generation_reads.append(1) or original_read(self))
+    fresh = FileTokenStore(store.path, environ={ENV_KEY: "a passphrase of sixteen or more"})
+    put(fresh, entry(access="SECOND-ACCESS-TOKEN"))
+    assert (len(derivations), len(generation_reads)) == (1, 1)

@@ -12,8 +12,17 @@ import time
 import pytest
 
 from fake_sso import discovery_document, jwks, sign, signing_key
-from healthcode_auth import HealthcodeAuthError, HealthcodeConfig, parse_metadata, parse_redirect, parse_token_response
+from healthcode_auth import (
+    HealthcodeAuthError,
+    HealthcodeConfig,
+    TokenRequestError,
+    parse_metadata,
+    parse_redirect,
+    parse_token_response,
+)
+from healthcode_auth.errors import StoreUnreadableError
 from healthcode_auth.protocol.authorization_request import AuthorizationRequest
+from healthcode_auth.protocol.expiry import settle_expiry
 from healthcode_auth.protocol.jwt_verification import JwksCache, read_claims, verify_access_token
 from healthcode_auth.storage.file_store import FileTokenStore
 from healthcode_auth.storage.store import entry_key
@@ -45,6 +54,7 @@ CONFIGS = [
     {"environment": "http://10.0.0.1/.well-known/openid-configuration"}, {"scope": "openid\x00api"},
     {"scope": 'a"b'}, {"scope": ["openid"]}, {"timeout": float("nan")}, {"timeout": float("inf")}, {"timeout": -1},
     {"timeout": "3"}, {"proxy": "ftp://proxy"}, {"proxy": "http://"}, {"leeway": 10**9}, {"leeway": 1.5},
+    {"leeway": 3601}, {"leeway": float("nan")}, {"leeway": "300"},
     {"expiry_margin": -5}, {"expiry_margin": 10**9}, {"token_cache": ""}, {"verify_access_token": "ALWAYS "},
     {"client_secret": 123}, {"ca_bundle": "/dev/null/nope"},
 ]
@@ -106,9 +116,6 @@ def test_redirect(url):
 
 
 TOKEN_BODIES = [
-    {"access_token": "t", "token_type": "Bearer", "expires_in": 10**12},
-    {"access_token": "t", "token_type": "Bearer", "expires_in": "86400.5"},
-    {"access_token": "t", "token_type": "Bearer", "expires_in": [86400]},
     {"access_token": "t\x00", "token_type": "Bearer"},
     {"access_token": {"nested": "t"}, "token_type": "Bearer"},
     {"access_token": "t", "token_type": "Bearer ", "expires_in": 1},
@@ -123,6 +130,22 @@ TOKEN_BODIES = [
 def test_token_response(body):
     with pytest.raises(HealthcodeAuthError):
         parse_token_response(200, "application/json", body)
+
+
+# An opaque token has no exp: with one of these expires_in there is no sane expiry at all.
+ABSURD_EXPIRES_IN = [10**12, "86400.5", [86400], 10**400, -(10**400), 1e308, float("inf"), float("-inf"),
+                     float("nan"), "inf", "nan", "1e308", "9" * 5000, -1, True, {"seconds": 60}, "\x1b]0;x\x07"]
+
+
+@pytest.mark.parametrize("expires_in", ABSURD_EXPIRES_IN, ids=range(len(ABSURD_EXPIRES_IN)))
+def test_absurd_expires_in_without_exp(expires_in):
+    token = parse_token_response(200, "application/json",
+                                 {"access_token": "t", "token_type": "Bearer", "expires_in": expires_in})
+    assert token.expires_at is None
+    with pytest.raises(TokenRequestError, match="no sane expiry") as caught:
+        settle_expiry(token.expires_in, None, token.issued_at)
+    assert len(str(caught.value)) < 600
+    assert str(caught.value).isprintable()
 
 
 KEY = signing_key("key-1")
@@ -156,6 +179,9 @@ def forged_tokens():
                                                  GOOD),
         "expired": sign(KEY, {**GOOD, "exp": NOW - 3600}),
         "not yet valid": sign(KEY, {**GOOD, "nbf": NOW + 3600}),
+        "issued in the year 33658": sign(KEY, {**GOOD, "iat": 10**12}),
+        "issued after any clock": sign(KEY, {**GOOD, "iat": 10**400}),
+        "expired before any clock": sign(KEY, {**GOOD, "exp": -(10**400)}),
         "wrong issuer": sign(KEY, {**GOOD, "iss": "https://evil.example"}),
         "exp as string": sign(KEY, {**GOOD, "exp": "tomorrow"}),
         "payload is a list": f"{b64({'alg': 'RS256', 'kid': 'key-1'})}.{b64([1, 2])}.c2ln",
@@ -204,5 +230,7 @@ def test_cache_file(tmp_path, content):
     path = tmp_path / "tokens.json"
     path.write_bytes(content)
     cache = FileTokenStore(path, environ={"HEALTHCODE_CACHE_KEY": "sixteen chars or more"})
-    assert cache.load(entry_key(URL, "c")) is None  # damaged reads as empty (with a warning)
-    assert cache.load(entry_key(URL, "other")) is None
+    for client in ("c", "other"):  # damaged is reported as such, never read as empty
+        with pytest.raises(StoreUnreadableError, match="cannot be read.*Nothing was changed"):
+            cache.load(entry_key(URL, client))
+    assert path.read_bytes() == content

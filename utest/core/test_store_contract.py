@@ -1,17 +1,22 @@
 """The store contract: every token store implementation passes the same cases.
 
 A networked store is a new module plus one more parameter of the ``backend`` fixture: something
-that can open the store (in this process and in other processes) and damage its data.
+that can open the store (in this process and in other processes), damage its data, write a
+hostile value where an entry belongs, and tamper with its supervision record.
 """
 
 import multiprocessing
+import threading
 import time
 from dataclasses import dataclass, field
 
 import pytest
 
 from healthcode_auth import StoreLockTimeout, Token
+from healthcode_auth.errors import StoreUnreadableError
 from healthcode_auth.storage import open_store
+from healthcode_auth.storage.key_sources import read_key
+from healthcode_auth.storage.sealing import Sealer
 from healthcode_auth.storage.store import StoredAuthorisation, entry_key
 
 URL = "https://sso.example.test/.well-known/openid-configuration"
@@ -27,9 +32,15 @@ class Backend:
     environ: dict = field(default_factory=lambda: dict(ENVIRON))
     damage: object = None  # callable: make the stored data unreadable
     raw: object = None  # callable: every stored byte, for the plain-text check
+    hostile: object = None  # callable(version): an entry sealed with the right key, with that version field
+    tamper: object = None  # callable(text): add a record event as someone without the key would
 
-    def open(self):
-        return open_store(self.setting, environ=self.environ, timeout=5)
+    def open(self, environ=None, **options):
+        return open_store(self.setting, environ=self.environ if environ is None else environ, timeout=5, **options)
+
+
+def sealed(payload):
+    return Sealer(read_key("env", ENVIRON)).seal(payload)
 
 
 def file_backend(tmp_path):
@@ -38,18 +49,39 @@ def file_backend(tmp_path):
     def damage():
         path.write_bytes(b'{"format": "healthcode-token-cache", "version": 1, "ciphertext": "broken"}')
 
-    return Backend(str(path), damage=damage, raw=lambda: path.read_bytes() if path.exists() else b"")
+    def hostile(version):
+        data = {**entry().to_dict(), "version": version}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(sealed({"entries": {KEY: data}, "last_version": 7}))
+
+    def tamper(text):
+        history = path.with_name(path.name + ".history")
+        history.write_text((history.read_text() if history.exists() else "") + text + "\n")
+
+    return Backend(str(path), damage=damage, raw=lambda: path.read_bytes() if path.exists() else b"",
+                   hostile=hostile, tamper=tamper)
 
 
 def redis_backend(url, server):
     import redis
 
+    from healthcode_auth.storage.redis_store import RedisTokenStore
+
+    client = redis.Redis.from_url(url)
+    entry_name = RedisTokenStore(f"{url}?prefix=contract:", environ=ENVIRON, timeout=5, lock_timeout=5)._entry(KEY)
+
     def damage():
-        client = redis.Redis.from_url(url)
         for key in client.scan_iter("contract:entry:*"):
             client.hset(key, "sealed", b'{"format": "healthcode-token-cache", "version": 1, "ciphertext": "x"}')
 
-    return Backend(f"{url}?prefix=contract:", damage=damage, raw=server.dump)
+    def hostile(version):
+        client.delete(entry_name)
+        client.hset(entry_name, mapping={"version": str(version), "sealed": sealed(entry().to_dict())})
+
+    def tamper(text):
+        client.xadd("contract:history", {"event": text})
+
+    return Backend(f"{url}?prefix=contract:", damage=damage, raw=server.dump, hostile=hostile, tamper=tamper)
 
 
 @pytest.fixture(params=["file", "redis"])
@@ -100,17 +132,17 @@ def test_removal_while_another_robot_holds_the_entry_is_not_undone(backend):
     robot, operator = backend.open(), backend.open()
     assert robot.store(entry(), None)
     held = robot.load(KEY)
-    assert operator.remove(KEY)  # healthcode-auth logout
+    assert operator.remove(KEY, operator.load(KEY).version)  # healthcode-auth logout
     assert not robot.store(entry(access="ACCESS-TOKEN-VALUE-2"), held.version)
     assert backend.open().load(KEY) is None
-    assert not operator.remove(KEY)
+    assert not operator.remove(KEY, held.version)
 
 
 def test_versions_are_never_reused_after_removal(backend):
     store = backend.open()
     assert store.store(entry(), None)
     old = store.load(KEY)
-    assert store.remove(KEY)
+    assert store.remove(KEY, old.version)
     assert store.store(entry(access="ACCESS-TOKEN-VALUE-2"), None)
     assert store.load(KEY).version > old.version
     assert not store.store(entry(access="ACCESS-TOKEN-VALUE-3"), old.version)
@@ -121,28 +153,108 @@ def test_remove_only_a_given_version(backend):
     assert store.store(entry(), None)
     old = store.load(KEY)
     assert store.store(entry(access="ACCESS-TOKEN-VALUE-2"), old.version)
-    assert not store.remove(KEY, only_version=old.version)  # a newer token is kept
+    assert not store.remove(KEY, old.version)  # a newer token is kept
     assert store.load(KEY) is not None
-    assert store.remove(KEY, only_version=store.load(KEY).version)
+    assert store.remove(KEY, store.load(KEY).version)
     assert store.load(KEY) is None
+
+
+@pytest.mark.parametrize("version", ["stale", "unknown", "never-stored"])
+def test_remove_with_a_stale_or_unknown_version_removes_nothing(backend, version):
+    store = backend.open()
+    assert store.store(entry(), None)
+    first = store.load(KEY).version
+    assert store.store(entry(access="ACCESS-TOKEN-VALUE-2"), first)
+    current = store.load(KEY).version
+    wrong = {"stale": first, "unknown": current + 1000, "never-stored": 0}[version]
+    assert not store.remove(KEY, wrong)
+    assert backend.open().load(KEY).version == current
+    assert not store.remove(entry_key(URL, "nobody"), current)
 
 
 def test_entries_of_other_clients_are_independent(backend):
     store = backend.open()
     assert store.store(entry(client_id="a"), None)
     assert store.store(entry(client_id="b", access="ACCESS-TOKEN-VALUE-B"), None)
-    assert store.remove(entry_key(URL, "a"))
+    assert store.remove(entry_key(URL, "a"), store.load(entry_key(URL, "a")).version)
     assert store.load(entry_key(URL, "b")).entry.token.access_token == "ACCESS-TOKEN-VALUE-B"
 
 
-def test_corrupt_data_reads_as_empty_and_can_be_replaced(backend):
+def test_damaged_data_is_unreadable_never_empty_and_is_set_aside_explicitly(backend):
     store = backend.open()
     assert store.store(entry(), None)
     backend.damage()
     fresh = backend.open()
+    with pytest.raises(StoreUnreadableError, match="cannot be read.*Nothing was changed.*healthcode-auth set-aside"):
+        fresh.load(KEY)
+    before = backend.raw()
+    assert not _stores(fresh, entry(access="ACCESS-TOKEN-VALUE-2"), None)
+    assert backend.raw() == before  # nothing written over it
+    said = fresh.set_aside(KEY)
+    assert "kept" in said
     assert fresh.load(KEY) is None
     assert fresh.store(entry(access="ACCESS-TOKEN-VALUE-2"), None)
     assert backend.open().load(KEY).entry.token.access_token == "ACCESS-TOKEN-VALUE-2"
+    assert fresh.set_aside(KEY) is None  # readable now: nothing to set aside
+
+
+def _stores(store, new, expected):
+    """A write over what cannot be read: refused (False), or the whole store refused (an error)."""
+    try:
+        return store.store(new, expected)
+    except StoreUnreadableError:
+        return False
+
+
+def test_unreadable_under_this_key_is_said_and_nothing_is_lost(backend):
+    assert backend.open().store(entry(), None)
+    other = backend.open(environ={"HEALTHCODE_CACHE_KEY": "another passphrase, not the fleet's"})
+    with pytest.raises(StoreUnreadableError, match="HEALTHCODE_CACHE_KEY.*does not decrypt") as raised:
+        other.load(KEY)
+    assert raised.value.tried == ("env",) and not raised.value.damaged
+    assert "a passphrase for the contract tests" not in str(raised.value)
+    assert not _stores(other, entry(access="ACCESS-TOKEN-VALUE-OTHER"), None)
+    assert backend.open().load(KEY).entry.token.access_token == "ACCESS-TOKEN-VALUE-1"
+
+
+def test_refused_renewal_is_marked_and_a_late_renewer_can_still_hand_over(backend):
+    store = backend.open()
+    assert store.store(entry(), None)
+    read = store.load(KEY)
+    assert read.refused_at is None
+    assert store.mark_refused(KEY, read.version, 1_800_000_000.5)
+    marked = backend.open().load(KEY)
+    assert (marked.version, marked.refused_at) == (read.version, 1_800_000_000.5)
+    assert not store.mark_refused(KEY, read.version + 1000, 1.0)
+    assert store.store(entry(access="ACCESS-TOKEN-VALUE-LATE"), read.version)  # the paused renewer's pair
+    renewed = backend.open().load(KEY)
+    assert renewed.refused_at is None and renewed.entry.token.access_token == "ACCESS-TOKEN-VALUE-LATE"
+
+
+@pytest.mark.parametrize("version", ["abc", "-3", "1.5", "", "9" * 400])
+def test_a_hostile_value_is_reported_never_removed_or_overwritten(backend, version):
+    backend.hostile(version)
+    store = backend.open()
+    with pytest.raises(StoreUnreadableError, match="damaged"):
+        store.load(KEY)
+    before = backend.raw()
+    assert not _stores(store, entry(access="ACCESS-TOKEN-VALUE-2"), None)
+    assert not store.remove(KEY, 1)
+    assert backend.raw() == before
+    assert "kept" in store.set_aside(KEY)
+    assert store.store(entry(access="ACCESS-TOKEN-VALUE-2"), None)
+
+
+def test_the_supervision_record_is_authenticated(backend):
+    store = backend.open()
+    store.supervision.append({"event": "signed-in", "supervisor": "alice\nsigned-out ceo\x1b[2J"})
+    backend.tamper('{"event": "signed-in", "supervisor": "ceo", "mac": "AAAA", "key_source": "env", "id": "1"}')
+    backend.tamper("not json at all")
+    events = backend.open().supervision.read(10)
+    assert [(e.fields.get("supervisor"), e.authentic) for e in events] == [
+        ("alice\nsigned-out ceo\x1b[2J", True), ("ceo", False), (None, False)]
+    other = backend.open(environ={"HEALTHCODE_CACHE_KEY": "another passphrase, not the fleet's"})
+    assert [e.authentic for e in other.supervision.read(10)] == [False, False, False]
 
 
 def test_no_secret_is_stored_in_plain_text(backend):
@@ -208,3 +320,29 @@ def test_a_held_renewal_lock_times_out_clearly(backend):
     finally:
         release.set()
         holder.join(timeout=30)
+
+
+def test_a_writer_paused_past_its_lease_still_hands_over_its_pair(backend):
+    """Robot A renews and pauses holding the lock past its lease (Redis: the lease runs out and B
+    gets the lock; file: the OS keeps A's lock, and B waits). B's refresh is refused and B marks
+    the entry. Either way A's newer pair ends up stored, not refused, and nothing is removed."""
+    assert backend.open().store(entry(), None)
+    a, b = backend.open(lock_timeout=0.5), backend.open(lock_timeout=5)
+    b_done = threading.Event()
+
+    def robot_b():
+        with b.renewal_lock(KEY):  # Redis: after A's lease ran out; file: after A released
+            read = b.load(KEY)
+            if read.entry.token.access_token == "ACCESS-TOKEN-VALUE-1":  # not renewed yet: B renews, is refused
+                b.mark_refused(KEY, read.version, time.time())
+        b_done.set()
+
+    with a.renewal_lock(KEY):
+        read = a.load(KEY)
+        threading.Thread(target=robot_b, daemon=True).start()
+        time.sleep(1.2)  # paused past the 0.5 s lease
+        assert a.store(entry(access="ACCESS-TOKEN-VALUE-RENEWED-BY-A"), read.version)
+    assert b_done.wait(10)
+    final = backend.open().load(KEY)
+    assert final.entry.token.access_token == "ACCESS-TOKEN-VALUE-RENEWED-BY-A"
+    assert final.refused_at is None

@@ -41,14 +41,20 @@ def test_token_near_expiry_is_renewed_once_and_rotation_stored(sandbox, tmp_path
     assert sandbox.request_count("token.refresh_token") == 1
 
 
-def test_refused_renewal_clears_the_entry_and_asks_for_the_supervisor(sandbox, tmp_path):
+def test_refused_renewal_marks_the_entry_and_asks_for_the_supervisor(sandbox, tmp_path):
     sandbox.set_token_lifetime(60)
     sign_in(new_session(sandbox, tmp_path / "tokens.json"))
     sandbox.reject_token_requests(1)
     later = new_session(sandbox, tmp_path / "tokens.json")
     with pytest.raises(NoValidTokenError, match="Supervisor re-authorisation required.*invalid_grant"):
         later.access_token()
-    assert later.store.load(later.key) is None
+    marked = later.store.load(later.key)
+    assert marked is not None and marked.refused_at is not None  # kept: a late renewer may still hand over
+    sandbox.reset_stats()
+    next_robot = new_session(sandbox, tmp_path / "tokens.json")
+    with pytest.raises(NoValidTokenError, match="refused to renew the authorisation at"):
+        next_robot.access_token()
+    assert sandbox.request_count("token.refresh_token") == 0  # nobody renews with a refused token again
 
 
 def test_expiry_margin_absorbs_clock_skew(sandbox, tmp_path):

@@ -47,9 +47,12 @@ class FakeClient:
         self.exchanges += 1
         return Token(access_token=f"ACCESS-{grant.code}", expires_at=time.time() + 86400, refresh_token="RT-1")
 
-    def refresh(self, refresh_token):
+    def request_refresh(self, refresh_token):
         self.refreshes += 1
         return Token(access_token="ACCESS-RENEWED", expires_at=time.time() + 86400, refresh_token="RT-2")
+
+    def verify(self, token):
+        return token
 
 
 class FakePage:

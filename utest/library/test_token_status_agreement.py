@@ -27,9 +27,12 @@ class CountingClient:
         self.refreshes = 0
         self.metadata = type("Metadata", (), {"to_dict": lambda self: {}, "discovery_url": config.discovery_url})()
 
-    def refresh(self, refresh_token):
+    def request_refresh(self, refresh_token):
         self.refreshes += 1
         return Token(access_token="RENEWED-ACCESS-TOKEN", expires_at=time.time() + 86400, refresh_token="RT-2")
+
+    def verify(self, token):
+        return token
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from robot.api.deco import keyword
 from robot.api.types import Secret
 from robot.utils import secs_to_timestr
 
-from healthcode_auth.errors import NoValidTokenError, TokenAssertionError
+from healthcode_auth.errors import NoValidTokenError, TokenAssertionError, escaped
 from healthcode_auth.protocol.token import Token, TokenStatus, describe_expiry
 
 from ..argument_types import ExpiryFormat
@@ -44,7 +44,8 @@ class AccessTokenKeywords(LibraryComponent):
         """`` of supervisor sub (name)`` for the log."""
         if not token.supervisor:
             return ""
-        return f" of supervisor {token.supervisor}" + (f" ({token.supervisor_name})" if token.supervisor_name else "")
+        name = f" ({escaped(token.supervisor_name)})" if token.supervisor_name else ""
+        return f" of supervisor {escaped(token.supervisor)}{name}"
 
     @keyword(tags=["token"])
     def healthcode_access_token_should_be_valid(self, min_remaining: timedelta = timedelta(0)) -> None:

@@ -1,9 +1,12 @@
 """Floor 3: where tokens are kept between runs and shared between robots.
 
 ``store.py`` is the seam (the interface the session uses); ``file_store.py`` implements it with
-an encrypted file, ``redis_store.py`` with Redis for fleets of robots on many machines;
-``sealing.py`` encrypts what any store writes; ``key_sources.py`` finds the
-key; ``private_files.py`` writes files atomically and privately. May import floors 1-2 only.
+an encrypted file, ``redis_store.py`` with Redis for fleets of robots on many machines. They are
+composed of parts: ``persistence.py`` (a file's bytes), ``sealing.py`` (what any store writes,
+encrypted and authenticated), ``locks.py`` (the file store's cross-process lock), ``record.py``
+(the supervision record and its authentication), ``signouts.py`` (the sign-out record that
+refuses copies put back), ``key_sources.py`` (finds the key) and ``private_files.py`` (private,
+atomic files). May import floors 1-2 only.
 """
 
 from __future__ import annotations

@@ -1,9 +1,15 @@
 """The encrypted, crash-safe token file shared by every robot of one user on one machine.
 
 A supervisor signs in once; scheduled and parallel robots then read the token from here with no
-browser and no network. The file is a sealed document (:mod:`sealing`), mode 0600, replaced
-atomically, so a reader never needs a lock. Writes and renewals hold a cross-process lock (a
-``.lock`` file beside it), and every write is a compare-and-set on the entry's version.
+browser and no network. Composed of parts, each tested alone: the file's bytes
+(:class:`~.persistence.FilePersistence`: private, bounded, replaced atomically, so a reader needs
+no lock), their sealing (:mod:`.sealing`), the sign-out record (:mod:`.signouts`), a cross-process
+lock (:mod:`.locks`) held by writes and renewals, and the supervision record beside the file
+(:class:`FileRecord`). Every write is a compare-and-set on the entry's version.
+
+A file this run cannot decrypt (another key, a missing ``HEALTHCODE_CACHE_KEY``), a damaged one or
+one put back from before a sign-out is reported as exactly that, and nothing is written over it:
+it may hold other clients' entries.
 """
 
 from __future__ import annotations
@@ -12,21 +18,21 @@ import contextlib
 import logging
 import os
 import threading
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import FileInUseError, StoreError, StoreKeyError, StoreLockTimeout
-from .key_sources import advance_generation, current_generation, ensure_key
-from .private_files import (
-    ensure_private_folder,
-    read_private_file,
-    refuse_link,
-    retry_while_in_use,
-    write_atomically,
-)
-from .sealing import RolledBackError, seal, unseal
-from .store import MAX_HISTORY, StoredAuthorisation, TokenStore, Versioned, event_from_json, event_to_json
+from ..errors import ConfigurationError, StoreError, StoreKeyError, StoreUnreadableError
+from .key_sources import StoreKey, ensure_key, read_key
+from .locks import FileLock
+from .persistence import FilePersistence, TooLarge
+from .private_files import ensure_private_folder
+from .record import MAX_EVENT_BYTES, MAX_HISTORY, RecordedEvent, SupervisionRecord, open_events, sign_event
+from .sealing import Sealer, Unreadable, new_sealer, unseal
+from .signouts import SignOutRecord
+from .store import StoredAuthorisation, TokenStore, Versioned, unreadable
 
 LOCK_TIMEOUT = 120.0
 MAX_CACHE_BYTES = 4_000_000  # a few hundred entries; anything larger is not ours
@@ -39,17 +45,38 @@ def default_cache_path() -> Path:
     return Path(platformdirs.user_cache_dir("robotframework-healthcode", appauthor=False)) / "tokens.json"
 
 
+@dataclass
+class _Document:
+    """The decrypted file: entries by key, the last version given out, entries set aside."""
+
+    entries: dict[str, Any] = field(default_factory=dict)
+    last_version: int = 0
+    set_aside: dict[str, Any] = field(default_factory=dict)
+    sealer: Sealer | None = None  # None: no file yet
+    generation: int | None = None  # the sign-out generation it was read under
+
+    def copy(self) -> _Document:
+        return _Document(dict(self.entries), self.last_version, dict(self.set_aside), self.sealer, self.generation)
+
+    def payload(self) -> dict[str, Any]:
+        return {"entries": self.entries, "last_version": self.last_version,
+                **({"set_aside": self.set_aside} if self.set_aside else {})}
+
+
 class FileTokenStore(TokenStore):
     """The token file at ``path``; the key comes from ``environ`` (default: this process's)."""
 
     def __init__(self, path: str | os.PathLike[str], *, environ: dict[str, str] | None = None,
-                 lock_timeout: float = LOCK_TIMEOUT) -> None:
+                 lock_timeout: float = LOCK_TIMEOUT, signouts: SignOutRecord | None = None) -> None:
         self.path = Path(path).expanduser()
         self.lock_timeout = lock_timeout
         self._environ = dict(os.environ if environ is None else environ)
-        self._memory_lock = threading.Lock()
-        self._snapshot: tuple[tuple[int, int], dict[str, Any]] | None = None
-        self._file_lock: Any = None
+        self._file = FilePersistence(self.path, what="token cache", max_bytes=MAX_CACHE_BYTES)
+        self._lock = FileLock(Path(str(self.path) + ".lock"), timeout=lock_timeout)
+        self._signouts = signouts or SignOutRecord()
+        self._snapshot: tuple[tuple[int, int], _Document] | None = None
+        self._snapshot_lock = threading.Lock()
+        self.supervision = FileRecord(self.path.with_name(self.path.name + ".history"), self._environ, self._locked)
 
     def __repr__(self) -> str:
         return f"FileTokenStore({str(self.path)!r})"
@@ -65,14 +92,8 @@ class FileTokenStore(TokenStore):
     def load(self, key: str) -> Versioned | None:
         # No lock: writes replace the file atomically. The common case, a valid cached token,
         # costs one small file read (none at all when the file is unchanged since the last read).
-        data = self._read()["entries"].get(key)
-        if data is None:
-            return None
-        try:
-            return Versioned(StoredAuthorisation.from_dict(data), _version_of(data) or 0)
-        except (KeyError, TypeError, ValueError, AttributeError):
-            log.warning("Ignoring a damaged entry in the Healthcode token cache %s.", self.path)
-            return None
+        data = self._read().entries.get(key)
+        return None if data is None else self._versioned(key, data)
 
     def renewal_lock(self, key: str) -> contextlib.AbstractContextManager[None]:
         return self._locked()
@@ -80,135 +101,182 @@ class FileTokenStore(TokenStore):
     def store(self, entry: StoredAuthorisation, expected_version: int | None) -> bool:
         with self._locked():
             document = self._read()
-            current = document["entries"].get(entry.key)
-            if _version_of(current) != expected_version:
+            current = document.entries.get(entry.key)
+            try:
+                found = None if current is None else self._versioned(entry.key, current).version
+            except StoreUnreadableError:
+                return False  # a damaged entry is not replaced behind anyone's back: see set_aside
+            if found != expected_version:
                 return False
-            version = document["last_version"] + 1
-            document["entries"][entry.key] = {**entry.to_dict(), "version": version}
-            document["last_version"] = version
+            version = document.last_version + 1
+            document.entries[entry.key] = {**entry.to_dict(), "version": version}
+            document.last_version = version
             self._write(document)
             return True
 
-    def remove(self, key: str, *, only_version: int | None = None) -> bool:
+    def remove(self, key: str, version: int) -> bool:
         """Sign out: the entry goes, and every older copy of this file is refused from now on."""
         with self._locked():
             document = self._read()
-            current = document["entries"].get(key)
-            if current is None or (only_version is not None and _version_of(current) != only_version):
+            current = document.entries.get(key)
+            if current is None or _version_of(current) != version:
                 return False
-            del document["entries"][key]
+            del document.entries[key]
             try:
-                advance_generation(self._id)
+                document.generation = self._signouts.advance(self._id)
             except StoreKeyError as error:
                 log.warning("Signed out, but an old copy of the Healthcode token cache %s could be put back and "
                             "used: %s", self.path, error)
             self._write(document)
             return True
 
-    def record(self, event: Mapping[str, str]) -> None:
-        """One JSON line per event in ``<cache>.history`` (0600, beside the cache), the last MAX_HISTORY kept."""
+    def mark_refused(self, key: str, version: int, when: float) -> bool:
         with self._locked():
-            lines = self._history_lines()[-(MAX_HISTORY - 1):]
-            lines.append(event_to_json(event))
-            write_atomically(self._history_path, ("\n".join(lines) + "\n").encode("utf-8"), what="supervision record")
+            document = self._read()
+            current = document.entries.get(key)
+            if current is None or _version_of(current) != version:
+                return False
+            document.entries[key] = {**current, "refused_at": when}
+            self._write(document)
+            return True
 
-    def history(self, limit: int) -> list[dict[str, str]]:
-        events = (event_from_json(line) for line in (self._history_lines()[-limit:] if limit > 0 else []))
-        return [event for event in events if event is not None]
-
-    @property
-    def _history_path(self) -> Path:
-        return self.path.with_name(self.path.name + ".history")
-
-    def _history_lines(self) -> list[str]:
-        try:
-            data = read_private_file(self._history_path, max_bytes=MAX_HISTORY * 2000, what="supervision record")
-        except ValueError:
-            log.warning("The supervision record %s is too large and starts afresh.", self._history_path)
-            return []
-        return [] if data is None else data.decode("utf-8", "replace").splitlines()
+    def set_aside(self, key: str) -> str | None:
+        with self._locked():
+            try:
+                document = self._read()
+            except StoreUnreadableError as error:
+                aside = self._file.set_aside("unreadable")
+                self._forget_snapshot()
+                return (f"Moved the token cache {self.path}, which this run cannot read, to {aside} (kept: with "
+                        f"the right key it can be moved back). The reason: {error.args[0]}")
+            data = document.entries.get(key)
+            if data is None:
+                return None
+            try:
+                self._versioned(key, data)
+            except StoreUnreadableError:
+                stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+                document.set_aside[f"{key} {stamp}"] = document.entries.pop(key)
+                self._write(document)
+                return (f"Moved this client's damaged entry aside inside the token cache {self.path} (kept, "
+                        "encrypted, under 'set_aside'); the other entries are unchanged.")
+            return None
 
     @property
     def _id(self) -> str:
         return f"file:{self.path.resolve()}"
 
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        """The cross-process lock; re-entrant within a thread (filelock counts nested acquisitions)."""
-        from filelock import FileLock, Timeout
+    def _locked(self) -> contextlib.AbstractContextManager[None]:
+        self._lock.timeout = self.lock_timeout
+        return self._lock.held()
 
-        with self._memory_lock:
-            if self._file_lock is None:
-                ensure_private_folder(self.path.parent)
-                self._file_lock = FileLock(str(self.path) + ".lock", mode=0o600)
-        lock = self._file_lock
-        refuse_link(Path(lock.lock_file), "token cache lock file")
+    def _versioned(self, key: str, data: Any) -> Versioned:
         try:
-            with lock.acquire(timeout=self.lock_timeout):
-                yield
-        except Timeout:
-            raise StoreLockTimeout(f"Another robot held the token cache lock {lock.lock_file} for over "
-                                   f"{self.lock_timeout:g} seconds. If no robot is running, delete that file."
-                                   ) from None
-        except OSError as error:
-            raise StoreError(f"The token cache lock {lock.lock_file} cannot be used ({error.strerror}). Check the "
-                             "folder's permissions, or remove the file if no robot is running.") from None
+            entry = StoredAuthorisation.from_dict(data)
+            version = _version_of(data)
+            if version is None:
+                raise ValueError("its version is not a positive whole number")
+            if entry.key != key:
+                raise ValueError("it names another SSO or client")
+            refused = data.get("refused_at")
+            if refused is not None and (isinstance(refused, bool) or not isinstance(refused, (int, float))):
+                raise ValueError("'refused_at' is not a time")
+        except ValueError as error:
+            raise unreadable(f"{self.description} (this client's entry)",
+                             Unreadable(f"the entry is damaged: {error}", damaged=True), self._environ) from None
+        return Versioned(entry, version, None if refused is None else float(refused))
 
-    def _read(self) -> dict[str, Any]:
-        """The decrypted document ``{"entries": {...}, "last_version": n}``; empty when unusable.
-
-        A file (the cache, its key file or the sign-out record) that Windows kept refusing to open
-        because another program holds it is not "unusable": that raises FileInUseError, never empty.
-        """
-        empty: dict[str, Any] = {"entries": {}, "last_version": 0}
+    def _read(self) -> _Document:
+        """The decrypted document; an empty one when there is no file; StoreUnreadableError when
+        there is one this run cannot read. A file that Windows kept refusing to open because another
+        program holds it is not unreadable: that raises FileInUseError."""
+        status = self._file.stat()
+        if status is None:
+            return _Document()
+        stamp = (status.st_mtime_ns, status.st_size)
+        with self._snapshot_lock:
+            if self._snapshot is not None and self._snapshot[0] == stamp:
+                return self._snapshot[1].copy()  # unchanged since the last read: no decryption
         try:
-            stat = retry_while_in_use(lambda: os.lstat(self.path), self.path, "token cache", "read")
-        except FileNotFoundError:
-            return empty
-        version = (stat.st_mtime_ns, stat.st_size)
-        with self._memory_lock:
-            if self._snapshot is not None and self._snapshot[0] == version:
-                return _copy(self._snapshot[1])  # unchanged since the last read: no decryption
-        try:
-            raw = read_private_file(self.path, max_bytes=MAX_CACHE_BYTES, what="token cache")
+            raw = self._file.read()
             if raw is None:
-                return empty
-            document = unseal(raw, self._environ, generation=current_generation(self._id))
-            entries = document["entries"]
-            if not isinstance(entries, dict):
-                raise ValueError("no entries")
-            last = document.get("last_version", 0)
-            last = max([last if isinstance(last, int) else 0, *(_version_of(e) or 0 for e in entries.values())])
-        except FileInUseError:
-            raise  # the key file or sign-out record was busy, not missing: never "empty"
-        except StoreKeyError as error:
-            log.warning("The Healthcode token cache %s is treated as empty: %s", self.path, error)
-            return empty
-        except RolledBackError as error:
-            log.warning("The Healthcode token cache %s is refused: %s. A supervisor must sign in again.",
-                        self.path, error)
-            return empty
-        except (ValueError, KeyError, TypeError, AttributeError, UnicodeError, RecursionError, OSError) as error:
-            log.warning("The Healthcode token cache %s cannot be read (%s) and is treated as empty; "
-                        "a supervisor may need to sign in again.", self.path, error)
-            return empty
-        document = {"entries": entries, "last_version": last}
-        with self._memory_lock:
-            self._snapshot = (version, document)
-        return _copy(document)
+                return _Document()
+            try:
+                generation = self._signouts.generation(self._id)
+            except StoreKeyError as error:
+                raise Unreadable(f"the sign-out record cannot be read ({error})") from None
+            payload, sealer = unseal(raw, self._environ, generation=generation)
+            document = _parse(payload, sealer, generation)
+        except TooLarge as error:
+            raise unreadable(self.description, Unreadable(str(error), damaged=True), self._environ) from None
+        except Unreadable as problem:
+            raise unreadable(self.description, problem, self._environ) from None
+        with self._snapshot_lock:
+            self._snapshot = (stamp, document)
+        return document.copy()
 
-    def _write(self, document: dict[str, Any]) -> None:
-        write_atomically(self.path, seal(document, self._environ, generation=current_generation(self._id)))
-        with self._memory_lock:
+    def _write(self, document: _Document) -> None:
+        sealer = document.sealer or new_sealer(self._environ)
+        generation = document.generation
+        if generation is None:
+            generation = self._signouts.generation(self._id)
+        self._file.write(sealer.seal(document.payload(), generation=generation))
+        self._forget_snapshot()
+
+    def _forget_snapshot(self) -> None:
+        with self._snapshot_lock:
             self._snapshot = None
 
 
+def _parse(payload: Mapping[str, Any], sealer: Sealer, generation: int) -> _Document:
+    entries, aside = payload.get("entries"), payload.get("set_aside") or {}
+    if not isinstance(entries, dict) or not isinstance(aside, dict):
+        raise Unreadable("its decrypted content is not a token store", source=sealer.key.source, damaged=True)
+    versions = [v for v in (_version_of(e) for e in entries.values()) if v is not None]
+    last = payload.get("last_version")
+    last = last if isinstance(last, int) and not isinstance(last, bool) and last >= 0 else 0
+    return _Document(entries, max([last, *versions]), aside, sealer, generation)
+
+
 def _version_of(data: Any) -> int | None:
-    if not isinstance(data, dict):
-        return None
-    version = data.get("version", 0)
-    return version if isinstance(version, int) and not isinstance(version, bool) else 0
+    """An entry's version: a positive whole number, or None for anything else (damaged)."""
+    version = data.get("version") if isinstance(data, dict) else None
+    return version if isinstance(version, int) and not isinstance(version, bool) and version > 0 else None
 
 
-def _copy(document: dict[str, Any]) -> dict[str, Any]:
-    return {"entries": dict(document["entries"]), "last_version": document["last_version"]}
+class FileRecord(SupervisionRecord):
+    """The supervision record of a file store: one authenticated JSON line per event, in
+    ``<cache>.history`` (0600, beside the cache), the last MAX_HISTORY kept."""
+
+    def __init__(self, path: Path, environ: dict[str, str],
+                 locked: Any) -> None:
+        self._file = FilePersistence(path, what="supervision record", max_bytes=MAX_HISTORY * MAX_EVENT_BYTES)
+        self._environ = environ
+        self._locked = locked
+
+    def append(self, event: Mapping[str, str]) -> None:
+        key = ensure_key(self._environ)
+        with self._locked():
+            lines = self._lines()[-(MAX_HISTORY - 1):]
+            lines.append(sign_event(event, key))
+            self._file.write(("\n".join(lines) + "\n").encode("utf-8"))
+
+    def read(self, limit: int) -> list[RecordedEvent]:
+        lines = self._lines()[-limit:] if limit > 0 else []
+        return open_events(lines, self._key_of)
+
+    def _lines(self) -> list[str]:
+        try:
+            data = self._file.read()
+        except TooLarge:
+            aside = self._file.set_aside("too-large")
+            log.warning("The supervision record was larger than this library ever writes; it was moved to %s "
+                        "(kept) and a new one started.", aside)
+            return []
+        return [] if data is None else data.decode("utf-8", "replace").splitlines()
+
+    def _key_of(self, source: str) -> StoreKey | None:
+        try:
+            return read_key(source, self._environ)
+        except (StoreError, ConfigurationError):
+            return None

@@ -7,16 +7,22 @@ generated key file kept apart from the cache, mode 0600. A networked store (Redi
 ``HEALTHCODE_CACHE_KEY``: it is the one key every machine of a fleet shares.
 The cache file records which source encrypted it, so a later run asks that source only (and
 never imports keyring when a key file was used) and can say exactly what is missing.
+
+A :class:`StoreKey` is one source's key, read once per store operation: deriving the AES key for a
+document (:meth:`StoreKey.derive`) and the supervision record's MAC key (:meth:`StoreKey.record_key`)
+happen from it, never by reading the source again.
 """
 
 from __future__ import annotations
 
 import base64
 import functools
-import json
+import hashlib
+import hmac
 import logging
 import os
 import secrets
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ConfigurationError, FileInUseError, StoreError, StoreKeyError, first_line
@@ -30,6 +36,43 @@ MIN_PASSPHRASE = 16
 KEYRING_SERVICE = "robotframework-healthcode"
 KEYRING_USERNAME = "token-cache-key"
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+# The supervision record's MAC key is derived from the store's key with this fixed salt and label,
+# so every machine holding the key derives the same one, and nobody without it can.
+RECORD_SALT = b"healthcode-supervision-record"
+RECORD_LABEL = b"robotframework-healthcode supervision record v1"
+SOURCES = ("env", "keyring", "file")
+
+
+@dataclass(frozen=True)
+class StoreKey:
+    """One key source's secret, read once: the AES keys of documents and the record's MAC key come
+    from it. ``secret`` is 32 key bytes, or a passphrase (stretched with scrypt per salt)."""
+
+    source: str
+    secret: bytes | str = field(repr=False)
+
+    def derive(self, salt: bytes) -> bytes:
+        """The 32-byte AES key of a document sealed with ``salt``."""
+        return _stretch(self.secret, salt) if isinstance(self.secret, str) else self.secret
+
+    def record_key(self) -> bytes:
+        """The key that authenticates supervision-record events written with this key."""
+        return hmac.new(self.derive(RECORD_SALT), RECORD_LABEL, hashlib.sha256).digest()
+
+    @property
+    def description(self) -> str:
+        return describe_source(self.source)
+
+
+def describe_source(source: str) -> str:
+    """A key source as people know it: the variable, the keyring, or the key file's path."""
+    if source == "env":
+        return ENV_KEY
+    if source == "keyring":
+        return "the operating system's keyring"
+    if source == "file":
+        return f"the key file {key_file_path()}"
+    return f"an unknown key source '{source[:20]}'"
 
 
 def key_file_path() -> Path:
@@ -47,37 +90,33 @@ def choose_source(environ: dict[str, str] | None = None) -> str:
     return "keyring" if keyring_usable() and keyring_works() else "file"
 
 
-def ensure_key(environ: dict[str, str]) -> None:
-    """Make sure the key new documents will be sealed with is at hand (creating it if needed).
-    Called before a code or refresh token is redeemed, so that a key source
-    that fails cannot cost the token that redeeming it returns."""
-    source = choose_source(environ)
-    if source == "env":
-        _passphrase(environ)  # checked; stretched only when a document is sealed, with its own salt
-    else:
-        key_for(source, b"", environ, create=True)
+def ensure_key(environ: dict[str, str]) -> StoreKey:
+    """The key new documents are sealed with, at hand (created if needed). Called before a code or
+    refresh token is redeemed, so that a key source that fails cannot cost the token that
+    redeeming it returns."""
+    return read_key(choose_source(environ), environ, create=True)
 
 
-def key_for(source: str, salt: bytes, environ: dict[str, str] | None = None, create: bool = False) -> bytes:
-    """The 32-byte AES key for ``source``; ``create`` makes a keyring entry or key file if missing."""
+def read_key(source: str, environ: dict[str, str] | None = None, *, create: bool = False) -> StoreKey:
+    """The key of ``source``, read once; ``create`` makes a keyring entry or key file if missing.
+    Raises StoreKeyError saying what is missing (ConfigurationError for a malformed variable)."""
     environ = dict(os.environ) if environ is None else environ
     if source == "env":
         passphrase = _passphrase(environ)
         if passphrase.startswith(RANDOM_KEY_PREFIX):
-            return random_key_bytes(passphrase)
-        return _stretch(passphrase, salt)
+            return StoreKey(source, random_key_bytes(passphrase))
+        return StoreKey(source, passphrase)
     if source == "keyring":
-        return _decode(_keyring_secret(create), "the keyring entry")
+        return StoreKey(source, _decode(_keyring_secret(create), "the keyring entry"))
     if source == "file":
-        return _decode(_key_file_secret(create), str(key_file_path()))
-    raise StoreKeyError(f"The token cache names an unknown key source '{source[:20]}'. Delete it and sign in again.")
+        return StoreKey(source, _decode(_key_file_secret(create), str(key_file_path())))
+    raise StoreKeyError(f"The token store names {describe_source(source)}, which this version does not know.")
 
 
 def _passphrase(environ: dict[str, str]) -> str:
     passphrase = environ.get(ENV_KEY, "")
     if not passphrase:
-        raise StoreKeyError(f"The token cache was encrypted with {ENV_KEY}, which is not set in this run. "
-                            f"Set {ENV_KEY} as when the supervisor signed in, or sign in again.")
+        raise StoreKeyError(f"{ENV_KEY} is not set in this run.")
     if passphrase.startswith(RANDOM_KEY_PREFIX):
         random_key_bytes(passphrase)
     elif len(passphrase) < MIN_PASSPHRASE:
@@ -112,7 +151,7 @@ def require_shared_key(environ: dict[str, str], store: str) -> None:
                                  f"to every robot and to the supervisor's machine as {ENV_KEY}")
 
 
-@functools.lru_cache(maxsize=8)
+@functools.lru_cache(maxsize=16)
 def _stretch(passphrase: str, salt: bytes) -> bytes:
     # scrypt once per process and salt: it is slow on purpose, the cache is read often.
     from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
@@ -183,8 +222,7 @@ def _keyring_secret(create: bool) -> str:
         raise StoreKeyError(f"The operating system's keyring could not be used ({_describe(error)}). "
                             f"Set {ENV_KEY} instead, or unlock the keyring, then try again.") from None
     if value is None:
-        raise StoreKeyError("The token cache's key is no longer in the operating system's keyring. "
-                            "A supervisor must sign in again.")
+        raise StoreKeyError("The token cache's key is not in the operating system's keyring of this user.")
     return value
 
 
@@ -194,7 +232,7 @@ def _key_file_secret(create: bool) -> str:
     if value is not None:
         return value
     if not create:
-        raise StoreKeyError(f"The token cache's key file {path} is missing. A supervisor must sign in again.")
+        raise StoreKeyError(f"The token cache's key file {path} is missing.")
     _write_key_file(path, _new_key().encode("ascii"), "token cache key", exclusive=True)
     value = _read_key_file(path)  # whoever won the race to create it: checked like any key file
     if value is None:
@@ -231,38 +269,5 @@ def _decode(value: str, where: str) -> bytes:
     except (ValueError, UnicodeError):
         key = b""
     if len(key) != 32:
-        raise StoreKeyError(f"The token cache key in {where} is damaged. Remove it and sign in again.")
+        raise StoreKeyError(f"The token cache key in {where} is damaged (not 32 bytes of base64).")
     return key
-
-
-def generations_path() -> Path:
-    """Where sign-out generations are kept: beside the key file, apart from the caches."""
-    return key_file_path().with_name("generations.json")
-
-
-def current_generation(store_id: str) -> int:
-    """How many times ``store_id`` was signed out on this machine (0 if never)."""
-    return _generations().get(store_id, 0)
-
-
-def advance_generation(store_id: str) -> int:
-    """Record a sign-out: every copy of the store sealed before it is refused from now on."""
-    generations = _generations()
-    generations[store_id] = generations.get(store_id, 0) + 1
-    _write_key_file(generations_path(), json.dumps(generations, sort_keys=True).encode("utf-8"), "sign-out record")
-    return generations[store_id]
-
-
-def _generations() -> dict[str, int]:
-    path = generations_path()
-    try:
-        data = read_private_file(path, max_bytes=1_000_000, what="token cache generations file", private=True)
-        generations = json.loads(data) if data is not None else {}
-    except FileInUseError:
-        raise
-    except (StoreError, ValueError) as error:
-        raise StoreKeyError(f"The sign-out record {path} cannot be used ({error}). Remove it and sign in again."
-                            ) from None
-    if not isinstance(generations, dict):
-        raise StoreKeyError(f"The sign-out record {path} is damaged. Remove it and sign in again.")
-    return {str(k): v for k, v in generations.items() if isinstance(v, int) and not isinstance(v, bool)}

@@ -1,13 +1,15 @@
 """A token store in Redis: one supervisor's authorisation shared by robots on many machines.
 
 Built on redis-py's own parts: its connection pool, TLS, timeouts, ``Lock`` and scripts. Each
-entry is a hash (``version``, ``writer``, ``sealed``) under ``<prefix>entry:<sha256 of its key>``;
-``sealed`` is the entry encrypted exactly as the file store encrypts its file (:mod:`sealing`,
-with the fleet's ``HEALTHCODE_CACHE_KEY``), so Redis never holds a token in plain text. Writes are
-compare-and-set on ``version`` in one Lua script (versions come from one counter, so they are
-never reused), which fences a holder whose lock lease ran out: it can never overwrite a newer
-token. The renewal lock is redis-py's ``Lock``, with a lease that outlasts a renewal's request
-deadline and expires when its holder dies. The supervision record is a bounded stream.
+entry is a hash (``version``, ``writer``, ``sealed``, and ``refused_at`` once the SSO refused to
+renew it) under ``<prefix>entry:<sha256 of its key>``; ``sealed`` is the entry encrypted exactly as
+the file store encrypts its file (:mod:`sealing`, with the fleet's ``HEALTHCODE_CACHE_KEY``), so
+Redis never holds a token in plain text. Reads are bounded before anything is decrypted, and what
+cannot be read is reported, never removed. Writes, removals and refusals are compare-and-set on
+``version`` in Lua scripts (versions come from one counter, so they are never reused), which
+fences a holder whose lock lease ran out: it can never overwrite a newer token. The renewal lock
+is redis-py's ``Lock``, with a lease that outlasts a renewal's request deadline and expires when
+its holder dies. The supervision record is a bounded stream of authenticated events.
 
 Notes from checking redis-py against a real server: ``docs/notes/redis-py.md``.
 """
@@ -19,40 +21,91 @@ import hashlib
 import importlib.util
 import logging
 import secrets
+import time
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from ..errors import ConfigurationError, StoreKeyError, StoreLockTimeout, StoreUnavailableError, first_line
+from ..errors import (
+    ConfigurationError,
+    StoreLockTimeout,
+    StoreUnavailableError,
+    StoreUnreadableError,
+    escaped,
+    first_line,
+)
 from ..protocol.urls import split_url
 from ..redaction import REDACTOR
-from .key_sources import ensure_key, require_shared_key
-from .sealing import UndecryptableError, seal, unseal
-from .store import MAX_HISTORY, StoredAuthorisation, TokenStore, Versioned, event_from_json, event_to_json
+from .key_sources import read_key, require_shared_key
+from .record import MAX_EVENT_BYTES, MAX_HISTORY, RecordedEvent, SupervisionRecord, open_events, sign_event
+from .sealing import Sealer, Unreadable, unseal
+from .store import MAX_ENTRY_BYTES, MAX_TIME, StoredAuthorisation, TokenStore, Versioned, unreadable
 
 if TYPE_CHECKING:
     import redis
 
 log = logging.getLogger("healthcode_auth")
 DEFAULT_PREFIX = "healthcode:"
-# KEYS: entry, version counter. ARGV: expected version ("" = no entry yet), sealed value, writer id.
+# Every script reads what it compares with pcall: a key of another type (a hostile or mistaken
+# write) is "not ours", never an error that could be mistaken for "absent".
+# KEYS: entry. ARGV: the most bytes of 'sealed' to return. -> {'ok', version, sealed, refused_at}
+LOAD_SCRIPT = """
+local length = redis.pcall('HSTRLEN', KEYS[1], 'sealed')
+if type(length) == 'table' then return {'wrongtype'} end
+if length > tonumber(ARGV[1]) then return {'too-large', length} end
+local fields = redis.call('HMGET', KEYS[1], 'version', 'sealed', 'refused_at')
+return {'ok', fields[1], fields[2], fields[3]}
+"""
+# KEYS: entry, version counter. ARGV: expected version ("" = no entry at all), sealed value, writer id.
 STORE_SCRIPT = """
-local current = redis.call('HGET', KEYS[1], 'version')
-if (ARGV[1] == '' and current) or (ARGV[1] ~= '' and current ~= ARGV[1]) then
-  return {0, current or ''}
+if ARGV[1] == '' then
+  if redis.call('EXISTS', KEYS[1]) == 1 then return {0, ''} end
+else
+  local current = redis.pcall('HGET', KEYS[1], 'version')
+  if type(current) == 'table' or current ~= ARGV[1] then return {0, ''} end
 end
 local version = redis.call('INCR', KEYS[2])
+redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'version', version, 'sealed', ARGV[2], 'writer', ARGV[3])
 return {1, tostring(version)}
 """
-# KEYS: entry. ARGV: the only version to remove ("" = any).
+# KEYS: entry. ARGV: the version read and decrypted. Removes it only at that version.
 REMOVE_SCRIPT = """
-local current = redis.call('HGET', KEYS[1], 'version')
-if not current or (ARGV[1] ~= '' and current ~= ARGV[1]) then
-  return 0
-end
+local current = redis.pcall('HGET', KEYS[1], 'version')
+if type(current) == 'table' or current ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
 return 1
+"""
+# KEYS: entry. ARGV: the version the SSO refused to renew, when. The version stays.
+MARK_REFUSED_SCRIPT = """
+local current = redis.pcall('HGET', KEYS[1], 'version')
+if type(current) == 'table' or current ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'refused_at', ARGV[2])
+return 1
+"""
+# KEYS: entry, where to keep it. ARGV: its version field as read ("" none, "*wrongtype*" not a hash).
+SET_ASIDE_SCRIPT = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local current = redis.pcall('HGET', KEYS[1], 'version')
+if type(current) == 'table' then current = '*wrongtype*' end
+if (current or '') ~= ARGV[1] then return 0 end
+redis.call('RENAME', KEYS[1], KEYS[2])
+return 1
+"""
+# KEYS: the record. ARGV: how many, the most bytes of one event. -> newest first; nil where unusable.
+READ_RECORD_SCRIPT = """
+local items = redis.pcall('XREVRANGE', KEYS[1], '+', '-', 'COUNT', ARGV[1])
+if items['err'] then return {} end
+local out = {}
+for _, item in ipairs(items) do
+  local text = false
+  local fields = item[2]
+  for j = 1, #fields, 2 do
+    if fields[j] == 'event' and #fields[j + 1] <= tonumber(ARGV[2]) then text = fields[j + 1] end
+  end
+  out[#out + 1] = text
+end
+return out
 """
 
 
@@ -112,6 +165,8 @@ class RedisTokenStore(TokenStore):
         self._ca_bundle = ca_bundle
         self._client: redis.Redis | None = None
         self._scripts: dict[str, Any] = {}
+        self._sealer: Sealer | None = None
+        self.supervision = RedisRecord(self)
 
     def __repr__(self) -> str:
         return f"RedisTokenStore({self._shown!r})"
@@ -121,29 +176,23 @@ class RedisTokenStore(TokenStore):
         return self._shown
 
     def prepare(self) -> None:
-        ensure_key(self._environ)
+        self._sealer_for_writes()
 
     def load(self, key: str) -> Versioned | None:
-        with self._talking("read the token"):
-            version, sealed = self._redis.hmget(self._entry(key), ["version", "sealed"])
-        if version is None or sealed is None:
+        raw = self._read(key)
+        if raw is None:
             return None
+        version, sealed, refused = raw
         try:
-            data = unseal(_bytes(sealed), self._environ)
+            data, _ = unseal(sealed, self._environ, sources=("env",))
             entry = StoredAuthorisation.from_dict(data)
             if entry.key != key:
-                raise ValueError("the entry belongs to another SSO or client")
-            return Versioned(entry, int(version))
-        except (StoreKeyError, UndecryptableError) as error:
-            # Perhaps this machine has another key than the fleet: never destroy the fleet's token.
-            log.warning("The token in %s cannot be decrypted and is ignored (%s). Check that HEALTHCODE_CACHE_KEY "
-                        "is the key the other machines use.", self._shown, error)
-        except (ValueError, KeyError, TypeError, AttributeError, UnicodeError, RecursionError) as error:
-            # Unreadable whatever the key: clear exactly this version, so a sign-in can replace it.
-            log.warning("The token in %s cannot be read (%s) and is removed; a supervisor may need to sign in "
-                        "again.", self._shown, error)
-            self.remove(key, only_version=int(version))
-        return None
+                raise Unreadable("it belongs to another SSO or client", damaged=True)
+            return Versioned(entry, _number(version, "version"), None if refused is None else _time(refused))
+        except ValueError as error:  # a malformed entry: reported, never removed
+            raise self._unreadable(Unreadable(f"the entry is damaged: {error}", damaged=True)) from None
+        except Unreadable as problem:
+            raise self._unreadable(problem) from None
 
     @contextlib.contextmanager
     def renewal_lock(self, key: str) -> Iterator[None]:
@@ -171,30 +220,69 @@ class RedisTokenStore(TokenStore):
                 log.warning("%s The lock expires by itself.", error)
 
     def store(self, entry: StoredAuthorisation, expected_version: int | None) -> bool:
-        sealed = seal(entry.to_dict(), self._environ)
-        writer = secrets.token_hex(8)
+        sealed = self._sealer_for_writes().seal(entry.to_dict())
         keys = [self._entry(entry.key), self._key("versions")]
-        args = ["" if expected_version is None else str(expected_version), sealed, writer]
+        args = ["" if expected_version is None else str(expected_version), sealed, secrets.token_hex(8)]
         with self._talking("store the token"):
             stored, _ = self._script("store", STORE_SCRIPT)(keys=keys, args=args)
         return bool(int(stored))
 
-    def remove(self, key: str, *, only_version: int | None = None) -> bool:
-        args = ["" if only_version is None else str(only_version)]
+    def remove(self, key: str, version: int) -> bool:
         with self._talking("remove the token"):
-            return bool(int(self._script("remove", REMOVE_SCRIPT)(keys=[self._entry(key)], args=args)))
+            return bool(int(self._script("remove", REMOVE_SCRIPT)(keys=[self._entry(key)], args=[str(version)])))
 
-    def record(self, event: Mapping[str, str]) -> None:
-        with self._talking("record the event"):
-            self._redis.xadd(self._key("history"), {"event": event_to_json(event)},
-                             maxlen=MAX_HISTORY, approximate=True)
+    def mark_refused(self, key: str, version: int, when: float) -> bool:
+        with self._talking("note the refused renewal"):
+            return bool(int(self._script("refused", MARK_REFUSED_SCRIPT)(keys=[self._entry(key)],
+                                                                        args=[str(version), repr(float(when))])))
 
-    def history(self, limit: int) -> list[dict[str, str]]:
-        with self._talking("read the supervision record"):
-            items = self._redis.xrevrange(self._key("history"), count=limit)
-        events = (event_from_json(fields[b"event"]) for _, fields in reversed(items or [])
-                  if isinstance(fields, dict) and isinstance(fields.get(b"event"), (bytes, str)))
-        return [event for event in events if event is not None]
+    def set_aside(self, key: str) -> str | None:
+        with self._talking("read the token"):
+            answer = self._script("load", LOAD_SCRIPT)(keys=[self._entry(key)], args=[MAX_ENTRY_BYTES])
+        if answer[0] == b"ok" and answer[1] is None and answer[2] is None:
+            return None  # nothing stored
+        try:
+            self.load(key)
+        except StoreUnreadableError as error:
+            reason = error.args[0]
+        else:
+            return None
+        seen = "*wrongtype*" if answer[0] == b"wrongtype" else _text(answer[1] if answer[0] == b"ok" else None)
+        if seen is None:
+            with self._talking("read the token"):
+                seen = _text(self._redis.hget(self._entry(key), "version"))
+        aside = self._key("unreadable:", key) + f":{int(time.time())}"
+        with self._talking("move the unreadable token aside"):
+            moved = self._script("aside", SET_ASIDE_SCRIPT)(keys=[self._entry(key), aside], args=[seen or ""])
+        if not int(moved):
+            raise StoreUnavailableError(f"The entry in {self._shown} changed while it was being moved aside: run "
+                                        "the command again.")
+        return (f"Moved this client's entry in {self._shown}, which this run cannot read, to the Redis key {aside} "
+                f"(kept: with the right key it can be renamed back). The reason: {reason}")
+
+    def _read(self, key: str) -> tuple[bytes, bytes, bytes | None] | None:
+        """The entry's version, sealed value and refusal, bounded before anything is decrypted."""
+        with self._talking("read the token"):
+            answer = self._script("load", LOAD_SCRIPT)(keys=[self._entry(key)], args=[MAX_ENTRY_BYTES])
+        if answer[0] == b"wrongtype":
+            raise self._unreadable(Unreadable("its key holds something other than an entry", damaged=True))
+        if answer[0] == b"too-large":
+            raise self._unreadable(Unreadable(f"the entry is {int(answer[1])} bytes, more than this library "
+                                              "writes", damaged=True))
+        version, sealed, refused = answer[1:4]
+        if version is None and sealed is None:
+            return None
+        if version is None or sealed is None:
+            raise self._unreadable(Unreadable("the entry is incomplete", damaged=True))
+        return _bytes(version), _bytes(sealed), None if refused is None else _bytes(refused)
+
+    def _unreadable(self, problem: Unreadable) -> StoreUnreadableError:
+        return unreadable(f"{self._shown} (this client's entry)", problem, self._environ)
+
+    def _sealer_for_writes(self) -> Sealer:
+        if self._sealer is None:
+            self._sealer = Sealer(read_key("env", self._environ))  # one key derivation per process
+        return self._sealer
 
     def _key(self, kind: str, key: str | None = None) -> str:
         suffix = "" if key is None else hashlib.sha256(key.encode("utf-8")).hexdigest()
@@ -251,3 +339,46 @@ class RedisTokenStore(TokenStore):
 
 def _bytes(value: bytes | str) -> bytes:
     return value if isinstance(value, bytes) else value.encode("utf-8")
+
+
+class RedisRecord(SupervisionRecord):
+    """The supervision record of a Redis store: a stream, ``<prefix>history``, trimmed to about
+    the last MAX_HISTORY events; each event authenticated with the fleet's key."""
+
+    def __init__(self, store: RedisTokenStore) -> None:
+        self._store = store
+
+    def append(self, event: Mapping[str, str]) -> None:
+        store = self._store
+        text = sign_event(event, store._sealer_for_writes().key)
+        with store._talking("record the event"):
+            store._redis.xadd(store._key("history"), {"event": text}, maxlen=MAX_HISTORY, approximate=True)
+
+    def read(self, limit: int) -> list[RecordedEvent]:
+        store = self._store
+        with store._talking("read the supervision record"):
+            texts = store._script("record", READ_RECORD_SCRIPT)(keys=[store._key("history")],
+                                                                  args=[max(0, limit), MAX_EVENT_BYTES])
+        key = store._sealer_for_writes().key
+        return open_events(reversed(texts or []), lambda source: key if source == "env" else None)
+
+
+def _text(value: bytes | str | None) -> str | None:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
+def _number(value: bytes, what: str) -> int:
+    text = value.decode("ascii", "replace")
+    if not text.isdigit() or not 0 < len(text) <= 15 or int(text) <= 0:
+        raise ValueError(f"its {what} {escaped(text, 20)!r} is not a positive whole number")
+    return int(text)
+
+
+def _time(value: bytes) -> float:
+    try:
+        when = float(value.decode("ascii"))
+    except (UnicodeError, ValueError):
+        raise ValueError("its refusal time is not a number") from None
+    if not 0 <= when <= MAX_TIME:
+        raise ValueError("its refusal time is out of range")
+    return when

@@ -1,49 +1,46 @@
 """The store seam: the one small interface through which the session reaches stored tokens.
 
 A store keeps one :class:`StoredAuthorisation` per SSO and client id, each with a version number
-that only ever grows. The session speaks to it in four verbs:
+that only ever grows. The session speaks to it in a few verbs:
 
-- :meth:`TokenStore.load`: the entry and its version, or None. Needs no lock.
+- :meth:`TokenStore.load`: the entry and its version, or None when there is none. What cannot be
+  read with this run's key, or is damaged, raises
+  :class:`~healthcode_auth.errors.StoreUnreadableError`: unreadable is never empty.
 - :meth:`TokenStore.renewal_lock`: held while one robot renews, so the others wait and then
   re-read instead of renewing again.
 - :meth:`TokenStore.store`: write an entry only if the stored version is still the one that was
   read (compare-and-set). A lock can lie (a lease may expire under a slow holder); a version
   cannot, so a late writer never overwrites a newer token.
-- :meth:`TokenStore.remove`: sign out.
+- :meth:`TokenStore.remove`: sign out, only the version that was read and decrypted.
+- :meth:`TokenStore.mark_refused`: the SSO refused to renew this version. The entry stays (a
+  renewer whose lease ran out may still hand over a newer pair for it); robots stop renewing it.
+- :meth:`TokenStore.set_aside`: the explicit way out of a lost key: move what cannot be read
+  aside (kept, never deleted), so a supervisor can sign in again.
 
-Beside the entries, a store keeps the supervision record: who authorised the bots, who renewed,
-who signed out, when and from where (:meth:`TokenStore.record`, :meth:`TokenStore.history`),
-bounded to the last :data:`MAX_HISTORY` events and never holding a token, code or secret.
-
-Every implementation is checked by the same contract tests (``utest/core/test_store_contract.py``).
+Beside the entries, every store has a supervision record (:attr:`TokenStore.supervision`,
+:mod:`.record`). Every implementation is checked by the same contract tests
+(``utest/core/test_store_contract.py``).
 """
 
 from __future__ import annotations
 
-import json
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import StoreUnreadableError, escaped
 from ..protocol.token import Token
+from .key_sources import choose_source, describe_source
+from .record import SupervisionRecord
+from .sealing import Unreadable
 
-MAX_HISTORY = 1000
-
-
-def event_to_json(event: Mapping[str, str]) -> str:
-    """One supervision-record event as every store keeps it: a JSON object, keys sorted."""
-    return json.dumps(dict(event), sort_keys=True)
-
-
-def event_from_json(text: str | bytes) -> dict[str, str] | None:
-    """An event read back, or None when the text is not a JSON object (a damaged line)."""
-    try:
-        event = json.loads(text)
-    except ValueError:
-        return None
-    return {str(k): str(v) for k, v in event.items()} if isinstance(event, dict) else None
+MAX_ENTRY_BYTES = 1_000_000  # what a store reads of one entry (sealed) before it decrypts anything
+MAX_TIME = 2.0**34  # year 2514: a stored time beyond it is not one this library wrote
+MAX_TOKEN = 500_000  # what the transport can bring (a 1 MB body), sealed within MAX_ENTRY_BYTES
+MAX_TEXT = 2_000
+SET_ASIDE_COMMAND = "healthcode-auth set-aside"
 
 
 def entry_key(discovery_url: str, client_id: str) -> str:
@@ -53,23 +50,50 @@ def entry_key(discovery_url: str, client_id: str) -> str:
 
 @dataclass(frozen=True)
 class StoredAuthorisation:
-    """One client's authorisation as stored: the token and what a browserless run needs with it."""
+    """One client's authorisation as stored: the token, what a browserless run needs with it, and
+    what it was verified for (``issuer`` and ``audience``: the verified token's ``iss`` and ``aud``),
+    so that a robot with other settings is never handed it."""
 
     discovery_url: str  # the environment's identity; the document itself may have come from elsewhere:
     client_id: str
     token: Token
     discovery: Mapping[str, Any] = field(default_factory=dict, repr=False)
     discovery_source: str | None = None  # where ``discovery`` was fetched from, when not discovery_url
+    issuer: str | None = None
+    audience: tuple[str, ...] | None = None  # None: not recorded (an opaque token, or an older entry)
+
+    @classmethod
+    def received(cls, discovery_url: str, client_id: str, token: Token, claims: Mapping[str, Any], *,
+                 discovery: Mapping[str, Any], discovery_source: str | None) -> StoredAuthorisation:
+        """The entry for a token just received, with the ``iss`` and ``aud`` of its verified claims."""
+        issuer, audience = claims.get("iss"), claims.get("aud")
+        audiences = [audience] if isinstance(audience, str) else audience
+        return cls(discovery_url, client_id, token, discovery=discovery, discovery_source=discovery_source,
+                   issuer=issuer if isinstance(issuer, str) else None,
+                   audience=tuple(a for a in audiences if isinstance(a, str)) if isinstance(audiences, list) else None)
 
     @property
     def key(self) -> str:
         return entry_key(self.discovery_url, self.client_id)
 
+    def mismatch(self, *, client_id: str, discovery_url: str, audience: str | None) -> str | None:
+        """Why this authorisation must not be handed to a robot with these settings (None: it may)."""
+        if self.client_id != client_id or self.discovery_url != discovery_url:
+            return "it was stored for another SSO or client"
+        issuer = self.discovery.get("issuer")
+        if self.issuer is not None and isinstance(issuer, str) and self.issuer != issuer:
+            return f"its token was issued by {escaped(self.issuer, 100)}, not by {escaped(issuer, 100)}"
+        if audience is not None and (self.audience is None or audience not in self.audience):
+            named = ", ".join(escaped(a, 100) for a in self.audience or ()) or "no audience this library recorded"
+            return f"its token is for {named}, and the audience setting requires {escaped(audience, 100)}"
+        return None
+
     def to_dict(self) -> dict[str, Any]:
         token = self.token
         return {
             "discovery_url": self.discovery_url, "client_id": self.client_id, "discovery": dict(self.discovery),
-            "discovery_source": self.discovery_source,
+            "discovery_source": self.discovery_source, "issuer": self.issuer,
+            "audience": None if self.audience is None else list(self.audience),
             "token": {"access_token": token.access_token, "token_type": token.token_type,
                       "expires_at": token.expires_at, "refresh_token": token.refresh_token,
                       "scope": token.scope, "issued_at": token.issued_at, "supervisor": token.supervisor,
@@ -78,25 +102,42 @@ class StoredAuthorisation:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> StoredAuthorisation:
-        """Raises KeyError, TypeError or ValueError for anything that is not a stored entry."""
-        token = data["token"]
+        """The entry, checked field by field; ValueError naming the first field that is not one
+        this library writes (wrong type, absurd size or time)."""
+        if not isinstance(data, Mapping):
+            raise ValueError("the entry is not an object")
+        token = data.get("token")
+        if not isinstance(token, Mapping):
+            raise ValueError("the entry has no token")
+        discovery = data.get("discovery") or {}
+        if not isinstance(discovery, Mapping):
+            raise ValueError("'discovery' is not an object")
+        audience = data.get("audience")
+        if audience is not None and (not isinstance(audience, list) or len(audience) > 20
+                                     or not all(isinstance(a, str) and len(a) <= MAX_TEXT for a in audience)):
+            raise ValueError("'audience' is not a list of texts")
         return cls(
-            discovery_url=str(data["discovery_url"]), client_id=str(data["client_id"]),
-            discovery=dict(data.get("discovery") or {}), discovery_source=_optional_text(data, "discovery_source"),
-            token=Token(access_token=str(token["access_token"]), token_type=str(token.get("token_type", "Bearer")),
-                        expires_at=_optional_float(token.get("expires_at")),
-                        refresh_token=token.get("refresh_token") or None, scope=token.get("scope"),
-                        issued_at=float(token.get("issued_at") or 0.0), supervisor=_optional_text(token, "supervisor"),
-                        supervisor_name=_optional_text(token, "supervisor_name")),
+            discovery_url=_text(data, "discovery_url"), client_id=_text(data, "client_id"),
+            discovery=dict(discovery), discovery_source=_text(data, "discovery_source", optional=True),
+            issuer=_text(data, "issuer", optional=True), audience=None if audience is None else tuple(audience),
+            token=Token(access_token=_text(token, "access_token", limit=MAX_TOKEN),
+                        token_type=_text(token, "token_type", optional=True) or "Bearer",
+                        expires_at=_time(token, "expires_at", optional=True),
+                        refresh_token=_text(token, "refresh_token", optional=True, limit=MAX_TOKEN),
+                        scope=_text(token, "scope", optional=True), issued_at=_time(token, "issued_at") or 0.0,
+                        supervisor=_text(token, "supervisor", optional=True),
+                        supervisor_name=_text(token, "supervisor_name", optional=True)),
         )
 
 
 @dataclass(frozen=True)
 class Versioned:
-    """An entry as loaded, with the version a compare-and-set must name to replace it."""
+    """An entry as loaded, with the version a compare-and-set must name to replace or remove it.
+    ``refused_at`` is when the SSO refused to renew this version (None: it did not)."""
 
     entry: StoredAuthorisation
     version: int
+    refused_at: float | None = None
 
 
 class TokenStore(ABC):
@@ -104,6 +145,9 @@ class TokenStore(ABC):
 
     lock_timeout: float
     """How long :meth:`renewal_lock` waits for another robot's renewal before StoreLockTimeout."""
+
+    supervision: SupervisionRecord
+    """Who authorised, renewed and signed out: authenticated with the store's key."""
 
     @property
     @abstractmethod
@@ -120,7 +164,8 @@ class TokenStore(ABC):
 
     @abstractmethod
     def load(self, key: str) -> Versioned | None:
-        """The entry for ``key`` and its version, or None (a damaged entry counts as missing)."""
+        """The entry for ``key`` and its version; None when there is none; StoreUnreadableError
+        when there is one (or a store) that this run cannot read."""
 
     @abstractmethod
     def renewal_lock(self, key: str) -> AbstractContextManager[None]:
@@ -130,30 +175,61 @@ class TokenStore(ABC):
     def store(self, entry: StoredAuthorisation, expected_version: int | None) -> bool:
         """Write ``entry`` if the stored version is still ``expected_version`` (None: no entry yet).
 
-        Returns False, writing nothing, when another robot changed or removed the entry meanwhile.
+        Returns False, writing nothing, when another robot changed or removed the entry meanwhile,
+        or when what is there cannot be read. Raises StoreUnreadableError when the whole store
+        cannot be read (a file store sealed with another key): nothing is written over it.
         """
 
     @abstractmethod
-    def remove(self, key: str, *, only_version: int | None = None) -> bool:
-        """Remove the entry (only if it is still ``only_version``, when given); True if one was removed."""
+    def remove(self, key: str, version: int) -> bool:
+        """Remove the entry if it is still at ``version`` (as read and decrypted); True if removed."""
 
     @abstractmethod
-    def record(self, event: Mapping[str, str]) -> None:
-        """Append an event to the supervision record (which keeps the last MAX_HISTORY)."""
+    def mark_refused(self, key: str, version: int, when: float) -> bool:
+        """Note that the SSO refused to renew ``version`` at ``when``, if it is still the stored
+        version; True if noted. The entry and its version stay."""
 
     @abstractmethod
-    def history(self, limit: int) -> list[dict[str, str]]:
-        """The last ``limit`` events of the supervision record, oldest first."""
+    def set_aside(self, key: str) -> str | None:
+        """Move what this run cannot read for ``key`` aside, keeping it; say what was done, or None
+        when there is nothing unreadable to move."""
 
 
-def _optional_float(value: object) -> float | None:
-    if value is None:
+def unreadable(where: str, problem: Unreadable, environ: Mapping[str, str]) -> StoreUnreadableError:
+    """The error for a store (or entry) that cannot be read: what it is, which key source it
+    names and which this run uses, that nothing changed, and what to do."""
+    in_use = choose_source(dict(environ))
+    tried = (problem.source,) if problem.source else ()
+    if problem.damaged:
+        advice = ("No key can read it. If you restored it from a backup, put the right copy back; otherwise run "
+                  f"'{SET_ASIDE_COMMAND}' to move it aside (it is kept) and have a supervisor sign in again.")
+    elif problem.rolled_back:
+        advice = (f"Run '{SET_ASIDE_COMMAND}' to move it aside (it is kept) and have a supervisor sign in again.")
+    else:
+        advice = ("Give this run the key the robots use (HEALTHCODE_CACHE_KEY, the same user's keyring or key file) "
+                  f"and try again. Only if that key is truly lost: '{SET_ASIDE_COMMAND}' moves the unreadable data "
+                  "aside (it is kept) so that a supervisor can sign in again.")
+    sources = (f" Key source for new data in this run: {describe_source(in_use)}; tried: "
+               f"{', '.join(describe_source(s) for s in tried) or 'none'}." if not problem.damaged else "")
+    return StoreUnreadableError(f"The token store {where} cannot be read: {problem.reason}.{sources} Nothing was "
+                                f"changed. {advice}", key_source=in_use, tried=tried,
+                                damaged=problem.damaged)
+
+
+def _text(data: Mapping[str, Any], name: str, *, optional: bool = False, limit: int = MAX_TEXT) -> Any:
+    value = data.get(name)
+    if value is None and optional:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError("bad expiry")
+    if not isinstance(value, str) or (not value and not optional) or len(value) > limit:
+        raise ValueError(f"'{name}' is not a text of at most {limit} characters")
+    return value or None if optional else value
+
+
+def _time(data: Mapping[str, Any], name: str, *, optional: bool = False) -> float | None:
+    value = data.get(name)
+    if value is None and optional:
+        return None
+    # Compared, never converted first: a 400-digit integer must not overflow a float.
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= MAX_TIME:
+        raise ValueError(f"'{name}' is not a time this library writes")
     return float(value)
-
-
-def _optional_text(data: Mapping[str, Any], key: str) -> str | None:
-    value = data.get(key)
-    return value if isinstance(value, str) else None

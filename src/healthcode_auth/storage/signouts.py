@@ -1,0 +1,64 @@
+"""The sign-out record: how many times each token file on this machine was signed out.
+
+A sign-out removes an entry from the token file; a copy of the file taken before (a backup put
+back, a file copied in from elsewhere) would bring the authorisation back. So every sign-out
+advances the file's *generation* here, apart from the cache (beside the key file, mode 0600), and
+every document is sealed with the generation it was written under (:mod:`sealing` authenticates
+it): a document from an older generation is refused as rolled back.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..errors import FileInUseError, StoreError, StoreKeyError
+from .key_sources import key_file_path
+from .private_files import read_private_file, write_atomically
+
+MAX_RECORD_BYTES = 1_000_000
+
+
+def generations_path() -> Path:
+    """Where sign-out generations are kept: beside the key file, apart from the caches."""
+    return key_file_path().with_name("generations.json")
+
+
+class SignOutRecord:
+    """Sign-out generations per store (``file:<absolute path>``), in one private JSON file."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self._path = path
+
+    @property
+    def path(self) -> Path:
+        return self._path or generations_path()
+
+    def generation(self, store_id: str) -> int:
+        """How many times ``store_id`` was signed out on this machine (0 if never)."""
+        return self._read().get(store_id, 0)
+
+    def advance(self, store_id: str) -> int:
+        """Record a sign-out: every copy of the store sealed before it is refused from now on."""
+        generations = self._read()
+        generations[store_id] = generations.get(store_id, 0) + 1
+        try:
+            write_atomically(self.path, json.dumps(generations, sort_keys=True).encode("utf-8"),
+                             what="sign-out record")
+        except StoreError as error:
+            raise StoreKeyError(str(error)) from None
+        return generations[store_id]
+
+    def _read(self) -> dict[str, int]:
+        path = self.path
+        try:
+            data = read_private_file(path, max_bytes=MAX_RECORD_BYTES, what="sign-out record", private=True)
+            generations = json.loads(data) if data is not None else {}
+        except FileInUseError:
+            raise
+        except (StoreError, ValueError, RecursionError) as error:
+            raise StoreKeyError(f"The sign-out record {path} cannot be used ({error}). Remove it and sign in "
+                                "again.") from None
+        if not isinstance(generations, dict):
+            raise StoreKeyError(f"The sign-out record {path} is damaged. Remove it and sign in again.")
+        return {str(k): v for k, v in generations.items() if isinstance(v, int) and not isinstance(v, bool)}
