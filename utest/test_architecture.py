@@ -24,7 +24,7 @@ CORE_FLOORS = {
     "healthcode_auth.protocol": 2,
     "healthcode_auth.config": 3, "healthcode_auth.storage": 3,
     "healthcode_auth.transport": 4,
-    "healthcode_auth.client": 5,
+    "healthcode_auth.client": 5, "healthcode_auth.authorization_probe": 5,
     "healthcode_auth.session": 6, "healthcode_auth.supervision": 6,
     "healthcode_auth.http_auth": 7,
     "healthcode_auth.oauth2_session": 7,

@@ -15,6 +15,7 @@ from healthcode_auth.session import HealthcodeSession
 from healthcode_auth.version import __version__
 
 from .argument_types import BrowserOptions, BrowserType, TokenVerification
+from .import_hints import ImportHints
 from .keywords import AccessTokenKeywords, HttpClientKeywords, SignInKeywords
 from .output_scrubber import OutputScrubber
 
@@ -225,7 +226,9 @@ class HealthcodeLibrary(DynamicCore):  # type: ignore[misc]  # robotlibcore ship
     ROBOT_LIBRARY_SCOPE = "GLOBAL"
     ROBOT_LIBRARY_VERSION = __version__
     ROBOT_LIBRARY_DOC_FORMAT = "ROBOT"
-    ROBOT_LIBRARY_LISTENER = OutputScrubber()  # masks known secrets in what Robot writes; see `Secrets`
+    # OutputScrubber masks known secrets in what Robot writes (see `Secrets`); ImportHints says which
+    # extra brings a library a suite imports and lacks.
+    ROBOT_LIBRARY_LISTENER = (OutputScrubber(), ImportHints())
 
     def __init__(self, client_id: str | None = None, redirect_uri: str | None = None,
                  environment: str | None = None, client_secret: Secret | str | None = None,

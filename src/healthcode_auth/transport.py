@@ -19,11 +19,12 @@ import os
 import ssl
 import threading
 import time
+import zlib
 from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .errors import TransportError, first_line
+from .errors import TransportError, first_line, printable
 from .version import __version__
 
 if TYPE_CHECKING:
@@ -84,9 +85,9 @@ class HttpTransport:
             asyncio.run_coroutine_threadsafe(client.aclose(), loop).result(timeout=5)
         loop.call_soon_threadsafe(loop.stop)
 
-    def get(self, url: str, what: str) -> HttpResponse:
+    def get(self, url: str, what: str, accept: str = "application/json") -> HttpResponse:
         """GET ``url``; retries connection errors and 5xx answers while the deadline allows."""
-        return self._run(self._get(url, what))
+        return self._run(self._get(url, what, accept))
 
     def post_form(self, url: str, what: str, data: Mapping[str, str],
                   headers: Mapping[str, str]) -> HttpResponse:
@@ -110,12 +111,12 @@ class HttpTransport:
                 self._loop, self._owner_pid, self._client = loop, os.getpid(), None
             return self._loop
 
-    async def _get(self, url: str, what: str) -> HttpResponse:
+    async def _get(self, url: str, what: str, accept: str) -> HttpResponse:
         deadline = time.monotonic() + self.timeout
         for delay in (*GET_RETRY_DELAYS, None):
             remaining = deadline - time.monotonic()
             try:
-                response = await self._bounded(self._fetch("GET", url, what, headers={"Accept": "application/json"}),
+                response = await self._bounded(self._fetch("GET", url, what, headers={"Accept": accept}),
                                                url, what, remaining)
             except TransportError:
                 if delay is None or deadline - time.monotonic() <= delay:
@@ -139,19 +140,21 @@ class HttpTransport:
         import httpx
 
         if self._client is None:
+            # identity: the SSO's answers are small, and a compressed one could expand without bound
+            # before a cap on decoded bytes applies (see _bounded_body).
             self._client = httpx.AsyncClient(timeout=self.timeout, verify=tls_context(self.ca_bundle),
                                              proxy=self.proxy, trust_env=True, follow_redirects=False,
-                                             headers={"User-Agent": USER_AGENT})
+                                             headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"})
         try:
             async with self._client.stream(method, url, **kwargs) as response:
-                body = bytearray()
-                async for chunk in response.aiter_bytes():
-                    body += chunk
-                    if len(body) > MAX_BODY_BYTES:
-                        raise TransportError(f"The {what} at {url} sent more than {MAX_BODY_BYTES} bytes; "
-                                             "this is not an SSO answer. Check the environment setting.")
+                raw = bytearray()
+                async for chunk in response.aiter_raw():
+                    raw += chunk
+                    if len(raw) > MAX_BODY_BYTES:
+                        raise _too_large(what, url)
+                body = _bounded_body(bytes(raw), response.headers.get("content-encoding", ""), what, url)
                 return HttpResponse(response.status_code, response.headers.get("content-type", ""),
-                                    bytes(body), dict(response.headers))
+                                    body, dict(response.headers))
         except httpx.TimeoutException:
             raise asyncio.TimeoutError from None  # reported by _bounded, as the deadline is
         except httpx.ProxyError as error:
@@ -163,6 +166,31 @@ class HttpTransport:
         except httpx.HTTPError as error:
             raise TransportError(f"The {what} at {url} failed: {first_line(error, 300)}. "
                                  "Check the network and try again.") from None
+
+
+def _too_large(what: str, url: str) -> TransportError:
+    return TransportError(f"The {what} at {url} sent more than {MAX_BODY_BYTES} bytes; this is not an SSO answer. "
+                          "Check the environment setting.")
+
+
+def _bounded_body(raw: bytes, encoding: str, what: str, url: str) -> bytes:
+    """The body, decoded when a server compressed it although asked not to: never more than
+    MAX_BODY_BYTES of it, however far it would expand (zlib's ``max_length`` stops the inflation
+    there; httpx's own decoders have no bound)."""
+    codings = [c.strip().lower() for c in encoding.split(",") if c.strip() and c.strip().lower() != "identity"]
+    if not codings:
+        return raw
+    if codings not in (["gzip"], ["x-gzip"], ["deflate"]):
+        raise TransportError(f"The {what} at {url} answered with a content encoding this library does not read "
+                             f"({printable(encoding, 40)}). Check the environment setting and any proxy.")
+    inflater = zlib.decompressobj(zlib.MAX_WBITS | 32)  # gzip or zlib, whichever the header says
+    try:
+        body = inflater.decompress(raw, MAX_BODY_BYTES + 1)
+    except zlib.error:
+        raise TransportError(f"The {what} at {url} sent a damaged compressed answer. Try again later.") from None
+    if len(body) > MAX_BODY_BYTES:
+        raise _too_large(what, url)
+    return body
 
 
 def _connect_advice(error: Exception) -> str:

@@ -15,10 +15,12 @@ renew it; 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 
 from healthcode_auth.errors import ConfigurationError, HealthcodeAuthError
+from healthcode_auth.redaction import REDACTOR
 from healthcode_auth.storage.key_sources import ENV_KEY, new_random_key
 from healthcode_auth.version import __version__
 
@@ -69,7 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                "into the current folder")
     command.add_argument("--force", action="store_true", help="overwrite starter files that already exist")
     command.set_defaults(handler=init)
-    command = commands.add_parser("check", help="validate the settings and the SSO's discovery document")
+    command = commands.add_parser("check", help="validate the settings and the SSO's discovery document, and ask the "
+                                                "SSO whether it accepts the client id and redirect URI")
     add_config_options(command)
     command.set_defaults(handler=check)
     command = commands.add_parser("login", help="a supervisor signs in; the token is stored for robots")
@@ -109,11 +112,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _say_what_the_core_says() -> None:
+    """The core's notices (a key file created, a token kept for this run only) on stderr, as
+    plain lines, secrets masked."""
+    core = logging.getLogger("healthcode_auth")
+    if any(getattr(handler, "healthcode_cli", False) for handler in core.handlers):
+        return  # main() called again in this process
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.addFilter(REDACTOR)
+    handler.healthcode_cli = True  # type: ignore[attr-defined]
+    core.addHandler(handler)
+    core.setLevel(logging.INFO)
+    core.propagate = False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["sandbox"]:
         return _sandbox(argv[1:])
     args = build_parser().parse_args(argv)
+    _say_what_the_core_says()
     try:
         return int(args.handler(args))
     except ConfigurationError as error:

@@ -1,5 +1,5 @@
 """``status``, ``history``, ``set-aside`` and ``check``: what is stored, who supervised what, the
-way out of a lost key, and whether the settings reach the SSO. ``--json`` gives machines the same
+way out of a lost key, and whether the SSO accepts the settings. ``--json`` gives machines the same
 facts. Every text that came from a token or a store is printed escaped."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import json
 import sys
 from typing import Any
 
+from healthcode_auth.authorization_probe import REFUSED, probe_authorization
 from healthcode_auth.client import HealthcodeAuthClient
 from healthcode_auth.errors import ConfigurationError, SettingsMismatchError, StoreUnreadableError, escaped
 from healthcode_auth.protocol.token import TokenStatus, describe_expiry, local_time
@@ -125,15 +126,26 @@ def set_aside(args: argparse.Namespace) -> int:
 
 
 def check(args: argparse.Namespace) -> int:
-    """Pre-flight: validate the settings and the SSO's discovery document; print the endpoints."""
+    """Pre-flight: validate the settings and the SSO's discovery document, print the endpoints, and
+    ask the authorization endpoint whether it accepts this client id and redirect URI."""
     config = config_from(args)
     with HealthcodeAuthClient(config) as client:
         metadata = client.metadata
-    print(f"Client:                 {config.client_id} ({'confidential' if config.is_confidential else 'public'})")
-    print(f"Redirect URI:           {config.redirect_uri}")
-    print(f"Discovery document:     {config.discovery_url}")
-    print(f"Issuer:                 {metadata.issuer}")
-    print(f"Authorization endpoint: {metadata.authorization_endpoint}")
-    print(f"Token endpoint:         {metadata.token_endpoint}")
-    print(f"Key set (JWKS):         {metadata.jwks_uri or '(not published)'}")
+        print(f"Client:                 {config.client_id} ({'confidential' if config.is_confidential else 'public'})")
+        print(f"Redirect URI:           {config.redirect_uri}")
+        print(f"Discovery document:     {config.discovery_url}")
+        print(f"Issuer:                 {metadata.issuer}")
+        print(f"Authorization endpoint: {metadata.authorization_endpoint}")
+        print(f"Token endpoint:         {metadata.token_endpoint}")
+        print(f"Key set (JWKS):         {metadata.jwks_uri or '(not published)'}", flush=True)
+        probe = probe_authorization(client)
+    print(f"Authorization request:  {probe.verdict}: {probe.detail}")
+    print("Not checked here:       the client secret (only a code exchange shows it) and whether a supervisor's "
+          "account may authorise this client (only a sign-in shows it).")
+    if probe.verdict == REFUSED:
+        print(f"error: the SSO refused the authorization request for client '{config.client_id}' and redirect URI "
+              f"'{config.redirect_uri}' ({probe.detail}). The client id or the redirect URI is probably not "
+              "registered as given: check both against your Healthcode registration, character for character "
+              "(a trailing slash counts).", file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_OK

@@ -27,7 +27,7 @@ def login(args: argparse.Namespace) -> int:
         raise ConfigurationError("token_cache", "login stores the token in the token store, which is turned off")
     session.describe_actor = lambda: {"via": "healthcode-auth login"}
     session.check_store()  # a store this key cannot read is said now, before the supervisor signs in
-    from robot.utils import timestr_to_secs
+    from robot.utils import secs_to_timestr, timestr_to_secs
 
     from HealthcodeLibrary.argument_types import BrowserOptions
     from HealthcodeLibrary.supervisor_login import sign_in_supervisor
@@ -37,10 +37,13 @@ def login(args: argparse.Namespace) -> int:
     except ValueError:
         raise ConfigurationError("--sign-in-timeout", f"'{args.sign_in_timeout}' is not a time such as "
                                  "'5 minutes' or '300'") from None
+    if timeout.total_seconds() <= 0:
+        raise ConfigurationError("--sign-in-timeout", "give a time greater than 0, such as '5 minutes'")
     options = BrowserOptions(browser=args.browser, headless=args.headless, channel=args.channel,
                              executable_path=args.executable_path, proxy=config.proxy)
     print(f"Opening Healthcode's sign-in page for client '{config.client_id}' ({config.environment}).")
-    print(f"A supervisor must sign in within {args.sign_in_timeout}.", flush=True)
+    print(f"A supervisor must sign in within {secs_to_timestr(timeout.total_seconds(), compact=False)}.",
+          flush=True)
     token = sign_in_supervisor(session, options, timeout, force=args.force)
     stored = session.store.load(session.key)
     if stored is None or stored.entry.token.access_token != token.access_token:

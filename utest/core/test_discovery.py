@@ -177,3 +177,57 @@ def test_when_neither_place_has_a_document_both_are_named(httpserver):
     assert f"{issuer}/.well-known/openid-configuration answered HTTP 500" in message or "answered HTTP" in message
     for url in config.discovery_urls:
         assert url in message
+
+
+def _gzip_bomb(expanded: int) -> bytes:
+    """A gzip body that inflates to ``expanded`` zero bytes, made without holding them in memory."""
+    import zlib
+
+    packer = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    block = bytes(1_000_000)
+    return b"".join([*(packer.compress(block) for _ in range(expanded // len(block))), packer.flush()])
+
+
+def test_a_compressed_answer_is_bounded_while_it_is_inflated(httpserver):
+    """Issue 17, point 6: a 400 MB gzip bomb answered as the discovery document. Before, httpx
+    inflated all of it (370-430 MB) before the 1 MB cap applied; now inflation stops at the cap."""
+    import tracemalloc
+
+    bomb = _gzip_bomb(400_000_000)
+    assert len(bomb) < 1_000_000
+    httpserver.expect_request("/.well-known/openid-configuration").respond_with_data(
+        bomb, headers={"Content-Encoding": "gzip"}, content_type="application/json")
+    config = _config(httpserver)
+    transport = HttpTransport(timeout=config.timeout)
+    tracemalloc.start()
+    try:
+        with pytest.raises(TransportError, match="more than 1000000 bytes"):
+            DiscoveryCache().get(config.discovery_urls, transport)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+        transport.close()
+    assert peak < 20_000_000  # the compressed body and one capped inflation, not hundreds of MB
+    assert httpserver.log[0][0].headers.get("Accept-Encoding") == "identity"
+
+
+def test_a_small_compressed_answer_is_still_read(httpserver):
+    import gzip
+    import json
+
+    document = discovery_document(httpserver.url_for("").rstrip("/"))
+    httpserver.expect_request("/.well-known/openid-configuration").respond_with_data(
+        gzip.compress(json.dumps(document).encode()), headers={"Content-Encoding": "gzip"},
+        content_type="application/json")
+    config = _config(httpserver)
+    assert DiscoveryCache().get(config.discovery_urls, HttpTransport(timeout=config.timeout)).issuer == \
+        document["issuer"]
+
+
+@pytest.mark.parametrize("encoding", ["br", "zstd", "gzip, br"])
+def test_an_encoding_not_asked_for_is_refused_clearly(httpserver, encoding):
+    httpserver.expect_request("/.well-known/openid-configuration").respond_with_data(
+        b"\x00\x01garbage", headers={"Content-Encoding": encoding})
+    config = _config(httpserver)
+    with pytest.raises(TransportError, match="content encoding this library does not read"):
+        DiscoveryCache().get(config.discovery_urls, HttpTransport(timeout=config.timeout))

@@ -2,6 +2,7 @@
 
 import base64
 import json
+import logging
 import stat
 import subprocess
 import sys
@@ -319,3 +320,24 @@ def test_one_key_derivation_and_one_generations_read_per_write(tmp_path, monkeyp
     fresh = FileTokenStore(store.path, environ={ENV_KEY: "a passphrase of sixteen or more"})
     put(fresh, entry(access="SECOND-ACCESS-TOKEN"))
     assert (len(derivations), len(generation_reads)) == (1, 1)
+
+
+def test_a_file_holding_nothing_takes_the_key_source_of_the_run_that_writes_it(cache):
+    """Issue 17, point 14: one rule for the key. A file keeps its key while it holds entries; after
+    the last sign-out, the next sign-in encrypts it with this run's source (here the variable)."""
+    put(cache, entry())
+    assert json.loads(cache.path.read_bytes())["key_source"] == "file"
+    assert cache.remove(entry_key(URL, "example_rpa_app"), cache.load(entry_key(URL, "example_rpa_app")).version)
+    with_variable = FileTokenStore(cache.path, environ={ENV_KEY: "a passphrase of sixteen or more"})
+    put(with_variable, entry())
+    assert json.loads(cache.path.read_bytes())["key_source"] == "env"
+
+
+def test_creating_the_key_file_is_said(cache, caplog):
+    with caplog.at_level(logging.INFO, logger="healthcode_auth"):
+        put(cache, entry())
+    assert f"Created the token cache's key in the key file {key_file_path()}" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="healthcode_auth"):
+        put(FileTokenStore(cache.path, environ={}), entry(access="SECOND"))
+    assert "Created" not in caplog.text  # once

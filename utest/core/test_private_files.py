@@ -158,3 +158,25 @@ def test_a_cache_file_another_user_owns_is_refused(tmp_path):
     os.chown(store.path, 65534, 65534)
     with pytest.raises(StoreError, match="belongs to another user"):
         FileTokenStore(store.path, environ={}).load("k")
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root to give a link away")
+def test_a_folder_reached_through_another_users_link_in_a_sticky_tmp_is_refused(tmp_path):
+    """Issue 17, point 8: in a shared, sticky /tmp another user plants ``/tmp/robots`` as a link to
+    a folder of ours; following it would let them repoint it, and our files, later."""
+    shared = tmp_path / "tmp"
+    shared.mkdir(mode=0o1777)
+    os.chmod(shared, 0o1777)
+    ours = tmp_path / "ours"
+    ours.mkdir(mode=0o700)
+    planted = shared / "robots"
+    planted.symlink_to(ours)
+    os.lchown(planted, 65534, 65534)  # the link belongs to 'nobody'
+    store = FileTokenStore(planted / "tokens.json", environ={})
+    with pytest.raises(StoreError, match="symbolic link .*robots, which belongs to another user"):
+        store.store(StoredAuthorisation("https://sso/.well-known/openid-configuration", "c",
+                                        Token("ACCESS-TOKEN-VALUE", expires_at=time.time() + 60)), None)
+    assert not any(ours.iterdir())
+    os.lchown(planted, os.geteuid(), os.getegid())  # the same link of our own is followed
+    assert store.store(StoredAuthorisation("https://sso/.well-known/openid-configuration", "c",
+                                           Token("ACCESS-TOKEN-VALUE", expires_at=time.time() + 60)), None)

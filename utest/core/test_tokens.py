@@ -1,5 +1,6 @@
 import base64
 import dataclasses
+import time
 from urllib.parse import unquote_plus
 
 import pytest
@@ -164,3 +165,13 @@ def test_error_fields_are_kept():
 def test_html_answer_is_named():
     with pytest.raises(TokenRequestError, match="HTML page"):
         parse_token_response(200, "text/html; charset=utf-8", None)
+
+
+@pytest.mark.parametrize("wanted", [-1, -100_000, float("nan")])
+def test_a_negative_minimum_is_refused_not_read_as_valid(wanted):
+    """Issue 17, point 9: `status --min-remaining -100000` called an expired token valid."""
+    from healthcode_auth import ConfigurationError
+
+    expired = Token(access_token="ACCESS-TOKEN-VALUE", expires_at=time.time() - 60)
+    with pytest.raises(ConfigurationError, match="min_remaining"):
+        token_status(expired, min_remaining=wanted)

@@ -290,3 +290,64 @@ def test_the_acl_user_docs_fleet_md_gives_runs_the_whole_workload(fleet, sandbox
     fleet.execute("HSET", entry, "version", "damaged")
     assert "kept" in robot(sandbox, user.url).store.set_aside(session.key)  # a lost key's way out
     assert fleet.execute("ACL", "LOG") == []  # nothing was refused
+
+
+class TricklingRedis:
+    """A 'Redis' on loopback that answers every command with a reply sent one byte every 0.2 s:
+    each read is well within any socket timeout, so only a total deadline ends the exchange."""
+
+    def __init__(self):
+        import socketserver
+        import threading
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self):
+                self.request.settimeout(30)
+                try:
+                    while self.request.recv(65536):
+                        for byte in b"$1000000\r\n" + b"x" * 1000:
+                            self.request.sendall(bytes([byte]))
+                            time.sleep(0.2)
+                except OSError:
+                    pass  # the client gave up: that is the point
+
+        self._server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.mark.parametrize("operation", ["load", "lock"])
+def test_a_redis_that_trickles_is_bounded_by_a_total_deadline(sandbox, monkeypatch, operation):
+    """Issue 17, point 7: before, the per-read socket timeout let a trickling server hold a robot for ever."""
+    monkeypatch.setenv("HEALTHCODE_CACHE_KEY", FLEET_KEY)
+    server = TricklingRedis()
+    try:
+        session = robot(sandbox, f"redis://:store-password-123@127.0.0.1:{server.port}/0", timeout=1.5)
+        session.store.lock_timeout = 1.0
+        started = time.monotonic()
+        with pytest.raises(StoreUnavailableError, match="did not answer within") as caught:
+            _use(session, operation)
+        assert time.monotonic() - started < (1.5 if operation == "load" else 2.5) + 1.5
+        assert "store-password-123" not in str(caught.value)
+    finally:
+        server.close()
+
+
+def _use(session, operation):
+    if operation == "load":
+        session.access_token()
+    else:
+        with session.store.renewal_lock(session.key):
+            pass
+
+
+def test_rediss_against_a_plain_port_names_tls(sandbox, fleet, monkeypatch):
+    """Issue 17, point 14: a rediss:// URL against a plain Redis port blamed reachability only."""
+    plain = fleet.url.replace("redis://", "rediss://", 1)
+    with pytest.raises(StoreUnavailableError, match="this port serves TLS"):
+        robot(sandbox, plain, timeout=2).access_token()

@@ -45,7 +45,7 @@ class HttpClientKeywords(LibraryComponent):
         """
         return HealthcodeHttpxAuth(self.session)
 
-    @keyword(tags=["token", "http"])
+    @keyword("Get Healthcode OAuth2 Session", tags=["token", "http"])
     def get_healthcode_oauth2_session(self) -> Any:  # a requests_oauthlib.OAuth2Session, imported on use
         """Returns a requests-oauthlib ``OAuth2Session`` that carries the current access token.
 

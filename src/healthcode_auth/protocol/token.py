@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import Enum
 
+from ..errors import ConfigurationError
+
 # A token counts as expired this many seconds before it does: it absorbs clock skew and leaves
 # time for the step that uses it.
 DEFAULT_EXPIRY_MARGIN = 300.0
@@ -71,6 +73,9 @@ def token_status(token: Token | None, margin: float = DEFAULT_EXPIRY_MARGIN, *, 
     A token whose expiry is unknown counts as valid (the client gives every token it accepts an
     expiry, so this only concerns tokens built by hand).
     """
+    if not min_remaining >= 0:  # NaN too: a negative wish would call an expired token valid
+        raise ConfigurationError("min_remaining", f"'{min_remaining:g}' is negative: give how long the token must "
+                                 "still be valid, 0 or more")
     if token is None:
         return TokenStatus.SIGN_IN_REQUIRED
     left = token.seconds_left(now)

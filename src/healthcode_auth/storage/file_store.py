@@ -235,7 +235,10 @@ def _parse(payload: Mapping[str, Any], sealer: Sealer, generation: int) -> _Docu
     versions = [v for v in (_version_of(e) for e in entries.values()) if v is not None]
     last = payload.get("last_version")
     last = last if isinstance(last, int) and not isinstance(last, bool) and last >= 0 else 0
-    return _Document(entries, max([last, *versions]), aside, sealer, generation)
+    # A file keeps the key source it was sealed with, so every robot that reads it still can; one
+    # that holds nothing (after the last sign-out) takes the source of the run that writes it next.
+    keep = sealer if entries or aside else None
+    return _Document(entries, max([last, *versions]), aside, keep, generation)
 
 
 def _version_of(data: Any) -> int | None:

@@ -218,6 +218,7 @@ def _keyring_secret(create: bool) -> str:
         if value is None and create:
             value = _new_key()
             keyring.set_password(KEYRING_SERVICE, KEYRING_USERNAME, value)
+            log.info("Created the token cache's key in the operating system's keyring (%s).", KEYRING_SERVICE)
     except Exception as error:  # keyring backends raise their own types
         raise StoreKeyError(f"The operating system's keyring could not be used ({_describe(error)}). "
                             f"Set {ENV_KEY} instead, or unlock the keyring, then try again.") from None
@@ -233,7 +234,10 @@ def _key_file_secret(create: bool) -> str:
         return value
     if not create:
         raise StoreKeyError(f"The token cache's key file {path} is missing.")
-    _write_key_file(path, _new_key().encode("ascii"), "token cache key", exclusive=True)
+    if _write_key_file(path, _new_key().encode("ascii"), "token cache key", exclusive=True):
+        log.info("Created the token cache's key in the key file %s (readable by this user only). Keep it with the "
+                 "cache: without it the cache cannot be read. To share one key between machines, set %s instead "
+                 "('healthcode-auth key new').", path, ENV_KEY)
     value = _read_key_file(path)  # whoever won the race to create it: checked like any key file
     if value is None:
         raise StoreKeyError(f"The token cache's key file {path} vanished while it was being created. Try again.")
@@ -252,9 +256,9 @@ def _read_key_file(path: Path) -> str | None:
     return None if data is None else data.decode("ascii", "replace").strip()
 
 
-def _write_key_file(path: Path, data: bytes, what: str, *, exclusive: bool = False) -> None:
+def _write_key_file(path: Path, data: bytes, what: str, *, exclusive: bool = False) -> bool:
     try:
-        write_atomically(path, data, exclusive=exclusive, what=what)
+        return write_atomically(path, data, exclusive=exclusive, what=what)
     except StoreError as error:
         raise StoreKeyError(str(error)) from None
 

@@ -90,12 +90,29 @@ def check_folder(folder: Path, what: str = "token cache") -> None:
         raise StoreError(f"The {what} folder {folder} is not a folder. Give a path inside a folder of your own.")
     if not POSIX:
         return  # no POSIX owners or modes: the per-user folder's ACL protects it
+    _refuse_others_links(folder, what)
     if _owned_by_another_user(status):
         raise StoreError(f"The {what} folder {folder} belongs to another user. Use a folder of your own (the "
                          "default per-user folder, or a path you created), or run the robots as its owner.")
     if status.st_mode & 0o022:
         raise StoreError(f"Other users can write to the {what} folder {folder}, so they could replace its files. "
                          f"Run 'chmod go-w {folder}' or use a private folder, then try again.")
+
+
+def _refuse_others_links(folder: Path, what: str) -> None:
+    """A symbolic link on the way to the folder that another user owns (one planted in a shared,
+    sticky /tmp, say) lets that user move our files wherever they like, later: refused, as
+    Linux's fs.protected_symlinks would. Links of root's and of this user's are followed."""
+    current = Path(os.path.abspath(folder))
+    for path in (*reversed(current.parents), current):
+        try:
+            status = os.lstat(path)
+        except OSError:
+            continue
+        if stat.S_ISLNK(status.st_mode) and status.st_uid not in (os.geteuid(), 0):
+            raise StoreError(f"The {what} folder {folder} is reached through the symbolic link {path}, which belongs "
+                             "to another user: they could redirect the files. Use a folder of your own (the default "
+                             "per-user folder, or a path you created).")
 
 
 def read_private_file(path: Path, *, max_bytes: int, what: str, private: bool = False) -> bytes | None:

@@ -21,6 +21,7 @@ import hashlib
 import importlib.util
 import logging
 import secrets
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
@@ -38,6 +39,14 @@ from ..protocol.urls import split_url
 from ..redaction import REDACTOR
 from .key_sources import read_key, require_shared_key
 from .record import MAX_EVENT_BYTES, MAX_HISTORY, RecordedEvent, SupervisionRecord, open_events, sign_event
+from .redis_scripts import (
+    LOAD_SCRIPT,
+    MARK_REFUSED_SCRIPT,
+    READ_RECORD_SCRIPT,
+    REMOVE_SCRIPT,
+    SET_ASIDE_SCRIPT,
+    STORE_SCRIPT,
+)
 from .sealing import Sealer, Unreadable, unseal
 from .store import MAX_ENTRY_BYTES, MAX_TIME, StoredAuthorisation, TokenStore, Versioned, unreadable
 
@@ -46,69 +55,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("healthcode_auth")
 DEFAULT_PREFIX = "healthcode:"
-# Every script reads what it compares with pcall: a key of another type (a hostile or mistaken
-# write) is "not ours", never an error that could be mistaken for "absent".
-# KEYS: entry. ARGV: the most bytes of 'sealed' to return. -> {'ok', version, sealed, refused_at}
-LOAD_SCRIPT = """
-local length = redis.pcall('HSTRLEN', KEYS[1], 'sealed')
-if type(length) == 'table' then return {'wrongtype'} end
-if length > tonumber(ARGV[1]) then return {'too-large', length} end
-local fields = redis.call('HMGET', KEYS[1], 'version', 'sealed', 'refused_at')
-return {'ok', fields[1], fields[2], fields[3]}
-"""
-# KEYS: entry, version counter. ARGV: expected version ("" = no entry at all), sealed value, writer id.
-STORE_SCRIPT = """
-if ARGV[1] == '' then
-  if redis.call('EXISTS', KEYS[1]) == 1 then return {0, ''} end
-else
-  local current = redis.pcall('HGET', KEYS[1], 'version')
-  if type(current) == 'table' or current ~= ARGV[1] then return {0, ''} end
-end
-local version = redis.call('INCR', KEYS[2])
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'version', version, 'sealed', ARGV[2], 'writer', ARGV[3])
-return {1, tostring(version)}
-"""
-# KEYS: entry. ARGV: the version read and decrypted. Removes it only at that version.
-REMOVE_SCRIPT = """
-local current = redis.pcall('HGET', KEYS[1], 'version')
-if type(current) == 'table' or current ~= ARGV[1] then return 0 end
-redis.call('DEL', KEYS[1])
-return 1
-"""
-# KEYS: entry. ARGV: the version the SSO refused to renew, when. The version stays.
-MARK_REFUSED_SCRIPT = """
-local current = redis.pcall('HGET', KEYS[1], 'version')
-if type(current) == 'table' or current ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'refused_at', ARGV[2])
-return 1
-"""
-# KEYS: entry, where to keep it. ARGV: its version field as read ("" none, "*wrongtype*" not a hash).
-SET_ASIDE_SCRIPT = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-local current = redis.pcall('HGET', KEYS[1], 'version')
-if type(current) == 'table' then current = '*wrongtype*' end
-if (current or '') ~= ARGV[1] then return 0 end
-redis.call('RENAME', KEYS[1], KEYS[2])
-return 1
-"""
-# KEYS: the record. ARGV: how many, the most bytes of one event. -> newest first; nil where unusable.
-READ_RECORD_SCRIPT = """
-local items = redis.pcall('XREVRANGE', KEYS[1], '+', '-', 'COUNT', ARGV[1])
-if items['err'] then return {} end
-local out = {}
-for _, item in ipairs(items) do
-  local text = false
-  local fields = item[2]
-  for j = 1, #fields, 2 do
-    if fields[j] == 'event' and #fields[j + 1] <= tonumber(ARGV[2]) then text = fields[j + 1] end
-  end
-  out[#out + 1] = text
-end
-return out
-"""
-
-
 def describe_url(url: str) -> str:
     """``redis://host:port/db`` (prefix shown), never the user's password."""
     parts = split_url(url)
@@ -202,7 +148,7 @@ class RedisTokenStore(TokenStore):
         # try again every 25 ms (redis-py's default is 100 ms): a renewal takes tens of milliseconds.
         lock = self._redis.lock(self._key("lock:", key), timeout=self.lock_timeout, sleep=LOCK_POLL_SECONDS,
                                 blocking_timeout=self.lock_timeout, thread_local=False)
-        with self._talking("take the renewal lock"):
+        with self._talking("take the renewal lock", deadline=self.lock_timeout + self.timeout):
             acquired = lock.acquire()
         if not acquired:
             raise StoreLockTimeout(f"Another robot held the renewal lock in {self._shown} for over "
@@ -309,10 +255,25 @@ class RedisTokenStore(TokenStore):
         return self._client
 
     @contextlib.contextmanager
-    def _talking(self, what: str) -> Iterator[None]:
-        """redis-py's errors, as ours: what failed, in which store, and what to check."""
+    def _talking(self, what: str, deadline: float | None = None) -> Iterator[None]:
+        """redis-py's errors, as ours: what failed, in which store, and what to check; and a total
+        deadline (``timeout``, or ``deadline`` seconds) on the whole exchange. redis-py's
+        ``socket_timeout`` bounds each read only, so a server that trickles one byte at a time would
+        hold a robot for ever: at the deadline a watchdog disconnects the pool (redis-py's public
+        ``ConnectionPool.disconnect``, which shuts the sockets down), and the blocked read ends."""
         from redis import exceptions
 
+        limit = self.timeout if deadline is None else deadline
+        expired = threading.Event()
+
+        def abort() -> None:
+            expired.set()
+            if self._client is not None:
+                self._client.connection_pool.disconnect()
+
+        watchdog = threading.Timer(limit, abort)
+        watchdog.daemon = True
+        watchdog.start()
         try:
             yield
         except exceptions.AuthenticationError:
@@ -321,20 +282,33 @@ class RedisTokenStore(TokenStore):
         except exceptions.NoPermissionError:
             raise StoreUnavailableError(f"The token store {self._shown} does not let this user {what}. Give the "
                                         "user the commands listed in docs/fleet.md.") from None
-        except exceptions.TimeoutError:
-            raise StoreUnavailableError(f"The token store {self._shown} did not answer within {self.timeout:g} "
-                                        f"seconds when asked to {what}. Check that Redis is up and reachable from "
-                                        "this machine, or raise the timeout setting.") from None
-        except exceptions.ConnectionError as error:
-            reason = first_line(error, 200)
-            advice = ("Check the CA bundle setting (the server's certificate is not trusted)."
-                      if "certificate" in reason.lower() or "ssl" in reason.lower()
-                      else "Check the host and port in the store URL, that Redis runs, and the firewall.")
-            raise StoreUnavailableError(f"Could not reach the token store {self._shown} to {what} ({reason}). "
-                                        f"{advice}") from None
-        except exceptions.RedisError as error:
+        except Exception as error:
+            # Disconnected under a blocked read, redis-py may raise what it meets (a closed buffer's
+            # ValueError, say): at the deadline, whatever it is, it is the deadline.
+            if expired.is_set() or isinstance(error, exceptions.TimeoutError):
+                raise StoreUnavailableError(
+                    f"The token store {self._shown} did not answer within {limit:g} seconds when asked to {what}. "
+                    f"{self._reachability_advice()} Or raise the timeout setting.") from None
+            if not isinstance(error, exceptions.RedisError):
+                raise
+            if isinstance(error, exceptions.ConnectionError):
+                reason = first_line(error, 200)
+                advice = ("Check the CA bundle setting (the server's certificate is not trusted)."
+                          if "certificate" in reason.lower()
+                          else self._reachability_advice())
+                raise StoreUnavailableError(f"Could not reach the token store {self._shown} to {what} ({reason}). "
+                                            f"{advice}") from None
             raise StoreUnavailableError(f"The token store {self._shown} failed to {what} "
                                         f"({first_line(error, 200)}).") from None
+        finally:
+            watchdog.cancel()
+
+    def _reachability_advice(self) -> str:
+        if self._url.startswith("rediss://"):
+            return ("Check that Redis is up and reachable from this machine, and that this port serves TLS: a "
+                    "rediss:// URL speaks TLS, and a plain Redis port never answers it (use redis:// for a port "
+                    "without TLS, only on a trusted network).")
+        return "Check the host and port in the store URL, that Redis runs, and the firewall."
 
 
 def _bytes(value: bytes | str) -> bytes:

@@ -1,0 +1,111 @@
+"""A new user's mistakes end within seconds in a message that says what to do (issue 17, points
+9, 11, 13 and 14): real processes, the sandbox, the starter suite."""
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from healthcode_auth.storage.key_sources import key_file_path
+
+REDIRECT = "https://rpaapp.example.com/postauth"
+
+
+def run(*args, env, timeout=60):
+    return subprocess.run([sys.executable, "-m", "healthcode_cli", *args], capture_output=True, text=True,
+                          env=env, timeout=timeout, check=False)
+
+
+@pytest.fixture
+def env(sandbox, tmp_path):
+    return {**os.environ, "HEALTHCODE_CLIENT_ID": "example_rpa_app", "HEALTHCODE_REDIRECT_URI": REDIRECT,
+            "HEALTHCODE_ENVIRONMENT": sandbox.url, "HEALTHCODE_TOKEN_CACHE": str(tmp_path / "cache" / "tokens.json")}
+
+
+def test_check_reports_a_registration_the_sso_accepts_and_what_it_cannot_check(env, sandbox):
+    result = run("check", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "Authorization request:  accepted: the SSO shows its sign-in page" in result.stdout
+    assert "Not checked here:       the client secret" in result.stdout
+    assert sandbox.request_count("token.authorization_code") == 0
+
+
+@pytest.mark.parametrize(("setting", "value"), [("HEALTHCODE_CLIENT_ID", "exmaple_rpa_app"),
+                                                ("HEALTHCODE_REDIRECT_URI", REDIRECT + "/")],
+                         ids=["wrong client id", "redirect uri with a trailing slash"])
+def test_check_fails_at_once_on_a_registration_the_sso_refuses(env, sandbox, setting, value):
+    started = time.monotonic()
+    result = run("check", env={**env, setting: value})
+    assert time.monotonic() - started < 20
+    assert result.returncode == 1, result.stdout
+    assert "Authorization request:  refused: the SSO answered with a page that asks for nothing" in result.stdout
+    assert "The client id or the redirect URI is probably not registered as given" in result.stderr
+    assert value in result.stderr
+
+
+def test_check_says_an_sso_that_approves_at_once_accepts_and_redeems_nothing(env, sandbox):
+    sandbox.set_faults(remembered_supervisor="supervisor")
+    result = run("check", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "approved the request at once" in result.stdout
+    assert sandbox.request_count("token.authorization_code") == 0
+
+
+def test_check_reads_an_oauth_error_sent_back_to_the_redirect_uri(env, sandbox):
+    result = run("check", "--scope", "no-such-scope", env=env)
+    assert result.returncode == 1, result.stdout
+    assert "sent the request back with the error 'invalid_scope'" in result.stdout
+
+
+def test_status_refuses_a_negative_minimum(env, sandbox):
+    sandbox.set_faults(remembered_supervisor="supervisor", token_lifetime=60)
+    assert run("login", "--headless", env=env, timeout=120).returncode == 0
+    result = run("status", "--min-remaining", "-100000", env=env)
+    assert result.returncode == 2
+    assert "'-100000' is negative" in result.stderr and "valid" not in result.stdout.split("Status:")[-1]
+
+
+def test_login_says_the_unit_of_its_wait_and_that_it_made_a_key(env, sandbox):
+    sandbox.set_faults(remembered_supervisor="supervisor")
+    result = run("login", "--headless", "--sign-in-timeout", "20", env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "A supervisor must sign in within 20 seconds." in result.stdout
+    assert f"Created the token cache's key in the key file {key_file_path()}" in result.stderr
+    again = run("login", "--headless", "--force", env=env, timeout=120)
+    assert "Created the token cache's key" not in again.stderr
+
+
+BLOCK_REQUESTS_LIBRARY = """
+import sys
+class Missing:
+    def find_spec(self, name, path=None, target=None):
+        if name == "RequestsLibrary":
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+sys.meta_path.insert(0, Missing())
+import robot
+sys.exit(robot.run_cli(sys.argv[1:], exit=False))
+"""
+
+
+def test_the_starter_suite_without_the_requests_extra_says_which_extra(tmp_path, env):
+    """Point 13: a user who installed the package without [requests]."""
+    project = tmp_path / "project"
+    project.mkdir()
+    subprocess.run([sys.executable, "-m", "healthcode_cli", "init"], cwd=project, env=env, check=True,
+                   capture_output=True)
+    result = subprocess.run([sys.executable, "-c", BLOCK_REQUESTS_LIBRARY, "--output", "NONE", "--log", "NONE",
+                             "--report", "NONE", "--dryrun", "healthcode_token.robot"], cwd=project, env=env,
+                            capture_output=True, text=True, timeout=120, check=False)
+    output = result.stdout + result.stderr
+    assert "RequestsLibrary is not installed. It comes with robotframework-healthcode's 'requests' extra: " \
+           "pip install \"robotframework-healthcode[requests]\"" in output
+    assert "PYTHONPATH" not in output and "Traceback" not in output
+
+
+def test_the_keyword_documentation_spells_oauth2_as_the_readme_does():
+    from HealthcodeLibrary import HealthcodeLibrary
+
+    assert "Get Healthcode OAuth2 Session" in HealthcodeLibrary().get_keyword_names()
+
