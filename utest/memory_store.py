@@ -34,10 +34,10 @@ class MemoryTokenStore(TokenStore):
         with self._lock:
             current = self._entries.get(entry.key)
             if (current[1] if current else None) != expected_version:
-                return False
+                return None
             self._last_version += 1
             self._entries[entry.key] = (entry, self._last_version)
-            return True
+            return self._last_version
 
     def remove(self, key, version):
         with self._lock:

@@ -22,29 +22,23 @@ import contextlib
 import dataclasses
 import logging
 import threading
-import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .config import HealthcodeConfig
 from .errors import (
     HealthcodeAuthError,
-    InvalidGrantError,
-    KeySetUnavailableError,
-    NoValidTokenError,
-    ReauthorisationRequiredError,
     SettingsMismatchError,
     SignedOutError,
     SignInError,
     StoreError,
-    TokenVerificationError,
 )
 from .protocol.authorization_request import AuthorizationCode, AuthorizationRequest, parse_redirect
 from .protocol.jwt_verification import claims_of
 from .protocol.provider_metadata import ProviderMetadata, parse_metadata
-from .protocol.token import Token, TokenStatus, local_time, token_status
+from .protocol.token import Token, TokenStatus, token_status
 from .redaction import REDACTOR
+from .renewal import RenewalSteps, SessionState, kept_in_memory
 from .storage import TokenStore, open_store
 from .storage.record import RecordedEvent
 from .storage.store import StoredAuthorisation, Versioned, entry_key
@@ -67,15 +61,7 @@ def renewal_time_bound(timeout: float) -> float:
     return RENEWAL_REQUESTS * timeout + RENEWAL_SLACK
 
 
-@dataclass
-class _State:
-    sign_in: AuthorizationRequest | None = None
-    code: AuthorizationCode | None = field(default=None, repr=False)
-    token: Token | None = None
-    refused_at: float | None = None  # when the SSO refused to renew ``token``
-
-
-class HealthcodeSession:
+class HealthcodeSession(RenewalSteps):
     """One bot's authorisation, in memory and optionally in a shared token store; thread-safe."""
 
     def __init__(self, client: HealthcodeAuthClient | HealthcodeConfig, *, store: TokenStore | None = None,
@@ -95,7 +81,8 @@ class HealthcodeSession:
         # Front ends say e.g. {"via": "healthcode-auth login"} or {"suite": "Claims"}.
         self.describe_actor: Callable[[], Mapping[str, str]] = dict
         self._lock = threading.RLock()
-        self._state = _State()
+        self._state = SessionState()
+        self._exit_hook = False
 
     @classmethod
     def from_config(cls, config: HealthcodeConfig, *, sign_in_hint: str = DEFAULT_SIGN_IN_HINT) -> HealthcodeSession:
@@ -182,6 +169,8 @@ class HealthcodeSession:
                 code, self._state.code = self._state.code, None
                 writable = self._prepare_store()  # before the single-use code is spent
                 return self._keep_new(self.client.exchange_code(code), writable)
+            if self._state.pending is not None:
+                self._retry_pending()
             token = self._state.token
             if self.status(token) is TokenStatus.VALID:
                 assert token is not None
@@ -196,7 +185,7 @@ class HealthcodeSession:
                 stored = self.store.load(self.key)
                 if stored is None and token is not None:
                     # Removed since this robot read it (healthcode-auth logout): do not renew it back.
-                    self._state = _State()
+                    self._state = SessionState()
                     raise SignedOutError(f"The Healthcode authorisation was removed from the token cache "
                                          f"(signed out). {self.sign_in_hint}.")
                 if stored is not None:
@@ -218,7 +207,7 @@ class HealthcodeSession:
         nothing removed, when it cannot be read). Returns the token that was removed or held."""
         with self._lock:
             token = self._state.token
-            self._state = _State()
+            self._state = SessionState()
             if self.store is None:
                 return token
             with self.store.renewal_lock(self.key):
@@ -236,87 +225,6 @@ class HealthcodeSession:
         """When the SSO refused to renew the current authorisation (None: it did not)."""
         return self._state.refused_at
 
-    def _renew(self, token: Token | None, stored: Versioned | None) -> Token:
-        if token is None:
-            raise NoValidTokenError(f"There is no Healthcode access token yet. {self.sign_in_hint}.")
-        if not token.refresh_token:
-            if self._state.refused_at is not None:
-                raise ReauthorisationRequiredError(
-                    f"Supervisor re-authorisation required: the SSO server refused to renew the authorisation "
-                    f"at {local_time(self._state.refused_at)}. {self.sign_in_hint}.")
-            raise NoValidTokenError(f"The Healthcode access token has expired (or will within the expiry "
-                                    f"margin) and there is no refresh token to renew it. {self.sign_in_hint}.")
-        writable = self._prepare_store()  # before the (perhaps rotating) refresh token is spent
-        try:
-            answer = self.client.request_refresh(token.refresh_token)
-        except InvalidGrantError as error:
-            return self._refused(token, stored, error)
-        # The SSO has answered: the old refresh token may be spent, so the new one is the only copy.
-        # It is kept (stored, or held in memory for this run) whatever its verification says.
-        REDACTOR.add(answer.access_token, answer.refresh_token)
-        try:
-            renewed = self.client.verify(answer)
-        except (KeySetUnavailableError, TokenVerificationError) as error:
-            # Never handed out, and due at once: the next renewal (here or on another robot)
-            # uses the kept refresh token and verifies again.
-            held = dataclasses.replace(answer, expires_at=answer.issued_at, supervisor=token.supervisor,
-                                       supervisor_name=token.supervisor_name)
-            log.warning("The SSO renewed the Healthcode authorisation, but the new access token could not be "
-                        "verified (%s). The new refresh token is kept, so the next renewal can try again.", error)
-            newer = self._hand_over(held, stored, writable, verified=False)
-            if newer is not held and self.status(newer) is TokenStatus.VALID:
-                return newer  # somebody stored a newer authorisation meanwhile
-            raise
-        self._record("renewed", renewed)
-        return self._hand_over(renewed, stored, writable)
-
-    def _refused(self, token: Token, stored: Versioned | None, error: InvalidGrantError) -> Token:
-        """The SSO refused the refresh token. The entry is not removed: a renewer whose lock lease
-        ran out may hold the newer pair and hand it over (docs/fleet.md); it is marked refused, so
-        no robot renews with it again, and a newer entry, if one arrived meanwhile, is used."""
-        when = time.time()
-        self._state.token = dataclasses.replace(token, refresh_token=None)
-        self._state.refused_at = when
-        if self.store is not None and stored is not None:
-            try:
-                noted = self.store.mark_refused(self.key, stored.version, when)
-                newer = None if noted else self.store.load(self.key)
-            except StoreError as store_error:
-                log.warning("Could not note the refused renewal in the token store: %s", store_error)
-                newer = None
-            if newer is not None and self.status(newer.entry.token) is TokenStatus.VALID:
-                log.info("The refresh token was refused, but another robot stored a newer authorisation "
-                         "meanwhile: using it.")
-                return self._adopt(newer)
-        self._record("renewal-refused", token)
-        raise ReauthorisationRequiredError(
-            f"Supervisor re-authorisation required: the SSO server refused to renew the token "
-            f"({error.error}). {self.sign_in_hint}.") from None
-
-    def _hand_over(self, renewed: Token, stored: Versioned | None, writable: bool, *, verified: bool = True) -> Token:
-        """Store a renewed pair over the version this robot renewed. A renewer whose lease ran out
-        still succeeds while nobody replaced that version; when somebody did, their newer entry is
-        used, and after a sign-out the pair is revoked, not used."""
-        self._state.token, self._state.refused_at = renewed, None
-        if self.store is None or not writable:
-            return renewed
-        try:
-            if self.store.store(self._entry(renewed, verified=verified), None if stored is None else stored.version):
-                return renewed
-            current = self.store.load(self.key)
-        except StoreError as error:
-            _kept_in_memory(error)
-            return renewed
-        if current is None:
-            self._state = _State()
-            with contextlib.suppress(HealthcodeAuthError):
-                self.client.revoke(renewed)
-            raise SignedOutError(f"The Healthcode authorisation was removed from the token cache (signed out) "
-                                 f"while this robot renewed it; the renewed token was revoked. {self.sign_in_hint}.")
-        log.info("Another robot or a supervisor stored a newer Healthcode authorisation while this robot renewed "
-                 "it: using the newer one.")
-        return self._adopt(current)
-
     def _prepare_store(self) -> bool:
         """True when the store can take the token about to be redeemed; otherwise say why, once,
         and keep that token in memory for this run (it is never lost to a failing store)."""
@@ -325,7 +233,7 @@ class HealthcodeSession:
         try:
             self.store.prepare()
         except StoreError as error:
-            _kept_in_memory(error)
+            kept_in_memory(error)
             return False
         return True
 
@@ -343,6 +251,8 @@ class HealthcodeSession:
                                             f"{self.sign_in_hint[1:]}.")
         if stored.refused_at is not None:
             token = dataclasses.replace(token, refresh_token=None)  # nobody renews with it again
+        if not entry.verified:
+            token = dataclasses.replace(token, expires_at=0.0)  # due, whatever any clock says: never handed out
         REDACTOR.add(token.access_token, entry.token.refresh_token)
         self._state.token, self._state.refused_at = token, stored.refused_at
         if entry.discovery and self._stored_metadata is None:
@@ -363,7 +273,7 @@ class HealthcodeSession:
                     stored = self.store.load(self.key)
                     kept = self.store.store(self._entry(token), None if stored is None else stored.version)
             except StoreError as error:
-                _kept_in_memory(error)
+                kept_in_memory(error)
             else:
                 if not kept:
                     log.warning("The new Healthcode token is kept for this run only: the entry in %s changed while "
@@ -391,9 +301,5 @@ class HealthcodeSession:
         metadata = self.client.metadata
         return StoredAuthorisation.received(self.config.discovery_url, self.config.client_id, token,
                                             claims_of(token.access_token) if verified else {},
-                                            discovery=metadata.to_dict(), discovery_source=metadata.discovery_url)
-
-
-def _kept_in_memory(error: StoreError) -> None:
-    log.warning("The Healthcode token is kept in memory for this run only; the token cache cannot be written: %s",
-                error)
+                                            discovery=metadata.to_dict(), discovery_source=metadata.discovery_url,
+                                            verified=verified)

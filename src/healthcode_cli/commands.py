@@ -103,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     command = commands.add_parser("set-aside", help="after a lost key: move the token store's unreadable data aside "
                                                     "(kept, never deleted) so that a supervisor can sign in again")
     add_config_options(command)
+    command.add_argument("--yes", action="store_true", help="do it (without it: say what would be moved, exit 1)")
     command.set_defaults(handler=set_aside)
     command = commands.add_parser("key", help="'key new': a random key for HEALTHCODE_CACHE_KEY")
     command.add_argument("action", choices=("new",))

@@ -11,7 +11,13 @@ from typing import Any
 
 from healthcode_auth.authorization_probe import REFUSED, probe_authorization
 from healthcode_auth.client import HealthcodeAuthClient
-from healthcode_auth.errors import ConfigurationError, SettingsMismatchError, StoreUnreadableError, escaped
+from healthcode_auth.errors import (
+    ConfigurationError,
+    SettingsMismatchError,
+    StoreError,
+    StoreUnreadableError,
+    escaped,
+)
 from healthcode_auth.protocol.token import TokenStatus, describe_expiry, local_time
 from healthcode_auth.session import HealthcodeSession
 from healthcode_auth.storage.record import MAX_HISTORY
@@ -41,6 +47,8 @@ def status(args: argparse.Namespace) -> int:
         return _failed(args, facts, "unreadable", error, EXIT_FAILED)
     except SettingsMismatchError as error:
         return _failed(args, facts, TokenStatus.SIGN_IN_REQUIRED.value, error, EXIT_SIGN_IN_REQUIRED)
+    except StoreError as error:  # unreachable, refused, locked: monitoring gets JSON all the same
+        return _failed(args, facts, "store error", error, EXIT_FAILED)
     state = session.status(token, min_remaining=args.min_remaining)
     refused = session.refused_at
     facts.update({
@@ -111,10 +119,23 @@ def history(args: argparse.Namespace) -> int:
 
 
 def set_aside(args: argparse.Namespace) -> int:
-    """After a lost key: move what this run cannot read aside (kept), so a supervisor can sign in."""
+    """After a lost key: move what this run cannot read aside (kept), so a supervisor can sign in.
+
+    A wrong key looks exactly like a lost one from here, and setting aside signs every robot that
+    still has the right key out: without ``--yes`` the command only says what it would move.
+    """
     session = HealthcodeSession.from_config(config_from(args))
     if session.store is None:
         raise ConfigurationError("token_cache", "the token store is off: there is nothing to set aside")
+    if not args.yes:
+        try:
+            session.check_store()
+        except StoreUnreadableError as error:
+            print(f"Would set aside what this run cannot read in {session.store.description}: {error}")
+            print("A wrong key looks exactly like a lost one: first make sure this run has the key the robots use. "
+                  "Setting aside signs out every robot that still has it. To go ahead: healthcode-auth set-aside "
+                  "--yes", file=sys.stderr)
+            return EXIT_FAILED
     done = session.store.set_aside(session.key)
     if done is None:
         print(f"Nothing to set aside: {session.store.description} can be read with this run's key (or holds "

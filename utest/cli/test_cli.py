@@ -146,5 +146,5 @@ def test_a_sign_out_is_final_even_when_an_old_copy_of_the_cache_is_put_back(env,
     assert status.returncode == 1, status.stdout  # refused, said as such: never the old token
     assert "Signed in by" not in status.stdout
     assert "before the latest sign-out" in status.stderr and "healthcode-auth set-aside" in status.stderr
-    assert run("set-aside", env=env).returncode == 0
+    assert run("set-aside", "--yes", env=env).returncode == 0
     assert run("status", env=env).returncode == 3

@@ -341,3 +341,75 @@ def test_creating_the_key_file_is_said(cache, caplog):
     with caplog.at_level(logging.INFO, logger="healthcode_auth"):
         put(FileTokenStore(cache.path, environ={}), entry(access="SECOND"))
     assert "Created" not in caplog.text  # once
+
+
+def test_a_damaged_sign_out_record_is_said_as_itself_and_the_cache_is_never_set_aside(cache):
+    """Red team, break 7: a damaged generations.json made a readable cache look unreadable, and
+    set-aside then moved it."""
+    from healthcode_auth.errors import StoreKeyError
+    from healthcode_auth.storage.signouts import generations_path
+
+    put(cache, entry())
+    assert cache.remove(entry_key(URL, "example_rpa_app"), load_version(cache))
+    put(cache, entry(client_id="other"))
+    generations_path().write_text("[not a record]")
+    fresh = FileTokenStore(cache.path, environ={})
+    with pytest.raises(StoreKeyError, match="sign-out record .* damaged"):
+        load(fresh, "other")
+    before = cache.path.read_bytes()
+    with pytest.raises(StoreKeyError, match="sign-out record"):
+        fresh.set_aside(entry_key(URL, "other"))
+    assert cache.path.read_bytes() == before
+
+
+def load_version(cache, client_id="example_rpa_app"):
+    return cache.load(entry_key(URL, client_id)).version
+
+
+def test_an_absurd_last_version_is_bounded_not_a_crash(cache):
+    """Red team, break 13: a 4300-digit last_version gave a traceback on the next write."""
+    put(cache, entry())
+    document, sealer = sealing.unseal(cache.path.read_bytes(), {}, generation=0)
+    document["last_version"] = 10**4000
+    cache.path.write_bytes(sealer.seal(document))
+    fresh = FileTokenStore(cache.path, environ={})
+    current = load_version(fresh)
+    assert fresh.store(entry(access="SECOND-ACCESS-TOKEN"), current) == current + 1
+
+
+def test_reading_a_huge_record_changes_nothing_and_the_next_event_moves_it_aside(cache, caplog):
+    history = cache.path.with_name("tokens.json.history")
+    history.parent.mkdir(parents=True, exist_ok=True)
+    history.write_bytes(b"x" * 9_000_000)
+    with caplog.at_level(logging.WARNING, logger="healthcode_auth"):
+        assert cache.supervision.read(10) == []
+    assert "not shown" in caplog.text and history.stat().st_size == 9_000_000
+    cache.supervision.append({"event": "signed-in"})
+    assert [e.fields["event"] for e in cache.supervision.read(10)] == ["signed-in"]
+    assert len(list(history.parent.glob("tokens.json.history.too-large-*"))) == 1
+
+
+@pytest.mark.parametrize("answer", [b"bytes-not-text", 12345, ["a", "list"]])
+def test_a_keyring_that_answers_nonsense_is_a_clear_error(tmp_path, answer):
+    """Red team, break 12: a keyring backend returning a non-string gave a traceback."""
+    import keyring
+    from keyring.backend import KeyringBackend
+
+    from healthcode_auth.errors import StoreKeyError
+    from healthcode_auth.storage.key_sources import read_key
+
+    class Nonsense(KeyringBackend):
+        priority = 1
+
+        def get_password(self, service, username):
+            return answer
+
+        def set_password(self, service, username, password):
+            pass
+
+        def delete_password(self, service, username):
+            pass
+
+    keyring.set_keyring(Nonsense())
+    with pytest.raises(StoreKeyError, match="returned something other than a key"):
+        read_key("keyring", {})

@@ -34,6 +34,8 @@ class Backend:
     raw: object = None  # callable: every stored byte, for the plain-text check
     hostile: object = None  # callable(version): an entry sealed with the right key, with that version field
     tamper: object = None  # callable(text): add a record event as someone without the key would
+    replay_first: object = None  # callable(): append a copy of the record's first event, as stored
+    kept: object = None  # callable(): how many things set-asides have kept
 
     def open(self, environ=None, **options):
         return open_store(self.setting, environ=self.environ if environ is None else environ, timeout=5, **options)
@@ -58,8 +60,12 @@ def file_backend(tmp_path):
         history = path.with_name(path.name + ".history")
         history.write_text((history.read_text() if history.exists() else "") + text + "\n")
 
+    def replay_first():
+        tamper(path.with_name(path.name + ".history").read_text().splitlines()[0])
+
     return Backend(str(path), damage=damage, raw=lambda: path.read_bytes() if path.exists() else b"",
-                   hostile=hostile, tamper=tamper)
+                   hostile=hostile, tamper=tamper, replay_first=replay_first,
+                   kept=lambda: len(list(path.parent.glob("tokens.json.unreadable-*"))))
 
 
 def redis_backend(url, server):
@@ -81,7 +87,11 @@ def redis_backend(url, server):
     def tamper(text):
         client.xadd("contract:history", {"event": text})
 
-    return Backend(f"{url}?prefix=contract:", damage=damage, raw=server.dump, hostile=hostile, tamper=tamper)
+    def replay_first():
+        tamper(client.xrange("contract:history", count=1)[0][1][b"event"])
+
+    return Backend(f"{url}?prefix=contract:", damage=damage, raw=server.dump, hostile=hostile, tamper=tamper,
+                   replay_first=replay_first, kept=lambda: len(list(client.scan_iter("contract:unreadable:*"))))
 
 
 @pytest.fixture(params=["file", "redis"])
@@ -231,7 +241,7 @@ def test_refused_renewal_is_marked_and_a_late_renewer_can_still_hand_over(backen
     assert renewed.refused_at is None and renewed.entry.token.access_token == "ACCESS-TOKEN-VALUE-LATE"
 
 
-@pytest.mark.parametrize("version", ["abc", "-3", "1.5", "", "9" * 400])
+@pytest.mark.parametrize("version", ["abc", "-3", "1.5", "", "9" * 400, "07", "+7", " 7", str(2**53 + 1)])
 def test_a_hostile_value_is_reported_never_removed_or_overwritten(backend, version):
     backend.hostile(version)
     store = backend.open()
@@ -274,7 +284,7 @@ def _renew_once(setting, environ, barrier, results):
         if read.entry.token.access_token == "ACCESS-TOKEN-VALUE-1":
             time.sleep(0.2)  # a slow refresh request
             renewed = entry(access=f"RENEWED-BY-{multiprocessing.current_process().name}")
-            results.put(("renewed", store.store(renewed, read.version)))
+            results.put(("renewed", store.store(renewed, read.version) is not None))
         results.put(("token", store.load(KEY).entry.token.access_token))
 
 
@@ -346,3 +356,24 @@ def test_a_writer_paused_past_its_lease_still_hands_over_its_pair(backend):
     final = backend.open().load(KEY)
     assert final.entry.token.access_token == "ACCESS-TOKEN-VALUE-RENEWED-BY-A"
     assert final.refused_at is None
+
+
+def test_two_set_asides_never_overwrite_each_other(backend):
+    """Red team, break 6: the second set-aside in the same second replaced what the first kept."""
+    store = backend.open()
+    for access in ("ACCESS-TOKEN-VALUE-1", "ACCESS-TOKEN-VALUE-2"):
+        assert store.store(entry(access=access), None)
+        backend.damage()
+        assert "kept" in backend.open().set_aside(KEY)
+    assert backend.kept() == 2
+
+
+def test_a_repeated_event_is_not_authentic_however_far_back_its_original_is(backend):
+    """Red team, break 10: the copy of an event older than the window shown passed as authentic."""
+    store = backend.open()
+    for number in range(30):
+        store.supervision.append({"event": "renewed", "supervisor": f"robot-{number}"})
+    backend.replay_first()
+    shown = backend.open().supervision.read(5)
+    assert [e.authentic for e in shown] == [True, True, True, True, False]
+    assert shown[-1].fields["supervisor"] == "robot-0"

@@ -79,11 +79,16 @@ def test_a_renewal_whose_store_write_fails_keeps_the_renewed_token(sandbox, tmp_
     def broken(self, entry, expected_version):
         raise key_sources.StoreKeyError("the cache could not be written (simulated)")
 
-    monkeypatch.setattr(FileTokenStore, "store", broken)
-    with caplog.at_level(logging.WARNING, logger="healthcode_auth"):
+    with monkeypatch.context() as failing, caplog.at_level(logging.WARNING, logger="healthcode_auth"):
+        failing.setattr(FileTokenStore, "store", broken)
+        failing.setattr("healthcode_auth.renewal.RETRY_DELAYS", (0.01,))
         renewed = session.access_token()
-    assert renewed.seconds_left() > 80_000  # the renewed token, kept for this run
+        assert renewed.seconds_left() > 80_000  # the renewed token, kept for this run
+        assert session.access_token().access_token == renewed.access_token
+    assert "kept in memory for now" in caplog.text and "tried again at every later use" in caplog.text
+    assert sandbox.request_count("token.refresh_token") == 1
+    # The store works again: the next use hands the pending pair over.
     assert session.access_token().access_token == renewed.access_token
-    assert "kept in memory for this run only" in caplog.text
+    assert new_session(sandbox, tmp_path / "tokens.json").access_token().access_token == renewed.access_token
     assert sandbox.request_count("token.refresh_token") == 1
 

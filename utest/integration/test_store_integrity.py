@@ -263,11 +263,14 @@ def test_finding_8_a_wrong_key_is_reported_as_exactly_that(sandbox, store):
 def test_set_aside_after_a_lost_key_says_what_it_did_and_keeps_the_data(sandbox, store, monkeypatch):
     sign_in(new_session(sandbox, store))
     env = env_for(sandbox, store, key=KEY_B)  # the robots' key is lost: a new one is in use
-    moved = cli("set-aside", env=env)
+    asked = cli("set-aside", env=env)
+    assert asked.returncode == 1 and "Would set aside" in asked.stdout and "--yes" in asked.stderr
+    assert stored_token(sandbox, store) is not None  # nothing moved without --yes
+    moved = cli("set-aside", "--yes", env=env)
     assert moved.returncode == 0, moved.stderr
     assert "kept" in moved.stdout and "a supervisor must sign in" in moved.stdout
     assert cli("status", env=env).returncode == 3
-    assert "Nothing to set aside" in cli("set-aside", env=env).stdout
+    assert "Nothing to set aside" in cli("set-aside", "--yes", env=env).stdout
     monkeypatch.setenv("HEALTHCODE_CACHE_KEY", KEY_B)
     with pytest.raises(NoValidTokenError):
         new_session(sandbox, store).access_token()
@@ -275,7 +278,7 @@ def test_set_aside_after_a_lost_key_says_what_it_did_and_keeps_the_data(sandbox,
 
 def test_a_readable_store_is_never_set_aside(sandbox, store):
     token = sign_in(new_session(sandbox, store))
-    result = cli("set-aside", env=env_for(sandbox, store))
+    result = cli("set-aside", "--yes", env=env_for(sandbox, store))
     assert result.returncode == 0 and "Nothing to set aside" in result.stdout
     assert stored_token(sandbox, store).access_token == token.access_token
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import secrets
 import threading
 import time
 from collections.abc import Mapping
@@ -32,7 +33,7 @@ from .private_files import ensure_private_folder
 from .record import MAX_EVENT_BYTES, MAX_HISTORY, RecordedEvent, SupervisionRecord, open_events, sign_event
 from .sealing import Sealer, Unreadable, new_sealer, unseal
 from .signouts import SignOutRecord
-from .store import StoredAuthorisation, TokenStore, Versioned, unreadable
+from .store import MAX_VERSION, StoredAuthorisation, TokenStore, Versioned, unreadable
 
 LOCK_TIMEOUT = 120.0
 MAX_CACHE_BYTES = 4_000_000  # a few hundred entries; anything larger is not ours
@@ -98,21 +99,21 @@ class FileTokenStore(TokenStore):
     def renewal_lock(self, key: str) -> contextlib.AbstractContextManager[None]:
         return self._locked()
 
-    def store(self, entry: StoredAuthorisation, expected_version: int | None) -> bool:
+    def store(self, entry: StoredAuthorisation, expected_version: int | None) -> int | None:
         with self._locked():
             document = self._read()
             current = document.entries.get(entry.key)
             try:
                 found = None if current is None else self._versioned(entry.key, current).version
             except StoreUnreadableError:
-                return False  # a damaged entry is not replaced behind anyone's back: see set_aside
-            if found != expected_version:
-                return False
+                return None  # a damaged entry is not replaced behind anyone's back: see set_aside
+            if found != expected_version or document.last_version >= MAX_VERSION:
+                return None
             version = document.last_version + 1
             document.entries[entry.key] = {**entry.to_dict(), "version": version}
             document.last_version = version
             self._write(document)
-            return True
+            return version
 
     def remove(self, key: str, version: int) -> bool:
         """Sign out: the entry goes, and every older copy of this file is refused from now on."""
@@ -156,7 +157,7 @@ class FileTokenStore(TokenStore):
                 self._versioned(key, data)
             except StoreUnreadableError:
                 stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-                document.set_aside[f"{key} {stamp}"] = document.entries.pop(key)
+                document.set_aside[f"{key} {stamp} {secrets.token_hex(4)}"] = document.entries.pop(key)
                 self._write(document)
                 return (f"Moved this client's damaged entry aside inside the token cache {self.path} (kept, "
                         "encrypted, under 'set_aside'); the other entries are unchanged.")
@@ -201,10 +202,9 @@ class FileTokenStore(TokenStore):
             raw = self._file.read()
             if raw is None:
                 return _Document()
-            try:
-                generation = self._signouts.generation(self._id)
-            except StoreKeyError as error:
-                raise Unreadable(f"the sign-out record cannot be read ({error})") from None
+            # A sign-out record that cannot be read is its own problem (StoreKeyError, saying what to do
+            # with it), never "this cache is unreadable": the cache may decrypt perfectly well.
+            generation = self._signouts.generation(self._id)
             payload, sealer = unseal(raw, self._environ, generation=generation)
             document = _parse(payload, sealer, generation)
         except TooLarge as error:
@@ -234,7 +234,7 @@ def _parse(payload: Mapping[str, Any], sealer: Sealer, generation: int) -> _Docu
         raise Unreadable("its decrypted content is not a token store", source=sealer.key.source, damaged=True)
     versions = [v for v in (_version_of(e) for e in entries.values()) if v is not None]
     last = payload.get("last_version")
-    last = last if isinstance(last, int) and not isinstance(last, bool) and last >= 0 else 0
+    last = last if isinstance(last, int) and not isinstance(last, bool) and 0 <= last <= MAX_VERSION else 0
     # A file keeps the key source it was sealed with, so every robot that reads it still can; one
     # that holds nothing (after the last sign-out) takes the source of the run that writes it next.
     keep = sealer if entries or aside else None
@@ -242,9 +242,10 @@ def _parse(payload: Mapping[str, Any], sealer: Sealer, generation: int) -> _Docu
 
 
 def _version_of(data: Any) -> int | None:
-    """An entry's version: a positive whole number, or None for anything else (damaged)."""
+    """An entry's version: a whole number from 1 to MAX_VERSION, or None for anything else (damaged)."""
     version = data.get("version") if isinstance(data, dict) else None
-    return version if isinstance(version, int) and not isinstance(version, bool) and version > 0 else None
+    return version if isinstance(version, int) and not isinstance(version, bool) and 0 < version <= MAX_VERSION \
+        else None
 
 
 class FileRecord(SupervisionRecord):
@@ -260,22 +261,29 @@ class FileRecord(SupervisionRecord):
     def append(self, event: Mapping[str, str]) -> None:
         key = ensure_key(self._environ)
         with self._locked():
-            lines = self._lines()[-(MAX_HISTORY - 1):]
+            try:
+                lines = self._lines()[-(MAX_HISTORY - 1):]
+            except TooLarge:
+                aside = self._file.set_aside("too-large")
+                log.warning("The supervision record was larger than this library ever writes; it was moved to %s "
+                            "(kept) and a new one started.", aside)
+                lines = []
             lines.append(sign_event(event, key))
             self._file.write(("\n".join(lines) + "\n").encode("utf-8"))
 
     def read(self, limit: int) -> list[RecordedEvent]:
-        lines = self._lines()[-limit:] if limit > 0 else []
-        return open_events(lines, self._key_of)
+        """The last ``limit`` events; repeated ones are found across the whole record, not only the
+        last ``limit``. A record too large to be ours is reported, not changed (reading changes nothing)."""
+        try:
+            lines = self._lines()
+        except TooLarge:
+            log.warning("The supervision record %s is larger than this library ever writes: it is not shown. The "
+                        "next event recorded moves it aside (kept).", self._file.path)
+            return []
+        return open_events(lines, self._key_of)[-limit:] if limit > 0 else []
 
     def _lines(self) -> list[str]:
-        try:
-            data = self._file.read()
-        except TooLarge:
-            aside = self._file.set_aside("too-large")
-            log.warning("The supervision record was larger than this library ever writes; it was moved to %s "
-                        "(kept) and a new one started.", aside)
-            return []
+        data = self._file.read()
         return [] if data is None else data.decode("utf-8", "replace").splitlines()
 
     def _key_of(self, source: str) -> StoreKey | None:

@@ -116,7 +116,7 @@ def read_key(source: str, environ: dict[str, str] | None = None, *, create: bool
 def _passphrase(environ: dict[str, str]) -> str:
     passphrase = environ.get(ENV_KEY, "")
     if not passphrase:
-        raise StoreKeyError(f"{ENV_KEY} is not set in this run.")
+        raise StoreKeyError(f"{ENV_KEY} is not set in this run")
     if passphrase.startswith(RANDOM_KEY_PREFIX):
         random_key_bytes(passphrase)
     elif len(passphrase) < MIN_PASSPHRASE:
@@ -224,6 +224,9 @@ def _keyring_secret(create: bool) -> str:
                             f"Set {ENV_KEY} instead, or unlock the keyring, then try again.") from None
     if value is None:
         raise StoreKeyError("The token cache's key is not in the operating system's keyring of this user.")
+    if not isinstance(value, str):
+        raise StoreKeyError("The operating system's keyring returned something other than a key for the token "
+                            "cache. Set HEALTHCODE_CACHE_KEY instead, or repair the keyring entry.")
     return value
 
 

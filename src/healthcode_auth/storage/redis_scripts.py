@@ -3,22 +3,45 @@ compare-and-set runs on the server, in one step (redis-py's ``register_script``:
 """
 
 # Every script reads what it compares with pcall: a key of another type (a hostile or mistaken
-# write) is "not ours", never an error that could be mistaken for "absent".
-# KEYS: entry. ARGV: the most bytes of 'sealed' to return. -> {'ok', version, sealed, refused_at}
-LOAD_SCRIPT = """
-local length = redis.pcall('HSTRLEN', KEYS[1], 'sealed')
-if type(length) == 'table' then return {'wrongtype'} end
-if length > tonumber(ARGV[1]) then return {'too-large', length} end
+# write) is "not ours", never an error that could be mistaken for "absent". Any other error (a
+# user without a command the ACL should give, NOPERM) is returned as the error it is.
+_CHECK = """
+local function refused(answer)
+  if type(answer) == 'table' and answer['err'] then
+    local err = answer['err']
+    if string.sub(err, 1, 9) == 'WRONGTYPE' then return 'wrongtype' end
+    -- an ACL refusal inside a script comes without its code: give it back, so the caller says which
+    if string.find(err, "can't run this command", 1, true) and string.sub(err, 1, 6) ~= 'NOPERM' then
+      err = 'NOPERM ' .. err
+    end
+    return redis.error_reply(err)
+  end
+  return nil
+end
+"""
+# KEYS: entry. ARGV: the most bytes of 'sealed' to return. -> {'ok', version, sealed, refused_at}, or
+# {'wrongtype'}, or {'too-large', field, length}: every field is measured before it is fetched.
+LOAD_SCRIPT = _CHECK + """
+local limits = {sealed = tonumber(ARGV[1]), version = 20, refused_at = 32}
+for field, limit in pairs(limits) do
+  local length = redis.pcall('HSTRLEN', KEYS[1], field)
+  local problem = refused(length)
+  if problem == 'wrongtype' then return {'wrongtype'} elseif problem then return problem end
+  if length > limit then return {'too-large', field, length} end
+end
 local fields = redis.call('HMGET', KEYS[1], 'version', 'sealed', 'refused_at')
 return {'ok', fields[1], fields[2], fields[3]}
 """
 # KEYS: entry, version counter. ARGV: expected version ("" = no entry at all), sealed value, writer id.
-STORE_SCRIPT = """
+# -> {1, version written} or {0, ''}.
+STORE_SCRIPT = _CHECK + """
 if ARGV[1] == '' then
   if redis.call('EXISTS', KEYS[1]) == 1 then return {0, ''} end
 else
   local current = redis.pcall('HGET', KEYS[1], 'version')
-  if type(current) == 'table' or current ~= ARGV[1] then return {0, ''} end
+  local problem = refused(current)
+  if problem == 'wrongtype' then return {0, ''} elseif problem then return problem end
+  if current ~= ARGV[1] then return {0, ''} end
 end
 local version = redis.call('INCR', KEYS[2])
 redis.call('DEL', KEYS[1])
@@ -26,32 +49,38 @@ redis.call('HSET', KEYS[1], 'version', version, 'sealed', ARGV[2], 'writer', ARG
 return {1, tostring(version)}
 """
 # KEYS: entry. ARGV: the version read and decrypted. Removes it only at that version.
-REMOVE_SCRIPT = """
+REMOVE_SCRIPT = _CHECK + """
 local current = redis.pcall('HGET', KEYS[1], 'version')
-if type(current) == 'table' or current ~= ARGV[1] then return 0 end
+local problem = refused(current)
+if problem == 'wrongtype' then return 0 elseif problem then return problem end
+if current ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
 return 1
 """
 # KEYS: entry. ARGV: the version the SSO refused to renew, when. The version stays.
-MARK_REFUSED_SCRIPT = """
+MARK_REFUSED_SCRIPT = _CHECK + """
 local current = redis.pcall('HGET', KEYS[1], 'version')
-if type(current) == 'table' or current ~= ARGV[1] then return 0 end
+local problem = refused(current)
+if problem == 'wrongtype' then return 0 elseif problem then return problem end
+if current ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'refused_at', ARGV[2])
 return 1
 """
-# KEYS: entry, where to keep it. ARGV: its version field as read ("" none, "*wrongtype*" not a hash).
-SET_ASIDE_SCRIPT = """
+# KEYS: entry, where to keep it (a fresh name). ARGV: its version field as read ("" none, "*wrongtype*"
+# not a hash). RENAMENX: what an earlier set-aside kept is never overwritten.
+SET_ASIDE_SCRIPT = _CHECK + """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 local current = redis.pcall('HGET', KEYS[1], 'version')
-if type(current) == 'table' then current = '*wrongtype*' end
+local problem = refused(current)
+if problem == 'wrongtype' then current = '*wrongtype*' elseif problem then return problem end
 if (current or '') ~= ARGV[1] then return 0 end
-redis.call('RENAME', KEYS[1], KEYS[2])
-return 1
+return redis.call('RENAMENX', KEYS[1], KEYS[2])
 """
 # KEYS: the record. ARGV: how many, the most bytes of one event. -> newest first; nil where unusable.
-READ_RECORD_SCRIPT = """
+READ_RECORD_SCRIPT = _CHECK + """
 local items = redis.pcall('XREVRANGE', KEYS[1], '+', '-', 'COUNT', ARGV[1])
-if items['err'] then return {} end
+local problem = refused(items)
+if problem == 'wrongtype' then return {false} elseif problem then return problem end
 local out = {}
 for _, item in ipairs(items) do
   local text = false

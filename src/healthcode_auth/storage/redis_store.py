@@ -48,7 +48,7 @@ from .redis_scripts import (
     STORE_SCRIPT,
 )
 from .sealing import Sealer, Unreadable, unseal
-from .store import MAX_ENTRY_BYTES, MAX_TIME, StoredAuthorisation, TokenStore, Versioned, unreadable
+from .store import MAX_ENTRY_BYTES, MAX_TIME, MAX_VERSION, StoredAuthorisation, TokenStore, Versioned, unreadable
 
 if TYPE_CHECKING:
     import redis
@@ -60,10 +60,13 @@ def describe_url(url: str) -> str:
     parts = split_url(url)
     if parts is None:  # an invalid port or unbalanced brackets: nothing of it can be shown safely
         return "the Redis URL"
-    user = f"{unquote(parts.username)}@" if parts.username else ""
+    # A user name is shown only beside a password: alone, it may be a password put in its place
+    # (redis://PASSWORD@host). The path is shown only as the database number it should be.
+    user = f"{unquote(parts.username)}@" if parts.username and parts.password else "***@" if parts.username else ""
+    database = parts.path if (parts.path or "/").lstrip("/").isdigit() else ("/..." if parts.path.strip("/") else "")
     prefix = dict(parse_qsl(parts.query)).get("prefix")
-    shown = f"{parts.scheme}://{user}{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}{parts.path or ''}"
-    return shown + (f" (prefix {prefix})" if prefix else "")
+    shown = f"{parts.scheme}://{user}{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}{database}"
+    return shown + (f" (prefix {escaped(prefix, 100)})" if prefix else "")
 
 
 def parse_store_url(url: str) -> tuple[str, str]:
@@ -151,8 +154,7 @@ class RedisTokenStore(TokenStore):
         with self._talking("take the renewal lock", deadline=self.lock_timeout + self.timeout):
             acquired = lock.acquire()
         if not acquired:
-            raise StoreLockTimeout(f"Another robot held the renewal lock in {self._shown} for over "
-                                   f"{self.lock_timeout:g} seconds. It expires by itself if that robot died.")
+            raise self._lock_timeout(key)
         try:
             yield
         finally:
@@ -165,13 +167,13 @@ class RedisTokenStore(TokenStore):
             except StoreUnavailableError as error:
                 log.warning("%s The lock expires by itself.", error)
 
-    def store(self, entry: StoredAuthorisation, expected_version: int | None) -> bool:
+    def store(self, entry: StoredAuthorisation, expected_version: int | None) -> int | None:
         sealed = self._sealer_for_writes().seal(entry.to_dict())
         keys = [self._entry(entry.key), self._key("versions")]
         args = ["" if expected_version is None else str(expected_version), sealed, secrets.token_hex(8)]
         with self._talking("store the token"):
-            stored, _ = self._script("store", STORE_SCRIPT)(keys=keys, args=args)
-        return bool(int(stored))
+            stored, version = self._script("store", STORE_SCRIPT)(keys=keys, args=args)
+        return int(version) if int(stored) else None
 
     def remove(self, key: str, version: int) -> bool:
         with self._talking("remove the token"):
@@ -185,7 +187,7 @@ class RedisTokenStore(TokenStore):
     def set_aside(self, key: str) -> str | None:
         with self._talking("read the token"):
             answer = self._script("load", LOAD_SCRIPT)(keys=[self._entry(key)], args=[MAX_ENTRY_BYTES])
-        if answer[0] == b"ok" and answer[1] is None and answer[2] is None:
+        if answer[0] == b"ok" and answer[1] is None and answer[2] is None and answer[3] is None:
             return None  # nothing stored
         try:
             self.load(key)
@@ -197,7 +199,7 @@ class RedisTokenStore(TokenStore):
         if seen is None:
             with self._talking("read the token"):
                 seen = _text(self._redis.hget(self._entry(key), "version"))
-        aside = self._key("unreadable:", key) + f":{int(time.time())}"
+        aside = self._key("unreadable:", key) + f":{int(time.time())}:{secrets.token_hex(4)}"
         with self._talking("move the unreadable token aside"):
             moved = self._script("aside", SET_ASIDE_SCRIPT)(keys=[self._entry(key), aside], args=[seen or ""])
         if not int(moved):
@@ -211,16 +213,30 @@ class RedisTokenStore(TokenStore):
         with self._talking("read the token"):
             answer = self._script("load", LOAD_SCRIPT)(keys=[self._entry(key)], args=[MAX_ENTRY_BYTES])
         if answer[0] == b"wrongtype":
-            raise self._unreadable(Unreadable("its key holds something other than an entry", damaged=True))
+            raise self._unreadable(Unreadable("the entry is damaged: its key holds something other than an entry",
+                                              damaged=True))
         if answer[0] == b"too-large":
-            raise self._unreadable(Unreadable(f"the entry is {int(answer[1])} bytes, more than this library "
-                                              "writes", damaged=True))
+            raise self._unreadable(Unreadable(f"the entry is damaged: its {_text(answer[1])} is {int(answer[2])} "
+                                              "bytes, more than this library writes", damaged=True))
         version, sealed, refused = answer[1:4]
         if version is None and sealed is None:
             return None
         if version is None or sealed is None:
-            raise self._unreadable(Unreadable("the entry is incomplete", damaged=True))
+            raise self._unreadable(Unreadable("the entry is damaged: it is incomplete", damaged=True))
         return _bytes(version), _bytes(sealed), None if refused is None else _bytes(refused)
+
+    def _lock_timeout(self, key: str) -> StoreLockTimeout:
+        """Said so when the lock will never expire by itself: a key of this name not written by a
+        robot (no lease, or another type), which only deleting it ends."""
+        name = self._key("lock:", key)
+        with self._talking("read the renewal lock"):
+            lease = self._redis.pttl(name)
+        if lease == -1:
+            return StoreLockTimeout(f"The renewal lock {name} in {self._shown} never expires by itself: it was not "
+                                    "written by a robot of this library (it has no lease). If no robot is renewing, "
+                                    f"delete it: DEL {name}")
+        return StoreLockTimeout(f"Another robot held the renewal lock in {self._shown} for over "
+                                f"{self.lock_timeout:g} seconds. It expires by itself if that robot died.")
 
     def _unreadable(self, problem: Unreadable) -> StoreUnreadableError:
         return unreadable(f"{self._shown} (this client's entry)", problem, self._environ)
@@ -332,9 +348,11 @@ class RedisRecord(SupervisionRecord):
         store = self._store
         with store._talking("read the supervision record"):
             texts = store._script("record", READ_RECORD_SCRIPT)(keys=[store._key("history")],
-                                                                  args=[max(0, limit), MAX_EVENT_BYTES])
+                                                                  args=[MAX_HISTORY, MAX_EVENT_BYTES])
         key = store._sealer_for_writes().key
-        return open_events(reversed(texts or []), lambda source: key if source == "env" else None)
+        # Every event read, so an authentic one repeated is found wherever its original is.
+        events = open_events(reversed(texts or []), lambda source: key if source == "env" else None)
+        return events[-limit:] if limit > 0 else []
 
 
 def _text(value: bytes | str | None) -> str | None:
@@ -342,9 +360,11 @@ def _text(value: bytes | str | None) -> str | None:
 
 
 def _number(value: bytes, what: str) -> int:
+    """A version as the store script writes it: canonical digits ("7", never "07" or "+7"), which its
+    compare-and-set compares as text."""
     text = value.decode("ascii", "replace")
-    if not text.isdigit() or not 0 < len(text) <= 15 or int(text) <= 0:
-        raise ValueError(f"its {what} {escaped(text, 20)!r} is not a positive whole number")
+    if not text.isdigit() or not 0 < len(text) <= 16 or str(int(text)) != text or not 0 < int(text) <= MAX_VERSION:
+        raise ValueError(f"its {what} {escaped(text, 20)!r} is not a whole number this library writes")
     return int(text)
 
 

@@ -17,6 +17,8 @@ from .key_sources import key_file_path
 from .private_files import read_private_file, write_atomically
 
 MAX_RECORD_BYTES = 1_000_000
+REMEDY = ("It is what refuses a copy of a token file put back from before a sign-out; the token file itself is "
+          "fine. Remove the record and try again (until the next sign-out, such old copies are accepted again).")
 
 
 def generations_path() -> Path:
@@ -57,8 +59,8 @@ class SignOutRecord:
         except FileInUseError:
             raise
         except (StoreError, ValueError, RecursionError) as error:
-            raise StoreKeyError(f"The sign-out record {path} cannot be used ({error}). Remove it and sign in "
-                                "again.") from None
+            raise StoreKeyError(f"The sign-out record {path} is damaged or cannot be used ({error}). {REMEDY}"
+                                ) from None
         if not isinstance(generations, dict):
-            raise StoreKeyError(f"The sign-out record {path} is damaged. Remove it and sign in again.")
+            raise StoreKeyError(f"The sign-out record {path} is damaged. {REMEDY}")
         return {str(k): v for k, v in generations.items() if isinstance(v, int) and not isinstance(v, bool)}

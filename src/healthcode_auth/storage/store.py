@@ -9,8 +9,8 @@ that only ever grows. The session speaks to it in a few verbs:
 - :meth:`TokenStore.renewal_lock`: held while one robot renews, so the others wait and then
   re-read instead of renewing again.
 - :meth:`TokenStore.store`: write an entry only if the stored version is still the one that was
-  read (compare-and-set). A lock can lie (a lease may expire under a slow holder); a version
-  cannot, so a late writer never overwrites a newer token.
+  read (compare-and-set), and say which version it wrote. A lock can lie (a lease may expire
+  under a slow holder); a version cannot, so a late writer never overwrites a newer token.
 - :meth:`TokenStore.remove`: sign out, only the version that was read and decrypted.
 - :meth:`TokenStore.mark_refused`: the SSO refused to renew this version. The entry stays (a
   renewer whose lease ran out may still hand over a newer pair for it); robots stop renewing it.
@@ -38,6 +38,7 @@ from .sealing import Unreadable
 
 MAX_ENTRY_BYTES = 1_000_000  # what a store reads of one entry (sealed) before it decrypts anything
 MAX_TIME = 2.0**34  # year 2514: a stored time beyond it is not one this library wrote
+MAX_VERSION = 2**53  # versions count writes; one beyond this was not written by this library
 MAX_TOKEN = 500_000  # what the transport can bring (a 1 MB body), sealed within MAX_ENTRY_BYTES
 MAX_TEXT = 2_000
 SET_ASIDE_COMMAND = "healthcode-auth set-aside"
@@ -61,15 +62,18 @@ class StoredAuthorisation:
     discovery_source: str | None = None  # where ``discovery`` was fetched from, when not discovery_url
     issuer: str | None = None
     audience: tuple[str, ...] | None = None  # None: not recorded (an opaque token, or an older entry)
+    verified: bool = True  # False: a renewed pair kept before (or although) its verification: never handed out
 
     @classmethod
     def received(cls, discovery_url: str, client_id: str, token: Token, claims: Mapping[str, Any], *,
-                 discovery: Mapping[str, Any], discovery_source: str | None) -> StoredAuthorisation:
-        """The entry for a token just received, with the ``iss`` and ``aud`` of its verified claims."""
+                 discovery: Mapping[str, Any], discovery_source: str | None,
+                 verified: bool = True) -> StoredAuthorisation:
+        """The entry for a token just received, with the ``iss`` and ``aud`` of its verified claims
+        (none for a token that is not ``verified``)."""
         issuer, audience = claims.get("iss"), claims.get("aud")
         audiences = [audience] if isinstance(audience, str) else audience
         return cls(discovery_url, client_id, token, discovery=discovery, discovery_source=discovery_source,
-                   issuer=issuer if isinstance(issuer, str) else None,
+                   issuer=issuer if isinstance(issuer, str) else None, verified=verified,
                    audience=tuple(a for a in audiences if isinstance(a, str)) if isinstance(audiences, list) else None)
 
     @property
@@ -94,6 +98,7 @@ class StoredAuthorisation:
             "discovery_url": self.discovery_url, "client_id": self.client_id, "discovery": dict(self.discovery),
             "discovery_source": self.discovery_source, "issuer": self.issuer,
             "audience": None if self.audience is None else list(self.audience),
+            **({} if self.verified else {"verified": False}),
             "token": {"access_token": token.access_token, "token_type": token.token_type,
                       "expires_at": token.expires_at, "refresh_token": token.refresh_token,
                       "scope": token.scope, "issued_at": token.issued_at, "supervisor": token.supervisor,
@@ -120,6 +125,7 @@ class StoredAuthorisation:
             discovery_url=_text(data, "discovery_url"), client_id=_text(data, "client_id"),
             discovery=dict(discovery), discovery_source=_text(data, "discovery_source", optional=True),
             issuer=_text(data, "issuer", optional=True), audience=None if audience is None else tuple(audience),
+            verified=data.get("verified", True) is not False,
             token=Token(access_token=_text(token, "access_token", limit=MAX_TOKEN),
                         token_type=_text(token, "token_type", optional=True) or "Bearer",
                         expires_at=_time(token, "expires_at", optional=True),
@@ -172,10 +178,11 @@ class TokenStore(ABC):
         """Hold the lock under which one robot renews ``key``; raises StoreLockTimeout after a bound."""
 
     @abstractmethod
-    def store(self, entry: StoredAuthorisation, expected_version: int | None) -> bool:
-        """Write ``entry`` if the stored version is still ``expected_version`` (None: no entry yet).
+    def store(self, entry: StoredAuthorisation, expected_version: int | None) -> int | None:
+        """Write ``entry`` if the stored version is still ``expected_version`` (None: no entry yet);
+        return the version written.
 
-        Returns False, writing nothing, when another robot changed or removed the entry meanwhile,
+        Returns None, writing nothing, when another robot changed or removed the entry meanwhile,
         or when what is there cannot be read. Raises StoreUnreadableError when the whole store
         cannot be read (a file store sealed with another key): nothing is written over it.
         """
@@ -211,9 +218,9 @@ def unreadable(where: str, problem: Unreadable, environ: Mapping[str, str]) -> S
                   "aside (it is kept) so that a supervisor can sign in again.")
     sources = (f" Key source for new data in this run: {describe_source(in_use)}; tried: "
                f"{', '.join(describe_source(s) for s in tried) or 'none'}." if not problem.damaged else "")
-    return StoreUnreadableError(f"The token store {where} cannot be read: {problem.reason}.{sources} Nothing was "
-                                f"changed. {advice}", key_source=in_use, tried=tried,
-                                damaged=problem.damaged)
+    reason = problem.reason.rstrip(".")
+    return StoreUnreadableError(f"The token store {where} cannot be read: {reason}.{sources} Nothing was changed. "
+                                f"{advice}", key_source=in_use, tried=tried, damaged=problem.damaged)
 
 
 def _text(data: Mapping[str, Any], name: str, *, optional: bool = False, limit: int = MAX_TEXT) -> Any:
