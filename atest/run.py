@@ -4,17 +4,23 @@ One sandbox serves every run: the suites, and each standalone suite in a process
 reach it through ${SANDBOX_URL}. Afterwards every code, token, verifier and client secret it issued
 or received is known, and every file in the output directory (console output and the --debugfile
 included; log.html's compressed texts unpacked) is scanned for them; the suites run at --loglevel TRACE.
+The scan also looks for secrets of the runs' own: the fleet's Redis password (one that percent-encodes,
+in every spelling) and cache key, and an unrelated password-like environment variable every run is
+given and nothing registers, which must reach no output either.
 
 Usage: python atest/run.py [robot options...]    e.g. --include sign-in, --test "*Cancels*"
+Outputs go to results/atest, or to the directory in the ATEST_OUTPUT environment variable.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from leak_scan import files_under, scan
 
@@ -22,9 +28,18 @@ from healthcode_sandbox import Sandbox, SandboxSettings
 
 ATEST = Path(__file__).resolve().parent
 ROOT = ATEST.parent
-OUTPUT = ROOT / "results" / "atest"
-# Secrets the runs make besides what the sandbox issues: the fleet's store password and cache key.
-OWN_SECRETS: dict[str, list[str]] = {"store password": [], "cache key": []}
+OUTPUT = Path(os.environ.get("ATEST_OUTPUT") or ROOT / "results" / "atest").resolve()
+# A password-like variable of the CI's own, in every run's environment: no HEALTHCODE_ variable, so
+# nothing registers it with the redactor; only not passing the environment on keeps it out of outputs.
+UNRELATED_VARIABLE = ("CI_DATABASE_PASSWORD", "Sup3r-Secret-DB-pass!")
+# Characters that percent-encode, as a real Redis password may have (docs/fleet.md: percent-encode them).
+STORE_PASSWORD_START = "p@ss:w/rd%!"
+# Secrets the runs make besides what the sandbox issues: the fleet's store password (decoded, and as
+# written in the URL) and cache key, and the unrelated variable.
+OWN_SECRETS: dict[str, list[str]] = {"store password": [], "cache key": [],
+                                     "unrelated environment variable": [UNRELATED_VARIABLE[1]]}
+# Suites that need the fleet's Redis store: run in the fleet run, not with the other suites.
+REDIS_STORE_SUITE = ATEST / "suites" / "02_output_scrubbing" / "store_url.robot"
 
 
 def settings(sandbox_url: str, output: Path) -> dict[str, str]:
@@ -32,7 +47,8 @@ def settings(sandbox_url: str, output: Path) -> dict[str, str]:
     return {**os.environ, "HEALTHCODE_CLIENT_ID": "example_rpa_app",
             "HEALTHCODE_REDIRECT_URI": "https://rpaapp.example.com/postauth",
             "HEALTHCODE_ENVIRONMENT": f"{sandbox_url}/.well-known/openid-configuration",
-            "HEALTHCODE_TOKEN_CACHE": str(output / "token-cache" / "tokens.json")}
+            "HEALTHCODE_TOKEN_CACHE": str(output / "token-cache" / "tokens.json"),
+            UNRELATED_VARIABLE[0]: UNRELATED_VARIABLE[1]}
 
 
 def run_robot(sandbox_url: str, suite: Path, output: Path, extra: list[str],
@@ -109,9 +125,10 @@ def run_fleet(sandbox: Sandbox, extra: list[str]) -> int:
     if redis_server_executable() is None:
         print("redis-server is not installed: run scripts/setup (it installs Debian's). The fleet run fails.")
         return 1
-    with RedisServer() as redis:
+    with RedisServer(password=STORE_PASSWORD_START + secrets.token_urlsafe(12)) as redis:
         key = new_random_key()
-        OWN_SECRETS["store password"].append(redis.password)
+        # redis.url percent-encodes the password; the scan looks for it decoded, as written and encoded.
+        OWN_SECRETS["store password"] += [redis.password, urlsplit(redis.url).password or redis.password]
         OWN_SECRETS["cache key"].append(key)
         fleet = {**settings(sandbox.url, output), "HEALTHCODE_TOKEN_CACHE": redis.url, "HEALTHCODE_CACHE_KEY": key}
         fleet["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), fleet.get("PATH", "")])
@@ -140,6 +157,9 @@ def run_fleet(sandbox: Sandbox, extra: list[str]) -> int:
         print(f"Fleet: 3 machines x 8 robots made {refreshes} refresh request(s) and got {renewed} new token(s) "
               "(expected exactly 1 and 1).")
         rc = max(rc, 0 if refreshes == 1 and renewed == 1 else 1)
+        # A robot that logs its store's URL (%{HEALTHCODE_TOKEN_CACHE}), the Redis password in it.
+        rc = max(rc, run_robot(sandbox.url, REDIS_STORE_SUITE, output / "store-url", extra,
+                               machine(output, "robot-vm-2", fleet)))
         rc = max(rc, run_cli(output, "fleet-history", machine(output, "robot-vm-2", fleet), "history"))
         rc = max(rc, run_cli(output, "fleet-logout", machine(output, "robot-vm-3", fleet), "logout"))
         rc = max(rc, run_robot(sandbox.url, ATEST / "fleet", output / "after-logout",
@@ -161,7 +181,7 @@ def main(argv: list[str]) -> int:
     with Sandbox(SandboxSettings(port=0)) as sandbox:
         rc = 0
         for suite, output in runs:
-            rc = max(rc, run_robot(sandbox.url, suite, output, argv))
+            rc = max(rc, run_robot(sandbox.url, suite, output, [*argv, "--exclude", "redis-store"]))
         rc = max(rc, run_parallel(sandbox, argv))
         rc = max(rc, run_fleet(sandbox, argv))
         issued = sandbox.issued_secrets()
@@ -170,13 +190,14 @@ def main(argv: list[str]) -> int:
 
 def scan_outputs(issued: Any, rc: int, output: Path = OUTPUT) -> int:
     """Every file the runs wrote, scanned for every secret the sandbox issued (and ours)."""
-    secrets = {"authorization code": issued.authorization_codes, "access token": issued.access_tokens,
-               "refresh token": issued.refresh_tokens, "client secret": issued.client_secrets,
-               "code verifier": issued.code_verifiers, **OWN_SECRETS}
-    count = sum(len(values) for values in secrets.values())
-    scanned, leaks = scan(files_under(output), secrets)
-    print(f"\nSecret scan of {output.relative_to(ROOT)}: {scanned} files and archive members, "
-          f"{count} secrets issued by the sandbox, {len(leaks)} leaks.")
+    by_sandbox = {"authorization code": issued.authorization_codes, "access token": issued.access_tokens,
+                  "refresh token": issued.refresh_tokens, "client secret": issued.client_secrets,
+                  "code verifier": issued.code_verifiers}
+    count, own = (sum(len(values) for values in group.values()) for group in (by_sandbox, OWN_SECRETS))
+    scanned, leaks = scan(files_under(output), {**by_sandbox, **OWN_SECRETS})
+    shown = output.relative_to(ROOT) if output.is_relative_to(ROOT) else output
+    print(f"\nSecret scan of {shown}: {scanned} files and archive members, {count} secrets issued by the "
+          f"sandbox and {own} of the runs' own ({', '.join(OWN_SECRETS)}), {len(leaks)} leaks.")
     for leak in leaks:
         print(f"  LEAK {leak}")
     if count == 0 and rc == 0:

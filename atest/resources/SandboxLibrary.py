@@ -7,6 +7,7 @@ loopback admin API; otherwise `Start Sandbox` runs one in this process on a free
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import threading
@@ -31,6 +32,7 @@ class SandboxLibrary:
         self._listener: ThreadingHTTPServer | None = None
         self._attacker: ThreadingHTTPServer | None = None
         self.listener_hits: list[str] = []
+        self.attacker_hits: list[str] = []
 
     @keyword
     def start_sandbox(self, url: str | None = None) -> str:
@@ -112,13 +114,17 @@ class SandboxLibrary:
         return str(pending.url)
 
     @keyword
-    def start_attacker_page_for_the_pending_sign_in(self, as_user: str = "mfa.supervisor") -> str:
+    def start_attacker_page_for_the_pending_sign_in(self, as_user: str = "mfa.supervisor", how: str = "script",
+                                                    host: str = "127.0.0.1") -> str:
         """Plays the attacker who read the bot's pending sign-in (its state and code challenge) from a log.
 
         The attacker signs in to the sandbox as ``as_user`` with the bot's authorization URL, which
-        gives a code of the attacker's bound to the bot's challenge, and serves a page that sends
-        whichever browser opens it to the redirect URI with that code, until the test ends. Returns
-        the page's URL; the code itself is never returned or logged.
+        gives a code of the attacker's bound to the bot's challenge, and serves, until the test
+        ends, what sends whichever browser (or frame) opens it to the redirect URI with that code:
+        ``how`` is ``script`` (a page that sets ``location.href``), ``meta`` (a meta refresh), or a
+        3xx status (``301``, ``302``, ``303``, ``307``, ``308``: a redirect answered by the
+        attacker's server). ``host`` is the name the URL uses (``localhost`` makes it another site
+        than the sandbox's 127.0.0.1). Returns the URL; the code itself is never returned or logged.
         """
         from healthcode_sandbox import Supervisor
 
@@ -131,14 +137,17 @@ class SandboxLibrary:
         finally:
             for logger, level in zip(quiet, levels, strict=True):
                 logger.setLevel(level)
-        page = ("<!doctype html><title>Totally harmless</title><script>addEventListener('load', () => "
-                f"setTimeout(() => {{ window.sent = true; location.href = {json.dumps(redirect)}; }}, 50));"
-                "</script>").encode()
+        status, page = _attack(how, redirect)
+        hits = self.attacker_hits = []
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                self.send_response(200)
+                hits.append(self.path.split("?")[0])
+                self.send_response(status)
+                if status != 200:
+                    self.send_header("Location", redirect)
                 self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(page)))
                 self.end_headers()
                 self.wfile.write(page)
 
@@ -147,7 +156,12 @@ class SandboxLibrary:
 
         _shut(self._attacker)
         self._attacker = _serve(Handler)
-        return f"http://127.0.0.1:{self._attacker.server_address[1]}/innocent-looking-page"
+        return f"http://{host}:{self._attacker.server_address[1]}/innocent-looking-page"
+
+    @keyword
+    def attacker_page_hits(self) -> int:
+        """How many requests the attacker's server answered (for waiting until the attack happened)."""
+        return len(self.attacker_hits)
 
     @keyword
     def redirect_listener_hits(self) -> list[str]:
@@ -167,6 +181,20 @@ class SandboxLibrary:
         response = httpx.request(method, self.url + path, timeout=10, **kwargs)
         response.raise_for_status()
         return response.json() if response.content else None
+
+
+def _attack(how: str, redirect: str) -> tuple[int, bytes]:
+    """The attacker's answer: (status, body) that sends the browser to ``redirect``."""
+    if how == "script":
+        return 200, ("<!doctype html><title>Totally harmless</title><script>addEventListener('load', () => "
+                     f"setTimeout(() => {{ window.sent = true; location.href = {json.dumps(redirect)}; }}, 50));"
+                     "</script>").encode()
+    if how == "meta":
+        return 200, ("<!doctype html><title>Totally harmless</title>"
+                     f"<meta http-equiv=\"refresh\" content=\"0;url={html.escape(redirect)}\">").encode()
+    if how in ("301", "302", "303", "307", "308"):
+        return int(how), b"Moved"
+    raise ValueError(f"Unknown attack '{how}': use script, meta or a 3xx status.")
 
 
 def _serve(handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:

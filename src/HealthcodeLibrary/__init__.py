@@ -213,12 +213,16 @@ class HealthcodeLibrary(DynamicCore):  # type: ignore[misc]  # robotlibcore ship
     - Suites that do not import the library (for example the child suites of an initialization
       file that imports it) are not masked. Import the library there too, or run the robot with
       ``--listener HealthcodeLibrary.output_scrubber.OutputScrubber``, which masks every suite.
-    - Test names, keyword names and a test's documentation as the console shows it when the
-      test starts are written before they could be masked: never build them from a token.
+    - Test names, GROUP names, embedded-argument keyword names and a test's documentation as the
+      console shows it when the test starts are written before they could be masked: never build
+      them from a token. (A keyword name given to ``Run Keyword`` and its variants is masked; run
+      with ``--listener HealthcodeLibrary.output_scrubber.OutputScrubber`` to have output.xml,
+      log.html and report.html rewritten with the test and GROUP names masked too.)
     - The debug file is masked when the run ends: until then, or if the run is killed, its
       keyword start lines, FOR loop values and DEBUG messages (below the log level) may show a token.
-    - Only values the library handled are known, and only as they are: a token encoded, split or
-      otherwise transformed by the suite is not recognised, nor the suite's own passwords.
+    - Only values the library handled are known: each in every spelling a log or URL gives it
+      (percent-, form-, HTML-, JSON-encoded, in a Basic header), but a token split or otherwise
+      transformed by the suite is not recognised, nor the suite's own passwords.
       Listeners given with ``--listener`` see messages after the masking, unless their
       ``ROBOT_LISTENER_PRIORITY`` is 1000000 or more.
     """

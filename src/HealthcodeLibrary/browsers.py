@@ -6,6 +6,12 @@ and is what supervisors there use); then Playwright's own Chromium (``rfbrowser 
 macOS in ``/Applications`` or ``~/Applications``). Locked-down RPA machines often allow only the
 company's Edge or Chrome, so the library never requires Playwright's browser download.
 
+Also here, about the browser automation on this machine: whether it can show a browser window
+at all (:func:`display_problem`), so that a headed launch without a display fails with advice
+instead of Playwright's traceback; and which of Playwright's debug-log namespaces a ``DEBUG``
+value turns on, by the rules of the ``debug`` package Playwright logs with
+(:func:`playwright_namespaces_on`).
+
 ``python -m HealthcodeLibrary.browsers`` prints what it finds and exits 1 when there is nothing.
 """
 
@@ -13,8 +19,10 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import shutil
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -175,6 +183,84 @@ def find_browser() -> BrowserChoice | None:
     if executable:
         return BrowserChoice(f"installed browser {executable}", executable)
     return None
+
+
+NO_DISPLAY = (
+    "There is no display here ({why}), so the sign-in page cannot be shown in a browser window. Either: "
+    "sign in headless (headless=True in a suite, --headless for 'healthcode-auth login'), which completes only "
+    "when the SSO already remembers the supervisor; run the sign-in in a desktop session the supervisor sits "
+    "at; or let the supervisor run 'healthcode-auth login' on their own machine, with the token store the "
+    "robots use (see docs/fleet.md)."
+)
+# What Playwright's launch error says when a headed browser finds no X server or Wayland compositor
+# (its message is the only sign: the error has no type of its own).
+_NO_DISPLAY_MARKERS = ("xvfb-run", "x server", "xserver", "$display", "cannot open display", "wayland")
+
+
+def display_problem(environ: Mapping[str, str] | None = None, platform: str | None = None) -> str | None:
+    """Why a browser window cannot be shown here, or None. Only Linux and the other Unixes (not
+    macOS, not Windows) need ``DISPLAY`` (X11) or ``WAYLAND_DISPLAY`` to show one."""
+    environ = os.environ if environ is None else environ
+    platform = sys.platform if platform is None else platform
+    if platform in ("win32", "darwin", "cygwin") or environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"):
+        return None
+    return "neither DISPLAY nor WAYLAND_DISPLAY is set"
+
+
+def is_no_display_error(message: str) -> bool:
+    """True when a browser launch failed because it found no display (Playwright's wording)."""
+    lowered = message.lower()
+    return any(marker in lowered for marker in _NO_DISPLAY_MARKERS)
+
+
+# Playwright's debug log: the namespaces of Playwright 1.5x-1.6x (packages/playwright-core/src/utils/
+# debugLogger.ts); any other name starting "pw:" counts as one too (a later version may add it).
+PLAYWRIGHT_NAMESPACES = ("pw:api", "pw:protocol", "pw:channel", "pw:browser", "pw:error", "pw:server",
+                         "pw:server:channel", "pw:server:metadata", "pw:install", "pw:download", "pw:socks",
+                         "pw:client-certificates", "pw:recorder")
+
+
+def debug_patterns(spec: str) -> tuple[list[str], list[str]]:
+    """DEBUG as the ``debug`` package reads it (4.x ``enable``): trimmed, runs of whitespace as
+    commas, empty parts dropped; ``-name`` skips. Returns (enabled, skipped) patterns."""
+    names: list[str] = []
+    skips: list[str] = []
+    for part in re.sub(r"\s+", ",", spec.strip()).split(","):
+        if part.startswith("-"):
+            skips.append(part[1:])
+        elif part:
+            names.append(part)
+    return names, skips
+
+
+def _matches(name: str, pattern: str) -> bool:
+    # debug's matchesTemplate: '*' is any run of characters, anything else itself (case-sensitive).
+    return re.fullmatch(".*".join(re.escape(piece) for piece in pattern.split("*")), name, re.DOTALL) is not None
+
+
+def debug_enabled(spec: str, namespace: str) -> bool:
+    """Whether DEBUG=``spec`` turns ``namespace`` on: a skip that matches wins over any name."""
+    names, skips = debug_patterns(spec)
+    return not any(_matches(namespace, skip) for skip in skips) and any(_matches(namespace, n) for n in names)
+
+
+def playwright_namespaces_on(spec: str) -> list[str]:
+    """The Playwright namespaces DEBUG=``spec`` turns on: the known ones, then for each pattern
+    that could name another ``pw:`` namespace, names it matches (a wildcard filled two ways)."""
+    names, _ = debug_patterns(spec)
+    known = [namespace for namespace in PLAYWRIGHT_NAMESPACES if debug_enabled(spec, namespace)]
+    if known:
+        return known
+    others = []
+    for pattern in names:
+        head, star, rest = pattern.partition("*")
+        for filler in ("", "~"):
+            middle, tail = (filler, rest.replace("*", filler)) if star else ("", "")
+            if head.startswith("pw:"):
+                others.append(head + middle + tail)
+            elif star and "pw:".startswith(head):
+                others.append("pw:" + middle + tail)
+    return sorted({name for name in others if debug_enabled(spec, name)})
 
 
 HOW_TO_GET_ONE = (

@@ -29,11 +29,14 @@ function wake(session) {
   for (const waiter of session.waiters.splice(0)) waiter();
 }
 
-// Only the SSO's own redirect is taken: its previous hop must be on the SSO's origin (a redirect
-// answered by the authorization endpoint or the issuer, or a navigation made by one of their
-// pages). Anything else, say a page of an attacker's that sends the browser to the redirect URI
-// with a code of theirs, is never handed to Python: it is reported (origin and path only) and the
-// sign-in goes on waiting.
+// Only the SSO's own redirect is taken: a navigation of the page's top-level frame whose previous
+// hop is a document of the SSO (the authorization endpoint's or the issuer's origin): a redirect
+// that document's server answered, or a navigation that document made. Anything else is never
+// handed to Python: a frame's navigation (the SSO's answer to the request the top-level page made
+// comes to the top-level page, never to a frame, say an attacker's embedded in an SSO page), a
+// redirect answered by another server (while the page still shows the SSO's document, as a 3xx
+// never commits), or a page of an attacker's that sends the browser to the redirect URI with a
+// code of theirs. It is reported (origin and path only) and the sign-in goes on waiting.
 function fromSso(session, previousUrl) {
   try {
     return session.ssoOrigins.has(new URL(previousUrl).origin);
@@ -42,11 +45,12 @@ function fromSso(session, previousUrl) {
   }
 }
 
-function offer(session, url, previousUrl, page) {
-  if (fromSso(session, previousUrl)) {
+// previous: { url, frame } (frame: the navigation is a frame's, never the SSO's answer).
+function offer(session, url, previous, page) {
+  if (!previous.frame && fromSso(session, previous.url)) {
     capture(session, url, page);
   } else if (session.url === null) {
-    const origin = withoutQuery(previousUrl);  // origin and path: a query may hold the code
+    const origin = (previous.frame ? "a frame of " : "") + withoutQuery(previous.url);  // a query may hold the code
     if (!session.reported.has(origin)) {
       session.reported.add(origin);
       session.ignored.add(origin);
@@ -85,15 +89,17 @@ function pageOf(request, fallback) {
   }
 }
 
-// Where a request came from: the request that redirected to it, else the page that navigated.
+// Where a navigation came from: the request that redirected to it, else the document that was in
+// the navigating frame; and whether that frame is one inside the page.
 function previousHop(request, page) {
-  const redirected = request.redirectedFrom();
-  if (redirected) return redirected.url();
+  let frame = null;
   try {
-    return request.frame().url();
-  } catch (e) {
-    return page.url();
-  }
+    frame = request.frame();
+  } catch (e) { /* not a frame's request */ }
+  const inFrame = frame !== null && frame.parentFrame() !== null;
+  const redirected = request.redirectedFrom();
+  if (redirected) return { url: redirected.url(), frame: inFrame };
+  return { url: frame ? frame.url() : page.url(), frame: inFrame };
 }
 
 // CDP URL patterns: '*' is any run of characters, '?' one character, a backslash escapes them.
@@ -112,25 +118,30 @@ async function pauseBeforeSending(session, redirectUri, page) {
   } catch (e) {
     return null; // not Chromium: the 'request' listener is the fallback
   }
-  const ssoDocuments = new Map(); // Fetch request id -> URL, for the SSO's documents
+  const topFrame = (await cdp.send("Page.getFrameTree")).frameTree.frame.id;
+  const documents = new Map(); // Fetch request id -> URL, for the latest documents answered
   cdp.on("Fetch.requestPaused", (event) => {
     const url = event.request.url;
     if (event.responseStatusCode !== undefined || event.responseErrorReason !== undefined) {
-      // One of the SSO's own documents, at the response stage: remember it, let it through.
-      ssoDocuments.set(event.requestId, url);
+      // A document, at the response stage: remember whose it is (a 3xx's included), let it through.
+      documents.set(event.requestId, url);
+      if (documents.size > 100) documents.delete(documents.keys().next().value);
       cdp.send("Fetch.continueRequest", { requestId: event.requestId }).catch(() => {});
       return;
     }
-    if (event.resourceType === "Document") {
-      const previous = ssoDocuments.get(event.redirectedRequestId) || page.url();
-      if (fromSso(session, previous)) capture(session, url, page);
+    if (event.resourceType === "Document" && event.frameId === topFrame) {
+      // A redirect's previous hop is the document that answered it (another server's 3xx is not the
+      // SSO's, whatever page.url() still shows); otherwise the document in the top-level frame made
+      // the navigation. A frame's navigation is never taken (the 'request' listener reports it).
+      const previous = event.redirectedRequestId ? documents.get(event.redirectedRequestId) || "" : page.url();
+      offer(session, url, { url: previous, frame: false }, page);
     }
     cdp.send("Fetch.failRequest", { requestId: event.requestId, errorReason: "Aborted" }).catch(() => {});
   });
-  const patterns = [{ urlPattern: requestPattern(redirectUri), requestStage: "Request" }];
-  for (const origin of session.ssoOrigins) {
-    patterns.push({ urlPattern: escapePattern(origin) + "/*", resourceType: "Document", requestStage: "Response" });
-  }
+  const patterns = [
+    { urlPattern: requestPattern(redirectUri), requestStage: "Request" },
+    { urlPattern: "*", resourceType: "Document", requestStage: "Response" },
+  ];
   await cdp.send("Fetch.enable", { patterns });
   return cdp;
 }
@@ -242,4 +253,29 @@ async function healthcodeDisarm(state) {
   return true;
 }
 
-module.exports = { healthcodeArm, healthcodeTake, healthcodeDisarm };
+// The node process this runs in: its DEBUG (Python judges it), and the secret-bearing variables
+// taken out of its environment (by name; their values never leave it), so that no browser it
+// launches from now on inherits them: Playwright gives a browser process.env when no env is passed.
+function healthcodeNodeProcess(hide) {
+  const had = hide.filter((name) => Object.prototype.hasOwnProperty.call(process.env, name));
+  for (const name of had) delete process.env[name];
+  return { debug: process.env.DEBUG || "", had };
+}
+
+// The sign-in page once settled (loaded, then no network for 0.5 s, each bounded): whether it is
+// a document of the SSO, and its HTML (as its scripts left it), for Python to read the structure
+// of. Called only after the SSO was heard to refuse the request.
+async function healthcodeSettledPage(state, settleMs) {
+  const session = sessions.get(state);
+  if (!session || session.page.isClosed() || session.url !== null) return { onSso: false, html: "" };
+  const page = session.page;
+  await page.waitForLoadState("load", { timeout: Number(settleMs) }).catch(() => {});
+  await page.waitForLoadState("networkidle", { timeout: Number(settleMs) }).catch(() => {});
+  let html = "";
+  try {
+    html = await page.content();
+  } catch (e) { /* navigating: not settled, not known */ }
+  return { onSso: session.url === null && fromSso(session, page.url()), html: html.slice(0, 500000) };
+}
+
+module.exports = { healthcodeArm, healthcodeTake, healthcodeDisarm, healthcodeNodeProcess, healthcodeSettledPage };

@@ -3,22 +3,22 @@
 The command line hands over its session (configuration already validated) and browser options as
 Python objects: nothing is written back into environment variables or onto a command line. The
 sign-in uses the same keyword component as a suite, with a Browser library instance of its own
-(the Browser library's documented use from Python), and the secret-bearing ``HEALTHCODE_*``
-variables are removed from this process's environment before any browser process starts.
+(the Browser library's documented use from Python). Secrets are kept from node and the browser
+the one way the library keeps them (``sign_in_page.secrets_hidden``): node starts inside the sign-in
+page's first call, with the secret-bearing variables out of the environment. The console messages
+are the supervisor's, not a suite's.
 """
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from typing import Any
 
 from healthcode_auth.protocol.token import Token
-from healthcode_auth.redaction import SECRET_VARIABLES
 from healthcode_auth.session import HealthcodeSession
 
 from .argument_types import BrowserOptions
-from .keywords.sign_in import SignInKeywords
+from .keywords.sign_in import LOGIN_WAITING, SignInKeywords
 from .sign_in_page import SignInPage
 
 
@@ -29,19 +29,21 @@ class _LoginHost:
     def __init__(self, session: HealthcodeSession, browser_options: BrowserOptions) -> None:
         self.session = session
         self.browser_options = browser_options
-        self._browser: Any = None
         self._page: SignInPage | None = None
 
     @property
     def sign_in_page(self) -> SignInPage:
         if self._page is None:
-            self._browser = _standalone_browser()
-            self._page = SignInPage(self._browser)
+            self._page = SignInPage(_standalone_browser())
         return self._page
 
     def close(self) -> None:
-        if self._browser is not None:
-            self._browser.close_browser("ALL")
+        if self._page is not None:
+            self._page.close_browsers()
+
+
+class _LoginKeywords(SignInKeywords):
+    waiting = LOGIN_WAITING
 
 
 def sign_in_supervisor(session: HealthcodeSession, options: BrowserOptions, timeout: timedelta, *,
@@ -50,11 +52,9 @@ def sign_in_supervisor(session: HealthcodeSession, options: BrowserOptions, time
 
     Without ``force`` a valid (or renewable) authorisation is reused and no browser starts.
     """
-    for name in SECRET_VARIABLES:  # this process is ours: its children never see them
-        os.environ.pop(name, None)
     host = _LoginHost(session, options)
     try:
-        keywords = SignInKeywords(host)
+        keywords = _LoginKeywords(host)
         if force:
             keywords.open_healthcode_login()
             keywords.wait_for_supervisor_authorisation(timeout)

@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from .errors import (
         AuthorizationDenied,
         AuthorizationError,
+        AuthorizationRequestRefusedError,
         ClockSkewError,
         ConfigurationError,
         DiscoveryError,
@@ -98,6 +99,7 @@ __all__ = [
     "AuthorizationDenied",
     "AuthorizationError",
     "AuthorizationRequest",
+    "AuthorizationRequestRefusedError",
     "ClockSkewError",
     "ConfigurationError",
     "DiscoveryError",

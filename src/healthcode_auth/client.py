@@ -98,7 +98,7 @@ class HealthcodeAuthClient:
     def __init__(self, config: HealthcodeConfig, *, transport: HttpTransport | None = None,
                  discovery: DiscoveryCache = DISCOVERY_CACHE) -> None:
         self.config = config
-        REDACTOR.add(config.client_secret)
+        REDACTOR.add_basic_credentials(config.client_id, config.client_secret)  # every spelling, Basic too
         self.transport = transport or HttpTransport(timeout=config.timeout, ca_bundle=config.ca_bundle,
                                                     proxy=config.proxy)
         self._discovery = discovery

@@ -11,7 +11,7 @@ import math
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,13 @@ from .errors import ConfigurationError, InvalidSettingsError, MissingSettingErro
 from .protocol.jwt_verification import DEFAULT_LEEWAY
 from .protocol.provider_metadata import discovery_candidates
 from .protocol.token import DEFAULT_EXPIRY_MARGIN
-from .protocol.urls import endpoint_url_problem, has_control_characters, is_loopback_host, split_url
+from .protocol.urls import (
+    endpoint_url_problem,
+    has_control_characters,
+    is_loopback_host,
+    split_url,
+    without_credentials,
+)
 
 ENVIRONMENTS: Mapping[str, str] = {
     "production": "https://auth.healthcode.co.uk/.well-known/openid-configuration",
@@ -87,6 +93,12 @@ class HealthcodeConfig:
         raise_problems(problems)
         for name, value in values.items():
             object.__setattr__(self, name, value)
+
+    def __repr__(self) -> str:
+        # A proxy or token store URL may carry a user name and password: shown as ***.
+        shown = (f"{f.name}={_shown(value)!r}" if isinstance(value := getattr(self, f.name), str)
+                 else f"{f.name}={value!r}" for f in fields(self) if f.repr)
+        return f"{type(self).__name__}({', '.join(shown)})"
 
     @property
     def discovery_urls(self) -> tuple[str, ...]:
@@ -171,6 +183,11 @@ def _error(setting: str, problem: str) -> ConfigurationError:
     return ConfigurationError(setting, problem, ENV_VARS.get(setting))
 
 
+def _shown(value: object) -> str:
+    """A given value as a message quotes it: never a URL's user name and password."""
+    return without_credentials(str(value))
+
+
 def _check_client_id(value: object, _: Mapping[str, Any]) -> object:
     _require_text("client_id", value)
     assert isinstance(value, str)
@@ -192,7 +209,7 @@ def _check_scope(value: object, _: Mapping[str, Any]) -> object:
 
 def _check_ca_bundle(value: object, _: Mapping[str, Any]) -> object:
     if value is not None and (not isinstance(value, str) or not Path(value).is_file()):
-        raise _error("ca_bundle", f"no file at '{value}'; give the path of a PEM file with the CA "
+        raise _error("ca_bundle", f"no file at '{_shown(value)}'; give the path of a PEM file with the CA "
                                  "certificates to trust")
     return _UNCHANGED
 
@@ -207,7 +224,7 @@ def _check_proxy(value: object, _: Mapping[str, Any]) -> object:
 
 def _check_verify(value: object, _: Mapping[str, Any]) -> object:
     if value not in VERIFY_CHOICES:
-        raise _error("verify_access_token", f"'{value}' is not one of {', '.join(VERIFY_CHOICES)}")
+        raise _error("verify_access_token", f"'{_shown(value)}' is not one of {', '.join(VERIFY_CHOICES)}")
     return _UNCHANGED
 
 
@@ -249,7 +266,7 @@ def _check_redirect_uri(uri: object, _: Mapping[str, Any]) -> object:
     assert isinstance(uri, str)
     parts = split_url(uri)
     if parts is None or not parts.scheme or not _SCHEME.fullmatch(parts.scheme):
-        raise _error("redirect_uri", f"'{uri}' is not an absolute URI; give the exact "
+        raise _error("redirect_uri", f"'{_shown(uri)}' is not an absolute URI; give the exact "
                                  "post-authentication URL registered with Healthcode")
     if parts.fragment or "#" in uri:
         raise _error("redirect_uri", "it must not contain a fragment (RFC 6749 section 3.1.2)")
@@ -262,9 +279,9 @@ def _check_redirect_uri(uri: object, _: Mapping[str, Any]) -> object:
         raise _error("redirect_uri", f"'{scheme}:' URIs are not supported: register an https "
                                  "post-authentication URL with Healthcode (http only for localhost)")
     if scheme in ("http", "https") and not parts.hostname:
-        raise _error("redirect_uri", f"'{uri}' has no host name")
+        raise _error("redirect_uri", f"'{_shown(uri)}' has no host name")
     if scheme == "http" and not is_loopback_host(parts.hostname):
-        raise _error("redirect_uri", f"'{uri}' uses plain http; use https (http is allowed "
+        raise _error("redirect_uri", f"'{_shown(uri)}' uses plain http; use https (http is allowed "
                                  "only for localhost, RFC 8252 section 7.3)")
     return _UNCHANGED
 
@@ -288,7 +305,7 @@ def _normalise_scope(scope: object) -> str | None:
     tokens = scope.split()
     for token in tokens:
         if not _SCOPE_TOKEN.fullmatch(token):
-            raise _error("scope", f"'{token}' is not a valid scope (RFC 6749 section 3.3)")
+            raise _error("scope", f"'{_shown(token)}' is not a valid scope (RFC 6749 section 3.3)")
     return " ".join(dict.fromkeys(tokens)) or None
 
 
@@ -302,7 +319,7 @@ def _to_seconds(value: object, setting: str) -> float:
             return float(value.strip())
         except ValueError:
             pass
-    raise _error(setting, f"'{value}' is not a number of seconds")
+    raise _error(setting, f"'{_shown(value)}' is not a number of seconds")
 
 
 def _check_timeout(timeout: object, _: Mapping[str, Any]) -> object:

@@ -21,6 +21,7 @@ code, a code verifier, a client secret or a store password: callers may log ``st
     │   ├── SignInTimeoutError                 the supervisor did not finish in time
     │   ├── SignInWindowClosedError            the page or browser was closed
     │   └── SignInPageError                    the page could not be shown or watched
+    │       └── AuthorizationRequestRefusedError   the SSO refused the request before any sign-in
     ├── TokenRequestError                      the token endpoint refused or failed
     │   └── InvalidGrantError                  code or refresh token used, expired or revoked
     ├── TokenVerificationError                 the JWT is not valid for us
@@ -134,6 +135,11 @@ class SignInWindowClosedError(SignInError):
 
 class SignInPageError(SignInError):
     """The browser could not show the sign-in page, or it is no longer being watched."""
+
+
+class AuthorizationRequestRefusedError(SignInPageError):
+    """The SSO refused the authorization request itself (client id or redirect URI not registered
+    as given) and showed a page of its own: nobody can sign in, so the wait ends at once."""
 
 
 class TokenRequestError(HealthcodeAuthError):

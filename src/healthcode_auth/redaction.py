@@ -2,18 +2,28 @@
 
 The core never logs a secret itself. But HTTP libraries log at DEBUG, and Robot Framework copies
 Python logging into log.html, so every secret the core learns (client secret, code verifier,
-code, tokens) is registered in :data:`REDACTOR` and masked in the records of the loggers that
-could carry it; the keyword library's output scrubber uses the same set.
+code, tokens, the store's password) is registered in :data:`REDACTOR` and masked in the records of
+the loggers that could carry it; the keyword library's output scrubber uses the same set.
+
+A secret is masked in every spelling it can be written in (:func:`spellings`): as is,
+percent-encoded in a URL, form-encoded, escaped in HTML, XML, JSON or a Python ``repr``; and a
+client secret also inside the HTTP Basic header that carries it (:func:`basic_credentials`).
 
 Child processes (the browser automation's node process, the browsers it launches) inherit the
-environment: :func:`environment_without_secrets` is what they get instead.
+environment: the variables that may hold a secret (:data:`SECRET_VARIABLES`) are kept out of it by
+not being there when such a process starts (the keyword library's sign-in page sees to it), never
+by passing a filtered copy through a call that some library logs.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
+import re
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator
+from urllib.parse import quote, quote_plus
 
 MASK = "<secret>"
 # Loggers of the libraries that see requests to the SSO and to Healthcode's APIs. A filter on a
@@ -27,34 +37,136 @@ GUARDED_LOGGERS = (
 MIN_SECRET_LENGTH = 8
 # Environment variables that may carry a secret: never handed to a child process.
 SECRET_VARIABLES = ("HEALTHCODE_CLIENT_SECRET", "HEALTHCODE_CACHE_KEY", "HEALTHCODE_TOKEN_CACHE")
+# Characters that no spelling changes (RFC 3986 unreserved): a run of them is in every spelling.
+_UNCHANGED_RUN = re.compile(r"[A-Za-z0-9_.~-]+")
+MIN_PROBE_LENGTH = 6
+_MARKUP = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"))
+_ATTRIBUTE = (*_MARKUP, ('"', "&quot;"), ("\n", "&#10;"), ("\r", "&#13;"), ("\t", "&#09;"))
+
+
+def spellings(secret: str) -> tuple[str, ...]:
+    """Every way ``secret`` may be written, longest first: as is; percent-encoded (every reserved
+    character, or all but ``/`` as in a path); form-encoded; HTML-escaped; XML-escaped as Robot
+    Framework writes output.xml (text and attributes); JSON-escaped; in a Python ``repr`` (how Robot
+    logs lists and dictionaries)."""
+    forms = {secret, quote(secret, safe=""), quote(secret), quote_plus(secret), _escape(secret, _MARKUP),
+             _escape(secret, (*_MARKUP, ('"', "&quot;"), ("'", "&#x27;"))), _escape(secret, _ATTRIBUTE),
+             json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1], repr(secret)[1:-1]}
+    return tuple(sorted(forms, key=lambda form: (-len(form), form)))
+
+
+def basic_credentials(user: str, secret: str) -> tuple[str, ...]:
+    """The values (after ``Basic``) of an HTTP Basic header that carries ``user`` and ``secret``: each
+    part form-encoded first, as RFC 6749 section 2.3.1 asks of a client, and as is (RFC 7617)."""
+    pairs = dict.fromkeys((f"{quote_plus(user)}:{quote_plus(secret)}", f"{user}:{secret}"))
+    return tuple(base64.b64encode(pair.encode("utf-8")).decode("ascii") for pair in pairs)
+
+
+def _escape(text: str, escapes: tuple[tuple[str, str], ...]) -> str:
+    for character, escaped in escapes:
+        text = text.replace(character, escaped)
+    return text
+
+
+class KnownSecrets:
+    """An immutable set of secrets, each with all its spellings, built to answer "none here" fast.
+
+    Each secret is checked with one substring search in the common case, however many spellings it
+    has: a run of at least :data:`MIN_PROBE_LENGTH` characters that every spelling shares (the
+    *probe*) is looked for first, and the spellings only where it occurs. A secret with one spelling
+    is its own probe; one whose spellings share no such run is checked spelling by spelling.
+    """
+
+    __slots__ = ("_checks", "_groups", "_spellings")
+
+    def __init__(self, groups: Iterable[tuple[str, ...]] = ()) -> None:
+        unique = {group: None for group in groups if group}
+        # The longest spellings first: a secret inside a longer one would leave the rest showing.
+        ordered = sorted(unique, key=lambda group: (-len(group[0]), group))
+        self._groups = tuple(ordered)
+        self._checks = tuple(check for group in ordered for check in _checks(group))
+        self._spellings = tuple(sorted({form for group in ordered for form in group},
+                                       key=lambda form: (-len(form), form)))
+
+    def adding(self, groups: Iterable[tuple[str, ...]]) -> KnownSecrets:
+        """A new set with these secrets (each a tuple of spellings, longest first) added."""
+        return KnownSecrets([*self._groups, *groups])
+
+    def mask(self, text: str, mask: str = MASK) -> str:
+        """``text`` with every spelling of every secret replaced by ``mask`` (the same object when
+        none occurs)."""
+        for probe, group in self._checks:
+            if probe in text:
+                for form in group:
+                    if form in text:
+                        text = text.replace(form, mask)
+        return text
+
+    def __iter__(self) -> Iterator[str]:
+        """Every spelling of every secret, longest first."""
+        return iter(self._spellings)
+
+    def __len__(self) -> int:
+        return len(self._spellings)
+
+    def __bool__(self) -> bool:
+        return bool(self._checks)
+
+    def __contains__(self, text: object) -> bool:
+        return text in self._spellings
+
+
+def _checks(group: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """(probe, the spellings to mask where it occurs) for one secret's spellings."""
+    if len(group) > 1:
+        probe = max(_UNCHANGED_RUN.findall(group[-1]), key=len, default="")  # from the least escaped
+        if len(probe) >= MIN_PROBE_LENGTH and all(probe in form for form in group):
+            return ((probe, group),)
+    return tuple((form, (form,)) for form in group)
 
 
 class SecretRedactor(logging.Filter):
-    """A logging filter that replaces every registered secret with ``<secret>``."""
+    """A logging filter that replaces every registered secret, in every spelling, with ``<secret>``."""
 
     def __init__(self) -> None:
         super().__init__()
         self._lock = threading.Lock()
-        self._secrets: frozenset[str] = frozenset()
+        self._known = KnownSecrets()
+        self._registered: frozenset[str] = frozenset()
         self._installed_on: tuple[logging.Handler, ...] | None = None
 
     def add(self, *secrets: str | None) -> None:
         """Register secrets; short or empty values are ignored (they would mask ordinary text)."""
-        fresh = {s for s in secrets if s and len(s) >= MIN_SECRET_LENGTH}
-        if fresh - self._secrets:
-            with self._lock:
-                self._secrets = self._secrets | fresh
+        fresh = {s for s in secrets if s and len(s) >= MIN_SECRET_LENGTH} - self._registered
+        if fresh:
+            self._register(fresh, [spellings(secret) for secret in sorted(fresh)])
+
+    def add_basic_credentials(self, user: str, secret: str | None) -> None:
+        """Register a secret that travels in an HTTP Basic header with ``user`` (a client id and its
+        secret): the secret in every spelling, and the header's value in both of its encodings."""
+        if not secret:
+            return
+        self.add(secret)
+        values = {value for value in basic_credentials(user, secret) if value not in self._registered}
+        if values:
+            self._register(values, [(value,) for value in values])
+
+    def _register(self, names: set[str], groups: list[tuple[str, ...]]) -> None:
+        with self._lock:  # rebuilt from the latest set, so two threads adding at once both count
+            self._known = self._known.adding(groups)
+            self._registered = self._registered | names
 
     @property
-    def secrets(self) -> frozenset[str]:
-        """Every registered secret: an immutable snapshot, cheap enough to read for every log message."""
-        return self._secrets
+    def secrets(self) -> KnownSecrets:
+        """Every registered secret in every spelling: an immutable snapshot, cheap enough to read for
+        every log message."""
+        return self._known
 
     def redact(self, text: str) -> str:
-        return mask_secrets(text, self._secrets)
+        return self._known.mask(text)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self._secrets:
+        if self._known:
             try:
                 message = record.getMessage()
             except Exception:  # a malformed record is not ours to fix; drop it rather than leak
@@ -79,9 +191,12 @@ class SecretRedactor(logging.Filter):
         self._installed_on = handlers
 
 
-def mask_secrets(text: str, secrets: Iterable[str], mask: str = MASK) -> str:
+def mask_secrets(text: str, secrets: KnownSecrets | Iterable[str], mask: str = MASK) -> str:
     """``text`` with every occurrence of each secret replaced by ``mask`` (the same object when
-    none occurs): the one masking rule of the log filter and of the output scrubber."""
+    none occurs): the one masking rule of the log filter and of the output scrubber. ``secrets`` is
+    a :class:`KnownSecrets` (every spelling) or plain strings (masked as given)."""
+    if isinstance(secrets, KnownSecrets):
+        return secrets.mask(text, mask)
     for secret in secrets:
         if secret in text:
             text = text.replace(secret, mask)
@@ -104,8 +219,3 @@ class MaskedHeaderValue(str):
     def __repr__(self) -> str:
         scheme = self.split(" ", 1)[0] if " " in self else ""
         return repr(f"{scheme} {MASK}".strip())
-
-
-def environment_without_secrets(environ: Mapping[str, str]) -> dict[str, str]:
-    """A copy of ``environ`` for a child process: without the variables that may hold a secret."""
-    return {name: value for name, value in environ.items() if name not in SECRET_VARIABLES}

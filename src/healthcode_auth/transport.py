@@ -23,8 +23,10 @@ import zlib
 from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import unquote, urlsplit
 
 from .errors import TransportError, first_line, printable
+from .redaction import REDACTOR
 from .version import __version__
 
 if TYPE_CHECKING:
@@ -67,6 +69,10 @@ class HttpTransport:
     """A pooled httpx client on a private event loop, both created on first use."""
 
     def __init__(self, *, timeout: float, ca_bundle: str | None = None, proxy: str | None = None) -> None:
+        if proxy:  # its credentials travel in a Proxy-Authorization header: secrets like the others
+            parts = urlsplit(proxy)
+            REDACTOR.add(parts.password)
+            REDACTOR.add_basic_credentials(unquote(parts.username or ""), unquote(parts.password or ""))
         self.timeout = timeout
         self.ca_bundle = ca_bundle
         self.proxy = proxy

@@ -35,6 +35,13 @@ class Faults:
       approves at once as that account, as a real SSO does for a supervisor already signed in.
       Lets a headless robot or CLI run (``healthcode-auth login --headless``) complete unattended.
     - ``discovery_failures`` / ``jwks_failures``: the next N requests there answer 5xx.
+    - ``error_page_redirect``: a request /authorize cannot send back (unknown client, unregistered
+      redirect URI, malformed) is answered with a 302 to ``/error`` on the sandbox, which shows the
+      error with status 200, as IdentityServer and other SSOs do, instead of a 400 page.
+    - ``embed_url``: the sign-in page embeds this URL in a frame (content of a third party's on
+      the SSO's own page; for testing that nothing from such a frame is taken as the SSO's).
+    - ``approve_by_script``: an approval comes as a 200 page whose script sends the browser to the
+      redirect URI (a navigation made by the SSO's own page), instead of a 302.
     """
 
     token_delay: float = 0.0
@@ -47,6 +54,9 @@ class Faults:
     remembered_supervisor: str = ""
     discovery_failures: int = 0
     jwks_failures: int = 0
+    error_page_redirect: bool = False
+    embed_url: str = ""
+    approve_by_script: bool = False
 
     def __post_init__(self) -> None:
         for item in dataclasses.fields(self):
@@ -137,14 +147,21 @@ def _coerce(name: str, value: Any) -> Any:
     return value
 
 
+_SWITCHES = {"deny_sign_in", "error_page_redirect", "approve_by_script"}
+
+
 def _check(name: str, value: Any) -> None:
     if name == "remembered_supervisor":
         if not isinstance(value, str):
             raise SandboxConfigurationError("remembered_supervisor must be a username, or empty for none.")
         return
-    if name == "deny_sign_in":
+    if name == "embed_url":
+        if not isinstance(value, str) or (value and not value.startswith(("http://", "https://"))):
+            raise SandboxConfigurationError("embed_url must be an http(s) URL, or empty for none.")
+        return
+    if name in _SWITCHES:
         if not isinstance(value, bool):
-            raise SandboxConfigurationError("deny_sign_in must be true or false.")
+            raise SandboxConfigurationError(f"{name} must be true or false.")
         return
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise SandboxConfigurationError(f"{name} must be a number, not {value!r}.")

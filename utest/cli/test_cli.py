@@ -44,7 +44,7 @@ def test_login_status_logout(env, sandbox):
     sandbox.set_faults(remembered_supervisor="supervisor")
     login = run("login", "--headless", "--sign-in-timeout", "30 seconds", env=env)
     assert login.returncode == 0, login.stderr
-    assert "Waiting up to 30 seconds for the Healthcode sign-in in a headless browser" in login.stdout
+    assert "Waiting up to 30 seconds for Healthcode to recognise the supervisor" in login.stdout
     assert "leave out --headless" in login.stdout
     assert "Signed in: supervisor" in login.stdout
     assert sandbox.request_count("token.authorization_code") == 1

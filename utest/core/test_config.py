@@ -167,3 +167,48 @@ def test_bad_leeway_from_the_environment_names_the_setting_and_variable(text):
 def test_every_setting_has_a_variable():
     assert ENV_VARS["leeway"] == "HEALTHCODE_LEEWAY"
     assert set(ENV_VARS) == set(HealthcodeConfig.__dataclass_fields__)
+
+
+PASSWORD = "TopSecret99"
+
+
+@pytest.mark.parametrize(("overrides", "setting"), [
+    ({"environment": f"https://bob:{PASSWORD}@host:99999/x"}, "environment"),  # invalid port: not parsed
+    ({"environment": f"https://bob:Top@{PASSWORD}@host:99999/x"}, "environment"),  # an '@' in the password
+    ({"environment": f"https://:{PASSWORD}@[::1/x"}, "environment"),  # an unclosed bracket: not parsed
+    ({"environment": f"http://bob:{PASSWORD}@sso.example.org/x"}, "environment"),
+    ({"environment": f"ftp://bob:{PASSWORD}@sso.example.org/x#frag"}, "environment"),
+    ({"redirect_uri": f"https://bob:{PASSWORD}@host:99999/x"}, "redirect_uri"),
+    ({"redirect_uri": f"https://bob:{PASSWORD} @host:99999/x"}, "redirect_uri"),  # whitespace too
+    ({"redirect_uri": f"http://bob:{PASSWORD}@rpaapp.example.com/postauth"}, "redirect_uri"),
+    ({"redirect_uri": f"https://bob:{PASSWORD}@/postauth"}, "redirect_uri"),  # no host name
+    ({"proxy": f"http://bob:{PASSWORD}@proxy.example:99999"}, "proxy"),
+    ({"proxy": f"ftp://bob:{PASSWORD}@proxy.example:3128"}, "proxy"),
+    ({"ca_bundle": f"https://bob:{PASSWORD}@host:99999/ca.pem"}, "ca_bundle"),
+    ({"scope": f"openid https://bob:{PASSWORD}@api.example/\"read\""}, "scope"),
+    ({"verify_access_token": f"https://bob:{PASSWORD}@host/x"}, "verify_access_token"),
+])
+def test_a_message_never_shows_the_credentials_of_a_url(overrides, setting):
+    with pytest.raises(ConfigurationError) as caught:
+        make(**overrides)
+    assert caught.value.setting == setting
+    assert PASSWORD not in str(caught.value)
+    assert "bob" not in str(caught.value)
+
+
+def test_a_message_from_the_environment_never_shows_the_credentials_of_a_url():
+    environ = {"HEALTHCODE_CLIENT_ID": "c", "HEALTHCODE_REDIRECT_URI": f"https://bob:{PASSWORD}@host:99999/x",
+               "HEALTHCODE_ENVIRONMENT": f"https://bob:{PASSWORD}@host:99999/x", "HEALTHCODE_TIMEOUT":
+               f"https://bob:{PASSWORD}@host/x", "HEALTHCODE_PROXY": f"socks4://bob:{PASSWORD}@proxy:1"}
+    with pytest.raises(ConfigurationError) as caught:
+        HealthcodeConfig.from_environment(environ)
+    assert "HEALTHCODE_ENVIRONMENT" in str(caught.value) and "***@host:99999/x" in str(caught.value)
+    assert PASSWORD not in str(caught.value)
+
+
+def test_repr_shows_no_credentials_of_the_proxy_or_the_token_store():
+    config = make(proxy=f"http://bob:{PASSWORD}@proxy.example:3128", token_cache=f"redis://:{PASSWORD}@redis:6379/0")
+    assert PASSWORD not in repr(config) and PASSWORD not in str(config)
+    assert "proxy='http://***@proxy.example:3128'" in repr(config)
+    assert "token_cache='redis://***@redis:6379/0'" in repr(config)
+    assert config.token_cache == f"redis://:{PASSWORD}@redis:6379/0"  # the value itself is untouched

@@ -199,7 +199,7 @@ class RecordingBrowser:
     (BrowserChoice("Chrome", "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome"),
      {"executablePath": "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome"}),
 ], ids=["channel", "executable"])
-def test_the_sign_in_page_launches_the_choice_by_channel_or_path(monkeypatch, choice, expected):
+def test_the_sign_in_page_launches_the_choice_by_channel_or_path(monkeypatch, with_display, choice, expected):
     monkeypatch.setattr("HealthcodeLibrary.sign_in_page.find_browser", lambda: choice)
     browser = RecordingBrowser()
     SignInPage(browser)._new_browser(browser, BrowserOptions())
@@ -207,7 +207,7 @@ def test_the_sign_in_page_launches_the_choice_by_channel_or_path(monkeypatch, ch
     assert {k: launch[k] for k in ("channel", "executablePath") if k in launch} == expected
 
 
-def test_a_channel_or_path_given_by_the_robot_wins_over_discovery(monkeypatch):
+def test_a_channel_or_path_given_by_the_robot_wins_over_discovery(monkeypatch, with_display):
     monkeypatch.setattr("HealthcodeLibrary.sign_in_page.find_browser", lambda: BrowserChoice("Edge", channel="msedge"))
     browser = RecordingBrowser()
     SignInPage(browser)._new_browser(browser, BrowserOptions(channel="chrome"))

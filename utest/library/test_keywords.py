@@ -64,8 +64,9 @@ class FakePage:
         self.released = []
         self.shown = PageShown.WINDOW
 
-    def open(self, url, redirect_uri, state, options, sso_origins):
+    def open(self, url, redirect_uri, state, options, sso_origins, *, bot="", probe=None):
         self.opened.append((url, redirect_uri, state, options, sso_origins))
+        self.bot, self.probe = bot, probe
 
     def take(self, state, wait_seconds):
         return self.captures.pop(0) if self.captures else Capture(CaptureStatus.PENDING)
@@ -293,8 +294,11 @@ def test_open_hands_the_sso_origins_to_the_page(library):
     assert page.opened[0][4] == ("https://sso.example.test",)
 
 
-@pytest.mark.parametrize("debug", ["pw:protocol", "pw:channel", "pw:*", "pw:api", "*", "express:*,pw:protocol",
-                                   "pw:browser pw:protocol"])
+@pytest.mark.parametrize("debug", [
+    "pw:protocol", "pw:channel", "pw:*", "pw:api", "*", "express:*,pw:protocol", "pw:browser pw:protocol",
+    "p*", "*:protocol", "pw:*,-pw:protocol", " pw:api ", "pw*", "*,-pw:api", "pw:server:*", "pw:x*,-pw:x",
+    "pw:future-namespace", "-express:*,pw:api", "pw:api\tpw:protocol", ",,pw:api,,",
+])
 def test_the_sign_in_page_is_refused_while_playwrights_debug_log_is_on(debug):
     from HealthcodeLibrary.sign_in_page import refuse_playwright_debug_log
 
@@ -302,11 +306,70 @@ def test_the_sign_in_page_is_refused_while_playwrights_debug_log_is_on(debug):
         refuse_playwright_debug_log({"DEBUG": debug})
 
 
-@pytest.mark.parametrize("debug", ["", "express:*", "-pw:*", "app,db"])
+@pytest.mark.parametrize("debug", ["", "express:*", "-pw:*", "app,db", "*,-pw:*", "-*", "PW:API", "Pw:*", "pw",
+                                   "pw:*,-pw:*", "p*,-p*", "-pw:api,pw:api,-*", "pwx:*"])
 def test_other_debug_settings_are_fine(debug):
     from HealthcodeLibrary.sign_in_page import refuse_playwright_debug_log
 
     refuse_playwright_debug_log({"DEBUG": debug})
+
+
+def test_open_hands_the_bot_and_a_probe_of_the_sso_to_the_page(library):
+    page = use_page(library)
+    library.open_healthcode_login()
+    assert page.bot == "example_rpa_app"
+    assert callable(page.probe)
+
+
+def test_a_refused_sign_in_request_fails_at_once_quoting_the_sso_and_naming_the_cause(library):
+    said = "Healthcode SSO sandbox This sign-in request cannot go ahead invalid_client"
+    page = use_page(library, Capture(CaptureStatus.PENDING), Capture(CaptureStatus.PENDING, refused=said))
+    library.open_healthcode_login()
+    started = time.monotonic()
+    with pytest.raises(SignInPageError) as caught:
+        library.wait_for_supervisor_authorisation(timedelta(minutes=5))
+    assert time.monotonic() - started < 5
+    message = str(caught.value)
+    assert f'its page says: "{said}"' in message
+    assert f"the client id 'example_rpa_app' or the redirect URI '{REDIRECT}' is not registered" in message
+    assert "environment (uat)" in message
+    assert "did not complete" not in message and "allow more time" not in message  # the supervisor is not blamed
+    assert page.released == ["S" * 43]
+
+
+def test_the_login_command_tells_the_supervisor_what_to_do_in_a_few_words(monkeypatch):
+    from HealthcodeLibrary.keywords.sign_in import LOGIN_WAITING, WAITING
+
+    told = []
+    monkeypatch.setattr("HealthcodeLibrary.keywords.sign_in.logger.console", told.append)
+    for shown, message in LOGIN_WAITING.items():
+        text = message.format(time="5 minutes")
+        assert len(text) <= 130, text
+        assert "suite" not in text and "Browser keyword" not in text and "robot" not in text
+        assert "5 minutes" in text
+        assert WAITING[shown].format(time="5 minutes") != text  # the suite's messages stay the suite's
+    assert "Sign in to Healthcode in the browser window" in LOGIN_WAITING["window"]
+    assert "--headless" in LOGIN_WAITING["headless"]
+
+
+def test_the_login_command_waits_with_its_own_message(monkeypatch):
+    from healthcode_auth.session import HealthcodeSession
+    from HealthcodeLibrary import supervisor_login
+    from HealthcodeLibrary.argument_types import BrowserOptions
+
+    told = []
+    monkeypatch.setattr("HealthcodeLibrary.keywords.sign_in.logger.console", told.append)
+    lib = HealthcodeLibrary(client_id="example_rpa_app", redirect_uri=REDIRECT, environment="uat", token_cache="off")
+    session: HealthcodeSession = lib.session
+    session.client = FakeClient(session.config)
+    page = FakePage(Capture(CaptureStatus.CAPTURED, redirect(code="CLI")))
+    page.close_browsers = lambda: None
+    monkeypatch.setattr(supervisor_login, "SignInPage", lambda browser: page)
+    monkeypatch.setattr(supervisor_login, "_standalone_browser", lambda: None)
+    token = supervisor_login.sign_in_supervisor(session, BrowserOptions(headless=False), timedelta(minutes=5),
+                                                force=True)
+    assert token.access_token == "ACCESS-CLI"
+    assert told[0] == "Sign in to Healthcode in the browser window that opened (up to 5 minutes)..."
 
 
 def test_import_with_invalid_settings_fails_listing_every_problem(monkeypatch):

@@ -129,6 +129,7 @@ def test_cli_options_become_settings(tmp_path: Path) -> None:
         "--token-delay", "0.5", "--token-failures", "2", "--token-invalid-grant", "1", "--failure-status", "500",
         "--deny-sign-in", "--discovery-failures", "3", "--jwks-failures", "4",
         "--remembered-supervisor", "alice",
+        "--error-page-redirect", "--embed-url", "http://127.0.0.1:9/frame", "--approve-by-script",
     ]  # fmt: skip
 
     settings = settings_from_options(build_parser().parse_args(args))
@@ -150,6 +151,9 @@ def test_cli_options_become_settings(tmp_path: Path) -> None:
         "remembered_supervisor": "alice",
         "discovery_failures": 3,
         "jwks_failures": 4,
+        "error_page_redirect": True,
+        "embed_url": "http://127.0.0.1:9/frame",
+        "approve_by_script": True,
     }
 
 

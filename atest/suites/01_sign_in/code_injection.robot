@@ -1,7 +1,10 @@
 *** Settings ***
 Documentation       Authorization code injection: an attacker who read the sign-in's state and code challenge
 ...                 from a log gets a code of their own bound to them, and sends the bot's browser from a page
-...                 of theirs to the redirect URI with it. The library takes only the SSO's own redirect.
+...                 of theirs to the redirect URI with it. The library takes only the SSO's own redirect: a
+...                 top-level navigation whose previous hop is a document of the SSO. Not a frame's (even in
+...                 an SSO page), not another server's 3xx (even from an SSO page), not a meta refresh or a
+...                 script of another origin's page.
 Resource            ../../resources/common.resource
 Library             HealthcodeLibrary    client_id=${CLIENT_ID}    redirect_uri=${REDIRECT_URI}
 ...                 environment=${DISCOVERY_URL}
@@ -41,7 +44,99 @@ The Supervisor's Sign-In Still Completes After An Injection Was Ignored
     Should Be Equal As Integers    ${exchanges}    1
 
 
+A Frame Of Another Site In The SSO's Page Cannot Inject A Code
+    [Template]    An Injected Code Is Never Taken
+    frame    localhost
+
+A Frame Of The Same Site In The SSO's Page Cannot Inject A Code
+    [Template]    An Injected Code Is Never Taken
+    frame    127.0.0.1
+
+A Third Party's 301 Redirect Cannot Inject A Code
+    [Template]    An Injected Code Is Never Taken
+    301
+
+A Third Party's 302 Redirect Cannot Inject A Code
+    [Template]    An Injected Code Is Never Taken
+    302
+
+A Third Party's 303 Redirect Cannot Inject A Code
+    [Template]    An Injected Code Is Never Taken
+    303
+
+A Third Party's 307 Redirect Cannot Inject A Code
+    [Template]    An Injected Code Is Never Taken
+    307
+
+A Third Party's 308 Redirect Cannot Inject A Code
+    [Template]    An Injected Code Is Never Taken
+    308
+
+A Third Party's Redirect From Another Site Cannot Inject A Code
+    [Template]    An Injected Code Is Never Taken
+    302    localhost
+
+A Meta Refresh From Another Origin Cannot Inject A Code
+    [Template]    An Injected Code Is Never Taken
+    meta
+
+A Script Navigation From Another Site Cannot Inject A Code
+    [Template]    An Injected Code Is Never Taken
+    script    localhost
+
+The SSO's Own Script Navigation To The Redirect URI Is Taken
+    [Documentation]    The legitimate case next to the attacks: the SSO's page itself sends the browser on.
+    Set Sandbox Faults    approve_by_script=${True}
+    Open Healthcode Login
+    Supervisor Signs In
+    Wait For Supervisor Authorisation    timeout=30 seconds
+    Authorised Page Should Be Shown
+    ${claims}=    Get Healthcode Token Claims
+    Should Be Equal    ${claims}[sub]    ${SUPERVISOR}
+
+
 *** Keywords ***
+An Injected Code Is Never Taken
+    [Documentation]    While the sign-in page is open, the attack sends the browser (or a frame) to the redirect
+    ...    URI with the attacker's code. The wait ignores it and names where it came from; no token request
+    ...    is made; then the supervisor's own sign-in completes, with the supervisor's token.
+    [Arguments]    ${how}    ${host}=127.0.0.1
+    Open Healthcode Login
+    ${sign_in}=    Pending Sign In Url
+    ${attack}=    Start Attacker Page For The Pending Sign In
+    ...    how=${{ 'script' if $how == 'frame' else $how }}    host=${host}
+    IF    $how == 'frame'
+        Set Sandbox Faults    embed_url=${attack}
+        Go To    ${sign_in}
+        Get Element Count    id=embedded    ==    1
+    ELSE IF    $how.isdigit()
+        The Browser Is Sent To    ${attack}
+    ELSE
+        Go To    ${attack}
+    END
+    Wait Until Keyword Succeeds    10 s    0.1 s    The Attacker's Page Was Reached
+    ${error}=    Run Keyword And Expect Error    *did not complete the sign-in within 3 seconds*
+    ...    Wait For Supervisor Authorisation    timeout=3 seconds
+    Should Contain    ${error}    not Healthcode's    The wait reports what it ignored
+    Should Not Contain Any    ${error}    ?    code=    state=    The report never prints a query
+    ${exchanges}=    Sandbox Request Count    token.authorization_code
+    Should Be Equal As Integers    ${exchanges}    0    No injected code may reach the token endpoint
+    Reset Sandbox Faults
+    Open Healthcode Login
+    Supervisor Signs In
+    Wait For Supervisor Authorisation    timeout=30 seconds
+    ${claims}=    Get Healthcode Token Claims
+    Should Be Equal    ${claims}[sub]    ${SUPERVISOR}    The bot holds the supervisor's token, not the attacker's
+
+The Attacker's Page Was Reached
+    ${hits}=    Attacker Page Hits
+    Should Be True    ${hits} > 0
+
+The Browser Is Sent To
+    [Documentation]    A script of the page the browser shows (here the SSO's) navigates it, as a link would.
+    [Arguments]    ${url}
+    Evaluate JavaScript    ${None}    (url) => { window.location.href = url; }    arg=${url}
+
 Prepare Test
     Clear Healthcode Authorisation
     Reset Sandbox Stats

@@ -170,6 +170,17 @@ Playwright's Debug Log Blocks The Sign-In
     ...    Open Healthcode Login
     [Teardown]    Remove Environment Variable    DEBUG
 
+Any Spelling That Turns Playwright's Debug Log On Blocks The Sign-In
+    [Documentation]    The debug package's own rules: wildcards anywhere, negations that win.
+    FOR    ${debug}    IN    p*    *:protocol    pw:*,-pw:protocol
+        Set Environment Variable    DEBUG    ${debug}
+        Run Keyword And Expect Error    *Playwright's debug log*authorization code*DEBUG*
+        ...    Open Healthcode Login
+    END
+    Set Environment Variable    DEBUG    *,-pw:*
+    Open Healthcode Login
+    [Teardown]    Remove Environment Variable    DEBUG
+
 
 *** Keywords ***
 Pages In This Context Should Be

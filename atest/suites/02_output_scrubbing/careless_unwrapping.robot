@@ -1,9 +1,10 @@
 *** Settings ***
 Documentation       A suite that handles the real access token carelessly: unwraps it, logs it, compares it,
-...                 builds its own Authorization header. The library's output scrubber masks it in every
-...                 output; atest/run.py's secret scan (output.xml, log.html, report.html, the debug file and
-...                 the console, at TRACE level) proves it. ``Log To Console`` is left out on purpose: it
-...                 writes straight to stdout, out of a listener's reach (see the library's `Secrets`).
+...                 builds its own Authorization header, runs it as a keyword name. The library's output
+...                 scrubber masks it in every output; atest/run.py's secret scan (output.xml, log.html,
+...                 report.html, the debug file and the console, at TRACE level) proves it.
+...                 ``Log To Console`` is left out on purpose: it writes straight to stdout, out of a
+...                 listener's reach (see the library's `Secrets`).
 Resource            ../../resources/common.resource
 Library             HealthcodeLibrary    client_id=${CLIENT_ID}    redirect_uri=${REDIRECT_URI}
 ...                 environment=${DISCOVERY_URL}
@@ -35,6 +36,11 @@ A Failing Comparison Is Masked
     EXCEPT    Unexpected token *    type=GLOB    AS    ${error}
         Log    ${error}
     END
+
+A Token Used As A Keyword Name Is Masked
+    ${value}=    Evaluate    $TOKEN.value
+    Run Keyword And Expect Error    No keyword with name '*' found.    Run Keyword    ${value}
+    Run Keyword And Expect Error    No keyword with name '*' found.    Run Keyword    Bearer ${value}
 
 Loop Values And Trace Logging Are Masked
     ${value}=    Evaluate    $TOKEN.value

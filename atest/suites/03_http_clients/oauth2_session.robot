@@ -27,7 +27,7 @@ The API Is Called Through The OAuth2 Session, With One Renewal Through The Store
     END
     ${refreshes}=    Sandbox Request Count    token.refresh_token
     Should Be Equal As Integers    ${refreshes}    1    One renewal, when the token was due, and only one
-    ${history}=    Evaluate    [e["event"] for e in $api._healthcode.history(5)]
+    ${history}=    Evaluate    [e.fields["event"] for e in $api._healthcode.history(5)]
     Should Contain    ${history}    renewed    The renewal went through the library's store
     Healthcode Access Token Should Be Valid    min_remaining=23 hours
 

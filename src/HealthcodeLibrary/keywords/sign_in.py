@@ -11,6 +11,7 @@ from robot.api.types import Secret
 from robot.utils import secs_to_timestr
 
 from healthcode_auth.errors import (
+    AuthorizationRequestRefusedError,
     HealthcodeAuthError,
     NoValidTokenError,
     SignInError,
@@ -24,7 +25,7 @@ from ..base import LibraryComponent
 
 POLL_SECONDS = 1.0
 RESTART = "Start the sign-in again ('Open Healthcode Login' in a suite, or 'healthcode-auth login')"
-# What the console tells the person at the machine while the robot waits, by where the page is
+# What the console tells the person at the machine while a suite waits, by where the page is
 # (keyed by PageShown's values, so that the browser side loads only when a sign-in happens).
 WAITING = {
     "window": "Waiting up to {time} for a supervisor to sign in to Healthcode in the browser window the "
@@ -39,7 +40,23 @@ WAITING = {
 }
 
 
+# What ``healthcode-auth login`` tells the supervisor while it waits: short, and about them.
+LOGIN_WAITING = {
+    "window": "Sign in to Healthcode in the browser window that opened (up to {time})...",
+    "headless": "Waiting up to {time} for Healthcode to recognise the supervisor (headless: leave out "
+                "--headless to sign in in a window)...",
+    "suite": "Sign in to Healthcode in the browser window that opened (up to {time})...",
+}
+REFUSED = ("Healthcode's SSO refused this sign-in request before anyone could sign in; its page says: \"{said}\". "
+           "The likely cause: the client id '{client_id}' or the redirect URI '{redirect_uri}' is not registered "
+           "with the SSO exactly as given (a trailing slash, http or https, upper or lower case all count), or the "
+           "environment ({environment}) is not the SSO the client is registered with. Check these settings against "
+           "the registration ('healthcode-auth check' asks the SSO without signing in), then {restart}.")
+
+
 class SignInKeywords(LibraryComponent):
+    waiting = WAITING  # ``healthcode-auth login`` uses its own messages (supervisor_login.py)
+
     @keyword(tags=["sign-in"])
     def open_healthcode_login(self, browser: BrowserType | None = None, headless: bool | None = None,
                               channel: str | None = None, executable_path: str | None = None) -> None:
@@ -64,7 +81,15 @@ class SignInKeywords(LibraryComponent):
         was not completed.
 
         Do not record a HAR file or a Playwright trace in a context used for the sign-in: they
-        would contain the authorization code.
+        would contain the authorization code. For the same reason the sign-in is refused while
+        Playwright's debug log is on, by whatever route: ``DEBUG`` naming a ``pw:`` namespace (by
+        the ``debug`` package's rules: ``pw:*``, ``p*``, ``*:protocol`` ...), or the Browser
+        library imported with ``enable_playwright_debug=True``. A browser window is refused at
+        once where there is no display (Linux without ``DISPLAY`` or ``WAYLAND_DISPLAY``), with
+        what to do instead. No environment variable is passed to a browser the library launches,
+        and the secret-bearing ``HEALTHCODE_*`` variables reach neither it nor the Browser
+        library's node process (unless the suite's own Browser keywords started that process
+        first: the log then says so).
 
         Example:
         | `Open Healthcode Login`
@@ -80,8 +105,12 @@ class SignInKeywords(LibraryComponent):
             args=defaults.args,
             proxy=defaults.proxy,
         )
+        from healthcode_auth.authorization_probe import probe_authorization  # the HTTP machinery, when needed
+
         sign_in = self.session.start_sign_in()
-        self.sign_in_page.open(sign_in.url, sign_in.redirect_uri, sign_in.state, options, sign_in.sso_origins)
+        client = self.session.client
+        self.sign_in_page.open(sign_in.url, sign_in.redirect_uri, sign_in.state, options, sign_in.sso_origins,
+                               bot=sign_in.client_id, probe=lambda: probe_authorization(client))
         logger.info(f"Opened the Healthcode sign-in page for client '{sign_in.client_id}'. A supervisor must "
                     "sign in there; use 'Wait For Supervisor Authorisation' to wait for it.")
 
@@ -104,6 +133,10 @@ class SignInKeywords(LibraryComponent):
         mismatch), the supervisor does not finish within ``timeout``, or the sign-in window or
         browser is closed. The code never appears in the log.
 
+        When the SSO refuses the sign-in request itself (it shows an error page instead of a sign-in
+        form: the client id or the redirect URI is not registered as given), fails within seconds,
+        quoting the SSO's page, instead of waiting for ``timeout``.
+
         Example:
         | `Open Healthcode Login`
         | `Wait For Supervisor Authorisation`    timeout=10 minutes
@@ -116,7 +149,7 @@ class SignInKeywords(LibraryComponent):
 
         limit = timeout.total_seconds()
         readable = secs_to_timestr(limit, compact=False)
-        logger.console(WAITING[self.sign_in_page.shown.value].format(time=readable))
+        logger.console(self.waiting[self.sign_in_page.shown.value].format(time=readable))
         deadline = time.monotonic() + limit
         ignored: list[str] = []
         try:
@@ -135,6 +168,10 @@ class SignInKeywords(LibraryComponent):
                     logger.warn(f"Ignored a navigation to the redirect URI that did not come from Healthcode's "
                                 f"sign-in (it came from {page}): only the SSO's own redirect is accepted. "
                                 "Still waiting for the supervisor.")
+                if capture.refused is not None:
+                    raise AuthorizationRequestRefusedError(REFUSED.format(
+                        said=capture.refused, client_id=sign_in.client_id, redirect_uri=sign_in.redirect_uri,
+                        environment=self.session.config.environment, restart=RESTART[0].lower() + RESTART[1:]))
                 if capture.status is CaptureStatus.CAPTURED and capture.url is not None:
                     self.session.accept_redirect(capture.url)
                     break

@@ -13,6 +13,9 @@ from urllib.parse import SplitResult, urlsplit
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _URL_QUERY = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s?#]*)[?#][^\s]*")
+# The authority's user information, up to its last '@' as urlsplit reads it: whitespace included, so
+# that a URL too broken to parse does not show its password either.
+_USERINFO = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/?#]*@")
 
 
 def is_loopback_host(host: str | None) -> bool:
@@ -49,21 +52,22 @@ def endpoint_url_problem(url: object) -> str | None:
         return "it must be a non-empty URL string"
     if has_control_characters(url):
         return "it contains whitespace or control characters"
+    shown = without_credentials(url)
     parts = split_url(url)
     if parts is None or not parts.scheme or not parts.hostname:
-        return f"'{url}' is not an absolute URL"
+        return f"'{shown}' is not an absolute URL"
     if parts.username is not None or parts.password is not None:
         return f"'{parts.scheme}://{parts.hostname}/...' must not carry credentials before the host name"
     if parts.fragment:
-        return f"'{url}' must not contain a fragment (#...)"
+        return f"'{shown}' must not contain a fragment (#...)"
     if parts.scheme == "https":
         return None
     if parts.scheme == "http" and is_loopback_host(parts.hostname):
         return None
     if parts.scheme == "http":
-        return (f"'{url}' uses plain http; Healthcode endpoints must use https "
+        return (f"'{shown}' uses plain http; Healthcode endpoints must use https "
                 "(http is allowed only for localhost)")
-    return f"'{url}' must be an https URL"
+    return f"'{shown}' must be an https URL"
 
 
 def origin_of(url: str) -> str:
@@ -78,3 +82,9 @@ def without_queries(text: str) -> str:
     """``text`` with the query and fragment of every URL in it cut off (they may carry a state, a
     code challenge or a code)."""
     return _URL_QUERY.sub(r"\1", text)
+
+
+def without_credentials(url: str) -> str:
+    """``url`` as it may be shown: a user name and password before the host become ``***``
+    (``https://***@host/``), whether or not the URL parses (an invalid port, say)."""
+    return _USERINFO.sub(r"\1***@", url)

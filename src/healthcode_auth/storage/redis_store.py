@@ -103,7 +103,8 @@ class RedisTokenStore(TokenStore):
                  ca_bundle: str | None = None) -> None:
         self._url, self.prefix = parse_store_url(url)
         self._shown = describe_url(url)
-        REDACTOR.add(unquote(urlsplit(url).password or ""))  # the store password is a secret like the others
+        written = urlsplit(url).password or ""  # the store password is a secret like the others, in
+        REDACTOR.add(written, unquote(written))  # the spelling the URL has and the one Redis gets
         require_shared_key(environ, self._shown)
         if importlib.util.find_spec("redis") is None:  # found without importing it (that waits for first use)
             raise ConfigurationError("token_cache", f"the Redis token store {self._shown} needs redis-py: "

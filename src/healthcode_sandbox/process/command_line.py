@@ -95,6 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
     faults.add_argument("--deny-sign-in", action="store_true", help="answer every sign-in with access_denied")
     faults.add_argument("--remembered-supervisor", default="", metavar="USERNAME",
                         help="approve every sign-in at once as this account (an SSO session, for headless runs)")
+    faults.add_argument("--error-page-redirect", action="store_true",
+                        help="send requests it cannot redirect back to an /error page (302, then 200)")
+    faults.add_argument("--embed-url", default="", metavar="URL", help="embed this URL in a frame of the sign-in page")
+    faults.add_argument("--approve-by-script", action="store_true",
+                        help="approve with a page whose script goes to the redirect URI, not a 302")
     faults.add_argument("--discovery-failures", type=int, default=0, metavar="N")
     faults.add_argument("--jwks-failures", type=int, default=0, metavar="N")
 
@@ -128,6 +133,9 @@ def settings_from_options(options: argparse.Namespace) -> SandboxSettings:
         remembered_supervisor=options.remembered_supervisor,
         discovery_failures=options.discovery_failures,
         jwks_failures=options.jwks_failures,
+        error_page_redirect=options.error_page_redirect,
+        embed_url=options.embed_url,
+        approve_by_script=options.approve_by_script,
     )
     optional = {"otp": options.otp, "audience": options.audience, "public_url": options.public_url}
     return SandboxSettings(

@@ -4,6 +4,7 @@ error descriptions can all come from the request), and nothing here sets cookies
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from flask import Response, render_template, url_for
@@ -22,8 +23,10 @@ ERROR_ADVICE = (
 EXPIRED_ADVICE = "Go back to the app and start the sign-in again."
 
 
-def sign_in(pending: PendingSignIn, client: Client, username: str = "", error: str = "") -> Response:
-    """The username and password form (status 200 also when it re-shows with an error)."""
+def sign_in(pending: PendingSignIn, client: Client, username: str = "", error: str = "", embed_url: str = "",
+            ) -> Response:
+    """The username and password form (status 200 also when it re-shows with an error); with
+    ``embed_url``, a frame showing that URL too (the ``embed_url`` knob)."""
     return _page(
         "sign_in.html",
         title="Sign in",
@@ -31,6 +34,7 @@ def sign_in(pending: PendingSignIn, client: Client, username: str = "", error: s
         client=client,
         username=username,
         error=error,
+        embed_url=embed_url,
     )
 
 
@@ -52,6 +56,14 @@ def error(status: int, error_code: str, description: str, advice: str = ERROR_AD
         "error.html", title="Sign-in error", error=error_code, description=description, advice=advice
     )
     return Response(html, status=status, headers=_NO_STORE, mimetype="text/html")
+
+
+def redirect_by_script(location: str) -> Response:
+    """A page whose script sends the browser to ``location`` (the ``approve_by_script`` knob)."""
+    target = json.dumps(location).replace("</", "<\\/")  # a string literal that cannot end the script
+    html = (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Signing in</title></head>"
+            f"<body><p>Signing you in...</p><script>location.replace({target});</script></body></html>")
+    return Response(html, status=200, headers=_NO_STORE, mimetype="text/html")
 
 
 def _page(template: str, *, title: str, pending: PendingSignIn, client: Client, **values: str) -> Response:

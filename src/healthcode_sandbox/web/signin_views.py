@@ -2,8 +2,9 @@
 
 GET validates and shows the sign-in form; POST carries the supervisor's answer for a pending
 request (``request_id``). Requests that cannot be trusted to redirect (unknown client, redirect URI
-not registered) get an HTML error page with status 400; every other error goes back to the client
-as an RFC 6749 4.1.2.1 error redirect with ``state`` and ``iss``, as does a denial or a cancel.
+not registered) get an HTML error page with status 400 (with the ``error_page_redirect`` knob: a
+302 to ``/error``, which shows it with status 200); every other error goes back to the client as
+an RFC 6749 4.1.2.1 error redirect with ``state`` and ``iss``, as does a denial or a cancel.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import hmac
 from typing import Any
 
 from authlib.oauth2 import OAuth2Error
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, redirect, request, url_for
 
 from ..oauth.app_context import current_server, current_state
 from ..oauth.models import PendingSignIn
@@ -46,7 +47,16 @@ def show() -> Any:
     remembered = state.settings.account(state.faults.current.remembered_supervisor)
     if remembered is not None:
         return _approve(grant, pending, remembered)
-    return pages.sign_in(pending, grant.client.registration)
+    return pages.sign_in(pending, grant.client.registration, embed_url=state.faults.current.embed_url)
+
+
+@blueprint.get("/error")
+def error_page() -> Response:
+    """An error /authorize redirected to (the ``error_page_redirect`` knob), shown with status 200."""
+    kept = current_state().error_pages.get(request.args.get("id", ""))
+    if kept is None:
+        return pages.error(404, "not_found", "This error page is no longer available.", pages.EXPIRED_ADVICE)
+    return pages.error(200, *kept)
 
 
 @blueprint.post("/authorize")
@@ -102,7 +112,10 @@ def _approve(grant: Any, pending: PendingSignIn, account: Account) -> Any:
     # Closing first makes a double-submitted form issue one code, not two.
     if not current_state().store.close_sign_in(pending.request_id):
         return pages.error(400, "invalid_request", "This sign-in was already completed.", pages.EXPIRED_ADVICE)
-    return current_server().create_authorization_response(request=grant.request, grant_user=account, grant=grant)
+    response = current_server().create_authorization_response(request=grant.request, grant_user=account, grant=grant)
+    if current_state().faults.current.approve_by_script and response.status_code in (301, 302, 303, 307, 308):
+        return pages.redirect_by_script(response.headers["Location"])
+    return response
 
 
 def _deny(grant: Any, description: str, pending: PendingSignIn | None = None) -> Any:
@@ -112,12 +125,20 @@ def _deny(grant: Any, description: str, pending: PendingSignIn | None = None) ->
     return current_server().create_authorization_response(request=grant.request, grant_user=None, grant=grant)
 
 
-def _refuse(error: OAuth2Error) -> Response:
+def _refuse(error: OAuth2Error) -> Any:
     if error.redirect_uri:
         server = current_server()
-        return server.add_issuer(server.handle_error_response(None, error))  # type: ignore[no-any-return]
-    return pages.error(400, error.error, error.description or error.get_error_description())
+        return server.add_issuer(server.handle_error_response(None, error))
+    return _cannot_go_back(error.error, error.description or error.get_error_description())
 
 
-def _malformed() -> Response:
-    return pages.error(400, "invalid_request", "The authorization request is malformed.")
+def _malformed() -> Any:
+    return _cannot_go_back("invalid_request", "The authorization request is malformed.")
+
+
+def _cannot_go_back(error: str, description: str) -> Any:
+    """The answer to a request that cannot be redirected back: a 400 page, or a 302 to /error."""
+    state = current_state()
+    if state.faults.current.error_page_redirect:
+        return redirect(url_for("signin.error_page", id=state.keep_error_page(error, description)), code=302)
+    return pages.error(400, error, description)
