@@ -162,6 +162,11 @@ def verify_access_token(token: str, *, jwks: JwksCache, jwks_uri: str, issuer: s
     try:
         decoded = _decode_with_current_keys(token, jwks, jwks_uri)
         claims = decoded.claims
+        for name in TIME_CLAIMS:  # read here, not left to joserfc: its versions differ (1.6 lets NaN pass)
+            value = claims.get(name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                      or (isinstance(value, float) and math.isnan(value))):
+                raise _claim_error(name, issuer, audience)
         jwt.JWTClaimsRegistry(now=int(current), leeway=leeway, **claims_rules).validate(claims)
     except HealthcodeAuthError:
         raise  # the key set's own errors, KeySetUnavailableError (transient) above all, keep their class
