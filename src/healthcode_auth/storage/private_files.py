@@ -103,6 +103,8 @@ def _refuse_others_links(folder: Path, what: str) -> None:
     """A symbolic link on the way to the folder that another user owns (one planted in a shared,
     sticky /tmp, say) lets that user move our files wherever they like, later: refused, as
     Linux's fs.protected_symlinks would. Links of root's and of this user's are followed."""
+    if sys.platform == "win32":  # no POSIX owners (and mypy's Windows view has no geteuid)
+        return
     current = Path(os.path.abspath(folder))
     for path in (*reversed(current.parents), current):
         try:
