@@ -103,7 +103,8 @@ def _refuse_others_links(folder: Path, what: str) -> None:
     """A symbolic link on the way to the folder that another user owns (one planted in a shared,
     sticky /tmp, say) lets that user move our files wherever they like, later: refused, as
     Linux's fs.protected_symlinks would. Links of root's and of this user's are followed."""
-    if sys.platform == "win32":  # no POSIX owners (and mypy's Windows view has no geteuid)
+    geteuid = getattr(os, "geteuid", None)  # POSIX only: Windows has no such owners
+    if geteuid is None:
         return
     current = Path(os.path.abspath(folder))
     for path in (*reversed(current.parents), current):
@@ -111,7 +112,7 @@ def _refuse_others_links(folder: Path, what: str) -> None:
             status = os.lstat(path)
         except OSError:
             continue
-        if stat.S_ISLNK(status.st_mode) and status.st_uid not in (os.geteuid(), 0):
+        if stat.S_ISLNK(status.st_mode) and status.st_uid not in (geteuid(), 0):
             raise StoreError(f"The {what} folder {folder} is reached through the symbolic link {path}, which belongs "
                              "to another user: they could redirect the files. Use a folder of your own (the default "
                              "per-user folder, or a path you created).")
