@@ -121,10 +121,14 @@ class SandboxLibrary:
         The attacker signs in to the sandbox as ``as_user`` with the bot's authorization URL, which
         gives a code of the attacker's bound to the bot's challenge, and serves, until the test
         ends, what sends whichever browser (or frame) opens it to the redirect URI with that code:
-        ``how`` is ``script`` (a page that sets ``location.href``), ``meta`` (a meta refresh), or a
+        ``how`` is ``script`` (a page that sets ``location.href``), ``meta`` (a meta refresh), a
         3xx status (``301``, ``302``, ``303``, ``307``, ``308``: a redirect answered by the
-        attacker's server). ``host`` is the name the URL uses (``localhost`` makes it another site
-        than the sandbox's 127.0.0.1). Returns the URL; the code itself is never returned or logged.
+        attacker's server), or ``popup``: a page that opens a popup, then sends the browser to the
+        bot's own sign-in page; once that shows, the popup navigates its opener to the redirect URI
+        and asks the attacker's server for ``/sent``. ``disguised popup`` does the same from a popup
+        that sends no Referer and names its script after the SSO's sign-in page (``//# sourceURL``).
+        ``host`` is the name the URL uses (``localhost`` makes it another site than the sandbox's
+        127.0.0.1). Returns the URL; the code itself is never returned or logged.
         """
         from healthcode_sandbox import Supervisor
 
@@ -137,12 +141,18 @@ class SandboxLibrary:
         finally:
             for logger, level in zip(quiet, levels, strict=True):
                 logger.setLevel(level)
-        status, page = _attack(how, redirect)
+        sign_in = self.pending_sign_in_url()
+        status, page = _attack(how, redirect, sign_in)
+        popup = _popup(how, redirect, sign_in)
         hits = self.attacker_hits = []
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                hits.append(self.path.split("?")[0])
+                path = self.path.split("?")[0]
+                hits.append(path)
+                if path in ("/popup", "/sent"):
+                    self._answer(popup if path == "/popup" else b"")
+                    return
                 self.send_response(status)
                 if status != 200:
                     self.send_header("Location", redirect)
@@ -150,6 +160,13 @@ class SandboxLibrary:
                 self.send_header("Content-Length", str(len(page)))
                 self.end_headers()
                 self.wfile.write(page)
+
+            def _answer(self, body: bytes) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -159,9 +176,10 @@ class SandboxLibrary:
         return f"http://{host}:{self._attacker.server_address[1]}/innocent-looking-page"
 
     @keyword
-    def attacker_page_hits(self) -> int:
-        """How many requests the attacker's server answered (for waiting until the attack happened)."""
-        return len(self.attacker_hits)
+    def attacker_page_hits(self, path: str = "") -> int:
+        """How many requests the attacker's server answered (for ``path`` only, when given), for
+        waiting until the attack happened."""
+        return len([hit for hit in self.attacker_hits if not path or hit == path])
 
     @keyword
     def redirect_listener_hits(self) -> list[str]:
@@ -183,8 +201,12 @@ class SandboxLibrary:
         return response.json() if response.content else None
 
 
-def _attack(how: str, redirect: str) -> tuple[int, bytes]:
-    """The attacker's answer: (status, body) that sends the browser to ``redirect``."""
+def _attack(how: str, redirect: str, sign_in: str) -> tuple[int, bytes]:
+    """The attacker's answer: (status, body) that sends the browser to ``redirect`` (or, for a popup
+    attack, opens the popup that will, and sends the browser to the SSO's ``sign_in`` page)."""
+    if how in ("popup", "disguised popup"):
+        return 200, ("<!doctype html><title>Totally harmless</title><script>window.open('/popup', 'helper'); "
+                     f"setTimeout(() => {{ location.href = {json.dumps(sign_in)}; }}, 200);</script>").encode()
     if how == "script":
         return 200, ("<!doctype html><title>Totally harmless</title><script>addEventListener('load', () => "
                      f"setTimeout(() => {{ window.sent = true; location.href = {json.dumps(redirect)}; }}, 50));"
@@ -194,7 +216,19 @@ def _attack(how: str, redirect: str) -> tuple[int, bytes]:
                      f"<meta http-equiv=\"refresh\" content=\"0;url={html.escape(redirect)}\">").encode()
     if how in ("301", "302", "303", "307", "308"):
         return int(how), b"Moved"
-    raise ValueError(f"Unknown attack '{how}': use script, meta or a 3xx status.")
+    raise ValueError(f"Unknown attack '{how}': use script, meta, popup, disguised popup or a 3xx status.")
+
+
+def _popup(how: str, redirect: str, sign_in: str) -> bytes:
+    """The popup of a popup attack: it waits until its opener shows another origin's page (the SSO's:
+    reading its document then throws), navigates it to ``redirect`` and reports to ``/sent``."""
+    disguised = how == "disguised popup"
+    hide = "<meta name=\"referrer\" content=\"no-referrer\">" if disguised else ""
+    name = f"\n//# sourceURL={sign_in.split('?')[0]}" if disguised else ""
+    return (f"<!doctype html><title>Helper</title>{hide}<script>const timer = setInterval(() => {{ "
+            "try { opener.document.title; return; } catch (e) { /* the opener shows the SSO now */ } "
+            f"clearInterval(timer); opener.location.href = {json.dumps(redirect)}; fetch('/sent'); }}, 50);"
+            f"{name}</script>").encode()
 
 
 def _serve(handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:

@@ -220,12 +220,17 @@ PLAYWRIGHT_NAMESPACES = ("pw:api", "pw:protocol", "pw:channel", "pw:browser", "p
                          "pw:client-certificates", "pw:recorder")
 
 
+_JS_SPACE = re.compile("[\\s\ufeff\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+")
+
+
 def debug_patterns(spec: str) -> tuple[list[str], list[str]]:
     """DEBUG as the ``debug`` package reads it (4.x ``enable``): trimmed, runs of whitespace as
     commas, empty parts dropped; ``-name`` skips. Returns (enabled, skipped) patterns."""
     names: list[str] = []
     skips: list[str] = []
-    for part in re.sub(r"\s+", ",", spec.strip()).split(","):
+    # JavaScript's \s and trim() know more white space than Python's: the BOM among them.
+    spaced = _JS_SPACE.sub(",", spec)
+    for part in spaced.split(","):
         if part.startswith("-"):
             skips.append(part[1:])
         elif part:

@@ -43,7 +43,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -65,7 +65,9 @@ KEYWORD_FIELDS = ("name", "owner", "source_name", "args", "assign", "doc", "tags
 # Of control structures, besides the status message (each type's own: the others are deprecated aliases).
 BODY_ITEM_FIELDS: dict[type, tuple[str, ...]] = {For: ("values",), Return: ("values",), Error: ("values",),
                                                  Var: ("value",), Group: ("name",), TryBranch: ("patterns",)}
-_PLAIN_VARIABLE = re.compile(r"\$\{[\w ]+\}")  # ${name}: resolving it runs no code
+# ${name} and ${name.attribute...}: resolving them twice reads a value twice, and runs no code a
+# keyword name should (a Secret's .value, say); ${{...}} and items could, and are left alone.
+_PLAIN_VARIABLE = re.compile(r"\$\{[\w ]+(?:\.[A-Za-z_]\w*)*\}")
 _NOT_PLAIN = re.compile(r"[$@&%{}\\]")  # anything else a name could resolve through (items, ${{...}})
 _SPECIAL = re.compile(r"(\\|[$@&%](?=\{))")  # what Robot would read as an escape or a variable
 
@@ -121,7 +123,7 @@ class OutputScrubber:
     def __init__(self, redactor: SecretRedactor = REDACTOR) -> None:
         self._redactor = redactor
         self._debug_file: Path | None = None
-        self._name_positions: dict[int, tuple[ArgumentSpec, tuple[int, ...]]] = {}
+        self._name_positions: dict[int, tuple[ArgumentSpec, tuple[int, ...], bool]] = {}
         self._renamed: dict[int, tuple[running.Keyword, tuple[Any, ...]]] = {}
 
     def log_message(self, message: result.Message) -> None:
@@ -145,7 +147,7 @@ class OutputScrubber:
         secrets = self._redactor.secrets
         if secrets and data.args:
             with suppress(Exception):  # a listener must never break the run
-                for index in self._keyword_name_positions(implementation.args):
+                for index in self._keyword_name_positions(implementation.args, data.args):
                     if index < len(data.args):
                         self._mask_keyword_name(data, index, secrets)
 
@@ -210,15 +212,23 @@ class OutputScrubber:
                 for name, value in list(result.metadata.items()):
                     result.metadata[name] = scrub(value, secrets)
 
-    def _keyword_name_positions(self, spec: ArgumentSpec) -> tuple[int, ...]:
-        """Where a keyword takes the name of a keyword to run (``KeywordName``), by position."""
+    def _keyword_name_positions(self, spec: ArgumentSpec, args: Sequence[Any] = ()) -> tuple[int, ...]:
+        """Where a keyword takes the name of a keyword to run (``KeywordName``), by position; for a
+        keyword whose every argument may be a name (``Run Keywords``), the first and each after AND."""
         cached = self._name_positions.get(id(spec))
         if cached is None or cached[0] is not spec:
             types = spec.types or {}
             positions = tuple(index for index, name in enumerate(spec.positional)
                               if getattr(types.get(name), "type", None) is KeywordName)
-            cached = self._name_positions[id(spec)] = (spec, positions)
-        return cached[1]
+            rest = types.get(spec.var_positional) if spec.var_positional else None
+            names_in_rest = KeywordName in [getattr(t, "type", None) for t in (getattr(rest, "nested", None) or ())]
+            cached = self._name_positions[id(spec)] = (spec, positions, names_in_rest)
+        positions, names_in_rest = cached[1], cached[2]
+        if names_in_rest:
+            separated = "AND" in args
+            positions += tuple(index for index in range(len(spec.positional), len(args))
+                               if not separated or index == 0 or args[index - 1] == "AND")
+        return positions
 
     def _mask_keyword_name(self, data: running.Keyword, index: int, secrets: KnownSecrets) -> None:
         argument = data.args[index]

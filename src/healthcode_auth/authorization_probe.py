@@ -12,7 +12,8 @@ where it ends, without relying on the SSO's wording or status codes:
   where the SSO also ends for a client id it cannot know (a control request): refused, quoting
   what it says; the client id or the redirect URI is not registered as given. A page that asks
   for nothing elsewhere (a page of identity-provider buttons, say): not known from here;
-- a redirect to another site (a federated identity provider): not known from here.
+- a redirect to another site (a federated identity provider), an SSO failing or busy (5xx, 429),
+  or a page its scripts build (a "Loading..." shell): not known from here.
 
 It cannot check the client secret (only a code exchange shows it), nor whether a supervisor's
 account may authorise this client (only a sign-in shows it).
@@ -66,6 +67,12 @@ def probe_authorization(client: HealthcodeAuthClient) -> ProbeResult:
         return _back_at_the_redirect_uri(ending.url)
     if ending.status == 200 and ending.page.asks_for_input:
         return ProbeResult(ACCEPTED, "the SSO shows its sign-in page for this client id and redirect URI")
+    if ending.status >= 500 or ending.status == 429:
+        return ProbeResult(UNKNOWN, f"the SSO answered HTTP {ending.status}: it is failing or busy for now, so "
+                                    "whether it accepts the request cannot be told; try again later")
+    if ending.page.built_by_script:
+        return ProbeResult(UNKNOWN, "the SSO answered with a page its scripts build in the browser; what it "
+                                    "will show cannot be read without one")
     said = f": \"{ending.page.text}\"" if ending.page.text else ""
     # A page that asks for nothing is the SSO's refusal, or a sign-in page of buttons and links
     # only (identity providers to choose from). The SSO's answer to a client id it cannot know

@@ -45,3 +45,29 @@ def test_a_page_that_asks_for_nothing_is_a_refusal_only_where_an_unknown_client_
                                                                                      verdict):
     with sso(httpserver, page, unknown) as client:
         assert probe_authorization(client).verdict == verdict
+
+
+SCRIPT_SHELL = "<div id=app>Loading...</div><script src=/app.js></script>"
+
+
+@pytest.mark.parametrize(("page", "unknown"), [
+    (SCRIPT_SHELL, (200, SCRIPT_SHELL)),  # a page built by script, the same shell for every request
+])
+def test_a_page_built_by_script_is_not_read_as_a_refusal(httpserver, page, unknown):
+    """Red team, issue 17 break E: a "Loading..." shell was taken for the SSO's refusal."""
+    with sso(httpserver, page, unknown) as client:
+        result = probe_authorization(client)
+    assert result.verdict == UNKNOWN and "scripts build" in result.detail
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 429])
+def test_an_sso_failing_for_now_is_not_a_refusal(httpserver, status):
+    """Red team, issue 17 break F: a temporary 503 was blamed on the client id or redirect URI."""
+    base = httpserver.url_for("").rstrip("/")
+    httpserver.expect_request("/.well-known/openid-configuration").respond_with_json(discovery_document(base))
+    httpserver.expect_request("/authorize").respond_with_data(ERROR_PAGE, status=status, content_type="text/html")
+    config = HealthcodeConfig(client_id="bot", redirect_uri="https://bot.example/cb",
+                              environment=f"{base}/.well-known/openid-configuration", timeout=3)
+    with HealthcodeAuthClient(config, discovery=DiscoveryCache()) as client:
+        result = probe_authorization(client)
+    assert result.verdict == UNKNOWN and str(status) in result.detail

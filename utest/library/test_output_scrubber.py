@@ -97,6 +97,9 @@ A Token As A Keyword Name
     FOR    ${name}    IN    Bearer ${v}    Bearer ${v}
         Run Keyword And Expect Error    No keyword with name 'Bearer *' found.    Run Keyword    ${name}
     END
+    Run Keyword And Expect Error    No keyword with name '*' found.    Run Keyword    ${token.value}
+    Run Keyword And Expect Error    No keyword with name '*' found.    Run Keywords    No Operation    AND
+    ...    ${token.value}
 
 Console Output
     ${token}=    Get Fake Token
@@ -253,7 +256,7 @@ def test_a_token_used_as_a_keyword_name_is_masked(output_xml):
     test = output_xml.find(".//test[@name='A Token As A Keyword Name']")
     assert test.find("status").get("status") == "PASS"
     names = [kw.get("name") for kw in test.iter("kw")]
-    assert names.count(MASK) == 1 and names.count(f"Bearer {MASK}") == 2
+    assert names.count(MASK) == 3 and names.count(f"Bearer {MASK}") == 2  # ${v}, ${token.value}, Run Keywords
     assert f"No keyword with name '{MASK}' found." in messages(output_xml, "A Token As A Keyword Name")
 
 

@@ -125,3 +125,11 @@ def test_a_trace_the_browser_library_would_record_of_the_sign_in_context_is_refu
     assert "new_context" not in browser.names and "healthcodeArm" not in browser.names
     monkeypatch.setenv("ROBOT_FRAMEWORK_BROWSER_TRACING", "False")
     open_page(fake_browser())
+
+
+@pytest.mark.parametrize("spec", ["\ufeffpw:*", "\ufeffpw:api", "x\u3000pw:protocol", "\u00a0pw:channel\u2028"])
+def test_white_space_javascript_knows_and_python_does_not_still_counts(spec):
+    """Red team, issue 17 break D: a DEBUG starting with a BOM turned Playwright's log on unseen."""
+    from HealthcodeLibrary.browsers import debug_enabled
+
+    assert any(debug_enabled(spec, name) for name in ("pw:api", "pw:protocol", "pw:channel"))

@@ -101,7 +101,8 @@ def test_sign_in_page_is_plain_accessible_html(flow: Flow) -> None:
 
     assert response.status_code == 200
     assert response.headers["cache-control"] == "no-store"
-    assert "set-cookie" not in response.headers
+    assert response.headers.get_list("set-cookie")[0].startswith("healthcode_sandbox_signin=")  # its only cookie
+    assert len(response.headers.get_list("set-cookie")) == 1
     page = response.text
     assert '<html lang="en">' in page
     assert re.search(r"<h1>Healthcode SSO sandbox</h1>", page)
@@ -140,6 +141,42 @@ def test_signing_in_redirects_with_code_state_and_iss(flow: Flow) -> None:
     assert len(params["code"]) >= 32
     assert params["state"] == flow.state
     assert params["iss"] == flow.sandbox.issuer
+
+
+@pytest.mark.parametrize("cookie", [None, "someone-elses-sign-in-cookie-value-0123456789", "", "x" * 200],
+                         ids=["no-cookie", "another-browsers", "empty", "oversized"])
+@pytest.mark.parametrize("step", ["password", "one-time-code", "cancel"])
+def test_a_form_is_answered_only_from_the_browser_that_opened_it(flow: Flow, cookie: str | None, step: str) -> None:
+    """Login CSRF: the attacker opens the request in their own client and has the bot's browser
+    submit the form (their account, or only their one-time code). The sandbox refuses it and the
+    sign-in stays open for the browser that opened it."""
+    rid = request_id(get(flow.authorize_url()))
+    if step == "one-time-code":
+        submit(flow.sandbox, request_id=rid, action="sign-in", username="mfa.supervisor", password="sandbox-password")
+    answer = {"password": {"action": "sign-in", "username": "supervisor", "password": "sandbox-password"},
+              "one-time-code": {"action": "verify", "otp": "123456"}, "cancel": {"action": "cancel"}}[step]
+    with httpx.Client(timeout=HTTP.timeout) as other_browser:
+        if cookie is not None:
+            other_browser.cookies.set("healthcode_sandbox_signin", cookie)
+        refused = other_browser.post(f"{flow.sandbox.url}/authorize", data={"request_id": rid, **answer})
+
+    assert refused.status_code == 400
+    assert "location" not in refused.headers
+    assert "opened in another browser" in refused.text
+    kept = submit(flow.sandbox, request_id=rid, **answer)
+    assert kept.status_code == 302
+    assert ("error" if step == "cancel" else "code") in query(kept.headers["location"])
+
+
+def test_the_sign_in_cookie_is_http_only_and_same_site(flow: Flow) -> None:
+    with httpx.Client(timeout=HTTP.timeout) as browser:
+        page = browser.get(flow.authorize_url())
+
+    cookie = page.headers["set-cookie"]
+    assert cookie.startswith("healthcode_sandbox_signin=")
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+    assert len(cookie.split(";")[0].split("=", 1)[1]) >= 32
 
 
 def test_wrong_password_shows_the_form_again_with_an_alert(flow: Flow) -> None:

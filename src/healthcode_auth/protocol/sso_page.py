@@ -22,13 +22,18 @@ ASKING_INPUTS = frozenset({"text", "email", "password", "tel", "number", ""})
 SKIPPED = frozenset({"script", "style", "noscript", "template", "head", "title"})
 
 
+MIN_TEXT = 40  # a page with scripts and less visible text than this is built by script: not read
+
+
 @dataclass(frozen=True)
 class SsoPage:
     """``asks_for_input``: the page has a form field a person types into. ``text``: its visible
-    text, whitespace folded, printable, at most MAX_QUOTED characters."""
+    text, whitespace folded, printable, at most MAX_QUOTED characters. ``built_by_script``: it has
+    scripts and hardly any text (a "Loading..." shell): what it will show cannot be read from it."""
 
     asks_for_input: bool
     text: str
+    built_by_script: bool = False
 
 
 def read_sso_page(html: str) -> SsoPage:
@@ -38,19 +43,22 @@ def read_sso_page(html: str) -> SsoPage:
         reader.feed(html[:500_000])
         reader.close()
     text = printable(" ".join(" ".join(reader.text).split()), MAX_QUOTED)
-    return SsoPage(reader.asks, text)
+    return SsoPage(reader.asks, text, built_by_script=reader.scripts and not reader.asks and len(text) < MIN_TEXT)
 
 
 class _Reader(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.asks = False
+        self.scripts = False
         self.text: list[str] = []
         self._skipping = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in SKIPPED:
             self._skipping += 1
+        if tag == "script":
+            self.scripts = True
         kind = (dict(attrs).get("type") or "").lower()
         if tag == "textarea" or tag == "select" or (tag == "input" and kind in ASKING_INPUTS):
             self.asks = True

@@ -87,10 +87,11 @@ class Store:
 
     # -- pending sign-ins -----------------------------------------------------------------------
 
-    def open_sign_in(self, params: dict[str, str]) -> PendingSignIn:
-        """Keep a validated authorization request until the supervisor answers (10 minutes)."""
+    def open_sign_in(self, params: dict[str, str], browser: str) -> PendingSignIn:
+        """Keep a validated authorization request until the supervisor answers (10 minutes); only
+        the browser with the sign-in cookie ``browser`` may answer it."""
         now = time.time()
-        pending = PendingSignIn(secrets.token_urlsafe(24), dict(params), now + PENDING_SIGN_IN_LIFETIME)
+        pending = PendingSignIn(secrets.token_urlsafe(24), dict(params), now + PENDING_SIGN_IN_LIFETIME, browser)
         with self._lock:
             for request_id in [k for k, p in self._pending.items() if p.expires_at <= now]:
                 del self._pending[request_id]

@@ -123,11 +123,13 @@ class PendingSignIn:
 
     The page's form carries only ``request_id``; the OAuth parameters stay here, so what the
     supervisor approves is exactly what was validated. ``username`` is set once the password
-    step passed and the one-time code is still due.
+    step passed and the one-time code is still due. ``browser`` is the sign-in cookie of the
+    browser that opened the request: only that browser may answer it (no login CSRF).
     """
 
     request_id: str
     params: dict[str, str]
     expires_at: float
+    browser: str = field(default="", repr=False)
     username: str | None = None
     otp_failures: int = field(default=0)

@@ -5,11 +5,18 @@ request (``request_id``). Requests that cannot be trusted to redirect (unknown c
 not registered) get an HTML error page with status 400 (with the ``error_page_redirect`` knob: a
 302 to ``/error``, which shows it with status 200); every other error goes back to the client as
 an RFC 6749 4.1.2.1 error redirect with ``state`` and ``iss``, as does a denial or a cancel.
+
+A pending request is bound to the browser that opened it (a random ``healthcode_sandbox_signin``
+cookie, HttpOnly, SameSite=Lax): a form answered from another browser or client, for instance one
+an attacker opened and had the bot's browser submit with the attacker's account (login CSRF), is
+refused, as a real SSO's session cookie refuses it.
 """
 
 from __future__ import annotations
 
 import hmac
+import re
+import secrets
 from typing import Any
 
 from authlib.oauth2 import OAuth2Error
@@ -28,6 +35,9 @@ TOO_MANY_CODES = "Too many wrong one-time codes"
 WRONG_PASSWORD = "The username or password is not right. Check them and try again."
 WRONG_CODE = "That one-time code is not right. Check it and try again."
 MAX_OTP_FAILURES = 5
+SIGN_IN_COOKIE = "healthcode_sandbox_signin"
+_COOKIE_VALUE = re.compile(r"[A-Za-z0-9_-]{32,64}")
+OTHER_BROWSER = "This sign-in form was opened in another browser, so it cannot be answered from this one."
 
 
 @blueprint.get("/authorize")
@@ -43,11 +53,16 @@ def show() -> Any:
         return _malformed()
     if state.faults.current.deny_sign_in:
         return _deny(grant, DENIED)
-    pending = state.store.open_sign_in(request.args.to_dict())
+    browser = request.cookies.get(SIGN_IN_COOKIE, "")
+    if not _COOKIE_VALUE.fullmatch(browser):
+        browser = secrets.token_urlsafe(32)
+    pending = state.store.open_sign_in(request.args.to_dict(), browser)
     remembered = state.settings.account(state.faults.current.remembered_supervisor)
     if remembered is not None:
         return _approve(grant, pending, remembered)
-    return pages.sign_in(pending, grant.client.registration, embed_url=state.faults.current.embed_url)
+    page = pages.sign_in(pending, grant.client.registration, embed_url=state.faults.current.embed_url)
+    page.set_cookie(SIGN_IN_COOKIE, browser, httponly=True, samesite="Lax", secure=request.is_secure, path="/")
+    return page
 
 
 @blueprint.get("/error")
@@ -72,6 +87,9 @@ def submit() -> Any:
             "This sign-in form has expired or was already used.",
             pages.EXPIRED_ADVICE,
         )
+    if not hmac.compare_digest(pending.browser.encode(), request.cookies.get(SIGN_IN_COOKIE, "").encode()):
+        state.stats.count("authorize.other_browser")
+        return pages.error(400, "invalid_request", OTHER_BROWSER, pages.EXPIRED_ADVICE)
     try:
         grant = server.get_consent_grant(request=pending, end_user=None)
     except OAuth2Error as error:
