@@ -78,14 +78,25 @@ def run_cli(output: Path, name: str, env: dict[str, str], *args: str) -> int:
     return result.returncode
 
 
+def login_due_for_renewal(sandbox: Sandbox, output: Path, name: str, env: dict[str, str]) -> int:
+    """'healthcode-auth login' that stores a token already due for renewal (inside the 300 s margin).
+
+    The sandbox issues refresh tokens from here on, for the robots' renewal: by default it issues
+    none, as Healthcode documents. The run turns them off again when it ends.
+    """
+    sandbox.set_faults(remembered_supervisor="supervisor", token_lifetime=60, refresh_tokens=True)
+    rc = run_cli(output, name, env, "login", "--headless")
+    sandbox.reset_faults()
+    sandbox.issue_refresh_tokens()  # the other knobs back to their start values; this one stays on
+    return rc
+
+
 def run_parallel(sandbox: Sandbox, extra: list[str]) -> int:
     """'healthcode-auth login', then 4 robots in parallel (pabot) with a token already due for renewal."""
     output = OUTPUT / "parallel"
     output.mkdir(parents=True, exist_ok=True)
     env = settings(sandbox.url, output)
-    sandbox.set_faults(remembered_supervisor="supervisor", token_lifetime=60)  # due at once (300 s margin)
-    rc = run_cli(output, "login", env, "login", "--headless")
-    sandbox.reset_faults()
+    rc = login_due_for_renewal(sandbox, output, "login", env)
     sandbox.reset_stats()
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])  # pabot runs `robot`
     command = [sys.executable, "-m", "pabot.pabot", "--processes", "4", "--testlevelsplit", "--pabotlibport", "0",
@@ -101,7 +112,9 @@ def run_parallel(sandbox: Sandbox, extra: list[str]) -> int:
     print(f"Parallel robots made {refreshes} refresh request(s) between them (expected exactly 1).")
     rc = max(rc, result.returncode, 0 if refreshes == 1 else 1)
     rc = max(rc, run_cli(output, "status", env, "status"))
-    return max(rc, run_cli(output, "logout", env, "logout"))
+    rc = max(rc, run_cli(output, "logout", env, "logout"))
+    sandbox.issue_refresh_tokens(False)
+    return rc
 
 
 def machine(output: Path, name: str, base: dict[str, str]) -> dict[str, str]:
@@ -133,9 +146,7 @@ def run_fleet(sandbox: Sandbox, extra: list[str]) -> int:
         fleet = {**settings(sandbox.url, output), "HEALTHCODE_TOKEN_CACHE": redis.url, "HEALTHCODE_CACHE_KEY": key}
         fleet["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), fleet.get("PATH", "")])
         desk = machine(output, "supervisors-desk", fleet)
-        sandbox.set_faults(remembered_supervisor="supervisor", token_lifetime=60)  # due at once (300 s margin)
-        rc = run_cli(output, "fleet-login", desk, "login", "--headless")
-        sandbox.reset_faults()
+        rc = login_due_for_renewal(sandbox, output, "fleet-login", desk)
         rc = max(rc, 0 if run_cli(output, "fleet-status-before", machine(output, "robot-vm-1", fleet), "status") == 4
                  else 1)
         sandbox.reset_stats()
@@ -164,6 +175,67 @@ def run_fleet(sandbox: Sandbox, extra: list[str]) -> int:
         rc = max(rc, run_cli(output, "fleet-logout", machine(output, "robot-vm-3", fleet), "logout"))
         rc = max(rc, run_robot(sandbox.url, ATEST / "fleet", output / "after-logout",
                                [*extra, "--include", "after-logout"], machine(output, "robot-vm-1", fleet)))
+    sandbox.issue_refresh_tokens(False)
+    return rc
+
+
+def run_daily(sandbox: Sandbox, extra: list[str]) -> int:
+    """The daily cycle as Healthcode documents it: yesterday's authorisation is over, no refresh token.
+    3 machines x 8 robots (pabot) wait with HEALTHCODE_WAIT_FOR_AUTHORISATION; between them they send
+    exactly 1 'robots waiting' notice (to a real webhook); a supervisor then signs in with
+    'healthcode-auth login --headless'; every robot goes on: 1 code exchange, 0 refresh requests."""
+    sys.path.insert(0, str(ROOT / "utest"))
+    import json
+    import time
+
+    from healthcode_auth.storage.key_sources import new_random_key
+    from receivers import Webhook
+    from redis_server import RedisServer, redis_server_executable
+
+    output = OUTPUT / "daily"
+    output.mkdir(parents=True, exist_ok=True)
+    if redis_server_executable() is None:
+        print("redis-server is not installed: run scripts/setup (it installs Debian's). The daily run fails.")
+        return 1
+    with RedisServer() as redis, Webhook() as hook:
+        key = new_random_key()
+        OWN_SECRETS["cache key"].append(key)
+        daily = {**settings(sandbox.url, output), "HEALTHCODE_TOKEN_CACHE": redis.url, "HEALTHCODE_CACHE_KEY": key,
+                 "HEALTHCODE_NOTIFY": hook.url(), "HEALTHCODE_WAIT_FOR_AUTHORISATION": "4 minutes",
+                 "HEALTHCODE_CLIENT_NAME": "Claims robots"}
+        daily["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), daily.get("PATH", "")])
+        desk = machine(output, "supervisors-desk", daily)
+        # Yesterday's sign-in: its token is over (inside the 300 s expiry margin) 3 seconds later.
+        sandbox.set_faults(remembered_supervisor="supervisor", token_lifetime=303)
+        rc = run_cli(output, "yesterday", desk, "login", "--headless")
+        sandbox.reset_faults()
+        time.sleep(4)
+        sandbox.reset_stats()
+        runs = []
+        for number in (1, 2, 3):
+            command = [sys.executable, "-m", "pabot.pabot", "--processes", "8", "--testlevelsplit", "--pabotlibport",
+                       "0", "--loglevel", "TRACE", "--outputdir", str(output / f"vm-{number}"), "--variable",
+                       f"SANDBOX_URL:{sandbox.url}", "--consolecolors", "off", *extra, str(ATEST / "daily")]
+            log = (output / f"console-vm-{number}.txt").open("w", encoding="utf-8")
+            runs.append((subprocess.Popen(command, env=machine(output, f"robot-vm-{number}", daily), stdout=log,
+                                          stderr=subprocess.STDOUT), log))
+        deadline = time.monotonic() + 180
+        while not hook.received and time.monotonic() < deadline:
+            time.sleep(0.5)
+        time.sleep(15)  # every robot is waiting by now (24 robot processes share 2 cores)
+        sandbox.set_faults(remembered_supervisor="supervisor")
+        rc = max(rc, run_cli(output, "daily-login", desk, "login", "--headless"))
+        for process, log in runs:
+            rc = max(rc, process.wait(timeout=600))
+            log.close()
+        (output / "notices.json").write_text(json.dumps(hook.received, indent=2), encoding="utf-8")  # scanned too
+        waiting = hook.titles().count("Healthcode robots are waiting for a supervisor")
+        exchanges, refreshes = sandbox.request_count("token.authorization_code"), sandbox.request_count(
+            "token.refresh_token")
+        print(f"Daily cycle: 3 machines x 8 robots sent {waiting} 'robots waiting' notice(s); the day's sign-in made "
+              f"{exchanges} code exchange(s) and {refreshes} refresh request(s) (expected 1, 1 and 0).")
+        rc = max(rc, 0 if (waiting, exchanges, refreshes) == (1, 1, 0) else 1)
+        sandbox.reset_faults()
     return rc
 
 
@@ -184,6 +256,7 @@ def main(argv: list[str]) -> int:
             rc = max(rc, run_robot(sandbox.url, suite, output, [*argv, "--exclude", "redis-store"]))
         rc = max(rc, run_parallel(sandbox, argv))
         rc = max(rc, run_fleet(sandbox, argv))
+        rc = max(rc, run_daily(sandbox, argv))
         issued = sandbox.issued_secrets()
     return scan_outputs(issued, rc)
 

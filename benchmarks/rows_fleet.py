@@ -7,7 +7,9 @@ token in Redis that is due for renewal: refresh requests counted at the sandbox 
 goal), distinct tokens handed out, and the time from the release to the last robot holding the
 new token, against 1 robot alone on the same Redis: once with the libraries a renewal needs
 imported on first use (as in a robot's first keyword; 24 processes importing them at once share
-2 cores), and once with them imported before the release (the coordination alone)."""
+2 cores), and once with them imported before the release (the coordination alone). The sandbox
+issues refresh tokens for the renewal rows (Healthcode issues none; by default neither does the
+sandbox)."""
 
 from __future__ import annotations
 

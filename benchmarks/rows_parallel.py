@@ -2,7 +2,8 @@
 robot processes (spawned, held at a barrier, then released at once) each ask for a token. Counted
 at the sandbox: refresh requests (exactly 1 is the goal, however many robots), and how many
 distinct tokens were handed out; timed: from the barrier's release to the last robot holding a
-valid token, against 1 robot alone."""
+valid token, against 1 robot alone. The sandbox issues refresh tokens for these rows: renewal as an
+SSO that issues them allows (Healthcode issues none; by default neither does the sandbox)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """The demo: a robot signs in to a local Healthcode SSO sandbox and calls its API.
 
 Starts the sandbox on a free port, runs examples/get_token.robot headless with a simulated
-supervisor, and prints what happened (never the token) and where the log is.
+supervisor, and prints what happened (never the token) and where the log is. The sandbox answers as
+Healthcode documents: a token for 24 hours and no refresh token, so the sign-in is the daily cycle.
 Run it with scripts/demo, which also sets up the machine.
 """
 
@@ -43,6 +44,8 @@ def main() -> int:
         requests = sandbox.stats()
     print(f"\nThe sandbox saw: {requests.get('token.authorization_code', 0)} code exchange(s), "
           f"{requests.get('whoami', 0)} API call(s).")
+    print("Like Healthcode, the sandbox issued a token for 24 hours and no refresh token: each day a supervisor "
+          "signs in again ('healthcode-auth login'), and scheduled robots use that sign-in until it ends.")
     print(f"Log: {OUTPUT / 'log.html'}")
     if result.returncode == 0:
         print("Demo finished: the bot was authorised by a (simulated) supervisor and used its token.")

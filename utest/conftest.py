@@ -9,7 +9,8 @@ from pathlib import Path
 import keyring
 import pytest
 
-from healthcode_sandbox.pytest_plugin import sandbox, sandbox_factory, sandbox_settings
+from healthcode_sandbox import SandboxSettings
+from healthcode_sandbox.pytest_plugin import sandbox, sandbox_factory
 from HealthcodeLibrary.browsers import playwright_cache_folder
 from isolation import IsolatedKeyring, isolated_folders, paths_outside
 from redis_server import redis_server, redis_server_factory, redis_tls_server, redis_tls_url, redis_url
@@ -17,7 +18,7 @@ from redis_server import redis_server, redis_server_factory, redis_tls_server, r
 # The sandbox and Redis fixtures are registered here, once for every folder (a session fixture
 # imported by two conftests would start twice).
 __all__ = ["redis_server", "redis_server_factory", "redis_tls_server", "redis_tls_url", "redis_url",
-           "sandbox", "sandbox_factory", "sandbox_settings"]
+           "sandbox", "sandbox_factory"]
 
 # Playwright's browsers stay findable after HOME moves (read once, from the real environment).
 PLAYWRIGHT_BROWSERS = None if os.environ.get("PLAYWRIGHT_BROWSERS_PATH") else playwright_cache_folder()
@@ -46,6 +47,13 @@ def isolated_environment(tmp_path, monkeypatch):
 
 
 @pytest.fixture
+def sandbox_settings(request):
+    """What ``sandbox`` starts with: no refresh token, as Healthcode documents, unless the test is
+    marked ``refresh_tokens`` (renewal needs an SSO that issues them)."""
+    return SandboxSettings(refresh_tokens=request.node.get_closest_marker("refresh_tokens") is not None)
+
+
+@pytest.fixture
 def unused_port():
     """A loopback port nothing listens on (bound, then released)."""
     with socket.socket() as sock:
@@ -63,6 +71,8 @@ def pytest_ignore_collect(collection_path, config):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "bad_input: a hand-written malformed, oversized or hostile input case")
+    config.addinivalue_line("markers", "refresh_tokens: the sandbox issues rotating refresh tokens (a test of renewal; "
+                                       "off by default, as Healthcode documents)")
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -2,6 +2,7 @@
 
 import contextlib
 import threading
+import time
 
 from healthcode_auth.storage.record import RecordedEvent, SupervisionRecord
 from healthcode_auth.storage.store import TokenStore, Versioned
@@ -12,6 +13,7 @@ class MemoryTokenStore(TokenStore):
         self.supervision = MemoryRecord()
         self.events = self.supervision.events
         self._entries = {}
+        self._claims = {}
         self._last_version = 0
         self._lock = threading.RLock()
 
@@ -57,6 +59,20 @@ class MemoryTokenStore(TokenStore):
 
     def set_aside(self, key):
         return None  # nothing in memory is ever unreadable
+
+    def claim(self, name, ttl):
+        now = time.time()
+        with self._lock:
+            claimed = self._claims.get(name)
+            if claimed is not None and claimed[1] > now:
+                return False, claimed[0]
+            self._claims[name] = (now, now + ttl)
+            return True, now
+
+    def wait_for_change(self, key, version, timeout):
+        deadline = time.monotonic() + timeout
+        while (None if self.load(key) is None else self.load(key).version) == version and time.monotonic() < deadline:
+            time.sleep(0.01)
 
 
 class MemoryRecord(SupervisionRecord):

@@ -298,7 +298,7 @@ class RedisServer:
         """
         secret = password if password is not None else secrets.token_urlsafe(18)
         rules = ["reset", "on", f">{secret}", *(f"~{k}" for k in keys)]
-        rules += [rule if rule[:1] in "+-" else f"+{rule}" for rule in commands]
+        rules += [rule if rule[:1] in "+-&" else f"+{rule}" for rule in commands]  # &pattern: channels
         self.execute("ACL", "SETUSER", name, *rules)
         return RedisUser(name=name, password=secret, url=self.url_for(name, secret))
 

@@ -1,7 +1,8 @@
 *** Settings ***
 Documentation       Robots of a fleet: many machines share one supervisor's authorisation through Redis.
 ...                 atest/run.py starts them on three simulated machines at once (pabot, eight each) with a
-...                 token already due for renewal: between them they make exactly one refresh request.
+...                 token already due for renewal: between them they make exactly one refresh request (run.py
+...                 has the sandbox issue refresh tokens for this run; by default it issues none, as Healthcode).
 Library             HealthcodeLibrary
 Library             RequestsLibrary
 

@@ -1,7 +1,8 @@
 *** Settings ***
 Documentation       Robots run in parallel by pabot (atest/run.py) after one 'healthcode-auth login', with a
 ...                 token that is already due for renewal: between them they make exactly one refresh request
-...                 (checked by run.py) and every robot calls the API with the renewed token.
+...                 (checked by run.py) and every robot calls the API with the renewed token. run.py has the
+...                 sandbox issue refresh tokens for this run; by default it issues none, as Healthcode documents.
 Library             HealthcodeLibrary
 Library             RequestsLibrary
 

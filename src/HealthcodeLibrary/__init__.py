@@ -123,25 +123,52 @@ class HealthcodeLibrary(DynamicCore):  # type: ignore[misc]  # robotlibcore ship
 
     = Unattended runs =
 
-    A supervisor signs in once; the token (valid 24 hours) then serves every robot of the same
-    user on the machine, scheduled or in parallel, with no browser and no request to the SSO:
+    A supervisor signs in; the token (valid 24 hours) then serves every robot of the same user on
+    the machine, scheduled or in parallel, with no browser and no request to the SSO. Healthcode
+    issues no refresh token, so when the token ends a supervisor signs in again: once a day is the
+    normal cycle (see `The daily cycle`).
 
     | healthcode-auth login          # the supervisor signs in in a browser window; the token is cached
     | robot claims.robot             # any number of runs: `Get Healthcode Access Token` reads the cache
     | healthcode-auth status         # pre-flight for schedulers: exit 0 valid, 3 sign-in required, 4 renewal due
 
     The cache is encrypted (key from ``HEALTHCODE_CACHE_KEY``, the OS keyring or a private key
-    file), written atomically and shared safely between parallel robots (pabot): when the token is
-    within ``expiry_margin`` of expiry and a refresh token exists, exactly one robot renews it and
-    the others use the new token. When renewal is refused, robots fail at once with a message
-    telling the operator to run ``healthcode-auth login``. ``token_cache=off`` keeps tokens in
-    memory only. Recipes for cron, systemd, Windows Task Scheduler, launchd and pabot are in
+    file), written atomically and shared safely between parallel robots (pabot). Where the SSO
+    issues refresh tokens (Healthcode does not; the sandbox does with ``--refresh-tokens``), a token
+    within ``expiry_margin`` of expiry is renewed instead: exactly one robot renews it and the others
+    use the new token. When the SSO refuses a renewal, it is as at the end of the day: a supervisor
+    must sign in (``healthcode-auth login``). ``token_cache=off`` keeps tokens in memory only.
+    Recipes for cron, systemd, Windows Task Scheduler, launchd and pabot are in
     [https://github.com/robotframework-healthcode/robotframework-healthcode/blob/main/docs/scheduling.md|docs/scheduling.md].
 
     Each sign-in is recorded with who supervised it (the token's subject and name), which robot
     asked for it, and when; renewals, refusals and sign-outs are recorded too.
     ``healthcode-auth status`` shows the current supervision and ``healthcode-auth history`` the
     record (both also as ``--json``), never a token.
+
+    = The daily cycle =
+
+    Healthcode issues no refresh token: an authorisation ends 24 hours after the supervisor signed
+    in, and every day a supervisor must sign in again. Two settings make that the normal rhythm
+    rather than a failure:
+
+    - ``notify`` (``HEALTHCODE_NOTIFY``): [https://github.com/caronc/apprise/wiki|Apprise] URLs
+      (e-mail, Microsoft Teams, Slack, a webhook...). Supervisors are reminded before the
+      authorisation ends (``healthcode-auth remind``, run by a scheduler: see
+      [https://github.com/robotframework-healthcode/robotframework-healthcode/blob/main/docs/scheduling.md|docs/scheduling.md]),
+      told when robots are waiting (once for the whole fleet), and told who authorised or signed the
+      robots out. A notice that cannot be delivered is logged and never fails a robot.
+    - ``wait_for_authorisation`` (``HEALTHCODE_WAIT_FOR_AUTHORISATION``): a robot that finds no
+      valid authorisation waits this long for a supervisor to sign in elsewhere, then goes on as
+      if it had been there; the console says what it waits for, at most once a minute.
+      `Get Healthcode Access Token` takes the same as an argument.
+
+    | *** Settings ***
+    | Library    HealthcodeLibrary    wait_for_authorisation=30 minutes
+    |
+    | *** Tasks ***
+    | Claims Run
+    |     ${token} =    `Get Healthcode Access Token`    # waits up to 30 minutes for a supervisor
 
     = Fleets of robots =
 
@@ -154,8 +181,8 @@ class HealthcodeLibrary(DynamicCore):  # type: ignore[misc]  # robotlibcore ship
 
     The Redis password is masked like a token: keep it in the environment, not in the suite.
 
-    One robot in the fleet renews a due token while the others wait for it; a robot killed
-    mid-renewal holds the lock only for its lease. Access control, TLS and failure behaviour are in
+    Where the SSO issues refresh tokens, one robot in the fleet renews a due token while the others
+    wait for it; a robot killed mid-renewal holds the lock only for its lease. Access control, TLS and failure behaviour are in
     [https://github.com/robotframework-healthcode/robotframework-healthcode/blob/main/docs/fleet.md|docs/fleet.md].
 
     = Configuration =
@@ -240,7 +267,9 @@ class HealthcodeLibrary(DynamicCore):  # type: ignore[misc]  # robotlibcore ship
                  timeout: timedelta | None = None, ca_bundle: str | None = None, proxy: str | None = None,
                  verify_access_token: TokenVerification | None = None,
                  expiry_margin: timedelta | None = None, audience: str | None = None,
-                 leeway: timedelta | None = None,
+                 leeway: timedelta | None = None, wait_for_authorisation: timedelta | None = None,
+                 notify: Secret | str | None = None, notify_escalation: Secret | str | None = None,
+                 client_name: str | None = None, portal_url: str | None = None,
                  browser: BrowserType = BrowserType.chromium, headless: bool = False,
                  channel: str | None = None, executable_path: str | None = None,
                  browser_args: list[str] | None = None) -> None:
@@ -260,6 +289,9 @@ class HealthcodeLibrary(DynamicCore):  # type: ignore[misc]  # robotlibcore ship
         | ``expiry_margin`` | A token counts as expired this long before its expiry (default 5 minutes), absorbing clock skew and long steps. |
         | ``audience`` | When set, every access token must be a JWT naming this audience (``aud``); others are refused. |
         | ``leeway`` | How far a token's times (``iat``, ``nbf``, ``exp``) and this machine's clock may disagree when a token is received (default 5 minutes, at most 1 hour). Beyond it the token is refused with a message naming clock skew: correct the machine's clock (NTP) rather than raise this. |
+        | ``wait_for_authorisation`` | When a supervisor must sign in, wait this long (e.g. ``30 minutes``) for one to sign in elsewhere (``healthcode-auth login``, the portal) instead of failing: see `The daily cycle`. Default: do not wait. |
+        | ``notify``, ``notify_escalation`` | Apprise URLs (a ``Secret``, or separated by commas) for the daily cycle's notices, and for the one sent when nobody answered. See `The daily cycle`. |
+        | ``client_name``, ``portal_url`` | What notices call the robots, and where they send supervisors to sign in. |
         | ``browser``, ``headless``, ``channel``, ``executable_path``, ``browser_args`` | The browser `Open Healthcode Login` launches when the suite has none open. |
 
         Example:
@@ -274,6 +306,10 @@ class HealthcodeLibrary(DynamicCore):  # type: ignore[misc]  # robotlibcore ship
             "token_cache": token_cache,
             "expiry_margin": None if expiry_margin is None else expiry_margin.total_seconds(),
             "audience": audience, "leeway": None if leeway is None else leeway.total_seconds(),
+            "wait_for_authorisation": None if wait_for_authorisation is None else wait_for_authorisation.total_seconds(),
+            "notify": notify.value if isinstance(notify, Secret) else notify,
+            "notify_escalation": notify_escalation.value if isinstance(notify_escalation, Secret) else notify_escalation,
+            "client_name": client_name, "portal_url": portal_url,
         }
         self._session: HealthcodeSession | None = None
         self._missing: ConfigurationError | None = None
@@ -289,6 +325,7 @@ class HealthcodeLibrary(DynamicCore):  # type: ignore[misc]  # robotlibcore ship
         else:
             self._session = HealthcodeSession.from_config(config, sign_in_hint=SIGN_IN_HINT)
             self._session.describe_actor = _robot_actor
+            self._session.on_wait = _say_while_waiting
         self._sign_in_page: SignInPage | None = None
         self.browser_options = BrowserOptions(browser=browser.value, headless=headless, channel=channel,
                                               executable_path=executable_path, args=tuple(browser_args or ()),
@@ -326,6 +363,13 @@ def _nothing_configured(settings: dict[str, Any], error: ConfigurationError) -> 
     variable, and that is the only problem (machine-wide settings such as the token cache may be)."""
     return (all(isinstance(problem, MissingSettingError) for problem in error.problems)
             and all(settings[name] is None and not os.environ.get(ENV_VARS[name]) for name in REGISTRATION))
+
+
+def _say_while_waiting(message: str) -> None:
+    """A robot waiting for a supervisor: on the console and in the log (at most once a minute)."""
+    from robot.api import logger
+
+    logger.info(message, also_console=True)
 
 
 def _robot_actor() -> dict[str, str]:

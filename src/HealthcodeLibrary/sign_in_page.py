@@ -19,8 +19,9 @@ Three things are settled here, each in one place:
   out of its environment before a browser is launched, and the robot's log says so.
 - **Playwright's debug log stays off** (:func:`refuse_playwright_debug_log`): it would record the
   authorization URL and the redirect with the code.
-- **A refused authorization request is seen at once** (``Capture.refused``): see
-  :meth:`SignInPage._what_the_sso_refused`.
+- **A refused authorization request is seen at once** (``Capture.refused``), and so is **a form
+  nobody can fill in** (``Capture.nobody_to_sign_in``: the SSO's sign-in form in a headless browser
+  the library opened itself): both are read in the settled page (``settled_page.py``).
 """
 
 from __future__ import annotations
@@ -41,7 +42,6 @@ from robot.api import logger
 
 from healthcode_auth.authorization_probe import REFUSED, ProbeResult
 from healthcode_auth.errors import ConfigurationError, SignInPageError, first_line
-from healthcode_auth.protocol.sso_page import read_sso_page
 from healthcode_auth.protocol.urls import without_queries
 from healthcode_auth.redaction import SECRET_VARIABLES
 
@@ -54,6 +54,7 @@ from .browsers import (
     is_no_display_error,
     playwright_namespaces_on,
 )
+from .settled_page import POLL_SETTLE_MS, SETTLE_MS, FormWatch, read_settled_page, refusal
 
 EXTENSION = Path(__file__).with_name("redirect_capture.js")
 AUTHORISED_PAGE = Path(__file__).with_name("authorised.html")
@@ -61,8 +62,6 @@ STATUSES = Path(__file__).with_name("capture_status.json")
 # How long the "bot authorised" page stays open for the supervisor to read before the library
 # closes the page it opened.
 READING_SECONDS = 30
-# How long the sign-in page may take to settle (load, then no network for 0.5 s) before it is read.
-SETTLE_MS = 5000
 
 
 class CaptureStatus(Enum):
@@ -89,13 +88,15 @@ class PageShown(Enum):
 @dataclass(frozen=True)
 class Capture:
     """What the page reported: the redirect URL when it was ``captured``; the pages (origin and
-    path, never a query) whose navigations to the redirect URI were ignored as not the SSO's; and,
-    when the SSO refused the authorization request itself, what its page says (``refused``)."""
+    path, never a query) whose navigations to the redirect URI were ignored as not the SSO's;
+    when the SSO refused the authorization request itself, what its page says (``refused``); and
+    whether a headless page nobody sees shows the SSO's sign-in form (``nobody_to_sign_in``)."""
 
     status: CaptureStatus
     url: str | None = None
     ignored: tuple[str, ...] = ()
     refused: str | None = None
+    nobody_to_sign_in: bool = False
 
     def __repr__(self) -> str:  # the URL carries the authorization code
         return f"Capture(status={self.status.value!r})"
@@ -108,6 +109,8 @@ class SignInPage:
         self._browser = browser
         self._extension_loaded_in: int | None = None
         self._probe: Future[ProbeResult | None] | None = None
+        self._form_watch = FormWatch()
+        self._launched: tuple[str, PageShown] | None = None  # the browser this page launched, and how
         self.shown = PageShown.WINDOW
 
     @property
@@ -127,11 +130,15 @@ class SignInPage:
     def open(self, url: str, redirect_uri: str, state: str, options: BrowserOptions, sso_origins: Sequence[str],
              *, bot: str = "", probe: Callable[[], ProbeResult] | None = None) -> None:
         """Open ``url`` in a new page of the suite's context, or in a browser of our own; only a
-        redirect whose previous hop is a document on one of ``sso_origins`` will be captured.
+        navigation of the page to the redirect URI that a document on one of ``sso_origins`` sent
+        there will be captured: a redirect that document's server answered, or a navigation that
+        document (and, in Chromium, a script of those origins) started, as the browser says
+        (``redirect_capture.js``: never what the page shows, which another window may navigate).
         ``bot`` (the client id) is named on the "authorised" page; ``probe`` asks the SSO, in the
-        background, whether it accepts the request at all (see :meth:`_what_the_sso_refused`)."""
+        background, whether it accepts the request at all (see :meth:`_read_page`)."""
         refuse_playwright_debug_log(os.environ)  # before anything can start node with it
         self._probe = None
+        self._form_watch = FormWatch()
         with secrets_hidden():
             browser = self.browser
             refuse_playwright_debug_log({}, browser_setting=getattr(browser, "enable_playwright_debug", None))
@@ -163,8 +170,8 @@ class SignInPage:
         url = result.get("url")
         ignored = result.get("ignored")
         pages = tuple(str(page)[:200] for page in ignored) if isinstance(ignored, list) else ()
-        refused = self._what_the_sso_refused(state) if status is CaptureStatus.PENDING else None
-        return Capture(status, url if isinstance(url, str) else None, pages, refused)
+        refused, nobody = self._read_page(state) if status is CaptureStatus.PENDING else (None, False)
+        return Capture(status, url if isinstance(url, str) else None, pages, refused, nobody)
 
     def release(self, state: str) -> None:
         """Stop listening for the sign-in's redirect; quiet when the browser is already gone."""
@@ -180,38 +187,23 @@ class SignInPage:
         with secrets_hidden():
             self.browser.close_browser("ALL")
 
-    def _what_the_sso_refused(self, state: str) -> str | None:
-        """What the SSO's page says when it refused the authorization request itself; else None.
-
-        RFC 6749 4.1.2.1: a request whose client id or redirect URI the SSO does not accept is never
-        redirected back; the SSO shows a page of its own instead, answered with a 4xx or (IdentityServer
-        and others) with a 200 after a redirect to its error page. Neither its wording nor its status
-        tells it apart from a sign-in page in general. Two independent readings of the page's
-        structure do, and both must agree before a sign-in is given up:
-
-        1. The core's probe (``healthcode_auth.authorization_probe``, the rule ``healthcode-auth check``
-           uses): the same request, with a fresh state and challenge, sent without the browser,
-           following the SSO's own redirects. It says ``refused`` when the SSO ends on a page that
-           asks for nothing (no field to type into), ``accepted`` at a sign-in form or a redirect
-           to the redirect URI. It starts only when the browser did not get an answer at once.
-        2. The browser's own page, once settled (its scripts ran: a sign-in page built by script
-           has its fields by then): still a document of the SSO, and asking for nothing either.
-
-        A refusal is read once per sign-in; anything not known (the probe failed, the page moved
-        on) counts as no refusal, and the wait goes on as before.
-        """
+    def _read_page(self, state: str) -> tuple[str | None, bool]:
+        """What the settled page says, when there is a reason to read it (``settled_page.py``): the
+        SSO's refusal, read once, after the probe (started only when the browser got no answer at
+        once) said ``refused``; and, while the page is in a headless browser the library opened,
+        whether it shows the SSO's form for good. One reading serves both."""
+        verdict = None
         probe = self._probe
-        if probe is None or not probe.done():
-            return None
-        self._probe = None
-        verdict = probe.result()
-        if verdict is None or verdict.verdict != REFUSED:
-            return None
-        seen = self.browser.call_js_keyword("healthcodeSettledPage", state=state, settleMs=SETTLE_MS)
-        if not isinstance(seen, dict) or seen.get("onSso") is not True:
-            return None
-        page = read_sso_page(str(seen.get("html") or ""))
-        return None if page.asks_for_input else without_queries(page.text) or without_queries(verdict.detail)
+        if probe is not None and probe.done():
+            self._probe = None
+            verdict = probe.result()
+            verdict = verdict if verdict is not None and verdict.verdict == REFUSED else None
+        headless = self.shown is PageShown.HEADLESS
+        if verdict is None and not headless:
+            return None, False
+        page = read_settled_page(self.browser, state, SETTLE_MS if verdict is not None else POLL_SETTLE_MS)
+        refused = refusal(verdict, page)
+        return refused, refused is None and headless and self._form_watch.nobody_can_fill(page)
 
     def _check_node(self, browser: Any) -> None:
         """The node process may have been started before any of our calls (by the suite's Browser
@@ -234,6 +226,7 @@ class SignInPage:
 
         self.shown = PageShown.SUITE
         if browser.get_context_ids(SelectionType.ACTIVE, SelectionType.ACTIVE):
+            self.shown = self._shown_in_active_browser(browser)
             return
         if _browser_tracing_forced():
             raise ConfigurationError("ROBOT_FRAMEWORK_BROWSER_TRACING", "it makes the Browser library record a "
@@ -241,11 +234,24 @@ class SignInPage:
                                      "the supervisor's form and the redirect with the authorization code. Unset it "
                                      "(environment variable or Robot variable) for the sign-in.")
         if not browser.get_browser_ids(SelectionType.ACTIVE):
-            self._new_browser(browser, options)
+            launched = self._new_browser(browser, options)
             self.shown = PageShown.HEADLESS if options.headless else PageShown.WINDOW
+            self._launched = (launched, self.shown) if isinstance(launched, str) else None
+        else:
+            self.shown = self._shown_in_active_browser(browser)
         browser.new_context()
 
-    def _new_browser(self, browser: Any, options: BrowserOptions) -> None:
+    def _shown_in_active_browser(self, browser: Any) -> PageShown:
+        """A browser this page launched for an earlier sign-in is still the library's (headless or a
+        window, as launched); any other is the suite's."""
+        from Browser.utils.data_types import SelectionType
+
+        if self._launched is not None and browser.get_browser_ids(SelectionType.ACTIVE) == [self._launched[0]]:
+            return self._launched[1]
+        return PageShown.SUITE
+
+    def _new_browser(self, browser: Any, options: BrowserOptions) -> Any:
+        """Launch the browser ``options`` describe; returns its id."""
         from Browser.utils.data_types import SupportedBrowsers
 
         no_display = None if options.headless else display_problem()
@@ -269,7 +275,7 @@ class SignInPage:
         if options.proxy:
             kwargs["proxy"] = {"server": options.proxy}
         try:
-            browser.new_browser(SupportedBrowsers[options.browser], **kwargs)
+            return browser.new_browser(SupportedBrowsers[options.browser], **kwargs)
         except Exception as error:
             if options.headless or not is_no_display_error(str(error)):
                 raise

@@ -14,11 +14,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from healthcode_auth.errors import NoValidTokenError
 from healthcode_auth.protocol.token import Token
 from healthcode_auth.session import HealthcodeSession
 
 from .argument_types import BrowserOptions
-from .keywords.sign_in import LOGIN_WAITING, SignInKeywords
+from .keywords.sign_in import LOGIN_NOBODY_TO_SIGN_IN, LOGIN_WAITING, SignInKeywords
 from .sign_in_page import SignInPage
 
 
@@ -44,6 +45,7 @@ class _LoginHost:
 
 class _LoginKeywords(SignInKeywords):
     waiting = LOGIN_WAITING
+    nobody_to_sign_in = LOGIN_NOBODY_TO_SIGN_IN
 
 
 def sign_in_supervisor(session: HealthcodeSession, options: BrowserOptions, timeout: timedelta, *,
@@ -60,7 +62,10 @@ def sign_in_supervisor(session: HealthcodeSession, options: BrowserOptions, time
             keywords.wait_for_supervisor_authorisation(timeout)
         else:
             keywords.authorise_healthcode_supervisor(timeout)
-        return session.access_token()
+        token = session.current_token()  # the sign-in just made (never renewed or awaited here)
+        if token is None:
+            raise NoValidTokenError("The sign-in finished without a token. Run 'healthcode-auth login' again.")
+        return token
     finally:
         host.close()
 

@@ -12,12 +12,26 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
+from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 
+from .cycle_settings import (
+    DEFAULT_ESCALATE_AFTER,
+    DEFAULT_REMIND_BEFORE,
+    check_client_name,
+    check_duration,
+    check_notify,
+    check_notify_escalation,
+    check_portal_url,
+    check_remind_before,
+    check_remind_hours,
+    check_timezone,
+)
 from .errors import ConfigurationError, InvalidSettingsError, MissingSettingError
 from .protocol.jwt_verification import DEFAULT_LEEWAY
 from .protocol.provider_metadata import discovery_candidates
+from .protocol.schedule import WorkingHours
 from .protocol.token import DEFAULT_EXPIRY_MARGIN
 from .protocol.urls import (
     endpoint_url_problem,
@@ -46,6 +60,15 @@ ENV_VARS: Mapping[str, str] = {
     "expiry_margin": "HEALTHCODE_EXPIRY_MARGIN",
     "leeway": "HEALTHCODE_LEEWAY",
     "audience": "HEALTHCODE_AUDIENCE",
+    "client_name": "HEALTHCODE_CLIENT_NAME",
+    "notify": "HEALTHCODE_NOTIFY",
+    "notify_escalation": "HEALTHCODE_NOTIFY_ESCALATION",
+    "escalate_after": "HEALTHCODE_ESCALATE_AFTER",
+    "remind_before": "HEALTHCODE_REMIND_BEFORE",
+    "remind_hours": "HEALTHCODE_REMIND_HOURS",
+    "timezone": "HEALTHCODE_TIMEZONE",
+    "wait_for_authorisation": "HEALTHCODE_WAIT_FOR_AUTHORISATION",
+    "portal_url": "HEALTHCODE_PORTAL_URL",
 }
 MAX_LEEWAY = 3600
 
@@ -87,6 +110,16 @@ class HealthcodeConfig:
     token_cache: str | None = None
     expiry_margin: float = DEFAULT_EXPIRY_MARGIN
     audience: str | None = None
+    # The daily cycle (cycle_settings.py): notices, reminders, robots that wait for a supervisor.
+    client_name: str | None = None
+    notify: tuple[str, ...] = field(default=(), repr=False)
+    notify_escalation: tuple[str, ...] = field(default=(), repr=False)
+    escalate_after: float = DEFAULT_ESCALATE_AFTER
+    remind_before: tuple[float, ...] = DEFAULT_REMIND_BEFORE
+    remind_hours: WorkingHours | None = None
+    timezone: str | None = None
+    wait_for_authorisation: float = 0.0
+    portal_url: str | None = None
 
     def __post_init__(self) -> None:
         values, problems = validate({f: getattr(self, f) for f in self.__dataclass_fields__})
@@ -111,6 +144,20 @@ class HealthcodeConfig:
     def discovery_url(self) -> str:
         """The environment's identity (its first discovery URL): what entries in a store are keyed by."""
         return self.discovery_urls[0]
+
+    @property
+    def display_name(self) -> str:
+        """What notices and pages call the robots: ``client_name``, else the client id."""
+        return self.client_name or self.client_id
+
+    @property
+    def zone(self) -> tzinfo | None:
+        """The supervisors' time zone (None: this machine's)."""
+        if self.timezone is None:
+            return None
+        from zoneinfo import ZoneInfo
+
+        return ZoneInfo(self.timezone)
 
     @property
     def is_confidential(self) -> bool:
@@ -333,5 +380,8 @@ _CHECKS: tuple[tuple[str, Callable[[Any, Mapping[str, Any]], object]], ...] = (
     ("client_secret", _check_secret), ("scope", _check_scope), ("timeout", _check_timeout),
     ("ca_bundle", _check_ca_bundle), ("proxy", _check_proxy), ("verify_access_token", _check_verify),
     ("leeway", _check_leeway), ("token_cache", _check_token_cache), ("expiry_margin", _check_margin),
-    ("audience", _check_audience),
+    ("audience", _check_audience), ("client_name", check_client_name), ("notify", check_notify),
+    ("notify_escalation", check_notify_escalation), ("escalate_after", check_duration("escalate_after")),
+    ("remind_before", check_remind_before), ("remind_hours", check_remind_hours), ("timezone", check_timezone),
+    ("wait_for_authorisation", check_duration("wait_for_authorisation")), ("portal_url", check_portal_url),
 )

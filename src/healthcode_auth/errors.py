@@ -20,6 +20,7 @@ code, a code verifier, a client secret or a store password: callers may log ``st
     ├── SignInError                            the browser step did not complete
     │   ├── SignInTimeoutError                 the supervisor did not finish in time
     │   ├── SignInWindowClosedError            the page or browser was closed
+    │   ├── NobodyToSignInError                a headless page nobody sees shows the SSO's sign-in form
     │   └── SignInPageError                    the page could not be shown or watched
     │       └── AuthorizationRequestRefusedError   the SSO refused the request before any sign-in
     ├── TokenRequestError                      the token endpoint refused or failed
@@ -131,6 +132,11 @@ class SignInTimeoutError(SignInError):
 
 class SignInWindowClosedError(SignInError):
     """The sign-in page or its browser was closed before the sign-in completed."""
+
+
+class NobodyToSignInError(SignInError):
+    """A headless browser the library opened itself shows the SSO's sign-in form instead of
+    completing on its own: nobody can see it or fill it in, so the wait ends at once."""
 
 
 class SignInPageError(SignInError):

@@ -32,11 +32,12 @@ GUARDED_LOGGERS = (
     "httpx", "httpcore.connection", "httpcore.connection_pool", "httpcore.http11", "httpcore.http2",
     "httpcore.proxy", "httpcore.socks", "urllib3.connectionpool", "urllib3.connection", "urllib3.response",
     "requests_oauthlib.oauth2_session", "requests_oauthlib.oauth2_auth", "oauthlib.oauth2.rfc6749.parameters",
-    "oauthlib.oauth2.rfc6749.clients.base", "hpack.hpack",
+    "oauthlib.oauth2.rfc6749.clients.base", "hpack.hpack", "apprise",
 )
 MIN_SECRET_LENGTH = 8
 # Environment variables that may carry a secret: never handed to a child process.
-SECRET_VARIABLES = ("HEALTHCODE_CLIENT_SECRET", "HEALTHCODE_CACHE_KEY", "HEALTHCODE_TOKEN_CACHE")
+SECRET_VARIABLES = ("HEALTHCODE_CLIENT_SECRET", "HEALTHCODE_CACHE_KEY", "HEALTHCODE_TOKEN_CACHE", "HEALTHCODE_NOTIFY",
+                    "HEALTHCODE_NOTIFY_ESCALATION")
 # Characters that no spelling changes (RFC 3986 unreserved): a run of them is in every spelling.
 _UNCHANGED_RUN = re.compile(r"[A-Za-z0-9_.~-]+")
 MIN_PROBE_LENGTH = 6

@@ -22,20 +22,26 @@ import contextlib
 import dataclasses
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from . import notices
 from .config import HealthcodeConfig
+from .daily_cycle import wait_for_sign_in
 from .errors import (
     HealthcodeAuthError,
+    NoValidTokenError,
     SettingsMismatchError,
     SignedOutError,
     SignInError,
     StoreError,
+    escaped,
 )
 from .protocol.authorization_request import AuthorizationCode, AuthorizationRequest, parse_redirect
 from .protocol.jwt_verification import claims_of
 from .protocol.provider_metadata import ProviderMetadata, parse_metadata
+from .protocol.schedule import describe_duration
 from .protocol.token import Token, TokenStatus, token_status
 from .redaction import REDACTOR
 from .renewal import RenewalSteps, SessionState, kept_in_memory
@@ -80,6 +86,8 @@ class HealthcodeSession(RenewalSteps):
         # Who is acting, for the supervision record; asked only when an event is recorded.
         # Front ends say e.g. {"via": "healthcode-auth login"} or {"suite": "Claims"}.
         self.describe_actor: Callable[[], Mapping[str, str]] = dict
+        # Where a robot that waits for a supervisor says where it stands (at most once a minute).
+        self.on_wait: Callable[[str], None] = log.info
         self._lock = threading.RLock()
         self._state = SessionState()
         self._exit_hook = False
@@ -162,8 +170,39 @@ class HealthcodeSession(RenewalSteps):
             self._state.code = code
             return code
 
-    def access_token(self) -> Token:
-        """A valid token: the captured code's (redeemed once), the current one, or a renewed one."""
+    def access_token(self, wait: float | None = None) -> Token:
+        """A valid token: the captured code's (redeemed once), the current one, or a renewed one.
+
+        When a supervisor must sign in, a robot that may wait (``wait`` seconds; default the
+        ``wait_for_authorisation`` setting) sends the "robots waiting" notice once for the fleet and
+        waits for a sign-in to arrive in the store (daily_cycle.py), then goes on with it."""
+        try:
+            return self._access_token()
+        except SettingsMismatchError:
+            raise  # a setting to fix: no sign-in would help
+        except NoValidTokenError as error:
+            limit = self.config.wait_for_authorisation if wait is None else wait
+            if limit <= 0 or self.store is None:
+                raise
+            return self._wait_for_sign_in(limit, error)
+
+    def _wait_for_sign_in(self, limit: float, error: NoValidTokenError) -> Token:
+        assert self.store is not None
+        waited = wait_for_sign_in(self.store, self.key, self.config, limit, self._valid_stored, self.on_wait)
+        if waited.token is not None:
+            self.on_wait(f"A supervisor signed in ({escaped(waited.token.supervisor or 'supervisor', 100)}): going on.")
+            return waited.token
+        told = waited.notice.says(self.config, time.time()) if waited.notice else "no notice is configured"
+        raise type(error)(f"{error} Waited {describe_duration(waited.waited)} for a supervisor to sign in; {told}.")
+
+    def _valid_stored(self, stored: Versioned | None) -> Token | None:
+        """The stored authorisation, adopted, when it is valid for this robot; else None."""
+        if stored is None or self.status(stored.entry.token) is not TokenStatus.VALID:
+            return None
+        with self._lock:
+            return self._adopt(stored)
+
+    def _access_token(self) -> Token:
         with self._lock:
             if self._state.code is not None:
                 code, self._state.code = self._state.code, None
@@ -218,6 +257,10 @@ class HealthcodeSession(RenewalSteps):
                     raise StoreError(f"The authorisation in {self.store.description} changed while it was being "
                                      "removed (a robot renewed it, or a supervisor signed in). Run it again.")
             self._record("signed-out", stored.entry.token)
+            if self.config.notify:
+                actor = self.describe_actor()
+                by = actor.get("user") or actor.get("via") or "an operator"
+                notices.send(self.config.notify, notices.signed_out(self.config, stored.entry.token, by, time.time()))
             return stored.entry.token
 
     @property
@@ -280,6 +323,8 @@ class HealthcodeSession(RenewalSteps):
                                 "it was being stored. Sign in again if robots elsewhere need it.",
                                 self.store.description)
         self._record("signed-in", token)
+        if self.config.notify:
+            notices.send(self.config.notify, notices.authorised(self.config, token, time.time()))
         return token
 
     def history(self, limit: int = 20) -> list[RecordedEvent]:

@@ -4,10 +4,11 @@ It sits above the core (``healthcode_auth``) and the keyword library: ``login`` 
 supervisor's sign-in through the library's Python API in this process, handing over the validated
 settings as objects; ``sandbox`` starts the local SSO emulator when it is installed.
 
-Exit codes: 0 success (for ``status``: a valid token is stored); 1 the sign-in or a check failed,
-the token store cannot be read with this run's key (or is damaged), or ``init`` found starter
+Exit codes: 0 success (for ``status``: a valid token is stored; for ``wait``: authorised); 1 the
+sign-in or a check failed, the token store cannot be read with this run's key (or is damaged), or ``init`` found starter
 files it would overwrite (the message says why and what to do); 2
-invalid usage or configuration; 3 (``status``) no usable token, a supervisor must sign in; 4
+invalid usage or configuration; 3 (``status``) no usable token, a supervisor must sign in (``wait``:
+nobody signed in in time); 4
 (``status``) the token is due for renewal and a refresh token is stored, so the next robot will
 renew it; 130 interrupted.
 """
@@ -24,7 +25,8 @@ from healthcode_auth.redaction import REDACTOR
 from healthcode_auth.storage.key_sources import ENV_KEY, new_random_key
 from healthcode_auth.version import __version__
 
-from .options import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, add_config_options
+from .cycle_commands import remind, wait
+from .options import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Parser, add_config_options
 from .report_commands import check, history, set_aside, status
 from .starter_commands import init
 from .supervisor_commands import login, logout
@@ -62,7 +64,7 @@ def _sandbox(argv: Sequence[str]) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="healthcode-auth",
         description="Supervised sign-in of bots to Healthcode (OAuth 2.0 Authorization Code with PKCE).")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -105,6 +107,15 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_options(command)
     command.add_argument("--yes", action="store_true", help="do it (without it: say what would be moved, exit 1)")
     command.set_defaults(handler=set_aside)
+    command = commands.add_parser("remind", help="send the reminders that are due (once for the whole fleet); "
+                                                 "for cron, systemd timers and Task Scheduler")
+    add_config_options(command)
+    command.set_defaults(handler=remind)
+    command = commands.add_parser("wait", help="wait until a supervisor has signed in (exit 0), or the time is up "
+                                               "(exit 3)")
+    add_config_options(command, http_timeout=False)
+    command.add_argument("--timeout", default="30 minutes", help="how long to wait (default 30 minutes)")
+    command.set_defaults(handler=wait)
     command = commands.add_parser("key", help="'key new': a random key for HEALTHCODE_CACHE_KEY")
     command.add_argument("action", choices=("new",))
     command.set_defaults(handler=new_key)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from typing import Any
 
 from healthcode_auth.authorization_probe import REFUSED, probe_authorization
@@ -18,7 +19,8 @@ from healthcode_auth.errors import (
     StoreUnreadableError,
     escaped,
 )
-from healthcode_auth.protocol.token import TokenStatus, describe_expiry, local_time
+from healthcode_auth.protocol.schedule import describe_when
+from healthcode_auth.protocol.token import Token, TokenStatus, describe_expiry, local_time
 from healthcode_auth.session import HealthcodeSession
 from healthcode_auth.storage.record import MAX_HISTORY
 
@@ -58,6 +60,7 @@ def status(args: argparse.Namespace) -> int:
         "seconds_left": int(token.seconds_left() or 0) if token is not None and token.expires_at else None,
         "refresh_token": bool(token.refresh_token) if token is not None else None,
         "renewal_refused_at": local_time(refused) if refused is not None else None,
+        **_next_step(session, token),
     })
     if args.json:
         print(json.dumps(facts, indent=2))
@@ -73,7 +76,23 @@ def status(args: argparse.Namespace) -> int:
     print("Refresh token: " + ("no: the SSO refused to renew it at " + local_time(refused) if refused is not None
                                else "yes" if token.refresh_token else "no"))
     print(f"Status:        {SAID[state]}")
+    if facts.get("sign_in_due"):
+        print(f"Next sign-in:  due {facts['sign_in_due']}")
+    elif facts.get("renewal_due"):
+        print(f"Next renewal:  due {facts['renewal_due']} (by a robot, with the refresh token)")
     return EXIT_OF[state]
+
+
+def _next_step(session: HealthcodeSession, token: Token | None) -> dict[str, Any]:
+    """When the next supervisor sign-in (or, with a refresh token, the next renewal) is due: the
+    moment the token stops counting as valid (its expiry less the margin)."""
+    if token is None or token.expires_at is None:
+        return {}
+    due = token.expires_at - session.expiry_margin
+    now = time.time()
+    kind = "renewal" if token.refresh_token and session.refused_at is None else "sign_in"
+    return {f"{kind}_due": describe_when(due, now, session.config.zone), f"{kind}_due_at": local_time(due),
+            f"{kind}_due_in_seconds": int(due - now)}
 
 
 def _failed(args: argparse.Namespace, facts: dict[str, Any], state: str, error: Exception, code: int) -> int:

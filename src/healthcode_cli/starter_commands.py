@@ -1,7 +1,8 @@
 """``init``: the starting point of an RPA project that has only the package installed.
 
 Writes into the current folder a starter suite, the documented headless sign-in against the local
-sandbox, and a template of every ``HEALTHCODE_*`` setting (no secret in it), from the templates in
+sandbox, a scheduled robot (the cached authorisation; it waits for a supervisor when there is none)
+and a template of every ``HEALTHCODE_*`` setting (no secret in it), from the templates in
 ``healthcode_cli/starter/`` that ship in the wheel; then says what to do next.
 """
 
@@ -17,9 +18,11 @@ from .options import EXIT_FAILED, EXIT_OK
 
 README = "https://github.com/robotframework-healthcode/robotframework-healthcode/blob/main/README.md"
 SUITE, RECIPE, SETTINGS = "healthcode_token.robot", "sandbox_sign_in.robot", "healthcode.env.example"
+SCHEDULED = "scheduled_robot.robot"
 STARTER_FILES = {
     SUITE: "a suite: the bot gets a token from a supervisor's sign-in and calls an API with it",
     RECIPE: "the headless sign-in against the local sandbox, as the documentation shows it",
+    SCHEDULED: "a scheduled robot: it uses the cached authorisation and waits for a supervisor when there is none",
     SETTINGS: "every HEALTHCODE_* setting, commented (no secret in it)",
 }
 # What the starter files need beyond the package itself: (module, extra).
@@ -55,6 +58,11 @@ def next_steps(missing: list[str]) -> str:
             "     (UAT first), load it into the environment (bash: set -a; . ./healthcode.env; set +a), then\n"
             f"       robot {SUITE}\n"
             "     and a supervisor at this machine signs in in the browser window that opens.\n"
+            "  3. On a schedule, with the same settings: a supervisor signs in once a day with\n"
+            "       healthcode-auth login\n"
+            "     (on a machine with a desktop), and the scheduler runs\n"
+            f"       robot {SCHEDULED}\n"
+            "     which takes the authorisation from the token store, and waits for a supervisor when there is none.\n"
             f"The README says more: {README}")
 
 

@@ -9,11 +9,12 @@ from datetime import timedelta
 from healthcode_auth.errors import (
     ConfigurationError,
     HealthcodeAuthError,
+    NoValidTokenError,
     StoreError,
     StoreUnreadableError,
     escaped,
 )
-from healthcode_auth.protocol.token import local_time
+from healthcode_auth.protocol.token import TokenStatus, local_time
 from healthcode_auth.session import HealthcodeSession
 
 from .options import EXIT_OK, config_from
@@ -49,6 +50,12 @@ def login(args: argparse.Namespace) -> int:
     if stored is None or stored.entry.token.access_token != token.access_token:
         raise StoreError(f"The sign-in succeeded, but the token could not be put in the token store "
                          f"{session.store.description} (see the warning above); robots will not find it.")
+    if session.status(token) is TokenStatus.SIGN_IN_REQUIRED:  # no refresh token either
+        raise NoValidTokenError(
+            f"The sign-in succeeded and the token is stored, but Healthcode issued it valid for only "
+            f"{secs_to_timestr(max(round(token.seconds_left() or 0), 0), compact=False)}, within the expiry margin "
+            f"({secs_to_timestr(session.expiry_margin, compact=False)}): robots treat it as expired. Lower the "
+            "expiry_margin setting (HEALTHCODE_EXPIRY_MARGIN), or ask Healthcode why its tokens are so short.")
     who = escaped(token.supervisor) if token.supervisor else "the supervisor"
     print(f"Signed in: {who}. The token is in the token store {session.store.description} and valid until "
           f"{local_time(token.expires_at)}.")

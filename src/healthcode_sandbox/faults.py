@@ -22,13 +22,17 @@ DEFAULT_CODE_LIFETIME = 60.0
 
 @dataclass(frozen=True)
 class Faults:
-    """Knob values. The defaults are a well-behaved Healthcode SSO.
+    """Knob values. The defaults are a well-behaved Healthcode SSO, answering as Healthcode documents.
 
     - ``token_delay``: seconds /token waits before answering (client timeouts).
     - ``token_failures``: the next N /token requests answer ``failure_status`` (5xx).
     - ``token_invalid_grant``: the next N /token requests answer ``invalid_grant``.
     - ``failure_status``: the 5xx status used by the counted failures (500-599).
     - ``token_lifetime``: access-token lifetime in seconds (``expires_in`` and ``exp``).
+    - ``refresh_tokens``: token responses carry a refresh token (rotating, unless the sandbox
+      started with rotation off) and the discovery document lists the ``refresh_token`` grant.
+      Off by default: Healthcode documents no refresh token, so a supervisor signs in again when
+      the access token expires. Read per request, so a test can turn renewal on while it runs.
     - ``code_lifetime``: authorization-code lifetime in seconds.
     - ``deny_sign_in``: /authorize redirects at once with ``access_denied`` (supervisor refuses).
     - ``remembered_supervisor``: a username whose SSO session the sandbox "remembers": /authorize
@@ -49,6 +53,7 @@ class Faults:
     token_invalid_grant: int = 0
     failure_status: int = 503
     token_lifetime: int = DEFAULT_TOKEN_LIFETIME
+    refresh_tokens: bool = False
     code_lifetime: float = DEFAULT_CODE_LIFETIME
     deny_sign_in: bool = False
     remembered_supervisor: str = ""
@@ -147,7 +152,7 @@ def _coerce(name: str, value: Any) -> Any:
     return value
 
 
-_SWITCHES = {"deny_sign_in", "error_page_redirect", "approve_by_script"}
+_SWITCHES = {"refresh_tokens", "deny_sign_in", "error_page_redirect", "approve_by_script"}
 
 
 def _check(name: str, value: Any) -> None:

@@ -20,7 +20,8 @@ from .settings import SandboxSettings
 
 @pytest.fixture
 def sandbox_settings() -> SandboxSettings:
-    """Settings for the ``sandbox`` fixture: the defaults, on a free loopback port."""
+    """Settings for the ``sandbox`` fixture: the defaults (no refresh tokens, as Healthcode documents),
+    on a free loopback port. Override it with ``SandboxSettings(refresh_tokens=True)`` to test renewal."""
     return SandboxSettings()
 
 

@@ -6,6 +6,7 @@ without locks; values that tests change while the sandbox runs live in :mod:`fau
 
 from __future__ import annotations
 
+import dataclasses
 import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -97,6 +98,10 @@ class SandboxSettings:
     ``public_url`` overrides the issuer and endpoint URLs (only useful with ``allow_remote``,
     when clients reach the sandbox by another name than its bind address).
     ``faults`` are the starting values of the run-time knobs (see :class:`Faults`).
+    ``refresh_tokens`` starts the knob of that name: off by default, as Healthcode documents (no
+    refresh token; a supervisor signs in again every day). ``refresh_tokens=True`` and
+    ``faults=Faults(refresh_tokens=True)`` say the same, and either turns them on; afterwards the
+    two agree. ``rotate_refresh_tokens`` (start-time only) matters only while they are on.
     ``tls`` is a server-side SSL context: the sandbox then serves https (tests of certificate
     verification and CA bundles use a throwaway CA, e.g. from trustme).
     """
@@ -111,7 +116,7 @@ class SandboxSettings:
     require_mfa: bool = False
     audience: str | None = DEFAULT_AUDIENCE
     scopes_supported: tuple[str, ...] = (DEFAULT_SCOPE,)
-    refresh_tokens: bool = True
+    refresh_tokens: bool = False
     rotate_refresh_tokens: bool = True
     faults: Faults = field(default_factory=Faults)
     tls: ssl.SSLContext | None = field(default=None, repr=False, compare=False)
@@ -120,6 +125,9 @@ class SandboxSettings:
         object.__setattr__(self, "clients", tuple(self.clients))
         object.__setattr__(self, "accounts", tuple(self.accounts))
         object.__setattr__(self, "scopes_supported", tuple(self.scopes_supported))
+        if self.refresh_tokens or self.faults.refresh_tokens:
+            object.__setattr__(self, "refresh_tokens", True)
+            object.__setattr__(self, "faults", dataclasses.replace(self.faults, refresh_tokens=True))
         _reject_duplicates("client_id", [c.client_id for c in self.clients])
         _reject_duplicates("username", [a.username for a in self.accounts])
         if not self.otp:

@@ -1,6 +1,7 @@
 """``healthcode-auth`` as operators run it: real processes, a real headless browser, the sandbox."""
 
 import os
+import re
 import subprocess
 import sys
 
@@ -53,7 +54,7 @@ def test_login_status_logout(env, sandbox):
     status = run("status", env=env)
     assert status.returncode == 0
     assert "Signed in by:  supervisor" in status.stdout
-    assert "Refresh token: yes" in status.stdout
+    assert "Refresh token: no" in status.stdout  # as Healthcode documents: a new sign-in each day
     assert sandbox.stats() == {}  # status makes no request
 
     again = run("login", "--headless", env=env)
@@ -68,14 +69,28 @@ def test_login_status_logout(env, sandbox):
     assert_no_secret(sandbox, login.stdout, login.stderr, status.stdout, again.stdout, logout.stdout)
 
 
+def test_login_says_when_the_sso_issues_tokens_shorter_than_the_expiry_margin(env, sandbox):
+    sandbox.set_faults(remembered_supervisor="supervisor", token_lifetime=120)  # the margin is 300 s
+    login = run("login", "--headless", env=env)
+    assert login.returncode == 1, login.stderr
+    assert re.search(r"valid for only (2 minutes|1 minute 5\d seconds), within the expiry margin \(5 minutes\)",
+                     login.stderr), login.stderr
+    assert "HEALTHCODE_EXPIRY_MARGIN" in login.stderr
+    assert "Traceback" not in login.stderr
+    assert sandbox.request_count("token.authorization_code") == 1  # one sign-in, redeemed once
+
+
+@pytest.mark.refresh_tokens
 def test_status_near_expiry_with_refresh_token_exits_4(env, sandbox):
     sandbox.set_faults(remembered_supervisor="supervisor", token_lifetime=120)
     assert run("login", "--headless", env=env).returncode == 0
     status = run("status", env=env)
     assert status.returncode == 4
     assert "due for renewal" in status.stdout
+    assert "Refresh token: yes" in status.stdout
 
 
+@pytest.mark.refresh_tokens
 def test_status_min_remaining(env, sandbox):
     sandbox.set_faults(remembered_supervisor="supervisor")
     assert run("login", "--headless", env=env).returncode == 0

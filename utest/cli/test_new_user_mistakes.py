@@ -59,6 +59,7 @@ def test_check_reads_an_oauth_error_sent_back_to_the_redirect_uri(env, sandbox):
     assert "sent the request back with the error 'invalid_scope'" in result.stdout
 
 
+@pytest.mark.refresh_tokens
 def test_status_refuses_a_negative_minimum(env, sandbox):
     sandbox.set_faults(remembered_supervisor="supervisor", token_lifetime=60)
     assert run("login", "--headless", env=env, timeout=120).returncode == 0
@@ -109,3 +110,33 @@ def test_the_keyword_documentation_spells_oauth2_as_the_readme_does():
 
     assert "Get Healthcode OAuth2 Session" in HealthcodeLibrary().get_keyword_names()
 
+
+
+@pytest.mark.parametrize("url", ["redis://:hunter2-store-password@127.0.0.1:6379/0",
+                                 "rediss://healthcode:hunter2-store-password@redis.example:6380/0",
+                                 "REDIS://hunter2-store-password@127.0.0.1/0"],
+                         ids=["password", "user-and-password", "password-as-user"])
+def test_a_store_password_on_the_command_line_is_refused(env, url):
+    """A command line is readable by every user of the machine: the URL with a password belongs in
+    HEALTHCODE_TOKEN_CACHE. Nothing is connected to and the password is not repeated."""
+    result = run("status", "--token-cache", url, env=env)
+    assert result.returncode == 2
+    assert "--token-cache must not carry a password" in result.stderr
+    assert "HEALTHCODE_TOKEN_CACHE" in result.stderr
+    assert "hunter2" not in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("args", [("status", "--notfy", "mailtos://user:hunter2@example.com"),
+                                  ("status", "--notfy=mailtos://user:hunter2@example.com"),
+                                  ("status", "--cache-key", "hck1_hunter2"), ("status", "hunter2")],
+                         ids=["mistyped", "mistyped=", "cache-key", "stray-value"])
+def test_an_unknown_option_is_named_and_its_value_never_echoed(env, args):
+    """A value typed after a mistyped option is not repeated: it may be a secret (an Apprise URL
+    holds credentials; there is no option for the store's key)."""
+    result = run(*args, env=env)
+    assert result.returncode == 2
+    assert "hunter2" not in result.stdout + result.stderr
+    assert "unrecognized" in result.stderr
+    if args[1].startswith("-"):
+        assert args[1].split("=")[0] in result.stderr

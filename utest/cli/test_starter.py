@@ -1,5 +1,6 @@
 """``healthcode-auth init``: the starter files, written into the current folder and never over a file
-without ``--force``; the settings template names every setting and holds no secret."""
+without ``--force``; the settings template names every setting and holds no secret; the scheduled
+robot uses the cached authorisation, waits for a supervisor, and never opens a browser."""
 
 import re
 import subprocess
@@ -8,12 +9,13 @@ import sys
 import pytest
 
 from healthcode_auth.config import ENV_VARS
+from healthcode_auth.redaction import SECRET_VARIABLES
 from healthcode_auth.storage.key_sources import ENV_KEY
 from healthcode_cli import starter_commands
-from healthcode_cli.starter_commands import README, RECIPE, SETTINGS, STARTER_FILES, SUITE, starter_text
+from healthcode_cli.starter_commands import README, RECIPE, SCHEDULED, SETTINGS, STARTER_FILES, SUITE, starter_text
 from sandbox_recipe import documented_recipe, sandbox_settings
 
-SECRET_SETTINGS = ("HEALTHCODE_CLIENT_SECRET", "HEALTHCODE_CACHE_KEY", "HEALTHCODE_TOKEN_CACHE")
+SECRET_SETTINGS = SECRET_VARIABLES  # every variable that may hold a secret is marked SECRET in the template
 
 
 @pytest.fixture
@@ -39,6 +41,8 @@ def test_init_writes_the_starter_files_and_says_what_next(project):
     assert "healthcode-auth sandbox --remembered-supervisor supervisor" in result.stdout
     assert f"robot {RECIPE}" in result.stdout
     assert f"robot {SUITE}" in result.stdout
+    assert f"robot {SCHEDULED}" in result.stdout
+    assert "a supervisor signs in once a day with\n       healthcode-auth login\n" in result.stdout
     assert README in result.stdout
 
 
@@ -76,7 +80,7 @@ def test_the_settings_template_names_every_setting_and_holds_no_secret():
     assert {name: value for name, value in {**assigned, **commented}.items() if value} == {
         "HEALTHCODE_ENVIRONMENT": "uat"}
     # Loading the file must never clear a secret set from a secret store: secrets are commented out.
-    assert set(commented) == {"HEALTHCODE_CLIENT_SECRET", ENV_KEY}
+    assert set(commented) == {"HEALTHCODE_CLIENT_SECRET", ENV_KEY, "HEALTHCODE_NOTIFY", "HEALTHCODE_NOTIFY_ESCALATION"}
     for name in SECRET_SETTINGS:
         line = f"\n# {name}=" if name in commented else f"\n{name}="
         comment = settings[:settings.index(line)].rsplit("\n\n", 1)[-1]
@@ -104,7 +108,26 @@ def test_the_starter_suite_is_the_recipe_with_settings_from_the_environment():
         assert step in suite and step in documented_recipe(), step
 
 
-@pytest.mark.parametrize("name", [SUITE, RECIPE])
+def test_the_scheduled_robot_uses_the_cached_authorisation_and_waits_for_a_supervisor():
+    suite = starter_text(SCHEDULED)
+    assert re.search(r"^Library\s+HealthcodeLibrary\s+wait_for_authorisation=\$\{WAIT_FOR_SUPERVISOR\}$", suite,
+                     re.MULTILINE)
+    assert re.search(r"^\$\{WAIT_FOR_SUPERVISOR\}\s+30 minutes$", suite, re.MULTILINE)
+    tasks = suite[suite.index("*** Tasks ***"):]
+    for step in ("Get Healthcode Access Token", "Get Healthcode Requests Auth"):
+        assert step in tasks, step
+    # It never opens a browser: nobody would see one on a scheduler's machine.
+    for browser_step in ("Authorise Healthcode Supervisor", "Open Healthcode Login", "Wait For Supervisor",
+                         "headless"):
+        assert browser_step not in suite, browser_step
+    assert not re.search(r"^Library\s+Browser", suite, re.MULTILINE)
+    documentation = " ".join(suite[:suite.index("Library ")].split())
+    for said in ("a supervisor signs in once a day with 'healthcode-auth login'", "lasts 24 hours",
+                 "waits for a supervisor to sign in, up to ${WAIT_FOR_SUPERVISOR}", "never opens a browser"):
+        assert said in documentation.replace("... ", ""), said
+
+
+@pytest.mark.parametrize("name", [SUITE, RECIPE, SCHEDULED])
 def test_the_starter_suites_pass_a_dry_run(tmp_path, name):
     (tmp_path / name).write_text(starter_text(name), encoding="utf-8")
     result = subprocess.run([sys.executable, "-m", "robot", "--dryrun", "--output", "NONE", "--log", "NONE",

@@ -4,7 +4,7 @@ never the password in what is shown."""
 import pytest
 
 from healthcode_auth.errors import ConfigurationError
-from healthcode_auth.storage.redis_store import describe_url, parse_store_url
+from healthcode_auth.storage.redis_url import describe_url, parse_store_url
 
 
 @pytest.mark.parametrize("url", ["redis://:pw@host:99999/0", "redis://:pw@host:abc/0", "redis://:pw@[::1/0"])

@@ -377,3 +377,35 @@ def test_a_repeated_event_is_not_authentic_however_far_back_its_original_is(back
     shown = backend.open().supervision.read(5)
     assert [e.authentic for e in shown] == [True, True, True, True, False]
     assert shown[-1].fields["supervisor"] == "robot-0"
+
+
+def test_a_claim_is_made_once_for_the_whole_fleet_until_it_expires(backend):
+    first, second = backend.open(), backend.open()
+    made, at = first.claim("waiting|KEY|7", 0.5)
+    assert made and abs(at - time.time()) < 5
+    again, when = second.claim("waiting|KEY|7", 0.5)
+    assert not again and abs(when - at) < 0.01  # the other robot is told when it was claimed
+    assert second.claim("waiting|KEY|8", 0.5)[0]  # another authorisation, another claim
+    time.sleep(0.7)
+    assert second.claim("waiting|KEY|7", 0.5)[0]  # expired: claimed anew
+
+
+def test_a_robot_waiting_for_a_change_wakes_when_the_entry_is_written(backend):
+    waiter = backend.open()
+    woke = []
+
+    def wait():
+        waiter.wait_for_change(KEY, None, 30)
+        woke.append(time.monotonic())
+
+    thread = threading.Thread(target=wait, daemon=True)
+    thread.start()
+    time.sleep(0.3)
+    assert not woke
+    backend.open().store(entry(), None)
+    written = time.monotonic()
+    thread.join(30)
+    assert woke and woke[0] - written < 6  # pub/sub or polling: within a poll, never the whole timeout
+    started = time.monotonic()
+    waiter.wait_for_change(KEY, waiter.load(KEY).version, 0.3)  # unchanged: returns at the timeout
+    assert 0.25 < time.monotonic() - started < 5

@@ -28,6 +28,7 @@ def test_discovery_to_api_call(sandbox, client):
     assert claims["sub"] == "supervisor"
     assert claims["iss"] == sandbox.issuer
     assert 86_300 < token.seconds_left() <= 86_400
+    assert token.refresh_token is None  # as Healthcode documents: a supervisor signs in again daily
     answer = httpx.get(f"{sandbox.url}/api/v1/whoami", headers={"Authorization": token.authorization_header})
     assert answer.status_code == 200
     assert answer.json()["sub"] == "supervisor"
@@ -90,6 +91,7 @@ def test_cancel_becomes_a_clear_failure(client):
         client.complete_sign_in(sign_in, Supervisor().cancel(sign_in.url))
 
 
+@pytest.mark.refresh_tokens
 def test_refresh_rotates_and_old_refresh_token_is_refused(client):
     sign_in = client.start_sign_in()
     first = client.complete_sign_in(sign_in, Supervisor().sign_in(sign_in.url))
@@ -100,6 +102,7 @@ def test_refresh_rotates_and_old_refresh_token_is_refused(client):
         client.refresh(first.refresh_token)
 
 
+@pytest.mark.refresh_tokens
 def test_revocation(sandbox, client):
     sign_in = client.start_sign_in()
     token = client.complete_sign_in(sign_in, Supervisor().sign_in(sign_in.url))

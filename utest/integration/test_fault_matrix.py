@@ -115,6 +115,7 @@ def test_discovery_down_while_a_valid_token_is_cached(sandbox, tmp_path):
     assert HealthcodeSession.from_config(config).access_token().access_token == token.access_token
 
 
+@pytest.mark.refresh_tokens
 def test_renewal_during_an_outage_keeps_the_cached_entry(sandbox, tmp_path):
     DISCOVERY_CACHE.clear()
     sandbox.set_token_lifetime(60)

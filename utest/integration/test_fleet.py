@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -50,6 +51,7 @@ def test_logout_on_one_machine_signs_the_fleet_out(fleet, sandbox):
         robot(sandbox, fleet.url).access_token()
 
 
+@pytest.mark.refresh_tokens
 def test_redis_never_holds_a_secret_in_plain_text(fleet, sandbox):
     session = robot(sandbox, fleet.url)
     sign_in(session)
@@ -137,6 +139,7 @@ def test_redis_restarted_mid_run(fleet, sandbox):
     sign_in(robot(sandbox, fleet.url))  # and the same URL works again
 
 
+@pytest.mark.refresh_tokens
 def test_redis_unreachable_a_valid_token_in_memory_is_used_a_due_one_is_not_renewed(fleet, sandbox):
     sandbox.set_token_lifetime(600)
     running = robot(sandbox, fleet.url, timeout=2)
@@ -166,6 +169,7 @@ HealthcodeSession.from_config(config).access_token()
 """
 
 
+@pytest.mark.refresh_tokens
 def test_a_lock_holder_killed_mid_renewal_delays_the_others_by_at_most_the_lease(fleet, sandbox):
     timeout = 2.0
     sandbox.set_token_lifetime(600)
@@ -203,6 +207,7 @@ def _renew(discovery_url, store_url, key, barrier, results):
     results.put(session.access_token().access_token)
 
 
+@pytest.mark.refresh_tokens
 def test_robots_renewing_at_once_make_one_refresh_request(fleet, sandbox):
     sandbox.set_token_lifetime(60)  # inside the 300 s margin: every robot finds it due
     sign_in(robot(sandbox, fleet.url))
@@ -223,6 +228,7 @@ def test_robots_renewing_at_once_make_one_refresh_request(fleet, sandbox):
     assert len(tokens) == 1
 
 
+@pytest.mark.refresh_tokens
 def test_the_supervision_record_says_who_did_what_and_holds_no_secret(fleet, sandbox):
     session = robot(sandbox, fleet.url)
     session.describe_actor = lambda: {"suite": "Claims"}
@@ -269,13 +275,14 @@ def test_a_token_in_redis_is_typed_and_versioned(fleet, sandbox):
     assert stored.version >= 1
 
 
+@pytest.mark.refresh_tokens
 def test_the_acl_user_docs_fleet_md_gives_runs_the_whole_workload(fleet, sandbox):
     from pathlib import Path
 
     doc = (Path(__file__).resolve().parents[2] / "docs" / "fleet.md").read_text()
     rules = doc.split("ACL SETUSER healthcode reset on >LONG-RANDOM-PASSWORD ", 1)[1].split("```", 1)[0].split()
     user = fleet.create_user("healthcode", keys=[r.lstrip("~") for r in rules if r.startswith("~")],
-                             commands=[r for r in rules if r[:1] in "+-"])
+                             commands=[r for r in rules if r[:1] in "+-&"])
     session = robot(sandbox, user.url)
     sandbox.set_token_lifetime(60)
     sign_in(session)
@@ -289,6 +296,14 @@ def test_the_acl_user_docs_fleet_md_gives_runs_the_whole_workload(fleet, sandbox
     entry = session.store._entry(session.key)
     fleet.execute("HSET", entry, "version", "damaged")
     assert "kept" in robot(sandbox, user.url).store.set_aside(session.key)  # a lost key's way out
+    waiter = robot(sandbox, user.url)  # the daily cycle: a claim, and a wait on the change channel
+    assert waiter.store.claim("waiting|example", 60) [0]
+    woke = threading.Thread(target=waiter.store.wait_for_change, args=(session.key, None, 30))
+    woke.start()
+    time.sleep(0.5)
+    sign_in(session)  # publishes
+    woke.join(10)
+    assert not woke.is_alive()
     assert fleet.execute("ACL", "LOG") == []  # nothing was refused
 
 

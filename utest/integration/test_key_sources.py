@@ -70,6 +70,7 @@ def test_a_store_that_cannot_be_written_never_costs_the_redeemed_token(sandbox, 
     assert sandbox.request_count("token.authorization_code") == 1
 
 
+@pytest.mark.refresh_tokens
 def test_a_renewal_whose_store_write_fails_keeps_the_renewed_token(sandbox, tmp_path, caplog, monkeypatch):
     sandbox.set_token_lifetime(60)
     session = new_session(sandbox, tmp_path / "tokens.json")

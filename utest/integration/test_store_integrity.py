@@ -124,6 +124,7 @@ def renewal_due(sandbox, store):
     return token
 
 
+@pytest.mark.refresh_tokens
 def test_finding_3_a_key_set_outage_after_a_refresh_keeps_the_rotated_refresh_token(sandbox, store):
     first = renewal_due(sandbox, store)
     sandbox.fail_jwks(50)
@@ -138,6 +139,7 @@ def test_finding_3_a_key_set_outage_after_a_refresh_keeps_the_rotated_refresh_to
     assert sandbox.request_count("token.refresh_token") == 2
 
 
+@pytest.mark.refresh_tokens
 def test_finding_3_a_slow_clock_is_named_and_costs_no_refresh_token(sandbox, store, monkeypatch):
     first = renewal_due(sandbox, store)
     skewed = SimpleNamespace(time=lambda: time.time() - 400)  # this machine's clock 400 s slow, leeway 300 s
@@ -172,6 +174,7 @@ print("token", session.access_token().access_token[-12:], flush=True)
 """
 
 
+@pytest.mark.refresh_tokens
 @pytest.mark.skipif(not hasattr(signal, "SIGSTOP"), reason="SIGSTOP is POSIX")
 def test_finding_4_a_renewer_frozen_past_its_lease_still_hands_over_its_pair(sandbox, store):
     first = renewal_due(sandbox, store)

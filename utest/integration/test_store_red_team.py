@@ -70,6 +70,7 @@ session.access_token()
 """
 
 
+@pytest.mark.refresh_tokens
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="POSIX signals")
 @pytest.mark.parametrize("kind", ["file", "redis"])
 def test_a_renewer_killed_while_it_verifies_has_already_stored_the_new_pair(fleet, sandbox, tmp_path, kind):
@@ -86,6 +87,7 @@ def test_a_renewer_killed_while_it_verifies_has_already_stored_the_new_pair(flee
     assert sandbox.request_count("token.refresh_token") == 2
 
 
+@pytest.mark.refresh_tokens
 def test_a_store_paused_while_the_renewed_pair_is_written_loses_nothing(fleet, sandbox, monkeypatch):
     """Break 3: Redis paused (or failing over) right after the SSO answered signed the fleet out."""
     sandbox.set_token_lifetime(60)

@@ -25,6 +25,7 @@ def test_no_cached_token_fails_fast_and_names_the_cli(sandbox, tmp_path):
     assert sandbox.stats() == {}
 
 
+@pytest.mark.refresh_tokens
 def test_token_near_expiry_is_renewed_once_and_rotation_stored(sandbox, tmp_path):
     sandbox.set_token_lifetime(60)  # inside the 300 s margin from the start
     first = sign_in(new_session(sandbox, tmp_path / "tokens.json"))
@@ -41,6 +42,7 @@ def test_token_near_expiry_is_renewed_once_and_rotation_stored(sandbox, tmp_path
     assert sandbox.request_count("token.refresh_token") == 1
 
 
+@pytest.mark.refresh_tokens
 def test_refused_renewal_marks_the_entry_and_asks_for_the_supervisor(sandbox, tmp_path):
     sandbox.set_token_lifetime(60)
     sign_in(new_session(sandbox, tmp_path / "tokens.json"))
@@ -65,6 +67,7 @@ def test_expiry_margin_absorbs_clock_skew(sandbox, tmp_path):
     assert token_status(token, 300, now=skewed + 301) is not TokenStatus.VALID
 
 
+@pytest.mark.refresh_tokens
 @pytest.mark.parametrize("robots", [8])
 def test_parallel_robots_with_an_expired_token_refresh_once(sandbox, tmp_path, robots):
     cache_path = tmp_path / "tokens.json"
@@ -86,6 +89,7 @@ def test_parallel_robots_with_an_expired_token_refresh_once(sandbox, tmp_path, r
     assert len(set(tokens)) == 1
 
 
+@pytest.mark.refresh_tokens
 def test_a_running_robot_does_not_renew_a_logged_out_authorisation(sandbox, tmp_path):
     sandbox.set_token_lifetime(600)
     robot = new_session(sandbox, tmp_path / "tokens.json")

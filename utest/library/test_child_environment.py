@@ -51,8 +51,9 @@ def test_every_call_that_may_start_node_runs_without_the_secrets_and_passes_no_e
     assert browser.names[-1] == "close_browser"
     assert "env" not in browser.launched[0]  # no environment passed through a logged call
     assert os.environ["HEALTHCODE_CLIENT_SECRET"] == SECRETS["HEALTHCODE_CLIENT_SECRET"]  # and back afterwards
-    assert browser.arguments["healthcodeNodeProcess"]["hide"] == [
-        "HEALTHCODE_CLIENT_SECRET", "HEALTHCODE_CACHE_KEY", "HEALTHCODE_TOKEN_CACHE"]  # names only
+    assert browser.arguments["healthcodeNodeProcess"]["hide"] == [  # names only
+        "HEALTHCODE_CLIENT_SECRET", "HEALTHCODE_CACHE_KEY", "HEALTHCODE_TOKEN_CACHE", "HEALTHCODE_NOTIFY",
+        "HEALTHCODE_NOTIFY_ESCALATION"]
 
 
 def test_a_node_process_started_before_the_library_is_named_in_the_log(fake_browser, monkeypatch):

@@ -186,6 +186,21 @@ def test_authorise_signs_in_when_needed(library):
     assert len(page.opened) == 1
 
 
+def test_authorise_is_the_sign_in_and_never_waits_for_someone_elses(monkeypatch):
+    """With wait_for_authorisation set (for robots that cannot sign in), the sign-in keyword still
+    opens the page at once: it does not wait for another supervisor's sign-in first."""
+    library = HealthcodeLibrary(client_id="example_rpa_app", redirect_uri=REDIRECT, environment="uat",
+                                token_cache="off", wait_for_authorisation=timedelta(minutes=10))
+    library.session.client = FakeClient(library.session.config)
+    library.session.store = MemoryTokenStore()
+    assert library.session.config.wait_for_authorisation == 600
+    waited = []
+    monkeypatch.setattr(library.session, "_wait_for_sign_in", lambda limit, error: waited.append(limit))
+    page = use_page(library, Capture(CaptureStatus.CAPTURED, redirect(code="NEW")))
+    assert library.authorise_healthcode_supervisor().value == "ACCESS-NEW"
+    assert waited == [] and len(page.opened) == 1
+
+
 def test_should_be_valid(library):
     from datetime import timedelta
 

@@ -198,7 +198,7 @@ def test_the_readme_path_works_from_the_wheel_alone(workspace: Path) -> None:
     init = run([layout.executable("healthcode-auth"), "init"], cwd=project, env=env)
     assert "pip install" not in init.stdout, "init says an extra is missing although the README's were installed"
     assert sorted(p.name for p in project.iterdir()) == ["healthcode.env.example", "healthcode_token.robot",
-                                                         "sandbox_sign_in.robot"]
+                                                         "sandbox_sign_in.robot", "scheduled_robot.robot"]
     recipe = (project / "sandbox_sign_in.robot").read_text(encoding="utf-8")
     assert recipe == documented_recipe(), "init wrote another text than the recipe docs/sandbox.md shows"
     timings.step("healthcode-auth init", started)

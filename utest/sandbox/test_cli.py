@@ -9,14 +9,21 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 
 import healthcode_sandbox
-from healthcode_sandbox import Sandbox, SandboxConfigurationError, Supervisor
+from healthcode_sandbox import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_REDIRECT_URI,
+    Sandbox,
+    SandboxConfigurationError,
+    Supervisor,
+)
 from healthcode_sandbox.process.command_line import build_parser, main, settings_from_options
 
-from .flows import HTTP, query
+from .flows import HTTP, pkce_pair, query
 
 SOURCE_ROOT = Path(healthcode_sandbox.__file__).resolve().parent.parent
 
@@ -125,7 +132,7 @@ def test_cli_options_become_settings(tmp_path: Path) -> None:
         "--clients", str(clients_file),
         "--client-id", "cli_bot", "--redirect-uri", "https://c.example/a", "--redirect-uri", "https://c.example/b",
         "--token-lifetime", "5", "--code-lifetime", "2.5", "--audience", "api://x",
-        "--no-rotation", "--require-mfa", "--otp", "999999",
+        "--refresh-tokens", "--no-rotation", "--require-mfa", "--otp", "999999",
         "--token-delay", "0.5", "--token-failures", "2", "--token-invalid-grant", "1", "--failure-status", "500",
         "--deny-sign-in", "--discovery-failures", "3", "--jwks-failures", "4",
         "--remembered-supervisor", "alice",
@@ -146,6 +153,7 @@ def test_cli_options_become_settings(tmp_path: Path) -> None:
         "token_invalid_grant": 1,
         "failure_status": 500,
         "token_lifetime": 5,
+        "refresh_tokens": True,
         "code_lifetime": 2.5,
         "deny_sign_in": True,
         "remembered_supervisor": "alice",
@@ -165,3 +173,54 @@ def test_cli_defaults_are_the_documented_sandbox() -> None:
     assert settings.clients[0].redirect_uris == ("https://rpaapp.example.com/postauth",)
     assert settings.clients[0].is_public
     assert settings.faults.token_lifetime == 86_400
+    assert (settings.refresh_tokens, settings.faults.refresh_tokens) == (False, False)
+
+
+@pytest.mark.parametrize(
+    ("args", "issued"),
+    [([], False), (["--no-refresh-tokens"], False), (["--refresh-tokens"], True),
+     (["--refresh-tokens", "--no-refresh-tokens"], False)],
+)
+def test_refresh_tokens_are_off_unless_asked_for_and_the_old_flag_still_works(args: list[str], issued: bool) -> None:
+    settings = settings_from_options(build_parser().parse_args(args))
+
+    assert (settings.refresh_tokens, settings.faults.refresh_tokens, settings.rotate_refresh_tokens) == (
+        issued, issued, True)
+
+
+def sign_in_at(discovery_url: str) -> dict[str, object]:
+    """The token response of one sign-in of the default client, at a sandbox started by start_cli."""
+    document = HTTP.get(discovery_url).json()
+    verifier, challenge = pkce_pair()
+    location = Supervisor().sign_in(
+        document["authorization_endpoint"] + "?" + urlencode({
+            "response_type": "code", "client_id": DEFAULT_CLIENT_ID, "redirect_uri": DEFAULT_REDIRECT_URI,
+            "state": "s1", "code_challenge": challenge, "code_challenge_method": "S256"})
+    )
+    response = HTTP.post(document["token_endpoint"], data={
+        "grant_type": "authorization_code", "code": query(location)["code"], "client_id": DEFAULT_CLIENT_ID,
+        "redirect_uri": DEFAULT_REDIRECT_URI, "code_verifier": verifier})
+    assert response.status_code == 200, response.text
+    body: dict[str, object] = response.json()
+    return body
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="stopped with SIGTERM, which Windows cannot send")
+@pytest.mark.parametrize(("args", "grants"), [
+    ((), ["authorization_code"]),
+    (("--refresh-tokens",), ["authorization_code", "refresh_token"]),
+], ids=["as-healthcode-documents", "refresh-tokens"])
+def test_the_command_line_answers_as_healthcode_documents_unless_told_to_issue_refresh_tokens(
+    args: tuple[str, ...], grants: list[str]
+) -> None:
+    process, discovery_url, banner = start_cli("--quiet", *args)
+    try:
+        document = HTTP.get(discovery_url).json()
+        body = sign_in_at(discovery_url)
+    finally:
+        _, rest, _ = stop_cli(process, signal.SIGTERM)
+
+    assert document["grant_types_supported"] == grants
+    assert ("refresh_token" in body) == bool(args)
+    expected = "Refresh tokens: issued, and rotated on each use" if args else "Refresh tokens: none, as Healthcode"
+    assert expected in banner + rest

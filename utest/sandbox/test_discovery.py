@@ -28,7 +28,7 @@ def test_discovery_document_describes_the_sandbox(sandbox: Sandbox) -> None:
     assert document["code_challenge_methods_supported"] == ["S256"]
     assert document["authorization_response_iss_parameter_supported"] is True
     assert document["response_types_supported"] == ["code"]
-    assert document["grant_types_supported"] == ["authorization_code", "refresh_token"]
+    assert document["grant_types_supported"] == ["authorization_code"]  # no refresh tokens, as Healthcode documents
     assert document["token_endpoint_auth_methods_supported"] == ["client_secret_basic", "client_secret_post", "none"]
     assert document["scopes_supported"] == ["healthcode.api"]
     metadata = rfc8414.AuthorizationServerMetadata(document)
@@ -50,10 +50,19 @@ def test_public_url_becomes_the_issuer(start_sandbox: Callable[..., Sandbox]) ->
     assert document["token_endpoint"] == "http://localhost:1234/token"
 
 
-def test_without_refresh_tokens_discovery_offers_only_the_code_grant(start_sandbox: Callable[..., Sandbox]) -> None:
-    sandbox = start_sandbox(refresh_tokens=False)
+def test_with_refresh_tokens_discovery_offers_the_refresh_grant(start_sandbox: Callable[..., Sandbox]) -> None:
+    sandbox = start_sandbox(refresh_tokens=True)
 
-    assert HTTP.get(sandbox.discovery_url).json()["grant_types_supported"] == ["authorization_code"]
+    assert HTTP.get(sandbox.discovery_url).json()["grant_types_supported"] == ["authorization_code", "refresh_token"]
+
+
+def test_discovery_follows_the_refresh_tokens_knob_while_the_sandbox_runs(sandbox: Sandbox) -> None:
+    sandbox.issue_refresh_tokens()
+    on = HTTP.get(sandbox.discovery_url).json()["grant_types_supported"]
+    HTTP.post(f"{sandbox.url}/_sandbox/faults", json={"refresh_tokens": False})
+    off = HTTP.get(sandbox.discovery_url).json()["grant_types_supported"]
+
+    assert (on, off) == (["authorization_code", "refresh_token"], ["authorization_code"])
 
 
 def test_jwks_publishes_the_public_signing_key_only(sandbox: Sandbox) -> None:

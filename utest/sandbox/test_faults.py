@@ -124,6 +124,20 @@ def test_start_time_faults_and_reset_to_them(start_sandbox: Callable[..., Sandbo
     assert sandbox.reset_faults() == Faults(token_lifetime=5, token_failures=1)
 
 
+@pytest.mark.parametrize(
+    "settings", [{"refresh_tokens": True}, {"faults": Faults(refresh_tokens=True)}], ids=["setting", "knob"]
+)
+def test_refresh_tokens_on_at_start_stay_on_after_a_reset(
+    start_sandbox: Callable[..., Sandbox], settings: dict[str, object]
+) -> None:
+    sandbox = start_sandbox(**settings)
+    assert sandbox.settings.refresh_tokens and sandbox.faults.refresh_tokens
+    sandbox.issue_refresh_tokens(False)
+
+    assert sandbox.reset_faults().refresh_tokens is True
+    assert "refresh_token" in Flow(sandbox).tokens()
+
+
 def test_admin_api_sets_reads_and_resets_faults(flow: Flow, sandbox: Sandbox) -> None:
     changed = admin(sandbox, "POST", "/faults", {"token_failures": 1, "failure_status": 500, "token_lifetime": 7})
 
@@ -143,6 +157,7 @@ def test_admin_api_sets_reads_and_resets_faults(flow: Flow, sandbox: Sandbox) ->
         ({"token_failures": "2"}, "must be a number"),
         ({"failure_status": 404}, "5xx"),
         ({"deny_sign_in": 1}, "true or false"),
+        ({"refresh_tokens": "yes"}, "true or false"),
         ([1, 2], "JSON object"),
     ],
 )

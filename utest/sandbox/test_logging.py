@@ -13,6 +13,7 @@ from healthcode_sandbox.process.request_log import redact_query
 from .flows import Flow
 
 
+@pytest.mark.refresh_tokens
 def test_request_log_has_paths_but_no_query_strings_or_secrets(
     flow: Flow, sandbox: Sandbox, caplog: pytest.LogCaptureFixture
 ) -> None:

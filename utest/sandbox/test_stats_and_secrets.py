@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
+
 from healthcode_sandbox import Sandbox
 
 from .conftest import AWKWARD_SECRET
 from .flows import HTTP, Flow
 
 
+@pytest.mark.refresh_tokens
 def test_counters_count_each_endpoint_and_grant_type(flow: Flow, sandbox: Sandbox) -> None:
     HTTP.get(sandbox.discovery_url)
     HTTP.get(f"{sandbox.url}/jwks")
@@ -59,6 +62,7 @@ def test_reset_clears_faults_and_counters(flow: Flow, sandbox: Sandbox) -> None:
     assert sandbox.stats() == {}
 
 
+@pytest.mark.refresh_tokens
 def test_issued_secrets_record_codes_tokens_secrets_and_verifiers(confidential_flow: Flow, sandbox: Sandbox) -> None:
     code = confidential_flow.code()
     body = confidential_flow.exchange(code, client_secret=AWKWARD_SECRET).json()
@@ -80,6 +84,7 @@ def test_issued_secrets_record_codes_tokens_secrets_and_verifiers(confidential_f
     }
 
 
+@pytest.mark.refresh_tokens
 def test_issued_secrets_over_http(flow: Flow, sandbox: Sandbox) -> None:
     body = flow.tokens()
 

@@ -43,7 +43,8 @@ def test_public_client_exchanges_its_code_with_pkce_alone(flow: Flow) -> None:
     assert body["expires_in"] == 86_400
     assert body["scope"] == "healthcode.api"
     assert body["access_token"].count(".") == 2
-    assert len(body["refresh_token"]) >= 32
+    # As Healthcode documents its token response: no refresh token; a supervisor signs in again daily.
+    assert set(body) == {"access_token", "token_type", "expires_in", "scope"}
 
 
 def test_basic_auth_with_a_form_encoded_awkward_secret(confidential_flow: Flow) -> None:
@@ -98,6 +99,7 @@ def test_missing_code_verifier_is_invalid_request(flow: Flow) -> None:
     assert_oauth_error(flow.exchange(flow.code(), code_verifier=None), 400, "invalid_request")
 
 
+@pytest.mark.refresh_tokens
 def test_reused_code_is_invalid_grant_and_revokes_what_it_issued(flow: Flow) -> None:
     code = flow.code()
     first = flow.exchange(code).json()
@@ -178,8 +180,11 @@ def test_mfa_supervisor_is_the_subject(flow: Flow) -> None:
 # -- refresh tokens ---------------------------------------------------------------------------------
 
 
+@pytest.mark.refresh_tokens
 def test_refresh_rotates_the_refresh_token(flow: Flow, sandbox: Sandbox) -> None:
     first = flow.tokens()
+
+    assert len(first["refresh_token"]) >= 32
 
     response = flow.refresh(first["refresh_token"])
 
@@ -194,7 +199,7 @@ def test_refresh_rotates_the_refresh_token(flow: Flow, sandbox: Sandbox) -> None
 
 
 def test_without_rotation_the_refresh_token_stays_valid(start_sandbox: Callable[..., Sandbox]) -> None:
-    flow = Flow(start_sandbox(rotate_refresh_tokens=False))
+    flow = Flow(start_sandbox(refresh_tokens=True, rotate_refresh_tokens=False))
     refresh_token = flow.tokens()["refresh_token"]
 
     first, second = flow.refresh(refresh_token), flow.refresh(refresh_token)
@@ -203,15 +208,24 @@ def test_without_rotation_the_refresh_token_stays_valid(start_sandbox: Callable[
     assert "refresh_token" not in first.json()
 
 
-def test_without_refresh_tokens_none_are_issued(start_sandbox: Callable[..., Sandbox]) -> None:
-    flow = Flow(start_sandbox(refresh_tokens=False))
-
+def test_by_default_no_refresh_token_is_issued_and_the_grant_is_unsupported(flow: Flow) -> None:
     body = flow.tokens()
 
     assert "refresh_token" not in body
     assert_oauth_error(flow.refresh("anything"), 400, "unsupported_grant_type")
+    assert flow.sandbox.issued_secrets().refresh_tokens == ()
 
 
+def test_refresh_tokens_follow_the_knob_while_the_sandbox_runs(flow: Flow) -> None:
+    flow.sandbox.issue_refresh_tokens()
+    issued = flow.tokens()
+    flow.sandbox.issue_refresh_tokens(False)
+
+    assert flow.refresh(issued["refresh_token"]).json()["error"] == "unsupported_grant_type"
+    assert "refresh_token" not in flow.tokens()
+
+
+@pytest.mark.refresh_tokens
 def test_refresh_token_is_bound_to_its_client(flow: Flow, sandbox: Sandbox) -> None:
     sandbox.add_client(Client("other_app", (flow.redirect_uri,)))
     refresh_token = flow.tokens()["refresh_token"]
@@ -219,6 +233,7 @@ def test_refresh_token_is_bound_to_its_client(flow: Flow, sandbox: Sandbox) -> N
     assert_oauth_error(flow.refresh(refresh_token, client_id="other_app"), 400, "invalid_grant")
 
 
+@pytest.mark.refresh_tokens
 def test_confidential_client_refreshes_with_basic_auth(confidential_flow: Flow) -> None:
     auth = basic_auth(CONFIDENTIAL_ID, AWKWARD_SECRET)
     refresh_token = confidential_flow.tokens(client_secret=AWKWARD_SECRET)["refresh_token"]
@@ -231,6 +246,7 @@ def test_confidential_client_refreshes_with_basic_auth(confidential_flow: Flow) 
 # -- revocation (RFC 7009) --------------------------------------------------------------------------
 
 
+@pytest.mark.refresh_tokens
 def test_revoking_the_refresh_token_ends_the_whole_grant(flow: Flow) -> None:
     body = flow.tokens()
 
@@ -242,6 +258,7 @@ def test_revoking_the_refresh_token_ends_the_whole_grant(flow: Flow) -> None:
     assert flow.whoami(body["access_token"]).status_code == 401
 
 
+@pytest.mark.refresh_tokens
 def test_revoking_the_access_token_keeps_the_refresh_token(flow: Flow) -> None:
     body = flow.tokens()
 

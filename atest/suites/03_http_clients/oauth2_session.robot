@@ -1,6 +1,7 @@
 *** Settings ***
 Documentation       Python keyword authors' requests-oauthlib session: the sandbox's API through it, and one
 ...                 renewal when the token is due, through the library's token store (never requests-oauthlib's).
+...                 The renewal test turns the sandbox's refresh tokens on: by default it issues none, as Healthcode.
 Resource            ../../resources/common.resource
 Library             HealthcodeLibrary    client_id=${CLIENT_ID}    redirect_uri=${REDIRECT_URI}
 ...                 environment=${SANDBOX_URL}    token_cache=${OUTPUT DIR}/oauth2-session-tokens.json
@@ -12,7 +13,7 @@ Test Teardown       Reset Sandbox Faults
 *** Test Cases ***
 The API Is Called Through The OAuth2 Session, With One Renewal Through The Store
     Clear Healthcode Authorisation
-    Set Sandbox Faults    token_lifetime=${60}    # within the 5-minute margin: due at once
+    Set Sandbox Faults    token_lifetime=${60}    refresh_tokens=${True}    # due at once, and renewable
     Open Healthcode Login
     Supervisor Signs In
     Wait For Supervisor Authorisation    timeout=30 seconds

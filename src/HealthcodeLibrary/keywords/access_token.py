@@ -19,13 +19,15 @@ from ..base import LibraryComponent
 
 class AccessTokenKeywords(LibraryComponent):
     @keyword(tags=["token"])
-    def get_healthcode_access_token(self) -> Secret:
+    def get_healthcode_access_token(self, wait_for_authorisation: timedelta | None = None) -> Secret:
         """Returns the Healthcode access token as a ``Secret``.
 
         Exchanges the code captured by `Wait For Supervisor Authorisation` (once), or returns the
         current token while it is valid, renewing it with the refresh token when it is about to
         expire. Never opens a browser: without a usable token it fails and says that a supervisor
-        must sign in, and how.
+        must sign in, and how; or, with ``wait_for_authorisation`` (default: the library's setting
+        of that name), it tells the supervisors (the ``notify`` setting) and waits up to that long
+        for one to sign in elsewhere, then returns the new token (see `The daily cycle`).
 
         The value is a [https://robotframework.org/robotframework/latest/RobotFrameworkUserGuide.html#secret-type|Secret],
         so Robot Framework never logs it. Pass it to keywords that accept ``Secret`` values, or
@@ -33,8 +35,10 @@ class AccessTokenKeywords(LibraryComponent):
 
         Example:
         | ${token} =    `Get Healthcode Access Token`
+        | ${token} =    `Get Healthcode Access Token`    wait_for_authorisation=30 minutes
         """
-        token = self.session.access_token()
+        wait = None if wait_for_authorisation is None else wait_for_authorisation.total_seconds()
+        token = self.session.access_token(wait=wait)
         expires = f": the token expires {describe_expiry(token.expires_at)}" if token.expires_at is not None else ""
         logger.info(f"Healthcode authorisation{self._owner(token)}{expires}.")
         return Secret(token.access_token)

@@ -13,6 +13,7 @@ from robot.utils import secs_to_timestr
 from healthcode_auth.errors import (
     AuthorizationRequestRefusedError,
     HealthcodeAuthError,
+    NobodyToSignInError,
     NoValidTokenError,
     SignInError,
     SignInPageError,
@@ -32,9 +33,9 @@ WAITING = {
             "robot opened...",
     "headless": "Waiting up to {time} for the Healthcode sign-in in a headless browser, which nobody can "
             "see: it completes when the SSO already knows the supervisor (as the sandbox does with "
-            "--remembered-supervisor) or the suite fills the page in with Browser keywords. For a "
-            "supervisor to sign in by hand, use a visible browser (headless=False; for "
-            "'healthcode-auth login', leave out --headless)...",
+            "--remembered-supervisor) or the suite filled the page in with Browser keywords; should the "
+            "SSO show its sign-in form, the wait ends at once. For a supervisor to sign in by hand, use a "
+            "visible browser (headless=False; for 'healthcode-auth login', leave out --headless)...",
     "suite": "Waiting up to {time} for a supervisor to sign in to Healthcode on the page the robot opened "
             "in the suite's browser...",
 }
@@ -47,6 +48,22 @@ LOGIN_WAITING = {
                 "--headless to sign in in a window)...",
     "suite": "Sign in to Healthcode in the browser window that opened (up to {time})...",
 }
+# When a headless browser the library opened shows the SSO's sign-in form: nobody can fill it in.
+NOBODY_TO_SIGN_IN = (
+    "Healthcode's SSO is showing its sign-in form in a headless browser the robot opened itself: nobody can see "
+    "that page or fill it in, so the sign-in cannot complete, and the robot stops now rather than wait {time}. "
+    "(A headless sign-in completes on its own only when the SSO already knows the supervisor.) For unattended "
+    "runs use instead 'Get Healthcode Access Token' with the library's wait_for_authorisation setting "
+    "(HEALTHCODE_WAIT_FOR_AUTHORISATION, e.g. '30 minutes'): the robot then waits for a supervisor to sign in "
+    "elsewhere, with 'healthcode-auth login' on a machine with a desktop, or at the supervisor portal, where one "
+    "runs. For a supervisor to sign in in this run, use a visible browser (headless=False).")
+LOGIN_NOBODY_TO_SIGN_IN = (
+    "Healthcode's SSO is showing its sign-in form, and with --headless nobody can see it or fill it in: stopped "
+    "now rather than wait {time}. Use --headless only with an SSO that remembers the supervisor (it then "
+    "completes without a form). Otherwise leave --headless out and run 'healthcode-auth login' on a machine with "
+    "a desktop, where the supervisor signs in in the window that opens, or let the supervisor sign in at the "
+    "supervisor portal, where one runs. Robots with the wait_for_authorisation setting "
+    "(HEALTHCODE_WAIT_FOR_AUTHORISATION) wait for that sign-in.")
 REFUSED = ("Healthcode's SSO refused this sign-in request before anyone could sign in; its page says: \"{said}\". "
            "The likely cause: the client id '{client_id}' or the redirect URI '{redirect_uri}' is not registered "
            "with the SSO exactly as given (a trailing slash, http or https, upper or lower case all count), or the "
@@ -55,7 +72,9 @@ REFUSED = ("Healthcode's SSO refused this sign-in request before anyone could si
 
 
 class SignInKeywords(LibraryComponent):
-    waiting = WAITING  # ``healthcode-auth login`` uses its own messages (supervisor_login.py)
+    # ``healthcode-auth login`` uses its own messages (supervisor_login.py).
+    waiting = WAITING
+    nobody_to_sign_in = NOBODY_TO_SIGN_IN
 
     @keyword(tags=["sign-in"])
     def open_healthcode_login(self, browser: BrowserType | None = None, headless: bool | None = None,
@@ -137,6 +156,14 @@ class SignInKeywords(LibraryComponent):
         form: the client id or the redirect URI is not registered as given), fails within seconds,
         quoting the SSO's page, instead of waiting for ``timeout``.
 
+        In a headless browser the library opened itself (``headless`` true and no browser of the
+        suite's open), nobody sees the page, and the suite cannot act while this waits: the sign-in
+        completes there only when the SSO redirects on its own (it remembers the supervisor), or
+        when the suite filled the form in with Browser keywords before this keyword. When the page
+        settles on the SSO's sign-in form instead, fails within seconds, saying what unattended runs
+        use instead (the ``wait_for_authorisation`` setting), rather than waiting for ``timeout``.
+        In the suite's own browser it waits as usual.
+
         Example:
         | `Open Healthcode Login`
         | `Wait For Supervisor Authorisation`    timeout=10 minutes
@@ -172,6 +199,8 @@ class SignInKeywords(LibraryComponent):
                     raise AuthorizationRequestRefusedError(REFUSED.format(
                         said=capture.refused, client_id=sign_in.client_id, redirect_uri=sign_in.redirect_uri,
                         environment=self.session.config.environment, restart=RESTART[0].lower() + RESTART[1:]))
+                if capture.nobody_to_sign_in and time.monotonic() < deadline:  # else the timeout is said
+                    raise NobodyToSignInError(self.nobody_to_sign_in.format(time=readable))
                 if capture.status is CaptureStatus.CAPTURED and capture.url is not None:
                     self.session.accept_redirect(capture.url)
                     break
@@ -196,16 +225,18 @@ class SignInKeywords(LibraryComponent):
         When the library already holds a valid token (or can renew it), returns it without opening
         a browser. Otherwise runs `Open Healthcode Login` (with the given browser options),
         `Wait For Supervisor Authorisation` (with ``timeout``) and `Get Healthcode Access Token`.
+        It is the sign-in itself, so it never waits for someone else's (the ``wait_for_authorisation``
+        setting is for robots that cannot sign in).
 
         Example:
         | ${token} =    `Authorise Healthcode Supervisor`    timeout=10 minutes
         """
-        try:
-            return Secret(self.session.access_token().access_token)
+        try:  # no waiting for another's sign-in (``wait_for_authorisation``): this is the sign-in
+            return Secret(self.session.access_token(wait=0).access_token)
         except NoValidTokenError:
             pass
         except HealthcodeAuthError as error:
             logger.info(f"The current token cannot be used ({error}); asking a supervisor to sign in.")
         self.open_healthcode_login(browser, headless, channel, executable_path)
         self.wait_for_supervisor_authorisation(timeout)
-        return Secret(self.session.access_token().access_token)
+        return Secret(self.session.access_token(wait=0).access_token)

@@ -15,6 +15,7 @@ it may hold other clients' entries.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import os
 import secrets
@@ -33,9 +34,10 @@ from .private_files import ensure_private_folder
 from .record import MAX_EVENT_BYTES, MAX_HISTORY, RecordedEvent, SupervisionRecord, open_events, sign_event
 from .sealing import Sealer, Unreadable, new_sealer, unseal
 from .signouts import SignOutRecord
-from .store import MAX_VERSION, StoredAuthorisation, TokenStore, Versioned, unreadable
+from .store import MAX_TIME, MAX_VERSION, StoredAuthorisation, TokenStore, Versioned, unreadable
 
 LOCK_TIMEOUT = 120.0
+WAIT_POLL_SECONDS = 0.5  # a robot waiting for a sign-in sees it within this (and a stat per poll)
 MAX_CACHE_BYTES = 4_000_000  # a few hundred entries; anything larger is not ours
 log = logging.getLogger("healthcode_auth")
 
@@ -55,13 +57,16 @@ class _Document:
     set_aside: dict[str, Any] = field(default_factory=dict)
     sealer: Sealer | None = None  # None: no file yet
     generation: int | None = None  # the sign-out generation it was read under
+    claims: dict[str, Any] = field(default_factory=dict)  # name hash -> [claimed at, expires at]
 
     def copy(self) -> _Document:
-        return _Document(dict(self.entries), self.last_version, dict(self.set_aside), self.sealer, self.generation)
+        return _Document(dict(self.entries), self.last_version, dict(self.set_aside), self.sealer, self.generation,
+                         dict(self.claims))
 
     def payload(self) -> dict[str, Any]:
         return {"entries": self.entries, "last_version": self.last_version,
-                **({"set_aside": self.set_aside} if self.set_aside else {})}
+                **({"set_aside": self.set_aside} if self.set_aside else {}),
+                **({"claims": self.claims} if self.claims else {})}
 
 
 class FileTokenStore(TokenStore):
@@ -163,6 +168,31 @@ class FileTokenStore(TokenStore):
                         "encrypted, under 'set_aside'); the other entries are unchanged.")
             return None
 
+    def claim(self, name: str, ttl: float) -> tuple[bool, float]:
+        now = time.time()
+        digest = hashlib.sha256(name.encode("utf-8")).hexdigest()
+        with self._locked():
+            document = self._read()
+            times = _claim_times(document.claims.get(digest))
+            if times is not None and times[1] > now:
+                return False, times[0]
+            document.claims = {k: v for k, v in document.claims.items() if (_claim_times(v) or (0, 0))[1] > now}
+            document.claims[digest] = [now, now + ttl]
+            self._write(document)
+            return True, now
+
+    def wait_for_change(self, key: str, version: int | None, timeout: float) -> None:
+        # Polling the file's status costs a stat every half second: a decryption only when it changed.
+        deadline = time.monotonic() + timeout
+        while True:
+            current = self.load(key)
+            if (None if current is None else current.version) != version:
+                return
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            time.sleep(min(WAIT_POLL_SECONDS, remaining))
+
     @property
     def _id(self) -> str:
         return f"file:{self.path.resolve()}"
@@ -238,7 +268,16 @@ def _parse(payload: Mapping[str, Any], sealer: Sealer, generation: int) -> _Docu
     # A file keeps the key source it was sealed with, so every robot that reads it still can; one
     # that holds nothing (after the last sign-out) takes the source of the run that writes it next.
     keep = sealer if entries or aside else None
-    return _Document(entries, max([last, *versions]), aside, keep, generation)
+    claims = payload.get("claims")
+    claims = {k: v for k, v in claims.items() if _claim_times(v) is not None} if isinstance(claims, dict) else {}
+    return _Document(entries, max([last, *versions]), aside, keep, generation, claims)
+
+
+def _claim_times(value: Any) -> tuple[float, float] | None:
+    if isinstance(value, list) and len(value) == 2 and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= MAX_TIME for v in value):
+        return float(value[0]), float(value[1])
+    return None
 
 
 def _version_of(data: Any) -> int | None:

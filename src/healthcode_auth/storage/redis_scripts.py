@@ -32,8 +32,9 @@ end
 local fields = redis.call('HMGET', KEYS[1], 'version', 'sealed', 'refused_at')
 return {'ok', fields[1], fields[2], fields[3]}
 """
-# KEYS: entry, version counter. ARGV: expected version ("" = no entry at all), sealed value, writer id.
-# -> {1, version written} or {0, ''}.
+# KEYS: entry, version counter, the entry's change channel. ARGV: expected version ("" = no entry at
+# all), sealed value, writer id. -> {1, version written} or {0, ''}. Waiting robots hear of the write on
+# the channel; a user whose ACL lacks PUBLISH (an older setup) still writes, and they poll.
 STORE_SCRIPT = _CHECK + """
 if ARGV[1] == '' then
   if redis.call('EXISTS', KEYS[1]) == 1 then return {0, ''} end
@@ -46,6 +47,7 @@ end
 local version = redis.call('INCR', KEYS[2])
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'version', version, 'sealed', ARGV[2], 'writer', ARGV[3])
+redis.pcall('PUBLISH', KEYS[3], tostring(version))
 return {1, tostring(version)}
 """
 # KEYS: entry. ARGV: the version read and decrypted. Removes it only at that version.

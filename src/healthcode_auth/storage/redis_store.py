@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
 from ..errors import (
     ConfigurationError,
@@ -35,7 +35,6 @@ from ..errors import (
     escaped,
     first_line,
 )
-from ..protocol.urls import split_url
 from ..redaction import REDACTOR
 from .key_sources import read_key, require_shared_key
 from .record import MAX_EVENT_BYTES, MAX_HISTORY, RecordedEvent, SupervisionRecord, open_events, sign_event
@@ -47,6 +46,7 @@ from .redis_scripts import (
     SET_ASIDE_SCRIPT,
     STORE_SCRIPT,
 )
+from .redis_url import describe_url, parse_store_url
 from .sealing import Sealer, Unreadable, unseal
 from .store import MAX_ENTRY_BYTES, MAX_TIME, MAX_VERSION, StoredAuthorisation, TokenStore, Versioned, unreadable
 
@@ -54,46 +54,8 @@ if TYPE_CHECKING:
     import redis
 
 log = logging.getLogger("healthcode_auth")
-DEFAULT_PREFIX = "healthcode:"
-def describe_url(url: str) -> str:
-    """``redis://host:port/db`` (prefix shown), never the user's password."""
-    parts = split_url(url)
-    if parts is None:  # an invalid port or unbalanced brackets: nothing of it can be shown safely
-        return "the Redis URL"
-    # A user name is shown only beside a password: alone, it may be a password put in its place
-    # (redis://PASSWORD@host). The path is shown only as the database number it should be.
-    user = f"{unquote(parts.username)}@" if parts.username and parts.password else "***@" if parts.username else ""
-    database = parts.path if (parts.path or "/").lstrip("/").isdigit() else ("/..." if parts.path.strip("/") else "")
-    prefix = dict(parse_qsl(parts.query)).get("prefix")
-    shown = f"{parts.scheme}://{user}{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}{database}"
-    return shown + (f" (prefix {escaped(prefix, 100)})" if prefix else "")
-
-
-def parse_store_url(url: str) -> tuple[str, str]:
-    """The URL redis-py gets (no query: a query would override its TLS settings) and the key prefix.
-
-    Only ``prefix`` is allowed in the query; anything else is refused, naming the setting.
-    """
-    parts = split_url(url)
-    if parts is None:
-        raise ConfigurationError("token_cache", "the Redis URL is not valid: check its port (1 to 65535) and any "
-                                 "[brackets] around an IPv6 address, as in rediss://user:password@host:6380/0")
-    if parts.scheme not in ("redis", "rediss") or not parts.hostname:
-        raise ConfigurationError("token_cache", "give a Redis URL such as rediss://user:password@host:6380/0")
-    if parts.fragment:
-        raise ConfigurationError("token_cache", "a Redis URL must not have a fragment (#...)")
-    options = parse_qsl(parts.query, keep_blank_values=True)
-    unknown = sorted({name for name, _ in options} - {"prefix"})
-    if unknown:
-        raise ConfigurationError("token_cache", f"the Redis URL may only carry '?prefix=...'; remove "
-                                 f"{', '.join(unknown)} (TLS is always verified, timeouts come from 'timeout')")
-    prefix = dict(options).get("prefix", DEFAULT_PREFIX)
-    if not prefix or len(prefix) > 100 or any(not ch.isprintable() or ch.isspace() for ch in prefix):
-        raise ConfigurationError("token_cache", "the Redis key prefix must be 1 to 100 printable characters")
-    return parts._replace(query="").geturl(), prefix
-
-
 LOCK_POLL_SECONDS = 0.025  # how often a robot waiting for the renewal lock tries again
+WAIT_POLL_SECONDS = 5.0  # a robot waiting for a sign-in also reads the entry this often (a missed publish)
 
 
 class RedisTokenStore(TokenStore):
@@ -170,7 +132,7 @@ class RedisTokenStore(TokenStore):
 
     def store(self, entry: StoredAuthorisation, expected_version: int | None) -> int | None:
         sealed = self._sealer_for_writes().seal(entry.to_dict())
-        keys = [self._entry(entry.key), self._key("versions")]
+        keys = [self._entry(entry.key), self._key("versions"), self._key("changed:", entry.key)]
         args = ["" if expected_version is None else str(expected_version), sealed, secrets.token_hex(8)]
         with self._talking("store the token"):
             stored, version = self._script("store", STORE_SCRIPT)(keys=keys, args=args)
@@ -208,6 +170,51 @@ class RedisTokenStore(TokenStore):
                                         "the command again.")
         return (f"Moved this client's entry in {self._shown}, which this run cannot read, to the Redis key {aside} "
                 f"(kept: with the right key it can be renamed back). The reason: {reason}")
+
+    def claim(self, name: str, ttl: float) -> tuple[bool, float]:
+        claim_key = self._key("claim:", name)
+        now = time.time()
+        with self._talking("note a notice"):
+            if self._redis.set(claim_key, repr(now), nx=True, px=max(1, int(ttl * 1000))):
+                return True, now
+            earlier = self._redis.get(claim_key)
+        try:
+            when = float(_bytes(earlier or b"").decode("ascii"))
+        except (UnicodeError, ValueError):
+            when = now  # not written by this library: it still stands for "claimed"
+        return False, when if 0 <= when <= MAX_TIME else now
+
+    def wait_for_change(self, key: str, version: int | None, timeout: float) -> None:
+        """Wait on the entry's change channel (every write publishes on it), and read the entry again
+        every WAIT_POLL_SECONDS in case a publish was missed or is not allowed."""
+        deadline = time.monotonic() + timeout
+        pubsub = None
+        try:
+            with self._talking("wait for a sign-in"):
+                pubsub = self._redis.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
+                pubsub.subscribe(self._key("changed:", key))
+        except StoreUnavailableError as error:
+            log.info("Waiting for a sign-in by reading %s every %g seconds (%s).", self._shown, WAIT_POLL_SECONDS,
+                     error)
+            pubsub = None
+        try:
+            while True:
+                current = self.load(key)
+                if (None if current is None else current.version) != version:
+                    return
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return
+                pause = min(WAIT_POLL_SECONDS, remaining)
+                if pubsub is None:
+                    time.sleep(pause)
+                    continue
+                with self._talking("wait for a sign-in", deadline=pause + self.timeout):
+                    pubsub.get_message(timeout=pause)
+        finally:
+            if pubsub is not None:
+                with contextlib.suppress(Exception):
+                    pubsub.close()
 
     def _read(self, key: str) -> tuple[bytes, bytes, bytes | None] | None:
         """The entry's version, sealed value and refusal, bounded before anything is decrypted."""

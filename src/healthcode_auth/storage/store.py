@@ -16,6 +16,8 @@ that only ever grows. The session speaks to it in a few verbs:
   renewer whose lease ran out may still hand over a newer pair for it); robots stop renewing it.
 - :meth:`TokenStore.set_aside`: the explicit way out of a lost key: move what cannot be read
   aside (kept, never deleted), so a supervisor can sign in again.
+- :meth:`TokenStore.claim`: once for the whole fleet (a notice, a reminder), across machines.
+- :meth:`TokenStore.wait_for_change`: wait, cheaply, for a supervisor's sign-in to arrive.
 
 Beside the entries, every store has a supervision record (:attr:`TokenStore.supervision`,
 :mod:`.record`). Every implementation is checked by the same contract tests
@@ -195,6 +197,17 @@ class TokenStore(ABC):
     def mark_refused(self, key: str, version: int, when: float) -> bool:
         """Note that the SSO refused to renew ``version`` at ``when``, if it is still the stored
         version; True if noted. The entry and its version stay."""
+
+    @abstractmethod
+    def claim(self, name: str, ttl: float) -> tuple[bool, float]:
+        """Claim ``name`` for ``ttl`` seconds, once for every robot of the store (a notice sent, a
+        reminder due): ``(True, now)`` for the caller that claimed it, ``(False, when it was
+        claimed)`` for every other until it expires."""
+
+    @abstractmethod
+    def wait_for_change(self, key: str, version: int | None, timeout: float) -> None:
+        """Return once the entry for ``key`` is no longer at ``version`` (None: absent), or after
+        ``timeout`` seconds; cheap while it waits (no request to the SSO, next to no CPU)."""
 
     @abstractmethod
     def set_aside(self, key: str) -> str | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
-from authlib.oauth2.rfc6749 import OAuth2Request
+from authlib.oauth2.rfc6749 import OAuth2Request, UnsupportedGrantTypeError
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from authlib.oauth2.rfc9207 import IssuerParameter
 from flask import Flask
@@ -64,14 +64,21 @@ class SandboxAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         self.register_token_generator("default", AccessTokenGenerator(state))
         self.register_client_auth_method("client_secret_basic", authenticate_client_secret_basic)
         self.register_grant(SandboxAuthorizationCodeGrant, [S256CodeChallenge(required=True)])
-        if state.settings.refresh_tokens:
-            self.register_grant(SandboxRefreshTokenGrant)
+        # Always registered; get_token_grant hides it while the refresh_tokens knob is off.
+        self.register_grant(SandboxRefreshTokenGrant)
         self.register_endpoint(SandboxRevocationEndpoint)
         self.issuer_parameter = SandboxIssuerParameter(state.issuer)
         self.register_extension(self.issuer_parameter)
 
     def query_client(self, client_id: str) -> OAuthClient | None:
         return self.state.oauth_client(client_id)
+
+    def get_token_grant(self, request: Any) -> Any:
+        # With refresh tokens off the sandbox answers as an SSO without the grant at all
+        # (unsupported_grant_type), not as one that refuses this client (unauthorized_client).
+        if request.payload.grant_type == "refresh_token" and not self.state.faults.current.refresh_tokens:
+            raise UnsupportedGrantTypeError(request.payload.grant_type)
+        return super().get_token_grant(request)
 
     def save_token(self, token: dict[str, Any], request: Any) -> None:
         claims = read_claims(self.state, token["access_token"])

@@ -9,9 +9,13 @@ from .sandbox_state import SandboxState
 
 
 def server_metadata(state: SandboxState) -> dict[str, Any]:
-    """RFC 8414 metadata with the RFC 9207 flag; ``issuer`` is the sandbox URL, no trailing slash."""
+    """RFC 8414 metadata with the RFC 9207 flag; ``issuer`` is the sandbox URL, no trailing slash.
+
+    The ``refresh_token`` grant is listed only while the sandbox issues refresh tokens (the live
+    knob): by default it answers as Healthcode documents, with the code grant alone.
+    """
     grant_types = ["authorization_code"]
-    if state.settings.refresh_tokens:
+    if state.faults.current.refresh_tokens:
         grant_types.append("refresh_token")
     return {
         "issuer": state.issuer,

@@ -49,11 +49,15 @@ class SandboxState:
         )
 
     def oauth_client(self, client_id: str | None) -> OAuthClient | None:
-        """The registration Authlib should see for this client id, or None when unknown."""
+        """The registration Authlib should see for this client id, or None when unknown.
+
+        Built per request, so whether it may use (and be issued) refresh tokens follows the live
+        ``refresh_tokens`` knob.
+        """
         registration = self.store.client(client_id) if client_id else None
         if registration is None:
             return None
-        return OAuthClient(registration, refresh_tokens=self.settings.refresh_tokens)
+        return OAuthClient(registration, refresh_tokens=self.faults.current.refresh_tokens)
 
     def keep_error_page(self, error: str, description: str) -> str:
         """Keep an error for ``/error`` to show; returns its id."""

@@ -84,8 +84,14 @@ def build_parser() -> argparse.ArgumentParser:
     tokens.add_argument("--token-lifetime", type=int, default=Faults.token_lifetime, metavar="SECONDS")
     tokens.add_argument("--code-lifetime", type=float, default=Faults.code_lifetime, metavar="SECONDS")
     tokens.add_argument("--audience", help="the access token's aud claim (default https://api.healthcode.sandbox)")
-    tokens.add_argument("--no-refresh-tokens", action="store_true", help="issue no refresh tokens")
-    tokens.add_argument("--no-rotation", action="store_true", help="keep refresh tokens valid after use")
+    # --no-refresh-tokens was the way to turn them off when they were on by default; it now says
+    # the default, so scripts that pass it keep working.
+    tokens.add_argument(
+        "--refresh-tokens", action=argparse.BooleanOptionalAction, default=False,
+        help="issue rotating refresh tokens (default: none, as Healthcode documents)",
+    )
+    tokens.add_argument("--no-rotation", action="store_true",
+                        help="with --refresh-tokens: keep a refresh token valid after use")
 
     faults = parser.add_argument_group("faults (also settable at run time: POST /_sandbox/faults)")
     faults.add_argument("--token-delay", type=float, default=0.0, metavar="SECONDS")
@@ -145,7 +151,7 @@ def settings_from_options(options: argparse.Namespace) -> SandboxSettings:
         clients=clients,
         accounts=accounts,
         require_mfa=options.require_mfa,
-        refresh_tokens=not options.no_refresh_tokens,
+        refresh_tokens=options.refresh_tokens,
         rotate_refresh_tokens=not options.no_rotation,
         faults=faults,
         **{name: value for name, value in optional.items() if value is not None},
@@ -169,11 +175,21 @@ def _print_banner(sandbox: Sandbox) -> None:
     for client in settings.clients:
         kind = "public, PKCE only" if client.is_public else "confidential, secret not shown"
         lines.append(f"  {client.client_id} ({kind}) -> {', '.join(client.redirect_uris)}")
+    lines.append(_refresh_token_line(sandbox))
     if remembered := sandbox.faults.remembered_supervisor:
         lines.append(f"Remembered supervisor: {remembered} (every sign-in is approved at once as {remembered}: "
                      "headless robots finish unattended)")
     lines.append("Press Ctrl+C to stop.")
     print("\n".join(lines), flush=True)
+
+
+def _refresh_token_line(sandbox: Sandbox) -> str:
+    if not sandbox.faults.refresh_tokens:
+        return ("Refresh tokens: none, as Healthcode documents (a supervisor signs in again when the access "
+                "token expires; --refresh-tokens issues them)")
+    if sandbox.settings.rotate_refresh_tokens:
+        return "Refresh tokens: issued, and rotated on each use"
+    return "Refresh tokens: issued, and kept valid after use (--no-rotation)"
 
 
 def _configure_logging(quiet: bool) -> Callable[[], None]:

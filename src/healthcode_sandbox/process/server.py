@@ -165,6 +165,13 @@ class Sandbox:
         """Access tokens issued from now on live ``seconds`` (``expires_in`` and ``exp``)."""
         self.set_faults(token_lifetime=seconds)
 
+    def issue_refresh_tokens(self, issue: bool = True) -> None:
+        """While on, token responses carry a (rotating) refresh token and discovery lists the grant.
+
+        Off by default, as Healthcode documents; tests of renewal turn it on.
+        """
+        self.set_faults(refresh_tokens=issue)
+
     def deny_sign_in(self, deny: bool = True) -> None:
         """While on, /authorize redirects with ``access_denied`` without showing the form."""
         self.set_faults(deny_sign_in=deny)
