@@ -12,8 +12,8 @@ import argparse
 import time
 
 from healthcode_auth.daily_cycle import send_due_reminders
-from healthcode_auth.notices import ends_at
 from healthcode_auth.errors import ConfigurationError, NoValidTokenError
+from healthcode_auth.notices import ends_at
 from healthcode_auth.protocol.schedule import describe_when, parse_duration, reminder_times
 from healthcode_auth.session import HealthcodeSession
 
