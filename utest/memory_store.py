@@ -69,6 +69,19 @@ class MemoryTokenStore(TokenStore):
             self._claims[name] = (now, now + ttl)
             return True, now
 
+    def settle_claim(self, name, claimed_at, ttl):
+        with self._lock:
+            claimed = self._claims.get(name)
+            if claimed is None or claimed[0] != claimed_at:
+                return
+            if ttl is None:
+                del self._claims[name]
+            else:
+                self._claims[name] = (claimed_at, time.time() + ttl)
+
+    def last_version(self):
+        return self._last_version
+
     def wait_for_change(self, key, version, timeout):
         deadline = time.monotonic() + timeout
         while (None if self.load(key) is None else self.load(key).version) == version and time.monotonic() < deadline:

@@ -2,8 +2,9 @@
 times, working hours, time zone), how long robots wait for a supervisor, where supervisors sign
 in (the portal), and what the client is called in a notice.
 
-Apprise URLs carry passwords and webhook tokens: they are registered as secrets the moment they
-are read, and a message shows only their scheme and host (:func:`shown_notify_url`).
+Apprise URLs carry passwords and webhook tokens: every piece of them is registered as a secret the
+moment they are read (:func:`register_notify_secrets`), and a message shows only their scheme, and
+their host where it really is a host name (:func:`shown_notify_url`).
 """
 
 from __future__ import annotations
@@ -11,17 +12,28 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import unquote, unquote_plus
 
 from .errors import ConfigurationError
 from .protocol.schedule import parse_duration, parse_durations, parse_working_hours
-from .protocol.urls import endpoint_url_problem, has_control_characters
+from .protocol.urls import endpoint_url_problem, has_control_characters, split_url, without_credentials, without_queries
 from .redaction import REDACTOR
 
 DEFAULT_REMIND_BEFORE = (7200.0, 900.0)  # "2 hours, 15 minutes"
 DEFAULT_ESCALATE_AFTER = 1800.0
 _SCHEME = re.compile(r"[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 MIN_SECRET_PART = 8
+MAX_SHOWN_SCHEME = 16
+# Apprise schemes whose host is a real host name (a mail server, a webhook's server, a Teams workflow's
+# host): shown in messages and not masked. Every other service may read a token as its host.
+REAL_HOST_SCHEMES = frozenset({"mailto", "mailtos", "json", "jsons", "xml", "xmls", "form", "forms", "workflow",
+                               "workflows", "http", "https"})
+# Query or fragment parameters of a sign-in in progress (RFC 6749, RFC 7636, OpenID Connect): a portal URL
+# carrying one is a prepared sign-in or a redirect, not the portal's address.
+SIGN_IN_PARAMETERS = frozenset({"state", "code", "code_challenge", "code_verifier", "nonce", "request_uri",
+                                "response_type", "id_token", "access_token", "refresh_token", "client_secret",
+                                "session_state", "id_token_hint"})
+_HOST = re.compile(r"[a-z0-9.-]+|[0-9a-f:.]+", re.ASCII)
 
 
 def split_notify_urls(value: object, setting: str) -> tuple[str, ...]:
@@ -36,33 +48,79 @@ def split_notify_urls(value: object, setting: str) -> tuple[str, ...]:
         raise ConfigurationError(setting, "give one or more Apprise URLs, such as 'mailtos://...' or 'json://...'")
     for url in urls:
         register_notify_secrets(url)
+    for number, url in enumerate(urls, 1):
         if not _SCHEME.match(url) or has_control_characters(url):
-            raise ConfigurationError(setting, f"'{shown_notify_url(url)}' is not an Apprise URL (scheme://...): see "
-                                              "https://github.com/caronc/apprise/wiki for the services and their URLs")
+            which = f"URL {number} of {len(urls)}" if len(urls) > 1 else "the URL"
+            scheme = _shown_scheme(url)
+            which += f" ({scheme}://...)" if scheme else ""  # the scheme only: the rest may be a token
+            why = "contains spaces or control characters" if _SCHEME.match(url) else "has no scheme such as 'json://'"
+            raise ConfigurationError(setting, f"{which} {why}: give Apprise URLs (scheme://...), separated by commas "
+                                              "or spaces; https://github.com/caronc/apprise/wiki lists the services "
+                                              "and their URLs")
     return tuple(urls)
 
 
 def register_notify_secrets(url: str) -> None:
-    """An Apprise URL, its password and its longer path parts and query values are secrets (a webhook's
-    path is its password): masked wherever they would be logged."""
-    REDACTOR.add(url)
-    try:
-        parts = urlsplit(url)
-        REDACTOR.add(parts.password, *(part for part in parts.path.split("/") if len(part) >= MIN_SECRET_PART),
-                     *(value for _, value in parse_qsl(parts.query) if len(value) >= MIN_SECRET_PART))
-        if parts.username and len(parts.username) >= MIN_SECRET_PART:
-            REDACTOR.add(parts.username)  # some services take their token as the user name
-    except ValueError:
-        pass  # not a URL urlsplit reads: the whole string is registered above
+    """Every secret-bearing piece of an Apprise URL, as written and percent-decoded, masked wherever it
+    would be logged: the URL, its user information, user name and password, its host where the
+    service reads a token there (everything but :data:`REAL_HOST_SCHEMES`), and its path segments,
+    query values and fragment (a webhook's path is its password). Pieces shorter than
+    :data:`MIN_SECRET_PART` characters are not masked (they would mask ordinary text)."""
+    REDACTOR.add(*_spelled(url))
+    scheme, found, rest = url.partition("://")
+    if not found:
+        return  # no scheme: the whole string is registered above
+    ends = [index for index in (rest.find(mark) for mark in "/?#") if index >= 0]
+    authority, rest = rest[:min(ends, default=len(rest))], rest[min(ends, default=len(rest)):]
+    rest, _, fragment = rest.partition("#")
+    path, _, query = rest.partition("?")
+    userinfo, _, host_port = authority.rpartition("@")
+    user, _, password = userinfo.partition(":")
+    real_host = scheme.lower() in REAL_HOST_SCHEMES
+    public = _host_and_port(host_port) if real_host else set()
+    pieces = [userinfo, user, password, *(piece for piece in {authority, host_port, *re.split(r"[:@]", authority)}
+                                          if piece not in public)]
+    pieces.extend(re.split(r"[/;]", path))
+    pieces.extend(item.partition("=")[2] if "=" in item else item for item in re.split(r"[&;]", query))
+    pieces.extend(re.split(r"[/&=]", fragment))
+    REDACTOR.add(*(spelling for piece in pieces if len(piece) >= MIN_SECRET_PART
+                   for spelling in _spelled(piece, lower=not real_host)))
+
+
+def _host_and_port(host_port: str) -> set[str]:
+    """``host:port`` (``[v6]:port``), its host and its port: not secrets when the host is a real host;
+    nothing when what follows the ':' is no port (a password cut short by a '/', '?' or '#')."""
+    host, _, port = host_port.rpartition(":") if host_port.rfind(":") > host_port.rfind("]") else (host_port, "", "")
+    return {host_port, host, port} if port.isdigit() or not port else set()
+
+
+def _spelled(piece: str, *, lower: bool = False) -> set[str]:
+    """``piece`` as written, percent-decoded (and form-decoded), and lower-cased where a service may
+    lower-case it (a host)."""
+    forms = {piece, unquote(piece), unquote_plus(piece)}
+    return forms | {form.lower() for form in forms} if lower else forms
 
 
 def shown_notify_url(url: str) -> str:
-    """``scheme://host``: what a message may say of an Apprise URL."""
-    try:
-        parts = urlsplit(url)
-        return f"{parts.scheme}://{parts.hostname or '...'}"
-    except ValueError:
+    """What a message may say of an Apprise URL: ``scheme://host`` where the host really is a host
+    name (:data:`REAL_HOST_SCHEMES`), else ``scheme://...`` (Telegram's, Pushover's and others'
+    "host" is a token)."""
+    scheme = _shown_scheme(url)
+    if not scheme:
         return "an Apprise URL"
+    parts = split_url(url)
+    keys = "".join(item.partition("=")[0] for item in parts.query.split("&")) if parts else ""
+    if scheme in REAL_HOST_SCHEMES and parts is not None and parts.hostname and _HOST.fullmatch(parts.hostname) \
+            and "@" not in parts.path + parts.fragment + keys:  # no half of a password cut at a '/', '?' or '#'
+        return f"{scheme}://{parts.hostname}"
+    return f"{scheme}://..."
+
+
+def _shown_scheme(url: str) -> str:
+    """The scheme of an Apprise URL, lower-cased, or '' when there is none to show."""
+    found = _SCHEME.match(url)
+    scheme = found.group(0)[:-3].lower() if found else ""
+    return scheme if len(scheme) <= MAX_SHOWN_SCHEME else ""
 
 
 def check_notify(value: object, _: Mapping[str, Any]) -> object:
@@ -108,10 +166,27 @@ def check_duration(name: str) -> Any:
 def check_portal_url(value: object, _: Mapping[str, Any]) -> object:
     if value is None:
         return None
-    problem = endpoint_url_problem(str(value)) if isinstance(value, str) else "it must be a URL"
+    if not isinstance(value, str):
+        raise ConfigurationError("portal_url", "give the portal's https address, as supervisors open it")
+    carried = sorted(_sign_in_parameters(value))
+    if carried:
+        address = without_queries(without_credentials(value.split("#")[0].split("?")[0]))
+        shown = "the URL" if has_control_characters(address) else f"'{address}'"
+        raise ConfigurationError("portal_url", f"{shown} carries {', '.join(carried)}: a portal URL is the portal's "
+                                               "plain address, as supervisors open it, never a prepared sign-in (an "
+                                               "authorisation request or a redirect with a code); give the portal's "
+                                               "https address without those parameters")
+    problem = endpoint_url_problem(value)
     if problem:
         raise ConfigurationError("portal_url", f"give the portal's https address, as supervisors open it; {problem}")
     return value
+
+
+def _sign_in_parameters(url: str) -> set[str]:
+    """The OAuth parameters (:data:`SIGN_IN_PARAMETERS`) named in the query or fragment of ``url``."""
+    _, _, after = url.partition("?") if "?" in url.split("#")[0] else url.partition("#")
+    names = {unquote_plus(item.partition("=")[0]).strip().lower() for item in re.split(r"[&;?#]", after)}
+    return names & SIGN_IN_PARAMETERS
 
 
 def check_client_name(value: object, _: Mapping[str, Any]) -> object:

@@ -192,8 +192,8 @@ class HealthcodeSession(RenewalSteps):
         if waited.token is not None:
             self.on_wait(f"A supervisor signed in ({escaped(waited.token.supervisor or 'supervisor', 100)}): going on.")
             return waited.token
-        told = waited.notice.says(self.config, time.time()) if waited.notice else "no notice is configured"
-        raise type(error)(f"{error} Waited {describe_duration(waited.waited)} for a supervisor to sign in; {told}.")
+        raise type(error)(f"{error} Waited {describe_duration(waited.waited)} for a supervisor to sign in; "
+                          f"{waited.told}.")
 
     def _valid_stored(self, stored: Versioned | None) -> Token | None:
         """The stored authorisation, adopted, when it is valid for this robot; else None."""
@@ -219,6 +219,12 @@ class HealthcodeSession(RenewalSteps):
             stored = self.store.load(self.key)
             if stored is not None and self.status(stored.entry.token) is TokenStatus.VALID:
                 return self._adopt(stored)
+            # Nothing to renew (no refresh token, as at Healthcode; or nothing signed in): no robot
+            # can renew it either, so there is no renewal lock to wait for (a frozen holder).
+            if stored is not None and not stored.entry.token.refresh_token:
+                return self._renew(self._adopt(stored), stored)
+            if stored is None and token is None:
+                return self._renew(None, None)
             with self.store.renewal_lock(self.key):
                 # Another robot may have renewed it while this one waited for the lock.
                 stored = self.store.load(self.key)

@@ -9,6 +9,7 @@ are authorised, 3 on timeout.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
 from healthcode_auth.daily_cycle import send_due_reminders
@@ -17,7 +18,7 @@ from healthcode_auth.notices import ends_at
 from healthcode_auth.protocol.schedule import describe_when, parse_duration, reminder_times
 from healthcode_auth.session import HealthcodeSession
 
-from .options import EXIT_OK, EXIT_SIGN_IN_REQUIRED, config_from
+from .options import EXIT_FAILED, EXIT_OK, EXIT_SIGN_IN_REQUIRED, config_from
 
 
 def remind(args: argparse.Namespace) -> int:
@@ -39,13 +40,18 @@ def remind(args: argparse.Namespace) -> int:
     if token.refresh_token and stored is not None and stored.refused_at is None:
         print("The authorisation is renewed with its refresh token: no reminder is needed.")
         return EXIT_OK
+    undelivered = False
     for sent in send_due_reminders(session.store, session.key, config, stored, now):
         said = sent.says(config, now)
         print(f"{said[0].upper()}{said[1:]}.")
+        undelivered = undelivered or (sent.sent and not sent.delivered)
     upcoming = [at for _, at in reminder_times(end, config.remind_before, config.remind_hours, config.zone) if at > now]
     ends = describe_when(end, now, config.zone)
     print(f"The authorisation ends {ends}." + (f" Next reminder: {describe_when(min(upcoming), now, config.zone)}."
                                               if upcoming else ""))
+    if undelivered:
+        print("error: a reminder was not delivered (see above); the next run sends it again.", file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_OK
 
 

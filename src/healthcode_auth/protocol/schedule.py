@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 
 from ..errors import ConfigurationError
 
@@ -23,8 +23,9 @@ _UNITS = {
     "s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1,
     "ms": 0.001, "millis": 0.001, "millisecond": 0.001, "milliseconds": 0.001,
 }
-_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([a-z]+)")
-_CLOCK = re.compile(r"(?:(\d+):)?(\d+):(\d+(?:\.\d+)?)")
+# ASCII digits only (re.ASCII): no '1_000', no digits of other scripts, as a supervisor types a time.
+_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([a-z]+)", re.ASCII)
+_CLOCK = re.compile(r"(?:(\d+):)?(\d+):(\d+(?:\.\d+)?)", re.ASCII)
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _RANGE = re.compile(r"(?P<days>[a-z]{3}(?:-[a-z]{3})?(?:\s*,\s*[a-z]{3}(?:-[a-z]{3})?)*)\s+"
                     r"(?P<start>\d{1,2}:\d{2})-(?P<end>\d{1,2}:\d{2})")
@@ -45,13 +46,18 @@ def parse_duration(text: object, setting: str) -> float:
 
 
 def _seconds_in(text: str, setting: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        pass
+    if text.isascii() and "_" not in text:  # float() alone would read '1_000' and Arabic-Indic digits
+        try:
+            return float(text)
+        except ValueError:
+            pass
     clock = _CLOCK.fullmatch(text)
     if clock:
         hours, minutes, seconds = clock.groups()
+        # The first field is free (90:00 is 90 minutes); the ones after it count minutes and seconds.
+        if (hours is not None and int(minutes) > 59) or float(seconds) >= 60:
+            raise ConfigurationError(setting, f"'{text}' is not a time: in 'h:mm:ss' and 'm:ss' the minutes and "
+                                              "seconds go from 0 to 59, such as '1:30:00'")
         return int(hours or 0) * 3600 + int(minutes) * 60 + float(seconds)
     parts = _PART.findall(text)
     if parts and _PART.sub("", text).strip() == "" and all(unit in _UNITS for _, unit in parts):
@@ -68,6 +74,9 @@ def parse_durations(text: object, setting: str) -> tuple[float, ...]:
         items = [part for part in text.split(",") if part.strip()]
     else:
         raise ConfigurationError(setting, "give times separated by commas, such as '2 hours, 15 minutes'")
+    if not items:
+        raise ConfigurationError(setting, f"{str(text).strip()!r} has no time in it: give one or more times "
+                                          "separated by commas, such as '2 hours, 15 minutes'")
     return tuple(sorted({parse_duration(item, setting) for item in items}, reverse=True))
 
 
@@ -84,24 +93,52 @@ class WorkingHours:
     def is_working(self, moment: datetime) -> bool:
         return any(day == moment.weekday() and start <= moment.time() < end for day, start, end in self.spans)
 
-    def last_working_moment_before(self, moment: datetime) -> datetime | None:
-        """The latest moment at or before ``moment`` within working hours (within 8 days), or None."""
-        if self.is_working(moment):
-            return moment
-        best: datetime | None = None
+    def last_working_moment_before(self, at: float, zone: tzinfo | None) -> float | None:
+        """The latest instant at or before ``at`` when the clocks in ``zone`` (None: this machine's)
+        read a working time, within 8 days, or None: a working day's closing minute, or ``at`` itself.
+
+        Computed in UTC and checked as the clocks read after conversion, so daylight saving never
+        gives a moment outside the hours: a closing time that does not exist (skipped in spring) gives
+        the last minute before the clocks jumped, and of one that happens twice (autumn) the later
+        one not after ``at`` is taken.
+        """
+        if self.is_working(_local(at, zone)):
+            return at
+        today = _local(at, zone).date()
         for back in range(0, 9):
-            day = (moment - timedelta(days=back)).date()
-            for weekday, start, end in self.spans:
-                if weekday != day.weekday():
-                    continue
-                closing = datetime.combine(day, end, tzinfo=moment.tzinfo) - timedelta(minutes=1)
-                opening = datetime.combine(day, start, tzinfo=moment.tzinfo)
-                candidate = min(closing, moment)
-                if candidate >= opening and (best is None or candidate > best):
-                    best = candidate
-            if best is not None:
-                return best
+            day = today - timedelta(days=back)
+            found = [self._latest_in(day, start, end, at, zone) for weekday, start, end in self.spans
+                     if weekday == day.weekday()]
+            latest = max((moment for moment in found if moment is not None), default=None)
+            if latest is not None:
+                return latest
         return None
+
+    def _latest_in(self, day: date, start: time, end: time, at: float, zone: tzinfo | None) -> float | None:
+        """The latest working instant not after ``at`` nor after the closing minute of the span
+        ``start``-``end`` on ``day``, from that minute back to the span's opening, minute by minute
+        (a step or two but where the clocks change)."""
+        opening = min(_instants(datetime.combine(day, start), zone))
+        closing = max(_instants(datetime.combine(day, end) - timedelta(minutes=1), zone))
+        moment = min(at, closing)
+        while moment >= opening:
+            if self.is_working(_local(moment, zone)):
+                return moment
+            moment -= 60
+        return None
+
+
+def _local(at: float, zone: tzinfo | None) -> datetime:
+    """The instant ``at`` as the clocks in ``zone`` (None: this machine's) read it."""
+    return datetime.fromtimestamp(at, timezone.utc).astimezone(zone)
+
+
+def _instants(wall: datetime, zone: tzinfo | None) -> tuple[float, float]:
+    """Both readings (PEP 495 ``fold``) of the clock time ``wall`` in ``zone`` as instants: the same
+    instant twice on an ordinary day, the two instants of an hour that happens twice, and two
+    instants around the jump for a time the clocks skip (none of them that time)."""
+    first, second = wall.replace(fold=0, tzinfo=zone), wall.replace(fold=1, tzinfo=zone)
+    return first.timestamp(), second.timestamp()
 
 
 def parse_working_hours(text: object, setting: str = "remind_hours") -> WorkingHours:
@@ -143,15 +180,15 @@ def _day_range(first: str, last: str, setting: str) -> list[int]:
 def reminder_times(expires_at: float, leads: Sequence[float], hours: WorkingHours | None,
                    zone: tzinfo | None) -> list[tuple[float, float]]:
     """``(lead, due_at)`` for each lead time: due once less than ``lead`` remains, moved to the last
-    working moment before when ``hours`` say that moment is outside them."""
+    working moment before when ``hours`` say that moment is outside them (as the clocks in ``zone``
+    read, daylight saving included: never outside the hours, never later than it was due)."""
     due = []
     for lead in leads:
         at = expires_at - lead
         if hours is not None:
-            moment = datetime.fromtimestamp(at, zone).astimezone(zone)
-            working = hours.last_working_moment_before(moment)
+            working = hours.last_working_moment_before(at, zone)
             if working is not None:
-                at = working.timestamp()
+                at = working
         due.append((lead, at))
     return due
 

@@ -34,7 +34,16 @@ from .private_files import ensure_private_folder
 from .record import MAX_EVENT_BYTES, MAX_HISTORY, RecordedEvent, SupervisionRecord, open_events, sign_event
 from .sealing import Sealer, Unreadable, new_sealer, unseal
 from .signouts import SignOutRecord
-from .store import MAX_TIME, MAX_VERSION, StoredAuthorisation, TokenStore, Versioned, unreadable
+from .store import (
+    CLAIM_SKEW,
+    MAX_CLAIM_SECONDS,
+    MAX_TIME,
+    MAX_VERSION,
+    StoredAuthorisation,
+    TokenStore,
+    Versioned,
+    unreadable,
+)
 
 LOCK_TIMEOUT = 120.0
 WAIT_POLL_SECONDS = 0.5  # a robot waiting for a sign-in sees it within this (and a stat per poll)
@@ -170,16 +179,33 @@ class FileTokenStore(TokenStore):
 
     def claim(self, name: str, ttl: float) -> tuple[bool, float]:
         now = time.time()
-        digest = hashlib.sha256(name.encode("utf-8")).hexdigest()
+        digest = _claim_digest(name)
         with self._locked():
             document = self._read()
-            times = _claim_times(document.claims.get(digest))
+            times = _claim_times(document.claims.get(digest), now)
             if times is not None and times[1] > now:
                 return False, times[0]
-            document.claims = {k: v for k, v in document.claims.items() if (_claim_times(v) or (0, 0))[1] > now}
+            document.claims = {k: v for k, v in document.claims.items() if (_claim_times(v, now) or (0, 0))[1] > now}
             document.claims[digest] = [now, now + ttl]
             self._write(document)
             return True, now
+
+    def settle_claim(self, name: str, claimed_at: float, ttl: float | None) -> None:
+        digest = _claim_digest(name)
+        with self._locked():
+            document = self._read()
+            times = _claim_times(document.claims.get(digest), time.time())
+            if times is None or times[0] != claimed_at:
+                return  # expired and taken by another robot meanwhile (or dropped): theirs now
+            if ttl is None:
+                del document.claims[digest]
+            else:
+                document.claims[digest] = [claimed_at, time.time() + ttl]
+            self._write(document)
+
+    def last_version(self) -> int:
+        return self._read().last_version
+
 
     def wait_for_change(self, key: str, version: int | None, timeout: float) -> None:
         # Polling the file's status costs a stat every half second: a decryption only when it changed.
@@ -199,7 +225,7 @@ class FileTokenStore(TokenStore):
 
     def _locked(self) -> contextlib.AbstractContextManager[None]:
         self._lock.timeout = self.lock_timeout
-        return self._lock.held()
+        return self._lock.held(self._within(self.lock_timeout))  # within bounded(): no longer than its deadline
 
     def _versioned(self, key: str, data: Any) -> Versioned:
         try:
@@ -269,15 +295,24 @@ def _parse(payload: Mapping[str, Any], sealer: Sealer, generation: int) -> _Docu
     # that holds nothing (after the last sign-out) takes the source of the run that writes it next.
     keep = sealer if entries or aside else None
     claims = payload.get("claims")
-    claims = {k: v for k, v in claims.items() if _claim_times(v) is not None} if isinstance(claims, dict) else {}
+    claims = {k: v for k, v in claims.items() if _claim_times(v, time.time()) is not None} \
+        if isinstance(claims, dict) else {}
     return _Document(entries, max([last, *versions]), aside, keep, generation, claims)
 
 
-def _claim_times(value: Any) -> tuple[float, float] | None:
-    if isinstance(value, list) and len(value) == 2 and all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= MAX_TIME for v in value):
-        return float(value[0]), float(value[1])
-    return None
+def _claim_digest(name: str) -> str:
+    return hashlib.sha256(name.encode("utf-8")).hexdigest()
+
+
+def _claim_times(value: Any, now: float) -> tuple[float, float] | None:
+    """A claim's (claimed at, expires at), or None for what cannot be a claim this library made."""
+    if not (isinstance(value, list) and len(value) == 2 and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= MAX_TIME for v in value)):
+        return None
+    claimed, expires = float(value[0]), float(value[1])
+    if claimed > now + CLAIM_SKEW or not 0 <= expires - claimed <= MAX_CLAIM_SECONDS + CLAIM_SKEW:
+        return None
+    return claimed, expires
 
 
 def _version_of(data: Any) -> int | None:

@@ -29,7 +29,8 @@ class FileLock:
         self._lock: Any = None
 
     @contextlib.contextmanager
-    def held(self) -> Iterator[None]:
+    def held(self, timeout: float | None = None) -> Iterator[None]:
+        """Hold the lock; wait at most ``timeout`` seconds for it (default: this lock's timeout)."""
         from filelock import FileLock as OsFileLock
         from filelock import Timeout
 
@@ -38,10 +39,11 @@ class FileLock:
                 ensure_private_folder(self.path.parent)
                 self._lock = OsFileLock(str(self.path), mode=0o600)
         refuse_link(self.path, self.what)
+        limit = self.timeout if timeout is None else max(0.0, timeout)
         try:
-            self._lock.acquire(timeout=self.timeout)
+            self._lock.acquire(timeout=limit)
         except Timeout:
-            raise StoreLockTimeout(f"Another robot held the {self.what} {self.path} for over {self.timeout:g} "
+            raise StoreLockTimeout(f"Another robot held the {self.what} {self.path} for over {limit:g} "
                                    "seconds. If no robot is running, delete that file.") from None
         except OSError as error:
             raise StoreError(f"The {self.what} {self.path} cannot be used ({error.strerror}). Check the folder's "

@@ -94,3 +94,34 @@ for _, item in ipairs(items) do
 end
 return out
 """
+# KEYS: the claim. ARGV: now (the claimer's clock, as text), ttl in ms, the longest claim in ms, the
+# clock skew allowed in s. -> {1, now} claimed; {0, when} when a claim this library could have made
+# stands. Anything else (another type, no expiry, a longer one, a time in the future or long past,
+# more than a time's length) is no claim: it is replaced, so a hostile value cannot silence a notice.
+CLAIM_SCRIPT = """
+local now, ttl, longest, skew = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+if redis.call('TYPE', KEYS[1])['ok'] == 'string' and redis.call('STRLEN', KEYS[1]) <= 32 then
+  local left = redis.call('PTTL', KEYS[1])
+  local text = redis.call('GET', KEYS[1])
+  local when = tonumber(text)
+  if left > 0 and left <= longest and when and when <= now + skew and when >= now - longest / 1000 - skew then
+    return {0, text}
+  end
+end
+redis.call('DEL', KEYS[1])
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
+return {1, ARGV[1]}
+"""
+# KEYS: the claim. ARGV: when it was claimed (as the claim script wrote it), the ttl in ms to keep it
+# ("" to drop it). Only that claim is touched: one taken by another robot since stays theirs.
+SETTLE_CLAIM_SCRIPT = """
+if redis.call('TYPE', KEYS[1])['ok'] ~= 'string' or redis.call('STRLEN', KEYS[1]) > 32 then return 0 end
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if ARGV[2] == '' then return redis.call('DEL', KEYS[1]) end
+return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+"""
+# KEYS: the version counter. -> its text, or false when it is absent or not a counter this library keeps.
+LAST_VERSION_SCRIPT = """
+if redis.call('TYPE', KEYS[1])['ok'] ~= 'string' or redis.call('STRLEN', KEYS[1]) > 20 then return false end
+return redis.call('GET', KEYS[1])
+"""

@@ -23,7 +23,7 @@ import logging
 import secrets
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
@@ -37,18 +37,30 @@ from ..errors import (
 )
 from ..redaction import REDACTOR
 from .key_sources import read_key, require_shared_key
-from .record import MAX_EVENT_BYTES, MAX_HISTORY, RecordedEvent, SupervisionRecord, open_events, sign_event
+from .redis_record import RedisRecord
 from .redis_scripts import (
+    CLAIM_SCRIPT,
+    LAST_VERSION_SCRIPT,
     LOAD_SCRIPT,
     MARK_REFUSED_SCRIPT,
-    READ_RECORD_SCRIPT,
     REMOVE_SCRIPT,
     SET_ASIDE_SCRIPT,
+    SETTLE_CLAIM_SCRIPT,
     STORE_SCRIPT,
 )
 from .redis_url import describe_url, parse_store_url
 from .sealing import Sealer, Unreadable, unseal
-from .store import MAX_ENTRY_BYTES, MAX_TIME, MAX_VERSION, StoredAuthorisation, TokenStore, Versioned, unreadable
+from .store import (
+    CLAIM_SKEW,
+    MAX_CLAIM_SECONDS,
+    MAX_ENTRY_BYTES,
+    MAX_TIME,
+    MAX_VERSION,
+    StoredAuthorisation,
+    TokenStore,
+    Versioned,
+    unreadable,
+)
 
 if TYPE_CHECKING:
     import redis
@@ -172,21 +184,30 @@ class RedisTokenStore(TokenStore):
                 f"(kept: with the right key it can be renamed back). The reason: {reason}")
 
     def claim(self, name: str, ttl: float) -> tuple[bool, float]:
-        claim_key = self._key("claim:", name)
-        now = time.time()
+        now = repr(time.time())
         with self._talking("note a notice"):
-            if self._redis.set(claim_key, repr(now), nx=True, px=max(1, int(ttl * 1000))):
-                return True, now
-            earlier = self._redis.get(claim_key)
-        try:
-            when = float(_bytes(earlier or b"").decode("ascii"))
-        except (UnicodeError, ValueError):
-            when = now  # not written by this library: it still stands for "claimed"
-        return False, when if 0 <= when <= MAX_TIME else now
+            first, stamp = self._script("claim", CLAIM_SCRIPT)(
+                keys=[self._key("claim:", name)], args=[now, max(1, int(ttl * 1000)), int(MAX_CLAIM_SECONDS * 1000),
+                                                         CLAIM_SKEW])
+        return first == 1, float(_bytes(stamp).decode("ascii"))  # the script checked that it is a number
+
+    def settle_claim(self, name: str, claimed_at: float, ttl: float | None) -> None:
+        with self._talking("note a notice"):
+            keep = "" if ttl is None else max(1, int(ttl * 1000))
+            self._script("settle", SETTLE_CLAIM_SCRIPT)(keys=[self._key("claim:", name)], args=[repr(claimed_at), keep])
+
+    def last_version(self) -> int:
+        with self._talking("read the token"):
+            counted = self._script("versions", LAST_VERSION_SCRIPT)(keys=[self._key("versions")])
+        text = _text(counted) or "0"
+        return int(text) if text.isdigit() and len(text) <= 16 and int(text) <= MAX_VERSION else 0
+
 
     def wait_for_change(self, key: str, version: int | None, timeout: float) -> None:
         """Wait on the entry's change channel (every write publishes on it), and read the entry again
         every WAIT_POLL_SECONDS in case a publish was missed or is not allowed."""
+        from redis.exceptions import NoPermissionError
+
         deadline = time.monotonic() + timeout
         pubsub = None
         try:
@@ -196,7 +217,6 @@ class RedisTokenStore(TokenStore):
         except StoreUnavailableError as error:
             log.info("Waiting for a sign-in by reading %s every %g seconds (%s).", self._shown, WAIT_POLL_SECONDS,
                      error)
-            pubsub = None
         try:
             while True:
                 current = self.load(key)
@@ -210,7 +230,13 @@ class RedisTokenStore(TokenStore):
                     time.sleep(pause)
                     continue
                 with self._talking("wait for a sign-in", deadline=pause + self.timeout):
-                    pubsub.get_message(timeout=pause)
+                    try:
+                        pubsub.get_message(timeout=pause)
+                    except NoPermissionError:  # redis-py reads the SUBSCRIBE's answer only here
+                        log.info("Waiting for a sign-in by reading %s every %g seconds: its user may not subscribe "
+                                 "(see docs/fleet.md).", self._shown, WAIT_POLL_SECONDS)
+                        pubsub.close()
+                        pubsub = None
         finally:
             if pubsub is not None:
                 with contextlib.suppress(Exception):
@@ -287,7 +313,7 @@ class RedisTokenStore(TokenStore):
         ``ConnectionPool.disconnect``, which shuts the sockets down), and the blocked read ends."""
         from redis import exceptions
 
-        limit = self.timeout if deadline is None else deadline
+        limit = self._within(self.timeout if deadline is None else deadline)  # bounded(): no later than its end
         expired = threading.Event()
 
         def abort() -> None:
@@ -337,30 +363,6 @@ class RedisTokenStore(TokenStore):
 
 def _bytes(value: bytes | str) -> bytes:
     return value if isinstance(value, bytes) else value.encode("utf-8")
-
-
-class RedisRecord(SupervisionRecord):
-    """The supervision record of a Redis store: a stream, ``<prefix>history``, trimmed to about
-    the last MAX_HISTORY events; each event authenticated with the fleet's key."""
-
-    def __init__(self, store: RedisTokenStore) -> None:
-        self._store = store
-
-    def append(self, event: Mapping[str, str]) -> None:
-        store = self._store
-        text = sign_event(event, store._sealer_for_writes().key)
-        with store._talking("record the event"):
-            store._redis.xadd(store._key("history"), {"event": text}, maxlen=MAX_HISTORY, approximate=True)
-
-    def read(self, limit: int) -> list[RecordedEvent]:
-        store = self._store
-        with store._talking("read the supervision record"):
-            texts = store._script("record", READ_RECORD_SCRIPT)(keys=[store._key("history")],
-                                                                  args=[MAX_HISTORY, MAX_EVENT_BYTES])
-        key = store._sealer_for_writes().key
-        # Every event read, so an authentic one repeated is found wherever its original is.
-        events = open_events(reversed(texts or []), lambda source: key if source == "env" else None)
-        return events[-limit:] if limit > 0 else []
 
 
 def _text(value: bytes | str | None) -> str | None:

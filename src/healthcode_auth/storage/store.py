@@ -26,9 +26,11 @@ Beside the entries, every store has a supervision record (:attr:`TokenStore.supe
 
 from __future__ import annotations
 
+import threading
+import time
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
-from contextlib import AbstractContextManager
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +45,8 @@ MAX_TIME = 2.0**34  # year 2514: a stored time beyond it is not one this library
 MAX_VERSION = 2**53  # versions count writes; one beyond this was not written by this library
 MAX_TOKEN = 500_000  # what the transport can bring (a 1 MB body), sealed within MAX_ENTRY_BYTES
 MAX_TEXT = 2_000
+MAX_CLAIM_SECONDS = 60 * 86400.0  # no claim this library makes lasts longer
+CLAIM_SKEW = 600.0  # robots' clocks may differ by this much: a claim further in the future is not one
 SET_ASIDE_COMMAND = "healthcode-auth set-aside"
 
 
@@ -202,7 +206,39 @@ class TokenStore(ABC):
     def claim(self, name: str, ttl: float) -> tuple[bool, float]:
         """Claim ``name`` for ``ttl`` seconds, once for every robot of the store (a notice sent, a
         reminder due): ``(True, now)`` for the caller that claimed it, ``(False, when it was
-        claimed)`` for every other until it expires."""
+        claimed)`` for every other until it expires. What cannot be a claim this library made (no
+        expiry, a time in the future or long past, a value of another kind) is no claim: it is
+        replaced, so a hostile value in a shared store cannot silence a notice."""
+
+    @abstractmethod
+    def settle_claim(self, name: str, claimed_at: float, ttl: float | None) -> None:
+        """After the work a claim was for: keep it ``ttl`` more seconds (it was done), or drop it
+        (None: it was not; the next robot tries again). Only the claim made at ``claimed_at`` is
+        touched: one that expired meanwhile and was taken by another robot stays theirs."""
+
+    @abstractmethod
+    def last_version(self) -> int:
+        """The highest version this store has given out (0 if none). It only grows, so beside an
+        absent entry it says *which* absence: before the first sign-in, after a sign-out..."""
+
+    @contextmanager
+    def bounded(self, deadline: float) -> Iterator[None]:
+        """Within the block, every exchange with the store in this thread ends by the monotonic
+        ``deadline`` (StoreUnavailableError or StoreLockTimeout when it cannot): a wait's limit is
+        a total deadline even when the store stalls. Implementations bound each exchange with
+        :meth:`_within`."""
+        bound = self.__dict__.setdefault("_bound", threading.local())
+        previous = getattr(bound, "deadline", None)
+        bound.deadline = deadline if previous is None else min(previous, deadline)
+        try:
+            yield
+        finally:
+            bound.deadline = previous
+
+    def _within(self, limit: float) -> float:
+        """``limit`` seconds, or what is left of the deadline of :meth:`bounded` when that is less."""
+        deadline = getattr(self.__dict__.get("_bound"), "deadline", None)
+        return limit if deadline is None else max(0.0, min(limit, deadline - time.monotonic()))
 
     @abstractmethod
     def wait_for_change(self, key: str, version: int | None, timeout: float) -> None:
