@@ -4,6 +4,7 @@ import contextlib
 import threading
 import time
 
+from healthcode_auth.storage.claims import next_attempt, settled
 from healthcode_auth.storage.record import RecordedEvent, SupervisionRecord
 from healthcode_auth.storage.store import TokenStore, Versioned
 
@@ -60,24 +61,22 @@ class MemoryTokenStore(TokenStore):
     def set_aside(self, key):
         return None  # nothing in memory is ever unreadable
 
-    def claim(self, name, ttl):
+    def claim(self, name, lease, keep=None):
         now = time.time()
         with self._lock:
-            claimed = self._claims.get(name)
-            if claimed is not None and claimed[1] > now:
-                return False, claimed[0]
-            self._claims[name] = (now, now + ttl)
-            return True, now
+            standing = self._claims.get(name)
+            if standing is not None and standing.holds(now):
+                return standing
+            claim = next_attempt(standing, now, lease)
+            self._claims[name] = claim._replace(ours=False)
+            return claim
 
-    def settle_claim(self, name, claimed_at, ttl):
+    def settle_claim(self, name, claim, done, hold, keep):
         with self._lock:
-            claimed = self._claims.get(name)
-            if claimed is None or claimed[0] != claimed_at:
-                return
-            if ttl is None:
-                del self._claims[name]
-            else:
-                self._claims[name] = (claimed_at, time.time() + ttl)
+            if self._claims.get(name) != claim._replace(ours=False):
+                return False
+            self._claims[name] = settled(claim, done, hold, time.time())._replace(ours=False)
+            return True
 
     def last_version(self):
         return self._last_version

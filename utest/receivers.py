@@ -8,6 +8,7 @@ import email
 import json
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -20,12 +21,16 @@ def free_port() -> int:
 
 
 class Webhook:
-    """Records every JSON notice Apprise's ``json://`` posts; answers ``status`` (200, or a failure)."""
+    """Records every JSON notice Apprise's ``json://`` posts, the moment it arrives; answers ``status``
+    (200, or a failure) after ``delay`` seconds (a service that shows the notice at once but is slow
+    to say so)."""
 
     def __init__(self) -> None:
         self.received: list[dict] = []
+        self.arrived: list[float] = []  # time.monotonic() of each notice
         self.headers: list[dict[str, str]] = []
         self.status = 200
+        self.delay = 0.0
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -36,13 +41,20 @@ class Webhook:
                     receiver.received.append(json.loads(body))
                 except ValueError:
                     receiver.received.append({"raw": body.decode("utf-8", "replace")})
-                self.send_response(receiver.status)
-                self.end_headers()
+                receiver.arrived.append(time.monotonic())
+                status = receiver.status
+                time.sleep(receiver.delay)
+                try:
+                    self.send_response(status)
+                    self.end_headers()
+                except OSError:  # the sender gave up waiting
+                    pass
 
             def log_message(self, *args):
                 pass
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
         self.port = self._server.server_address[1]
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 

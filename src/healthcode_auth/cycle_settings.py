@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import unquote, unquote_plus
 
 from .errors import ConfigurationError
-from .protocol.schedule import parse_duration, parse_durations, parse_working_hours
+from .protocol.schedule import WorkingHours, parse_duration, parse_durations, parse_working_hours
 from .protocol.urls import endpoint_url_problem, has_control_characters, split_url, without_credentials, without_queries
 from .redaction import REDACTOR
 
@@ -28,12 +28,20 @@ MAX_SHOWN_SCHEME = 16
 # host): shown in messages and not masked. Every other service may read a token as its host.
 REAL_HOST_SCHEMES = frozenset({"mailto", "mailtos", "json", "jsons", "xml", "xmls", "form", "forms", "workflow",
                                "workflows", "http", "https"})
-# Query or fragment parameters of a sign-in in progress (RFC 6749, RFC 7636, OpenID Connect): a portal URL
-# carrying one is a prepared sign-in or a redirect, not the portal's address.
-SIGN_IN_PARAMETERS = frozenset({"state", "code", "code_challenge", "code_verifier", "nonce", "request_uri",
-                                "response_type", "id_token", "access_token", "refresh_token", "client_secret",
-                                "session_state", "id_token_hint"})
+# Parameters (in the query, the fragment or a path segment's ";name=") of a sign-in or sign-out being
+# prepared or completed: OAuth 2.0 and PKCE (RFC 6749, 7636), OpenID Connect (its request objects,
+# JAR/PAR: RFC 9101, 9126; its logout), OAuth 1.0a, SAML, CAS and bearer tokens. A portal URL carrying one
+# is a prepared sign-in, a redirect or a sign-out link, not the portal's address.
+SIGN_IN_PARAMETERS = frozenset({
+    "state", "code", "code_challenge", "code_challenge_method", "code_verifier", "nonce", "request", "request_uri",
+    "response_type", "response_mode", "redirect_uri", "id_token", "access_token", "refresh_token", "token",
+    "authorization_code", "assertion", "client_assertion", "client_secret", "session_state", "id_token_hint",
+    "login_hint", "logout_hint", "post_logout_redirect_uri", "oauth_token", "oauth_verifier", "oauth_signature",
+    "samlrequest", "samlresponse", "relaystate", "samlart", "ticket", "jwt", "password"})
+# Characters that make a link read otherwise than it goes (bidirectional overrides, invisible marks).
+_INVISIBLE = re.compile("[\u00ad\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 _HOST = re.compile(r"[a-z0-9.-]+|[0-9a-f:.]+", re.ASCII)
+_DELIMITERS = re.compile(r"[/\\:@;,&=?#+!$'()*\[\]\s]+")  # what separates a URL's parts, in any service's reading
 
 
 def split_notify_urls(value: object, setting: str) -> tuple[str, ...]:
@@ -83,6 +91,10 @@ def register_notify_secrets(url: str) -> None:
     pieces.extend(re.split(r"[/;]", path))
     pieces.extend(item.partition("=")[2] if "=" in item else item for item in re.split(r"[&;]", query))
     pieces.extend(re.split(r"[/&=]", fragment))
+    # And every run between delimiters inside a piece, as written and decoded: a service may read a
+    # token out of the middle of one (rocket://TOKEN_A/TOKEN_B@host: TOKEN_B is a path segment's start).
+    pieces.extend(part for piece in list(pieces) for form in _spelled(piece) for part in _DELIMITERS.split(form)
+                  if part not in public)
     REDACTOR.add(*(spelling for piece in pieces if len(piece) >= MIN_SECRET_PART
                    for spelling in _spelled(piece, lower=not real_host)))
 
@@ -139,9 +151,18 @@ def check_remind_before(value: object, _: Mapping[str, Any]) -> object:
 
 
 def check_remind_hours(value: object, _: Mapping[str, Any]) -> object:
+    """Working hours as text (``Mon-Fri 08:00-18:00, Sat 09:00-12:00``), a list of such texts (from a
+    YAML or TOML file), or hours already read; anything else is an error now, not at the first reminder."""
+    if isinstance(value, WorkingHours):
+        return value
+    if isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value):
+        value = ", ".join(item.strip() for item in value if item.strip())
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
-    return value if not isinstance(value, str) else parse_working_hours(value)
+    if not isinstance(value, str):
+        raise ConfigurationError("remind_hours", "give the working hours as text, such as 'Mon-Fri 08:00-18:00' or "
+                                                 "'Mon-Fri 08:00-18:00, Sat 09:00-12:00'")
+    return parse_working_hours(value)
 
 
 def check_timezone(value: object, _: Mapping[str, Any]) -> object:
@@ -170,22 +191,28 @@ def check_portal_url(value: object, _: Mapping[str, Any]) -> object:
         raise ConfigurationError("portal_url", "give the portal's https address, as supervisors open it")
     carried = sorted(_sign_in_parameters(value))
     if carried:
-        address = without_queries(without_credentials(value.split("#")[0].split("?")[0]))
+        address = re.sub(r";[^/]*", "", without_queries(without_credentials(value.split("#")[0].split("?")[0])))
         shown = "the URL" if has_control_characters(address) else f"'{address}'"
         raise ConfigurationError("portal_url", f"{shown} carries {', '.join(carried)}: a portal URL is the portal's "
                                                "plain address, as supervisors open it, never a prepared sign-in (an "
                                                "authorisation request or a redirect with a code); give the portal's "
                                                "https address without those parameters")
-    problem = endpoint_url_problem(value)
+    problem = endpoint_url_problem(value) or (
+        "it contains invisible or direction-changing characters (a link that reads otherwise than it goes)"
+        if _INVISIBLE.search(value) else None)
     if problem:
         raise ConfigurationError("portal_url", f"give the portal's https address, as supervisors open it; {problem}")
     return value
 
 
 def _sign_in_parameters(url: str) -> set[str]:
-    """The OAuth parameters (:data:`SIGN_IN_PARAMETERS`) named in the query or fragment of ``url``."""
-    _, _, after = url.partition("?") if "?" in url.split("#")[0] else url.partition("#")
-    names = {unquote_plus(item.partition("=")[0]).strip().lower() for item in re.split(r"[&;?#]", after)}
+    """The parameters of :data:`SIGN_IN_PARAMETERS` named in the query, the fragment or the path
+    segments' parameters (``/cb;code=...``) of ``url``, in any case and percent-encoding."""
+    rest = url.partition("://")[2]
+    path = re.split(r"[?#]", rest, maxsplit=1)[0].partition("/")[2]
+    after = rest[len(rest.split("?")[0].split("#")[0]):]
+    items = re.split(r"[&;?#]", after) + [item for segment in path.split("/") for item in segment.split(";")[1:]]
+    names = {unquote_plus(item.partition("=")[0]).strip().lower() for item in items}
     return names & SIGN_IN_PARAMETERS
 
 

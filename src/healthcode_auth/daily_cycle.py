@@ -11,10 +11,12 @@ while the "robots waiting" notice (once per authorisation for the whole fleet) a
 answers in time, the escalation notice are sent beside it; it says where it stands at most once
 a minute, and its limit is a total deadline even when the store or a notice service stalls.
 
-Once-for-the-fleet is a claim in the token store (:meth:`~.storage.store.TokenStore.claim`), held
-across machines as renewal is: a short lease while the notice is being sent, kept once it was
-delivered, dropped when it was not (the next robot or run tries again; a sender that died lets go
-when its lease ends). A store that cannot note the claim does not stop the notice.
+Once-for-the-fleet is a claim in the token store (:mod:`.storage.claims`), held across machines as
+renewal is: a short lease while the notice is being sent (a sender that died lets go when it
+ends), kept once it was delivered, and held for a backoff when it was not (5 s, doubling, at most 5
+minutes): the next attempt, by this robot while it waits or by any other robot or run, comes
+after it, so a service that is down gets a bounded number of attempts, never one per robot. A
+store that cannot note the claim does not stop the notice.
 """
 
 from __future__ import annotations
@@ -31,69 +33,100 @@ from .config import HealthcodeConfig
 from .errors import StoreError, StoreLockTimeout, StoreUnavailableError, first_line
 from .protocol.schedule import describe_duration, describe_when, reminder_times
 from .protocol.token import Token
+from .redaction import REDACTOR
+from .storage.claims import DONE, FAILED, SENDING, Claim, settled
 from .storage.store import TokenStore, Versioned
 
 log = logging.getLogger("healthcode_auth")
 PROGRESS_EVERY = 60.0  # a waiting robot says where it stands at most this often
 CLAIM_SPARE = 7 * 86400.0  # a delivered notice's claim outlives what it is about by this much
 LEASE = notices.SEND_DEADLINE + 30.0  # a claim while its notice is being sent; a sender that died lets go
+RETRY_FIRST, RETRY_MOST = 5.0, 300.0  # the backoff after a notice not delivered: 5 s, doubling, at most 5 min
+RECHECK = 15.0  # a robot waiting while another has the notice in hand looks again this often
 _UNSEEN = -1  # the entry's version before the first read of a wait: any answer is news
+_CUT = 0.05  # an exchange cut this close to the wait's deadline is the deadline, not a store in trouble
+
+
+def retry_after(attempt: int) -> float:
+    """How long a notice not delivered at its ``attempt``-th try holds the fleet back."""
+    return min(RETRY_MOST, RETRY_FIRST * 2.0 ** min(max(attempt, 1) - 1, 16))
 
 
 @dataclass(frozen=True)
 class Sent:
-    """What became of one notice: sent now (and delivered or not), or already sent by another."""
+    """What became of one notice: sent now (and delivered or not), or in another robot's hands
+    (``claim``: what the fleet knows of it; None when the store could not note it)."""
 
     kind: str
     sent: bool
     delivery: notices.Delivery | None = None
-    claimed_at: float | None = None
+    claim: Claim | None = None
 
     def says(self, config: HealthcodeConfig, now: float) -> str:
+        zone, claim = config.zone, self.claim
         if not self.sent:
-            return (f"the '{self.kind}' notice was already sent by another robot or scheduler "
-                    f"({describe_when(self.claimed_at or now, now, config.zone)})")
+            at = describe_when(claim.at if claim else now, now, zone)
+            if claim is not None and claim.state == SENDING:
+                return f"the '{self.kind}' notice is being sent by another robot or scheduler (since {at})"
+            if claim is not None and claim.state == FAILED:
+                return (f"the '{self.kind}' notice was not delivered by another robot or scheduler ({at}); the next "
+                        f"robot or run tries again from {describe_when(max(claim.until, now), now, zone)}")
+            return f"the '{self.kind}' notice was already sent by another robot or scheduler ({at})"
         if self.delivered:
             return f"the '{self.kind}' notice was delivered"
+        when = f" from {describe_when(max(claim.until, now), now, zone)}" if claim is not None else ""
         return (f"the '{self.kind}' notice was not delivered ({self.delivery.reason if self.delivery else '?'}); "
-                "the next robot or run tries again")
+                f"the next robot or run tries again{when}")
 
     @property
     def delivered(self) -> bool:
         return self.delivery is not None and self.delivery.delivered
 
+    @property
+    def final(self) -> bool:
+        """Nothing more to do: delivered, by this robot or another."""
+        return self.delivered or (not self.sent and self.claim is not None and self.claim.state == DONE)
+
+    @property
+    def undelivered(self) -> bool:
+        """Known not delivered: this robot's try failed, or another's did and it is not yet tried again."""
+        return (self.sent and not self.delivered) or (self.claim is not None and self.claim.state == FAILED)
+
 
 def notify_once(store: TokenStore, config: HealthcodeConfig, claims: Sequence[str], notice: notices.Notice,
-                urls: tuple[str, ...], ttl: float) -> Sent:
-    """Send ``notice`` unless every one of ``claims`` is already claimed by a robot of the fleet
-    (sent, or being sent). The claims this call made are kept ``ttl`` seconds once the notice was
-    delivered, and dropped when it was not, so that the next robot or run tries again."""
-    ours: list[tuple[str, float | None]] = []  # None: the store could not note it
-    earliest: float | None = None
+                urls: tuple[str, ...], keep: float) -> Sent:
+    """Send ``notice`` unless a claim of the fleet holds every one of ``claims`` (sent, being sent,
+    or not delivered and waiting for its backoff). The claims this call took are kept ``keep``
+    seconds once the notice was delivered, and held for a backoff when it was not."""
+    ours: list[tuple[str, Claim | None]] = []  # None: the store could not note it
+    standing: Claim | None = None
     for name in claims:
         try:
-            first, at = store.claim(name, LEASE)
+            claim: Claim = store.claim(name, LEASE, keep)
         except StoreError as error:
             log.warning("Could not note the '%s' notice in the token store (%s); sending it anyway: another robot "
                         "may send it too.", notice.kind, first_line(error, 300))
             ours.append((name, None))
             continue
-        if first:
-            ours.append((name, at))
-        else:
-            earliest = at if earliest is None else min(earliest, at)
+        if claim.ours:
+            ours.append((name, claim))
+        elif standing is None or (standing.state == DONE and claim.state != DONE):
+            standing = claim  # what another robot has in hand, rather than what is done
     if not ours:
-        return Sent(notice.kind, False, claimed_at=earliest)
+        return Sent(notice.kind, False, claim=standing)
     delivery = notices.send(urls, notice)
-    for name, claimed_at in ours:
-        if claimed_at is None:
+    after: Claim | None = None
+    for name, taken in ours:
+        if taken is None:
             continue
+        hold = keep if delivery.delivered else retry_after(taken.attempt)
         try:
-            store.settle_claim(name, claimed_at, ttl if delivery.delivered else None)
+            store.settle_claim(name, taken, delivery.delivered, hold, keep)
         except StoreError as error:  # the lease runs out by itself: the next one tries again
             log.warning("Could not note in the token store what became of the '%s' notice (%s).", notice.kind,
                         first_line(error, 300))
-    return Sent(notice.kind, True, delivery, claimed_at=next((at for _, at in ours if at is not None), time.time()))
+        after = after or settled(taken, delivery.delivered, hold, time.time())
+    return Sent(notice.kind, True, delivery, after)
 
 
 def send_due_reminders(store: TokenStore, key: str, config: HealthcodeConfig, stored: Versioned | None,
@@ -114,7 +147,7 @@ def send_due_reminders(store: TokenStore, key: str, config: HealthcodeConfig, st
         return []
     sent = notify_once(store, config, [f"reminder|{key}|{stored.version}|{lead:g}" for lead in due],
                        notices.reminder(config, end, now), config.notify, end - now + CLAIM_SPARE)
-    return [Sent(f"reminder {describe_duration(due[-1])} before the end", sent.sent, sent.delivery, sent.claimed_at)]
+    return [Sent(f"reminder {describe_duration(due[-1])} before the end", sent.sent, sent.delivery, sent.claim)]
 
 
 @dataclass(frozen=True)
@@ -128,16 +161,70 @@ class Waited:
 
 
 class _Notifying:
-    """A notice sent beside the wait: the robot waits at once, whatever the service does."""
+    """A notice of a wait, sent beside it in a thread of its own (the robot waits at once, whatever
+    the service does), and tried again while it is not delivered: when the backoff its failure
+    holds the fleet back for ends, and while another robot has it in hand, every RECHECK seconds."""
 
-    def __init__(self, send: Callable[[], Sent]) -> None:
-        self.result: Sent | None = None
-        self.reported = False
-        self._thread = threading.Thread(target=self._run, args=(send,), name="healthcode-notice", daemon=True)
+    def __init__(self, kind: str, send: Callable[[], Sent]) -> None:
+        self.kind = kind
+        self.result: Sent | None = None  # the last attempt that finished
+        self._send = send
+        self._thread: threading.Thread | None = None
+        self._next = 0.0  # monotonic: when the next attempt is due
+        self._tries = 0
+        self._said: tuple[object, ...] | None = None
+        self._said_at = -PROGRESS_EVERY
+        self.tick()
+
+    @property
+    def busy(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def tick(self) -> None:
+        """Start the next attempt if one is due."""
+        if self.busy or (self.result is not None and self.result.final) or time.monotonic() < self._next:
+            return
+        self._thread = threading.Thread(target=self._run, name="healthcode-notice", daemon=True)
         self._thread.start()
 
-    def _run(self, send: Callable[[], Sent]) -> None:
-        self.result = send()
+    def due_in(self) -> float:
+        """Seconds until :meth:`tick` has something to do (0 while an attempt is under way: its
+        outcome is to be said soon)."""
+        if self.busy:
+            return 0.0
+        return float("inf") if self.result is not None and self.result.final else self._next - time.monotonic()
+
+    def news(self, config: HealthcodeConfig) -> str | None:
+        """What to say of the last attempt: the first outcome, a delivery, and a change at most once
+        a minute; never the same again."""
+        result = self.result
+        if result is None:
+            return None
+        seen = (result.sent, result.delivered, result.claim.state if result.claim else None)
+        if seen == self._said or (self._said is not None and not result.final
+                                  and time.monotonic() - self._said_at < PROGRESS_EVERY):
+            return None
+        self._said, self._said_at = seen, time.monotonic()
+        said = result.says(config, time.time())
+        return f"{said[0].upper()}{said[1:]}."
+
+    def _run(self) -> None:
+        self._tries += 1
+        try:
+            result = self._send()
+        except Exception as error:  # never a traceback from this thread: the robot waits on
+            reason = REDACTOR.redact(first_line(error, 200))
+            log.warning("The '%s' notice could not be sent: %s: %s", self.kind, type(error).__name__, reason)
+            result = Sent(self.kind, True, notices.Delivery(False, f"{type(error).__name__}: {reason}"))
+        claim, now = result.claim, time.time()
+        if claim is None:  # the store could not note it: this robot's own backoff
+            pause = retry_after(self._tries)
+        elif result.sent or claim.state == FAILED:
+            pause = max(0.0, claim.until - now)
+        else:  # being sent by another robot: look again, in case it fails
+            pause = min(RECHECK, max(1.0, claim.until - now))
+        self._next = time.monotonic() + pause
+        self.result = result
 
 
 def wait_for_sign_in(store: TokenStore, key: str, config: HealthcodeConfig, timeout: float,
@@ -160,12 +247,14 @@ def wait_for_sign_in(store: TokenStore, key: str, config: HealthcodeConfig, time
                 return Waited(None, time.monotonic() - clock, _told(waiting, config))
             try:
                 if version != _UNSEEN:
-                    pending = (waiting and not waiting.reported) or (escalating and not escalating.reported)
-                    store.wait_for_change(key, version, min(left, 2.0 if pending else PROGRESS_EVERY))
+                    busy = [n for n in (waiting, escalating) if n is not None]
+                    pause = min([PROGRESS_EVERY, *(max(n.due_in(), 0.0) or 2.0 for n in busy)])
+                    store.wait_for_change(key, version, min(left, pause))
                 stored = store.load(key)
                 episode = f"{key}|{stored.version}" if stored else f"{key}|absent-after-{store.last_version()}"
             except (StoreUnavailableError, StoreLockTimeout) as error:  # a store that stalls or restarts
-                if time.monotonic() - last_trouble >= PROGRESS_EVERY:
+                cut = deadline - time.monotonic() <= _CUT  # ended by the deadline itself: nothing to say
+                if not cut and time.monotonic() - last_trouble >= PROGRESS_EVERY:
                     last_trouble = time.monotonic()
                     say(f"The token store did not answer ({first_line(error, 300)}); still waiting.")
                 time.sleep(max(0.0, min(1.0, deadline - time.monotonic())))
@@ -175,20 +264,22 @@ def wait_for_sign_in(store: TokenStore, key: str, config: HealthcodeConfig, time
                 return Waited(token, time.monotonic() - clock, _told(waiting, config))
             version = None if stored is None else stored.version
             if waiting is None and config.notify:
-                waiting = _Notifying(partial(notify_once, store, config, [f"waiting|{episode}"],
-                                             notices.waiting(config, started, started, timeout), config.notify,
-                                             timeout + config.escalate_after + CLAIM_SPARE))
+                waiting = _Notifying("waiting", partial(
+                    notify_once, store, config, [f"waiting|{episode}"], notices.waiting(config, started, started,
+                                                                                       timeout),
+                    config.notify, timeout + config.escalate_after + CLAIM_SPARE))
             now = time.time()
             since = _since(waiting, started)
             if escalating is None and config.notify_escalation and now - since >= config.escalate_after:
-                escalating = _Notifying(partial(notify_once, store, config, [f"escalation|{episode}"],
-                                                notices.escalation(config, since, now), config.notify_escalation,
-                                                timeout + CLAIM_SPARE))
-            for sending in (waiting, escalating):
-                if sending is not None and sending.result is not None and not sending.reported:
-                    sending.reported = True
-                    said = sending.result.says(config, now)
-                    say(f"{said[0].upper()}{said[1:]}.")
+                escalating = _Notifying("escalation", partial(
+                    notify_once, store, config, [f"escalation|{episode}"], notices.escalation(config, since, now),
+                    config.notify_escalation, timeout + CLAIM_SPARE))
+            for notifying in (waiting, escalating):
+                if notifying is not None:
+                    notifying.tick()
+                    news = notifying.news(config)
+                    if news:
+                        say(news)
             if time.monotonic() - last_said >= PROGRESS_EVERY and time.monotonic() - clock >= PROGRESS_EVERY:
                 last_said = time.monotonic()
                 waited = time.monotonic() - clock
@@ -201,11 +292,11 @@ def _told(waiting: _Notifying | None, config: HealthcodeConfig) -> str:
         return "no notice is configured (the notify setting)" if not config.notify else "no notice was sent"
     if waiting.result is None:
         return "the 'waiting' notice was still being sent"
-    return waiting.result.says(config, time.time())
+    return waiting.result.says(config, time.time()) + ("; another try was under way" if waiting.busy else "")
 
 
 def _since(waiting: _Notifying | None, started: float) -> float:
-    """When the fleet began to wait: when the 'robots waiting' notice was claimed (never later than
-    this robot began), or when this robot began."""
-    claimed = None if waiting is None or waiting.result is None else waiting.result.claimed_at
-    return started if claimed is None else min(claimed, started)
+    """When the fleet began to wait: when the first 'robots waiting' notice of this episode was
+    claimed (never later than this robot began), or when this robot began."""
+    claim = None if waiting is None or waiting.result is None else waiting.result.claim
+    return started if claim is None else min(claim.first_at, started)

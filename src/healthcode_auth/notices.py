@@ -15,6 +15,7 @@ logged with the reason, without the URL's credentials, and never fails a robot o
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,6 +30,11 @@ from .redaction import REDACTOR
 
 log = logging.getLogger("healthcode_auth")
 SEND_DEADLINE = 30.0  # seconds for every service of one notice together
+# How long a service may take to answer once it has the notice (Apprise's own default is 4 s): a webhook
+# or workflow that shows the notice at once but answers in 6 s was counted as failed, and the notice sent
+# again by every robot and run. A URL's own ``rto=`` wins.
+READ_TIMEOUT = 20.0
+_OWN_READ_TIMEOUT = re.compile(r"[?&]rto=", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -138,7 +144,13 @@ def _send(urls: list[str], notice: Notice, outcome: dict[str, object]) -> None:
         import apprise
 
         sender = apprise.Apprise()
-        refused = [shown_notify_url(url) for url in urls if not sender.add(url)]
+        refused = []
+        for url in urls:
+            service = apprise.Apprise.instantiate(url)
+            if service is None or not sender.add(service):
+                refused.append(shown_notify_url(url))
+            elif not _OWN_READ_TIMEOUT.search(url):
+                service.socket_read_timeout = max(service.socket_read_timeout, READ_TIMEOUT)
         said = ""
         if len(sender):
             with apprise.LogCapture(level=logging.WARNING) as captured:  # type: ignore[no-untyped-call]

@@ -44,7 +44,7 @@ def remind(args: argparse.Namespace) -> int:
     for sent in send_due_reminders(session.store, session.key, config, stored, now):
         said = sent.says(config, now)
         print(f"{said[0].upper()}{said[1:]}.")
-        undelivered = undelivered or (sent.sent and not sent.delivered)
+        undelivered = undelivered or sent.undelivered  # this run's try failed, or another's, not yet tried again
     upcoming = [at for _, at in reminder_times(end, config.remind_before, config.remind_hours, config.zone) if at > now]
     ends = describe_when(end, now, config.zone)
     print(f"The authorisation ends {ends}." + (f" Next reminder: {describe_when(min(upcoming), now, config.zone)}."

@@ -3,13 +3,14 @@ out of the log at DEBUG, messages that show no more of a URL than its scheme (an
 portal URL that is not a prepared sign-in, lead times that are really there."""
 
 import io
+import json
 import logging
 from urllib.parse import quote
 
 import apprise
 import pytest
 
-from healthcode_auth import ConfigurationError, HealthcodeConfig
+from healthcode_auth import ConfigurationError, HealthcodeConfig, notices
 from healthcode_auth.cycle_settings import register_notify_secrets, shown_notify_url, split_notify_urls
 from healthcode_auth.redaction import MASK, REDACTOR
 from receivers import free_port
@@ -74,6 +75,34 @@ def test_no_piece_of_an_apprise_url_reaches_a_debug_log(debug_log):
     assert not leaked, "\n".join(line for line in logged.splitlines() if any(s in line for s in leaked))
 
 
+def test_no_piece_of_any_services_url_reaches_a_debug_log_whatever_its_shape(debug_log):
+    """Not scheme by scheme: every run between a URL's delimiters is masked, in every spelling."""
+    port, host = free_port(), "chat.example.test"  # through the proxy nobody listens on: refused at once
+    rocket_password, hook_password = "Rocket\\Pass77", 'Json"Pass\\1234'  # escaped when logged (JSON, repr)
+    cases = [
+        (f"rocket://RocketHookA1b2/RocketHookC3d4@{host}/#general", ["RocketHookA1b2", "RocketHookC3d4"]),
+        (f"rocket://rcuser:{quote(rocket_password, safe='')}@{host}/#general", [rocket_password]),
+        (f"ntfy://ntfyuser:Ntfy-Pass-word9@{host}/TopicSecret77", ["Ntfy-Pass-word9", "TopicSecret77"]),
+        (f"matrix://MatrixAccessTok3n42@{host}/#room", ["MatrixAccessTok3n42"]),
+        (f"json://hookuser:{quote(hook_password, safe='')}@127.0.0.1:{port}/notices", [hook_password]),
+        ("sns://AKIAIOSFODNN7EXAMPL2/wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKE2/us-east-1/+15551234567",
+         ["AKIAIOSFODNN7EXAMPL2", "wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKE2"]),
+        ("msteams://myteam/b2a8c8e5-aaaa-bbbb-cccc-1234567890ab@c0ffee00-dddd-eeee-ffff-1234567890ab/"
+         "TeamsTokenBxyz1234567/d0d0d0d0-1111-2222-3333-1234567890ab/",
+         ["b2a8c8e5-aaaa-bbbb-cccc-1234567890ab", "TeamsTokenBxyz1234567", "d0d0d0d0-1111-2222-3333-1234567890ab"]),
+    ]
+    for url, _ in cases:
+        split_notify_urls(url, "notify")
+        notices.send([url], notices.Notice("waiting", "title", "body"), deadline=15)
+    logged = debug_log.getvalue()
+    assert "Rocket.Chat POST URL" in logged
+    spellings = {form for _, secrets in cases for secret in secrets
+                 for form in (secret, json.dumps(secret)[1:-1], repr(secret)[1:-1], quote(secret, safe=""),
+                              secret.lower(), secret.upper())}
+    leaked = sorted(form for form in spellings if form in logged)
+    assert not leaked, "\n".join(line for line in logged.splitlines() if any(s in line for s in leaked))
+
+
 @pytest.mark.parametrize(("url", "pieces"), [
     ("gotify://gotify.example.org/ABCDEFGH-TOKEN", ["gotify.example.org", "ABCDEFGH-TOKEN"]),
     ("ntfy://user:Pa%24%24word1@ntfy.example.org/topic-secret", ["user:Pa$$word1", "Pa$$word1", "ntfy.example.org",
@@ -129,12 +158,40 @@ def test_a_bad_notify_url_is_refused_showing_only_its_scheme(value):
     "https://rpaapp.example.com/portal#access_token=SlAV32hkKG&token_type=bearer",
     "https://rpaapp.example.com/portal?%73tate=af0ifjsldkj",
     "https://rpaapp.example.com/portal?request_uri=urn:ietf:params:oauth:request_uri:6esc_11ACC5bwc014ltc14eY22c",
+    "https://sso.example.test/authorize?client_id=example_rpa_app&request=eyJhbGciOiJSUzI1NiJ9.eyJzdGF0ZSI6IlMifQ.c2ln",
+    "https://rpaapp.example.com/;state=af0ifjsldkj",
+    "https://rpaapp.example.com/postauth;code=SplxlOBeZQQYbYS6WxSbIA",
+    "https://sso.example.test/saml/SSO?SAMLRequest=fZJNT8MwDIbv&RelayState=af0ifjsldkj",
+    "https://rpaapp.example.com/?oauth_token=af0ifjsldkj&oauth_verifier=SplxlOBeZQQYbYS6WxSbIA",
+    "https://cas.example.test/cb?ticket=ST-1-af0ifjsldkj",
+    "https://rpaapp.example.com/?token=af0ifjsldkj",
+    "https://rpaapp.example.com/?authorization_code=SplxlOBeZQQYbYS6WxSbIA",
+    "https://rpaapp.example.com/?assertion=af0ifjsldkj",
+    "https://sso.example.test/logout?logout_hint=x&post_logout_redirect_uri=https://evil.example/",
 ])
 def test_a_portal_url_is_never_a_prepared_sign_in(portal):
     with pytest.raises(ConfigurationError, match="portal_url.*plain address.*never a prepared sign-in") as refused:
         HealthcodeConfig(**BASE, portal_url=portal)
-    for value in ("af0ifjsldkj", "SplxlOBeZQQYbYS6WxSbIA", "E9Melhoa2Ow", "dBjftJeZ4CVP", "SlAV32hkKG", "6esc_11ACC"):
+    for value in ("af0ifjsldkj", "SplxlOBeZQQYbYS6WxSbIA", "E9Melhoa2Ow", "dBjftJeZ4CVP", "SlAV32hkKG", "6esc_11ACC",
+                  "eyJhbGciOiJSUzI1NiJ9", "fZJNT8MwDIbv"):
         assert value not in str(refused.value)
+
+
+def test_a_portal_url_that_reads_otherwise_than_it_goes_is_refused():
+    with pytest.raises(ConfigurationError, match="portal_url.*direction-changing"):
+        HealthcodeConfig(**BASE, portal_url="https://rpaapp.example.com/\u202egnp.exe")
+
+
+@pytest.mark.parametrize("hours", [5, ["Mon-Fri 08:00-18:00", 9], {"Mon": "08:00-18:00"}, 8.5, True])
+def test_working_hours_that_are_not_text_are_an_error_when_configured_not_at_the_first_reminder(hours):
+    with pytest.raises(ConfigurationError, match="remind_hours.*'Mon-Fri 08:00-18:00'"):
+        HealthcodeConfig(**BASE, remind_hours=hours)
+
+
+def test_working_hours_from_a_list_of_texts_are_read_as_one():
+    hours = HealthcodeConfig(**BASE, remind_hours=["Mon-Fri 08:00-18:00", "Sat 09:00-12:00"]).remind_hours
+    assert hours.text == "Mon-Fri 08:00-18:00, Sat 09:00-12:00"
+    assert HealthcodeConfig(**BASE, remind_hours=hours).remind_hours == hours
 
 
 @pytest.mark.parametrize("portal", ["https://rpaapp.example.com/", "https://rpaapp.example.com/postauth",

@@ -6,13 +6,13 @@ ACL user without pub/sub still wakes; reminders due at once go as one notice.
 Against the sandbox, real receivers, the file store and a real Redis (paused and restarted).
 """
 
-import hashlib
 import socket
 import threading
 import time
 
 import pytest
 
+from healthcode_auth import daily_cycle
 from healthcode_auth.daily_cycle import send_due_reminders
 from healthcode_auth.errors import NoValidTokenError
 from healthcode_auth.storage.key_sources import new_random_key
@@ -46,7 +46,8 @@ def later(seconds, action):
     return worker
 
 
-def test_a_reminder_not_delivered_is_sent_by_the_next_run(sandbox, store, webhook):
+def test_a_reminder_not_delivered_is_sent_by_the_next_run(sandbox, store, webhook, monkeypatch):
+    monkeypatch.setattr(daily_cycle, "RETRY_FIRST", 1.0)  # the backoff after a failure (5 s in production)
     sandbox.set_token_lifetime(900)  # ends in 10 minutes: the 15-minute reminder is due
     session = new_session(sandbox, store, notify=webhook.url(), remind_before=(900,))
     sign_in(session)
@@ -54,8 +55,12 @@ def test_a_reminder_not_delivered_is_sent_by_the_next_run(sandbox, store, webhoo
     webhook.status = 500
     first = send_due_reminders(session.store, session.key, session.config, stored)
     assert [(s.sent, s.delivered) for s in first] == [(True, False)]
-    assert "the next robot or run tries again" in first[0].says(session.config, time.time())
+    assert "the next robot or run tries again from today at" in first[0].says(session.config, time.time())
     webhook.status = 200
+    held = send_due_reminders(session.store, session.key, session.config, stored)  # within the backoff
+    assert [(s.sent, s.undelivered) for s in held] == [(False, True)]
+    assert "was not delivered by another robot or scheduler" in held[0].says(session.config, time.time())
+    time.sleep(1.2)
     second = send_due_reminders(session.store, session.key, session.config, stored)
     assert [(s.sent, s.delivered) for s in second] == [(True, True)]
     third = send_due_reminders(session.store, session.key, session.config, stored)
@@ -87,7 +92,7 @@ def test_robots_waiting_after_a_sign_out_are_told_again(sandbox, store, webhook)
 
 
 @pytest.mark.bad_input
-@pytest.mark.parametrize("hostile", ["no-expiry", "hash", "far-future", "zero", "large"])
+@pytest.mark.parametrize("hostile", ["no-expiry", "hash", "far-future", "zero", "large", "plausible"])
 def test_a_hostile_claim_in_redis_silences_no_notice_and_fails_no_robot(sandbox, redis_url, redis_server, monkeypatch,
                                                                        webhook, hostile):
     monkeypatch.setenv("HEALTHCODE_CACHE_KEY", FLEET_KEY)
@@ -95,11 +100,12 @@ def test_a_hostile_claim_in_redis_silences_no_notice_and_fails_no_robot(sandbox,
     robot = new_session(sandbox, redis_url, notify=webhook.url(), notify_escalation=webhook.url(),
                         escalate_after=3600, wait_for_authorisation=2)
     version = robot.store.load(robot.key).version
-    claim = "healthcode:claim:" + hashlib.sha256(f"waiting|{robot.key}|{version}".encode()).hexdigest()
+    claim = robot.store._claims._name(f"waiting|{robot.key}|{version}")  # where the claim is (keyed: see round two)
     written = {"no-expiry": [("SET", claim, repr(time.time()))], "hash": [("HSET", claim, "a", "b")],
                "far-future": [("SET", claim, "9999999999", "PX", "600000")],
                "zero": [("SET", claim, "0", "PX", "600000")],
-               "large": [("SET", claim, "1" * 5_000_000, "PX", "600000")]}[hostile]
+               "large": [("SET", claim, "1" * 5_000_000, "PX", "600000")],
+               "plausible": [("SET", claim, repr(time.time()), "PX", "600000")]}[hostile]
     for command in written:
         redis_server.execute(*command)
     with pytest.raises(NoValidTokenError, match="the 'waiting' notice was delivered"):

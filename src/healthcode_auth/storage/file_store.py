@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigurationError, StoreError, StoreKeyError, StoreUnreadableError
+from .claims import MAX_CLAIM_SECONDS, Claim, from_fields, kept_for, next_attempt, settled
 from .key_sources import StoreKey, ensure_key, read_key
 from .locks import FileLock
 from .persistence import FilePersistence, TooLarge
@@ -34,16 +35,7 @@ from .private_files import ensure_private_folder
 from .record import MAX_EVENT_BYTES, MAX_HISTORY, RecordedEvent, SupervisionRecord, open_events, sign_event
 from .sealing import Sealer, Unreadable, new_sealer, unseal
 from .signouts import SignOutRecord
-from .store import (
-    CLAIM_SKEW,
-    MAX_CLAIM_SECONDS,
-    MAX_TIME,
-    MAX_VERSION,
-    StoredAuthorisation,
-    TokenStore,
-    Versioned,
-    unreadable,
-)
+from .store import MAX_VERSION, StoredAuthorisation, TokenStore, Versioned, unreadable
 
 LOCK_TIMEOUT = 120.0
 WAIT_POLL_SECONDS = 0.5  # a robot waiting for a sign-in sees it within this (and a stat per poll)
@@ -66,7 +58,7 @@ class _Document:
     set_aside: dict[str, Any] = field(default_factory=dict)
     sealer: Sealer | None = None  # None: no file yet
     generation: int | None = None  # the sign-out generation it was read under
-    claims: dict[str, Any] = field(default_factory=dict)  # name hash -> [claimed at, expires at]
+    claims: dict[str, Any] = field(default_factory=dict)  # name hash -> [*Claim.fields(), kept until]
 
     def copy(self) -> _Document:
         return _Document(dict(self.entries), self.last_version, dict(self.set_aside), self.sealer, self.generation,
@@ -177,31 +169,32 @@ class FileTokenStore(TokenStore):
                         "encrypted, under 'set_aside'); the other entries are unchanged.")
             return None
 
-    def claim(self, name: str, ttl: float) -> tuple[bool, float]:
+    def claim(self, name: str, lease: float, keep: float | None = None) -> Claim:
         now = time.time()
         digest = _claim_digest(name)
         with self._locked():
             document = self._read()
-            times = _claim_times(document.claims.get(digest), now)
-            if times is not None and times[1] > now:
-                return False, times[0]
-            document.claims = {k: v for k, v in document.claims.items() if (_claim_times(v, now) or (0, 0))[1] > now}
-            document.claims[digest] = [now, now + ttl]
+            standing = _claim_of(document.claims.get(digest), now)
+            if standing is not None and standing.holds(now):
+                return standing
+            claim = next_attempt(standing, now, lease)
+            document.claims = {k: v for k, v in document.claims.items() if _claim_of(v, now) is not None}
+            document.claims[digest] = [*claim.fields(), now + kept_for(claim, lease if keep is None else keep, now)]
             self._write(document)
-            return True, now
+            return claim
 
-    def settle_claim(self, name: str, claimed_at: float, ttl: float | None) -> None:
+    def settle_claim(self, name: str, claim: Claim, done: bool, hold: float, keep: float) -> bool:
         digest = _claim_digest(name)
         with self._locked():
             document = self._read()
-            times = _claim_times(document.claims.get(digest), time.time())
-            if times is None or times[0] != claimed_at:
-                return  # expired and taken by another robot meanwhile (or dropped): theirs now
-            if ttl is None:
-                del document.claims[digest]
-            else:
-                document.claims[digest] = [claimed_at, time.time() + ttl]
+            now = time.time()
+            standing = _claim_of(document.claims.get(digest), now)
+            if standing is None or standing._replace(ours=True) != claim:
+                return False  # expired and taken by another robot meanwhile: theirs now
+            after = settled(claim, done, hold, now)
+            document.claims[digest] = [*after.fields(), now + kept_for(after, keep, now)]
             self._write(document)
+            return True
 
     def last_version(self) -> int:
         return self._read().last_version
@@ -295,7 +288,7 @@ def _parse(payload: Mapping[str, Any], sealer: Sealer, generation: int) -> _Docu
     # that holds nothing (after the last sign-out) takes the source of the run that writes it next.
     keep = sealer if entries or aside else None
     claims = payload.get("claims")
-    claims = {k: v for k, v in claims.items() if _claim_times(v, time.time()) is not None} \
+    claims = {k: v for k, v in claims.items() if _claim_of(v, time.time()) is not None} \
         if isinstance(claims, dict) else {}
     return _Document(entries, max([last, *versions]), aside, keep, generation, claims)
 
@@ -304,15 +297,16 @@ def _claim_digest(name: str) -> str:
     return hashlib.sha256(name.encode("utf-8")).hexdigest()
 
 
-def _claim_times(value: Any, now: float) -> tuple[float, float] | None:
-    """A claim's (claimed at, expires at), or None for what cannot be a claim this library made."""
-    if not (isinstance(value, list) and len(value) == 2 and all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= MAX_TIME for v in value)):
+def _claim_of(value: Any, now: float) -> Claim | None:
+    """A claim kept in the file and still kept (its fields and when it is kept until), or None for
+    what cannot be one this library made."""
+    if not isinstance(value, list) or len(value) != 6:
         return None
-    claimed, expires = float(value[0]), float(value[1])
-    if claimed > now + CLAIM_SKEW or not 0 <= expires - claimed <= MAX_CLAIM_SECONDS + CLAIM_SKEW:
+    claim, kept = from_fields(value[:5], now), value[5]
+    if claim is None or isinstance(kept, bool) or not isinstance(kept, (int, float)) \
+            or not now < kept <= now + MAX_CLAIM_SECONDS:
         return None
-    return claimed, expires
+    return claim
 
 
 def _version_of(data: Any) -> int | None:

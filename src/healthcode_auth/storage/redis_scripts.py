@@ -33,22 +33,38 @@ local fields = redis.call('HMGET', KEYS[1], 'version', 'sealed', 'refused_at')
 return {'ok', fields[1], fields[2], fields[3]}
 """
 # KEYS: entry, version counter, the entry's change channel. ARGV: expected version ("" = no entry at
-# all), sealed value, writer id. -> {1, version written} or {0, ''}. Waiting robots hear of the write on
-# the channel; a user whose ACL lacks PUBLISH (an older setup) still writes, and they poll.
+# all), sealed value, writer id, the writer's clock in ms, the largest version. -> {1, version written,
+# healed} or {0, ''}, or {0, 'exhausted'}. Waiting robots hear of the write on the channel; a user whose
+# ACL lacks PUBLISH (an older setup) still writes, and they poll. A counter this library never keeps
+# (another type, not canonical digits, 10^15 or more: someone else wrote it) is healed: it starts again
+# above this entry's version and the writer's clock in ms, so no version is given out twice, and the
+# version is returned as a number (tostring would write 1e+14).
 STORE_SCRIPT = _CHECK + """
+local current = nil
 if ARGV[1] == '' then
   if redis.call('EXISTS', KEYS[1]) == 1 then return {0, ''} end
 else
-  local current = redis.pcall('HGET', KEYS[1], 'version')
+  current = redis.pcall('HGET', KEYS[1], 'version')
   local problem = refused(current)
   if problem == 'wrongtype' then return {0, ''} elseif problem then return problem end
   if current ~= ARGV[1] then return {0, ''} end
 end
+local counter = redis.pcall('GET', KEYS[2])
+local problem = refused(counter)
+if problem and problem ~= 'wrongtype' then return problem end
+local healed = 0
+if problem or (counter and not (string.match(counter, '^[1-9][0-9]*$') and #counter <= 15)) then
+  local floor = math.max(tonumber(ARGV[4]), tonumber(current or '0') or 0)
+  if floor + 1 > tonumber(ARGV[5]) then return {0, 'exhausted'} end
+  redis.call('DEL', KEYS[2])
+  redis.call('SET', KEYS[2], string.format('%.0f', floor))
+  healed = 1
+end
 local version = redis.call('INCR', KEYS[2])
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'version', version, 'sealed', ARGV[2], 'writer', ARGV[3])
-redis.pcall('PUBLISH', KEYS[3], tostring(version))
-return {1, tostring(version)}
+redis.pcall('PUBLISH', KEYS[3], version)
+return {1, version, healed}
 """
 # KEYS: entry. ARGV: the version read and decrypted. Removes it only at that version.
 REMOVE_SCRIPT = _CHECK + """
@@ -94,31 +110,26 @@ for _, item in ipairs(items) do
 end
 return out
 """
-# KEYS: the claim. ARGV: now (the claimer's clock, as text), ttl in ms, the longest claim in ms, the
-# clock skew allowed in s. -> {1, now} claimed; {0, when} when a claim this library could have made
-# stands. Anything else (another type, no expiry, a longer one, a time in the future or long past,
-# more than a time's length) is no claim: it is replaced, so a hostile value cannot silence a notice.
-CLAIM_SCRIPT = """
-local now, ttl, longest, skew = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-if redis.call('TYPE', KEYS[1])['ok'] == 'string' and redis.call('STRLEN', KEYS[1]) <= 32 then
-  local left = redis.call('PTTL', KEYS[1])
-  local text = redis.call('GET', KEYS[1])
-  local when = tonumber(text)
-  if left > 0 and left <= longest and when and when <= now + skew and when >= now - longest / 1000 - skew then
-    return {0, text}
-  end
+# KEYS: a claim. ARGV: the most bytes of a claim. -> {'string', value}, or {'none'} for nothing this
+# library could have written there (absent, another type, too long: never fetched).
+CLAIM_READ_SCRIPT = """
+if redis.call('TYPE', KEYS[1])['ok'] ~= 'string' or redis.call('STRLEN', KEYS[1]) > tonumber(ARGV[1]) then
+  return {'none'}
 end
-redis.call('DEL', KEYS[1])
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
-return {1, ARGV[1]}
+return {'string', redis.call('GET', KEYS[1])}
 """
-# KEYS: the claim. ARGV: when it was claimed (as the claim script wrote it), the ttl in ms to keep it
-# ("" to drop it). Only that claim is touched: one taken by another robot since stays theirs.
-SETTLE_CLAIM_SCRIPT = """
-if redis.call('TYPE', KEYS[1])['ok'] ~= 'string' or redis.call('STRLEN', KEYS[1]) > 32 then return 0 end
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-if ARGV[2] == '' then return redis.call('DEL', KEYS[1]) end
-return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+# KEYS: a claim. ARGV: its value as read ('' for none, as CLAIM_READ_SCRIPT says), the new value, how
+# long to keep it in ms, the most bytes of a claim. Written only if the claim is still what was read
+# (compare-and-set): one taken meanwhile by another robot stays theirs. -> 1 written, 0 not.
+CLAIM_WRITE_SCRIPT = """
+local current = ''
+if redis.call('TYPE', KEYS[1])['ok'] == 'string' and redis.call('STRLEN', KEYS[1]) <= tonumber(ARGV[4]) then
+  current = redis.call('GET', KEYS[1])
+end
+if current ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return 1
 """
 # KEYS: the version counter. -> its text, or false when it is absent or not a counter this library keeps.
 LAST_VERSION_SCRIPT = """

@@ -17,6 +17,7 @@ Notes from checking redis-py against a real server: ``docs/notes/redis-py.md``.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import importlib.util
 import logging
@@ -36,31 +37,21 @@ from ..errors import (
     first_line,
 )
 from ..redaction import REDACTOR
+from .claims import Claim
 from .key_sources import read_key, require_shared_key
+from .redis_claims import RedisClaims
 from .redis_record import RedisRecord
 from .redis_scripts import (
-    CLAIM_SCRIPT,
     LAST_VERSION_SCRIPT,
     LOAD_SCRIPT,
     MARK_REFUSED_SCRIPT,
     REMOVE_SCRIPT,
     SET_ASIDE_SCRIPT,
-    SETTLE_CLAIM_SCRIPT,
     STORE_SCRIPT,
 )
 from .redis_url import describe_url, parse_store_url
 from .sealing import Sealer, Unreadable, unseal
-from .store import (
-    CLAIM_SKEW,
-    MAX_CLAIM_SECONDS,
-    MAX_ENTRY_BYTES,
-    MAX_TIME,
-    MAX_VERSION,
-    StoredAuthorisation,
-    TokenStore,
-    Versioned,
-    unreadable,
-)
+from .store import MAX_ENTRY_BYTES, MAX_TIME, MAX_VERSION, StoredAuthorisation, TokenStore, Versioned, unreadable
 
 if TYPE_CHECKING:
     import redis
@@ -87,10 +78,11 @@ class RedisTokenStore(TokenStore):
         self.timeout = timeout
         self.lock_timeout = lock_timeout
         self._ca_bundle = ca_bundle
-        self._client: redis.Redis | None = None
+        self._local = threading.local()  # each thread's own client and connections (see _talking)
         self._scripts: dict[str, Any] = {}
         self._sealer: Sealer | None = None
         self.supervision = RedisRecord(self)
+        self._claims = RedisClaims(self)
 
     def __repr__(self) -> str:
         return f"RedisTokenStore({self._shown!r})"
@@ -145,10 +137,26 @@ class RedisTokenStore(TokenStore):
     def store(self, entry: StoredAuthorisation, expected_version: int | None) -> int | None:
         sealed = self._sealer_for_writes().seal(entry.to_dict())
         keys = [self._entry(entry.key), self._key("versions"), self._key("changed:", entry.key)]
-        args = ["" if expected_version is None else str(expected_version), sealed, secrets.token_hex(8)]
+        args = ["" if expected_version is None else str(expected_version), sealed, secrets.token_hex(8),
+                int(time.time() * 1000), MAX_VERSION]
         with self._talking("store the token"):
-            stored, version = self._script("store", STORE_SCRIPT)(keys=keys, args=args)
-        return int(version) if int(stored) else None
+            stored, version, *healed = self._script("store", STORE_SCRIPT)(keys=keys, args=args)
+        if not int(stored):
+            if _bytes(version or b"") == b"exhausted":  # only someone else's writes get there
+                raise StoreUnavailableError(
+                    f"The token store {self._shown} cannot give the token a version: its version counter and this "
+                    "client's entry hold versions near the largest this library writes. Delete both (DEL "
+                    f"{self._key('versions')} {self._entry(entry.key)}) and have a supervisor sign in again.")
+            return None
+        if healed and int(healed[0]):
+            log.warning("The version counter %s in %s held a value this library never writes (someone else wrote it): "
+                        "it was started again above this entry's version, and the token was stored.",
+                        self._key("versions"), self._shown)
+        if not isinstance(version, int) or not 0 < version <= MAX_VERSION:
+            raise StoreUnavailableError(f"The token store {self._shown} answered a version this library never writes "
+                                        f"({escaped(str(version), 30)}) when it stored the token: check that nothing "
+                                        f"else writes {self._key('versions')}.")
+        return version
 
     def remove(self, key: str, version: int) -> bool:
         with self._talking("remove the token"):
@@ -183,18 +191,11 @@ class RedisTokenStore(TokenStore):
         return (f"Moved this client's entry in {self._shown}, which this run cannot read, to the Redis key {aside} "
                 f"(kept: with the right key it can be renamed back). The reason: {reason}")
 
-    def claim(self, name: str, ttl: float) -> tuple[bool, float]:
-        now = repr(time.time())
-        with self._talking("note a notice"):
-            first, stamp = self._script("claim", CLAIM_SCRIPT)(
-                keys=[self._key("claim:", name)], args=[now, max(1, int(ttl * 1000)), int(MAX_CLAIM_SECONDS * 1000),
-                                                         CLAIM_SKEW])
-        return first == 1, float(_bytes(stamp).decode("ascii"))  # the script checked that it is a number
+    def claim(self, name: str, lease: float, keep: float | None = None) -> Claim:
+        return self._claims.claim(name, lease, keep)
 
-    def settle_claim(self, name: str, claimed_at: float, ttl: float | None) -> None:
-        with self._talking("note a notice"):
-            keep = "" if ttl is None else max(1, int(ttl * 1000))
-            self._script("settle", SETTLE_CLAIM_SCRIPT)(keys=[self._key("claim:", name)], args=[repr(claimed_at), keep])
+    def settle_claim(self, name: str, claim: Claim, done: bool, hold: float, keep: float) -> bool:
+        return self._claims.settle(name, claim, done, hold, keep)
 
     def last_version(self) -> int:
         with self._talking("read the token"):
@@ -288,42 +289,53 @@ class RedisTokenStore(TokenStore):
         return self._key("entry:", key)
 
     def _script(self, name: str, source: str) -> Any:
+        """The script ``name``, run over this thread's client."""
         if name not in self._scripts:
             self._scripts[name] = self._redis.register_script(source)
-        return self._scripts[name]
+        return functools.partial(self._scripts[name], client=self._redis)
 
     @property
     def _redis(self) -> redis.Redis:
-        if self._client is None:
+        """This thread's client, with a pool of its own: a deadline's watchdog cuts the exchange it
+        bounds, never another thread's (the notice sent beside a wait, another session)."""
+        client: redis.Redis | None = getattr(self._local, "client", None)
+        if client is None:
             import redis
 
             options: dict[str, Any] = {"socket_timeout": self.timeout, "socket_connect_timeout": self.timeout}
             if self._url.startswith("rediss://"):
                 # Certificates and host names are always verified; a CA bundle adds the fleet's CA.
                 options.update(ssl_cert_reqs="required", ssl_check_hostname=True, ssl_ca_certs=self._ca_bundle)
-            self._client = redis.Redis.from_url(self._url, **options)
-        return self._client
+            client = self._local.client = redis.Redis.from_url(self._url, **options)
+        return client
 
     @contextlib.contextmanager
     def _talking(self, what: str, deadline: float | None = None) -> Iterator[None]:
         """redis-py's errors, as ours: what failed, in which store, and what to check; and a total
         deadline (``timeout``, or ``deadline`` seconds) on the whole exchange. redis-py's
         ``socket_timeout`` bounds each read only, so a server that trickles one byte at a time would
-        hold a robot for ever: at the deadline a watchdog disconnects the pool (redis-py's public
-        ``ConnectionPool.disconnect``, which shuts the sockets down), and the blocked read ends."""
+        hold a robot for ever: at the deadline a watchdog disconnects this thread's pool (redis-py's
+        public ``ConnectionPool.disconnect``, which shuts the sockets down), and the blocked read
+        ends. Other threads have pools of their own (:attr:`_redis`): their exchanges go on."""
         from redis import exceptions
 
         limit = self._within(self.timeout if deadline is None else deadline)  # bounded(): no later than its end
-        expired = threading.Event()
+        if limit <= 0:  # the deadline of bounded() has passed: no new exchange (its connecting could block)
+            raise StoreUnavailableError(f"The token store {self._shown} was not asked to {what}: no time was left.")
+        done, expired = threading.Event(), threading.Event()
+        pool = self._redis.connection_pool  # this thread's, taken here: the watchdog runs in a thread of its own
 
-        def abort() -> None:
+        def watch() -> None:  # at the deadline, and until the exchange ends: a connection it opens after a cut
+            if done.wait(limit):  # (redis-py reconnects) is cut too
+                return
             expired.set()
-            if self._client is not None:
-                self._client.connection_pool.disconnect()
+            while True:
+                with contextlib.suppress(Exception):
+                    pool.disconnect()
+                if done.wait(0.05):
+                    return
 
-        watchdog = threading.Timer(limit, abort)
-        watchdog.daemon = True
-        watchdog.start()
+        threading.Thread(target=watch, name="healthcode-store-deadline", daemon=True).start()
         try:
             yield
         except exceptions.AuthenticationError:
@@ -351,7 +363,7 @@ class RedisTokenStore(TokenStore):
             raise StoreUnavailableError(f"The token store {self._shown} failed to {what} "
                                         f"({first_line(error, 200)}).") from None
         finally:
-            watchdog.cancel()
+            done.set()
 
     def _reachability_advice(self) -> str:
         if self._url.startswith("rediss://"):

@@ -16,7 +16,8 @@ that only ever grows. The session speaks to it in a few verbs:
   renewer whose lease ran out may still hand over a newer pair for it); robots stop renewing it.
 - :meth:`TokenStore.set_aside`: the explicit way out of a lost key: move what cannot be read
   aside (kept, never deleted), so a supervisor can sign in again.
-- :meth:`TokenStore.claim`: once for the whole fleet (a notice, a reminder), across machines.
+- :meth:`TokenStore.claim`: once for the whole fleet (a notice, a reminder), across machines
+  (:mod:`.claims`).
 - :meth:`TokenStore.wait_for_change`: wait, cheaply, for a supervisor's sign-in to arrive.
 
 Beside the entries, every store has a supervision record (:attr:`TokenStore.supervision`,
@@ -36,6 +37,7 @@ from typing import Any
 
 from ..errors import StoreUnreadableError, escaped
 from ..protocol.token import Token
+from .claims import Claim
 from .key_sources import choose_source, describe_source
 from .record import SupervisionRecord
 from .sealing import Unreadable
@@ -45,8 +47,6 @@ MAX_TIME = 2.0**34  # year 2514: a stored time beyond it is not one this library
 MAX_VERSION = 2**53  # versions count writes; one beyond this was not written by this library
 MAX_TOKEN = 500_000  # what the transport can bring (a 1 MB body), sealed within MAX_ENTRY_BYTES
 MAX_TEXT = 2_000
-MAX_CLAIM_SECONDS = 60 * 86400.0  # no claim this library makes lasts longer
-CLAIM_SKEW = 600.0  # robots' clocks may differ by this much: a claim further in the future is not one
 SET_ASIDE_COMMAND = "healthcode-auth set-aside"
 
 
@@ -69,18 +69,22 @@ class StoredAuthorisation:
     issuer: str | None = None
     audience: tuple[str, ...] | None = None  # None: not recorded (an opaque token, or an older entry)
     verified: bool = True  # False: a renewed pair kept before (or although) its verification: never handed out
+    api_discovery: Mapping[str, Any] = field(default_factory=dict, repr=False)  # Healthcode's API discovery document
+    api_discovery_source: str | None = None  # where ``api_discovery`` was fetched from
 
     @classmethod
     def received(cls, discovery_url: str, client_id: str, token: Token, claims: Mapping[str, Any], *,
-                 discovery: Mapping[str, Any], discovery_source: str | None,
-                 verified: bool = True) -> StoredAuthorisation:
+                 discovery: Mapping[str, Any], discovery_source: str | None, verified: bool = True,
+                 api_discovery: Mapping[str, Any] | None = None,
+                 api_discovery_source: str | None = None) -> StoredAuthorisation:
         """The entry for a token just received, with the ``iss`` and ``aud`` of its verified claims
         (none for a token that is not ``verified``)."""
         issuer, audience = claims.get("iss"), claims.get("aud")
         audiences = [audience] if isinstance(audience, str) else audience
         return cls(discovery_url, client_id, token, discovery=discovery, discovery_source=discovery_source,
                    issuer=issuer if isinstance(issuer, str) else None, verified=verified,
-                   audience=tuple(a for a in audiences if isinstance(a, str)) if isinstance(audiences, list) else None)
+                   audience=tuple(a for a in audiences if isinstance(a, str)) if isinstance(audiences, list) else None,
+                   api_discovery=api_discovery or {}, api_discovery_source=api_discovery_source)
 
     @property
     def key(self) -> str:
@@ -105,6 +109,8 @@ class StoredAuthorisation:
             "discovery_source": self.discovery_source, "issuer": self.issuer,
             "audience": None if self.audience is None else list(self.audience),
             **({} if self.verified else {"verified": False}),
+            **({"api_discovery": dict(self.api_discovery), "api_discovery_source": self.api_discovery_source}
+               if self.api_discovery else {}),
             "token": {"access_token": token.access_token, "token_type": token.token_type,
                       "expires_at": token.expires_at, "refresh_token": token.refresh_token,
                       "scope": token.scope, "issued_at": token.issued_at, "supervisor": token.supervisor,
@@ -123,6 +129,9 @@ class StoredAuthorisation:
         discovery = data.get("discovery") or {}
         if not isinstance(discovery, Mapping):
             raise ValueError("'discovery' is not an object")
+        api_discovery = data.get("api_discovery") or {}
+        if not isinstance(api_discovery, Mapping):
+            raise ValueError("'api_discovery' is not an object")
         audience = data.get("audience")
         if audience is not None and (not isinstance(audience, list) or len(audience) > 20
                                      or not all(isinstance(a, str) and len(a) <= MAX_TEXT for a in audience)):
@@ -131,7 +140,8 @@ class StoredAuthorisation:
             discovery_url=_text(data, "discovery_url"), client_id=_text(data, "client_id"),
             discovery=dict(discovery), discovery_source=_text(data, "discovery_source", optional=True),
             issuer=_text(data, "issuer", optional=True), audience=None if audience is None else tuple(audience),
-            verified=data.get("verified", True) is not False,
+            verified=data.get("verified", True) is not False, api_discovery=dict(api_discovery),
+            api_discovery_source=_text(data, "api_discovery_source", optional=True),
             token=Token(access_token=_text(token, "access_token", limit=MAX_TOKEN),
                         token_type=_text(token, "token_type", optional=True) or "Bearer",
                         expires_at=_time(token, "expires_at", optional=True),
@@ -203,18 +213,22 @@ class TokenStore(ABC):
         version; True if noted. The entry and its version stay."""
 
     @abstractmethod
-    def claim(self, name: str, ttl: float) -> tuple[bool, float]:
-        """Claim ``name`` for ``ttl`` seconds, once for every robot of the store (a notice sent, a
-        reminder due): ``(True, now)`` for the caller that claimed it, ``(False, when it was
-        claimed)`` for every other until it expires. What cannot be a claim this library made (no
-        expiry, a time in the future or long past, a value of another kind) is no claim: it is
-        replaced, so a hostile value in a shared store cannot silence a notice."""
+    def claim(self, name: str, lease: float, keep: float | None = None) -> Claim:
+        """Claim ``name`` (a notice, a reminder: work done once for every robot of the store) unless
+        a claim under it still holds (:mod:`.claims`): being done by another robot, done, or failed
+        and waiting for its backoff. Returns the new claim (``ours``: the caller does the work now;
+        it holds the others back ``lease`` seconds) or the one that holds. The record is kept
+        ``keep`` seconds (default: ``lease``), so the next attempt counts those before it. What
+        cannot be a claim this library made (another kind of value, a time out of range, in Redis
+        one not authenticated with the fleet's key) is no claim: it is replaced, so a hostile value
+        in a shared store cannot silence a notice."""
 
     @abstractmethod
-    def settle_claim(self, name: str, claimed_at: float, ttl: float | None) -> None:
-        """After the work a claim was for: keep it ``ttl`` more seconds (it was done), or drop it
-        (None: it was not; the next robot tries again). Only the claim made at ``claimed_at`` is
-        touched: one that expired meanwhile and was taken by another robot stays theirs."""
+    def settle_claim(self, name: str, claim: Claim, done: bool, hold: float, keep: float) -> bool:
+        """After the work ``claim`` was for: note that it was done or failed, holding the others
+        back ``hold`` more seconds (what it is about lasts; or a failure's backoff), the record
+        kept ``keep`` seconds. Only that claim is touched: one taken meanwhile by another robot
+        (after its lease ran out) stays theirs (False)."""
 
     @abstractmethod
     def last_version(self) -> int:
