@@ -242,3 +242,32 @@ def test_a_hostile_version_counter_is_healed_not_a_traceback(sandbox, redis_url,
     healed = counter not in ("100000000000000",)
     assert ("version counter" in caplog.text) == healed
     assert new_session(sandbox, redis_url).access_token().access_token == token.access_token  # every robot reads it
+
+
+@pytest.mark.parametrize("set_back", ["below the entry's version", "deleted"])
+def test_a_counter_set_back_never_hands_out_an_entrys_version_again(sandbox, redis_url, redis_server, fleet_key,
+                                                                    set_back):
+    """Third round (c07): a writer without the key sets the counter back to a plain number below the
+    entry's version (or deletes it). The next sign-in still gets a newer version: a robot waiting on
+    the old entry wakes, and a stale writer's compare-and-set at the old version is refused."""
+    sign_in(new_session(sandbox, redis_url))
+    expired(sandbox, redis_url)  # the entry's version is 2: set back to 1, a number that looks like any other
+    old = new_session(sandbox, redis_url).store.load(new_session(sandbox, redis_url).key)
+    woke = []
+    robot = threading.Thread(target=lambda: woke.append(robot_waits(sandbox, redis_url, 20)))
+    robot.start()
+    time.sleep(1.5)
+    if set_back == "deleted":
+        redis_server.execute("DEL", "healthcode:versions")
+    else:
+        redis_server.execute("SET", "healthcode:versions", str(old.version - 1))
+    signed = time.monotonic()
+    token = sign_in(new_session(sandbox, redis_url))
+    robot.join(timeout=30)
+    assert time.monotonic() - signed < 10, "the waiting robot missed the sign-in"
+    assert not any("did not sign in" in line or "No supervisor" in line for line in woke[0]), woke
+    store = new_session(sandbox, redis_url).store
+    newer = store.load(new_session(sandbox, redis_url).key)
+    assert newer.version > old.version and newer.entry.token.access_token == token.access_token
+    assert not store.store(old.entry, old.version)  # a stale writer at the old version is refused
+    assert store.load(new_session(sandbox, redis_url).key).entry.token.access_token == token.access_token

@@ -60,6 +60,11 @@ if problem or (counter and not (string.match(counter, '^[1-9][0-9]*$') and #coun
   redis.call('SET', KEYS[2], string.format('%.0f', floor))
   healed = 1
 end
+if healed == 0 and current and (tonumber(counter or '0') or 0) < (tonumber(current) or 0) then
+  -- set back (or deleted) by a writer without the key: never hand out the entry's version again
+  redis.call('SET', KEYS[2], current)
+  healed = 1
+end
 local version = redis.call('INCR', KEYS[2])
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'version', version, 'sealed', ARGV[2], 'writer', ARGV[3])
