@@ -9,10 +9,11 @@ accounts and knobs that make it fail on purpose. See docs/sandbox.md.
     with Sandbox(SandboxSettings()) as sandbox:
         print(sandbox.discovery_url)
 
-Layout, lowest layer first (a layer imports only the ones before it; ``web`` and ``admin`` not
-each other): the foundation modules here (``sandbox_errors``, ``settings``, ``faults``,
+Layout, lowest layer first (a layer imports only the ones before it; ``web``, ``admin`` and
+``api_side`` not each other): the foundation modules here (``sandbox_errors``, ``settings``, ``faults``,
 ``request_stats``); ``oauth/`` (the authorization server, tokens, keys, endpoints); ``web/``
-(the supervisor's sign-in pages) and ``admin/`` (the ``/_sandbox`` admin API, registrations);
+(the supervisor's sign-in pages), ``admin/`` (the ``/_sandbox`` admin API, registrations) and
+``api_side/`` (Healthcode's APIs: the API discovery document, Find Member, remittances...);
 ``process/`` (the Flask app, the ``Sandbox`` server, the command line). This module,
 ``__main__`` and ``pytest_plugin`` are the public face on top.
 """
@@ -24,6 +25,7 @@ from .faults import Faults
 from .oauth.memory_store import IssuedSecrets
 from .process.command_line import main
 from .process.server import Sandbox
+from .request_stats import ApiCall
 from .sandbox_errors import SandboxConfigurationError, SandboxError, StartError
 from .settings import (
     DEFAULT_ACCOUNTS,
@@ -33,6 +35,7 @@ from .settings import (
     DEFAULT_OTP,
     DEFAULT_PASSWORD,
     DEFAULT_REDIRECT_URI,
+    DEFAULT_SITE_ID,
     Account,
     Client,
     SandboxSettings,
@@ -47,7 +50,9 @@ __all__ = [
     "DEFAULT_OTP",
     "DEFAULT_PASSWORD",
     "DEFAULT_REDIRECT_URI",
+    "DEFAULT_SITE_ID",
     "Account",
+    "ApiCall",
     "Client",
     "Faults",
     "IssuedSecrets",

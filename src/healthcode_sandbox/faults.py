@@ -46,6 +46,23 @@ class Faults:
       the SSO's own page; for testing that nothing from such a frame is taken as the SSO's).
     - ``approve_by_script``: an approval comes as a 200 page whose script sends the browser to the
       redirect URI (a navigation made by the SSO's own page), instead of a 302.
+
+    The API side (``/api/v1/...``, see docs/sandbox.md):
+
+    - ``api_moved``: the next N API calls under ``/api/v1`` answer ``api_moved_status`` with a
+      ``Location`` on the same API under ``/api/v2-moved`` (query string kept), which works.
+    - ``api_moved_status``: the redirect status of ``api_moved`` and ``api_redirect_elsewhere``:
+      301 (the default), 302, 303, 307 or 308.
+    - ``api_redirect_elsewhere``: a URL; the next API call is redirected there, verbatim (another
+      origin, e.g. a test's own server, to check that no token or site id follows). Used once,
+      then empty again.
+    - ``api_outcome_error``: the next N API calls answer 422 with an ``OperationOutcome`` error.
+    - ``api_failures``: the next N API calls answer ``failure_status`` (5xx) with a ``fatal``
+      ``OperationOutcome``.
+    - ``api_moved_permanently``: the API discovery document names ``/api/v2-moved/...`` from now
+      on and the ``/api/v1/...`` APIs answer 404 (``/api/v1/whoami`` stays).
+    - ``api_discovery_failures``: the next N requests for the API discovery document answer 5xx.
+    - ``api_delay``: seconds every API call waits before answering (client deadlines).
     """
 
     token_delay: float = 0.0
@@ -62,6 +79,14 @@ class Faults:
     error_page_redirect: bool = False
     embed_url: str = ""
     approve_by_script: bool = False
+    api_moved: int = 0
+    api_moved_status: int = 301
+    api_redirect_elsewhere: str = ""
+    api_outcome_error: int = 0
+    api_failures: int = 0
+    api_moved_permanently: bool = False
+    api_discovery_failures: int = 0
+    api_delay: float = 0.0
 
     def __post_init__(self) -> None:
         for item in dataclasses.fields(self):
@@ -130,7 +155,7 @@ class LiveFaults:
             return None
 
     def take_failure(self, knob: str) -> bool:
-        """Consume one of ``discovery_failures`` / ``jwks_failures``; True if this request must fail."""
+        """Consume one of a counted knob (``discovery_failures``, ``api_moved``, ...); True if it applies."""
         with self._lock:
             remaining = getattr(self._current, knob)
             if remaining <= 0:
@@ -138,9 +163,28 @@ class LiveFaults:
             self._current = dataclasses.replace(self._current, **{knob: remaining - 1})
             return True
 
+    def take_redirect_elsewhere(self) -> str:
+        """Consume ``api_redirect_elsewhere``: its URL (then empty again), or "" when it is not set."""
+        with self._lock:
+            url = self._current.api_redirect_elsewhere
+            if url:
+                self._current = dataclasses.replace(self._current, api_redirect_elsewhere="")
+            return url
 
-_COUNTS = {"token_failures", "token_invalid_grant", "discovery_failures", "jwks_failures"}
-_SECONDS = {"token_delay", "code_lifetime"}
+
+_COUNTS = {
+    "token_failures",
+    "token_invalid_grant",
+    "discovery_failures",
+    "jwks_failures",
+    "api_moved",
+    "api_outcome_error",
+    "api_failures",
+    "api_discovery_failures",
+}
+_SECONDS = {"token_delay", "code_lifetime", "api_delay"}
+_URLS = {"embed_url", "api_redirect_elsewhere"}
+REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 
 
 def _coerce(name: str, value: Any) -> Any:
@@ -152,7 +196,7 @@ def _coerce(name: str, value: Any) -> Any:
     return value
 
 
-_SWITCHES = {"refresh_tokens", "deny_sign_in", "error_page_redirect", "approve_by_script"}
+_SWITCHES = {"refresh_tokens", "deny_sign_in", "error_page_redirect", "approve_by_script", "api_moved_permanently"}
 
 
 def _check(name: str, value: Any) -> None:
@@ -160,9 +204,9 @@ def _check(name: str, value: Any) -> None:
         if not isinstance(value, str):
             raise SandboxConfigurationError("remembered_supervisor must be a username, or empty for none.")
         return
-    if name == "embed_url":
+    if name in _URLS:
         if not isinstance(value, str) or (value and not value.startswith(("http://", "https://"))):
-            raise SandboxConfigurationError("embed_url must be an http(s) URL, or empty for none.")
+            raise SandboxConfigurationError(f"{name} must be an http(s) URL, or empty for none.")
         return
     if name in _SWITCHES:
         if not isinstance(value, bool):
@@ -180,5 +224,7 @@ def _check(name: str, value: Any) -> None:
         raise SandboxConfigurationError(f"{name} must be zero or more.")
     if name == "failure_status" and not 500 <= value <= 599:
         raise SandboxConfigurationError("failure_status must be a 5xx status such as 500 or 503.")
+    if name == "api_moved_status" and value not in REDIRECT_STATUSES:
+        raise SandboxConfigurationError("api_moved_status must be a redirect status: 301, 302, 303, 307 or 308.")
     if name == "token_lifetime" and value < 1:
         raise SandboxConfigurationError("token_lifetime must be at least 1 second.")

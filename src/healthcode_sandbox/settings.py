@@ -7,6 +7,7 @@ without locks; values that tests change while the sandbox runs live in :mod:`fau
 from __future__ import annotations
 
 import dataclasses
+import re
 import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,6 +22,8 @@ DEFAULT_OTP = "123456"
 DEFAULT_AUDIENCE = "https://api.healthcode.sandbox"
 DEFAULT_SCOPE = "healthcode.api"
 DEFAULT_PORT = 8765
+DEFAULT_SITE_ID = "HC00ABC"
+SITE_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,32}")
 
 
 @dataclass(frozen=True)
@@ -71,12 +74,31 @@ class Client:
 
 @dataclass(frozen=True)
 class Account:
-    """A supervisor account. ``mfa=True`` adds the one-time-code step after the password."""
+    """A supervisor account. ``mfa=True`` adds the one-time-code step after the password.
+
+    ``sites`` are the Healthcode sites (data tenancies) the account's tokens may name in the
+    ``SU-SiteId`` header of an API call; any other site is refused with 403. Site ids are 1-32
+    characters of letters, digits, ``_`` and ``-`` (Healthcode's examples: ``HC00ABC``, ``HC12393``).
+    """
 
     username: str
     password: str = DEFAULT_PASSWORD
     mfa: bool = False
     display_name: str = ""
+    sites: tuple[str, ...] = (DEFAULT_SITE_ID,)
+
+    def __post_init__(self) -> None:
+        sites: object = self.sites
+        if isinstance(sites, str):
+            raise SandboxConfigurationError(
+                f"Account {self.username!r}: sites must be a list of site ids, not one string."
+            )
+        object.__setattr__(self, "sites", tuple(self.sites))
+        for site in self.sites:
+            if not isinstance(site, str) or not SITE_ID_PATTERN.fullmatch(site):
+                raise SandboxConfigurationError(
+                    f"Account {self.username!r}: {site!r} is not a site id (1-32 letters, digits, '_' or '-')."
+                )
 
     def get_user_id(self) -> str:
         """The JWT ``sub``: Authlib's token generator asks the user object for it by this name."""
@@ -85,8 +107,8 @@ class Account:
 
 DEFAULT_CLIENT = Client(DEFAULT_CLIENT_ID, (DEFAULT_REDIRECT_URI,), name="Example RPA app")
 DEFAULT_ACCOUNTS = (
-    Account("supervisor", DEFAULT_PASSWORD, display_name="Sandbox Supervisor"),
-    Account("mfa.supervisor", DEFAULT_PASSWORD, mfa=True, display_name="Sandbox MFA Supervisor"),
+    Account("supervisor", DEFAULT_PASSWORD, display_name="Sandbox Supervisor", sites=(DEFAULT_SITE_ID, "HC12393")),
+    Account("mfa.supervisor", DEFAULT_PASSWORD, mfa=True, display_name="Sandbox MFA Supervisor", sites=("HC16190",)),
 )
 
 

@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from healthcode_sandbox import Client, Sandbox, SandboxSettings
+from healthcode_sandbox import Client, Sandbox, SandboxSettings, Supervisor
 from sandbox_clients import AWKWARD_SECRET
 
+from .api_steps import Api
 from .flows import Flow
 
 # RFC 6749 2.3.1 makes every one of these characters special in Basic auth; the space too.
@@ -39,3 +40,16 @@ def start_sandbox(sandbox_factory: Callable[[SandboxSettings], Sandbox]) -> Call
         return sandbox_factory(SandboxSettings(**changes))
 
     return start
+
+
+@pytest.fixture
+def api(flow: Flow, sandbox: Sandbox) -> Api:
+    """The API side, as ``supervisor`` (sites HC00ABC and HC12393) asking for site HC00ABC."""
+    return Api(sandbox, flow.tokens()["access_token"])
+
+
+@pytest.fixture
+def mfa_api(sandbox: Sandbox) -> Api:
+    """The API side, as ``mfa.supervisor`` (site HC16190 only) asking for site HC16190."""
+    flow = Flow(sandbox, supervisor=Supervisor("mfa.supervisor"))
+    return Api(sandbox, flow.tokens()["access_token"], site_id="HC16190")

@@ -82,7 +82,9 @@ def test_cli_serves_until_a_signal_and_exits_cleanly(signum: int) -> None:
 
     assert returncode == 0, stderr
     assert "supervisor / sandbox-password" in stdout
-    assert "mfa.supervisor / sandbox-password + one-time code 123456" in stdout
+    assert "mfa.supervisor / sandbox-password + one-time code 123456; sites HC16190" in stdout
+    assert "supervisor / sandbox-password; sites HC00ABC, HC12393" in stdout
+    assert f"API discovery document: {document['issuer']}/.well-known/discovery-document.json" in stdout
     assert "cli_bot (confidential, secret not shown)" in stdout
     assert "TOPSECRET-1" not in stdout + stderr
     assert "GET /authorize 200" in stderr
@@ -111,6 +113,9 @@ def test_cli_reports_a_busy_port(sandbox: Sandbox, capsys: pytest.CaptureFixture
         (["--client-secret", "s"], "--client-id"),
         (["--token-lifetime", "0"], "at least 1 second"),
         (["--failure-status", "404"], "5xx"),
+        (["--api-moved-status", "200"], "redirect status"),
+        (["--api-redirect-elsewhere", "ftp://x"], "http"),
+        (["--api-failures", "-1"], "zero or more"),
     ],
 )
 def test_cli_rejects_inconsistent_options(args: list[str], message: str) -> None:
@@ -137,6 +142,9 @@ def test_cli_options_become_settings(tmp_path: Path) -> None:
         "--deny-sign-in", "--discovery-failures", "3", "--jwks-failures", "4",
         "--remembered-supervisor", "alice",
         "--error-page-redirect", "--embed-url", "http://127.0.0.1:9/frame", "--approve-by-script",
+        "--api-moved", "2", "--api-moved-status", "302", "--api-redirect-elsewhere", "http://127.0.0.1:9/x",
+        "--api-outcome-error", "3", "--api-failures", "4", "--api-moved-permanently",
+        "--api-discovery-failures", "5", "--api-delay", "0.25",
     ]  # fmt: skip
 
     settings = settings_from_options(build_parser().parse_args(args))
@@ -162,6 +170,14 @@ def test_cli_options_become_settings(tmp_path: Path) -> None:
         "error_page_redirect": True,
         "embed_url": "http://127.0.0.1:9/frame",
         "approve_by_script": True,
+        "api_moved": 2,
+        "api_moved_status": 302,
+        "api_redirect_elsewhere": "http://127.0.0.1:9/x",
+        "api_outcome_error": 3,
+        "api_failures": 4,
+        "api_moved_permanently": True,
+        "api_discovery_failures": 5,
+        "api_delay": 0.25,
     }
 
 

@@ -19,7 +19,7 @@ PACKAGE_DIR = Path(healthcode_sandbox.__file__).resolve().parent
 # Lower layers never import higher ones. The package root's own modules (errors, settings, knobs,
 # counters) are the foundation; __init__, __main__ and pytest_plugin sit on top as the public face.
 FOUNDATION, PUBLIC = 0, 4
-LAYERS = {"oauth": 1, "web": 2, "admin": 2, "process": 3}
+LAYERS = {"oauth": 1, "web": 2, "admin": 2, "api_side": 2, "process": 3}
 PUBLIC_MODULES = {PACKAGE, f"{PACKAGE}.__main__", f"{PACKAGE}.pytest_plugin"}
 
 

@@ -59,6 +59,15 @@ def reset_stats() -> Response:
     return json_response({"counts": {}})
 
 
+@blueprint.get("/api-calls")
+def get_api_calls() -> Response:
+    """The latest API calls, oldest first: method, endpoint, path, status and which headers came
+    (never a token); ``?endpoint=find_member`` keeps that API's only."""
+    wanted = request.args.get("endpoint")
+    calls = [call for call in current_state().stats.api_calls() if wanted is None or call.endpoint == wanted]
+    return json_response({"calls": [call.as_dict() for call in calls]})
+
+
 @blueprint.post("/reset")
 def reset() -> Response:
     """Faults back to their start values and counters to zero (tokens and clients stay)."""

@@ -4,7 +4,7 @@ File shape (JSON shown; TOML uses ``[[clients]]`` / ``[[accounts]]`` tables)::
 
     {"clients": [{"client_id": "my_bot", "redirect_uris": ["https://bot.example/cb"],
                   "client_secret": "optional", "scope": "healthcode.api", "name": "My bot"}],
-     "accounts": [{"username": "alice", "password": "pw", "mfa": false}]}
+     "accounts": [{"username": "alice", "password": "pw", "mfa": false, "sites": ["HC00ABC"]}]}
 
 ``accounts`` is optional; when present it replaces the default sandbox accounts.
 """
@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from ..sandbox_errors import SandboxConfigurationError
-from ..settings import DEFAULT_SCOPE, Account, Client
+from ..settings import DEFAULT_SCOPE, DEFAULT_SITE_ID, Account, Client
 
 CLIENT_KEYS = {"client_id", "redirect_uris", "client_secret", "scope", "name"}
-ACCOUNT_KEYS = {"username", "password", "mfa", "display_name"}
+ACCOUNT_KEYS = {"username", "password", "mfa", "display_name", "sites"}
 
 
 @dataclass(frozen=True)
@@ -72,16 +72,23 @@ def client_from_mapping(data: Any) -> Client:
 
 
 def account_from_mapping(data: Any) -> Account:
-    """An :class:`Account` from ``{"username", "password", ["mfa", "display_name"]}``."""
+    """An :class:`Account` from ``{"username", "password", ["mfa", "display_name", "sites"]}``.
+
+    ``sites`` (the site ids its tokens may name in ``SU-SiteId``) defaults to ``["HC00ABC"]``.
+    """
     _check_mapping(data, "account", ACCOUNT_KEYS, required={"username", "password"})
     mfa = data.get("mfa", False)
     if not isinstance(mfa, bool):
         raise SandboxConfigurationError("An account's mfa must be true or false.")
+    sites = data.get("sites", [DEFAULT_SITE_ID])
+    if not isinstance(sites, list):
+        raise SandboxConfigurationError("An account's sites must be a list of site ids.")
     return Account(
         username=_string(data, "username"),
         password=_string(data, "password"),
         mfa=mfa,
         display_name=_string(data, "display_name") if "display_name" in data else "",
+        sites=tuple(sites),
     )
 
 

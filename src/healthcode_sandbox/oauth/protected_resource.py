@@ -24,6 +24,7 @@ from joserfc.errors import (
 )
 from joserfc.jwk import KeySet
 
+from ..request_stats import ApiCall
 from .app_context import current_state
 from .json_responses import authlib_response, json_response
 from .sandbox_state import SandboxState
@@ -94,9 +95,20 @@ def create_protector(state: SandboxState) -> ResourceProtector:
 
 @blueprint.get("/api/v1/whoami")
 def whoami() -> Response:
-    """Who the bearer token speaks for: ``{"sub", "client_id", "scope", "exp"}``, or 401."""
+    """Who the bearer token speaks for: ``{"sub", "client_id", "scope", "exp"}``, or 401.
+
+    Recorded among the API calls (endpoint ``whoami``: which headers came, never the token); it
+    needs no ``SU-SiteId``, so a client's headers can be checked with any account.
+    """
     state = current_state()
     state.stats.count("whoami")
+    response = _whoami(state)
+    state.stats.record_api_call(ApiCall.seen(request.method, request.path, "whoami", response.status_code,
+                                             request.headers, request.mimetype))
+    return response
+
+
+def _whoami(state: SandboxState) -> Response:
     protector = create_protector(state)
     try:
         claims = protector.validate_request(scopes=None, request=FlaskJsonRequest(request))

@@ -109,6 +109,22 @@ def build_parser() -> argparse.ArgumentParser:
     faults.add_argument("--discovery-failures", type=int, default=0, metavar="N")
     faults.add_argument("--jwks-failures", type=int, default=0, metavar="N")
 
+    api = parser.add_argument_group("API faults (also settable at run time: POST /_sandbox/faults)")
+    api.add_argument("--api-moved", type=int, default=0, metavar="N",
+                     help="next N /api/v1 calls are redirected to the same API under /api/v2-moved")
+    api.add_argument("--api-moved-status", type=int, default=301, metavar="STATUS",
+                     help="the redirect status of --api-moved and --api-redirect-elsewhere (301, 302, 303, 307, 308)")
+    api.add_argument("--api-redirect-elsewhere", default="", metavar="URL",
+                     help="redirect the next API call to this URL (another origin: no token must follow)")
+    api.add_argument("--api-outcome-error", type=int, default=0, metavar="N",
+                     help="next N API calls get 422 with an OperationOutcome")
+    api.add_argument("--api-failures", type=int, default=0, metavar="N",
+                     help="next N API calls get a 5xx (--failure-status)")
+    api.add_argument("--api-moved-permanently", action="store_true",
+                     help="the API discovery document names /api/v2-moved; /api/v1 answers 404")
+    api.add_argument("--api-discovery-failures", type=int, default=0, metavar="N")
+    api.add_argument("--api-delay", type=float, default=0.0, metavar="SECONDS")
+
     parser.add_argument("--quiet", action="store_true", help="no request log on stderr")
     return parser
 
@@ -142,6 +158,14 @@ def settings_from_options(options: argparse.Namespace) -> SandboxSettings:
         error_page_redirect=options.error_page_redirect,
         embed_url=options.embed_url,
         approve_by_script=options.approve_by_script,
+        api_moved=options.api_moved,
+        api_moved_status=options.api_moved_status,
+        api_redirect_elsewhere=options.api_redirect_elsewhere,
+        api_outcome_error=options.api_outcome_error,
+        api_failures=options.api_failures,
+        api_moved_permanently=options.api_moved_permanently,
+        api_discovery_failures=options.api_discovery_failures,
+        api_delay=options.api_delay,
     )
     optional = {"otp": options.otp, "audience": options.audience, "public_url": options.public_url}
     return SandboxSettings(
@@ -166,11 +190,13 @@ def _print_banner(sandbox: Sandbox) -> None:
         f"  (Robot: Library  HealthcodeLibrary  environment={sandbox.issuer}  ...;"
         f" shell: HEALTHCODE_ENVIRONMENT={sandbox.issuer})",
         f"Discovery URL: {sandbox.discovery_url}",
+        f"API discovery document: {sandbox.api_discovery_url} (send SU-SiteId: one of the account's sites)",
         "Accounts (test passwords, never real ones):",
     ]
     for account in settings.accounts:
         otp = f" + one-time code {settings.otp}" if settings.needs_otp(account) else ""
-        lines.append(f"  {account.username} / {account.password}{otp}")
+        sites = f"; sites {', '.join(account.sites)}" if account.sites else "; no site"
+        lines.append(f"  {account.username} / {account.password}{otp}{sites}")
     lines.append("Clients:")
     for client in settings.clients:
         kind = "public, PKCE only" if client.is_public else "confidential, secret not shown"

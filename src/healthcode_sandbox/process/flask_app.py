@@ -14,6 +14,9 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
 from ..admin import admin_views
+from ..api_side import api_catalogue, appointment_api, directory_api, membership_api, remittance_api
+from ..api_side.fhir_answers import http_error_outcome, is_api_path
+from ..api_side.site_gate import record_unrouted
 from ..oauth import endpoints, protected_resource
 from ..oauth.app_context import attach
 from ..oauth.authorization_server import SandboxAuthorizationServer
@@ -39,6 +42,8 @@ def create_app(state: SandboxState) -> Flask:
     attach(app, SandboxAuthorizationServer(app, state))
     for module in (endpoints, signin_views, protected_resource, admin_views):
         app.register_blueprint(module.blueprint)
+    for api in (api_catalogue, membership_api, remittance_api, directory_api, appointment_api):
+        app.register_blueprint(api.blueprint)
     app.before_request(_limit_parameters)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
@@ -59,14 +64,24 @@ def _limit_parameters() -> Response | None:
 
 
 def _bad_request(description: str) -> Response:
+    if is_api_path(request.path):
+        return _api_error(400, description)
     if _wants_html():
         return pages.error(400, "invalid_request", description)
     return oauth_error(400, "invalid_request", description)
 
 
+def _api_error(status: int, description: str) -> Response:
+    """An OperationOutcome for a request under /api/ that no API answered, recorded as an API call."""
+    record_unrouted(status)
+    return http_error_outcome(status, description)
+
+
 def _http_error(error: HTTPException) -> Response:
     status = error.code or 500
     description = error.description or error.name
+    if is_api_path(request.path):
+        return _api_error(status, description)
     if _wants_html():
         return pages.error(status, _error_code(status), description)
     return oauth_error(status, _error_code(status), description)
@@ -75,6 +90,8 @@ def _http_error(error: HTTPException) -> Response:
 def _unexpected_error(error: Exception) -> Any:
     # Logged without the query string or body: those can hold codes, tokens and secrets.
     log.error("Unexpected error on %s %s", request.method, request.path, exc_info=error)
+    if is_api_path(request.path):
+        return _api_error(500, "The sandbox hit an unexpected error; see its log.")
     return oauth_error(500, "server_error", "The sandbox hit an unexpected error; see its log.")
 
 

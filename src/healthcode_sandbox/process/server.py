@@ -16,10 +16,12 @@ from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from ..api_side.api_catalogue import DOCUMENT_PATH
 from ..faults import Faults
 from ..oauth.access_tokens_issued import sign_access_token
 from ..oauth.memory_store import IssuedSecrets
 from ..oauth.sandbox_state import SandboxState
+from ..request_stats import ApiCall
 from ..sandbox_errors import SandboxConfigurationError, SandboxError, StartError
 from ..settings import Client, SandboxSettings
 from .flask_app import create_app
@@ -126,6 +128,11 @@ class Sandbox:
         return self.url + "/.well-known/openid-configuration"
 
     @property
+    def api_discovery_url(self) -> str:
+        """The API discovery document: ``<url>/.well-known/discovery-document.json``."""
+        return self.url + DOCUMENT_PATH
+
+    @property
     def port(self) -> int:
         if self._server is None:
             raise SandboxError("The sandbox is not running; start() it first.")
@@ -184,6 +191,39 @@ class Sandbox:
         """The next ``count`` JWKS requests answer 5xx (``failure_status`` is shared)."""
         self.set_faults(jwks_failures=count, **_status(status))
 
+    # -- the API side's knobs --------------------------------------------------------------------
+
+    def move_api(self, count: int = 1, status: int | None = None) -> None:
+        """The next ``count`` ``/api/v1`` calls answer a redirect (``status``, else ``api_moved_status``,
+        301) to the same API under ``/api/v2-moved``."""
+        self.set_faults(api_moved=count, **({} if status is None else {"api_moved_status": status}))
+
+    def move_api_permanently(self, moved: bool = True) -> None:
+        """While on, the API discovery document names ``/api/v2-moved`` and ``/api/v1`` answers 404."""
+        self.set_faults(api_moved_permanently=moved)
+
+    def redirect_api_elsewhere(self, url: str, status: int | None = None) -> None:
+        """The next API call is redirected to ``url`` (verbatim), e.g. a test's own server."""
+        self.set_faults(api_redirect_elsewhere=url, **({} if status is None else {"api_moved_status": status}))
+
+    def fail_api_requests(self, count: int, status: int | None = None) -> None:
+        """The next ``count`` API calls answer 5xx (``failure_status`` is shared) with a fatal outcome."""
+        self.set_faults(api_failures=count, **_status(status))
+
+    def refuse_api_requests(self, count: int) -> None:
+        """The next ``count`` API calls answer 422 with an ``OperationOutcome`` error."""
+        self.set_faults(api_outcome_error=count)
+
+    def fail_api_discovery(self, count: int, status: int | None = None) -> None:
+        """The next ``count`` API discovery document requests answer 5xx (``failure_status`` is shared)."""
+        self.set_faults(api_discovery_failures=count, **_status(status))
+
+    def delay_api_requests(self, seconds: float) -> None:
+        """Every API call waits ``seconds`` before answering."""
+        self.set_faults(api_delay=float(seconds))
+
+    # -- signing keys ---------------------------------------------------------------------------
+
     def rotate_keys(self, keep_old: bool = True) -> str:
         """Sign new tokens with a new key; returns its ``kid``. See :meth:`SigningKeys.rotate`."""
         return self._running_state().keys.rotate(keep_old=keep_old)
@@ -209,7 +249,21 @@ class Sandbox:
         return self._running_state().stats.get(name)
 
     def reset_stats(self) -> None:
+        """Forget the counters and the recorded API calls."""
         self._running_state().stats.reset()
+
+    def api_calls(self, endpoint: str | None = None) -> list[ApiCall]:
+        """The API calls so far, oldest first (also ``GET /_sandbox/api-calls``); ``endpoint``
+        (``find_member``, ...) keeps that API's only. Each says which headers came, never their token."""
+        calls = self._running_state().stats.api_calls()
+        return [call for call in calls if endpoint is None or call.endpoint == endpoint]
+
+    def last_api_call(self) -> ApiCall:
+        """The latest API call; SandboxError when there was none."""
+        calls = self.api_calls()
+        if not calls:
+            raise SandboxError("The sandbox has seen no API call.")
+        return calls[-1]
 
     def issued_secrets(self) -> IssuedSecrets:
         """Every code, token, client secret and verifier the sandbox issued or received."""
