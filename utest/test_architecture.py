@@ -22,13 +22,14 @@ NOT_LOADED_BY_THE_CORE = ("robot", "Browser", "HealthcodeLibrary", "healthcode_s
 CORE_FLOORS = {
     "healthcode_auth.errors": 1, "healthcode_auth.redaction": 1, "healthcode_auth.version": 1,
     "healthcode_auth.protocol": 2,
-    "healthcode_auth.config": 3, "healthcode_auth.cycle_settings": 3, "healthcode_auth.storage": 3,
+    "healthcode_auth.config": 3, "healthcode_auth.cycle_settings": 3, "healthcode_auth.api_settings": 3,
+    "healthcode_auth.storage": 3,
     "healthcode_auth.transport": 4,
-    "healthcode_auth.client": 5, "healthcode_auth.authorization_probe": 5,
+    "healthcode_auth.client": 5, "healthcode_auth.authorization_probe": 5, "healthcode_auth.api_discovery": 5,
     "healthcode_auth.session": 6, "healthcode_auth.supervision": 6, "healthcode_auth.renewal": 6,
     "healthcode_auth.notices": 6, "healthcode_auth.daily_cycle": 6,
     "healthcode_auth.http_auth": 7,
-    "healthcode_auth.oauth2_session": 7,
+    "healthcode_auth.oauth2_session": 7, "healthcode_auth.api_client": 7, "healthcode_auth.first_contact": 7,
     "healthcode_auth": 8,  # the package's __init__ re-exports the public API
 }
 

@@ -13,7 +13,7 @@ automation, the keyword library or the sandbox, so it can be used from any Pytho
 
 Its floors, each importing only the floors below (``docs/architecture.md``): ``errors`` and
 ``redaction``; ``protocol/`` (pure functions); ``config`` and ``storage/``; ``transport``;
-``client``; ``session``; ``http_auth``.
+``client``; ``session``; ``http_auth`` and ``api_client`` (:class:`HealthcodeApi`: Healthcode's APIs by name).
 """
 
 from __future__ import annotations
@@ -30,6 +30,9 @@ _HOMES = {
     "DEFAULT_EXPIRY_MARGIN": "protocol.token", "Token": "protocol.token", "TokenStatus": "protocol.token",
     "token_status": "protocol.token", "parse_token_response": "protocol.token_endpoint",
     "HealthcodeSession": "session", "__version__": "version",
+    "HealthcodeApi": "api_client", "ApiResult": "protocol.api_result", "ApiDict": "protocol.api_result",
+    "ApiList": "protocol.api_result", "ApiDocument": "protocol.api_document",
+    "FirstContactReport": "first_contact", "first_contact_report": "first_contact",
 }
 
 
@@ -45,9 +48,17 @@ def __getattr__(name: str) -> object:
 
 
 if TYPE_CHECKING:
+    from .api_client import HealthcodeApi
     from .client import HealthcodeAuthClient
     from .config import ENVIRONMENTS, HealthcodeConfig
     from .errors import (
+        ApiAnswerError,
+        ApiArgumentError,
+        ApiDiscoveryError,
+        ApiError,
+        ApiOriginRefusedError,
+        ApiRequestError,
+        ApiServerError,
         AuthorizationDenied,
         AuthorizationError,
         AuthorizationRequestRefusedError,
@@ -80,6 +91,9 @@ if TYPE_CHECKING:
         TokenVerificationError,
         TransportError,
     )
+    from .first_contact import FirstContactReport, first_contact_report
+    from .protocol.api_document import ApiDocument
+    from .protocol.api_result import ApiDict, ApiList, ApiResult
     from .protocol.authorization_request import (
         AuthorizationCode,
         AuthorizationRequest,
@@ -96,6 +110,17 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_EXPIRY_MARGIN",
     "ENVIRONMENTS",
+    "ApiAnswerError",
+    "ApiArgumentError",
+    "ApiDict",
+    "ApiDiscoveryError",
+    "ApiDocument",
+    "ApiError",
+    "ApiList",
+    "ApiOriginRefusedError",
+    "ApiRequestError",
+    "ApiResult",
+    "ApiServerError",
     "AuthorizationCode",
     "AuthorizationDenied",
     "AuthorizationError",
@@ -104,6 +129,8 @@ __all__ = [
     "ClockSkewError",
     "ConfigurationError",
     "DiscoveryError",
+    "FirstContactReport",
+    "HealthcodeApi",
     "HealthcodeAuthClient",
     "HealthcodeAuthError",
     "HealthcodeConfig",
@@ -136,6 +163,7 @@ __all__ = [
     "TokenVerificationError",
     "TransportError",
     "__version__",
+    "first_contact_report",
     "parse_metadata",
     "parse_redirect",
     "parse_token_response",

@@ -99,6 +99,8 @@ class HealthcodeAuthClient:
                  discovery: DiscoveryCache = DISCOVERY_CACHE) -> None:
         self.config = config
         REDACTOR.add_basic_credentials(config.client_id, config.client_secret)  # every spelling, Basic too
+        if config.basic_auth_user:
+            REDACTOR.add_basic_credentials(config.basic_auth_user, config.client_secret)
         self.transport = transport or HttpTransport(timeout=config.timeout, ca_bundle=config.ca_bundle,
                                                     proxy=config.proxy)
         self._discovery = discovery
@@ -125,7 +127,7 @@ class HealthcodeAuthClient:
     @property
     def _authentication(self) -> ClientAuthentication:
         return client_authentication(self.config.client_id, self.config.client_secret,
-                                     self.metadata.token_endpoint_auth_methods_supported)
+                                     self.metadata.token_endpoint_auth_methods_supported, self.config.basic_auth_user)
 
     def revoke(self, token: Token) -> bool:
         """Revoke the refresh token (or else the access token) where the server supports it (RFC 7009).

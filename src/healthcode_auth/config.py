@@ -2,7 +2,7 @@
 
 Every setting can come from an argument or from a ``HEALTHCODE_*`` environment variable; an
 explicit argument wins. Invalid settings fail here, naming the setting, rather than halfway
-through a supervisor's sign-in.
+through a supervisor's sign-in (the daily cycle's in ``cycle_settings.py``, API calls' in ``api_settings.py``).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 
+from .api_settings import API_CHECKS, API_ENV_VARS, DEFAULT_API_VERSION, api_discovery_url
 from .cycle_settings import (
     DEFAULT_ESCALATE_AFTER,
     DEFAULT_REMIND_BEFORE,
@@ -69,6 +70,7 @@ ENV_VARS: Mapping[str, str] = {
     "timezone": "HEALTHCODE_TIMEZONE",
     "wait_for_authorisation": "HEALTHCODE_WAIT_FOR_AUTHORISATION",
     "portal_url": "HEALTHCODE_PORTAL_URL",
+    **API_ENV_VARS,
 }
 MAX_LEEWAY = 3600
 
@@ -94,7 +96,7 @@ class HealthcodeConfig:
     which also absorbs clock skew. ``leeway`` is how many seconds a token's times (``iat``, ``nbf``,
     ``exp``) and this machine's clock may disagree when a token is verified (default 300; beyond it,
     :class:`~healthcode_auth.errors.ClockSkewError`). ``audience``, when set, is the ``aud`` every
-    access token must name (a JWT, verified; RFC 9068 section 4).
+    access token must name (a JWT, verified; RFC 9068 section 4). ``api_settings.py`` tells the rest.
     """
 
     client_id: str
@@ -119,7 +121,12 @@ class HealthcodeConfig:
     remind_hours: WorkingHours | None = None
     timezone: str | None = None
     wait_for_authorisation: float = 0.0
-    portal_url: str | None = None
+    portal_url: str | None = None  # then calls to Healthcode's APIs (api_settings.py):
+    site_id: str | None = None
+    api_version: str = DEFAULT_API_VERSION
+    api_discovery: str | None = None
+    basic_auth_user: str | None = None
+    log_api_content: bool = False
 
     def __post_init__(self) -> None:
         values, problems = validate({f: getattr(self, f) for f in self.__dataclass_fields__})
@@ -146,6 +153,11 @@ class HealthcodeConfig:
         return self.discovery_urls[0]
 
     @property
+    def api_discovery_url(self) -> str:
+        """Where the API discovery document is (``api_discovery``, else derived from ``environment``)."""
+        return api_discovery_url(self.environment, self.api_discovery)
+
+    @property
     def display_name(self) -> str:
         """What notices and pages call the robots: ``client_name``, else the client id."""
         return self.client_name or self.client_id
@@ -153,11 +165,9 @@ class HealthcodeConfig:
     @property
     def zone(self) -> tzinfo | None:
         """The supervisors' time zone (None: this machine's)."""
-        if self.timezone is None:
-            return None
         from zoneinfo import ZoneInfo
 
-        return ZoneInfo(self.timezone)
+        return None if self.timezone is None else ZoneInfo(self.timezone)
 
     @property
     def is_confidential(self) -> bool:
@@ -384,4 +394,5 @@ _CHECKS: tuple[tuple[str, Callable[[Any, Mapping[str, Any]], object]], ...] = (
     ("notify_escalation", check_notify_escalation), ("escalate_after", check_duration("escalate_after")),
     ("remind_before", check_remind_before), ("remind_hours", check_remind_hours), ("timezone", check_timezone),
     ("wait_for_authorisation", check_duration("wait_for_authorisation")), ("portal_url", check_portal_url),
+    *API_CHECKS,
 )

@@ -11,7 +11,7 @@ code, a code verifier, a client secret or a store password: callers may log ``st
     │   ├── MissingSettingError                a required setting is not given at all
     │   └── InvalidSettingsError               several settings are: every problem at once
     ├── DiscoveryError                         the discovery document is unusable
-    ├── TransportError                         the SSO is unreachable, slow or failing
+    ├── TransportError                         the SSO or an API is unreachable, slow or failing
     │   └── KeySetUnavailableError             the key set (JWKS) cannot be fetched now: transient
     ├── AuthorizationError                     the redirect does not complete the sign-in
     │   ├── AuthorizationDenied                the supervisor cancelled, or the SSO refused
@@ -37,6 +37,13 @@ code, a code verifier, a client secret or a store password: callers may log ``st
     │   ├── StoreLockTimeout                   another robot held the renewal lock too long
     │   ├── StoreKeyError                      the store's encryption key is not usable
     │   └── StoreUnreadableError               what is stored cannot be read with this key, or is damaged
+    ├── ApiError                               a call to a Healthcode API did not succeed
+    │   ├── ApiArgumentError (ValueError)      the call itself is malformed (method, fields and body, path)
+    │   ├── ApiDiscoveryError                  the API discovery document is unusable, or names no such API
+    │   ├── ApiOriginRefusedError              a URL or redirect off the document's hosts: nothing sent there
+    │   └── ApiAnswerError                     an unusable answer: ``status``, ``endpoint``, ``issues``
+    │       ├── ApiRequestError                the API refused the request (4xx)
+    │       └── ApiServerError                 the API failed (5xx), retried where that is safe
     └── TokenAssertionError (AssertionError)   a ``Should`` keyword's check failed
 """
 
@@ -93,7 +100,8 @@ class DiscoveryError(HealthcodeAuthError):
 
 
 class TransportError(HealthcodeAuthError):
-    """The SSO server could not be reached, timed out or answered with a server error."""
+    """The SSO server (or a Healthcode API) could not be reached, timed out or answered with a
+    server error."""
 
 
 class KeySetUnavailableError(TransportError):
@@ -227,6 +235,56 @@ class StoreUnreadableError(StoreError):
         self.tried = tried
         self.damaged = damaged
         super().__init__(message)
+
+
+class ApiError(HealthcodeAuthError):
+    """A call to a Healthcode API did not succeed. Messages name the API by its key in the API
+    discovery document, never a query string, a request body or an answer's contents."""
+
+
+class ApiArgumentError(ApiError, ValueError):
+    """The call cannot be made as given: an unknown method, a body with GET, fields and a JSON body
+    together, an empty path."""
+
+
+class ApiDiscoveryError(ApiError):
+    """The API discovery document cannot be fetched or used, or names no API by the name asked for
+    (``known`` holds the names it does have)."""
+
+    def __init__(self, message: str, known: tuple[str, ...] = ()) -> None:
+        self.known = known
+        super().__init__(message)
+
+
+class ApiOriginRefusedError(ApiError):
+    """A request (or a redirect, or a next page's link) would take the token and the site id to a
+    host the API discovery document does not name: nothing was sent there. ``origin`` is that host."""
+
+    def __init__(self, message: str, origin: str) -> None:
+        self.origin = origin
+        super().__init__(message)
+
+
+class ApiAnswerError(ApiError):
+    """An API answered with an error status, or with something that is not JSON: ``status`` is the
+    HTTP status, ``issues`` the ``OperationOutcome``'s issues (empty when the answer was not one),
+    ``endpoint`` the API's name."""
+
+    def __init__(self, message: str, *, status: int, endpoint: str, issues: tuple[object, ...] = ()) -> None:
+        self.status = status
+        self.endpoint = endpoint
+        self.issues = issues
+        super().__init__(message)
+
+
+class ApiRequestError(ApiAnswerError):
+    """The API refused the request (HTTP 4xx): bad input, a refused token (401), a site the account
+    may not use (403), no such resource (404), a failed validation."""
+
+
+class ApiServerError(ApiAnswerError):
+    """The API failed (HTTP 5xx), after the retries a GET allows; Healthcode asks to be told when it
+    persists."""
 
 
 class TokenAssertionError(HealthcodeAuthError, AssertionError):

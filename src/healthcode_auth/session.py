@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from . import notices
+from .api_discovery import ApiDiscovery, keep_beside_token
 from .config import HealthcodeConfig
 from .daily_cycle import wait_for_sign_in
 from .errors import (
@@ -38,6 +39,7 @@ from .errors import (
     StoreError,
     escaped,
 )
+from .protocol.api_document import ApiDocument
 from .protocol.authorization_request import AuthorizationCode, AuthorizationRequest, parse_redirect
 from .protocol.jwt_verification import claims_of
 from .protocol.provider_metadata import ProviderMetadata, parse_metadata
@@ -83,6 +85,7 @@ class HealthcodeSession(RenewalSteps):
         self.expiry_margin = self.config.expiry_margin
         self.sign_in_hint = sign_in_hint
         self._stored_metadata: ProviderMetadata | None = None  # from the store, for the client
+        self.api_discovery = ApiDiscovery(self.config.api_discovery_url, lambda: self.client.transport)
         # Who is acting, for the supervision record; asked only when an event is recorded.
         # Front ends say e.g. {"via": "healthcode-auth login"} or {"suite": "Claims"}.
         self.describe_actor: Callable[[], Mapping[str, str]] = dict
@@ -145,6 +148,19 @@ class HealthcodeSession(RenewalSteps):
         """The token's claims. No request: every token was verified when it was received, and
         tokens from the store come from an encrypted store only this user (or fleet) can read."""
         return claims_of(token.access_token)
+
+    def api_document(self, *, refresh: bool = False, remaining: float | None = None) -> ApiDocument:
+        """Healthcode's API discovery document: this run's, else the one stored beside the token, else
+        fetched (and then kept beside the token). ``refresh`` fetches it again; ``remaining`` bounds
+        the fetch (seconds left of an API call's deadline)."""
+        if self.api_discovery.known is None and not refresh and self.store is not None:
+            stored = self.store.load(self.key)
+            if stored is not None:
+                self.api_discovery.offer(stored.entry.api_discovery, stored.entry.api_discovery_source)
+        document, fetched = self.api_discovery.document(refresh=refresh, remaining=remaining)
+        if fetched and self.store is not None:
+            keep_beside_token(self.store, self.key, self.api_discovery)
+        return document
 
     def start_sign_in(self) -> AuthorizationRequest:
         """A new sign-in replaces any pending one (its redirect will no longer be accepted)."""
@@ -304,6 +320,7 @@ class HealthcodeSession(RenewalSteps):
             token = dataclasses.replace(token, expires_at=0.0)  # due, whatever any clock says: never handed out
         REDACTOR.add(token.access_token, entry.token.refresh_token)
         self._state.token, self._state.refused_at = token, stored.refused_at
+        self.api_discovery.offer(entry.api_discovery, entry.api_discovery_source)
         if entry.discovery and self._stored_metadata is None:
             # A stale document is skipped: discovery is then fetched when renewal needs it.
             with contextlib.suppress(HealthcodeAuthError):
@@ -350,7 +367,9 @@ class HealthcodeSession(RenewalSteps):
         """The entry for a token this session received (one that failed verification records what
         it was verified for as nothing, and is never handed out)."""
         metadata = self.client.metadata
+        api_discovery, api_source = self.api_discovery.stored_form()
         return StoredAuthorisation.received(self.config.discovery_url, self.config.client_id, token,
                                             claims_of(token.access_token) if verified else {},
                                             discovery=metadata.to_dict(), discovery_source=metadata.discovery_url,
-                                            verified=verified)
+                                            verified=verified, api_discovery=api_discovery,
+                                            api_discovery_source=api_source)

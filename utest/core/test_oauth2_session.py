@@ -10,18 +10,26 @@ from requests.adapters import BaseAdapter
 
 from healthcode_auth import Token, TransportError
 from healthcode_auth.oauth2_session import HealthcodeOAuth2Session
+from healthcode_auth.protocol.api_document import ApiDocument
 from healthcode_auth.redaction import REDACTOR
 
 
 class FakeSession:
-    """The bot's session: hands out a token, renewing it when told it is due."""
+    """The bot's session: hands out a token, renewing it when told it is due, and knows its APIs' hosts."""
 
     def __init__(self):
-        self.config = type("Config", (), {"client_id": "example_rpa_app"})()
+        self.config = type("Config", (), {"client_id": "example_rpa_app", "site_id": "HC00ABC", "api_version": "1"})()
+        document = ApiDocument("https://api.healthcode.example/.well-known/discovery-document.json", {
+            "whoami_endpoint": "https://api.healthcode.example/api/v1/whoami",
+            "local_endpoint": "http://127.0.0.1:8765/api/v1/whoami"})
+        self.api_discovery = type("Discovery", (), {"known": document, "may_refetch": lambda _: False})()
         self.renewals = 0
         self.token = Token(access_token="FIRST-ACCESS-TOKEN-VALUE", expires_at=time.time() + 3600)
         self.due = False
         REDACTOR.add("FIRST-ACCESS-TOKEN-VALUE", "RENEWED-ACCESS-TOKEN-VALUE")
+
+    def api_document(self, refresh=False):
+        return self.api_discovery.known
 
     def access_token(self):
         if self.due:
@@ -61,6 +69,8 @@ def test_https_gets_the_current_token_through_requests_oauthlib(api):
     session, recorder = api
     session.get("https://api.healthcode.example/api/v1/whoami")
     assert recorder.sent[-1].headers["Authorization"] == "Bearer FIRST-ACCESS-TOKEN-VALUE"
+    assert recorder.sent[-1].headers["SU-SiteId"] == "HC00ABC"
+    assert recorder.sent[-1].headers["HC-API-Version"] == "1"
     assert session.authorized
 
 

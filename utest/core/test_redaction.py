@@ -17,13 +17,13 @@ def test_registered_secrets_are_masked_in_guarded_loggers(caplog):
     redactor.add("the-access-token-value", None, "short")
     try:
         with caplog.at_level(logging.DEBUG):
-            logging.getLogger("httpcore.http11").debug("sending Bearer %s", "the-access-token-value")
+            logging.getLogger("urllib3.connectionpool").debug("sending Bearer %s", "the-access-token-value")
             logging.getLogger("httpx").info("short stays")
         assert "the-access-token-value" not in caplog.text
         assert f"Bearer {MASK}" in caplog.text
         assert "short stays" in caplog.text
     finally:
-        for name in ("httpcore.http11", "httpx"):
+        for name in ("urllib3.connectionpool", "httpx"):
             logging.getLogger(name).removeFilter(redactor)
         for handler in logging.getLogger().handlers:
             handler.removeFilter(redactor)

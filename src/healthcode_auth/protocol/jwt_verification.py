@@ -106,6 +106,11 @@ def _decode_with_current_keys(token: str, jwks: JwksCache, jwks_uri: str) -> Any
         return _decode(token, jwks.key_set(jwks_uri, refresh=True))
 
 
+def header_of(token: str) -> dict[str, Any]:
+    """The JOSE header of a JWT, never verified (for a report); empty for an opaque or malformed one."""
+    return _header(token) if looks_like_jwt(token) else {}
+
+
 def _header(token: str) -> dict[str, Any]:
     from joserfc import jws
 

@@ -56,15 +56,18 @@ class ClientAuthentication:
 
     ``method`` is ``none`` (a public client, protected by PKCE alone), ``client_secret_basic`` or
     ``client_secret_post``; :func:`client_authentication` chooses it from the server's metadata.
+    ``basic_user`` is the Basic header's user when it is not the client id: Healthcode's bot page
+    shows a Basic header whose user (``epractice``) differs from the body's ``client_id``.
     """
 
     client_id: str
     client_secret: str | None = field(default=None, repr=False)
     method: str = "none"
+    basic_user: str | None = None
 
 
-def client_authentication(client_id: str, client_secret: str | None,
-                          supported_methods: Sequence[str] | None) -> ClientAuthentication:
+def client_authentication(client_id: str, client_secret: str | None, supported_methods: Sequence[str] | None,
+                          basic_user: str | None = None) -> ClientAuthentication:
     """Basic, unless the server lists ``client_secret_post`` but not Basic (RFC 8414 section 2:
     ``client_secret_basic`` is the default when the server lists nothing)."""
     if client_secret is None:
@@ -72,7 +75,7 @@ def client_authentication(client_id: str, client_secret: str | None,
     methods = supported_methods or ()
     method = ("client_secret_post" if methods and "client_secret_basic" not in methods
               and "client_secret_post" in methods else "client_secret_basic")
-    return ClientAuthentication(client_id, client_secret, method)
+    return ClientAuthentication(client_id, client_secret, method, basic_user)
 
 
 def authorization_code_request(token_endpoint: str, client: ClientAuthentication, *, code: str,
@@ -102,7 +105,7 @@ def _token_request(url: str, client: ClientAuthentication, grant_type: str | Non
     if client.client_secret is not None and client.method == "client_secret_post":
         form["client_secret"] = client.client_secret
     elif client.client_secret is not None:
-        headers["Authorization"] = basic_authorization(client.client_id, client.client_secret)
+        headers["Authorization"] = basic_authorization(client.basic_user or client.client_id, client.client_secret)
     return TokenRequest(url, grant_type or "revocation", form, headers)
 
 
