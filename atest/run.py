@@ -38,6 +38,11 @@ STORE_PASSWORD_START = "p@ss:w/rd%!"
 # written in the URL) and cache key, and the unrelated variable.
 OWN_SECRETS: dict[str, list[str]] = {"store password": [], "cache key": [],
                                      "unrelated environment variable": [UNRELATED_VARIABLE[1]]}
+# The made-up patient the sandbox's Find Member returns for lastName=Quarrendon-Fakename: the suites
+# look her up by surname (given as a field, which Robot writes at TRACE as an argument); what only
+# the answer holds must reach no output: her first name, date of birth and membership number.
+PATIENT_DATA: dict[str, list[str]] = {"patient's first name": ["Ottoline"], "patient's date of birth": ["1901-02-03"],
+                                      "patient's membership number": ["ZZ9876543"]}
 # Suites that need the fleet's Redis store: run in the fleet run, not with the other suites.
 REDIS_STORE_SUITE = ATEST / "suites" / "02_output_scrubbing" / "store_url.robot"
 
@@ -47,6 +52,7 @@ def settings(sandbox_url: str, output: Path) -> dict[str, str]:
     return {**os.environ, "HEALTHCODE_CLIENT_ID": "example_rpa_app",
             "HEALTHCODE_REDIRECT_URI": "https://rpaapp.example.com/postauth",
             "HEALTHCODE_ENVIRONMENT": f"{sandbox_url}/.well-known/openid-configuration",
+            "HEALTHCODE_SITE_ID": "HC00ABC",  # a site the sandbox's supervisor may use
             "HEALTHCODE_TOKEN_CACHE": str(output / "token-cache" / "tokens.json"),
             UNRELATED_VARIABLE[0]: UNRELATED_VARIABLE[1]}
 
@@ -267,10 +273,11 @@ def scan_outputs(issued: Any, rc: int, output: Path = OUTPUT) -> int:
                   "refresh token": issued.refresh_tokens, "client secret": issued.client_secrets,
                   "code verifier": issued.code_verifiers}
     count, own = (sum(len(values) for values in group.values()) for group in (by_sandbox, OWN_SECRETS))
-    scanned, leaks = scan(files_under(output), {**by_sandbox, **OWN_SECRETS})
+    scanned, leaks = scan(files_under(output), {**by_sandbox, **OWN_SECRETS, **PATIENT_DATA})
     shown = output.relative_to(ROOT) if output.is_relative_to(ROOT) else output
     print(f"\nSecret scan of {shown}: {scanned} files and archive members, {count} secrets issued by the "
-          f"sandbox and {own} of the runs' own ({', '.join(OWN_SECRETS)}), {len(leaks)} leaks.")
+          f"sandbox and {own} of the runs' own ({', '.join(OWN_SECRETS)}), and a made-up patient's data "
+          f"({len(PATIENT_DATA)} kinds): {len(leaks)} leaks.")
     for leak in leaks:
         print(f"  LEAK {leak}")
     if count == 0 and rc == 0:

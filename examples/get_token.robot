@@ -1,5 +1,5 @@
 *** Settings ***
-Documentation       A bot gets its Healthcode access token from a supervisor's sign-in and calls an API with it.
+Documentation       A bot gets its Healthcode access token from a supervisor's sign-in and calls Healthcode's APIs.
 ...
 ...                 The client registration comes from the HEALTHCODE_* environment variables, so the
 ...                 same suite runs against the local sandbox (the demo: scripts/demo), Healthcode UAT or
@@ -9,13 +9,16 @@ Library             HealthcodeLibrary    headless=${HEADLESS}
 # The suite fills in the sign-in page with Browser keywords (the simulated supervisor), so it imports
 # Browser itself; a suite that does not would leave that to HealthcodeLibrary.
 Library             Browser
-Library             RequestsLibrary
 
 
 *** Variables ***
 ${HEADLESS}                 ${False}
 ${SIMULATED_SUPERVISOR}     ${False}
-${API_URL}                  ${None}
+# Healthcode's APIs need the customer's site id (HEALTHCODE_SITE_ID, or site_id=... on the library).
+${SITE_ID}                  %{HEALTHCODE_SITE_ID=}
+# A made-up member the sandbox knows; against Healthcode UAT, use a test member Healthcode gave you.
+${INSURER}                  bup
+${LAST_NAME}                Quarrendon-Fakename
 ${SIGN_IN_TIMEOUT}          5 minutes
 # A Secret is never written to output.xml or log.html (Robot Framework 7.4+).
 ${PASSWORD: Secret}         %{SANDBOX_PASSWORD=sandbox-password}
@@ -32,12 +35,22 @@ Get A Token For The Bot
     Log    Signed in by: ${claims}[sub] (client ${claims}[client_id])    console=True
     Log    Token expires: ${expiry}    console=True
 
-Call Healthcode With The Token
-    Skip If    $API_URL is None    No API_URL given: set -v API_URL:https://... to call an API.
-    ${auth}=    Get Healthcode Requests Auth
-    Create Custom Session    healthcode    ${API_URL}    auth=${auth}    verify=${True}
-    ${response}=    GET On Session    healthcode    /api/v1/whoami
-    Log    The API answered ${response.status_code}: ${response.json()}    console=True
+Find A Member
+    [Documentation]    Healthcode's Find Member API: looked up by name in the API discovery document,
+    ...    called with SU-SiteId and HC-API-Version. The log shows a summary, never the member's data.
+    Skip If    not $SITE_ID    No site id: set HEALTHCODE_SITE_ID to call Healthcode's APIs.
+    ${members}=    Call Healthcode API    find_member    method=POST    insurerIdentifier=${INSURER}
+    ...    lastName=${LAST_NAME}
+    Log    Find Member found ${members}[total] member(s); the first is ${members}[entry][0][resource][status]
+    ...    console=True
+
+List Every Remittance
+    [Documentation]    Search Remittance Summary, every page read into one list.
+    Skip If    not $SITE_ID    No site id: set HEALTHCODE_SITE_ID to call Healthcode's APIs.
+    ${remittances}=    Call Healthcode API    search_remittance_summary    method=POST
+    ...    insurerIdentifier=${INSURER}    all_pages=True
+    ${count}=    Get Length    ${remittances}[entry]
+    Log    ${count} of ${remittances}[total] remittance(s) read    console=True
 
 
 *** Keywords ***

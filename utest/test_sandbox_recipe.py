@@ -17,7 +17,8 @@ def test_the_recipe_signs_in_headless_against_the_sandbox_without_importing_brow
     assert re.search(r"^\$\{SANDBOX\}\s+http://127\.0\.0\.1:8765$", RECIPE_TEXT, re.MULTILINE)
     assert "healthcode-auth sandbox --remembered-supervisor supervisor" in RECIPE_TEXT
     assert not re.search(r"^Library\s+Browser", RECIPE_TEXT, re.MULTILINE)
-    assert "Get Healthcode Requests Auth" in RECIPE_TEXT
+    assert "site_id=HC00ABC" in RECIPE_TEXT  # a site the sandbox's supervisor may use
+    assert "Call Healthcode API    find_member" in RECIPE_TEXT
 
 
 def test_init_writes_the_documented_recipe():

@@ -33,6 +33,8 @@ class SandboxLibrary:
         self._attacker: ThreadingHTTPServer | None = None
         self.listener_hits: list[str] = []
         self.attacker_hits: list[str] = []
+        self._recorder: ThreadingHTTPServer | None = None
+        self.recorder_hits: list[dict[str, Any]] = []
 
     @keyword
     def start_sandbox(self, url: str | None = None) -> str:
@@ -104,6 +106,46 @@ class SandboxLibrary:
 
         self._listener = _serve(Handler)
         return f"http://127.0.0.1:{self._listener.server_address[1]}"
+
+    @keyword
+    def sandbox_api_calls(self, endpoint: str | None = None) -> list[dict[str, Any]]:
+        """The API calls the sandbox saw since the stats were reset, oldest first: ``method``,
+        ``endpoint``, ``path``, ``status``, ``site_id``, ``api_version``, ``bearer`` (whether a token
+        came; never the token) and ``content_type``; only ``endpoint``'s when given."""
+        params = {"endpoint": endpoint} if endpoint else {}
+        return list(self._admin("GET", "/_sandbox/api-calls", params=params)["calls"])
+
+    @keyword
+    def start_header_recorder(self) -> str:
+        """Another host (a server on a free loopback port) that records, for each request it
+        receives, its method, path and the names of its headers, and whether ``Authorization``,
+        ``SU-SiteId`` or ``HC-API-Version`` came. Returns its base URL; see `Header Recorder Hits`."""
+        hits = self.recorder_hits = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def _record(self) -> None:
+                names = sorted(name.lower() for name in self.headers)
+                hits.append({"method": self.command, "path": self.path.split("?")[0], "headers": names,
+                             "healthcode": [n for n in names if n in ("authorization", "su-siteid", "hc-api-version")]})
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            do_GET = do_POST = do_DELETE = do_PUT = _record
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        _shut(self._recorder)
+        self._recorder = _serve(Handler)
+        return f"http://127.0.0.1:{self._recorder.server_address[1]}"
+
+    @keyword
+    def header_recorder_hits(self) -> list[dict[str, Any]]:
+        """What the recorder received: a dictionary per request (never a header's value)."""
+        return list(self.recorder_hits)
 
     @keyword
     def pending_sign_in_url(self) -> str:
@@ -193,7 +235,8 @@ class SandboxLibrary:
 
     def _end_test(self, data: Any, result: Any) -> None:  # listener method (ROBOT_LIBRARY_LISTENER)
         _shut(self._attacker)
-        self._attacker = None
+        _shut(self._recorder)
+        self._attacker = self._recorder = None
 
     def _admin(self, method: str, path: str, **kwargs: Any) -> Any:
         response = httpx.request(method, self.url + path, timeout=10, **kwargs)

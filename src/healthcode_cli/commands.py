@@ -76,6 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
     command = commands.add_parser("check", help="validate the settings and the SSO's discovery document, and ask the "
                                                 "SSO whether it accepts the client id and redirect URI")
     add_config_options(command)
+    command.add_argument("--report", action="store_true",
+                         help="print a redacted first-contact report to keep or send to Healthcode: both discovery "
+                              "documents' keys, what the SSO offers, the token's header and claim names (never a "
+                              "value that identifies a person, never a secret)")
+    command.add_argument("--json", action="store_true", help="with --report: the report as JSON")
     command.set_defaults(handler=check)
     command = commands.add_parser("login", help="a supervisor signs in; the token is stored for robots")
     add_config_options(command)

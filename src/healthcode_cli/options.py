@@ -72,10 +72,19 @@ def add_config_options(parser: argparse.ArgumentParser, *, http_timeout: bool = 
                                                         f"${ENV_VARS['wait_for_authorisation']})")
     cycle.add_argument("--portal-url",
                        help=f"where supervisors sign in, linked from notices (${ENV_VARS['portal_url']})")
+    api = parser.add_argument_group("Healthcode's APIs (default: the HEALTHCODE_* variables)")
+    api.add_argument("--site-id", help="your site id, sent as SU-SiteId (My Account in your Healthcode Account; "
+                                       f"${ENV_VARS['site_id']})")
+    api.add_argument("--api-version", help=f"the HC-API-Version sent (default 1; ${ENV_VARS['api_version']})")
+    api.add_argument("--api-discovery", help="the API discovery document's URL (default: the one the environment "
+                                             f"implies; ${ENV_VARS['api_discovery']})")
+    api.add_argument("--basic-auth-user", help="the token request's Basic header user, when not the client id (with a "
+                                               f"client secret only; ${ENV_VARS['basic_auth_user']})")
 
 
-CYCLE = ("client_name", "notify", "notify_escalation", "escalate_after", "remind_before", "remind_hours", "timezone",
-         "wait_for_authorisation", "portal_url")
+CYCLE_AND_API = ("client_name", "notify", "notify_escalation", "escalate_after", "remind_before", "remind_hours",
+                 "timezone", "wait_for_authorisation", "portal_url", "site_id", "api_version", "api_discovery",
+                 "basic_auth_user")
 
 
 def config_from(args: argparse.Namespace) -> HealthcodeConfig:
@@ -84,7 +93,7 @@ def config_from(args: argparse.Namespace) -> HealthcodeConfig:
         client_id=args.client_id, redirect_uri=args.redirect_uri, environment=args.environment,
         scope=args.scope, timeout=getattr(args, "http_timeout", None), ca_bundle=args.ca_bundle, proxy=args.proxy,
         token_cache=args.token_cache, expiry_margin=args.expiry_margin, leeway=args.leeway, audience=args.audience,
-        **{name: getattr(args, name, None) for name in CYCLE})
+        **{name: getattr(args, name, None) for name in CYCLE_AND_API})
 
 
 

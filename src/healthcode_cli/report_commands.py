@@ -10,15 +10,19 @@ import sys
 import time
 from typing import Any
 
+from healthcode_auth.api_discovery import fetch_api_document
 from healthcode_auth.authorization_probe import REFUSED, probe_authorization
 from healthcode_auth.client import HealthcodeAuthClient
+from healthcode_auth.config import HealthcodeConfig
 from healthcode_auth.errors import (
     ConfigurationError,
+    HealthcodeAuthError,
     SettingsMismatchError,
     StoreError,
     StoreUnreadableError,
     escaped,
 )
+from healthcode_auth.protocol.api_document import shown_url
 from healthcode_auth.protocol.schedule import describe_when
 from healthcode_auth.protocol.token import Token, TokenStatus, describe_expiry, local_time
 from healthcode_auth.session import HealthcodeSession
@@ -166,9 +170,12 @@ def set_aside(args: argparse.Namespace) -> int:
 
 
 def check(args: argparse.Namespace) -> int:
-    """Pre-flight: validate the settings and the SSO's discovery document, print the endpoints, and
-    ask the authorization endpoint whether it accepts this client id and redirect URI."""
+    """Pre-flight: validate the settings and the SSO's discovery document, print the endpoints, ask
+    the authorization endpoint whether it accepts this client id and redirect URI, and read the API
+    discovery document. ``--report``: the redacted first-contact report instead (``--json`` too)."""
     config = config_from(args)
+    if getattr(args, "report", False):
+        return _report(config, as_json=bool(getattr(args, "json", False)))
     with HealthcodeAuthClient(config) as client:
         metadata = client.metadata
         print(f"Client:                 {config.client_id} ({'confidential' if config.is_confidential else 'public'})")
@@ -179,13 +186,42 @@ def check(args: argparse.Namespace) -> int:
         print(f"Token endpoint:         {metadata.token_endpoint}")
         print(f"Key set (JWKS):         {metadata.jwks_uri or '(not published)'}", flush=True)
         probe = probe_authorization(client)
-    print(f"Authorization request:  {probe.verdict}: {probe.detail}")
-    print("Not checked here:       the client secret (only a code exchange shows it) and whether a supervisor's "
-          "account may authorise this client (only a sign-in shows it).")
+        print(f"Authorization request:  {probe.verdict}: {probe.detail}")
+        api_found = _say_api_document(config.api_discovery_url, client)
+    print("Not checked here:       the client secret (only a code exchange shows it), whether a supervisor's "
+          "account may authorise this client (only a sign-in shows it) and the site id (only an API call shows "
+          "it). 'healthcode-auth check --report' writes a report to keep or send to Healthcode.")
     if probe.verdict == REFUSED:
         print(f"error: the SSO refused the authorization request for client '{config.client_id}' and redirect URI "
               f"'{config.redirect_uri}' ({probe.detail}). The client id or the redirect URI is probably not "
               "registered as given: check both against your Healthcode registration, character for character "
               "(a trailing slash counts).", file=sys.stderr)
         return EXIT_FAILED
+    return EXIT_OK if api_found else EXIT_FAILED
+
+
+def _say_api_document(url: str, client: HealthcodeAuthClient) -> bool:
+    """The API discovery document: where, and which APIs it names; or why it could not be read."""
+    try:
+        document = fetch_api_document(url, client.transport)
+    except HealthcodeAuthError as error:
+        print(f"API discovery document: {shown_url(url)}: could not be read", flush=True)
+        print(f"error: {error}", file=sys.stderr)
+        return False
+    names = ", ".join(escaped(name, 60) for name in document.endpoints)
+    print(f"API discovery document: {shown_url(url)}: {len(document.endpoints)} API(s): {names}")
+    return True
+
+
+def _report(config: HealthcodeConfig, *, as_json: bool) -> int:
+    """The first-contact report: both discovery documents and, after a sign-in, the token's header
+    and claim names; never a value that identifies a person, never a secret."""
+    from healthcode_auth.first_contact import first_contact_report
+
+    session = HealthcodeSession.from_config(config)
+    try:
+        report = first_contact_report(session)
+    finally:
+        session.client.close()
+    print(json.dumps(report.as_dict(), indent=2) if as_json else report.as_text(), end="" if not as_json else "\n")
     return EXIT_OK

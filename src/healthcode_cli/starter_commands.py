@@ -20,13 +20,13 @@ README = "https://github.com/robotframework-healthcode/robotframework-healthcode
 SUITE, RECIPE, SETTINGS = "healthcode_token.robot", "sandbox_sign_in.robot", "healthcode.env.example"
 SCHEDULED = "scheduled_robot.robot"
 STARTER_FILES = {
-    SUITE: "a suite: the bot gets a token from a supervisor's sign-in and calls an API with it",
+    SUITE: "a suite: the bot gets a token from a supervisor's sign-in, finds a member and lists remittances",
     RECIPE: "the headless sign-in against the local sandbox, as the documentation shows it",
     SCHEDULED: "a scheduled robot: it uses the cached authorisation and waits for a supervisor when there is none",
     SETTINGS: "every HEALTHCODE_* setting, commented (no secret in it)",
 }
 # What the starter files need beyond the package itself: (module, extra).
-EXTRAS = (("RequestsLibrary", "requests"), ("flask", "sandbox"), ("authlib", "sandbox"))
+EXTRAS = (("flask", "sandbox"), ("authlib", "sandbox"))
 
 
 def starter_text(name: str) -> str:

@@ -90,14 +90,27 @@ sys.exit(robot.run_cli(sys.argv[1:], exit=False))
 """
 
 
-def test_the_starter_suite_without_the_requests_extra_says_which_extra(tmp_path, env):
-    """Point 13: a user who installed the package without [requests]."""
+REQUESTS_SUITE = """*** Settings ***
+Library    HealthcodeLibrary
+Library    RequestsLibrary
+
+*** Tasks ***
+Call An API With RequestsLibrary
+    ${auth}=    Get Healthcode Requests Auth
+"""
+
+
+def test_a_suite_using_requests_library_without_the_requests_extra_says_which_extra(tmp_path, env):
+    """Point 13: a user who installed the package without [requests], with a suite that calls an API
+    through RequestsLibrary (the starter suites need no extra: they use Call Healthcode API)."""
     project = tmp_path / "project"
     project.mkdir()
-    subprocess.run([sys.executable, "-m", "healthcode_cli", "init"], cwd=project, env=env, check=True,
-                   capture_output=True)
+    (project / "requests_suite.robot").write_text(REQUESTS_SUITE)
+    starter = subprocess.run([sys.executable, "-m", "healthcode_cli", "init"], cwd=project, env=env, check=True,
+                             capture_output=True, text=True)
+    assert "requests" not in starter.stdout + starter.stderr  # no extra needed by what init wrote
     result = subprocess.run([sys.executable, "-c", BLOCK_REQUESTS_LIBRARY, "--output", "NONE", "--log", "NONE",
-                             "--report", "NONE", "--dryrun", "healthcode_token.robot"], cwd=project, env=env,
+                             "--report", "NONE", "--dryrun", "requests_suite.robot"], cwd=project, env=env,
                             capture_output=True, text=True, timeout=120, check=False)
     output = result.stdout + result.stderr
     assert "RequestsLibrary is not installed. It comes with robotframework-healthcode's 'requests' extra: " \

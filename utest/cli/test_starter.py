@@ -65,9 +65,8 @@ def test_init_never_overwrites_without_force(project):
 def test_init_says_which_extras_to_install_when_they_are_missing(monkeypatch):
     monkeypatch.setattr(starter_commands.importlib.util, "find_spec",
                         lambda name: None if name in ("RequestsLibrary", "flask") else object())
-    assert starter_commands.missing_extras() == ["requests", "sandbox"]
-    assert "pip install 'robotframework-healthcode[requests,sandbox]'" in starter_commands.next_steps(["requests",
-                                                                                                       "sandbox"])
+    assert starter_commands.missing_extras() == ["sandbox"]  # the starter files call APIs without RequestsLibrary
+    assert "pip install 'robotframework-healthcode[sandbox]'" in starter_commands.next_steps(["sandbox"])
     assert "pip install" not in starter_commands.next_steps([])
 
 
@@ -91,8 +90,10 @@ def test_the_settings_templates_sandbox_section_matches_the_recipe():
     settings = sandbox_settings(starter_text(SETTINGS))
     assert settings == {"HEALTHCODE_CLIENT_ID": "example_rpa_app",
                         "HEALTHCODE_REDIRECT_URI": "https://rpaapp.example.com/postauth",
-                        "HEALTHCODE_ENVIRONMENT": "http://127.0.0.1:8765", "HEALTHCODE_TOKEN_CACHE": "off"}
+                        "HEALTHCODE_ENVIRONMENT": "http://127.0.0.1:8765", "HEALTHCODE_TOKEN_CACHE": "off",
+                        "HEALTHCODE_SITE_ID": "HC00ABC"}
     recipe = documented_recipe()
+    assert f"site_id={settings['HEALTHCODE_SITE_ID']}" in recipe
     assert f"client_id={settings['HEALTHCODE_CLIENT_ID']}" in recipe
     assert f"redirect_uri={settings['HEALTHCODE_REDIRECT_URI']}" in recipe
     assert "token_cache=off" in recipe
@@ -101,11 +102,12 @@ def test_the_settings_templates_sandbox_section_matches_the_recipe():
 def test_the_starter_suite_is_the_recipe_with_settings_from_the_environment():
     suite = starter_text(SUITE)
     assert re.search(r"^Library\s+HealthcodeLibrary\s+headless=\$\{HEADLESS\}$", suite, re.MULTILINE)
-    assert re.search(r"^Library\s+RequestsLibrary$", suite, re.MULTILINE)
-    assert not re.search(r"^Library\s+Browser", suite, re.MULTILINE)  # the library imports it
+    assert not re.search(r"^Library\s+(RequestsLibrary|Browser)", suite, re.MULTILINE)  # no extra; Browser: the library
     for step in ("Authorise Healthcode Supervisor", "Get Healthcode Token Expiry    result_format=text",
-                 "Get Healthcode Requests Auth", "Create Custom Session", "verify=${True}", "GET On Session"):
+                 "Call Healthcode API    find_member    method=POST    insurerIdentifier=",
+                 "Call Healthcode API    search_remittance_summary    method=POST", "all_pages=True"):
         assert step in suite and step in documented_recipe(), step
+    assert "API_URL" not in suite  # every API is looked up by name, never a typed-in URL
 
 
 def test_the_scheduled_robot_uses_the_cached_authorisation_and_waits_for_a_supervisor():
@@ -114,7 +116,7 @@ def test_the_scheduled_robot_uses_the_cached_authorisation_and_waits_for_a_super
                      re.MULTILINE)
     assert re.search(r"^\$\{WAIT_FOR_SUPERVISOR\}\s+30 minutes$", suite, re.MULTILINE)
     tasks = suite[suite.index("*** Tasks ***"):]
-    for step in ("Get Healthcode Access Token", "Get Healthcode Requests Auth"):
+    for step in ("Get Healthcode Access Token", "Call Healthcode API    search_remittance_summary"):
         assert step in tasks, step
     # It never opens a browser: nobody would see one on a scheduler's machine.
     for browser_step in ("Authorise Healthcode Supervisor", "Open Healthcode Login", "Wait For Supervisor",

@@ -82,7 +82,8 @@ def redirect(**params):
 
 @pytest.fixture
 def library():
-    lib = HealthcodeLibrary(client_id="example_rpa_app", redirect_uri=REDIRECT, environment="uat", token_cache="off")
+    lib = HealthcodeLibrary(client_id="example_rpa_app", redirect_uri=REDIRECT, environment="uat", token_cache="off",
+                            site_id="HC00ABC")
     lib.session.client = FakeClient(lib.session.config)
     lib.session.store = MemoryTokenStore()
     return lib
@@ -251,22 +252,36 @@ def test_clear(library):
         library.get_healthcode_access_token()
 
 
-def test_requests_auth_adds_current_token(library):
+API = "https://api.uat.healthcode.co.uk/fhir/x"
+
+
+def knows_the_api(library):
+    """UAT's API discovery document, as if fetched earlier and kept beside the token."""
+    session = library.session
+    session.api_discovery.offer({"x_endpoint": API}, session.config.api_discovery_url)
+    assert session.api_discovery.known is not None
+
+
+def test_requests_auth_adds_current_token_site_id_and_api_version(library):
     put_token(library.session, Token(access_token="REQ-TOKEN-VALUE", expires_at=time.time() + 3600))
+    knows_the_api(library)
     auth = library.get_healthcode_requests_auth()
-    prepared = requests.Request("GET", "https://api.example/x", auth=auth).prepare()
+    prepared = requests.Request("GET", API, auth=auth).prepare()
     assert prepared.headers["Authorization"] == "Bearer REQ-TOKEN-VALUE"
+    assert (prepared.headers["SU-SiteId"], prepared.headers["HC-API-Version"]) == ("HC00ABC", "1")
     assert "REQ-TOKEN-VALUE" not in repr(auth)
 
 
 def test_httpx_auth_adds_current_token(library):
     put_token(library.session, Token(access_token="HTTPX-TOKEN-VALUE", expires_at=time.time() + 3600))
+    knows_the_api(library)
     auth = library.get_healthcode_httpx_auth()
     seen = []
     transport = httpx.MockTransport(lambda request: seen.append(request) or httpx.Response(200))
     with httpx.Client(auth=auth, transport=transport) as client:
-        client.get("https://api.example/x")
+        client.get(API)
     assert seen[0].headers["Authorization"] == "Bearer HTTPX-TOKEN-VALUE"
+    assert seen[0].headers["SU-SiteId"] == "HC00ABC"
 
 
 def test_library_loads_without_registration_but_keywords_say_what_is_missing(monkeypatch):
@@ -374,7 +389,8 @@ def test_the_login_command_waits_with_its_own_message(monkeypatch):
 
     told = []
     monkeypatch.setattr("HealthcodeLibrary.keywords.sign_in.logger.console", told.append)
-    lib = HealthcodeLibrary(client_id="example_rpa_app", redirect_uri=REDIRECT, environment="uat", token_cache="off")
+    lib = HealthcodeLibrary(client_id="example_rpa_app", redirect_uri=REDIRECT, environment="uat", token_cache="off",
+                            site_id="HC00ABC")
     session: HealthcodeSession = lib.session
     session.client = FakeClient(session.config)
     page = FakePage(Capture(CaptureStatus.CAPTURED, redirect(code="CLI")))

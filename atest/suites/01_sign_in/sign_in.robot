@@ -2,7 +2,7 @@
 Documentation       The supervised sign-in in a browser context the suite opened itself.
 Resource            ../../resources/common.resource
 Library             HealthcodeLibrary    client_id=${CLIENT_ID}    redirect_uri=${REDIRECT_URI}
-...                 environment=${DISCOVERY_URL}
+...                 environment=${DISCOVERY_URL}    site_id=HC00ABC
 Suite Setup         Open Test Browser
 Suite Teardown      Close Browser    ALL
 Test Setup          Prepare Test

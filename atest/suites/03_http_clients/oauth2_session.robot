@@ -4,7 +4,7 @@ Documentation       Python keyword authors' requests-oauthlib session: the sandb
 ...                 The renewal test turns the sandbox's refresh tokens on: by default it issues none, as Healthcode.
 Resource            ../../resources/common.resource
 Library             HealthcodeLibrary    client_id=${CLIENT_ID}    redirect_uri=${REDIRECT_URI}
-...                 environment=${SANDBOX_URL}    token_cache=${OUTPUT DIR}/oauth2-session-tokens.json
+...                 environment=${SANDBOX_URL}    token_cache=${OUTPUT DIR}/oauth2-session-tokens.json    site_id=HC00ABC
 Suite Setup         Open Test Browser
 Suite Teardown      Close Browser    ALL
 Test Teardown       Reset Sandbox Faults

@@ -7,10 +7,12 @@ Documentation       The bot gets a Healthcode access token from a supervisor's s
 ...                 supervisor signed in earlier, or ran 'healthcode-auth login'), no browser opens.
 ...
 ...                 robot healthcode_token.robot    a supervisor at this machine signs in in the window that opens
-...                 robot -v HEADLESS:True -v API_URL:http://127.0.0.1:8765 healthcode_token.robot
-...                 the same, headless, against the sandbox started with --remembered-supervisor
+...                 robot -v HEADLESS:True healthcode_token.robot
+...                 the same, headless (against the sandbox started with --remembered-supervisor)
+...
+...                 Calling an API needs your site id: HEALTHCODE_SITE_ID (My Account in your Healthcode
+...                 Account). Every API is looked up by name in Healthcode's API discovery document.
 Library             HealthcodeLibrary    headless=${HEADLESS}
-Library             RequestsLibrary
 # No need to import Browser: HealthcodeLibrary imports it to open the sign-in page. Import it here
 # only to drive that page with Browser keywords; the library then opens the page in your browser.
 
@@ -18,9 +20,10 @@ Library             RequestsLibrary
 *** Variables ***
 ${HEADLESS}             ${False}
 ${SIGN_IN_TIMEOUT}      5 minutes
-# The API to call with the token: its base URL and a path to GET (the sandbox's API is /api/v1/whoami).
-${API_URL}              ${None}
-${API_PATH}             /api/v1/whoami
+# The member to look up with Healthcode's Find Member API (the sandbox knows this made-up one).
+${INSURER}              bup
+${LAST_NAME}            Quarrendon-Fakename
+${SITE_ID}              %{HEALTHCODE_SITE_ID=}
 
 
 *** Tasks ***
@@ -30,9 +33,11 @@ Get A Token For The Bot
     ${expiry}=    Get Healthcode Token Expiry    result_format=text
     Log    Authorised by ${claims.get('sub')}; the token expires ${expiry}    console=True
 
-Call An API With The Token
-    Skip If    $API_URL is None    No API to call: give one with -v API_URL:https://... (and -v API_PATH:/...)
-    ${auth}=    Get Healthcode Requests Auth
-    Create Custom Session    healthcode    ${API_URL}    auth=${auth}    verify=${True}
-    ${answer}=    GET On Session    healthcode    ${API_PATH}
-    Log    The API answered ${answer.status_code}    console=True
+Find A Member And List Remittances
+    Skip If    not $SITE_ID    No site id: set HEALTHCODE_SITE_ID (My Account in your Healthcode Account) to call the APIs.
+    ${members}=    Call Healthcode API    find_member    method=POST    insurerIdentifier=${INSURER}
+    ...    lastName=${LAST_NAME}
+    Log    Find Member answered: ${members}[total] member(s)    console=True
+    ${remittances}=    Call Healthcode API    search_remittance_summary    method=POST
+    ...    insurerIdentifier=${INSURER}    all_pages=True
+    Log    Search Remittance Summary answered: ${remittances}[total] remittance(s)    console=True

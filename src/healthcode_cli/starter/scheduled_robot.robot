@@ -15,18 +15,18 @@ Documentation       A scheduled robot: it uses the authorisation a supervisor ga
 ...                 same HEALTHCODE_TOKEN_CACHE and HEALTHCODE_CACHE_KEY.
 ...
 ...                 robot scheduled_robot.robot    waits up to 30 minutes for a supervisor when it must
-...                 robot -v "WAIT_FOR_SUPERVISOR:2 hours" -v API_URL:https://... scheduled_robot.robot
+...                 robot -v "WAIT_FOR_SUPERVISOR:2 hours" scheduled_robot.robot
+...                 Its API call needs the site id: HEALTHCODE_SITE_ID (My Account in your Healthcode Account).
 Library             HealthcodeLibrary    wait_for_authorisation=${WAIT_FOR_SUPERVISOR}
-Library             RequestsLibrary
 
 
 *** Variables ***
 # How long a run waits for a supervisor to sign in when it finds no valid authorisation (a Robot
 # Framework time). Given here, it wins over HEALTHCODE_WAIT_FOR_AUTHORISATION.
 ${WAIT_FOR_SUPERVISOR}      30 minutes
-# The API to call with the token: its base URL and a path to GET (the sandbox's API is /api/v1/whoami).
-${API_URL}                  ${None}
-${API_PATH}                 /api/v1/whoami
+${SITE_ID}                  %{HEALTHCODE_SITE_ID=}
+# The insurer whose remittances the robot lists (the sandbox has made-up ones for bup).
+${INSURER}                  bup
 
 
 *** Tasks ***
@@ -36,9 +36,8 @@ Use The Supervisor's Authorisation
     ${expiry}=    Get Healthcode Token Expiry    result_format=text
     Log    Authorised by ${claims.get('sub')}; the token expires ${expiry}    console=True
 
-Call An API With It
-    Skip If    $API_URL is None    No API to call: give one with -v API_URL:https://... (and -v API_PATH:/...)
-    ${auth}=    Get Healthcode Requests Auth
-    Create Custom Session    healthcode    ${API_URL}    auth=${auth}    verify=${True}
-    ${answer}=    GET On Session    healthcode    ${API_PATH}
-    Log    The API answered ${answer.status_code}    console=True
+List The Remittances
+    Skip If    not $SITE_ID    No site id: set HEALTHCODE_SITE_ID to call Healthcode's APIs.
+    ${remittances}=    Call Healthcode API    search_remittance_summary    method=POST
+    ...    insurerIdentifier=${INSURER}    all_pages=True
+    Log    Search Remittance Summary answered: ${remittances}[total] remittance(s)    console=True
