@@ -37,7 +37,19 @@ SIGN_IN_PARAMETERS = frozenset({
     "response_type", "response_mode", "redirect_uri", "id_token", "access_token", "refresh_token", "token",
     "authorization_code", "assertion", "client_assertion", "client_secret", "session_state", "id_token_hint",
     "login_hint", "logout_hint", "post_logout_redirect_uri", "oauth_token", "oauth_verifier", "oauth_signature",
-    "samlrequest", "samlresponse", "relaystate", "samlart", "ticket", "jwt", "password"})
+    "samlrequest", "samlresponse", "relaystate", "samlart", "ticket", "jwt", "password",
+    # a device-flow link with its code (RFC 8628 verification_uri_complete), one-time codes,
+    # presigned links, session ids
+    "user_code", "otp", "sig", "signature", "x_amz_signature", "x_goog_signature", "session_id", "jsessionid"})
+
+
+def _parameter_key(name: str) -> str:
+    """A parameter's name as servers read it, whatever its spelling: case, ``-``, ``_`` and ``.``
+    ignored, and a trailing ``[]`` or ``[key]`` (PHP's arrays: ``state[]`` is read as ``state``)."""
+    return re.sub(r"[-_.]", "", re.sub(r"\[[^\]]*\]$", "", name.strip().lower()))
+
+
+_SIGN_IN_KEYS = {_parameter_key(name): name for name in SIGN_IN_PARAMETERS}
 # Characters that make a link read otherwise than it goes (bidirectional overrides, invisible marks).
 _INVISIBLE = re.compile("[\u00ad\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 _HOST = re.compile(r"[a-z0-9.-]+|[0-9a-f:.]+", re.ASCII)
@@ -197,7 +209,9 @@ def check_portal_url(value: object, _: Mapping[str, Any]) -> object:
                                                "plain address, as supervisors open it, never a prepared sign-in (an "
                                                "authorisation request or a redirect with a code); give the portal's "
                                                "https address without those parameters")
-    problem = endpoint_url_problem(value) or (
+    # A single-page portal's route (#/dashboard) is part of its address; any other fragment is refused.
+    route = re.fullmatch(r"([^#]*)#(/[A-Za-z0-9/_.~-]*)", value)
+    problem = endpoint_url_problem(route.group(1) if route else value) or (
         "it contains invisible or direction-changing characters (a link that reads otherwise than it goes)"
         if _INVISIBLE.search(value) else None)
     if problem:
@@ -212,8 +226,8 @@ def _sign_in_parameters(url: str) -> set[str]:
     path = re.split(r"[?#]", rest, maxsplit=1)[0].partition("/")[2]
     after = rest[len(rest.split("?")[0].split("#")[0]):]
     items = re.split(r"[&;?#]", after) + [item for segment in path.split("/") for item in segment.split(";")[1:]]
-    names = {unquote_plus(item.partition("=")[0]).strip().lower() for item in items}
-    return names & SIGN_IN_PARAMETERS
+    keys = {_parameter_key(unquote_plus(item.partition("=")[0])) for item in items}
+    return {_SIGN_IN_KEYS[key] for key in keys if key in _SIGN_IN_KEYS}
 
 
 def check_client_name(value: object, _: Mapping[str, Any]) -> object:

@@ -168,6 +168,15 @@ def test_a_bad_notify_url_is_refused_showing_only_its_scheme(value):
     "https://rpaapp.example.com/?authorization_code=SplxlOBeZQQYbYS6WxSbIA",
     "https://rpaapp.example.com/?assertion=af0ifjsldkj",
     "https://sso.example.test/logout?logout_hint=x&post_logout_redirect_uri=https://evil.example/",
+    # third round: other spellings of the same names, and device-flow and presigned links
+    "https://sso.example.test/device?user_code=af0ifjsldkj",
+    "https://rpaapp.example.com/?accessToken=SlAV32hkKG",
+    "https://rpaapp.example.com/?access-token=SlAV32hkKG",
+    "https://rpaapp.example.com/?id-token=eyJhbGciOiJSUzI1NiJ9",
+    "https://rpaapp.example.com/?state[]=af0ifjsldkj",
+    "https://rpaapp.example.com/?state.=af0ifjsldkj",
+    "https://files.example.test/portal.html?X-Amz-Signature=af0ifjsldkj",
+    "https://rpaapp.example.com/?sig=af0ifjsldkj",
 ])
 def test_a_portal_url_is_never_a_prepared_sign_in(portal):
     with pytest.raises(ConfigurationError, match="portal_url.*plain address.*never a prepared sign-in") as refused:
@@ -195,7 +204,9 @@ def test_working_hours_from_a_list_of_texts_are_read_as_one():
 
 
 @pytest.mark.parametrize("portal", ["https://rpaapp.example.com/", "https://rpaapp.example.com/postauth",
-                                    "https://portal.example.org/robots?tab=claims&view=today"])
+                                    "https://portal.example.org/robots?tab=claims&view=today",
+                                    "https://portal.example.org/#/dashboard", "https://portal.example.org/login?next=/home",
+                                    "https://portal.example.org/?q=state"])
 def test_a_plain_portal_address_is_accepted_even_on_the_redirect_uris_host(portal):
     assert HealthcodeConfig(**BASE, portal_url=portal).portal_url == portal
 
