@@ -3,6 +3,7 @@ the fleet back for a backoff and the next attempt is counted, and in Redis a wri
 fleet's key can neither predict nor forge a claim, nor stretch one by its key's expiry."""
 
 import time
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -33,7 +34,8 @@ def test_a_failure_holds_the_fleet_for_its_backoff_then_the_next_attempt_is_coun
     assert (held.ours, held.state, held.attempt) == (False, FAILED, 1)
     time.sleep(0.6)
     again = second.claim("waiting|KEY|7", 30, 600)
-    assert (again.ours, again.attempt, again.first_at) == (True, 2, made.first_at)  # the episode began at the first
+    # the episode began at the first (Redis's claims are timed by its clock, handed out in this machine's)
+    assert (again.ours, again.attempt, again.first_at) == (True, 2, pytest.approx(made.first_at, abs=0.05))
     assert second.settle_claim("waiting|KEY|7", again, True, 600, 600)
     done = first.claim("waiting|KEY|7", 30, 600)
     assert (done.ours, done.state) == (False, DONE)
@@ -82,3 +84,30 @@ def test_a_redis_claim_is_keyed_and_authenticated(redis_url, redis_server):
     redis_server.execute("PEXPIRE", store._claims._name("a lease"), str(59 * 86400 * 1000))  # stretched in Redis
     time.sleep(0.4)
     assert short.ours and store.claim("a lease", 60).ours  # what holds is the claim's own time, not the key's expiry
+
+
+def test_a_machine_whose_clock_is_behind_still_holds_the_fleet_back_on_redis(redis_url, monkeypatch):
+    """Third red-team round (c02): a machine 2 minutes behind wrote a 60 s lease that was already over
+    by the others' clocks, and a slow notice went twice. Redis's claims are timed by Redis's clock."""
+    import healthcode_auth.storage.redis_claims as redis_claims
+
+    setting = redis_url + "?prefix=skew:"
+    behind, ahead = opened(setting), opened(setting)
+    real = time.time
+    monkeypatch.setattr(redis_claims.time, "time", lambda: real() - 120)  # this machine's clock is behind
+    taken = behind.claim("waiting|KEY|9", 60, 600)
+    assert taken.ours and abs(taken.until - (real() - 120 + 60)) < 1  # handed out in this machine's time
+    monkeypatch.setattr(redis_claims.time, "time", real)
+    other = ahead.claim("waiting|KEY|9", 60, 600)
+    assert (other.ours, other.state) == (False, SENDING)  # still held: the lease has 60 s to go
+    monkeypatch.setattr(redis_claims.time, "time", lambda: real() - 120)
+    assert behind.settle_claim("waiting|KEY|9", taken, True, 600, 600)  # the sender still settles its own
+
+
+def test_a_user_without_time_in_its_acl_still_claims_with_its_own_clock(redis_server, redis_url):
+    redis_server.execute("ACL", "SETUSER", "notime", "reset", "on", ">notime-password", "~*", "&*", "+@all", "-time")
+    parts = urlsplit(redis_url)
+    store = opened(f"redis://notime:notime-password@{parts.hostname}:{parts.port}?prefix=notime:")
+    claim = store.claim("waiting|KEY|10", 60, 600)
+    assert claim.ours and abs(claim.at - time.time()) < 5
+    assert store.settle_claim("waiting|KEY|10", claim, True, 600, 600)

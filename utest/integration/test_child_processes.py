@@ -81,7 +81,8 @@ def stop(process, *expected_exits):
     try:
         # A Ctrl+C that lands inside a blocking call (on a loaded machine, the sandbox's 40 s code
         # exchange) takes effect when the call returns: wait past it.
-        assert process.wait(timeout=75) in expected_exits
+        code = process.wait(timeout=75)
+        assert code in expected_exits, process.stdout.read().decode(errors="replace")[-3000:]
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)

@@ -6,7 +6,9 @@ cannot predict the name of a future episode's claim), and its value is authentic
 derived from it too (a forged or altered claim is no claim: it is replaced). What a claim holds
 is the value's own ``until``, never the key's expiry, which only tidies up: extending it holds
 nobody back. Each step is a compare-and-set in Lua on the value that was read, so of two robots
-that found no claim exactly one takes it.
+that found no claim exactly one takes it. Claims are timed by Redis's own clock (``TIME``), so
+that machines whose clocks disagree still agree on when a lease ends; the claims handed to the
+caller are in this machine's time.
 """
 
 from __future__ import annotations
@@ -47,34 +49,47 @@ class RedisClaims:
     def __init__(self, store: _Store) -> None:
         self._store = store
         self._mac_key: bytes | None = None
+        self._handed: dict[str, tuple[Claim, Claim]] = {}  # name: (as stored, in Redis's time; as handed out)
 
     def claim(self, name: str, lease: float, keep: float | None = None) -> Claim:
         where = self._name(name)
         for _ in range(TRIES):
-            now = time.time()
-            read, standing = self._read(where, now)
+            read, standing, now, offset = self._read(where)
             if standing is not None and standing.holds(now):
-                return standing
+                return self._hand(name, standing, offset)
             claim = next_attempt(standing, now, lease)
             if self._write(where, read, claim, lease if keep is None else keep, now):
-                return claim
+                return self._hand(name, claim, offset)
         raise self._busy()
 
     def settle(self, name: str, claim: Claim, done: bool, hold: float, keep: float) -> bool:
         where = self._name(name)
-        now = time.time()
-        read, standing = self._read(where, now)
-        if standing is None or standing._replace(ours=True) != claim:
+        stored, handed = self._handed.get(name, (claim, claim))
+        read, standing, now, _ = self._read(where)
+        if standing is None or handed != claim or standing._replace(ours=True) != stored._replace(ours=True):
             return False  # its lease ran out and another robot took it: theirs now
-        return self._write(where, read, settled(claim, done, hold, now), keep, now)
+        return self._write(where, read, settled(stored, done, hold, now), keep, now)
 
-    def _read(self, where: str, now: float) -> tuple[str, Claim | None]:
+    def _hand(self, name: str, claim: Claim, offset: float) -> Claim:
+        """``claim`` in this machine's time (remembered, so that settling it finds the stored one)."""
+        local = claim._replace(first_at=claim.first_at + offset, at=claim.at + offset, until=claim.until + offset)
+        self._handed[name] = (claim, local)
+        return local
+
+    def _read(self, where: str) -> tuple[str, Claim | None, float, float]:
+        """The claim's value as read, the claim it holds, Redis's time, and how far this machine's
+        clock is ahead of it."""
         with self._store._talking("note a notice"):
             answer = self._store._script("claim-read", CLAIM_READ_SCRIPT)(keys=[where], args=[MAX_CLAIM_BYTES])
+        local = time.time()
+        try:
+            now = int(answer[2]) + int(answer[3]) / 1_000_000
+        except (IndexError, TypeError, ValueError):
+            now = local  # not this library's script: keep this machine's time
         if answer[0] != b"string":
-            return "", None
+            return "", None, now, local - now
         text = answer[1].decode("utf-8", "replace") if isinstance(answer[1], bytes) else str(answer[1])
-        return text, self._opened(where, text, now)
+        return text, self._opened(where, text, now), now, local - now
 
     def _write(self, where: str, read: str, claim: Claim, keep: float, now: float) -> bool:
         milliseconds = max(1, int(kept_for(claim, keep, now) * 1000))

@@ -115,13 +115,16 @@ for _, item in ipairs(items) do
 end
 return out
 """
-# KEYS: a claim. ARGV: the most bytes of a claim. -> {'string', value}, or {'none'} for nothing this
-# library could have written there (absent, another type, too long: never fetched).
+# KEYS: a claim. ARGV: the most bytes of a claim. -> {'string', value}, or {'none', ''} for nothing this
+# library could have written there (absent, another type, too long: never fetched); then Redis's TIME
+# (seconds, microseconds), or '', '' for a user whose ACL lacks +time.
 CLAIM_READ_SCRIPT = """
+local now = redis.pcall('TIME')
+if type(now) ~= 'table' or now.err or #now ~= 2 then now = {'', ''} end
 if redis.call('TYPE', KEYS[1])['ok'] ~= 'string' or redis.call('STRLEN', KEYS[1]) > tonumber(ARGV[1]) then
-  return {'none'}
+  return {'none', '', now[1], now[2]}
 end
-return {'string', redis.call('GET', KEYS[1])}
+return {'string', redis.call('GET', KEYS[1]), now[1], now[2]}
 """
 # KEYS: a claim. ARGV: its value as read ('' for none, as CLAIM_READ_SCRIPT says), the new value, how
 # long to keep it in ms, the most bytes of a claim. Written only if the claim is still what was read
