@@ -103,6 +103,12 @@ def test_login_hands_no_secret_to_node_or_the_browser(sandbox, tmp_path):
                              stderr=subprocess.STDOUT, start_new_session=True)
     try:
         assert_no_secret_below(login, sandbox)
+        # Ctrl+C once the code exchange is in flight (the sandbox holds it 40 s). Earlier, on a loaded
+        # machine, it could land in the Browser library's last calls, where it was lost (see the note).
+        deadline = time.monotonic() + 60
+        while sandbox.request_count("token") == 0 and time.monotonic() < deadline and login.poll() is None:
+            time.sleep(0.1)
+        time.sleep(0.5)
     finally:
         stop(login, 130)
 
