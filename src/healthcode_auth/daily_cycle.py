@@ -21,6 +21,7 @@ store that cannot note the claim does not stop the notice.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -30,7 +31,7 @@ from functools import partial
 
 from . import notices
 from .config import HealthcodeConfig
-from .errors import StoreError, StoreLockTimeout, StoreUnavailableError, first_line
+from .errors import StoreError, StoreLockTimeout, StoreNotAnsweringError, first_line
 from .protocol.schedule import describe_duration, describe_when, reminder_times
 from .protocol.token import Token
 from .redaction import REDACTOR
@@ -44,7 +45,7 @@ LEASE = notices.SEND_DEADLINE + 30.0  # a claim while its notice is being sent; 
 RETRY_FIRST, RETRY_MOST = 5.0, 300.0  # the backoff after a notice not delivered: 5 s, doubling, at most 5 min
 RECHECK = 15.0  # a robot waiting while another has the notice in hand looks again this often
 _UNSEEN = -1  # the entry's version before the first read of a wait: any answer is news
-_CUT = 0.05  # an exchange cut this close to the wait's deadline is the deadline, not a store in trouble
+CUT = 0.05  # an exchange cut this close to the wait's deadline is the deadline, not a store in trouble
 
 
 def retry_after(attempt: int) -> float:
@@ -54,79 +55,124 @@ def retry_after(attempt: int) -> float:
 
 @dataclass(frozen=True)
 class Sent:
-    """What became of one notice: sent now (and delivered or not), or in another robot's hands
-    (``claim``: what the fleet knows of it; None when the store could not note it)."""
+    """What became of one notice: sent now by this robot (to the addresses it had to, and delivered
+    there or not), or in other robots' hands (``claim``: what the fleet knows of it, the address
+    furthest from done; None when the store could not note it). ``complete``: every address has it."""
 
     kind: str
     sent: bool
     delivery: notices.Delivery | None = None
     claim: Claim | None = None
+    complete: bool = False
 
     def says(self, config: HealthcodeConfig, now: float) -> str:
         zone, claim = config.zone, self.claim
+        others = ""
+        if claim is not None and claim.state == SENDING:
+            others = f"is being sent by another robot or scheduler (since {describe_when(claim.at, now, zone)})"
+        elif claim is not None and claim.state == FAILED and not self.sent:
+            others = (f"was not delivered by another robot or scheduler ({describe_when(claim.at, now, zone)}); the "
+                      f"next robot or run tries again from {describe_when(max(claim.until, now), now, zone)}")
         if not self.sent:
+            if others:
+                return f"the '{self.kind}' notice {others}"
             at = describe_when(claim.at if claim else now, now, zone)
-            if claim is not None and claim.state == SENDING:
-                return f"the '{self.kind}' notice is being sent by another robot or scheduler (since {at})"
-            if claim is not None and claim.state == FAILED:
-                return (f"the '{self.kind}' notice was not delivered by another robot or scheduler ({at}); the next "
-                        f"robot or run tries again from {describe_when(max(claim.until, now), now, zone)}")
             return f"the '{self.kind}' notice was already sent by another robot or scheduler ({at})"
         if self.delivered:
-            return f"the '{self.kind}' notice was delivered"
+            rest = f"; to the other addresses it {others}" if others and not self.complete else ""
+            return f"the '{self.kind}' notice was delivered{rest}"
         when = f" from {describe_when(max(claim.until, now), now, zone)}" if claim is not None else ""
         return (f"the '{self.kind}' notice was not delivered ({self.delivery.reason if self.delivery else '?'}); "
                 f"the next robot or run tries again{when}")
 
     @property
     def delivered(self) -> bool:
+        """Delivered to every address this robot sent it to."""
         return self.delivery is not None and self.delivery.delivered
 
     @property
-    def final(self) -> bool:
-        """Nothing more to do: delivered, by this robot or another."""
-        return self.delivered or (not self.sent and self.claim is not None and self.claim.state == DONE)
-
-    @property
     def undelivered(self) -> bool:
-        """Known not delivered: this robot's try failed, or another's did and it is not yet tried again."""
+        """Known not delivered somewhere: this robot's try failed (at an address), or another's did and
+        it is not yet tried again."""
         return (self.sent and not self.delivered) or (self.claim is not None and self.claim.state == FAILED)
 
+    @property
+    def final(self) -> bool:
+        """Nothing more to do: every address has it, from this robot or another."""
+        return self.complete
 
-def notify_once(store: TokenStore, config: HealthcodeConfig, claims: Sequence[str], notice: notices.Notice,
-                urls: tuple[str, ...], keep: float) -> Sent:
-    """Send ``notice`` unless a claim of the fleet holds every one of ``claims`` (sent, being sent,
-    or not delivered and waiting for its backoff). The claims this call took are kept ``keep``
-    seconds once the notice was delivered, and held for a backoff when it was not."""
-    ours: list[tuple[str, Claim | None]] = []  # None: the store could not note it
+
+def _address(url: str) -> str:
+    """An address's part of a claim's name: a digest (claims are named in the store, URLs hold credentials)."""
+    return hashlib.sha256(url.encode("utf-8")).hexdigest()[:32]
+
+
+def _take(store: TokenStore, kind: str, names: Sequence[str], keep: float) -> tuple[list[tuple[str, Claim | None]],
+                                                                                      Claim | None]:
+    """The claims of ``names`` this robot took (None: the store could not note it), and what another
+    robot holds of the others (what it has in hand rather than what is done)."""
+    ours: list[tuple[str, Claim | None]] = []
     standing: Claim | None = None
-    for name in claims:
+    for name in names:
         try:
             claim: Claim = store.claim(name, LEASE, keep)
         except StoreError as error:
             log.warning("Could not note the '%s' notice in the token store (%s); sending it anyway: another robot "
-                        "may send it too.", notice.kind, first_line(error, 300))
+                        "may send it too.", kind, first_line(error, 300))
             ours.append((name, None))
             continue
         if claim.ours:
             ours.append((name, claim))
         elif standing is None or (standing.state == DONE and claim.state != DONE):
-            standing = claim  # what another robot has in hand, rather than what is done
-    if not ours:
-        return Sent(notice.kind, False, claim=standing)
-    delivery = notices.send(urls, notice)
-    after: Claim | None = None
-    for name, taken in ours:
-        if taken is None:
-            continue
-        hold = keep if delivery.delivered else retry_after(taken.attempt)
-        try:
-            store.settle_claim(name, taken, delivery.delivered, hold, keep)
-        except StoreError as error:  # the lease runs out by itself: the next one tries again
-            log.warning("Could not note in the token store what became of the '%s' notice (%s).", notice.kind,
-                        first_line(error, 300))
-        after = after or settled(taken, delivery.delivered, hold, time.time())
-    return Sent(notice.kind, True, delivery, after)
+            standing = claim
+    return ours, standing
+
+
+def notify_once(store: TokenStore, config: HealthcodeConfig, claims: Sequence[str], notice: notices.Notice,
+                urls: tuple[str, ...], keep: float) -> Sent:
+    """Send ``notice`` to each address of ``urls`` unless a claim of the fleet holds every one of
+    ``claims`` for that address (sent, being sent, or not delivered and waiting for its backoff).
+    Each address has claims of its own: one that is down is tried again after its backoff, and the
+    others do not get the notice again. The claims this call took are kept ``keep`` seconds where
+    the notice was delivered, and held for a backoff where it was not."""
+    sending: list[tuple[str, list[tuple[str, Claim | None]]]] = []
+    known: list[Claim] = []  # what the fleet knows of each address: held by others, or settled here
+    for url in urls:
+        ours, standing = _take(store, notice.kind, [f"{name}|{_address(url)}" for name in claims], keep)
+        if ours:
+            sending.append((url, ours))
+        elif standing is not None:
+            known.append(standing)
+    # every address this robot does not send to is done by another
+    complete = len(known) == len(urls) - len(sending) and all(claim.state == DONE for claim in known)
+    if not sending:
+        return Sent(notice.kind, False, claim=_furthest_from_done(known), complete=complete)
+    delivery = notices.send([url for url, _ in sending], notice)
+    unnoted = False  # an address not delivered whose failure the store could not note: this robot's own backoff
+    for (_, taken_claims), reached in zip(sending, delivery.reached or (False,) * len(sending), strict=True):
+        for name, taken in taken_claims:
+            if taken is None:
+                unnoted = unnoted or not reached
+                continue
+            hold = keep if reached else retry_after(taken.attempt)
+            try:
+                store.settle_claim(name, taken, reached, hold, keep)
+            except StoreError as error:  # the lease runs out by itself: the next one tries again
+                log.warning("Could not note in the token store what became of the '%s' notice (%s).", notice.kind,
+                            first_line(error, 300))
+            known.append(settled(taken, reached, hold, time.time()))
+    complete = complete and delivery.delivered
+    return Sent(notice.kind, True, delivery, None if unnoted else _furthest_from_done(known), complete)
+
+
+def _furthest_from_done(claims: Sequence[Claim]) -> Claim | None:
+    """The claim that says what is left to do (the one being sent, else the failed one tried again
+    first), with the fleet's first attempt under any of them; None for no claims."""
+    if not claims:
+        return None
+    pending = [claim for claim in claims if claim.state != DONE]
+    chosen = min(pending, key=lambda claim: (claim.state != SENDING, claim.until)) if pending else claims[0]
+    return chosen._replace(first_at=min(claim.first_at for claim in claims))
 
 
 def send_due_reminders(store: TokenStore, key: str, config: HealthcodeConfig, stored: Versioned | None,
@@ -147,7 +193,8 @@ def send_due_reminders(store: TokenStore, key: str, config: HealthcodeConfig, st
         return []
     sent = notify_once(store, config, [f"reminder|{key}|{stored.version}|{lead:g}" for lead in due],
                        notices.reminder(config, end, now), config.notify, end - now + CLAIM_SPARE)
-    return [Sent(f"reminder {describe_duration(due[-1])} before the end", sent.sent, sent.delivery, sent.claim)]
+    return [Sent(f"reminder {describe_duration(due[-1])} before the end", sent.sent, sent.delivery, sent.claim,
+                 sent.complete)]
 
 
 @dataclass(frozen=True)
@@ -219,20 +266,22 @@ class _Notifying:
         claim, now = result.claim, time.time()
         if claim is None:  # the store could not note it: this robot's own backoff
             pause = retry_after(self._tries)
-        elif result.sent or claim.state == FAILED:
-            pause = max(0.0, claim.until - now)
-        else:  # being sent by another robot: look again, in case it fails
+        elif claim.state == SENDING:  # being sent by another robot: look again, in case it fails
             pause = min(RECHECK, max(1.0, claim.until - now))
+        else:  # not delivered: when its backoff ends
+            pause = max(0.0, claim.until - now)
         self._next = time.monotonic() + pause
         self.result = result
 
 
 def wait_for_sign_in(store: TokenStore, key: str, config: HealthcodeConfig, timeout: float,
-                     valid: Callable[[Versioned | None], Token | None], say: Callable[[str], None]) -> Waited:
-    """Wait up to ``timeout`` seconds (a total deadline) for an authorisation that ``valid``
-    accepts to appear in the store."""
+                     valid: Callable[[Versioned | None], Token | None], say: Callable[[str], None],
+                     deadline: float | None = None) -> Waited:
+    """Wait up to ``timeout`` seconds (a total deadline; or until the monotonic ``deadline`` of a
+    wait that began before, ``timeout`` being its whole length) for an authorisation that
+    ``valid`` accepts to appear in the store."""
     started, clock = time.time(), time.monotonic()
-    deadline = clock + timeout
+    deadline = clock + timeout if deadline is None else min(deadline, clock + timeout)
     waiting: _Notifying | None = None
     escalating: _Notifying | None = None
     told = "the supervisors are being told" if config.notify else "no notice is configured (the notify setting)"
@@ -252,8 +301,8 @@ def wait_for_sign_in(store: TokenStore, key: str, config: HealthcodeConfig, time
                     store.wait_for_change(key, version, min(left, pause))
                 stored = store.load(key)
                 episode = f"{key}|{stored.version}" if stored else f"{key}|absent-after-{store.last_version()}"
-            except (StoreUnavailableError, StoreLockTimeout) as error:  # a store that stalls or restarts
-                cut = deadline - time.monotonic() <= _CUT  # ended by the deadline itself: nothing to say
+            except (StoreNotAnsweringError, StoreLockTimeout) as error:  # a store that stalls or restarts
+                cut = deadline - time.monotonic() <= CUT  # ended by the deadline itself: nothing to say
                 if not cut and time.monotonic() - last_trouble >= PROGRESS_EVERY:
                     last_trouble = time.monotonic()
                     say(f"The token store did not answer ({first_line(error, 300)}); still waiting.")
@@ -284,7 +333,7 @@ def wait_for_sign_in(store: TokenStore, key: str, config: HealthcodeConfig, time
                 last_said = time.monotonic()
                 waited = time.monotonic() - clock
                 say(f"Still waiting for a supervisor to sign in ({describe_duration(waited)} so far, "
-                    f"{describe_duration(timeout - waited)} left).")
+                    f"{describe_duration(deadline - time.monotonic())} left).")
 
 
 def _told(waiting: _Notifying | None, config: HealthcodeConfig) -> str:

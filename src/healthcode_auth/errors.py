@@ -33,6 +33,7 @@ code, a code verifier, a client secret or a store password: callers may log ``st
     │   └── SettingsMismatchError              the stored one is for other settings (audience...)
     ├── StoreError                             the token store cannot be used
     │   ├── StoreUnavailableError              the (networked) store cannot be reached or refuses us
+    │   │   └── StoreNotAnsweringError         it did not answer in time, or could not be reached: may pass
     │   ├── FileInUseError                     Windows: another program keeps a store file open
     │   ├── StoreLockTimeout                   another robot held the renewal lock too long
     │   ├── StoreKeyError                      the store's encryption key is not usable
@@ -209,6 +210,11 @@ class StoreError(HealthcodeAuthError):
 
 class StoreUnavailableError(StoreError):
     """The token store cannot be reached, or refuses this robot (password, TLS, permissions)."""
+
+
+class StoreNotAnsweringError(StoreUnavailableError):
+    """The token store did not answer in time, or could not be reached: it may answer again (a
+    restart, a failover, a pause). Not a refusal (password, TLS, permissions), which stays."""
 
 
 class FileInUseError(StoreError):

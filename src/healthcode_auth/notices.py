@@ -17,7 +17,9 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from collections.abc import Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from .config import HealthcodeConfig
@@ -46,10 +48,12 @@ class Notice:
 
 @dataclass(frozen=True)
 class Delivery:
-    """Whether a notice reached every address, and why not (never a credential)."""
+    """Whether a notice reached every address, and why not (never a credential); ``reached``: for
+    each address, in the order given, whether it took the notice."""
 
     delivered: bool
     reason: str = ""
+    reached: tuple[bool, ...] = ()
 
 
 def where_to_sign_in(config: HealthcodeConfig) -> str:
@@ -119,56 +123,89 @@ def _who(token: Token, *, start: bool = False) -> str:
 
 
 def send(urls: Sequence[str], notice: Notice, *, deadline: float = SEND_DEADLINE) -> Delivery:
-    """Send ``notice`` to every Apprise URL; say whether it was delivered. Never raises."""
+    """Send ``notice`` to every Apprise URL, each on its own (one that is down or slow neither holds
+    back nor hides the others); say which took it. ``deadline`` bounds them all together. Never raises."""
     if not urls:
         return Delivery(False, "no address is configured (the notify setting)")
     for url in urls:
         register_notify_secrets(url)
-    outcome: dict[str, object] = {}
-    worker = threading.Thread(target=_send, args=(list(urls), notice, outcome), name="healthcode-notice",
-                              daemon=True)
-    worker.start()
-    worker.join(deadline)
-    if worker.is_alive():
-        reason = f"the services did not answer within {deadline:g} seconds"
-    else:
-        reason = str(outcome.get("reason", ""))
-    delivered = not reason
-    if not delivered:
-        log.warning("The '%s' notice could not be delivered: %s", notice.kind, reason)
-    return Delivery(delivered, reason)
+    outcomes: list[str | None] = [None] * len(urls)  # None: no answer yet; "": delivered; else why not
+    said = _Said(len(urls))
+    workers = [threading.Thread(target=_send, args=(url, notice, outcomes, number, said), name="healthcode-notice",
+                                daemon=True) for number, url in enumerate(urls)]
+    end = time.monotonic() + deadline
+    try:
+        import apprise
+
+        with apprise.LogCapture(level=logging.WARNING), said:  # type: ignore[no-untyped-call]
+            for worker in workers:
+                worker.start()
+            for worker in workers:
+                worker.join(max(0.0, end - time.monotonic()))
+    except ImportError:
+        outcomes = ["Apprise is not installed: pip install apprise"] * len(urls)
+    reasons = []
+    for number, (url, outcome) in enumerate(zip(urls, outcomes, strict=True), 1):
+        why = f"did not answer within {deadline:g} seconds" if outcome is None else outcome
+        if why:
+            which = f"{shown_notify_url(url)} (address {number} of {len(urls)})" if len(urls) > 1 else ""
+            reasons.append(f"{which}: {why}" if which else why)
+    reached = tuple(outcome == "" for outcome in outcomes)
+    reason = "; ".join(reasons)
+    if reason:
+        log.warning("The '%s' notice could not be delivered%s: %s", notice.kind,
+                    f" to {reached.count(False)} of {len(urls)} addresses" if len(urls) > 1 else "", reason)
+    return Delivery(not reason, reason, reached)
 
 
-def _send(urls: list[str], notice: Notice, outcome: dict[str, object]) -> None:
+_ADDRESS: ContextVar[int] = ContextVar("healthcode_notice_address", default=-1)
+
+
+class _Said(logging.Handler):
+    """What Apprise logs at WARNING and above while a notice is sent, for each address apart: a
+    worker marks its records with a context variable, which Apprise's own worker threads inherit."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__(logging.WARNING)
+        self.lines: list[list[str]] = [[] for _ in range(count)]
+
+    def __enter__(self) -> None:
+        logging.getLogger("apprise").addHandler(self)
+
+    def __exit__(self, *_: object) -> None:
+        logging.getLogger("apprise").removeHandler(self)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        number = _ADDRESS.get()
+        if 0 <= number < len(self.lines) and len(self.lines[number]) < 50:
+            try:
+                self.lines[number].append(record.getMessage())
+            except Exception:  # a record that cannot be formatted says nothing
+                return
+
+    def of(self, number: int) -> str:
+        return _said("\n".join(self.lines[number]))
+
+
+def _send(url: str, notice: Notice, outcomes: list[str | None], number: int, said: _Said) -> None:
+    _ADDRESS.set(number)
     try:
         import apprise
 
         sender = apprise.Apprise()
-        refused = []
-        for url in urls:
-            service = apprise.Apprise.instantiate(url)
-            if service is None or not sender.add(service):
-                refused.append(shown_notify_url(url))
-            elif not _OWN_READ_TIMEOUT.search(url):
-                service.socket_read_timeout = max(service.socket_read_timeout, READ_TIMEOUT)
-        said = ""
-        if len(sender):
-            with apprise.LogCapture(level=logging.WARNING) as captured:  # type: ignore[no-untyped-call]
-                ok = sender.notify(body=notice.body, title=notice.title)
-            said = "" if ok else _said(captured.getvalue())
-            if not ok:
-                refused.append(f"a service refused or failed ({said or 'no reason given'})")
-        if refused:
-            outcome["reason"] = "; ".join(
-                f"{item}" if item.startswith("a service") else f"{item} is not an address Apprise can send to"
-                for item in refused)
-    except ImportError:
-        outcome["reason"] = "Apprise is not installed: pip install apprise"
+        service = apprise.Apprise.instantiate(url)
+        if service is None or not sender.add(service):
+            outcomes[number] = f"{shown_notify_url(url)} is not an address Apprise can send to"
+            return
+        if not _OWN_READ_TIMEOUT.search(url):
+            service.socket_read_timeout = max(service.socket_read_timeout, READ_TIMEOUT)
+        ok = sender.notify(body=notice.body, title=notice.title)
+        outcomes[number] = "" if ok else f"the service refused or failed ({said.of(number) or 'no reason given'})"
     except Exception as error:  # a notice must never fail a robot or a sign-in
-        outcome["reason"] = f"{type(error).__name__}: {REDACTOR.redact(first_line(error, 200))}"
+        outcomes[number] = f"{type(error).__name__}: {REDACTOR.redact(first_line(error, 200))}"
 
 
 def _said(text: str) -> str:
     """What Apprise logged of a failure, masked: its last lines, no URL queries, bounded."""
-    lines = [line.split(" - ", 2)[-1] for line in text.strip().splitlines() if line.strip()]
+    lines = [line for line in text.strip().splitlines() if line.strip()]
     return without_queries(REDACTOR.redact(" | ".join(lines[-3:])))[:300]

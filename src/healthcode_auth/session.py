@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from . import notices
 from .api_discovery import ApiDiscovery, keep_beside_token
 from .config import HealthcodeConfig
-from .daily_cycle import wait_for_sign_in
+from .daily_cycle import CUT, PROGRESS_EVERY, wait_for_sign_in
 from .errors import (
     HealthcodeAuthError,
     NoValidTokenError,
@@ -37,7 +37,10 @@ from .errors import (
     SignedOutError,
     SignInError,
     StoreError,
+    StoreLockTimeout,
+    StoreNotAnsweringError,
     escaped,
+    first_line,
 )
 from .protocol.api_document import ApiDocument
 from .protocol.authorization_request import AuthorizationCode, AuthorizationRequest, parse_redirect
@@ -191,20 +194,35 @@ class HealthcodeSession(RenewalSteps):
 
         When a supervisor must sign in, a robot that may wait (``wait`` seconds; default the
         ``wait_for_authorisation`` setting) sends the "robots waiting" notice once for the fleet and
-        waits for a sign-in to arrive in the store (daily_cycle.py), then goes on with it."""
-        try:
-            return self._access_token()
-        except SettingsMismatchError:
-            raise  # a setting to fix: no sign-in would help
-        except NoValidTokenError as error:
-            limit = self.config.wait_for_authorisation if wait is None else wait
-            if limit <= 0 or self.store is None:
-                raise
-            return self._wait_for_sign_in(limit, error)
+        waits for a sign-in to arrive in the store (daily_cycle.py), then goes on with it. The wait
+        is a total deadline from this call: a store that does not answer as the robot starts is
+        part of it (said at once, tried again), not a failure after the store's own timeout."""
+        limit = self.config.wait_for_authorisation if wait is None else wait
+        store = self.store if limit > 0 and self._state.code is None else None  # a code is redeemed as it comes
+        deadline, said = time.monotonic() + limit, -PROGRESS_EVERY
+        while True:
+            try:
+                with store.bounded(deadline) if store is not None else contextlib.nullcontext():
+                    return self._access_token()
+            except SettingsMismatchError:
+                raise  # a setting to fix: no sign-in would help
+            except NoValidTokenError as error:
+                if store is None:
+                    raise
+                return self._wait_for_sign_in(limit, deadline, error)
+            except (StoreNotAnsweringError, StoreLockTimeout) as error:
+                if store is None or deadline - time.monotonic() <= CUT:
+                    raise
+                if time.monotonic() - said >= PROGRESS_EVERY:
+                    said = time.monotonic()
+                    self.on_wait(f"The token store did not answer ({first_line(error, 300)}); trying again for "
+                                 f"{describe_duration(deadline - said)} more, the rest of the wait for a supervisor.")
+                time.sleep(max(0.0, min(1.0, deadline - time.monotonic())))
 
-    def _wait_for_sign_in(self, limit: float, error: NoValidTokenError) -> Token:
+    def _wait_for_sign_in(self, limit: float, deadline: float, error: NoValidTokenError) -> Token:
         assert self.store is not None
-        waited = wait_for_sign_in(self.store, self.key, self.config, limit, self._valid_stored, self.on_wait)
+        waited = wait_for_sign_in(self.store, self.key, self.config, limit, self._valid_stored, self.on_wait,
+                                  deadline)
         if waited.token is not None:
             self.on_wait(f"A supervisor signed in ({escaped(waited.token.supervisor or 'supervisor', 100)}): going on.")
             return waited.token

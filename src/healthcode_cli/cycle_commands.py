@@ -50,7 +50,8 @@ def remind(args: argparse.Namespace) -> int:
     print(f"The authorisation ends {ends}." + (f" Next reminder: {describe_when(min(upcoming), now, config.zone)}."
                                               if upcoming else ""))
     if undelivered:
-        print("error: a reminder was not delivered (see above); the next run sends it again.", file=sys.stderr)
+        print("error: a reminder was not delivered (see above); the next run sends it again to the addresses that "
+              "did not take it.", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
 

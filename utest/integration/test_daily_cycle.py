@@ -6,39 +6,19 @@ Against the sandbox (which issues no refresh token by default), the file store a
 """
 
 import json
-import os
-import subprocess
-import sys
 import threading
 import time
 
 import pytest
 
+from daily_cycle_helpers import FLEET_KEY, cli, env_for, expired, store
 from healthcode_auth.daily_cycle import send_due_reminders
 from healthcode_auth.errors import NoValidTokenError
-from healthcode_auth.storage.key_sources import new_random_key
 from receivers import smtp, webhook
-from sandbox_clients import REDIRECT, new_session, sign_in
+from sandbox_clients import new_session, sign_in
 
-__all__ = ["smtp", "webhook"]
-FLEET_KEY = new_random_key()
+__all__ = ["smtp", "store", "webhook"]
 HOOK_PASSWORD = "Sup3r-Webhook-Pass"
-
-
-@pytest.fixture(params=["file", "redis"])
-def store(request, tmp_path, monkeypatch):
-    monkeypatch.setenv("HEALTHCODE_CACHE_KEY", FLEET_KEY)
-    if request.param == "redis":
-        return request.getfixturevalue("redis_url")
-    return str(tmp_path / "cache" / "tokens.json")
-
-
-def expired(sandbox, store):
-    """Yesterday's authorisation: signed in, and now past its end (no refresh token, as Healthcode)."""
-    sandbox.set_token_lifetime(1)
-    token = sign_in(new_session(sandbox, store))
-    sandbox.set_token_lifetime(86_400)
-    return token
 
 
 def supervisor_signs_in_later(sandbox, store, after=1.0):
@@ -124,17 +104,6 @@ def test_nobody_answering_escalates_once(sandbox, store, webhook, smtp):
     with pytest.raises(NoValidTokenError):
         robot.access_token()
     assert [m["Subject"] for m in smtp.messages] == ["Still waiting: Healthcode robots need a supervisor"]
-
-
-def cli(*args, env, timeout=120):
-    return subprocess.run([sys.executable, "-m", "healthcode_cli", *args], capture_output=True, text=True, env=env,
-                          timeout=timeout, check=False)
-
-
-def env_for(sandbox, store, **settings):
-    return {**os.environ, "HEALTHCODE_CLIENT_ID": "example_rpa_app", "HEALTHCODE_REDIRECT_URI": REDIRECT,
-            "HEALTHCODE_ENVIRONMENT": sandbox.discovery_url, "HEALTHCODE_TOKEN_CACHE": store,
-            **{f"HEALTHCODE_{k.upper()}": str(v) for k, v in settings.items()}}
 
 
 def test_each_reminder_goes_once_from_two_machines_and_holds_no_secret(sandbox, redis_url, monkeypatch, webhook,

@@ -7,44 +7,19 @@ Against the sandbox, real receivers, the file store and a real Redis (paused and
 """
 
 import socket
-import threading
 import time
 
 import pytest
 
+from daily_cycle_helpers import FLEET_KEY, WAITING, expired, later, store
 from healthcode_auth import daily_cycle
 from healthcode_auth.daily_cycle import send_due_reminders
 from healthcode_auth.errors import NoValidTokenError
-from healthcode_auth.storage.key_sources import new_random_key
 from healthcode_auth.storage.locks import FileLock
 from receivers import smtp, webhook
 from sandbox_clients import new_session, sign_in
 
-__all__ = ["smtp", "webhook"]
-FLEET_KEY = new_random_key()
-WAITING = "Healthcode robots are waiting for a supervisor"
-
-
-@pytest.fixture(params=["file", "redis"])
-def store(request, tmp_path, monkeypatch):
-    monkeypatch.setenv("HEALTHCODE_CACHE_KEY", FLEET_KEY)
-    if request.param == "redis":
-        return request.getfixturevalue("redis_url")
-    return str(tmp_path / "cache" / "tokens.json")
-
-
-def expired(sandbox, store):
-    sandbox.set_token_lifetime(1)
-    token = sign_in(new_session(sandbox, store))
-    sandbox.set_token_lifetime(86_400)
-    return token
-
-
-def later(seconds, action):
-    worker = threading.Thread(target=lambda: (time.sleep(seconds), action()), daemon=True)
-    worker.start()
-    return worker
-
+__all__ = ["smtp", "store", "webhook"]
 
 def test_a_reminder_not_delivered_is_sent_by_the_next_run(sandbox, store, webhook, monkeypatch):
     monkeypatch.setattr(daily_cycle, "RETRY_FIRST", 1.0)  # the backoff after a failure (5 s in production)

@@ -7,78 +7,18 @@ key cannot pre-claim (silence) a notice; a hostile version counter is healed, no
 Against the sandbox, real receivers, the file store and a real Redis (paused mid-exchange).
 """
 
-import os
-import subprocess
-import sys
 import threading
 import time
 
 import pytest
 
+from daily_cycle_helpers import WAITING, cli, env_for, expired, fleet_key, robot_waits, store, thread_errors
 from healthcode_auth import daily_cycle
 from healthcode_auth.daily_cycle import wait_for_sign_in
-from healthcode_auth.errors import NoValidTokenError
-from healthcode_auth.storage.key_sources import new_random_key
 from receivers import smtp, webhook
-from sandbox_clients import REDIRECT, new_session, sign_in
+from sandbox_clients import new_session, sign_in
 
-__all__ = ["smtp", "webhook"]
-FLEET_KEY = new_random_key()
-WAITING = "Healthcode robots are waiting for a supervisor"
-
-
-@pytest.fixture(params=["file", "redis"])
-def store(request, tmp_path, monkeypatch):
-    monkeypatch.setenv("HEALTHCODE_CACHE_KEY", FLEET_KEY)
-    if request.param == "redis":
-        return request.getfixturevalue("redis_url")
-    return str(tmp_path / "cache" / "tokens.json")
-
-
-@pytest.fixture
-def fleet_key(monkeypatch):
-    monkeypatch.setenv("HEALTHCODE_CACHE_KEY", FLEET_KEY)
-
-
-@pytest.fixture
-def thread_errors(monkeypatch):
-    """What escaped any thread (a notice's, a watchdog's) as an uncaught exception."""
-    caught = []
-    monkeypatch.setattr(threading, "excepthook", lambda args: caught.append(f"{args.exc_type.__name__}: "
-                                                                            f"{args.exc_value} ({args.thread.name})"))
-    return caught
-
-
-def expired(sandbox, store):
-    sandbox.set_token_lifetime(1)
-    token = sign_in(new_session(sandbox, store))
-    sandbox.set_token_lifetime(86_400)
-    time.sleep(1.2)
-    return token
-
-
-def robot_waits(sandbox, store, seconds, **settings):
-    """A robot that waits ``seconds`` for a supervisor; what it said, its error included."""
-    robot = new_session(sandbox, store, wait_for_authorisation=seconds, **settings)
-    said = []
-    robot.on_wait = said.append
-    try:
-        robot.access_token()
-    except NoValidTokenError as error:
-        said.append(str(error))
-    return said
-
-
-def cli(*args, env, timeout=120):
-    return subprocess.run([sys.executable, "-m", "healthcode_cli", *args], capture_output=True, text=True, env=env,
-                          timeout=timeout, check=False)
-
-
-def env_for(sandbox, store, **settings):
-    return {**os.environ, "HEALTHCODE_CLIENT_ID": "example_rpa_app", "HEALTHCODE_REDIRECT_URI": REDIRECT,
-            "HEALTHCODE_ENVIRONMENT": sandbox.discovery_url, "HEALTHCODE_TOKEN_CACHE": store,
-            **{f"HEALTHCODE_{k.upper()}": str(v) for k, v in settings.items()}}
-
+__all__ = ["fleet_key", "smtp", "store", "thread_errors", "webhook"]
 
 def test_a_waits_deadline_cuts_only_its_own_connections(sandbox, redis_url, fleet_key, thread_errors):
     session = new_session(sandbox, redis_url)
@@ -209,7 +149,7 @@ def test_a_forged_or_stretched_claim_holds_nobody_back(sandbox, redis_url, redis
     expired(sandbox, redis_url)
     probe = new_session(sandbox, redis_url)
     real = probe.store._claims._name  # where claims are: seen by a writer without the key that lists the keys
-    episode = f"waiting|{probe.key}|{probe.store.load(probe.key).version}"
+    episode = f"waiting|{probe.key}|{probe.store.load(probe.key).version}|{daily_cycle._address(webhook.url())}"
     now = time.time()
     forged = f"c1|done|1|{now!r}|{now!r}|{now + 86400.0!r}|" + "A" * 43  # the right shape, no key
     redis_server.execute("SET", real(episode), forged, "PX", str(7 * 86400 * 1000))

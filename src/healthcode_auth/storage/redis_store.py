@@ -31,6 +31,7 @@ from urllib.parse import unquote, urlsplit
 from ..errors import (
     ConfigurationError,
     StoreLockTimeout,
+    StoreNotAnsweringError,
     StoreUnavailableError,
     StoreUnreadableError,
     escaped,
@@ -321,7 +322,7 @@ class RedisTokenStore(TokenStore):
 
         limit = self._within(self.timeout if deadline is None else deadline)  # bounded(): no later than its end
         if limit <= 0:  # the deadline of bounded() has passed: no new exchange (its connecting could block)
-            raise StoreUnavailableError(f"The token store {self._shown} was not asked to {what}: no time was left.")
+            raise StoreNotAnsweringError(f"The token store {self._shown} was not asked to {what}: no time was left.")
         done, expired = threading.Event(), threading.Event()
         pool = self._redis.connection_pool  # this thread's, taken here: the watchdog runs in a thread of its own
 
@@ -348,18 +349,18 @@ class RedisTokenStore(TokenStore):
             # Disconnected under a blocked read, redis-py may raise what it meets (a closed buffer's
             # ValueError, say): at the deadline, whatever it is, it is the deadline.
             if expired.is_set() or isinstance(error, exceptions.TimeoutError):
-                raise StoreUnavailableError(
-                    f"The token store {self._shown} did not answer within {limit:g} seconds when asked to {what}. "
+                raise StoreNotAnsweringError(
+                    f"The token store {self._shown} did not answer within {limit:.3g} seconds when asked to {what}. "
                     f"{self._reachability_advice()} Or raise the timeout setting.") from None
             if not isinstance(error, exceptions.RedisError):
                 raise
             if isinstance(error, exceptions.ConnectionError):
                 reason = first_line(error, 200)
-                advice = ("Check the CA bundle setting (the server's certificate is not trusted)."
-                          if "certificate" in reason.lower()
+                untrusted = "certificate" in reason.lower()
+                advice = ("Check the CA bundle setting (the server's certificate is not trusted)." if untrusted
                           else self._reachability_advice())
-                raise StoreUnavailableError(f"Could not reach the token store {self._shown} to {what} ({reason}). "
-                                            f"{advice}") from None
+                raise (StoreUnavailableError if untrusted else StoreNotAnsweringError)(
+                    f"Could not reach the token store {self._shown} to {what} ({reason}). {advice}") from None
             raise StoreUnavailableError(f"The token store {self._shown} failed to {what} "
                                         f"({first_line(error, 200)}).") from None
         finally:

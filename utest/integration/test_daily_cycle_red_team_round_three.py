@@ -1,0 +1,99 @@
+"""The red team's third round against the daily cycle, each break closed: a dead notice address
+beside a working one makes the working one receive the notice once, not at every backoff; each
+address's failure is said with its own reason; a store that stalls as a robot starts is part of
+the robot's wait (its total deadline), not a failure after the store's own 30-second timeout,
+while a store that refuses the robot (a wrong password) is said at once.
+
+Against the sandbox, real webhooks, the file store and a real Redis (paused).
+"""
+
+import time
+
+import pytest
+
+from daily_cycle_helpers import WAITING, cli, env_for, expired, fleet_key, later, robot_waits, store
+from healthcode_auth import notices
+from healthcode_auth.errors import StoreNotAnsweringError, StoreUnavailableError
+from receivers import Webhook, webhook
+from sandbox_clients import new_session, sign_in
+
+__all__ = ["fleet_key", "store", "webhook"]
+
+
+def test_a_dead_address_beside_a_working_one_never_repeats_the_notice_there(sandbox, store, webhook):
+    expired(sandbox, store)
+    with Webhook() as dead:
+        dead.status = 500  # an expired Slack token, a mail server down
+        said = robot_waits(sandbox, store, 12, notify=f"{webhook.url()},{dead.url()}")
+    assert webhook.titles() == [WAITING]  # was 3 copies in 12 s: one at each backoff
+    assert len(dead.received) == 2 and dead.arrived[1] - dead.arrived[0] >= 4.5  # tried again after its backoff
+    failed = [line for line in said if "not delivered" in line]
+    assert failed and "(address 2 of 2)" in failed[0] and "address 1 of 2" not in failed[0]
+
+
+def test_a_reminder_reaches_a_working_address_once_from_every_run(sandbox, redis_url, fleet_key, webhook):
+    sandbox.set_token_lifetime(3600)  # the 2-hour reminder is due at once
+    sign_in(new_session(sandbox, redis_url))
+    sandbox.set_token_lifetime(86_400)
+    with Webhook() as dead:
+        dead.status = 500
+        env = env_for(sandbox, redis_url, notify=f"{webhook.url()},{dead.url()}")
+        runs = [cli("remind", env=env), cli("remind", env=env)]  # two schedulers; the second within the backoff
+        time.sleep(5.5)
+        runs.append(cli("remind", env=env))  # after it
+    assert len(webhook.received) == 1 and len(dead.received) == 2  # was 3 copies on the working address
+    assert [run.returncode for run in runs] == [1, 1, 1]  # the dead address is a failure every run says
+    assert "the next run sends it again to the addresses that did not take it" in runs[0].stderr
+
+
+def test_each_address_is_told_with_its_own_reason(webhook):
+    with Webhook() as refusing:
+        webhook.status, refusing.status = 500, 403
+        delivery = notices.send([webhook.url(), refusing.url()], notices.Notice("waiting", "title", "body"),
+                                deadline=15)
+    first, second = delivery.reason.split("; ")  # each sent at once, on its own: each its own reason
+    assert "(address 1 of 2)" in first and "500" in first and "403" not in first
+    assert "(address 2 of 2)" in second and "403" in second and "500" not in second
+    assert delivery.reached == (False, False) and len(webhook.received) == len(refusing.received) == 1
+
+
+def test_a_store_that_stalls_as_the_robot_starts_is_part_of_its_wait(sandbox, redis_url, redis_server, fleet_key):
+    expired(sandbox, redis_url)
+    robot = new_session(sandbox, redis_url, wait_for_authorisation=4)
+    robot.store.load(robot.key)  # connected, as a robot that has run before
+    redis_server.pause()
+    try:
+        started = time.monotonic()
+        with pytest.raises(StoreNotAnsweringError, match="did not answer within 4 seconds"):
+            robot.access_token()
+        took = time.monotonic() - started
+    finally:
+        redis_server.resume()
+    assert took < 15  # its 4-second wait, not the store's 30-second timeout (was 30 s)
+
+
+def test_a_robot_waits_on_through_a_stall_at_its_start_and_goes_on_with_the_sign_in(sandbox, redis_url, redis_server,
+                                                                                     fleet_key):
+    expired(sandbox, redis_url)
+    robot = new_session(sandbox, redis_url, wait_for_authorisation=60, timeout=2)
+    robot.store.load(robot.key)
+    said = []
+    robot.on_wait = said.append
+    redis_server.pause()
+    later(3.0, redis_server.resume)
+    signed = {}
+    worker = later(5.0, lambda: signed.update(token=sign_in(new_session(sandbox, redis_url))))
+    token = robot.access_token()
+    worker.join()
+    assert token.access_token == signed["token"].access_token
+    assert said[0].startswith("The token store did not answer") and said[-1].startswith("A supervisor signed in")
+
+
+def test_a_store_that_refuses_the_robot_is_said_at_once_not_waited_for(sandbox, redis_server, fleet_key):
+    wrong = redis_server.url_for(password="not-the-password")
+    robot = new_session(sandbox, wrong, wait_for_authorisation=60)
+    started = time.monotonic()
+    with pytest.raises(StoreUnavailableError, match="refused the user name or password") as caught:
+        robot.access_token()
+    assert not isinstance(caught.value, StoreNotAnsweringError)
+    assert time.monotonic() - started < 15  # at once, not after the 60-second wait
