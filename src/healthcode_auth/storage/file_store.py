@@ -202,15 +202,7 @@ class FileTokenStore(TokenStore):
 
     def wait_for_change(self, key: str, version: int | None, timeout: float) -> None:
         # Polling the file's status costs a stat every half second: a decryption only when it changed.
-        deadline = time.monotonic() + timeout
-        while True:
-            current = self.load(key)
-            if (None if current is None else current.version) != version:
-                return
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return
-            time.sleep(min(WAIT_POLL_SECONDS, remaining))
+        self._until_changed(key, version, timeout, time.sleep, WAIT_POLL_SECONDS)
 
     @property
     def _id(self) -> str:

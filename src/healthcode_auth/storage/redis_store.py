@@ -210,7 +210,6 @@ class RedisTokenStore(TokenStore):
         every WAIT_POLL_SECONDS in case a publish was missed or is not allowed."""
         from redis.exceptions import NoPermissionError
 
-        deadline = time.monotonic() + timeout
         pubsub = None
         try:
             with self._talking("wait for a sign-in"):
@@ -219,26 +218,22 @@ class RedisTokenStore(TokenStore):
         except StoreUnavailableError as error:
             log.info("Waiting for a sign-in by reading %s every %g seconds (%s).", self._shown, WAIT_POLL_SECONDS,
                      error)
+        def pause(seconds: float) -> None:
+            nonlocal pubsub
+            if pubsub is None:
+                time.sleep(seconds)
+                return
+            with self._talking("wait for a sign-in", deadline=seconds + self.timeout):
+                try:
+                    pubsub.get_message(timeout=seconds)
+                except NoPermissionError:  # redis-py reads the SUBSCRIBE's answer only here
+                    log.info("Waiting for a sign-in by reading %s every %g seconds: its user may not subscribe "
+                             "(see docs/fleet.md).", self._shown, WAIT_POLL_SECONDS)
+                    pubsub.close()
+                    pubsub = None
+
         try:
-            while True:
-                current = self.load(key)
-                if (None if current is None else current.version) != version:
-                    return
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return
-                pause = min(WAIT_POLL_SECONDS, remaining)
-                if pubsub is None:
-                    time.sleep(pause)
-                    continue
-                with self._talking("wait for a sign-in", deadline=pause + self.timeout):
-                    try:
-                        pubsub.get_message(timeout=pause)
-                    except NoPermissionError:  # redis-py reads the SUBSCRIBE's answer only here
-                        log.info("Waiting for a sign-in by reading %s every %g seconds: its user may not subscribe "
-                                 "(see docs/fleet.md).", self._shown, WAIT_POLL_SECONDS)
-                        pubsub.close()
-                        pubsub = None
+            self._until_changed(key, version, timeout, pause, WAIT_POLL_SECONDS)
         finally:
             if pubsub is not None:
                 with contextlib.suppress(Exception):

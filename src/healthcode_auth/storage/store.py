@@ -30,7 +30,7 @@ from __future__ import annotations
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -258,6 +258,20 @@ class TokenStore(ABC):
     def wait_for_change(self, key: str, version: int | None, timeout: float) -> None:
         """Return once the entry for ``key`` is no longer at ``version`` (None: absent), or after
         ``timeout`` seconds; cheap while it waits (no request to the SSO, next to no CPU)."""
+
+    def _until_changed(self, key: str, version: int | None, timeout: float, pause: Callable[[float], None],
+                       every: float) -> None:
+        """:meth:`wait_for_change` by reading the entry every ``every`` seconds at most, ``pause``
+        (a sleep, or a wait for the store's own news) in between."""
+        deadline = time.monotonic() + timeout
+        while True:
+            current = self.load(key)
+            if (None if current is None else current.version) != version:
+                return
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            pause(min(every, remaining))
 
     @abstractmethod
     def set_aside(self, key: str) -> str | None:
