@@ -2,18 +2,19 @@
 store and a real Redis), yesterday's authorisation, a robot that waits, the CLI in a child process.
 Import the fixtures into a test module (and name them in its ``__all__``) to use them."""
 
-import os
-import subprocess
-import sys
 import threading
 import time
 
 import pytest
 
+import cli_runs
+from cli_runs import cli
 from healthcode_auth.errors import NoValidTokenError
 from healthcode_auth.storage.key_sources import new_random_key
-from sandbox_clients import REDIRECT, new_session, sign_in
+from sandbox_clients import new_session, sign_in
 
+__all__ = ["FLEET_KEY", "WAITING", "cli", "env_for", "expired", "fleet_key", "later", "robot_waits", "store",
+           "thread_errors"]
 FLEET_KEY = new_random_key()
 WAITING = "Healthcode robots are waiting for a supervisor"
 
@@ -69,14 +70,6 @@ def robot_waits(sandbox, store, seconds, **settings):
     return said
 
 
-def cli(*args, env, timeout=120):
-    """``healthcode-auth`` in a child process, as a scheduler runs it."""
-    return subprocess.run([sys.executable, "-m", "healthcode_cli", *args], capture_output=True, text=True, env=env,
-                          timeout=timeout, check=False)
-
-
 def env_for(sandbox, store, **settings):
     """The environment of a scheduled run against the sandbox and ``store``, with ``settings``."""
-    return {**os.environ, "HEALTHCODE_CLIENT_ID": "example_rpa_app", "HEALTHCODE_REDIRECT_URI": REDIRECT,
-            "HEALTHCODE_ENVIRONMENT": sandbox.discovery_url, "HEALTHCODE_TOKEN_CACHE": store,
-            **{f"HEALTHCODE_{k.upper()}": str(v) for k, v in settings.items()}}
+    return cli_runs.env_for(sandbox.discovery_url, store, **settings)

@@ -2,28 +2,19 @@
 redacted first-contact report (issue 19, item 8): real processes against the sandbox."""
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
+from cli_runs import cli as run
 from healthcode_sandbox import Supervisor
 
 REDIRECT = "https://rpaapp.example.com/postauth"
 SITE = "HC00ABC"
 
 
-def run(*args, env, timeout=60):
-    return subprocess.run([sys.executable, "-m", "healthcode_cli", *args], capture_output=True, text=True,
-                          env=env, timeout=timeout, check=False)
-
-
 @pytest.fixture
-def env(sandbox, tmp_path):
-    return {**os.environ, "HEALTHCODE_CLIENT_ID": "example_rpa_app", "HEALTHCODE_REDIRECT_URI": REDIRECT,
-            "HEALTHCODE_ENVIRONMENT": sandbox.url, "HEALTHCODE_SITE_ID": SITE,
-            "HEALTHCODE_TOKEN_CACHE": str(tmp_path / "cache" / "tokens.json")}
+def env(env):
+    return {**env, "HEALTHCODE_SITE_ID": SITE}
 
 
 def test_check_names_the_apis_of_the_api_discovery_document(env, sandbox):

@@ -1,27 +1,19 @@
 """``healthcode-auth`` as operators run it: real processes, a real headless browser, the sandbox."""
 
-import os
 import re
-import subprocess
-import sys
 
 import pytest
 
+from cli_runs import cli as run
+from cli_runs import env_for
 from healthcode_sandbox import Client
 
 REDIRECT = "https://rpaapp.example.com/postauth"
 
 
-def run(*args, env=None, timeout=120):
-    return subprocess.run([sys.executable, "-m", "healthcode_cli", *args], capture_output=True, text=True,
-                          env=env, timeout=timeout, check=False)
-
-
 @pytest.fixture
 def env(sandbox, tmp_path):
-    return {**os.environ, "HEALTHCODE_CLIENT_ID": "example_rpa_app", "HEALTHCODE_REDIRECT_URI": REDIRECT,
-            "HEALTHCODE_ENVIRONMENT": sandbox.discovery_url,
-            "HEALTHCODE_TOKEN_CACHE": str(tmp_path / "cache" / "tokens.json")}
+    return env_for(sandbox.discovery_url, tmp_path / "cache" / "tokens.json")
 
 
 def secrets_of(sandbox):

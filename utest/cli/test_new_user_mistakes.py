@@ -1,27 +1,18 @@
 """A new user's mistakes end within seconds in a message that says what to do (issue 17, points
 9, 11, 13 and 14): real processes, the sandbox, the starter suite."""
 
-import os
 import subprocess
 import sys
 import time
 
 import pytest
 
+from cli_runs import cli as run
 from healthcode_auth.storage.key_sources import key_file_path
 
 REDIRECT = "https://rpaapp.example.com/postauth"
 
 
-def run(*args, env, timeout=60):
-    return subprocess.run([sys.executable, "-m", "healthcode_cli", *args], capture_output=True, text=True,
-                          env=env, timeout=timeout, check=False)
-
-
-@pytest.fixture
-def env(sandbox, tmp_path):
-    return {**os.environ, "HEALTHCODE_CLIENT_ID": "example_rpa_app", "HEALTHCODE_REDIRECT_URI": REDIRECT,
-            "HEALTHCODE_ENVIRONMENT": sandbox.url, "HEALTHCODE_TOKEN_CACHE": str(tmp_path / "cache" / "tokens.json")}
 
 
 def test_check_reports_a_registration_the_sso_accepts_and_what_it_cannot_check(env, sandbox):

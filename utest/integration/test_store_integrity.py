@@ -15,6 +15,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from cli_runs import cli
 from healthcode_auth import NoValidTokenError
 from healthcode_auth.errors import (
     KeySetUnavailableError,
@@ -34,9 +35,6 @@ from sandbox_clients import REDIRECT, new_session, sign_in
 KEY_A, KEY_B = new_random_key(), new_random_key()
 
 
-def cli(*args, env, timeout=60):
-    return subprocess.run([sys.executable, "-m", "healthcode_cli", *args], capture_output=True, text=True,
-                          env=env, timeout=timeout, check=False)
 
 
 @pytest.fixture(params=["file", "redis"])
