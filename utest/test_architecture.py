@@ -23,7 +23,7 @@ CORE_FLOORS = {
     "healthcode_auth.errors": 1, "healthcode_auth.redaction": 1, "healthcode_auth.version": 1,
     "healthcode_auth.protocol": 2,
     "healthcode_auth.config": 3, "healthcode_auth.cycle_settings": 3, "healthcode_auth.api_settings": 3,
-    "healthcode_auth.storage": 3,
+    "healthcode_auth.supervisor_settings": 3, "healthcode_auth.storage": 3,
     "healthcode_auth.transport": 4,
     "healthcode_auth.client": 5, "healthcode_auth.authorization_probe": 5, "healthcode_auth.api_discovery": 5,
     "healthcode_auth.session": 6, "healthcode_auth.supervision": 6, "healthcode_auth.renewal": 6,

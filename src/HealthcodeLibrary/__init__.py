@@ -50,6 +50,7 @@ class HealthcodeLibrary(DynamicCore):  # type: ignore[misc]  # robotlibcore ship
                  client_name: str | None = None, portal_url: str | None = None,
                  site_id: str | None = None, api_version: int | None = None, api_discovery: str | None = None,
                  basic_auth_user: str | None = None, log_api_content: bool | None = None,
+                 supervisors: str | list[str] | None = None, supervisor_claim: str | None = None,
                  browser: BrowserType = BrowserType.chromium, headless: bool = False,
                  channel: str | None = None, executable_path: str | None = None,
                  browser_args: list[str] | None = None) -> None:
@@ -72,6 +73,7 @@ class HealthcodeLibrary(DynamicCore):  # type: ignore[misc]  # robotlibcore ship
         | ``wait_for_authorisation`` | When a supervisor must sign in, wait this long (e.g. ``30 minutes``) for one to sign in elsewhere (``healthcode-auth login``, the portal) instead of failing: see `The daily cycle`. Default: do not wait. |
         | ``notify``, ``notify_escalation`` | Apprise URLs (a ``Secret``, or separated by commas) for the daily cycle's notices, and for the one sent when nobody answered. See `The daily cycle`. |
         | ``client_name``, ``portal_url`` | What notices call the robots, and where they send supervisors to sign in. |
+        | ``supervisors``, ``supervisor_claim`` | The accounts allowed to authorise the robots (separated by commas), matched against this verified claim of the access token (default ``sub``). A sign-in by any other account stores nothing and fails, naming the account to add. Default: any account the SSO accepts. |
         | ``site_id`` | The customer's Healthcode site id (``SU-SiteId``, e.g. ``HC00ABC``: in the Healthcode Account's My Account section), required to call Healthcode's APIs. See `Calling Healthcode's APIs`. |
         | ``api_version`` | The ``HC-API-Version`` every API call sends (default 1). |
         | ``api_discovery`` | The URL of Healthcode's API discovery document, when it is not the one ``environment`` implies. |
@@ -97,6 +99,7 @@ class HealthcodeLibrary(DynamicCore):  # type: ignore[misc]  # robotlibcore ship
             "client_name": client_name, "portal_url": portal_url, "site_id": site_id,
             "api_version": None if api_version is None else str(api_version), "api_discovery": api_discovery,
             "basic_auth_user": basic_auth_user, "log_api_content": log_api_content,
+            "supervisors": supervisors, "supervisor_claim": supervisor_claim,
         }
         self._session: HealthcodeSession | None = None
         self._missing: ConfigurationError | None = None

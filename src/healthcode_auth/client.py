@@ -244,6 +244,10 @@ class HealthcodeAuthClient:
                                        strict_type=self.config.verify_access_token == "always")
         return claims_of(token.access_token)
 
+    def verified_claims(self, token: Token) -> dict[str, Any] | None:
+        """The access token's claims when they can be verified (a JWT, a key set), else None."""
+        return self.claims(token) if self._should_verify(token) else None
+
     def _should_verify(self, token: Token) -> bool:
         policy = self.config.verify_access_token
         if policy == "never":

@@ -41,6 +41,7 @@ from .protocol.urls import (
     split_url,
     without_credentials,
 )
+from .supervisor_settings import SUPERVISOR_CHECKS, SUPERVISOR_ENV_VARS
 
 ENVIRONMENTS: Mapping[str, str] = {
     "production": "https://auth.healthcode.co.uk/.well-known/openid-configuration",
@@ -70,7 +71,7 @@ ENV_VARS: Mapping[str, str] = {
     "timezone": "HEALTHCODE_TIMEZONE",
     "wait_for_authorisation": "HEALTHCODE_WAIT_FOR_AUTHORISATION",
     "portal_url": "HEALTHCODE_PORTAL_URL",
-    **API_ENV_VARS,
+    **API_ENV_VARS, **SUPERVISOR_ENV_VARS,
 }
 MAX_LEEWAY = 3600
 
@@ -127,6 +128,8 @@ class HealthcodeConfig:
     api_discovery: str | None = None
     basic_auth_user: str | None = None
     log_api_content: bool = False
+    supervisors: tuple[str, ...] = ()  # who may authorise the robots (supervisor_settings.py)
+    supervisor_claim: str = "sub"
 
     def __post_init__(self) -> None:
         values, problems = validate({f: getattr(self, f) for f in self.__dataclass_fields__})
@@ -170,8 +173,7 @@ class HealthcodeConfig:
         return None if self.timezone is None else ZoneInfo(self.timezone)
 
     @property
-    def is_confidential(self) -> bool:
-        """True when the client authenticates with a secret."""
+    def is_confidential(self) -> bool:  # the client authenticates with a secret
         return self.client_secret is not None
 
     @classmethod
@@ -394,5 +396,5 @@ _CHECKS: tuple[tuple[str, Callable[[Any, Mapping[str, Any]], object]], ...] = (
     ("notify_escalation", check_notify_escalation), ("escalate_after", check_duration("escalate_after")),
     ("remind_before", check_remind_before), ("remind_hours", check_remind_hours), ("timezone", check_timezone),
     ("wait_for_authorisation", check_duration("wait_for_authorisation")), ("portal_url", check_portal_url),
-    *API_CHECKS,
+    *API_CHECKS, *SUPERVISOR_CHECKS,
 )

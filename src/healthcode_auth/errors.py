@@ -16,7 +16,8 @@ code, a code verifier, a client secret or a store password: callers may log ``st
     ├── AuthorizationError                     the redirect does not complete the sign-in
     │   ├── AuthorizationDenied                the supervisor cancelled, or the SSO refused
     │   ├── StateMismatchError                 forged or stale redirect
-    │   └── IssuerMismatchError                RFC 9207 mix-up defence
+    │   ├── IssuerMismatchError                RFC 9207 mix-up defence
+    │   └── SupervisorNotAllowedError          the account that signed in is not on the allow-list
     ├── SignInError                            the browser step did not complete
     │   ├── SignInTimeoutError                 the supervisor did not finish in time
     │   ├── SignInWindowClosedError            the page or browser was closed
@@ -129,6 +130,17 @@ class StateMismatchError(AuthorizationError):
 
 class IssuerMismatchError(AuthorizationError):
     """The ``iss`` in the redirect is not the expected issuer (RFC 9207 mix-up defence)."""
+
+
+class SupervisorNotAllowedError(AuthorizationError):
+    """The account that signed in may not authorise the robots (the ``supervisors`` setting):
+    nothing was stored. ``account`` is the refused account's claim value, as the operator adds it
+    to the list (it is an account id, not a secret); ``claim`` the claim it was read from."""
+
+    def __init__(self, message: str, account: str, claim: str) -> None:
+        super().__init__(message)
+        self.account = account
+        self.claim = claim
 
 
 class SignInError(HealthcodeAuthError):

@@ -1,13 +1,12 @@
 """Floor 6: the authorisation of one bot: a pending sign-in, its captured code, the current token.
 
-This is the state machine behind the keywords and the command line:
-``start_sign_in`` -> ``accept_redirect`` -> ``access_token`` (redeems the code once, then hands
-out the token while it is valid and renews it with the refresh token when it is not). Whether a
-token is valid, due for renewal or needs a sign-in is decided by one rule,
-:func:`~healthcode_auth.protocol.token.token_status`. With a token store the token is shared with
-later runs and other robots: a valid stored token is returned with no network request at all,
-and renewal happens under the store's renewal lock, once for all robots waiting on it, written
-back with a compare-and-set so that it never overwrites a newer token.
+This is the state machine behind the keywords and the command line: ``start_sign_in`` ->
+``accept_redirect`` -> ``access_token`` (redeems the code once, then hands out the token while it is
+valid and renews it with the refresh token when it is not). Whether a token is valid, due for
+renewal or needs a sign-in is decided by one rule (``token_status``). With a token store the token
+is shared with later runs and other robots: a valid stored token is returned with no network request
+at all, and renewal happens under the store's renewal lock, once for all robots waiting on it,
+written back with a compare-and-set so that it never overwrites a newer token.
 
 What the store holds is never lost by this class: an entry is removed only at the version that
 was read and decrypted (sign-out); a refresh token the SSO refused is marked, not removed (a
@@ -39,6 +38,7 @@ from .errors import (
     StoreError,
     StoreLockTimeout,
     StoreNotAnsweringError,
+    SupervisorNotAllowedError,
     escaped,
     first_line,
 )
@@ -53,7 +53,7 @@ from .renewal import RenewalSteps, SessionState, kept_in_memory
 from .storage import TokenStore, open_store
 from .storage.record import RecordedEvent
 from .storage.store import StoredAuthorisation, Versioned, entry_key
-from .supervision import supervision_event
+from .supervision import check_supervisor, supervision_event
 
 if TYPE_CHECKING:
     from .client import HealthcodeAuthClient
@@ -167,7 +167,10 @@ class HealthcodeSession(RenewalSteps):
 
     def start_sign_in(self) -> AuthorizationRequest:
         """A new sign-in replaces any pending one (its redirect will no longer be accepted)."""
-        sign_in = self.client.start_sign_in()
+        return self.resume_sign_in(self.client.start_sign_in())
+
+    def resume_sign_in(self, sign_in: AuthorizationRequest) -> AuthorizationRequest:
+        """Make ``sign_in`` the pending one: made here, or by another process (the portal's)."""
         # The verifier is a secret; the state and challenge are not, but an attacker who reads them
         # can try to slip a code of theirs into this sign-in, so they are kept out of logs too.
         REDACTOR.add(sign_in.code_verifier, sign_in.state, sign_in.code_challenge)
@@ -194,9 +197,8 @@ class HealthcodeSession(RenewalSteps):
 
         When a supervisor must sign in, a robot that may wait (``wait`` seconds; default the
         ``wait_for_authorisation`` setting) sends the "robots waiting" notice once for the fleet and
-        waits for a sign-in to arrive in the store (daily_cycle.py), then goes on with it. The wait
-        is a total deadline from this call: a store that does not answer as the robot starts is
-        part of it (said at once, tried again), not a failure after the store's own timeout."""
+        waits for a sign-in to arrive in the store (daily_cycle.py). The wait is a total deadline
+        from this call: a store that does not answer meanwhile is tried again within it."""
         limit = self.config.wait_for_authorisation if wait is None else wait
         store = self.store if limit > 0 and self._state.code is None else None  # a code is redeemed as it comes
         deadline, said = time.monotonic() + limit, -PROGRESS_EVERY
@@ -304,8 +306,7 @@ class HealthcodeSession(RenewalSteps):
             return stored.entry.token
 
     @property
-    def refused_at(self) -> float | None:
-        """When the SSO refused to renew the current authorisation (None: it did not)."""
+    def refused_at(self) -> float | None:  # when the SSO refused to renew the current authorisation
         return self._state.refused_at
 
     def _prepare_store(self) -> bool:
@@ -348,8 +349,14 @@ class HealthcodeSession(RenewalSteps):
         return token
 
     def _keep_new(self, token: Token, writable: bool) -> Token:
-        """A token from a sign-in supersedes whatever is stored (that this run can read)."""
+        """A token from a sign-in supersedes what is stored (that this run can read), when its account
+        may authorise the robots (supervisors; else nothing is kept, and the refusal is recorded)."""
         REDACTOR.add(token.access_token, token.refresh_token, token.id_token)
+        try:
+            check_supervisor(self.config, self.client.verified_claims(token) if self.config.supervisors else None)
+        except SupervisorNotAllowedError:
+            self._record("refused", token)
+            raise
         self._state.token, self._state.refused_at = token, None
         if self.store is not None and writable:
             try:

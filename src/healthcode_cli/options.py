@@ -72,6 +72,10 @@ def add_config_options(parser: argparse.ArgumentParser, *, http_timeout: bool = 
                                                         f"${ENV_VARS['wait_for_authorisation']})")
     cycle.add_argument("--portal-url",
                        help=f"where supervisors sign in, linked from notices (${ENV_VARS['portal_url']})")
+    cycle.add_argument("--supervisors", help="the accounts allowed to authorise the robots, separated by commas "
+                                             f"(default: any the SSO accepts; ${ENV_VARS['supervisors']})")
+    cycle.add_argument("--supervisor-claim", help="the verified claim of the token that names the account (default "
+                                                  f"sub; ${ENV_VARS['supervisor_claim']})")
     api = parser.add_argument_group("Healthcode's APIs (default: the HEALTHCODE_* variables)")
     api.add_argument("--site-id", help="your site id, sent as SU-SiteId (My Account in your Healthcode Account; "
                                        f"${ENV_VARS['site_id']})")
@@ -84,7 +88,7 @@ def add_config_options(parser: argparse.ArgumentParser, *, http_timeout: bool = 
 
 CYCLE_AND_API = ("client_name", "notify", "notify_escalation", "escalate_after", "remind_before", "remind_hours",
                  "timezone", "wait_for_authorisation", "portal_url", "site_id", "api_version", "api_discovery",
-                 "basic_auth_user")
+                 "basic_auth_user", "supervisors", "supervisor_claim")
 
 
 def config_from(args: argparse.Namespace) -> HealthcodeConfig:
