@@ -21,6 +21,7 @@ NOT_LOADED_BY_THE_CORE = ("robot", "Browser", "HealthcodeLibrary", "healthcode_s
 # The core's floors: a module may import only modules of its own floor or below.
 CORE_FLOORS = {
     "healthcode_auth.errors": 1, "healthcode_auth.redaction": 1, "healthcode_auth.version": 1,
+    "healthcode_auth.http_log_filters": 1,
     "healthcode_auth.protocol": 2,
     "healthcode_auth.config": 3, "healthcode_auth.cycle_settings": 3, "healthcode_auth.api_settings": 3,
     "healthcode_auth.supervisor_settings": 3, "healthcode_auth.storage": 3,

@@ -37,7 +37,7 @@ import logging
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import urlencode, urljoin
 
 from .api_settings import require_site_id
 from .errors import (
@@ -48,16 +48,17 @@ from .errors import (
     HealthcodeAuthError,
     TransportError,
     escaped,
-    first_line,
 )
 from .http_auth import healthcode_headers, origin_refused
+from .http_log_filters import install_log_filters
+from .protocol.api_arguments import api_name, checked_flags, json_body, text_fields, with_path
 from .protocol.api_document import ApiDocument
 from .protocol.api_result import ApiResult
 from .protocol.fhir_outcome import describe_outcome, outcome_issues, reason_phrase
 from .protocol.fhir_paging import entries_of, is_bundle, merge_pages, next_link, next_page_fields
 from .protocol.urls import origin_of, split_url
 from .redaction import REDACTOR
-from .transport import HttpResponse, install_log_filters
+from .transport import HttpResponse
 
 if TYPE_CHECKING:
     from .session import HealthcodeSession
@@ -73,7 +74,6 @@ MAX_ANSWER_BYTES = 5_000_000
 MAX_PAGES = 1000
 MAX_ALL_PAGES_BYTES = 50_000_000
 MAX_LOGGED_CONTENT = 100_000
-MAX_ID_CHARS = 1000  # an id appended as a path segment
 MAX_URL_CHARS = 60_000  # an address with its query (httpx sends none over 65,536)
 
 
@@ -87,7 +87,7 @@ class HealthcodeApi:
     def endpoint(self, name: str) -> str:
         """The URL of the API ``name`` (``find_member`` or ``find_member_endpoint``); an
         :class:`~healthcode_auth.errors.ApiDiscoveryError` listing the known names when there is none."""
-        return self.session.api_document().endpoint(_api_name(name))
+        return self.session.api_document().endpoint(api_name(name))
 
     def endpoints(self) -> dict[str, str]:
         """Every API of the discovery document by name (without ``_endpoint``), sorted."""
@@ -115,13 +115,14 @@ class HealthcodeApi:
         if verb not in METHODS:
             raise ApiArgumentError(f"'{escaped(method, 20)}' is not a method of Healthcode's APIs: use one of "
                                    f"{', '.join(METHODS)}.")
-        name = _api_name(name)
-        form = _text_fields(fields)
+        name = api_name(name)
+        form = text_fields(fields)
         if json is not None and (verb in QUERY_METHODS or form):
             raise ApiArgumentError("A JSON body goes with POST, PUT or PATCH, and without fields: give either "
                                    "fields or json.")
-        body = None if json is None else _json_body(json)
+        body = None if json is None else json_body(json)
         require_site_id(self.session.config.site_id)
+        checked_flags(all_pages=all_pages, log_content=log_content)
         content = self.session.config.log_api_content if log_content is None else log_content
         return _Call(self.session, name, verb, form, body, path, bool(content)).run(all_pages)
 
@@ -136,7 +137,7 @@ class _Call:
         self.started = time.monotonic()
         self.deadline = self.started + session.config.timeout
         self.document = session.api_document()
-        self.url = _with_path(self.document.endpoint(name), path)
+        self.url = with_path(self.document.endpoint(name), path)
         self.refetched = False
         self.received = 0
         self.what = f"Healthcode API '{escaped(name, 100)}'"
@@ -179,7 +180,7 @@ class _Call:
                 self.refetch(needed=False)  # the API moved: the document should say where now
             if status == 404 and endpoint and not self.refetched:
                 self.refetch(needed=True)
-                moved = _with_path(self.document.endpoint(self.name), self.path)
+                moved = with_path(self.document.endpoint(self.name), self.path)
                 if moved != url:
                     log.info("%s: %s; the API discovery document names a new address: calling it there once",
                              self.what, reason_phrase(status))
@@ -229,8 +230,9 @@ class _Call:
                 return {}
             if isinstance(body, dict):
                 return body
+            media = escaped(response.content_type.split(";", 1)[0].strip(), 60)  # its parameters: the server's words
             kind = "JSON that is not an object" if body is not None else \
-                f"something that is not JSON ({escaped(response.content_type, 60) or 'no content type'})"
+                f"something that is not JSON ({media or 'no content type'})"
             raise ApiAnswerError(f"{self.what} ({method}) answered {reason_phrase(status)} with {kind}.",
                                  status=status, endpoint=self.name)
         raise _answer_error(self.what, self.name, method, status, body, self.session.config.site_id, retries,
@@ -322,76 +324,6 @@ def _answer_error(what: str, name: str, method: str, status: int, body: Any, sit
         text += " Check the fields sent against Healthcode's API library."
     cls = ApiServerError if status >= 500 else ApiRequestError if status >= 400 else ApiAnswerError
     return cls(text, status=status, endpoint=name, issues=outcome_issues(body, content=content))
-
-
-def _text_fields(fields: Mapping[str, Any] | None) -> dict[str, str]:
-    """Fields as text: lists comma-separated, booleans ``true``/``false``, None left out."""
-    if fields is None:
-        return {}
-    if not isinstance(fields, Mapping):
-        raise ApiArgumentError("Give the fields as names and values (a dictionary).")
-    text: dict[str, str] = {}
-    for name, value in fields.items():
-        if value is None:
-            continue
-        if isinstance(value, bool):
-            value = "true" if value else "false"
-        elif isinstance(value, (list, tuple)):
-            value = ",".join(str(item) for item in value)
-        key = _sendable(str(name), "A field's name")
-        text[key] = _sendable(str(value), f"The value of the field '{escaped(key, 60)}'")
-    return text
-
-
-def _sendable(text: str, what: str) -> str:
-    """``text``, when it can be sent as UTF-8 (a lone surrogate cannot)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ApiArgumentError(f"{what} is not valid text: it holds a lone surrogate (a character from U+D800 to "
-                               "U+DFFF), which cannot be sent. Check where the value comes from.") from None
-    return text
-
-
-def _api_name(name: object) -> str:
-    if not isinstance(name, str) or not name.strip():
-        raise ApiArgumentError("Name the API as text, as the API discovery document keys it, such as find_member.")
-    return name
-
-
-def _json_body(resource: Any) -> bytes:
-    """A FHIR resource as ``application/fhir+json`` bytes; an ApiArgumentError (quoting no value)
-    for text, or for anything JSON cannot carry."""
-    if not isinstance(resource, (Mapping, list, tuple)):
-        raise ApiArgumentError("json takes a FHIR resource as a dictionary (or a list), not text or a number: build "
-                               "it with Create Dictionary or ${{ {...} }}, or parse JSON text first (json.loads).")
-    try:
-        return jsonlib.dumps(resource, ensure_ascii=False, allow_nan=False).encode("utf-8")
-    except UnicodeEncodeError:
-        problem = "a lone surrogate (a character from U+D800 to U+DFFF)"
-    except RecursionError:
-        problem = "objects nested too deeply"
-    except TypeError as error:
-        problem = f"a value that is not JSON ({escaped(first_line(error, 80), 80)}): give dates as text, sets as lists"
-    except ValueError as error:
-        problem = "an object that contains itself" if str(error).startswith("Circular") else \
-            "NaN or an infinity, which JSON has no number for"
-    raise ApiArgumentError(f"The json body cannot be sent: it holds {problem}.")
-
-
-def _with_path(url: str, path: str | int | None) -> str:
-    """``url`` with ``path`` appended as one percent-encoded segment (its query kept)."""
-    if path is None:
-        return url
-    segment = _sendable(str(path), "The path (an id appended to the API's URL)")
-    if not segment.strip() or segment in (".", ".."):
-        raise ApiArgumentError("The path (an id appended to the API's URL) is empty, '.' or '..': give the id of "
-                               "one resource (a '.' or '..' would reach the API's own address or the one above).")
-    if len(segment) > MAX_ID_CHARS:
-        raise ApiArgumentError(f"The path (an id appended to the API's URL) is {len(segment)} characters long, more "
-                               f"than {MAX_ID_CHARS}: give the id of one resource.")
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=parts.path.rstrip("/") + "/" + quote(segment, safe="")))
 
 
 def _loggable(text: str) -> str:

@@ -36,6 +36,7 @@ from urllib.parse import urljoin
 
 from .api_settings import require_site_id
 from .errors import ApiOriginRefusedError, HealthcodeAuthError, escaped
+from .http_log_filters import install_log_filters
 from .protocol.api_document import ApiDocument, shown_url
 from .protocol.urls import origin_of, split_url
 from .redaction import MaskedHeaderValue
@@ -99,6 +100,7 @@ class _HealthcodeAuth:
 
     def __init__(self, session: HealthcodeSession) -> None:
         self._session = session
+        install_log_filters()  # requests' and httpx's own log lines: no path, query or patient data
 
     def __call__(self, request: Any) -> Any:
         request.headers.update(healthcode_headers(self._session, str(request.url)))

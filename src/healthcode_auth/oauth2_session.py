@@ -25,6 +25,7 @@ from requests_oauthlib import OAuth2Session
 from .api_settings import require_site_id
 from .errors import ApiArgumentError, TransportError, escaped
 from .http_auth import API_HEADERS, allowed_api_document
+from .http_log_filters import install_log_filters
 from .protocol.urls import is_loopback_host, split_url
 from .redaction import REDACTOR, MaskedHeaderValue
 
@@ -39,6 +40,7 @@ class HealthcodeOAuth2Session(OAuth2Session):  # type: ignore[misc]  # requests-
         super().__init__(client_id=session.config.client_id, **kwargs)  # no auto_refresh_url: never refreshes
         self._healthcode = session
         REDACTOR.install()  # requests-oauthlib logs the token at DEBUG: masked
+        install_log_filters()  # urllib3 logs each request line (an id, a patient's name) at DEBUG: no path
 
     def request(self, method: str, url: str, data: Any = None, headers: Any = None, withhold_token: bool = False,
                 **kwargs: Any) -> requests.Response:

@@ -24,9 +24,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import json
-import logging
 import os
-import re
 import ssl
 import threading
 import time
@@ -37,6 +35,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from .errors import TransportError, escaped, first_line, printable
+from .http_log_filters import install_log_filters
 from .protocol.urls import shown_url
 from .redaction import REDACTOR
 from .version import __version__
@@ -292,6 +291,9 @@ class HttpTransport:
         except httpx.ConnectError as error:
             raise TransportError(f"Could not connect to the {what} at {where}: {_quoted(error)}. "
                                  + _connect_advice(error, peer)) from None
+        except httpx.ProtocolError as error:  # h11's message quotes the line it could not parse: the server's words
+            raise TransportError(f"The {what} at {where} answered what is not HTTP ({_protocol_problem(error)}). "
+                                 "Check the network and any proxy; if it persists, report it.") from None
         except httpx.HTTPError as error:
             raise TransportError(f"The {what} at {where} failed: {_quoted(error)}. "
                                  "Check the network and try again.") from None
@@ -302,6 +304,11 @@ class HttpTransport:
         except Exception as error:  # the last resort: whatever else the HTTP client raises is still ours to say
             raise TransportError(f"The {what} at {where} failed unexpectedly ({type(error).__name__}). Check the "
                                  "network and try again; if it persists, report it.") from None
+
+
+def _protocol_problem(error: Exception) -> str:
+    """An HTTP protocol error without the header or status line it quotes (the server's words)."""
+    return escaped(first_line(error, 300).split(":", 1)[0], 80)
 
 
 def _quoted(error: Exception) -> str:
@@ -346,39 +353,3 @@ def _connect_advice(error: Exception, peer: Peer = SSO_PEER) -> str:
     if "name or service not known" in text or "nodename" in text or "getaddrinfo" in text:
         return f"The host name does not resolve: check {peer.setting} and your DNS or proxy."
     return f"Check {peer.setting}, the network and any proxy, then try again."
-
-
-# A URL in a log record of httpx's: its origin is kept (scheme, host, port), its path, query and
-# fragment cut (an id, a patient's details), and any user information before the host.
-_LOGGED_URL = re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.-]*://)(?:[^\s/?#\"'<>@]*@)?([^\s/?#\"'<>]*)[^\s\"'<>]*")
-HTTPCORE_LOGGERS = ("httpcore.connection", "httpcore.connection_pool", "httpcore.http11", "httpcore.http2",
-                    "httpcore.proxy", "httpcore.socks")
-
-
-class _OnlyWhatIsSafe(logging.Filter):
-    """httpx logs every request at INFO (``HTTP Request: GET https://host/api/member/ZZ9876543?...``):
-    the URL keeps its origin only. httpcore logs each step at DEBUG with its arguments (headers,
-    ``Location`` included): the record keeps the step's name only (``receive_response_headers.complete``)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # a malformed record is not ours to fix; drop it rather than leak
-            return False
-        if record.name.startswith("httpcore"):
-            message = message.split(" ", 1)[0][:100]
-        else:
-            message = _LOGGED_URL.sub(r"\1\2", message)
-        record.msg, record.args = message, None
-        return True
-
-
-_LOG_FILTER = _OnlyWhatIsSafe()
-
-
-def install_log_filters() -> None:
-    """Put the filter on httpx's and httpcore's loggers (once): for every request made through them."""
-    for name in ("httpx", *HTTPCORE_LOGGERS):
-        logger = logging.getLogger(name)
-        if _LOG_FILTER not in logger.filters:
-            logger.addFilter(_LOG_FILTER)

@@ -249,7 +249,7 @@ def test_a_4xx_is_told_from_its_operation_outcome(api_server, api):
         api.call("find_member", "POST", fields={"insurerIdentifier": "bup", "dateOfbirth": "1901-02-"})
     message = str(caught.value)
     assert message == ("Healthcode API 'find_member' (POST) answered HTTP 400 Bad Request: error/value MSG_DATE_FORMAT "
-                       "'Invalid date format' (at Coverage) (diagnostics withheld: they may quote the request; "
+                       "'Invalid date format' (at Coverage) (details withheld: they may quote the request; "
                        "log_content=True shows them). Check the fields sent against Healthcode's API library.")
     assert caught.value.status == 400 and caught.value.endpoint == "find_member"
     assert caught.value.issues[0].severity == "error" and caught.value.issues[0].diagnostics is None

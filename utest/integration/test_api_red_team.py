@@ -214,7 +214,7 @@ def test_an_outcome_that_echoes_patient_data_is_not_quoted(sandbox, tmp_path, se
     with pytest.raises(ApiRequestError) as caught:
         HealthcodeApi(session).call("x", "POST", fields={"dateOfbirth": "03/02/1901"})
     shown = str(caught.value) + repr(caught.value.issues)
-    assert "MSG_DATE_FORMAT 'Invalid date format' (at dateOfbirth) (diagnostics withheld" in shown
+    assert "MSG_DATE_FORMAT 'Invalid date format' (at dateOfbirth) (details withheld" in shown
     assert not any(value in shown for value in (*PATIENT, "1901"))
     with pytest.raises(ApiRequestError, match=PATIENT[3]):
         HealthcodeApi(session).call("x", "POST", fields={"dateOfbirth": "03/02/1901"}, log_content=True)
@@ -233,7 +233,7 @@ def test_httpx_and_httpcore_log_no_path_query_or_header(sandbox, tmp_path, serve
     calls.call("member", path=PATIENT[3])
     calls.call("moved", fields={"lastName": PATIENT[1], "birthDate": PATIENT[2]})
     records = [r for r in caplog.records if r.name.startswith(("httpx", "httpcore"))]
-    assert any(r.getMessage() == f'HTTP Request: GET {api.url} "HTTP/1.1 201 Created"' for r in records)
+    assert any(r.getMessage() == f'HTTP Request: GET {api.url} "HTTP/1.1 201"' for r in records)  # no reason phrase
     assert any(r.getMessage() == "receive_response_headers.complete" for r in records)
     assert not any(value in r.getMessage() for r in records for value in PATIENT)
 
@@ -398,3 +398,86 @@ def _raised(function):
         return function()
     except Exception as error:
         return error
+
+
+# The second round: the fixes above, attacked again (docs/security.md, "Calling Healthcode's APIs, round two").
+
+def test_round_two_an_apostrophe_or_a_reason_phrase_never_carries_patient_data_into_a_log(sandbox, tmp_path, servers,
+                                                                                         caplog):
+    def answer(request):  # a reason phrase of the server's own, echoing the patient
+        body = json.dumps({"resourceType": "Basic"}).encode()
+        request.send_response(200, f"Member {PATIENT[0]} {PATIENT[2]}")
+        request.send_header("Content-Type", "application/fhir+json")
+        request.send_header("Content-Length", str(len(body)))
+        request.end_headers()
+        request.wfile.write(body)
+
+    api = servers(ApiServer, answer)
+    session = signed_in(sandbox, tmp_path, api)
+    caplog.set_level(logging.DEBUG)
+    HealthcodeApi(session).call("x", path=f"O'{PATIENT[1]}", fields={"name": f"O'{PATIENT[0]}", "dob": PATIENT[2]})
+    logged = [r.getMessage() for r in caplog.records if r.name.startswith(("httpx", "httpcore"))]
+    assert any(line.startswith(f'HTTP Request: GET {api.url} "HTTP/1.1 200"') for line in logged)
+    assert not [line for line in logged if any(value in line for value in PATIENT)]
+
+
+def test_round_two_an_answer_that_is_not_http_is_said_without_the_line_it_quotes(sandbox, tmp_path, servers):
+    def answer(request):  # a header line without its colon: h11 quotes the line it could not parse
+        request.wfile.write(f"HTTP/1.1 200 OK\r\nX-Member {PATIENT[0]} {PATIENT[3]}\r\n\r\n".encode())
+        request.close_connection = True
+
+    api = servers(ApiServer, answer)
+    session = signed_in(sandbox, tmp_path, api)
+    with pytest.raises(TransportError, match="answered what is not HTTP") as caught:
+        HealthcodeApi(session).call("x")
+    assert not any(value in str(caught.value) for value in PATIENT)
+
+
+def test_round_two_an_outcome_or_content_type_that_echoes_patient_data_is_not_quoted(sandbox, tmp_path, servers):
+    outcome = {"resourceType": "OperationOutcome", "issue": [
+        {"severity": "error", "code": "value",
+         "details": {"coding": [{"code": "MSG_DATE_FORMAT", "display": "Invalid date format"}]},
+         "location": ["dateOfbirth", f"Coverage.identifier[{PATIENT[3]}]", PATIENT[2], PATIENT[0]]},
+        {"severity": PATIENT[0], "code": PATIENT[2],
+         "details": {"coding": [{"code": f"{PATIENT[0]} Q", "display": f"No member {PATIENT[0]} born {PATIENT[2]}"}]}}]}
+
+    def answer(request):
+        if request.path.startswith("/api/plain"):
+            return 200, {"Content-Type": f"text/html; member={PATIENT[3]}"}, b"<p>hello</p>"
+        return 400, {}, outcome
+
+    api = servers(ApiServer, answer, plain="/api/plain")
+    calls = HealthcodeApi(signed_in(sandbox, tmp_path, api))
+    with pytest.raises(ApiRequestError) as refused:
+        calls.call("x")
+    shown = str(refused.value) + repr(refused.value.issues)
+    assert "MSG_DATE_FORMAT 'Invalid date format' (at dateOfbirth)" in shown and "(details withheld" in shown
+    with pytest.raises(ApiAnswerError, match=r"not JSON \(text/html\)") as plain:
+        calls.call("plain")
+    assert not [value for value in PATIENT for text in (shown, str(plain.value)) if value in text]
+
+
+def test_round_two_requests_own_debug_lines_hold_no_path_or_query(sandbox, tmp_path, servers, caplog):
+    import requests
+
+    from healthcode_auth.http_auth import HealthcodeRequestsAuth
+
+    api = servers(ApiServer)
+    session = signed_in(sandbox, tmp_path, api)
+    caplog.set_level(logging.DEBUG)
+    with requests.Session() as browser:
+        browser.get(f"{api.url}/api/x/{PATIENT[3]}", params={"lastName": PATIENT[0]},
+                    auth=HealthcodeRequestsAuth(session), timeout=10)
+        HealthcodeOAuth2Session(session).get(f"{api.url}/api/x/{PATIENT[3]}?dob={PATIENT[2]}", timeout=10)
+    lines = [r.getMessage() for r in caplog.records if r.name.startswith("urllib3")]
+    assert any('"GET /... HTTP/1.1" 200' in line for line in lines)
+    assert not [line for line in lines if any(value in line for value in PATIENT)]
+
+
+def test_round_two_an_ip_literal_in_a_production_document_is_no_healthcode_host():
+    document = parse_api_document({"a_endpoint": "https://[v1.healthcode.co.uk]/x",
+                                   "b_endpoint": "https://[fe80::1%25.healthcode.co.uk]/x",
+                                   "c_endpoint": "https://a%2f.healthcode.co.uk/x",
+                                   "d_endpoint": "https://api.healthcode.co.uk/d"},
+                                  "https://api.healthcode.co.uk/.well-known/discovery-document.json")
+    assert list(document.urls) == ["d_endpoint"] and len(document.problems) == 3

@@ -144,3 +144,19 @@ def test_log_content_writes_the_answer_when_asked(sandbox, signed_in, caplog):
                             {"method": "POST", "insurerIdentifier": "bup", "lastName": "Testperson",
                              "log_content": True})
     assert "ZZ0000101" in caplog.text
+
+
+def test_a_path_that_is_none_or_a_flag_that_is_no_boolean_sends_nothing(sandbox, signed_in):
+    """Red team, second round of issue 19: ``path=${None}`` (an id that did not come) sent DELETE to the
+    whole collection; ``log_content=never`` was read as true and logged the patient's data."""
+    library = HealthcodeLibrary(site_id="HC00ABC")
+    with pytest.raises(ApiArgumentError, match=r"\$\{None\}"):
+        library.run_keyword("Call Healthcode API", ["delete_appointment"], {"method": "DELETE", "path": None})
+    with pytest.raises(ApiArgumentError, match="is a list"):
+        library.run_keyword("Call Healthcode API", ["get_remittance"], {"path": ["RM00001"]})
+    for flag, value in (("log_content", "never"), ("all_pages", "no thanks")):
+        with pytest.raises(ApiArgumentError, match=f"'{flag}' is True or False"):
+            library.run_keyword("Call Healthcode API", ["find_member"],
+                                {"method": "POST", "lastName": "Quarrendon-Fakename", flag: value})
+    assert sandbox.api_calls("delete_appointment") == sandbox.api_calls("get_remittance") == []
+    assert sandbox.api_calls("find_member") == []

@@ -13,6 +13,18 @@ from healthcode_auth.protocol.api_result import ApiResult
 from ..base import LibraryComponent
 
 
+class _NoPath:
+    """``path`` not given (``${None}`` given is a mistake: an id that did not come, never the whole list)."""
+
+    def __repr__(self) -> str:
+        return "(none)"
+
+    __str__ = __repr__
+
+
+NO_PATH: Any = _NoPath()
+
+
 class ApiCallKeywords(LibraryComponent):
     _api: HealthcodeApi | None = None
 
@@ -52,7 +64,7 @@ class ApiCallKeywords(LibraryComponent):
         return list(self.api.endpoints())
 
     @keyword("Call Healthcode API", tags=["api"])
-    def call_healthcode_api(self, name: str, method: str = "GET", path: str | None = None, json: Any = None,
+    def call_healthcode_api(self, name: str, method: str = "GET", path: str | int | None = NO_PATH, json: Any = None,
                             all_pages: bool = False, log_content: bool | None = None,
                             fields: dict[str, Any] | None = None, **named_fields: Any) -> ApiResult:
         """Calls the Healthcode API ``name`` and returns its answer, the parsed JSON.
@@ -65,7 +77,7 @@ class ApiCallKeywords(LibraryComponent):
         | =Argument= | =Description= |
         | ``name`` | The API, e.g. ``find_member`` or ``search_remittance_summary``. |
         | ``method`` | ``GET`` (default), ``POST``, ``PUT``, ``PATCH``, ``DELETE`` or ``HEAD``. |
-        | ``path`` | An id appended to the API's URL as one path segment (``path=RM00123``); not empty, ``.`` or ``..``. |
+        | ``path`` | An id appended to the API's URL as one path segment (``path=RM00123``); not empty, ``${None}``, ``.`` or ``..`` (an id that did not come never reaches the whole list). |
         | ``json`` | A FHIR resource (a dictionary, not JSON text) to send as ``application/fhir+json``, with ``POST``, ``PUT`` or ``PATCH`` and no fields. |
         | ``all_pages`` | Read every page of a list and return one Bundle with all its entries. |
         | ``log_content`` | Also log what was sent and what came back: *patient data*, see `No patient data in the log`. Default: the library's ``log_api_content``. |
@@ -98,6 +110,9 @@ class ApiCallKeywords(LibraryComponent):
         | ${remittance} =    `Call Healthcode API`    get_remittance    path=${remittances}[entry][0][resource][id]
         | `Call Healthcode API`    delete_appointment    method=DELETE    path=AP00001
         """
+        if path is None:
+            raise ApiArgumentError("The path (an id appended to the API's URL) is ${None}: give the id of one "
+                                   "resource, or leave path out to call the API's own address.")
         if fields is not None and not isinstance(fields, dict):
             raise ApiArgumentError("'fields' is a dictionary of the API's fields: use &{fields}, or give them as "
                                    "name=value.")
@@ -105,5 +120,6 @@ class ApiCallKeywords(LibraryComponent):
         if both:
             raise ApiArgumentError(f"The field(s) {', '.join(sorted(both))} are given twice: in 'fields' and as "
                                    f"name=value. Give each once.")
-        return self.api.call(name, method, fields={**(fields or {}), **named_fields}, json=json, path=path,
+        return self.api.call(name, method, fields={**(fields or {}), **named_fields}, json=json,
+                             path=None if path is NO_PATH else path,
                              all_pages=all_pages, log_content=log_content)

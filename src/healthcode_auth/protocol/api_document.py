@@ -51,9 +51,15 @@ def api_name(key: str) -> str:
 
 
 def is_healthcode_host(host: str | None) -> bool:
-    """``healthcode.co.uk`` or any host under it."""
+    """``healthcode.co.uk`` or any host name under it: letter, digit and hyphen labels only (never an
+    IP literal in brackets, a zone, or a percent-encoded or other character a URL reader may split on)."""
     host = (host or "").lower().rstrip(".")
+    if not all(_LABEL.fullmatch(label) for label in host.split(".")):
+        return False
     return host == HEALTHCODE_DOMAIN or host.endswith("." + HEALTHCODE_DOMAIN)
+
+
+_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 
 
 @dataclass(frozen=True)
@@ -155,7 +161,8 @@ def _endpoint_problem(key: str, url: str, source: str) -> str | None:
         return "its host part holds '\\' or '@': parsers disagree on its host"
     host = urlsplit(url).hostname
     if is_healthcode_host(urlsplit(source).hostname):
-        if not is_healthcode_host(host) or urlsplit(url).scheme != "https":
+        bracketed = "[" in urlsplit(url).netloc  # an IP literal (urllib hands out its inside as the host)
+        if bracketed or not is_healthcode_host(host) or urlsplit(url).scheme != "https":
             return f"{escaped(host, 100)} is not a Healthcode host (https, under {HEALTHCODE_DOMAIN})"
     elif origin_of(url) != origin_of(source):
         return f"{escaped(origin_of(url), 100)} is not the document's own origin {escaped(origin_of(source), 100)}"

@@ -10,10 +10,14 @@ data; the status and its reason phrase say enough.
 Healthcode's own example shows ``diagnostics`` quoting the value sent (``date-from :Unparseable date:
 "2021-05-"``): a server may echo a patient's name or date of birth there, or in ``details.text``,
 and error messages end up in output.xml, log.html and the console. So by default an issue keeps its
-severity, code, the codes and displays of ``details.coding`` and a ``location`` or ``expression``
-only when it reads as a field path (``dateOfbirth``, ``Coverage.insurer``, ``name[0].given``);
-``diagnostics`` and ``details.text`` are withheld and the message says so (:data:`WITHHELD`).
-``content=True`` (an API call's ``log_content``) keeps them all.
+severity and code only from FHIR's value sets, the codes of ``details.coding`` only when they read
+as codes (``MSG_DATE_FORMAT``) and their displays only when they are plain words ("Invalid date
+format": no name, number or date), and a ``location`` or ``expression`` only when it reads as a
+field path (``dateOfbirth``, ``Coverage.insurer``, ``name[0].given``, a header such as
+``SU-SiteId``: no value in brackets, no capitalised word alone but a resource type);
+``diagnostics`` and ``details.text`` are withheld, and the message says when anything was
+(:data:`WITHHELD`). ``content=True`` (an API call's
+``log_content``) keeps them all.
 """
 
 from __future__ import annotations
@@ -28,8 +32,25 @@ from ..errors import escaped
 MAX_ISSUES = 5
 MAX_TEXT = 200
 MAX_PARTS = 5  # codings, locations or expressions quoted per issue
-WITHHELD = "(diagnostics withheld: they may quote the request; log_content=True shows them)"
-_FIELD_PATH = re.compile(r"[A-Za-z0-9._\-\[\]]{1,100}")
+WITHHELD = "(details withheld: they may quote the request; log_content=True shows them)"
+# A field path: lowerCamel fields (a resource type first), each with an optional numeric index.
+_FIELD_PATH = re.compile(r"(?:[A-Z][A-Za-z0-9_]*(?:\[\d{1,4}\])?\.)?[a-z][A-Za-z0-9_-]*(?:\[\d{1,4}\])?"
+                         r"(?:\.[a-z][A-Za-z0-9_-]*(?:\[\d{1,4}\])?)*")
+_CODE = re.compile(r"[A-Z0-9][A-Z0-9_.-]{1,63}")  # MSG_DATE_FORMAT
+_PLAIN = re.compile(r"[A-Za-z][a-z]*(?:[ '-]+[a-z]+)*\.?")  # "Invalid date format": no name, number or date in it
+# A location that is a header Healthcode reads, or a FHIR resource type alone (others are lowerCamel paths).
+_NAMED_PLACES = frozenset({
+    "SU-SiteId", "HC-API-Version", "Authorization", "Patient", "Coverage", "Practitioner", "PractitionerRole",
+    "Appointment", "Organization", "Bundle", "Claim", "ClaimResponse", "CoverageEligibilityRequest",
+    "CoverageEligibilityResponse", "PaymentReconciliation", "Invoice", "Encounter", "Location", "Schedule", "Slot",
+    "HealthcareService", "Parameters"})
+SEVERITIES = frozenset({"fatal", "error", "warning", "information", "success"})  # FHIR IssueSeverity
+ISSUE_TYPES = frozenset({  # FHIR IssueType
+    "invalid", "structure", "required", "value", "invariant", "security", "login", "unknown", "expired",
+    "forbidden", "suppressed", "processing", "not-supported", "duplicate", "multiple-matches", "not-found",
+    "deleted", "too-long", "code-invalid", "extension", "too-costly", "business-rule", "conflict", "limited-filter",
+    "transient", "lock-error", "no-store", "exception", "timeout", "incomplete", "throttled", "informational",
+    "success"})
 
 
 @dataclass(frozen=True)
@@ -114,6 +135,10 @@ def _issue(item: Mapping[str, object], content: bool) -> OutcomeIssue:
         for coding in codings[:MAX_PARTS] if isinstance(codings, list) else ():
             if isinstance(coding, Mapping):
                 code, display = _text(coding.get("code")), _text(coding.get("display"))
+                if not content and code and not _CODE.fullmatch(code):
+                    withheld, code = True, None
+                if not content and display and (len(display) > 80 or not _PLAIN.fullmatch(display)):
+                    withheld, display = True, None
                 shown = " ".join(part for part in (code, f"'{display}'" if display else None) if part)
                 if shown:
                     details.append(shown)
@@ -124,13 +149,18 @@ def _issue(item: Mapping[str, object], content: bool) -> OutcomeIssue:
             withheld = not content
     places = [*_texts(item.get("location")), *_texts(item.get("expression"))]
     if not content:
-        paths = [place for place in places if _FIELD_PATH.fullmatch(place)]
+        paths = [place for place in places
+                 if place in _NAMED_PLACES or (len(place) <= 100 and _FIELD_PATH.fullmatch(place))]
         withheld, places = withheld or len(paths) < len(places), paths
     diagnostics = _text(item.get("diagnostics"))
     if diagnostics and not content:
         withheld, diagnostics = True, None
-    return OutcomeIssue(severity=_text(item.get("severity")), code=_text(item.get("code")), details=tuple(details),
-                        diagnostics=diagnostics, location=tuple(places[:MAX_PARTS]), withheld=withheld)
+    severity, code = _text(item.get("severity")), _text(item.get("code"))
+    if not content and ((severity and severity not in SEVERITIES) or (code and code not in ISSUE_TYPES)):
+        withheld = True
+        severity, code = (severity if severity in SEVERITIES else None), (code if code in ISSUE_TYPES else None)
+    return OutcomeIssue(severity=severity, code=code, details=tuple(details), diagnostics=diagnostics,
+                        location=tuple(places[:MAX_PARTS]), withheld=withheld)
 
 
 def _text(value: object) -> str | None:
