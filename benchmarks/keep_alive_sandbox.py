@@ -1,12 +1,13 @@
-"""The sandbox served by Waitress, which keeps connections alive as Healthcode's servers do (the
-sandbox's own Werkzeug server closes every connection). For the API-call rows: run as a process of
-its own, it prints the sandbox's address as ``healthcode-auth sandbox`` does, and serves until killed."""
+"""The sandbox served by cheroot (the portal's server), which keeps connections alive as
+Healthcode's servers do (the sandbox's own Werkzeug server closes every connection). For the
+API-call rows: run as a process of its own, it prints the sandbox's address as ``healthcode-auth
+sandbox`` does, and serves until killed."""
 
 from __future__ import annotations
 
 import socket
 
-import waitress
+from cheroot import wsgi
 
 from healthcode_sandbox import SandboxSettings
 from healthcode_sandbox.oauth.sandbox_state import SandboxState
@@ -20,7 +21,11 @@ def main() -> None:
     url = f"http://127.0.0.1:{port}"
     app = create_app(SandboxState.create(SandboxSettings(port=port), url))
     print(f"Paste this as the environment: {url}", flush=True)
-    waitress.serve(app, host="127.0.0.1", port=port, threads=4, _quiet=True)
+    server = wsgi.Server(("127.0.0.1", port), app, numthreads=4)
+    try:
+        server.start()  # serves until the process is stopped
+    finally:
+        server.stop()
 
 
 if __name__ == "__main__":

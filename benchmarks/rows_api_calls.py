@@ -4,7 +4,7 @@ another machine: a sandbox in the measuring process would compete with it for th
 once the API discovery document and the token are cached, call by call against RequestsLibrary's
 `POST On Session` of the same URL with the same form and headers (`Authorization`, `SU-SiteId`,
 `HC-API-Version`, `Accept`) on a session created once (rounds interleaved, medians). Twice: with the
-sandbox served by Waitress, which keeps connections alive as Healthcode's servers do (the goal's
+sandbox served by cheroot, which keeps connections alive as Healthcode's servers do (the goal's
 row), and by the sandbox's own Werkzeug server, which closes every connection, so that both sides
 connect anew on every call (shown, not a goal: connecting costs the library's asyncio transport,
 which bounds every request by a total deadline, more than requests' blocking socket). And the first call's cost: a new
@@ -101,7 +101,7 @@ def _per_call(bench: Bench, sandbox: Any, rounds: int, *, keep_alive: bool) -> R
         raw()
         base.append(time.perf_counter() - start)
     o, b = median(ours) * 1000, median(base) * 1000
-    server = ("a server keeping connections alive (Waitress), as Healthcode's" if keep_alive
+    server = ("a server keeping connections alive (cheroot), as Healthcode's" if keep_alive
               else "a server closing every connection (the sandbox's Werkzeug): both connect anew each call")
     return Row(f"`Call Healthcode API` (Find Member, POST form), document and token cached, per call; {server}",
                "RequestsLibrary `POST On Session`, same URL, form and headers, session created once",

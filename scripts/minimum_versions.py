@@ -68,7 +68,8 @@ def main() -> int:
     say("Robot Framework {}, Browser {}, joserfc {}, httpx {}".format(*versions) if len(versions) == 4
         else "could not read the installed versions")
     # The architecture tests too: the core loads no front end, grpc or playwright at these versions either.
-    tests = subprocess.run([str(python), "-m", "pytest", "utest/core", "utest/library", "utest/test_architecture.py",
+    tests = subprocess.run([str(python), "-m", "pytest", "utest/core", "utest/library", "utest/portal",
+                            "utest/test_architecture.py",
                             "-q", "-p", "no:cacheprovider", "--deselect", DESELECT], cwd=ROOT, check=False).returncode
     sign_in = subprocess.run([str(python), "atest/run.py", "--sign-in-only"], cwd=ROOT, check=False).returncode
     return max(tests, sign_in)

@@ -13,10 +13,10 @@ import pytest
 
 from import_graph import SRC, cycle_in, graph, imports_of, modules
 
-PACKAGES = ("healthcode_auth", "HealthcodeLibrary", "healthcode_cli", "healthcode_sandbox")
+PACKAGES = ("healthcode_auth", "HealthcodeLibrary", "healthcode_cli", "healthcode_sandbox", "healthcode_portal")
 # What importing the core never loads: the front ends, their siblings, and the Browser library's machinery.
 NOT_LOADED_BY_THE_CORE = ("robot", "Browser", "HealthcodeLibrary", "healthcode_sandbox", "healthcode_cli", "grpc",
-                          "playwright")
+                          "playwright", "healthcode_portal", "flask", "cheroot")
 
 # The core's floors: a module may import only modules of its own floor or below.
 CORE_FLOORS = {
@@ -91,6 +91,14 @@ def test_the_library_and_sandbox_are_not_imported_by_the_core_or_each_other():
     for name, targets in graph().items():
         if name.startswith("HealthcodeLibrary"):
             assert not any(t.startswith(("healthcode_cli", "healthcode_sandbox")) for t in targets), name
+
+
+def test_the_portal_imports_only_the_core_and_nothing_imports_the_portal_but_the_command_line():
+    for name, targets in graph().items():
+        if name.startswith("healthcode_portal"):
+            assert all(t.startswith(("healthcode_portal", "healthcode_auth")) for t in targets), (name, targets)
+        if name.startswith(("HealthcodeLibrary", "healthcode_auth", "healthcode_sandbox")):
+            assert not any(t.startswith("healthcode_portal") for t in targets), name
 
 
 @pytest.mark.parametrize("path", sorted(SRC.rglob("*.py")), ids=lambda p: str(p.relative_to(SRC)))

@@ -9,7 +9,7 @@ from packaging.version import Version
 
 tomllib = pytest.importorskip("tomllib", reason="tomllib is in the standard library from Python 3.11")
 ROOT = Path(__file__).resolve().parents[1]
-EXTRAS = ("batteries", "requests", "sandbox", "fleet")
+EXTRAS = ("batteries", "requests", "sandbox", "fleet", "portal")
 
 
 def declared_floors():

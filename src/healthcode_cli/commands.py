@@ -27,6 +27,7 @@ from healthcode_auth.version import __version__
 
 from .cycle_commands import remind, wait
 from .options import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Parser, add_config_options
+from .portal_commands import add_portal_command
 from .report_commands import check, history, set_aside, status
 from .starter_commands import init
 from .supervisor_commands import login, logout
@@ -121,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_options(command, http_timeout=False)
     command.add_argument("--timeout", default="30 minutes", help="how long to wait (default 30 minutes)")
     command.set_defaults(handler=wait)
+    add_portal_command(commands)
     command = commands.add_parser("key", help="'key new': a random key for HEALTHCODE_CACHE_KEY")
     command.add_argument("action", choices=("new",))
     command.set_defaults(handler=new_key)

@@ -1,0 +1,107 @@
+"""``portal``: serve the supervisor portal at the registered redirect URI's address (docs/portal.md).
+
+It takes the settings and the token store the robots use (``HEALTHCODE_*`` variables or options),
+listens on ``--listen`` (behind the customer's TLS reverse proxy, or on TLS itself with
+``--certificate`` and ``--private-key``) and serves until Ctrl+C or SIGTERM. It refuses to start
+without an allow-list of supervisors (``HEALTHCODE_SUPERVISORS``) unless told explicitly that any
+Healthcode account may authorise the robots (``--any-healthcode-account``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from typing import Any
+
+from healthcode_auth.config import ENV_VARS
+from healthcode_auth.errors import ConfigurationError
+from healthcode_auth.redaction import REDACTOR
+
+from .options import EXIT_OK, EXIT_USAGE, add_config_options, config_from
+
+INSTALL_HINT = "The portal is not installed. Install it with: pip install 'robotframework-healthcode[portal]'"
+
+
+def add_portal_command(commands: Any) -> None:
+    """Register ``healthcode-auth portal`` and its options."""
+    command = commands.add_parser("portal", help="serve the supervisor portal: supervisors authorise the robots from "
+                                                 "any device, at the registered redirect URI (docs/portal.md)")
+    add_config_options(command)
+    server = command.add_argument_group("the portal's server")
+    server.add_argument("--listen", default="127.0.0.1:8080", metavar="HOST:PORT",
+                        help="where to listen (default 127.0.0.1:8080: behind a reverse proxy on this machine)")
+    server.add_argument("--certificate", metavar="FILE", help="serve TLS with this PEM certificate (chain)")
+    server.add_argument("--private-key", metavar="FILE", help="the certificate's PEM private key")
+    server.add_argument("--trusted-proxy", action="append", default=[], metavar="ADDR",
+                        help="a reverse proxy's address or network whose X-Forwarded-For is believed (repeat for "
+                             "several); from any other peer the header is ignored")
+    server.add_argument("--any-healthcode-account", action="store_true",
+                        help="start without an allow-list of supervisors: then ANY Healthcode account that may sign "
+                             "in for this client can replace the robots' authorisation from the portal")
+    command.set_defaults(handler=portal)
+
+
+def portal(args: argparse.Namespace) -> int:
+    """Serve the portal until Ctrl+C or SIGTERM."""
+    config = config_from(args)
+    if not config.supervisors and not args.any_healthcode_account:
+        raise ConfigurationError("supervisors", "the portal lets whoever reaches it authorise the robots, so it needs "
+                                 "the list of accounts allowed to (separated by commas; the refusal page shows an "
+                                 "account's id). To let any Healthcode account that may sign in for this client do it, "
+                                 "add --any-healthcode-account", ENV_VARS.get("supervisors", "HEALTHCODE_SUPERVISORS"))
+    try:
+        from healthcode_portal.app import create_app
+        from healthcode_portal.portal_server import PortalServer, parse_listen, parse_proxies
+    except ImportError:
+        print(INSTALL_HINT, file=sys.stderr)
+        return EXIT_USAGE
+    host, port = parse_listen(args.listen)
+    proxies = parse_proxies(args.trusted_proxy)
+    _log_to_stderr()
+    app = create_app(config)
+    server = PortalServer(app, host, port, certificate=args.certificate, private_key=args.private_key,
+                          trusted_proxies=proxies)
+    server.start()
+    public = app.extensions["healthcode_portal"].public
+    scheme = "https" if args.certificate else "http"
+    print(f"The portal of {config.display_name} ({config.environment}) listens on {scheme}://{_shown(host)}:"
+          f"{server.bound_port}. Supervisors open {public.url(public.page())}; the callback is "
+          f"{public.redirect_uri}. Ctrl+C stops it.", flush=True)
+    if not config.supervisors:
+        print("warning: --any-healthcode-account: any Healthcode account that may sign in for this client can "
+              "authorise the robots here. Set HEALTHCODE_SUPERVISORS to allow only some.", file=sys.stderr)
+    previous = signal.signal(signal.SIGTERM, _interrupt) if hasattr(signal, "SIGTERM") else None
+    try:
+        server.serve()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    print("The portal stopped.", flush=True)
+    return EXIT_OK
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _shown(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def _log_to_stderr() -> None:
+    """The portal's log (its access log included: paths without query strings) on stderr, secrets masked."""
+    portal_log = logging.getLogger("healthcode_portal")
+    if any(getattr(handler, "healthcode_cli", False) for handler in portal_log.handlers):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    handler.addFilter(REDACTOR)
+    handler.healthcode_cli = True  # type: ignore[attr-defined]
+    portal_log.addHandler(handler)
+    portal_log.setLevel(logging.INFO)
+    portal_log.propagate = False

@@ -1,0 +1,150 @@
+"""Serving the portal: cheroot (a production WSGI server on Windows and Linux), TLS, proxies, the access log.
+
+:class:`PortalServer` binds the listening address and serves the application until stopped (Ctrl+C,
+SIGTERM, or :meth:`PortalServer.stop` from another thread). Forwarded headers are trusted only from
+the configured proxies (:class:`TrustedProxies`: werkzeug's ProxyFix for a request whose peer is one
+of them; otherwise the peer is the client and ``X-Forwarded-For`` is ignored). The access log names
+the client, the method, the path *without its query string* (the callback's query carries the code
+and state) and the status; cheroot's own messages go to the same log, without tracebacks.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import ssl
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from cheroot import wsgi
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from healthcode_auth.errors import ConfigurationError, HealthcodeAuthError, escaped
+
+from .app import MAX_REQUEST_BYTES
+
+access_log = logging.getLogger("healthcode_portal.access")
+log = logging.getLogger("healthcode_portal")
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class PortalStartError(HealthcodeAuthError):
+    """The portal cannot listen where it was asked to (the address is in use, or not this machine's)."""
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:8080`` for IPv6); ConfigurationError naming ``--listen``."""
+    host, sep, port = text.strip().rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigurationError("--listen", f"'{escaped(text, 100)}' is not HOST:PORT, such as 127.0.0.1:8080")
+    return host, int(port)
+
+
+def parse_proxies(texts: Sequence[str]) -> tuple[Network, ...]:
+    """Trusted proxies: addresses or networks (``10.0.0.5``, ``10.0.0.0/24``, ``::1``)."""
+    networks = []
+    for text in texts:
+        try:
+            networks.append(ipaddress.ip_network(text.strip(), strict=False))
+        except ValueError:
+            raise ConfigurationError("--trusted-proxy", f"'{escaped(text, 100)}' is not an IP address or network "
+                                     "(such as 127.0.0.1 or 10.0.0.0/24)") from None
+    return tuple(networks)
+
+
+class TrustedProxies:
+    """X-Forwarded-For believed only from a trusted proxy: the address it names is then the client's."""
+
+    def __init__(self, app: WsgiApp, proxies: Sequence[Network]) -> None:
+        self.app, self.proxies = app, tuple(proxies)
+        self.forwarded = ProxyFix(app, x_for=1, x_proto=0, x_host=0, x_port=0, x_prefix=0)
+
+    def trusts(self, peer: str | None) -> bool:
+        try:
+            address = ipaddress.ip_address((peer or "").split("%", 1)[0])
+        except ValueError:
+            return False
+        return any(address in network for network in self.proxies)
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if self.proxies and self.trusts(environ.get("REMOTE_ADDR")):
+            return self.forwarded(environ, start_response)
+        return self.app(environ, start_response)
+
+
+class AccessLog:
+    """One line per request: client, method, path (never the query string) and status."""
+
+    def __init__(self, app: WsgiApp) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        def logged(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            path = escaped(environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", ""), 200)
+            access_log.info("%s \"%s %s\" %s", environ.get("REMOTE_ADDR", "-"),
+                            escaped(environ.get("REQUEST_METHOD", "-"), 10), path, status.split(" ", 1)[0])
+            return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+
+        return self.app(environ, logged)
+
+
+class _Server(wsgi.Server):
+    def error_log(self, msg: str = "", level: int = 20, traceback: bool = False) -> None:
+        log.log(level if level >= logging.WARNING else logging.INFO, "%s", escaped(msg, 300))
+
+
+class PortalServer:
+    """The portal on cheroot at ``host:port``, on TLS when a certificate and key are given."""
+
+    def __init__(self, app: WsgiApp, host: str, port: int, *, certificate: str | None = None,
+                 private_key: str | None = None, trusted_proxies: Sequence[Network] = (), threads: int = 10) -> None:
+        self.server = _Server((host, port), AccessLog(TrustedProxies(app, trusted_proxies)), numthreads=threads,
+                              server_name="healthcode-portal", timeout=30, shutdown_timeout=5)
+        self.server.max_request_header_size = 16 * 1024
+        self.server.max_request_body_size = 64 * MAX_REQUEST_BYTES  # Flask answers 413 (its page) beyond its own limit
+        if (certificate is None) != (private_key is None):
+            raise ConfigurationError("--certificate" if certificate is None else "--private-key",
+                                     "TLS needs both --certificate and --private-key")
+        if certificate is not None and private_key is not None:
+            self.server.ssl_adapter = _tls_adapter(certificate, private_key)
+        self.host, self.port = host, port
+
+    def start(self) -> None:
+        """Bind the listening socket; PortalStartError when it cannot be."""
+        try:
+            self.server.prepare()
+        except OSError as error:
+            reason = error.strerror or str(error).split("--")[-1].strip(" ()")
+            raise PortalStartError(f"The portal cannot listen on {self.host}:{self.port}: {escaped(reason, 200)}. "
+                                   "Is another program (or another portal) using this port? Choose another with "
+                                   "--listen, or stop the other one.") from None
+
+    @property
+    def bound_port(self) -> int:
+        return int(self.server.bind_addr[1])
+
+    def serve(self) -> None:
+        """Serve until :meth:`stop` (from another thread) or Ctrl+C (raised to the caller)."""
+        self.server.serve()
+
+    def stop(self) -> None:
+        self.server.stop()
+
+
+def _tls_adapter(certificate: str, private_key: str) -> Any:
+    from cheroot.ssl.builtin import BuiltinSSLAdapter
+
+    for flag, path in (("--certificate", certificate), ("--private-key", private_key)):
+        if not Path(path).is_file():
+            raise ConfigurationError(flag, f"there is no file at '{escaped(path, 200)}'")
+    try:
+        adapter = BuiltinSSLAdapter(certificate, private_key)
+    except (OSError, ssl.SSLError) as error:
+        raise ConfigurationError("--certificate", "the certificate and private key cannot be used together "
+                                 f"({escaped(getattr(error, 'reason', None) or error, 200)}): give the PEM "
+                                 "certificate (chain) and its unencrypted PEM private key") from None
+    adapter.context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return adapter

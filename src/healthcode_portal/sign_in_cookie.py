@@ -1,0 +1,113 @@
+"""The pending sign-in, bound to the supervisor's browser by a sealed cookie, usable once.
+
+When a supervisor presses "Authorise the robots", the portal starts a sign-in (state, PKCE
+verifier, nonce) and keeps it nowhere but in a cookie sealed with the project's own sealing
+(``healthcode_auth.storage.sealing``: AES-GCM, authenticated, with the fleet's key), so any portal
+process of the fleet can finish it, and nobody, the browser included, can read or change it. The
+cookie lives 10 minutes (its ``created_at`` is checked too, not only the browser's Max-Age) and is
+used once: the callback deletes it, and the state is claimed in the token store
+(:meth:`~healthcode_auth.storage.store.TokenStore.claim`), so a replayed callback is refused by
+every portal process, even with a copy of the cookie.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from healthcode_auth.protocol.authorization_request import AuthorizationRequest
+from healthcode_auth.storage.sealing import Sealer, Unreadable, new_sealer, unseal
+from healthcode_auth.storage.store import TokenStore
+
+COOKIE_NAME = "healthcode_portal_sign_in"
+LIFETIME = 600.0  # seconds a sign-in may take, from the button to the callback
+PURPOSE = "healthcode-portal-sign-in/1"  # a sealed document of any other kind is no sign-in cookie
+MAX_COOKIE = 3800  # browsers keep 4096 bytes per cookie, name and attributes included
+CLAIM_KEEP = 2 * LIFETIME  # a used state is remembered longer than a cookie could be used
+CLOCK_SKEW = 60.0  # portal processes' clocks may differ this much
+
+
+class BadSignInCookie(Exception):
+    """The cookie is missing, expired, damaged, or not this portal's; the message says which, in a
+    supervisor's words, and never quotes it."""
+
+
+def seal_sign_in(sign_in: AuthorizationRequest, sealer: Sealer) -> str:
+    """The cookie's value: the sign-in's fields, sealed. The authorization URL is kept without its
+    query (its origin is what the core checks the redirect against)."""
+    payload = {
+        "purpose": PURPOSE, "url": sign_in.url.split("?", 1)[0], "client_id": sign_in.client_id,
+        "redirect_uri": sign_in.redirect_uri, "issuer": sign_in.issuer, "state": sign_in.state,
+        "code_verifier": sign_in.code_verifier, "nonce": sign_in.nonce, "scope": sign_in.scope,
+        "require_iss": sign_in.require_iss, "created_at": sign_in.created_at,
+    }
+    value = base64.urlsafe_b64encode(sealer.seal(payload)).decode("ascii").rstrip("=")
+    if len(value) > MAX_COOKIE:
+        raise ValueError("the sealed sign-in does not fit in a cookie")
+    return value
+
+
+def open_sign_in(value: str | None, environ: dict[str, str], *, client_id: str, redirect_uri: str,
+                 now: float | None = None) -> AuthorizationRequest:
+    """The sign-in the cookie holds; BadSignInCookie when there is none this portal can use now."""
+    if not value:
+        raise BadSignInCookie("This browser holds no sign-in started by the portal (the cookie is missing: it "
+                              "expired, was used already, or cookies are blocked).")
+    if len(value) > MAX_COOKIE:
+        raise BadSignInCookie("The sign-in cookie is not one the portal wrote.")
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+        payload, _ = unseal(raw, environ)
+    except (binascii.Error, ValueError, Unreadable):
+        raise BadSignInCookie("The sign-in cookie cannot be opened: it was altered, or it was sealed with another "
+                              "key than this portal's.") from None
+    try:
+        sign_in = _request_from(payload)
+    except (KeyError, TypeError, ValueError):
+        raise BadSignInCookie("The sign-in cookie is not one the portal wrote.") from None
+    if sign_in.client_id != client_id or sign_in.redirect_uri != redirect_uri:
+        raise BadSignInCookie("The sign-in cookie was made for another client or redirect URI.")
+    now = time.time() if now is None else now
+    if not sign_in.created_at - CLOCK_SKEW <= now <= sign_in.created_at + LIFETIME:
+        raise BadSignInCookie("The sign-in took longer than 10 minutes, so it has expired.")
+    return sign_in
+
+
+def state_matches(sign_in: AuthorizationRequest, state: str | None) -> bool:
+    """Whether the callback's state is the cookie's (in constant time)."""
+    return state is not None and hmac.compare_digest(state.encode("utf-8", "replace"), sign_in.state.encode("utf-8"))
+
+
+def first_use(store: TokenStore, sign_in: AuthorizationRequest) -> bool:
+    """Claim this sign-in's state in the store: True the first time, False for a replay (by any
+    portal process of the fleet). The claim's name is a digest: no state is written to the store."""
+    name = "portal-state|" + hashlib.sha256(sign_in.state.encode("utf-8")).hexdigest()
+    return store.claim(name, CLAIM_KEEP, CLAIM_KEEP).ours
+
+
+def _request_from(payload: Mapping[str, Any]) -> AuthorizationRequest:
+    if payload.get("purpose") != PURPOSE:
+        raise ValueError("not a sign-in cookie")
+    texts = {name: payload[name] for name in ("url", "client_id", "redirect_uri", "issuer", "state", "code_verifier")}
+    optional = {name: payload.get(name) for name in ("nonce", "scope")}
+    if not all(isinstance(v, str) and v for v in texts.values()) \
+            or not all(v is None or isinstance(v, str) for v in optional.values()):
+        raise ValueError("a field is not a text")
+    created_at, require_iss = payload["created_at"], payload["require_iss"]
+    if isinstance(created_at, bool) or not isinstance(created_at, (int, float)) or not isinstance(require_iss, bool):
+        raise ValueError("a field has the wrong type")
+    return AuthorizationRequest(url=texts["url"], client_id=texts["client_id"], redirect_uri=texts["redirect_uri"],
+                                issuer=texts["issuer"], state=texts["state"], code_verifier=texts["code_verifier"],
+                                nonce=optional["nonce"], scope=optional["scope"], require_iss=require_iss,
+                                created_at=float(created_at))
+
+
+def new_cookie_sealer(environ: dict[str, str]) -> Sealer:
+    """The sealer of this portal process: the key new documents use (HEALTHCODE_CACHE_KEY, the
+    keyring or the key file, as the store), read once, with a salt of its own."""
+    return new_sealer(environ)
