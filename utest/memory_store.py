@@ -71,6 +71,10 @@ class MemoryTokenStore(TokenStore):
             self._claims[name] = claim._replace(ours=False)
             return claim
 
+    def peek_claim(self, name):
+        with self._lock:
+            return self._claims.get(name)
+
     def settle_claim(self, name, claim, done, hold, keep):
         with self._lock:
             if self._claims.get(name) != claim._replace(ours=False):

@@ -288,7 +288,7 @@ def wait_for_sign_in(store: TokenStore, key: str, config: HealthcodeConfig, time
     say(f"No valid Healthcode authorisation: waiting up to {describe_duration(timeout)} for a supervisor to sign "
         f"in; {told}. {notices.where_to_sign_in(config)}")
     version: int | None = _UNSEEN
-    last_said = last_trouble = clock - PROGRESS_EVERY
+    last_said = last_trouble = noted = clock - PROGRESS_EVERY
     with store.bounded(deadline):
         while True:
             left = deadline - time.monotonic()
@@ -300,7 +300,7 @@ def wait_for_sign_in(store: TokenStore, key: str, config: HealthcodeConfig, time
                     pause = min([PROGRESS_EVERY, *(max(n.due_in(), 0.0) or 2.0 for n in busy)])
                     store.wait_for_change(key, version, min(left, pause))
                 stored = store.load(key)
-                episode = f"{key}|{stored.version}" if stored else f"{key}|absent-after-{store.last_version()}"
+                episode = episode_of(store, key, stored)
             except (StoreNotAnsweringError, StoreLockTimeout) as error:  # a store that stalls or restarts
                 cut = deadline - time.monotonic() <= CUT  # ended by the deadline itself: nothing to say
                 if not cut and time.monotonic() - last_trouble >= PROGRESS_EVERY:
@@ -312,6 +312,9 @@ def wait_for_sign_in(store: TokenStore, key: str, config: HealthcodeConfig, time
             if token is not None:
                 return Waited(token, time.monotonic() - clock, _told(waiting, config))
             version = None if stored is None else stored.version
+            if time.monotonic() - noted >= PROGRESS_EVERY:
+                noted = time.monotonic()
+                note_waiting(store, episode, deadline - noted)
             if waiting is None and config.notify:
                 waiting = _Notifying("waiting", partial(
                     notify_once, store, config, [f"waiting|{episode}"], notices.waiting(config, started, started,
@@ -334,6 +337,27 @@ def wait_for_sign_in(store: TokenStore, key: str, config: HealthcodeConfig, time
                 waited = time.monotonic() - clock
                 say(f"Still waiting for a supervisor to sign in ({describe_duration(waited)} so far, "
                     f"{describe_duration(deadline - time.monotonic())} left).")
+
+
+def episode_of(store: TokenStore, key: str, stored: Versioned | None) -> str:
+    """What a wait is about: this entry at this version, or its absence after the last version given."""
+    return f"{key}|{stored.version}" if stored else f"{key}|absent-after-{store.last_version()}"
+
+
+def note_waiting(store: TokenStore, episode: str, left: float) -> None:
+    """Say in the store that a robot waits (for the portal's status page): a claim every waiting
+    robot takes again at most once a minute, held two minutes or to the end of its wait."""
+    try:
+        store.claim(f"robots-waiting|{episode}", max(1.0, min(2 * PROGRESS_EVERY, left)), left + CLAIM_SPARE)
+    except StoreError as error:  # only a page's information: the wait goes on
+        log.debug("Could not note in the token store that this robot waits: %s", first_line(error, 200))
+
+
+def robots_waiting(store: TokenStore, key: str, now: float | None = None) -> float | None:
+    """Since when robots of the fleet wait for a sign-in (None: none is waiting now)."""
+    now = time.time() if now is None else now
+    claim = store.peek_claim(f"robots-waiting|{episode_of(store, key, store.load(key))}")
+    return claim.first_at if claim is not None and claim.holds(now) else None
 
 
 def _told(waiting: _Notifying | None, config: HealthcodeConfig) -> str:

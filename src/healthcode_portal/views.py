@@ -18,6 +18,7 @@ from typing import Any
 from flask import Flask, redirect, render_template, request, session
 from werkzeug.wrappers import Response
 
+from healthcode_auth.daily_cycle import robots_waiting
 from healthcode_auth.errors import (
     AuthorizationDenied,
     AuthorizationError,
@@ -210,6 +211,7 @@ def register_views(app: Flask) -> None:
         try:
             token = hc.current_token()
             history = hc.history(20)
+            since = robots_waiting(hc.store, hc.key) if hc.store is not None else None
         except StoreError as error:
             return problem(503, "The robots' token store cannot be read", "The portal cannot read the robots' token "
                            "store right now. Try again later.", reason=str(error))
@@ -219,7 +221,7 @@ def register_views(app: Flask) -> None:
              "supervisor": e.fields.get("supervisor_name") or e.fields.get("supervisor", ""),
              "via": e.fields.get("via") or e.fields.get("suite") or e.fields.get("user", ""),
              "address": e.fields.get("address", ""), "authentic": e.authentic} for e in reversed(history)],
-            "waiting": _waiting(hc.status(token), config.wait_for_authorisation)}
+            "waiting": _waiting(hc.status(token), config.wait_for_authorisation, since, now, config)}
 
     def _describe(state: TokenStatus, token: Token | None, now: float) -> dict[str, Any] | None:
         if token is None or state is TokenStatus.SIGN_IN_REQUIRED:
@@ -241,7 +243,10 @@ def _check_stored(hc: Any, token: Token) -> None:
         raise StoreError("the token store did not take the new authorisation (see the portal's log)")
 
 
-def _waiting(state: TokenStatus, wait: float) -> str:
+def _waiting(state: TokenStatus, wait: float, since: float | None, now: float, config: Any) -> str:
+    if since is not None:
+        return (f"Yes: robots have been waiting for a supervisor since {describe_when(since, now, config.zone)}. "
+                "Authorise them to let them go on.")
     if state is TokenStatus.VALID:
         return "No: the robots have a valid authorisation."
     if wait > 0:

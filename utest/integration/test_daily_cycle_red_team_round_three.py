@@ -13,6 +13,7 @@ import pytest
 
 from daily_cycle_helpers import WAITING, cli, env_for, expired, fleet_key, later, robot_waits, store
 from healthcode_auth import notices
+from healthcode_auth.daily_cycle import robots_waiting
 from healthcode_auth.errors import StoreNotAnsweringError, StoreUnavailableError
 from receivers import Webhook, webhook
 from sandbox_clients import new_session, sign_in
@@ -97,3 +98,18 @@ def test_a_store_that_refuses_the_robot_is_said_at_once_not_waited_for(sandbox, 
         robot.access_token()
     assert not isinstance(caught.value, StoreNotAnsweringError)
     assert time.monotonic() - started < 15  # at once, not after the 60-second wait
+
+
+def test_the_store_says_while_robots_wait_and_no_longer(sandbox, store):
+    """What the portal's status page reads: robots wait (since when), and after a sign-in, none."""
+    expired(sandbox, store)
+    probe = new_session(sandbox, store)
+    assert robots_waiting(probe.store, probe.key) is None
+    began = time.time()
+    seen = {}
+    later(1.5, lambda: seen.update(during=robots_waiting(probe.store, probe.key)))
+    later(2.5, lambda: sign_in(new_session(sandbox, store)))
+    said = robot_waits(sandbox, store, 20)
+    assert said[-1].startswith("A supervisor signed in")
+    assert seen["during"] is not None and began - 1 <= seen["during"] <= began + 1.5
+    assert robots_waiting(probe.store, probe.key) is None  # a new authorisation: nobody waits for it

@@ -183,6 +183,9 @@ class FileTokenStore(TokenStore):
             self._write(document)
             return claim
 
+    def peek_claim(self, name: str) -> Claim | None:
+        return _claim_of(self._read().claims.get(_claim_digest(name)), time.time())
+
     def settle_claim(self, name: str, claim: Claim, done: bool, hold: float, keep: float) -> bool:
         digest = _claim_digest(name)
         with self._locked():

@@ -62,6 +62,13 @@ class RedisClaims:
                 return self._hand(name, claim, offset)
         raise self._busy()
 
+    def peek(self, name: str) -> Claim | None:
+        _, standing, _, offset = self._read(self._name(name))
+        if standing is None:
+            return None
+        return standing._replace(first_at=standing.first_at + offset, at=standing.at + offset,
+                                 until=standing.until + offset)
+
     def settle(self, name: str, claim: Claim, done: bool, hold: float, keep: float) -> bool:
         where = self._name(name)
         stored, handed = self._handed.get(name, (claim, claim))

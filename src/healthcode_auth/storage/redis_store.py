@@ -195,6 +195,9 @@ class RedisTokenStore(TokenStore):
     def claim(self, name: str, lease: float, keep: float | None = None) -> Claim:
         return self._claims.claim(name, lease, keep)
 
+    def peek_claim(self, name: str) -> Claim | None:
+        return self._claims.peek(name)
+
     def settle_claim(self, name: str, claim: Claim, done: bool, hold: float, keep: float) -> bool:
         return self._claims.settle(name, claim, done, hold, keep)
 

@@ -224,6 +224,10 @@ class TokenStore(ABC):
         in a shared store cannot silence a notice."""
 
     @abstractmethod
+    def peek_claim(self, name: str) -> Claim | None:
+        """The claim kept under ``name`` (holding or not, never ``ours``), or None; takes nothing."""
+
+    @abstractmethod
     def settle_claim(self, name: str, claim: Claim, done: bool, hold: float, keep: float) -> bool:
         """After the work ``claim`` was for: note that it was done or failed, holding the others
         back ``hold`` more seconds (what it is about lasts; or a failure's backoff), the record
