@@ -101,8 +101,10 @@ class PortalServer:
 
     def __init__(self, app: WsgiApp, host: str, port: int, *, certificate: str | None = None,
                  private_key: str | None = None, trusted_proxies: Sequence[Network] = (), threads: int = 10) -> None:
+        # A listen queue of cheroot's default 5 drops the connections of a few supervisors arriving at once:
+        # their browsers try again a second later (benchmarks/rows_portal.py: p95 of 50 at once, 1 s).
         self.server = _Server((host, port), AccessLog(TrustedProxies(app, trusted_proxies)), numthreads=threads,
-                              server_name="healthcode-portal", timeout=30, shutdown_timeout=5)
+                              server_name="healthcode-portal", timeout=30, shutdown_timeout=5, request_queue_size=128)
         self.server.max_request_header_size = 16 * 1024
         self.server.max_request_body_size = 64 * MAX_REQUEST_BYTES  # Flask answers 413 (its page) beyond its own limit
         if (certificate is None) != (private_key is None):
