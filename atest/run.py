@@ -9,6 +9,7 @@ in every spelling) and cache key, and an unrelated password-like environment var
 given and nothing registers, which must reach no output either.
 
 Usage: python atest/run.py [robot options...]    e.g. --include sign-in, --test "*Cancels*"
+       python atest/run.py --sign-in-only | --portal-only [robot options...]    one run of them, scanned
 Outputs go to results/atest, or to the directory in the ATEST_OUTPUT environment variable.
 """
 
@@ -245,6 +246,77 @@ def run_daily(sandbox: Sandbox, extra: list[str]) -> int:
     return rc
 
 
+def run_portal(sandbox: Sandbox, extra: list[str]) -> int:
+    """The supervisor portal in a real browser (atest/portal/portal.robot): `healthcode-auth portal` processes
+    on loopback, a real Redis store, and (where Debian's nginx is installed) one behind nginx terminating TLS
+    with a test CA at /bots/. Their logs, every page's HTML and the cookies are kept under OUTPUT/portal."""
+    sys.path.insert(0, str(ROOT / "utest"))
+    sys.path.insert(0, str(ATEST / "portal"))
+    import shutil
+    import tempfile
+
+    from portal_fixture import free_port, make_tls, nginx_executable, start_nginx, start_portal
+
+    from healthcode_auth.storage.key_sources import new_random_key
+    from healthcode_sandbox import Client
+    from redis_server import RedisServer, redis_server_executable
+
+    output = OUTPUT / "portal"
+    shutil.rmtree(output, ignore_errors=True)  # logs are appended to: an earlier run's would be scanned too
+    output.mkdir(parents=True)
+    if redis_server_executable() is None:
+        print("redis-server is not installed: run scripts/setup (it installs Debian's). The portal run fails.")
+        return 1
+    nginx, rc = nginx_executable(), 0
+    if nginx is None:
+        print("nginx is not installed: the portal's tests behind a reverse proxy cannot run, "
+              + ("and under CI that fails the run." if os.environ.get("CI") else "so they are skipped.")
+              + " Install Debian's nginx (scripts/setup does it as root).")
+        rc = 1 if os.environ.get("CI") else 0
+    direct, proxied, proxy = free_port(), free_port(), free_port()
+    direct_uri, proxied_uri = f"http://127.0.0.1:{direct}/postauth", f"https://127.0.0.1:{proxy}/bots/postauth"
+    sandbox.add_client(Client("portal_rpa_app", (direct_uri, proxied_uri), name="Riverside Practice"))
+    children = []
+    with RedisServer() as redis, tempfile.TemporaryDirectory(prefix="healthcode-portal-") as temp:
+        key = new_random_key()
+        OWN_SECRETS["store password"].append(redis.password)
+        OWN_SECRETS["cache key"].append(key)
+        env = {**settings(sandbox.url, output), "HEALTHCODE_CLIENT_ID": "portal_rpa_app",
+               "HEALTHCODE_TOKEN_CACHE": redis.url, "HEALTHCODE_CACHE_KEY": key, "HEALTHCODE_SUPERVISORS": "supervisor",
+               "HEALTHCODE_CLIENT_NAME": "Riverside Practice", "HEALTHCODE_TIMEZONE": "Europe/London"}
+        env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+        direct_env = {**env, "HEALTHCODE_REDIRECT_URI": direct_uri,
+                      "HEALTHCODE_PORTAL_URL": f"http://127.0.0.1:{direct}/"}
+        variables = ["--variable", f"DIRECT_URL:http://127.0.0.1:{direct}/"]
+        try:
+            children.append(start_portal("the portal", f"127.0.0.1:{direct}", machine(output, "portal", direct_env),
+                                         output / "portal.log", f"http://127.0.0.1:{direct}/static/portal.css"))
+            if nginx is not None:
+                tls = make_tls(Path(temp) / "tls")
+                proxied_env = {**env, "HEALTHCODE_REDIRECT_URI": proxied_uri,
+                               "HEALTHCODE_PORTAL_URL": f"https://127.0.0.1:{proxy}/bots/"}
+                children.append(start_portal(
+                    "the portal behind nginx", f"127.0.0.1:{proxied}", machine(output, "portal-behind-nginx",
+                                                                               proxied_env),
+                    output / "portal-behind-nginx.log", f"http://127.0.0.1:{proxied}/bots/static/portal.css",
+                    "--trusted-proxy", "127.0.0.2"))
+                children.append(start_nginx(nginx, Path(temp) / "nginx", output / "nginx", proxy, proxied, tls))
+                variables += ["--variable", f"PROXIED_URL:https://127.0.0.1:{proxy}/bots/", "--variable",
+                              f"PROXIED_DIRECT_URL:http://127.0.0.1:{proxied}/bots/", "--variable",
+                              f"CA_FILE:{tls['ca']}"]
+            else:
+                variables += ["--exclude", "nginx"]
+            rc = max(rc, run_robot(sandbox.url, ATEST / "portal" / "portal.robot", output, [*extra, *variables],
+                                   machine(output, "supervisors-browser", direct_env)))
+        except RuntimeError as error:
+            print(f"The portal run could not start: {error}")
+            rc = 1
+        finally:
+            for child in reversed(children):
+                child.stop()
+    return rc
+
+
 def main(argv: list[str]) -> int:
     if "--sign-in-only" in argv:  # the minimum-versions environment: sign-in and HTTP clients, scanned
         argv = [arg for arg in argv if arg != "--sign-in-only"]
@@ -253,6 +325,12 @@ def main(argv: list[str]) -> int:
                                                                            "--suite", "Suites.03 Http Clients"])
             issued = sandbox.issued_secrets()
         return scan_outputs(issued, rc, OUTPUT / "sign-in")
+    if "--portal-only" in argv:  # the supervisor portal in a real browser, behind nginx too; scanned
+        argv = [arg for arg in argv if arg != "--portal-only"]
+        with Sandbox(SandboxSettings(port=0)) as sandbox:
+            rc = run_portal(sandbox, argv)
+            issued = sandbox.issued_secrets()
+        return scan_outputs(issued, rc, OUTPUT / "portal")
     runs = [(ATEST / "suites", OUTPUT / "suites")]
     # Suites that must start in a fresh process (no Browser imported yet), as an operator's robot does.
     runs += [(suite, OUTPUT / suite.stem) for suite in sorted((ATEST / "standalone").glob("*.robot"))]
@@ -263,6 +341,7 @@ def main(argv: list[str]) -> int:
         rc = max(rc, run_parallel(sandbox, argv))
         rc = max(rc, run_fleet(sandbox, argv))
         rc = max(rc, run_daily(sandbox, argv))
+        rc = max(rc, run_portal(sandbox, argv))
         issued = sandbox.issued_secrets()
     return scan_outputs(issued, rc)
 

@@ -7,13 +7,13 @@ r"""Sets up this project and runs its demo or its checks, on Linux, macOS and Wi
 
 Standard library only, for any Python 3.10+. The setup makes a virtual environment in .venv with the
 project and its development tools (its executables found through sysconfig: bin/ or Scripts\), and
-checks for a browser and redis-server. What differs between systems:
+checks for a browser, redis-server and nginx. What differs between systems:
 
-- Debian/Ubuntu as root with apt-get: Debian's chromium and redis-server are installed when missing,
+- Debian/Ubuntu as root with apt-get: Debian's chromium, redis-server and nginx are installed when missing,
   waiting (up to 5 minutes) for another apt-get or dpkg that holds the package lock.
 - Anywhere else (macOS, Windows, other Linux, no root): nothing is installed system-wide; the setup
   says what to install. Chrome or Edge, which most Macs and every Windows machine have, are enough.
-  Without redis-server the Redis tests are skipped (and fail under CI, where CI is set).
+  Without redis-server the Redis tests, without nginx the portal's proxy test, are skipped (failed under CI).
 scripts/demo, scripts/test and scripts/setup are bash shorthands for the same commands.
 """
 
@@ -148,7 +148,7 @@ def install_project(layout: VenvLayout) -> None:
     say(f"installed in {took(start)}")
 
 
-# --- system packages: a browser and redis-server --------------------------------------------------
+# --- system packages: a browser, redis-server and nginx -----------------------------------------
 
 
 def can_apt() -> bool:
@@ -259,10 +259,9 @@ def missing_browser_message(platform: str, has_apt: bool, layout: VenvLayout) ->
 
 def missing_redis_message(platform: str, has_apt: bool) -> str:
     skipped = "no redis-server found: the Redis tests will be skipped (under CI they fail). "
-    if platform == "win32":
-        return skipped + "Redis has no Windows build of its own: run the tests under WSL to include them."
-    if platform == "darwin":
-        return skipped + "Install it with 'brew install redis', then run again."
+    if platform in ("win32", "darwin"):
+        return skipped + ("Redis has no Windows build of its own: run the tests under WSL to include them."
+                          if platform == "win32" else "Install it with 'brew install redis', then run again.")
     if has_apt:
         return skipped + "Install it: 'sudo apt-get install redis-server' (as root this setup does it), then run again."
     return skipped + "Install Redis with your package manager (e.g. 'sudo dnf install redis'), then run again."
@@ -287,15 +286,16 @@ def ensure_browser(layout: VenvLayout) -> str:
     return "no browser"
 
 
-def ensure_redis() -> str:
-    """A real redis-server for the Redis tests (utest/redis_server.py starts its own on a free port)."""
-    if shutil.which("redis-server"):
-        return "redis-server found"
-    if can_apt():
-        apt_install(["redis-server"], "Debian's redis-server (no redis-server found; a few MB, under a minute)")
-        return "redis-server installed"
-    say(missing_redis_message(sys.platform, bool(shutil.which("apt-get"))))
-    return "no redis-server"
+def ensure_servers() -> str:
+    """redis-server for the Redis tests, nginx for the portal's proxy test (each test starts its own on a free port)."""
+    missing = [n for n in ("redis-server", "nginx") if not (shutil.which(n) or Path("/usr/sbin", n).is_file())]
+    if missing and can_apt():
+        apt_install(missing, f"Debian's {' and '.join(missing)} (not found; a few MB, under a minute)")
+        return f"{' and '.join(missing)} installed"
+    for name in missing:
+        say(missing_redis_message(sys.platform, bool(shutil.which("apt-get"))) if name == "redis-server" else
+            "no nginx found: the portal's proxy test will be skipped (under CI it fails): install it, then run again.")
+    return f"no {' or '.join(missing)}" if missing else "redis-server and nginx found"
 
 
 def setup() -> VenvLayout:
@@ -307,7 +307,7 @@ def setup() -> VenvLayout:
     if needs_install(layout):
         install_project(layout)
         done = ".venv installed"
-    done = f"{done}, {ensure_browser(layout)}, {ensure_redis()}"
+    done = f"{done}, {ensure_browser(layout)}, {ensure_servers()}"
     say(f"ready ({done}; {took(start)})")
     return layout
 

@@ -16,6 +16,7 @@ import hmac
 import logging
 import os
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask, Response
 from flask_wtf.csrf import CSRFError, CSRFProtect  # type: ignore[import-untyped]
@@ -86,7 +87,8 @@ def create_app(config: HealthcodeConfig, *, environ: dict[str, str] | None = Non
 
     @app.context_processor
     def common() -> dict[str, Any]:
-        return {"client": config.display_name, "environment": config.environment, "base": public.base_path,
+        return {"client": config.display_name, "environment": environment_name(config.environment),
+                "base": public.base_path,
                 "signed_in": portal_supervisor()}
 
     @app.after_request
@@ -127,3 +129,10 @@ def create_app(config: HealthcodeConfig, *, environ: dict[str, str] | None = Non
 
     register_views(app)
     return app
+
+
+def environment_name(environment: str) -> str:
+    """The environment in a supervisor's words: production, UAT (Healthcode's test system), or the
+    test server's host (the sandbox: never its discovery document's address)."""
+    named = {"production": "production", "uat": "UAT, Healthcode's test system"}
+    return named.get(environment) or f"a test server at {urlsplit(environment).hostname or 'an unknown host'}"

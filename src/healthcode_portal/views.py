@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import datetime
 from typing import Any
 
 from flask import Flask, redirect, render_template, request, session
@@ -217,7 +218,8 @@ def register_views(app: Flask) -> None:
                            "store right now. Try again later.", reason=str(error))
         now = time.time()
         return {"authorisation": _describe(hc.status(token), token, now), "history": [
-            {"time": e.fields.get("time", ""), "event": e.fields.get("event", ""),
+            {"time": _when(e.fields.get("time", ""), now, config), "event": _EVENTS.get(e.fields.get("event", ""),
+                                                                                     e.fields.get("event", "")),
              "supervisor": e.fields.get("supervisor_name") or e.fields.get("supervisor", ""),
              "via": e.fields.get("via") or e.fields.get("suite") or e.fields.get("user", ""),
              "address": e.fields.get("address", ""), "authentic": e.authentic} for e in reversed(history)],
@@ -241,6 +243,18 @@ def _check_stored(hc: Any, token: Token) -> None:
     if stored is None or (stored.entry.token.access_token != token.access_token
                           and stored.entry.token.issued_at < token.issued_at):
         raise StoreError("the token store did not take the new authorisation (see the portal's log)")
+
+
+_EVENTS = {"signed-in": "authorised", "signed-out": "signed out", "renewed": "renewed",
+           "renewal-refused": "renewal refused", "refused": "refused (not on the list)"}
+
+
+def _when(stamp: str, now: float, config: Any) -> str:
+    """A record's time in the supervisors' words ("today at 14:05"), or as written when it is no time."""
+    try:
+        return describe_when(datetime.fromisoformat(stamp).timestamp(), now, config.zone).split(", ")[0]
+    except (ValueError, TypeError, OverflowError):
+        return stamp
 
 
 def _waiting(state: TokenStatus, wait: float, since: float | None, now: float, config: Any) -> str:

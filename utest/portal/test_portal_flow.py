@@ -39,7 +39,7 @@ def test_the_status_page_shows_the_authorisation_and_the_record(browser, config)
     assert "Authorised by <strong>supervisor</strong> until <strong>tomorrow at " in page.text \
         or "Authorised by <strong>supervisor</strong> until <strong>today at " in page.text
     assert " h 5" in page.text and "min left)" in page.text
-    assert "signed-in</strong> · supervisor · portal · from 127.0.0.1" in page.text
+    assert "authorised</strong> · supervisor · portal · from 127.0.0.1" in page.text and "today at " in page.text
     assert "Sign the robots out" in page.text
 
 
