@@ -53,11 +53,12 @@ _SIGN_IN_KEYS = {_parameter_key(name): name for name in SIGN_IN_PARAMETERS}
 # Characters that make a link read otherwise than it goes (bidirectional overrides, invisible marks).
 _INVISIBLE = re.compile("[\u00ad\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 _HOST = re.compile(r"[a-z0-9.-]+|[0-9a-f:.]+", re.ASCII)
-_WORDS = re.compile(r"[a-z]+(?:[-_.~][a-z]+)*")  # ordinary lower-case words: a route or an option, not a token
-# Query parameters whose value is a credential, whatever it looks like (Apprise's own "pass", "token", "key",
-# and its "+header" / "-payload" / ":field" overrides, which may carry an Authorization).
-_CREDENTIAL_NAME = re.compile(r"^[-+:]|pass|pwd|token|key|secret|sig|auth|cred|bearer|hook|code|session|cookie",
-                              re.IGNORECASE)
+# The library's own words, which its advice and notices say: a URL piece that is one of them is no
+# secret worth hiding (anyone may guess it), and masking it would garble what the library says.
+PUBLIC_WORDS = frozenset({
+    "healthcode", "healthcode-auth", "healthcode_auth", "healthcodelibrary", "supervisor", "supervisors",
+    "authorise", "authorised", "authorisation", "reminder", "reminders", "escalation", "notifications",
+    "client-id", "environment", "production", "waiting", "signed-out", "portal_url"})
 _DELIMITERS = re.compile(r"[/\\:@;,&=?#+!$'()*\[\]\s]+")  # what separates a URL's parts, in any service's reading
 
 
@@ -91,7 +92,7 @@ def register_notify_secrets(url: str) -> None:
     service reads a token there (everything but :data:`REAL_HOST_SCHEMES`), and its path segments,
     query values and fragment (a webhook's path is its password). Pieces shorter than
     :data:`MIN_SECRET_PART` characters are not masked (they would mask ordinary text), nor the
-    lower-case words of a generic webhook's or mail server's route and plain options."""
+    library's own words (:data:`PUBLIC_WORDS`)."""
     REDACTOR.add(*_spelled(url))
     scheme, found, rest = url.partition("://")
     if not found:
@@ -104,24 +105,19 @@ def register_notify_secrets(url: str) -> None:
     user, _, password = userinfo.partition(":")
     real_host = scheme.lower() in REAL_HOST_SCHEMES
     public = _host_and_port(host_port) if real_host else set()
-    credentials = [userinfo, user, password, *(piece for piece in {authority, host_port, *re.split(r"[:@]", authority)}
-                                               if piece not in public)]
-    routes = [*re.split(r"[/;]", path), *re.split(r"[/&=]", fragment)]
-    for item in re.split(r"[&;]", query):
-        name, equals, value = item.partition("=")
-        (credentials if equals and _CREDENTIAL_NAME.search(name) else routes).append(value if equals else item)
-    # A generic webhook's or a mail server's route and plain options ("/api/healthcode/robots-waiting",
-    # "?to=supervisors") are ordinary words, not secrets: masking them would mask the library's own
-    # advice ("run 'healthcode-auth login'"). Only where the URL is well formed (no password cut short
-    # by a '/', '?' or '#') and only words: a token has digits or capitals, and is masked.
-    words = real_host and shown_notify_url(url) != f"{_shown_scheme(url)}://..."
-    secret = [*credentials, *(piece for piece in routes if not (words and _WORDS.fullmatch(piece)))]
+    pieces = [userinfo, user, password, *(piece for piece in {authority, host_port, *re.split(r"[:@]", authority)}
+                                          if piece not in public)]
+    pieces.extend(re.split(r"[/;]", path))
+    pieces.extend(item.partition("=")[2] if "=" in item else item for item in re.split(r"[&;]", query))
+    pieces.extend(re.split(r"[/&=]", fragment))
     # And every run between delimiters inside a piece, as written and decoded: a service may read a
     # token out of the middle of one (rocket://TOKEN_A/TOKEN_B@host: TOKEN_B is a path segment's start).
-    secret.extend(part for piece in list(secret) for form in _spelled(piece) for part in _DELIMITERS.split(form)
-                  if part not in public and not (words and piece not in credentials and _WORDS.fullmatch(part)))
-    REDACTOR.add(*(spelling for piece in secret if len(piece) >= MIN_SECRET_PART
-                   for spelling in _spelled(piece, lower=not real_host)))
+    pieces.extend(part for piece in list(pieces) for form in _spelled(piece) for part in _DELIMITERS.split(form)
+                  if part not in public)
+    # Every piece is a secret (a webhook's id may be plain words: /api/webhook/robots-alert-hook), but
+    # the library's own words: a URL naming them cannot hide its advice ("run 'healthcode-auth login'").
+    REDACTOR.add(*(spelling for piece in pieces if len(piece) >= MIN_SECRET_PART
+                   and piece.lower() not in PUBLIC_WORDS for spelling in _spelled(piece, lower=not real_host)))
 
 
 def _host_and_port(host_port: str) -> set[str]:

@@ -103,8 +103,9 @@ class Sent:
 
 
 def _address(url: str) -> str:
-    """An address's part of a claim's name: a digest (claims are named in the store, URLs hold credentials)."""
-    return hashlib.sha256(url.encode("utf-8")).hexdigest()[:32]
+    """An address's part of a claim's name: a digest of what it sends to (claims are named in the
+    store, URLs hold credentials; two spellings of one address are one)."""
+    return hashlib.sha256(notices.address_of(url).encode("utf-8")).hexdigest()[:32]
 
 
 def _take(store: TokenStore, kind: str, names: Sequence[str], keep: float) -> tuple[list[tuple[str, Claim | None]],
@@ -134,25 +135,27 @@ def notify_once(store: TokenStore, config: HealthcodeConfig, claims: Sequence[st
     ``claims`` for that address (sent, being sent, or not delivered and waiting for its backoff).
     Each address has claims of its own: one that is down is tried again after its backoff, and the
     others do not get the notice again. The claims this call took are kept ``keep`` seconds where
-    the notice was delivered, and held for a backoff where it was not."""
+    the notice was delivered, and held for a backoff where it was not, each noted the moment its
+    own service answered."""
     sending: list[tuple[str, list[tuple[str, Claim | None]]]] = []
     known: list[Claim] = []  # what the fleet knows of each address: held by others, or settled here
-    for url in urls:
-        ours, standing = _take(store, notice.kind, [f"{name}|{_address(url)}" for name in claims], keep)
+    addresses = {_address(url): url for url in reversed(urls)}  # one spelling of each address: the first
+    for address, url in reversed(addresses.items()):
+        ours, standing = _take(store, notice.kind, [f"{name}|{address}" for name in claims], keep)
         if ours:
             sending.append((url, ours))
         elif standing is not None:
             known.append(standing)
     # every address this robot does not send to is done by another
-    complete = len(known) == len(urls) - len(sending) and all(claim.state == DONE for claim in known)
+    complete = len(known) == len(addresses) - len(sending) and all(claim.state == DONE for claim in known)
     if not sending:
         return Sent(notice.kind, False, claim=_furthest_from_done(known), complete=complete)
-    delivery = notices.send([url for url, _ in sending], notice)
-    unnoted = False  # an address not delivered whose failure the store could not note: this robot's own backoff
-    for (_, taken_claims), reached in zip(sending, delivery.reached or (False,) * len(sending), strict=True):
-        for name, taken in taken_claims:
+    unnoted: list[bool] = []  # an address not delivered whose failure the store could not note: own backoff
+
+    def noted(index: int, reached: bool) -> None:
+        for name, taken in sending[index][1]:
             if taken is None:
-                unnoted = unnoted or not reached
+                unnoted.append(not reached)
                 continue
             hold = keep if reached else retry_after(taken.attempt)
             try:
@@ -161,8 +164,12 @@ def notify_once(store: TokenStore, config: HealthcodeConfig, claims: Sequence[st
                 log.warning("Could not note in the token store what became of the '%s' notice (%s).", notice.kind,
                             first_line(error, 300))
             known.append(settled(taken, reached, hold, time.time()))
+
+    # An address whose service has not answered by the send's deadline keeps its claim "being sent":
+    # noted when it answers, or let go when its lease ends (no copy twice to a slow service).
+    delivery = notices.send([url for url, _ in sending], notice, on_outcome=noted)
     complete = complete and delivery.delivered
-    return Sent(notice.kind, True, delivery, None if unnoted else _furthest_from_done(known), complete)
+    return Sent(notice.kind, True, delivery, None if any(unnoted) else _furthest_from_done(known), complete)
 
 
 def _furthest_from_done(claims: Sequence[Claim]) -> Claim | None:

@@ -18,7 +18,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 
@@ -122,17 +122,21 @@ def _who(token: Token, *, start: bool = False) -> str:
     return who[0].upper() + who[1:] if start else who
 
 
-def send(urls: Sequence[str], notice: Notice, *, deadline: float = SEND_DEADLINE) -> Delivery:
+def send(urls: Sequence[str], notice: Notice, *, deadline: float = SEND_DEADLINE,
+         on_outcome: Callable[[int, bool], None] | None = None) -> Delivery:
     """Send ``notice`` to every Apprise URL, each on its own (one that is down or slow neither holds
-    back nor hides the others); say which took it. ``deadline`` bounds them all together. Never raises."""
+    back nor hides the others); say which took it. ``deadline`` bounds them all together;
+    ``on_outcome(index, delivered)`` is called for each address the moment its service answered
+    (in its own thread: a caller notes it at once, even if a slower address then never ends).
+    Never raises."""
     if not urls:
         return Delivery(False, "no address is configured (the notify setting)")
     for url in urls:
         register_notify_secrets(url)
     outcomes: list[str | None] = [None] * len(urls)  # None: no answer yet; "": delivered; else why not
     said = _Said(len(urls))
-    workers = [threading.Thread(target=_send, args=(url, notice, outcomes, number, said), name="healthcode-notice",
-                                daemon=True) for number, url in enumerate(urls)]
+    workers = [threading.Thread(target=_send, args=(url, notice, outcomes, number, said, on_outcome),
+                                name="healthcode-notice", daemon=True) for number, url in enumerate(urls)]
     end = time.monotonic() + deadline
     try:
         import apprise
@@ -158,7 +162,8 @@ def send(urls: Sequence[str], notice: Notice, *, deadline: float = SEND_DEADLINE
     return Delivery(not reason, reason, reached)
 
 
-_ADDRESS: ContextVar[int] = ContextVar("healthcode_notice_address", default=-1)
+# Which send and which of its addresses a thread works for: Apprise's records are told apart by it.
+_ADDRESS: ContextVar[tuple[int, int]] = ContextVar("healthcode_notice_address", default=(0, -1))
 
 
 class _Said(logging.Handler):
@@ -176,8 +181,8 @@ class _Said(logging.Handler):
         logging.getLogger("apprise").removeHandler(self)
 
     def emit(self, record: logging.LogRecord) -> None:
-        number = _ADDRESS.get()
-        if 0 <= number < len(self.lines) and len(self.lines[number]) < 50:
+        sender, number = _ADDRESS.get()
+        if sender == id(self) and 0 <= number < len(self.lines) and len(self.lines[number]) < 50:
             try:
                 self.lines[number].append(record.getMessage())
             except Exception:  # a record that cannot be formatted says nothing
@@ -187,8 +192,18 @@ class _Said(logging.Handler):
         return _said("\n".join(self.lines[number]))
 
 
-def _send(url: str, notice: Notice, outcomes: list[str | None], number: int, said: _Said) -> None:
-    _ADDRESS.set(number)
+def _send(url: str, notice: Notice, outcomes: list[str | None], number: int, said: _Said,
+          on_outcome: Callable[[int, bool], None] | None) -> None:
+    _ADDRESS.set((id(said), number))
+    _deliver(url, notice, outcomes, number, said)
+    if on_outcome is not None:
+        try:
+            on_outcome(number, outcomes[number] == "")
+        except Exception as error:  # noting it is the caller's; a notice never fails a robot
+            log.warning("Could not note what became of the '%s' notice: %s", notice.kind, first_line(error, 200))
+
+
+def _deliver(url: str, notice: Notice, outcomes: list[str | None], number: int, said: _Said) -> None:
     try:
         import apprise
 
@@ -209,3 +224,16 @@ def _said(text: str) -> str:
     """What Apprise logged of a failure, masked: its last lines, no URL queries, bounded."""
     lines = [line for line in text.strip().splitlines() if line.strip()]
     return without_queries(REDACTOR.redact(" | ".join(lines[-3:])))[:300]
+
+
+def address_of(url: str) -> str:
+    """What one Apprise URL sends to, as Apprise reads it (scheme's case, parameters' order and its
+    defaults settled), so that two spellings of one address count as one. A URL Apprise cannot read
+    stays as written."""
+    try:
+        import apprise
+
+        service = apprise.Apprise.instantiate(url)
+        return str(service.url(privacy=False)) if service is not None else url  # type: ignore[no-untyped-call]
+    except Exception:  # Apprise missing or refusing: the URL as written
+        return url

@@ -173,7 +173,11 @@ class RenewalSteps:
         try:
             answer = self.client.request_refresh(token.refresh_token)
         except InvalidGrantError as error:
+            if self.store is not None:
+                self.store.unbound()  # the refusal is noted whatever a waiting robot's deadline
             return self._refused(token, stored, error)
+        if self.store is not None:
+            self.store.unbound()  # the pair is handed over whatever a waiting robot's deadline
         # The SSO has answered: the old refresh token may be spent, so the new pair is the only one.
         # It is stored at once, due whatever any clock says and never handed out, before anything
         # else can fail (renewal.py); then verified, and stored again as valid.

@@ -217,19 +217,21 @@ def test_lead_times_that_are_not_there_are_an_error_naming_remind_before(leads):
         HealthcodeConfig(**BASE, remind_before=leads)
 
 
-def test_ordinary_words_of_a_webhooks_route_leave_the_librarys_advice_readable():
-    """Red team, third round of the daily cycle: a webhook at /api/healthcode/robots-waiting masked the
-    library's own advice ("run '<secret>-auth login'"). Words of a generic webhook's route and plain options
-    stay readable; tokens, credentials in any parameter, service-specific pieces and a password cut short by
-    a '/' are masked as before."""
-    register_notify_secrets("json://127.0.0.1:8080/api/healthcode/robots-waiting?to=supervisors&format=markdown"
-                            "&pass=correcthorsebattery&-token=lowercasetokenvalue&+X-Api-Key=headerkeyvalue")
-    register_notify_secrets("ntfy://ntfy.example.org/wordliketopic")
+def test_the_librarys_own_words_stay_readable_and_every_other_piece_is_masked():
+    """Red team, third and fourth rounds of the daily cycle: a webhook at /api/healthcode/... masked the
+    library's own advice ("run '<secret>-auth login'"); exempting every lower-case word instead leaked
+    webhook ids that are plain words (/api/webhook/robots-alert-hook), an ntfy topic, and values under a
+    percent-encoded name. Only the library's own words stay readable."""
+    register_notify_secrets("json://127.0.0.1:8080/api/healthcode/supervisors?to=supervisors&format=markdown"
+                            "&p%61ss=correcthorsebattery&%2BX-Api=correcthorsestaple")
+    register_notify_secrets("json://127.0.0.1:8080/api/webhook/robots-alert-hook")
+    register_notify_secrets("jsons://hooks.example.org/hooks/purple.monkey.dishwasher")
+    register_notify_secrets("https://ntfy.sh/wordliketopic-robots")
     register_notify_secrets("mailtos://user:pass/wordafterslash@smtp.example.org")
     register_notify_secrets("jsons://hooks.example.org/services/T0AB12CD3/B0EF45GH6/aBcDeFgHiJkLmNoPqRsTuVwX")
     advice = ("A supervisor must sign in: run 'healthcode-auth login --client-id example_rpa_app'; the supervisors "
-              "are told (robots-waiting, services, markdown).")
+              "are told.")
     assert REDACTOR.redact(advice) == advice
-    for secret in ("correcthorsebattery", "lowercasetokenvalue", "headerkeyvalue", "wordliketopic", "wordafterslash",
-                   "T0AB12CD3", "aBcDeFgHiJkLmNoPqRsTuVwX"):
+    for secret in ("correcthorsebattery", "correcthorsestaple", "robots-alert-hook", "purple.monkey.dishwasher",
+                   "wordliketopic-robots", "wordafterslash", "T0AB12CD3", "aBcDeFgHiJkLmNoPqRsTuVwX"):
         assert secret not in REDACTOR.redact(f"sent with {secret}."), secret

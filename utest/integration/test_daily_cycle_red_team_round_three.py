@@ -7,12 +7,13 @@ while a store that refuses the robot (a wrong password) is said at once.
 Against the sandbox, real webhooks, the file store and a real Redis (paused).
 """
 
+import threading
 import time
 
 import pytest
 
 from daily_cycle_helpers import WAITING, cli, env_for, expired, fleet_key, later, robot_waits, store
-from healthcode_auth import notices
+from healthcode_auth import daily_cycle, notices
 from healthcode_auth.daily_cycle import robots_waiting
 from healthcode_auth.errors import StoreNotAnsweringError, StoreUnavailableError
 from receivers import Webhook, webhook
@@ -113,3 +114,61 @@ def test_the_store_says_while_robots_wait_and_no_longer(sandbox, store):
     assert said[-1].startswith("A supervisor signed in")
     assert seen["during"] is not None and began - 1 <= seen["during"] <= began + 1.5
     assert robots_waiting(probe.store, probe.key) is None  # a new authorisation: nobody waits for it
+
+
+# The fourth round: the third round's fixes, attacked again.
+
+def test_a_renewal_slower_than_the_wait_still_hands_over_its_pair(sandbox, store):
+    """A robot allowed 2 s renewed with an SSO answering in 3 s: its store writes were cut by the
+    wait's deadline, so the rotated pair lived in its memory only and the next robot was refused."""
+    sandbox.set_faults(refresh_tokens=True)
+    expired(sandbox, store)
+    sandbox.set_faults(token_delay=3.0)
+    first = new_session(sandbox, store, wait_for_authorisation=2).access_token()
+    sandbox.set_faults(token_delay=0.0)
+    later_robot = new_session(sandbox, store)
+    assert later_robot.access_token().access_token == first.access_token  # the stored pair, not a refusal
+    assert sandbox.request_count("token.refresh_token") == 1
+
+
+def test_notices_sent_at_once_never_mix_their_reasons():
+    with Webhook() as first, Webhook() as second:
+        first.status, second.status = 500, 403
+        notice = notices.Notice("waiting", "title", "body")
+        results = {}
+
+        def send(name, hook):
+            results[name] = [notices.send([hook.url(), hook.url() + "/b"], notice, deadline=15) for _ in range(3)]
+
+        workers = [threading.Thread(target=send, args=(name, hook)) for name, hook in (("a", first), ("b", second))]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(60)
+    assert all("500" in d.reason and "403" not in d.reason for d in results["a"])
+    assert all("403" in d.reason and "500" not in d.reason for d in results["b"])
+
+
+def test_an_address_is_noted_the_moment_it_answers(sandbox, store, webhook):
+    """A sender killed while a slow address still sends must not make a working one get it again."""
+    expired(sandbox, store)
+    robot = new_session(sandbox, store)
+    with Webhook() as slow:
+        slow.delay = 6.0
+        claim = f"test|{robot.key}|{daily_cycle._address(webhook.url())}"
+        sender = threading.Thread(target=daily_cycle.notify_once, args=(
+            robot.store, robot.config, [claim.rsplit("|", 1)[0]], notices.Notice("waiting", "t", "b"),
+            (webhook.url(), slow.url()), 60.0), daemon=True)
+        sender.start()
+        time.sleep(3.0)
+        assert robot.store.peek_claim(claim).state == "done"  # noted while the slow one still sends
+        sender.join(30)
+    assert len(webhook.received) == 1
+
+
+def test_spellings_of_one_address_get_one_copy(sandbox, store, webhook):
+    expired(sandbox, store)
+    upper = webhook.url().replace("json://", "JSON://")
+    said = robot_waits(sandbox, store, 4, notify=f"{webhook.url()},{upper},{webhook.url()}")
+    assert webhook.titles() == [WAITING]
+    assert any(line == "The 'waiting' notice was delivered." for line in said)

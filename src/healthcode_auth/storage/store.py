@@ -253,6 +253,14 @@ class TokenStore(ABC):
         finally:
             bound.deadline = previous
 
+    def unbound(self) -> None:
+        """Until the block of :meth:`bounded` ends, this thread's exchanges are no longer cut by its
+        deadline: once the SSO has answered a renewal, its pair is handed over (and the lock let go)
+        whatever the wait's deadline, or the spent refresh token's successor would be lost."""
+        bound = self.__dict__.get("_bound")
+        if bound is not None:
+            bound.deadline = None
+
     def _within(self, limit: float) -> float:
         """``limit`` seconds, or what is left of the deadline of :meth:`bounded` when that is less."""
         deadline = getattr(self.__dict__.get("_bound"), "deadline", None)
