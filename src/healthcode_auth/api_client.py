@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import json as jsonlib
 import logging
+import re
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -74,6 +75,7 @@ MAX_ANSWER_BYTES = 5_000_000
 MAX_PAGES = 1000
 MAX_ALL_PAGES_BYTES = 50_000_000
 MAX_LOGGED_CONTENT = 100_000
+_MEDIA = re.compile(r"(?:application|text|image|audio|video|multipart|font)/[a-z0-9.+-]{1,60}")  # server's words
 MAX_URL_CHARS = 60_000  # an address with its query (httpx sends none over 65,536)
 
 
@@ -230,9 +232,9 @@ class _Call:
                 return {}
             if isinstance(body, dict):
                 return body
-            media = escaped(response.content_type.split(";", 1)[0].strip(), 60)  # its parameters: the server's words
-            kind = "JSON that is not an object" if body is not None else \
-                f"something that is not JSON ({media or 'no content type'})"
+            media = response.content_type.split(";", 1)[0].strip().lower()  # a known kind only: the rest is the
+            media = media if _MEDIA.fullmatch(media) else "an unexpected content type" if media else "no content type"
+            kind = "JSON that is not an object" if body is not None else f"something that is not JSON ({media})"
             raise ApiAnswerError(f"{self.what} ({method}) answered {reason_phrase(status)} with {kind}.",
                                  status=status, endpoint=self.name)
         raise _answer_error(self.what, self.name, method, status, body, self.session.config.site_id, retries,

@@ -18,7 +18,9 @@ import re
 _LOGGED_URL = re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.-]*://)(?:[^\s/?#\"@]*@)?([^\s/?#\"'<>@]*)[^\s\"]*")
 _HTTPX_REQUEST = 'HTTP Request: %s %s "%s %d %s"'  # httpx's INFO line: method, URL, version, status, reason
 _PATH = re.compile(r"(?<![\w/.:])/[^\s\"]*")  # a path (and query) standing alone, as urllib3 logs it
-URLLIB3_LOGGERS = ("urllib3.connectionpool", "urllib3.util.retry", "urllib3.poolmanager")
+URLLIB3_LOGGERS = ("urllib3.connectionpool", "urllib3.connection", "urllib3.util.retry", "urllib3.poolmanager",
+                   "urllib3.response", "requests_oauthlib.oauth2_session")
+_WORDS = re.compile(r"[A-Za-z][A-Za-z ]*")
 HTTPCORE_LOGGERS = ("httpcore.connection", "httpcore.connection_pool", "httpcore.http11", "httpcore.http2",
                     "httpcore.proxy", "httpcore.socks")
 
@@ -33,8 +35,11 @@ class _OnlyWhatIsSafe(logging.Filter):
             message = record.getMessage()
         except Exception:  # a malformed record is not ours to fix; drop it rather than leak
             return False
-        if record.name.startswith("urllib3"):  # requests' ("GET /api/member/ZZ9876543?..." at DEBUG): no path
-            message = _PATH.sub("/...", _origin_only(message))
+        if record.name.startswith("urllib3") and '"%s %s %s"' in str(record.msg):  # requests' request line
+            message = _PATH.sub("/...", _origin_only(message))  # ("GET /api/member/ZZ9876543?..."): no path
+        elif record.name.startswith(("urllib3", "requests_oauthlib")):  # warnings quoting a header, a status
+            message = _fixed_words(message)  # line, a redirect's target, a request's headers and data
+            record.exc_info = record.exc_text = None
         elif record.name.startswith("httpcore"):
             message = message.split(" ", 1)[0][:100]
         elif record.msg == _HTTPX_REQUEST and isinstance(record.args, tuple) and len(record.args) == 5:
@@ -44,6 +49,15 @@ class _OnlyWhatIsSafe(logging.Filter):
             message = _origin_only(message)
         record.msg, record.args = message, None
         return True
+
+
+def _fixed_words(text: str) -> str:
+    """A record's own words before the first value it quotes ("Failed to parse headers", "Retrying",
+    "Redirecting", "Requesting url"): never the value."""
+    words = _WORDS.match(text)
+    if words is None:
+        return "(a message of the HTTP client)"
+    return re.sub(r"\s+(?:https?)?\s*$", "", words.group(0)).strip()[:100]
 
 
 def _origin_only(text: str) -> str:

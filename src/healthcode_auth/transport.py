@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
-from .errors import TransportError, escaped, first_line, printable
+from .errors import TransportError, escaped, first_line
 from .http_log_filters import install_log_filters
 from .protocol.urls import shown_url
 from .redaction import REDACTOR
@@ -324,6 +324,9 @@ def _too_large(what: str, url: str, limit: int = MAX_BODY_BYTES, peer: Peer = SS
                           f"Check {peer.setting}.")
 
 
+_KNOWN_CODINGS = frozenset({"gzip", "x-gzip", "deflate", "br", "zstd", "compress", "identity"})
+
+
 def _bounded_body(raw: bytes, encoding: str, what: str, url: str, limit: int = MAX_BODY_BYTES,
                   peer: Peer = SSO_PEER) -> bytes:
     """The body, decoded when a server compressed it although asked not to: never more than
@@ -333,8 +336,9 @@ def _bounded_body(raw: bytes, encoding: str, what: str, url: str, limit: int = M
     if not codings:
         return raw
     if codings not in (["gzip"], ["x-gzip"], ["deflate"]):
+        shown = ", ".join(c if c in _KNOWN_CODINGS else "an unknown one" for c in codings)[:80]  # never its words
         raise TransportError(f"The {what} at {url} answered with a content encoding this library does not read "
-                             f"({printable(encoding, 40)}). Check {peer.setting} and any proxy.")
+                             f"({shown}). Check {peer.setting} and any proxy.")
     inflater = zlib.decompressobj(zlib.MAX_WBITS | 32)  # gzip or zlib, whichever the header says
     try:
         body = inflater.decompress(raw, limit + 1)

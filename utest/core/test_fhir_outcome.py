@@ -23,7 +23,7 @@ HEALTHCODE_EXAMPLE = {
 
 def test_healthcodes_example_reads_as_one_line_its_diagnostics_withheld():
     assert describe_outcome(400, HEALTHCODE_EXAMPLE) == (
-        "HTTP 400 Bad Request: error/value MSG_DATE_FORMAT 'Invalid date format' (at Appointment) "
+        "HTTP 400 Bad Request: error/value MSG_DATE_FORMAT (at Appointment) "
         f"{WITHHELD}")
     (issue,) = outcome_issues(HEALTHCODE_EXAMPLE)
     assert (issue.severity, issue.code, issue.location, issue.diagnostics) == ("error", "value", ("Appointment",), None)

@@ -160,3 +160,14 @@ def test_a_path_that_is_none_or_a_flag_that_is_no_boolean_sends_nothing(sandbox,
                                 {"method": "POST", "lastName": "Quarrendon-Fakename", flag: value})
     assert sandbox.api_calls("delete_appointment") == sandbox.api_calls("get_remittance") == []
     assert sandbox.api_calls("find_member") == []
+
+
+def test_a_path_robot_would_convert_is_refused_as_it_was_given(sandbox, signed_in):
+    """Red team, third round of issue 19: with ``path`` typed ``str | int``, Robot turned a list into its
+    repr and 1.5 into "1.5" before the check saw them; ``path=None`` as text sent ``/None``."""
+    library = HealthcodeLibrary(site_id="HC00ABC")
+    for path, problem in ((["a", ".."], "is a list"), (1.5, "is a float"), (b"AP1", "is a bytes"),
+                          ("None", r"\$\{None\}")):
+        with pytest.raises(ApiArgumentError, match=problem):
+            library.run_keyword("Call Healthcode API", ["delete_appointment"], {"method": "DELETE", "path": path})
+    assert sandbox.api_calls("delete_appointment") == []

@@ -64,7 +64,7 @@ class ApiCallKeywords(LibraryComponent):
         return list(self.api.endpoints())
 
     @keyword("Call Healthcode API", tags=["api"])
-    def call_healthcode_api(self, name: str, method: str = "GET", path: str | int | None = NO_PATH, json: Any = None,
+    def call_healthcode_api(self, name: str, method: str = "GET", path: Any = NO_PATH, json: Any = None,
                             all_pages: bool = False, log_content: bool | None = None,
                             fields: dict[str, Any] | None = None, **named_fields: Any) -> ApiResult:
         """Calls the Healthcode API ``name`` and returns its answer, the parsed JSON.
@@ -110,7 +110,7 @@ class ApiCallKeywords(LibraryComponent):
         | ${remittance} =    `Call Healthcode API`    get_remittance    path=${remittances}[entry][0][resource][id]
         | `Call Healthcode API`    delete_appointment    method=DELETE    path=AP00001
         """
-        if path is None:
+        if path is None or path == "None":
             raise ApiArgumentError("The path (an id appended to the API's URL) is ${None}: give the id of one "
                                    "resource, or leave path out to call the API's own address.")
         if fields is not None and not isinstance(fields, dict):

@@ -53,7 +53,8 @@ def api_name(key: str) -> str:
 def is_healthcode_host(host: str | None) -> bool:
     """``healthcode.co.uk`` or any host name under it: letter, digit and hyphen labels only (never an
     IP literal in brackets, a zone, or a percent-encoded or other character a URL reader may split on)."""
-    host = (host or "").lower().rstrip(".")
+    host = (host or "").lower()
+    host = host[:-1] if host.endswith(".") else host  # one root dot; an empty label is no label
     if not all(_LABEL.fullmatch(label) for label in host.split(".")):
         return False
     return host == HEALTHCODE_DOMAIN or host.endswith("." + HEALTHCODE_DOMAIN)

@@ -11,8 +11,8 @@ Healthcode's own example shows ``diagnostics`` quoting the value sent (``date-fr
 "2021-05-"``): a server may echo a patient's name or date of birth there, or in ``details.text``,
 and error messages end up in output.xml, log.html and the console. So by default an issue keeps its
 severity and code only from FHIR's value sets, the codes of ``details.coding`` only when they read
-as codes (``MSG_DATE_FORMAT``) and their displays only when they are plain words ("Invalid date
-format": no name, number or date), and a ``location`` or ``expression`` only when it reads as a
+as codes (``MSG_DATE_FORMAT``: words joined by ``_``, never a number, date or lone word), their
+displays never (a display may be a patient's name), and a ``location`` or ``expression`` only when it reads as a
 field path (``dateOfbirth``, ``Coverage.insurer``, ``name[0].given``, a header such as
 ``SU-SiteId``: no value in brackets, no capitalised word alone but a resource type);
 ``diagnostics`` and ``details.text`` are withheld, and the message says when anything was
@@ -36,8 +36,7 @@ WITHHELD = "(details withheld: they may quote the request; log_content=True show
 # A field path: lowerCamel fields (a resource type first), each with an optional numeric index.
 _FIELD_PATH = re.compile(r"(?:[A-Z][A-Za-z0-9_]*(?:\[\d{1,4}\])?\.)?[a-z][A-Za-z0-9_-]*(?:\[\d{1,4}\])?"
                          r"(?:\.[a-z][A-Za-z0-9_-]*(?:\[\d{1,4}\])?)*")
-_CODE = re.compile(r"[A-Z0-9][A-Z0-9_.-]{1,63}")  # MSG_DATE_FORMAT
-_PLAIN = re.compile(r"[A-Za-z][a-z]*(?:[ '-]+[a-z]+)*\.?")  # "Invalid date format": no name, number or date in it
+_CODE = re.compile(r"[A-Za-z]+(?:_[A-Za-z]+)+")  # MSG_DATE_FORMAT: words joined by '_', no digit, no lone word
 # A location that is a header Healthcode reads, or a FHIR resource type alone (others are lowerCamel paths).
 _NAMED_PLACES = frozenset({
     "SU-SiteId", "HC-API-Version", "Authorization", "Patient", "Coverage", "Practitioner", "PractitionerRole",
@@ -137,7 +136,7 @@ def _issue(item: Mapping[str, object], content: bool) -> OutcomeIssue:
                 code, display = _text(coding.get("code")), _text(coding.get("display"))
                 if not content and code and not _CODE.fullmatch(code):
                     withheld, code = True, None
-                if not content and display and (len(display) > 80 or not _PLAIN.fullmatch(display)):
+                if not content and display:  # "Invalid date format", or a patient's name: never told apart
                     withheld, display = True, None
                 shown = " ".join(part for part in (code, f"'{display}'" if display else None) if part)
                 if shown:
