@@ -478,9 +478,10 @@ def test_round_two_an_ip_literal_in_a_production_document_is_no_healthcode_host(
     document = parse_api_document({"a_endpoint": "https://[v1.healthcode.co.uk]/x",
                                    "b_endpoint": "https://[fe80::1%25.healthcode.co.uk]/x",
                                    "c_endpoint": "https://a%2f.healthcode.co.uk/x",
-                                   "d_endpoint": "https://api.healthcode.co.uk/d"},
+                                   "d_endpoint": "https://api.healthcode.co.uk/d",
+                                   "e_endpoint": "https://api.healthcode.co.uk../e"},  # an empty label
                                   "https://api.healthcode.co.uk/.well-known/discovery-document.json")
-    assert list(document.urls) == ["d_endpoint"] and len(document.problems) == 3
+    assert list(document.urls) == ["d_endpoint"] and len(document.problems) == 4
 
 
 # The third round: the second round's fixes, attacked again.
