@@ -117,7 +117,7 @@ def register_notify_secrets(url: str) -> None:
     # Every piece is a secret (a webhook's id may be plain words: /api/webhook/robots-alert-hook), but
     # the library's own words: a URL naming them cannot hide its advice ("run 'healthcode-auth login'").
     REDACTOR.add(*(spelling for piece in pieces if len(piece) >= MIN_SECRET_PART
-                   and piece.lower() not in PUBLIC_WORDS for spelling in _spelled(piece, lower=not real_host)))
+                   and piece not in PUBLIC_WORDS for spelling in _spelled(piece, lower=not real_host)))
 
 
 def _host_and_port(host_port: str) -> set[str]:

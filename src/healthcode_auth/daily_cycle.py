@@ -159,7 +159,9 @@ def notify_once(store: TokenStore, config: HealthcodeConfig, claims: Sequence[st
                 continue
             hold = keep if reached else retry_after(taken.attempt)
             try:
-                store.settle_claim(name, taken, reached, hold, keep)
+                if not store.settle_claim(name, taken, reached, hold, keep):
+                    log.info("The '%s' notice's claim had passed to another robot when its service answered.",
+                             notice.kind)
             except StoreError as error:  # the lease runs out by itself: the next one tries again
                 log.warning("Could not note in the token store what became of the '%s' notice (%s).", notice.kind,
                             first_line(error, 300))
@@ -167,7 +169,7 @@ def notify_once(store: TokenStore, config: HealthcodeConfig, claims: Sequence[st
 
     # An address whose service has not answered by the send's deadline keeps its claim "being sent":
     # noted when it answers, or let go when its lease ends (no copy twice to a slow service).
-    delivery = notices.send([url for url, _ in sending], notice, on_outcome=noted)
+    delivery = notices.send([url for url, _ in sending], notice, deadline=notices.SEND_DEADLINE, on_outcome=noted)
     complete = complete and delivery.delivered
     return Sent(notice.kind, True, delivery, None if any(unnoted) else _furthest_from_done(known), complete)
 

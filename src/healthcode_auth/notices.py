@@ -150,7 +150,7 @@ def send(urls: Sequence[str], notice: Notice, *, deadline: float = SEND_DEADLINE
         outcomes = ["Apprise is not installed: pip install apprise"] * len(urls)
     reasons = []
     for number, (url, outcome) in enumerate(zip(urls, outcomes, strict=True), 1):
-        why = f"did not answer within {deadline:g} seconds" if outcome is None else outcome
+        why = f"no answer within {deadline:g} seconds yet" if outcome is None else outcome
         if why:
             which = f"{shown_notify_url(url)} (address {number} of {len(urls)})" if len(urls) > 1 else ""
             reasons.append(f"{which}: {why}" if which else why)

@@ -15,7 +15,7 @@ import pytest
 from daily_cycle_helpers import WAITING, cli, env_for, expired, fleet_key, later, robot_waits, store
 from healthcode_auth import daily_cycle, notices
 from healthcode_auth.daily_cycle import robots_waiting
-from healthcode_auth.errors import StoreNotAnsweringError, StoreUnavailableError
+from healthcode_auth.errors import StoreLockTimeout, StoreNotAnsweringError, StoreUnavailableError
 from receivers import Webhook, webhook
 from sandbox_clients import new_session, sign_in
 
@@ -172,3 +172,46 @@ def test_spellings_of_one_address_get_one_copy(sandbox, store, webhook):
     said = robot_waits(sandbox, store, 4, notify=f"{webhook.url()},{upper},{webhook.url()}")
     assert webhook.titles() == [WAITING]
     assert any(line == "The 'waiting' notice was delivered." for line in said)
+
+
+# The fifth round: the fourth round's fixes, attacked again.
+
+def test_a_robot_whose_wait_ends_never_keeps_the_renewal_lock(sandbox, redis_url, redis_server, fleet_key):
+    sandbox.set_faults(refresh_tokens=True)
+    expired(sandbox, redis_url)
+    sandbox.set_faults(token_delay=2.5)  # the renewing robot holds the lock 2.5 s
+    renewer = threading.Thread(target=new_session(sandbox, redis_url).access_token, daemon=True)
+    renewer.start()
+    time.sleep(0.5)
+    took = []
+
+    def waiter():
+        start = time.monotonic()
+        with pytest.raises(StoreLockTimeout):
+            new_session(sandbox, redis_url, wait_for_authorisation=0.5).access_token()
+        took.append(time.monotonic() - start)
+
+    waiters = [threading.Thread(target=waiter) for _ in range(3)]
+    for thread in waiters:
+        thread.start()
+    for thread in waiters:
+        thread.join(30)
+    renewer.join(30)
+    sandbox.set_faults(token_delay=0.0)
+    assert len(took) == 3 and max(took) < 1.5  # was 2.2 to 4.1 s
+    assert redis_server.execute("KEYS", "*lock:*") == []  # nobody left it held (was 123 s)
+    started = time.monotonic()
+    new_session(sandbox, redis_url).access_token()
+    assert time.monotonic() - started < 5
+
+
+def test_a_service_answering_after_the_send_deadline_is_noted_when_it_answers(sandbox, redis_url, fleet_key, webhook,
+                                                                            monkeypatch):
+    monkeypatch.setattr(notices, "SEND_DEADLINE", 2.0)
+    expired(sandbox, redis_url)
+    webhook.delay = 9.0  # it has the notice at once, and says so after the send's deadline
+    said = robot_waits(sandbox, redis_url, 12, notify=webhook.url() + "?rto=30")
+    probe = new_session(sandbox, redis_url)
+    episode = f"waiting|{probe.key}|{probe.store.load(probe.key).version}|{daily_cycle._address(webhook.url() + '?rto=30')}"
+    assert probe.store.peek_claim(episode).state == "done"  # was still "sending": a second copy at its lease's end
+    assert len(webhook.received) == 1 and any("no answer within 2 seconds yet" in line for line in said)

@@ -55,8 +55,8 @@ class RedisClaims:
         where = self._name(name)
         for _ in range(TRIES):
             read, standing, now, offset = self._read(where)
-            if standing is not None and standing.holds(now):
-                return self._hand(name, standing, offset)
+            if standing is not None and standing.holds(now):  # another's (or our own, still being sent): only
+                return self._local(standing, offset)          # the claim this robot took is settled as taken
             claim = next_attempt(standing, now, lease)
             if self._write(where, read, claim, lease if keep is None else keep, now):
                 return self._hand(name, claim, offset)
@@ -64,10 +64,7 @@ class RedisClaims:
 
     def peek(self, name: str) -> Claim | None:
         _, standing, _, offset = self._read(self._name(name))
-        if standing is None:
-            return None
-        return standing._replace(first_at=standing.first_at + offset, at=standing.at + offset,
-                                 until=standing.until + offset)
+        return None if standing is None else self._local(standing, offset)
 
     def settle(self, name: str, claim: Claim, done: bool, hold: float, keep: float) -> bool:
         where = self._name(name)
@@ -78,10 +75,15 @@ class RedisClaims:
         return self._write(where, read, settled(stored, done, hold, now), keep, now)
 
     def _hand(self, name: str, claim: Claim, offset: float) -> Claim:
-        """``claim`` in this machine's time (remembered, so that settling it finds the stored one)."""
-        local = claim._replace(first_at=claim.first_at + offset, at=claim.at + offset, until=claim.until + offset)
+        """``claim``, taken by this robot, in this machine's time (remembered, so that settling it finds
+        the stored one)."""
+        local = self._local(claim, offset)
         self._handed[name] = (claim, local)
         return local
+
+    @staticmethod
+    def _local(claim: Claim, offset: float) -> Claim:
+        return claim._replace(first_at=claim.first_at + offset, at=claim.at + offset, until=claim.until + offset)
 
     def _read(self, where: str) -> tuple[str, Claim | None, float, float]:
         """The claim's value as read, the claim it holds, Redis's time, and how far this machine's

@@ -1,14 +1,13 @@
 """A token store in Redis: one supervisor's authorisation shared by robots on many machines.
 
-Built on redis-py's own parts: its connection pool, TLS, timeouts, ``Lock`` and scripts. Each
-entry is a hash (``version``, ``writer``, ``sealed``, and ``refused_at`` once the SSO refused to
-renew it) under ``<prefix>entry:<sha256 of its key>``; ``sealed`` is the entry encrypted exactly as
-the file store encrypts its file (:mod:`sealing`, with the fleet's ``HEALTHCODE_CACHE_KEY``), so
-Redis never holds a token in plain text. Reads are bounded before anything is decrypted, and what
-cannot be read is reported, never removed. Writes, removals and refusals are compare-and-set on
-``version`` in Lua scripts (versions come from one counter, so they are never reused), which
-fences a holder whose lock lease ran out: it can never overwrite a newer token. The renewal lock
-is redis-py's ``Lock``, with a lease that outlasts a renewal's request deadline and expires when
+Built on redis-py's own parts: its connection pool, TLS, timeouts, ``Lock`` and scripts. Each entry is a hash
+(``version``, ``writer``, ``sealed``, and ``refused_at`` once the SSO refused to renew it) under
+``<prefix>entry:<sha256 of its key>``; ``sealed`` is the entry encrypted exactly as the file store encrypts its
+file (:mod:`sealing`, with the fleet's ``HEALTHCODE_CACHE_KEY``), so Redis never holds a token in plain text.
+Reads are bounded before anything is decrypted, and what cannot be read is reported, never removed. Writes,
+removals and refusals are compare-and-set on ``version`` in Lua scripts (versions come from one counter, so they
+are never reused), which fences a holder whose lock lease ran out: it can never overwrite a newer token. The
+renewal lock is redis-py's ``Lock``, with a lease that outlasts a renewal's request deadline and expires when
 its holder dies. The supervision record is a bounded stream of authenticated events.
 
 Notes from checking redis-py against a real server: ``docs/notes/redis-py.md``.
@@ -115,19 +114,23 @@ class RedisTokenStore(TokenStore):
     def renewal_lock(self, key: str) -> Iterator[None]:
         from redis.exceptions import LockError, LockNotOwnedError
 
-        # The lease outlasts a renewal's deadline; if the holder dies, it runs out by itself. Waiters
-        # try again every 25 ms (redis-py's default is 100 ms): a renewal takes tens of milliseconds.
+        # The lease outlasts a renewal's deadline (a dead holder's runs out); waiters try every 25 ms.
         lock = self._redis.lock(self._key("lock:", key), timeout=self.lock_timeout, sleep=LOCK_POLL_SECONDS,
                                 blocking_timeout=self.lock_timeout, thread_local=False)
-        with self._talking("take the renewal lock", deadline=self.lock_timeout + self.timeout):
-            acquired = lock.acquire()
+        waiting = self._within(self.lock_timeout)  # within bounded(): no longer than a robot's wait
+        with self._talking("take the renewal lock", deadline=waiting + self.timeout):
+            acquired = waiting > 0 and lock.acquire(blocking_timeout=waiting)
+        if acquired and self._within(1.0) <= 0:  # taken just as the wait ended: let go at once
+            with self._unbounded(), contextlib.suppress(Exception), self._talking("release the renewal lock"):
+                lock.release()
+            acquired = False
         if not acquired:
             raise self._lock_timeout(key)
         try:
             yield
         finally:
             try:
-                with self._talking("release the renewal lock"):
+                with self._unbounded(), self._talking("release the renewal lock"):
                     lock.release()
             except (LockNotOwnedError, LockError):
                 # The lease ran out under us; our writes were fenced by their versions anyway.
@@ -209,8 +212,7 @@ class RedisTokenStore(TokenStore):
 
 
     def wait_for_change(self, key: str, version: int | None, timeout: float) -> None:
-        """Wait on the entry's change channel (every write publishes on it), and read the entry again
-        every WAIT_POLL_SECONDS in case a publish was missed or is not allowed."""
+        """Wait on the entry's change channel (writes publish on it); read it every WAIT_POLL_SECONDS too."""
         from redis.exceptions import NoPermissionError
 
         pubsub = None
@@ -263,14 +265,18 @@ class RedisTokenStore(TokenStore):
         """Said so when the lock will never expire by itself: a key of this name not written by a
         robot (no lease, or another type), which only deleting it ends."""
         name = self._key("lock:", key)
-        with self._talking("read the renewal lock"):
-            lease = self._redis.pttl(name)
+        try:
+            with self._unbounded(), self._talking("read the renewal lock", deadline=min(self.timeout, 5.0)):
+                lease = self._redis.pttl(name)
+        except StoreUnavailableError:
+            lease = None
         if lease == -1:
             return StoreLockTimeout(f"The renewal lock {name} in {self._shown} never expires by itself: it was not "
                                     "written by a robot of this library (it has no lease). If no robot is renewing, "
                                     f"delete it: DEL {name}")
-        return StoreLockTimeout(f"Another robot held the renewal lock in {self._shown} for over "
-                                f"{self.lock_timeout:g} seconds. It expires by itself if that robot died.")
+        return StoreLockTimeout(f"Another robot held the renewal lock in {self._shown} longer than this robot could "
+                                f"wait ({self.lock_timeout:g} seconds, or its wait for a supervisor). It expires by "
+                                "itself if that robot died.")
 
     def _unreadable(self, problem: Unreadable) -> StoreUnreadableError:
         return unreadable(f"{self._shown} (this client's entry)", problem, self._environ)
@@ -288,34 +294,29 @@ class RedisTokenStore(TokenStore):
         return self._key("entry:", key)
 
     def _script(self, name: str, source: str) -> Any:
-        """The script ``name``, run over this thread's client."""
         if name not in self._scripts:
             self._scripts[name] = self._redis.register_script(source)
         return functools.partial(self._scripts[name], client=self._redis)
 
     @property
     def _redis(self) -> redis.Redis:
-        """This thread's client, with a pool of its own: a deadline's watchdog cuts the exchange it
-        bounds, never another thread's (the notice sent beside a wait, another session)."""
+        """This thread's client, with a pool of its own: a deadline's watchdog cuts only its exchanges."""
         client: redis.Redis | None = getattr(self._local, "client", None)
         if client is None:
             import redis
 
             options: dict[str, Any] = {"socket_timeout": self.timeout, "socket_connect_timeout": self.timeout}
-            if self._url.startswith("rediss://"):
-                # Certificates and host names are always verified; a CA bundle adds the fleet's CA.
+            if self._url.startswith("rediss://"):  # certificates and host names always verified
                 options.update(ssl_cert_reqs="required", ssl_check_hostname=True, ssl_ca_certs=self._ca_bundle)
             client = self._local.client = redis.Redis.from_url(self._url, **options)
         return client
 
     @contextlib.contextmanager
     def _talking(self, what: str, deadline: float | None = None) -> Iterator[None]:
-        """redis-py's errors, as ours: what failed, in which store, and what to check; and a total
-        deadline (``timeout``, or ``deadline`` seconds) on the whole exchange. redis-py's
-        ``socket_timeout`` bounds each read only, so a server that trickles one byte at a time would
-        hold a robot for ever: at the deadline a watchdog disconnects this thread's pool (redis-py's
-        public ``ConnectionPool.disconnect``, which shuts the sockets down), and the blocked read
-        ends. Other threads have pools of their own (:attr:`_redis`): their exchanges go on."""
+        """redis-py's errors, as ours (what failed, where, what to check), and a total deadline
+        (``timeout``, or ``deadline`` seconds) on the exchange: redis-py's ``socket_timeout`` bounds
+        each read only, so at the deadline a watchdog disconnects this thread's pool (its public
+        ``ConnectionPool.disconnect``) and a blocked read ends; other threads' pools go on."""
         from redis import exceptions
 
         limit = self._within(self.timeout if deadline is None else deadline)  # bounded(): no later than its end

@@ -261,6 +261,20 @@ class TokenStore(ABC):
         if bound is not None:
             bound.deadline = None
 
+    @contextmanager
+    def _unbounded(self) -> Iterator[None]:
+        """Within the block, this thread's exchanges are not cut by :meth:`bounded`'s deadline (letting a
+        lock go must never be refused for want of time: it would hold every robot back)."""
+        bound = self.__dict__.get("_bound")
+        previous = getattr(bound, "deadline", None)
+        if bound is not None:
+            bound.deadline = None
+        try:
+            yield
+        finally:
+            if bound is not None:
+                bound.deadline = previous
+
     def _within(self, limit: float) -> float:
         """``limit`` seconds, or what is left of the deadline of :meth:`bounded` when that is less."""
         deadline = getattr(self.__dict__.get("_bound"), "deadline", None)
