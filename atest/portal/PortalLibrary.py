@@ -111,7 +111,8 @@ def _keep(response: httpx.Response, jar: dict[str, str], flags: dict[str, str]) 
     """Take the answer's Set-Cookie headers into the jar (a deleted cookie leaves it) and note their flags."""
     for header in response.headers.get_list("set-cookie"):
         for name, morsel in SimpleCookie(header).items():
-            flags[name] = "; ".join(part.strip() for part in header.split(";")[1:])
+            kind = "healthcode_portal_sign_in" if name.startswith("healthcode_portal_sign_in_") else name  # one a sign-in
+            flags.setdefault(kind, "; ".join(part.strip() for part in header.split(";")[1:]))
             if morsel["max-age"] == "0" or not morsel.value or morsel.value == '""':
                 jar.pop(name, None)
             else:

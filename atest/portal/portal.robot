@@ -39,7 +39,7 @@ A Supervisor Authorises A Waiting Robot From A Desktop Browser
     Keep Page    landing    1280    screenshot=${True}
     ${start}=    Evaluate    time.time()
     Click    "Authorise the robots"
-    Sign-In Cookie Should Be Sealed And Bound To The Callback    /postauth    secure=${False}
+    Sign-In Cookie Should Be Sealed And Bound To The Portal    /    secure=${False}
     Supervisor Signs In
     Authorised Page Should Be Shown    ${DIRECT_URL}
     ${signed_in}=    Evaluate    time.time()
@@ -84,7 +84,7 @@ Behind nginx With TLS: Secure Cookies, HSTS, And The Address nginx Forwarded
     ${entries}=    History Entries
     Keep Page    proxied-landing    1280
     Click    "Authorise the robots"
-    Sign-In Cookie Should Be Sealed And Bound To The Callback    /bots/postauth    secure=${True}
+    Sign-In Cookie Should Be Sealed And Bound To The Portal    /bots/    secure=${True}
     Supervisor Signs In
     Authorised Page Should Be Shown    ${PROXIED_URL}
     Keep Page    proxied-authorised    1280
@@ -151,11 +151,13 @@ Landing Page Should Say What The Supervisor Approves
     Get Text    main    *=    the robots then act for you at Healthcode
     Get Element States    "Authorise the robots"    contains    visible
 
-Sign-In Cookie Should Be Sealed And Bound To The Callback
-    [Documentation]    On the SSO's page, the pending sign-in's cookie: HttpOnly, SameSite=Lax, only for the callback.
+Sign-In Cookie Should Be Sealed And Bound To The Portal
+    [Documentation]    On the SSO's page, the pending sign-in's cookie (one per sign-in, named from a digest of
+    ...    its state): HttpOnly, SameSite=Lax, only for the portal's own paths.
     [Arguments]    ${path}    ${secure}
     Wait For Elements State    id=username    visible
-    ${cookie}=    Get Cookie    healthcode_portal_sign_in
+    ${all}=    Get Cookies
+    ${cookie}=    Evaluate    [c for c in $all if c.name.startswith("healthcode_portal_sign_in_")][0]
     Should Be True    $cookie.httpOnly and $cookie.sameSite == "Lax" and $cookie.path == $path
     Should Be Equal    ${cookie.secure}    ${secure}
     ${cookies}=    Get Cookies

@@ -60,8 +60,8 @@ def check_supervisor(config: HealthcodeConfig, claims: Mapping[str, Any] | None)
             f"{escaped(config.display_name, 100)}: nothing was stored. Remove the supervisors setting to let any "
             "account the SSO accepts authorise them.", "", claim)
     value = claims.get(claim)
-    account = value if isinstance(value, str) else "" if value is None else json.dumps(value)
-    if account not in config.supervisors:
+    account = value if isinstance(value, str) else "" if value is None else json.dumps(value)[:256]
+    if not isinstance(value, str) or account not in config.supervisors:  # a number or list never matches text
         shown = escaped(account, 256) if account else f"none: the token has no '{claim}' claim"
         raise SupervisorNotAllowedError(
             f"The account that signed in ({shown}) may not authorise the robots of {escaped(config.display_name, 100)} "

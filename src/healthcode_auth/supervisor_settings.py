@@ -48,10 +48,18 @@ def check_supervisors(value: object, values: Mapping[str, Any]) -> object:
     return tuple(dict.fromkeys(items))
 
 
+# OpenID Connect's profile claims: the person signing in may change them, so they prove nobody.
+EDITABLE_CLAIMS = frozenset({"name", "given_name", "family_name", "middle_name", "nickname", "profile", "picture",
+                             "website", "gender", "birthdate", "zoneinfo", "locale"})
+
+
 def check_supervisor_claim(value: object, _: Mapping[str, Any]) -> object:
     if not isinstance(value, str) or not _CLAIM.fullmatch(value.strip()):
         raise _error("supervisor_claim", "give the name of the access token's claim that names the account, such "
                                          "as 'sub' (the default), 'email' or 'preferred_username'")
+    if value.strip() in EDITABLE_CLAIMS:
+        raise _error("supervisor_claim", f"'{value.strip()}' is a claim the person signing in may change, so it "
+                                         "proves nobody: use 'sub' (the default), or an identifier the SSO sets")
     return value.strip()
 
 

@@ -4,7 +4,10 @@ It takes the settings and the token store the robots use (``HEALTHCODE_*`` varia
 listens on ``--listen`` (behind the customer's TLS reverse proxy, or on TLS itself with
 ``--certificate`` and ``--private-key``) and serves until Ctrl+C or SIGTERM. It refuses to start
 without an allow-list of supervisors (``HEALTHCODE_SUPERVISORS``) unless told explicitly that any
-Healthcode account may authorise the robots (``--any-healthcode-account``).
+Healthcode account may authorise the robots (``--any-healthcode-account``; the application itself
+checks). Beyond a trusted network it must sit behind a reverse proxy that buffers requests
+(nginx, IIS): slow clients could otherwise hold all its threads; ``--certificate`` is for small
+internal networks.
 """
 
 from __future__ import annotations
@@ -15,8 +18,6 @@ import signal
 import sys
 from typing import Any
 
-from healthcode_auth.config import ENV_VARS
-from healthcode_auth.errors import ConfigurationError
 from healthcode_auth.redaction import REDACTOR
 
 from .options import EXIT_OK, EXIT_USAGE, add_config_options, config_from
@@ -26,17 +27,25 @@ INSTALL_HINT = "The portal is not installed. Install it with: pip install 'robot
 
 def add_portal_command(commands: Any) -> None:
     """Register ``healthcode-auth portal`` and its options."""
-    command = commands.add_parser("portal", help="serve the supervisor portal: supervisors authorise the robots from "
-                                                 "any device, at the registered redirect URI (docs/portal.md)")
+    command = commands.add_parser(
+        "portal", help="serve the supervisor portal: supervisors authorise the robots from any device, at the "
+                       "registered redirect URI (docs/portal.md)",
+        description="Serve the supervisor portal at the registered redirect URI. Beyond a trusted network, run it "
+                    "behind a reverse proxy that buffers whole requests before passing them on (nginx, IIS with "
+                    "ARR): on its own, a few dozen slow or idle connections can hold all its threads. "
+                    "--certificate (TLS without a proxy) is for small internal networks.")
     add_config_options(command)
     server = command.add_argument_group("the portal's server")
     server.add_argument("--listen", default="127.0.0.1:8080", metavar="HOST:PORT",
                         help="where to listen (default 127.0.0.1:8080: behind a reverse proxy on this machine)")
-    server.add_argument("--certificate", metavar="FILE", help="serve TLS with this PEM certificate (chain)")
+    server.add_argument("--certificate", metavar="FILE", help="serve TLS with this PEM certificate (chain), without "
+                                                              "a proxy: for small internal networks only")
     server.add_argument("--private-key", metavar="FILE", help="the certificate's PEM private key")
     server.add_argument("--trusted-proxy", action="append", default=[], metavar="ADDR",
                         help="a reverse proxy's address or network whose X-Forwarded-For is believed (repeat for "
                              "several); from any other peer the header is ignored")
+    server.add_argument("--threads", type=_threads, default=32, metavar="N",
+                        help="worker threads (default 32): each open connection holds one, slow ones included")
     server.add_argument("--any-healthcode-account", action="store_true",
                         help="start without an allow-list of supervisors: then ANY Healthcode account that may sign "
                              "in for this client can replace the robots' authorisation from the portal")
@@ -46,11 +55,6 @@ def add_portal_command(commands: Any) -> None:
 def portal(args: argparse.Namespace) -> int:
     """Serve the portal until Ctrl+C or SIGTERM."""
     config = config_from(args)
-    if not config.supervisors and not args.any_healthcode_account:
-        raise ConfigurationError("supervisors", "the portal lets whoever reaches it authorise the robots, so it needs "
-                                 "the list of accounts allowed to (separated by commas; the refusal page shows an "
-                                 "account's id). To let any Healthcode account that may sign in for this client do it, "
-                                 "add --any-healthcode-account", ENV_VARS.get("supervisors", "HEALTHCODE_SUPERVISORS"))
     try:
         from healthcode_portal.app import create_app
         from healthcode_portal.portal_server import PortalServer, parse_listen, parse_proxies
@@ -60,9 +64,9 @@ def portal(args: argparse.Namespace) -> int:
     host, port = parse_listen(args.listen)
     proxies = parse_proxies(args.trusted_proxy)
     _log_to_stderr()
-    app = create_app(config)
+    app = create_app(config, any_account=args.any_healthcode_account)  # refuses to start without an allow-list
     server = PortalServer(app, host, port, certificate=args.certificate, private_key=args.private_key,
-                          trusted_proxies=proxies)
+                          trusted_proxies=proxies, threads=args.threads)
     server.start()
     public = app.extensions["healthcode_portal"].public
     scheme = "https" if args.certificate else "http"
@@ -83,6 +87,12 @@ def portal(args: argparse.Namespace) -> int:
             signal.signal(signal.SIGTERM, previous)
     print("The portal stopped.", flush=True)
     return EXIT_OK
+
+
+def _threads(text: str) -> int:
+    if not text.strip().isdigit() or not 1 <= int(text) <= 256:
+        raise argparse.ArgumentTypeError("give a number of worker threads from 1 to 256")
+    return int(text)
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -2,23 +2,31 @@
 
 :class:`PortalServer` binds the listening address and serves the application until stopped (Ctrl+C,
 SIGTERM, or :meth:`PortalServer.stop` from another thread). Forwarded headers are trusted only from
-the configured proxies (:class:`TrustedProxies`: werkzeug's ProxyFix for a request whose peer is one
-of them; otherwise the peer is the client and ``X-Forwarded-For`` is ignored). The access log names
+the configured proxies (:class:`TrustedProxies`: the last address of ``X-Forwarded-For``, when it is
+an IP address, for a request whose peer is one of them; otherwise the peer is the client and the
+header is ignored). The access log names
 the client, the method, the path *without its query string* (the callback's query carries the code
 and state) and the status; cheroot's own messages go to the same log, without tracebacks.
+
+Slow clients: cheroot gives each connection a worker thread from the moment it is accepted, so a
+few dozen idle or trickling connections (slowloris) can hold them all. The portal raises the
+threads (32 by default) and drops a connection silent for 10 seconds, which only mitigates it:
+beyond a trusted network, the portal must sit behind a reverse proxy that buffers whole requests
+before it passes them on (nginx, IIS/ARR do), see docs/portal.md.
 """
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import logging
+import re
 import ssl
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from cheroot import wsgi
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from healthcode_auth.errors import ConfigurationError, HealthcodeAuthError, escaped
 
@@ -28,6 +36,11 @@ access_log = logging.getLogger("healthcode_portal.access")
 log = logging.getLogger("healthcode_portal")
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+THREADS = 32  # worker threads: each connection holds one from its first byte to its last
+SOCKET_TIMEOUT = 10  # seconds a connection may stay silent before cheroot drops it
+IN_USE = {errno.EADDRINUSE, 10048}  # 10048: Windows' WSAEADDRINUSE
+NOT_HERE = {errno.EADDRNOTAVAIL, 10049}  # 10049: WSAEADDRNOTAVAIL
+NO_SUCH_HOST = {-2, -3, -5, 8, 11001, 11004}  # getaddrinfo's EAI_NONAME, EAI_AGAIN, EAI_NODATA (Linux, macOS, Windows)
 
 
 class PortalStartError(HealthcodeAuthError):
@@ -56,11 +69,12 @@ def parse_proxies(texts: Sequence[str]) -> tuple[Network, ...]:
 
 
 class TrustedProxies:
-    """X-Forwarded-For believed only from a trusted proxy: the address it names is then the client's."""
+    """X-Forwarded-For believed only from a trusted proxy: the last address it names (the one the
+    proxy added) is then the client's, when it is an IP address; anything else is the proxy's
+    mistake or a client's trick, and the peer's address stays (never text into the record)."""
 
     def __init__(self, app: WsgiApp, proxies: Sequence[Network]) -> None:
         self.app, self.proxies = app, tuple(proxies)
-        self.forwarded = ProxyFix(app, x_for=1, x_proto=0, x_host=0, x_port=0, x_prefix=0)
 
     def trusts(self, peer: str | None) -> bool:
         try:
@@ -71,8 +85,21 @@ class TrustedProxies:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if self.proxies and self.trusts(environ.get("REMOTE_ADDR")):
-            return self.forwarded(environ, start_response)
+            client = forwarded_client(environ.get("HTTP_X_FORWARDED_FOR", ""))
+            if client is not None:
+                environ["REMOTE_ADDR"] = client
         return self.app(environ, start_response)
+
+
+def forwarded_client(header: str) -> str | None:
+    """The last entry of an X-Forwarded-For header when it is an IP address, else None."""
+    last = header.rsplit(",", 1)[-1].strip()
+    if not last or len(last) > 64:
+        return None
+    try:
+        return str(ipaddress.ip_address(last))
+    except ValueError:
+        return None
 
 
 class AccessLog:
@@ -100,11 +127,13 @@ class PortalServer:
     """The portal on cheroot at ``host:port``, on TLS when a certificate and key are given."""
 
     def __init__(self, app: WsgiApp, host: str, port: int, *, certificate: str | None = None,
-                 private_key: str | None = None, trusted_proxies: Sequence[Network] = (), threads: int = 10) -> None:
+                 private_key: str | None = None, trusted_proxies: Sequence[Network] = (),
+                 threads: int = THREADS) -> None:
         # A listen queue of cheroot's default 5 drops the connections of a few supervisors arriving at once:
         # their browsers try again a second later (benchmarks/rows_portal.py: p95 of 50 at once, 1 s).
         self.server = _Server((host, port), AccessLog(TrustedProxies(app, trusted_proxies)), numthreads=threads,
-                              server_name="healthcode-portal", timeout=30, shutdown_timeout=5, request_queue_size=128)
+                              server_name="healthcode-portal", timeout=SOCKET_TIMEOUT, shutdown_timeout=5,
+                              request_queue_size=128)
         self.server.max_request_header_size = 16 * 1024
         self.server.max_request_body_size = 64 * MAX_REQUEST_BYTES  # Flask answers 413 (its page) beyond its own limit
         if (certificate is None) != (private_key is None):
@@ -119,10 +148,7 @@ class PortalServer:
         try:
             self.server.prepare()
         except OSError as error:
-            reason = error.strerror or str(error).split("--")[-1].strip(" ()")
-            raise PortalStartError(f"The portal cannot listen on {self.host}:{self.port}: {escaped(reason, 200)}. "
-                                   "Is another program (or another portal) using this port? Choose another with "
-                                   "--listen, or stop the other one.") from None
+            raise PortalStartError(listen_error(self.host, self.port, error)) from None
 
     @property
     def bound_port(self) -> int:
@@ -134,6 +160,27 @@ class PortalServer:
 
     def stop(self) -> None:
         self.server.stop()
+
+
+def listen_error(host: str, port: int, error: OSError) -> str:
+    """Why the portal cannot listen on ``host:port``, in an operator's words, by the error's number
+    (cheroot words its own error around the socket's: the number is read from its text then)."""
+    where = f"The portal cannot listen on {escaped(host, 100)}:{port}"
+    numbers = [int(n) for n in re.findall(r"\[(?:Errno|WinError) (-?\d+)\]", str(error))]
+    code = error.errno if error.errno is not None else (numbers[-1] if numbers else None)
+    if code in IN_USE:
+        return (f"{where}: the port is in use. Is another program (or another portal) using it? Choose another "
+                "port with --listen, or stop the other one.")
+    if code in NOT_HERE:
+        return (f"{where}: {escaped(host, 100)} is not an address of this machine. Give one of its addresses with "
+                "--listen (127.0.0.1 behind a reverse proxy on this machine, 0.0.0.0 for all of them).")
+    if code in NO_SUCH_HOST:
+        return (f"{where}: there is no host '{escaped(host, 100)}' (its name cannot be resolved). Give an address "
+                "of this machine with --listen.")
+    if code == errno.EACCES:
+        return f"{where}: this account may not listen on port {port}. Choose a port above 1023 with --listen."
+    reason = error.strerror or re.sub(r"^.*\]\s*", "", str(error)).strip(" ()")
+    return f"{where}: {escaped(reason, 200)}."
 
 
 def _tls_adapter(certificate: str, private_key: str) -> Any:

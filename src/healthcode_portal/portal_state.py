@@ -2,17 +2,19 @@
 
 :class:`Portal` holds one client registration's settings for the pages (the public address, the
 cookie sealer, the SSO's origins for the CSP); :func:`portal_supervisor` says who signed in
-through the portal in this browser, within the portal session's 30 minutes.
+through the portal in this browser, within the portal session's 15 minutes, while that account is
+still on the allow-list.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask, render_template, session
+from flask import Flask, current_app, render_template, session
 
 from healthcode_auth.config import ENVIRONMENTS, HealthcodeConfig
 from healthcode_auth.errors import HealthcodeAuthError
@@ -22,7 +24,8 @@ from healthcode_auth.session import HealthcodeSession
 from .public_address import PublicAddress
 from .sign_in_cookie import new_cookie_sealer
 
-SESSION_LIFETIME = timedelta(minutes=30)
+SESSION_LIFETIME = timedelta(minutes=15)
+RETRY_DISCOVERY = 60.0  # seconds before the SSO's discovery is asked again after it failed
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,9 @@ class Portal:
         self.environ = settings.environ
         self.sealer = new_cookie_sealer(settings.environ)
         self.sso_origins: tuple[str, ...] = (_environment_origin(config),)
+        self._learning = threading.Lock()
+        self._failed_at: float | None = None
+        self.knows_sso = False  # whether discovery told the authorization endpoint's origin
 
     def new_session(self) -> HealthcodeSession:
         """A session for one request, on the robots' token store (each request its own, as each
@@ -50,15 +56,36 @@ class Portal:
         return HealthcodeSession.from_config(self.config, sign_in_hint="Sign in again through the portal")
 
     def learn_sso_origins(self, session: HealthcodeSession) -> None:
-        """Add the authorization endpoint's origin to the CSP's form-action (the discovery document
-        is fetched once per process; when it cannot be, the page says so on the button's use)."""
-        if len(self.sso_origins) > 1:
+        """Add the authorization endpoint's origin to the CSP's form-action, from ``session``'s
+        discovery (the Authorise page has just fetched it, or fetches it now)."""
+        if self.knows_sso:
             return
         try:
             endpoint = session.client.metadata.authorization_endpoint
         except HealthcodeAuthError:
+            self._failed_at = time.monotonic()
             return
         self.sso_origins = tuple(dict.fromkeys((*self.sso_origins, origin_of(endpoint))))
+        self.knows_sso = True
+
+    def learn_sso_origins_soon(self) -> None:
+        """Learn the SSO's origins in the background (at start-up, and from a page that needs
+        them), never making a visitor wait: one attempt at a time, and after a failure not again
+        for :data:`RETRY_DISCOVERY` seconds."""
+        if self.knows_sso or (self._failed_at is not None and time.monotonic() - self._failed_at < RETRY_DISCOVERY):
+            return
+        if not self._learning.acquire(blocking=False):
+            return
+
+        def learn() -> None:
+            try:
+                self.learn_sso_origins(self.new_session())
+            except Exception:  # a store or key that cannot be opened: the Authorise page says so
+                self._failed_at = time.monotonic()
+            finally:
+                self._learning.release()
+
+        threading.Thread(target=learn, name="healthcode-portal-discovery", daemon=True).start()
 
 
 def portal_of(app: Flask) -> Portal:
@@ -67,11 +94,19 @@ def portal_of(app: Flask) -> Portal:
 
 
 def portal_supervisor() -> str | None:
-    """Who signed in through the portal in this browser, within the portal session's life."""
-    supervisor, since = session.get("supervisor"), session.get("since")
-    if not isinstance(supervisor, str) or not isinstance(since, (int, float)):
+    """Who signed in through the portal in this browser, within the portal session's life, while
+    the account is on the allow-list as it is now (a session outlives no removal from it). The
+    session's signing key is this portal's own (client, redirect URI, environment: see
+    :func:`~healthcode_portal.app.session_secret`)."""
+    supervisor, since, account = session.get("supervisor"), session.get("since"), session.get("account")
+    if not isinstance(supervisor, str) or not isinstance(since, (int, float)) or isinstance(since, bool):
         return None
-    return supervisor if 0 <= time.time() - since <= SESSION_LIFETIME.total_seconds() else None
+    if not 0 <= time.time() - since <= SESSION_LIFETIME.total_seconds():
+        return None
+    allowed = portal_of(current_app).config.supervisors
+    if allowed and (not isinstance(account, str) or account not in allowed):
+        return None
+    return supervisor
 
 
 def problem_page(status: int, title: str, text: str, **details: Any) -> str:

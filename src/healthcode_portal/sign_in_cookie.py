@@ -8,6 +8,12 @@ cookie lives 10 minutes (its ``created_at`` is checked too, not only the browser
 used once: the callback deletes it, and the state is claimed in the token store
 (:meth:`~healthcode_auth.storage.store.TokenStore.claim`), so a replayed callback is refused by
 every portal process, even with a copy of the cookie.
+
+Each sign-in has a cookie of its own, named from a digest of its state (:func:`cookie_name`, as
+oauth2-proxy does): two tabs can sign in at once, and a stray callback (another tab's, or a link to
+``postauth?state=junk``) finds no cookie of its state, so it cannot delete a sign-in in progress. A
+browser keeps at most :data:`MAX_PENDING` of them (the oldest go first), so their path is the
+portal's (the Authorise page sees them), not only the callback's.
 """
 
 from __future__ import annotations
@@ -24,7 +30,8 @@ from healthcode_auth.protocol.authorization_request import AuthorizationRequest
 from healthcode_auth.storage.sealing import Sealer, Unreadable, new_sealer, unseal
 from healthcode_auth.storage.store import TokenStore
 
-COOKIE_NAME = "healthcode_portal_sign_in"
+COOKIE_PREFIX = "healthcode_portal_sign_in_"  # then a digest of the sign-in's state
+MAX_PENDING = 3  # sign-ins a browser may have in progress at once (tabs): each cookie is about 1 KB
 LIFETIME = 600.0  # seconds a sign-in may take, from the button to the callback
 PURPOSE = "healthcode-portal-sign-in/1"  # a sealed document of any other kind is no sign-in cookie
 MAX_COOKIE = 3800  # browsers keep 4096 bytes per cookie, name and attributes included
@@ -52,12 +59,33 @@ def seal_sign_in(sign_in: AuthorizationRequest, sealer: Sealer) -> str:
     return value
 
 
+def cookie_name(state: str) -> str:
+    """The cookie of the sign-in with this state: a digest, so neither the name nor a guess reveals it."""
+    return COOKIE_PREFIX + hashlib.sha256(state.encode("utf-8", "replace")).hexdigest()[:32]
+
+
+def surplus_sign_ins(cookies: Mapping[str, str], environ: dict[str, str], keep: int) -> list[str]:
+    """The names of the pending sign-in cookies beyond the newest ``keep`` (those that cannot be
+    opened first, then the oldest): a new sign-in replaces them, so a browser holds few."""
+    ages = []
+    for name, value in cookies.items():
+        if name.startswith(COOKIE_PREFIX):
+            try:
+                payload, _ = unseal(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)), environ)
+                created = float(payload.get("created_at", 0.0))
+            except (binascii.Error, ValueError, TypeError, Unreadable):
+                created = 0.0
+            ages.append((created, name))
+    return [name for _, name in sorted(ages)[:max(0, len(ages) - keep)]]
+
+
 def open_sign_in(value: str | None, environ: dict[str, str], *, client_id: str, redirect_uri: str,
                  now: float | None = None) -> AuthorizationRequest:
     """The sign-in the cookie holds; BadSignInCookie when there is none this portal can use now."""
     if not value:
-        raise BadSignInCookie("This browser holds no sign-in started by the portal (the cookie is missing: it "
-                              "expired, was used already, or cookies are blocked).")
+        raise BadSignInCookie("This browser holds no sign-in started by the portal for this answer (its cookie is "
+                              "missing: it expired, was used already, was started in another browser, or cookies "
+                              "are blocked). If you started a sign-in in another tab, finish it there.")
     if len(value) > MAX_COOKIE:
         raise BadSignInCookie("The sign-in cookie is not one the portal wrote.")
     try:

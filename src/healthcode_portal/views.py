@@ -1,16 +1,20 @@
 """The portal's pages: landing, authorise, the callback, authorised, status and sign-out.
 
-The callback is the one place a sign-in ends, in this order: the sealed cookie is opened and its
-state compared with the callback's *before anything else* (a forged, replayed or stale callback
-costs no token request); the state is claimed in the store (used once, fleet-wide); only then does
-the core redeem the code, verify the token, check the allow-list, store it compare-and-set and
-record it (:meth:`~healthcode_auth.session.HealthcodeSession.access_token`). Every refusal is a page
-of its own with a 4xx status (5xx only when the store or the SSO cannot be reached), and nothing is
+The callback is the one place a sign-in ends, in this order: the sealed cookie of the callback's
+state is opened and its state compared with the callback's *before anything else* (a forged,
+replayed or stale callback costs no token request, and deletes no cookie); the state is claimed
+in the store (used once, fleet-wide); only then does the core redeem the code, verify the token,
+check the allow-list, store it compare-and-set and record it
+(:meth:`~healthcode_auth.session.HealthcodeSession.access_token`). Every refusal is a page of its
+own with a 4xx status (5xx only when the store or the SSO cannot be reached), and nothing is
 stored. Success answers 303 to a clean page: the code leaves the address bar and the history.
+A 5xx page tells why (the store's or the SSO's problem) only to a visitor with a portal session;
+the log always does.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from datetime import datetime
@@ -33,12 +37,24 @@ from healthcode_auth.errors import (
 from healthcode_auth.notices import ends_at
 from healthcode_auth.protocol.schedule import describe_duration, describe_when
 from healthcode_auth.protocol.token import Token, TokenStatus
+from healthcode_auth.storage.store import StoredAuthorisation, TokenStore
 
 from .portal_state import portal_of, portal_supervisor, problem_page
-from .sign_in_cookie import COOKIE_NAME, LIFETIME, BadSignInCookie, first_use, open_sign_in, seal_sign_in, state_matches
+from .sign_in_cookie import (
+    LIFETIME,
+    MAX_PENDING,
+    BadSignInCookie,
+    cookie_name,
+    first_use,
+    open_sign_in,
+    seal_sign_in,
+    state_matches,
+    surplus_sign_ins,
+)
 
 log = logging.getLogger("healthcode_portal")
 NOT_AUTHORISED = "The robots are not authorised yet."
+ASK_THE_LOG = " The operator's log says why."
 
 
 def register_views(app: Flask) -> None:
@@ -48,14 +64,20 @@ def register_views(app: Flask) -> None:
     def page(template: str, status: int = 200, **values: Any) -> tuple[str, int]:
         return render_template(template, **values), status
 
-    def problem(status: int, title: str, text: str, **details: Any) -> Response:
+    def problem(status: int, title: str, text: str, *, forget: str | None = None, **details: Any) -> Response:
+        """An error page; a 5xx's reason (a store's address, a key source...) only to a supervisor
+        with a portal session, the log has it anyway. ``forget``: the used sign-in's cookie."""
+        if status >= 500 and "reason" in details and portal_supervisor() is None:
+            details.pop("reason")
+            text += ASK_THE_LOG
         response = app.make_response((problem_page(status, title, text, **details), status))
-        _forget_sign_in(response)
+        if forget is not None:
+            _forget_sign_in(response, forget)
         return response
 
-    def _forget_sign_in(response: Response) -> None:
-        if COOKIE_NAME in request.cookies:
-            response.delete_cookie(COOKIE_NAME, path=public.callback_path, secure=public.secure_cookies,
+    def _forget_sign_in(response: Response, name: str) -> None:
+        if name in request.cookies:
+            response.delete_cookie(name, path=public.base_path, secure=public.secure_cookies,
                                    httponly=True, samesite="Lax")
 
     def see_other(name: str) -> Response:
@@ -63,7 +85,7 @@ def register_views(app: Flask) -> None:
 
     @app.get(public.base_path, endpoint="landing")
     def landing() -> tuple[str, int]:
-        portal.learn_sso_origins(portal.new_session())
+        portal.learn_sso_origins_soon()  # in the background: a visitor never waits for the SSO
         return page("landing.html", hours=_hours_of_authorisation(config.expiry_margin))
 
     @app.post(public.page("authorise"), endpoint="authorise")
@@ -84,35 +106,45 @@ def register_views(app: Flask) -> None:
                            "sign-in service. Nothing was changed. Try again in a few minutes.", reason=str(error))
         portal.learn_sso_origins(hc)
         response = redirect(sign_in.url, code=303)
-        response.set_cookie(COOKIE_NAME, seal_sign_in(sign_in, portal.sealer), max_age=int(LIFETIME),
-                            path=public.callback_path, secure=public.secure_cookies, httponly=True, samesite="Lax")
+        for stale in surplus_sign_ins(request.cookies, portal.environ, MAX_PENDING - 1):
+            _forget_sign_in(response, stale)  # the oldest sign-ins in progress make room for this one
+        response.set_cookie(cookie_name(sign_in.state), seal_sign_in(sign_in, portal.sealer), max_age=int(LIFETIME),
+                            path=public.base_path, secure=public.secure_cookies, httponly=True, samesite="Lax")
         return response
 
     @app.get(public.callback_path, endpoint="callback")
     def callback() -> Response:
         address = request.remote_addr or "(unknown)"
+        state = request.args.get("state")
+        cookie = cookie_name(state) if state else None  # the cookie of the sign-in this answer belongs to
         try:
-            sign_in = open_sign_in(request.cookies.get(COOKIE_NAME), portal.environ, client_id=config.client_id,
-                                   redirect_uri=config.redirect_uri)
+            sign_in = open_sign_in(request.cookies.get(cookie) if cookie else None, portal.environ,
+                                   client_id=config.client_id, redirect_uri=config.redirect_uri)
         except BadSignInCookie as error:
             log.warning("Callback from %s refused before any token request: %s", address, error)
             return problem(400, "This sign-in cannot be completed", f"{error} Nothing was changed. Start again "
                            "from the portal's first page.")
-        if not state_matches(sign_in, request.args.get("state")):
+        if not state_matches(sign_in, state):
             log.warning("Callback from %s refused before any token request: the state does not match.", address)
             return problem(400, "This sign-in cannot be completed", "The answer from Healthcode's sign-in does not "
-                           "belong to the sign-in this browser started (it is forged, or from an earlier sign-in). "
-                           "Nothing was changed. Start again from the portal's first page.")
+                           "belong to the sign-in this browser started (it is forged, from an earlier sign-in, or "
+                           "from another tab's). Nothing was changed. If you started a sign-in in another tab, "
+                           "finish it there; otherwise start again from the portal's first page.")
+
+        def spent(status: int, title: str, text: str, **details: Any) -> Response:
+            return problem(status, title, text, forget=cookie, **details)  # this sign-in is used: its cookie goes
+
         hc = portal.new_session()
+        written = _note_writes(hc.store) if hc.store is not None else {}
         try:
             if hc.store is None or not first_use(hc.store, sign_in):
                 log.warning("Callback from %s refused before any token request: the sign-in was used already.",
                             address)
-                return problem(400, "This sign-in was used already", "Each sign-in completes once. Nothing was "
+                return spent(400, "This sign-in was used already", "Each sign-in completes once. Nothing was "
                                "changed. Start again from the portal's first page.")
         except StoreError as error:
             log.warning("Callback from %s: the token store cannot be used: %s", address, error)
-            return problem(503, NOT_AUTHORISED, "The robots' token store cannot be reached, so the authorisation "
+            return spent(503, NOT_AUTHORISED, "The robots' token store cannot be reached, so the authorisation "
                            "could not be kept. Nothing was stored. Try again later, or tell whoever runs the robots.",
                            reason=str(error))
         hc.describe_actor = lambda: {"via": "portal", "address": address}
@@ -120,42 +152,44 @@ def register_views(app: Flask) -> None:
         try:
             hc.accept_redirect(public.callback_url(request.query_string.decode("utf-8", "replace")))
             token = hc.access_token(wait=0)
-            _check_stored(hc, token)
+            _check_stored(hc, token, written)
         except SupervisorNotAllowedError as error:
             log.warning("Callback from %s: account %r may not authorise the robots.", address, error.account)
-            return problem(403, "This account may not authorise the robots", "You signed in at Healthcode, but "
+            return spent(403, "This account may not authorise the robots", "You signed in at Healthcode, but "
                            "your account is not on the list of supervisors who may authorise these robots. Nothing "
                            "was stored. Ask whoever runs the robots to add the account below to the supervisors "
                            "setting, or ask a supervisor on the list.", account=error.account, claim=error.claim)
         except AuthorizationDenied as error:
             log.warning("Callback from %s: the SSO ended the sign-in: %s", address, error)
             status = 403 if error.error == "access_denied" else 400
-            return problem(status, "The sign-in did not complete", "Healthcode's sign-in did not approve the robots. "
+            return spent(status, "The sign-in did not complete", "Healthcode's sign-in did not approve the robots. "
                            "Nothing was stored.", reason=str(error))
         except (AuthorizationError, TokenRequestError) as error:
             log.warning("Callback from %s: the sign-in failed: %s", address, error)
-            return problem(400, "The sign-in did not complete", "Healthcode's sign-in did not give the robots an "
+            return spent(400, "The sign-in did not complete", "Healthcode's sign-in did not give the robots an "
                            "authorisation. Nothing was stored. Start again from the portal's first page.",
                            reason=str(error))
         except StoreError as error:
             log.warning("Callback from %s: the token store cannot be used: %s", address, error)
-            return problem(503, NOT_AUTHORISED, "You signed in, but the robots' token store could not keep the "
+            return spent(503, NOT_AUTHORISED, "You signed in, but the robots' token store could not keep the "
                            "authorisation. Try again later, or tell whoever runs the robots.", reason=str(error))
         except (TransportError, DiscoveryError) as error:
             log.warning("Callback from %s: the SSO cannot be reached: %s", address, error)
-            return problem(502, NOT_AUTHORISED, "The portal could not reach Healthcode's sign-in service to finish "
+            return spent(502, NOT_AUTHORISED, "The portal could not reach Healthcode's sign-in service to finish "
                            "the sign-in. Nothing was stored. Start again in a few minutes.", reason=str(error))
         except HealthcodeAuthError as error:
             log.warning("Callback from %s: the sign-in failed: %s", address, error)
-            return problem(400, "The sign-in did not complete", "The authorisation could not be accepted. Nothing "
+            return spent(400, "The sign-in did not complete", "The authorisation could not be accepted. Nothing "
                            "was stored.", reason=str(error))
         session.clear()  # a new portal session for this supervisor (and a new CSRF token)
         session.permanent = True
         session["supervisor"] = token.supervisor or "(unknown)"
         session["since"] = time.time()
+        session["account"] = _account_of(hc, token)  # as the allow-list names it: checked on every request
         log.info("The robots were authorised through the portal by %r from %s.", token.supervisor, address)
         response = see_other("authorised")
-        _forget_sign_in(response)
+        if cookie is not None:
+            _forget_sign_in(response, cookie)  # the state matched: this sign-in is used
         return response
 
     @app.get(public.page("authorised"), endpoint="authorised")
@@ -174,15 +208,14 @@ def register_views(app: Flask) -> None:
         facts = current_facts()
         if isinstance(facts, Response):
             return facts
-        notice = session.pop("notice", None)
-        return page("status.html", notice=notice, **facts)
+        return page("status.html", notice=None, **facts)
 
     @app.post(public.page("sign-out"), endpoint="sign_out")
     def sign_out() -> Response:
         supervisor = portal_supervisor()
         if supervisor is None:
             return problem(403, "Sign in through the portal first", "Only a supervisor who authorised the robots "
-                           "through this portal in the last 30 minutes can sign them out here. Nothing was changed.")
+                           "through this portal in the last 15 minutes can sign them out here. Nothing was changed.")
         hc = portal.new_session()
         address = request.remote_addr or "(unknown)"
         hc.describe_actor = lambda: {"via": "portal", "address": address, "user": f"{supervisor} (portal)"}
@@ -193,8 +226,7 @@ def register_views(app: Flask) -> None:
             return problem(503, "The robots could not be signed out", "The robots' token store cannot be used right "
                            "now. Nothing was changed. Try again, or run 'healthcode-auth logout'.", reason=str(error))
         if token is None:
-            session["notice"] = "There was no authorisation to remove."
-            return see_other("status")
+            return signed_out("There was no authorisation to remove.")
         try:
             revoked = hc.client.revoke(token)
         except HealthcodeAuthError as error:
@@ -204,8 +236,15 @@ def register_views(app: Flask) -> None:
                 "stays valid there until it ends, but no robot of this fleet uses it",
                 None: "; Healthcode did not confirm the revocation"}[revoked]
         log.info("The robots were signed out through the portal by %r from %s.", supervisor, address)
-        session["notice"] = f"The robots are signed out: the authorisation was removed{said}."
-        return see_other("status")
+        return signed_out(f"The robots are signed out: the authorisation was removed{said}.")
+
+    def signed_out(notice: str) -> Response:
+        """The status page, after the portal session of this browser ended with the sign-out."""
+        session.clear()
+        facts = current_facts()
+        if isinstance(facts, Response):
+            return facts
+        return app.make_response(page("status.html", notice=notice, **facts))
 
     def current_facts() -> dict[str, Any] | Response:
         hc = portal.new_session()
@@ -236,13 +275,49 @@ def register_views(app: Flask) -> None:
                 "hours": round((end - now) / 3600) if end is not None else None}
 
 
-def _check_stored(hc: Any, token: Token) -> None:
-    """The core keeps a token it could not store for its own run (a robot goes on); the portal's
-    supervisor must know the robots did not get it. A newer sign-in stored meanwhile is fine."""
+def _note_writes(store: TokenStore) -> dict[str, int | None]:
+    """What the core writes to ``store`` in this request: each token's access token, and the version
+    the store gave it (None: the store did not take it). The core keeps a token the store did not
+    take for its own run, without saying so to its caller: the portal's supervisor must know."""
+    written: dict[str, int | None] = {}
+    write = store.store
+
+    def noted(entry: StoredAuthorisation, expected_version: int | None) -> int | None:
+        written[entry.token.access_token] = None
+        version = write(entry, expected_version)
+        written[entry.token.access_token] = version
+        return version
+
+    store.store = noted  # type: ignore[method-assign]  # this request's own store object
+    return written
+
+
+def _check_stored(hc: Any, token: Token, written: dict[str, int | None]) -> None:
+    """Whether the robots got this sign-in's authorisation: the store holds it now, or it held it
+    and a newer write (another supervisor's sign-in, a sign-out) replaced it since. A sign-in the
+    store did not take is a StoreError, whatever it holds now."""
     stored = hc.store.load(hc.key) if hc.store is not None else None
-    if stored is None or (stored.entry.token.access_token != token.access_token
-                          and stored.entry.token.issued_at < token.issued_at):
-        raise StoreError("the token store did not take the new authorisation (see the portal's log)")
+    if stored is not None and stored.entry.token.access_token == token.access_token:
+        return
+    version = written.get(token.access_token)
+    if version is not None and (stored is None or stored.version > version):
+        log.info("The new authorisation was stored (version %d), and replaced since by a newer one.", version)
+        return
+    raise StoreError("the token store did not take the new authorisation (see the portal's log)")
+
+
+def _account_of(hc: Any, token: Token) -> str | None:
+    """The account as the allow-list names it (the verified ``supervisor_claim``, as the core
+    checked it); None when it cannot be told (the portal session then shows nothing)."""
+    config = hc.config
+    if not config.supervisors:
+        return token.supervisor
+    try:
+        claims = hc.client.verified_claims(token)
+    except HealthcodeAuthError:
+        return None
+    value = (claims or {}).get(config.supervisor_claim)
+    return value if isinstance(value, str) else None if value is None else json.dumps(value)
 
 
 _EVENTS = {"signed-in": "authorised", "signed-out": "signed out", "renewed": "renewed",

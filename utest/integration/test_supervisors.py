@@ -55,6 +55,9 @@ def test_a_token_that_cannot_be_verified_proves_nobody():
         check_supervisor(config, {"name": "Alice"})
     with pytest.raises(SupervisorNotAllowedError):
         check_supervisor(config, {"sub": ["alice"]})  # a list that holds the name is not the name
+    numbers = HealthcodeConfig(client_id="x", redirect_uri="https://rpaapp.example.com/postauth", supervisors=("1",))
+    with pytest.raises(SupervisorNotAllowedError):
+        check_supervisor(numbers, {"sub": 1})  # the number 1 is not the account "1"
     check_supervisor(config, {"sub": "alice"})
     check_supervisor(HealthcodeConfig(client_id="x", redirect_uri="https://rpaapp.example.com/postauth"), None)
 
@@ -66,6 +69,7 @@ def test_a_token_that_cannot_be_verified_proves_nobody():
     ({"supervisors": "alice", "verify_access_token": "never"}, "needs verified tokens"),
     ({"supervisor_claim": "sub claim"}, "name of the access token's claim"),
     ({"supervisor_claim": ""}, "name of the access token's claim"),
+    ({"supervisor_claim": "name"}, "may change"),
 ])
 def test_settings_that_cannot_name_accounts_are_clear_errors(settings, problem):
     with pytest.raises(ConfigurationError, match=problem):

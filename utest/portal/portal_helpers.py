@@ -13,6 +13,7 @@ from healthcode_auth.client import DISCOVERY_CACHE
 from healthcode_auth.session import HealthcodeSession
 from healthcode_portal.app import create_app
 from healthcode_portal.portal_server import PortalServer
+from healthcode_portal.sign_in_cookie import COOKIE_PREFIX
 from healthcode_sandbox import Supervisor
 
 CLIENT_ID = "portal_rpa_app"
@@ -20,10 +21,10 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @contextmanager
-def running_portal(config: HealthcodeConfig, port: int, **server_options):
+def running_portal(config: HealthcodeConfig, port: int, *, any_account: bool = False, **server_options):
     """The portal for ``config`` on 127.0.0.1:``port`` until the block ends."""
-    app = create_app(config)
-    server = PortalServer(app, "127.0.0.1", port, threads=8, **server_options)
+    app = create_app(config, any_account=any_account)
+    server = PortalServer(app, "127.0.0.1", port, **{"threads": 8, **server_options})
     server.start()
     thread = threading.Thread(target=server.serve, daemon=True)
     thread.start()
@@ -41,6 +42,7 @@ class Visit:
     authorize_url: str = ""
     callback_url: str = ""
     sign_in_cookie: str | None = None
+    cookie_name: str | None = None  # named from a digest of the sign-in's state
 
 
 class Browser:
@@ -66,8 +68,10 @@ class Browser:
         answer = self.http.post(self.base + "authorise", data={"csrf_token": self.csrf()}, allow_redirects=False,
                                 timeout=30)
         assert answer.status_code == 303, answer.text
-        return Visit(authorize_url=answer.headers["Location"],
-                     sign_in_cookie=self.http.cookies.get("healthcode_portal_sign_in"))
+        name = next(c.split("=", 1)[0] for c in answer.raw.headers.getlist("Set-Cookie")
+                    if c.startswith(COOKIE_PREFIX) and "Max-Age=600" in c)
+        return Visit(authorize_url=answer.headers["Location"], sign_in_cookie=self.http.cookies.get(name),
+                     cookie_name=name)
 
     def sign_in_at_sso(self, supervisor: Supervisor | None = None) -> Visit:
         visit = self.authorise()
@@ -77,6 +81,11 @@ class Browser:
     def callback(self, url: str, **options):
         options.setdefault("allow_redirects", False)
         return self.http.get(url, timeout=60, **options)
+
+
+def sign_in_cookies(browser: Browser) -> dict[str, str]:
+    """The pending sign-ins' cookies the browser holds."""
+    return {c.name: c.value for c in browser.http.cookies if c.name.startswith(COOKIE_PREFIX)}
 
 
 def portal_base(redirect_uri: str) -> str:

@@ -54,6 +54,14 @@ def test_a_bad_listen_address_is_a_clear_error(sandbox, fleet_key):
     assert result.returncode == 2 and "--listen" in result.stderr and "HOST:PORT" in result.stderr
 
 
+def test_threads_are_an_option_and_the_help_says_to_use_a_buffering_proxy(sandbox, fleet_key):
+    result = run("--threads", "0", "--any-healthcode-account", env=portal_env(sandbox, "http://127.0.0.1:1/postauth"))
+    assert result.returncode == 2 and "--threads" in result.stderr and "Traceback" not in result.stderr
+    described = " ".join(run("--help", env=portal_env(sandbox, "http://127.0.0.1:1/postauth")).stdout.split())
+    assert "--threads N" in described and "reverse proxy that buffers whole requests" in described
+    assert "small internal networks" in described
+
+
 def test_the_portal_process_serves_a_sign_in_and_stops_on_ctrl_c(sandbox, fleet_key, tmp_path):
     port = free_port()
     redirect_uri = f"http://127.0.0.1:{port}/bots/postauth"

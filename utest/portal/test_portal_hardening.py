@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from healthcode_portal.portal_server import parse_proxies
-from healthcode_portal.sign_in_cookie import COOKIE_NAME
+from healthcode_portal.sign_in_cookie import COOKIE_PREFIX
 from portal.portal_helpers import Browser, events, free_port, portal_base, running_portal, stored_entry
 
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self' {sso}; frame-ancestors 'none'; "
@@ -55,8 +55,8 @@ def test_the_cookies_are_httponly_samesite_lax_and_scoped(browser):
     answer = browser.http.post(browser.base + "authorise", data={"csrf_token": browser.csrf()},
                                allow_redirects=False, timeout=30)
     cookies = {c.split("=", 1)[0]: c for c in _set_cookies(answer)}
-    sign_in = cookies[COOKIE_NAME]
-    for flag in ("HttpOnly", "SameSite=Lax", "Path=/bots/postauth", "Max-Age=600"):
+    sign_in = next(c for name, c in cookies.items() if name.startswith(COOKIE_PREFIX))
+    for flag in ("HttpOnly", "SameSite=Lax", "Path=/bots/", "Max-Age=600"):
         assert flag in sign_in
     assert "Secure" not in sign_in  # loopback http: a browser would drop a Secure cookie
     landing = browser.get("")
@@ -162,8 +162,8 @@ def test_https_adds_hsts_and_secure_cookies(make_config, sandbox, tmp_path):
         assert landing.headers["Strict-Transport-Security"] == "max-age=31536000"
         answer = browser.http.post(browser.base + "authorise", data={"csrf_token": browser.csrf()},
                                    allow_redirects=False, timeout=30)
-        sign_in = next(c for c in _set_cookies(answer) if c.startswith(COOKIE_NAME))
-        assert "Secure" in sign_in and "Path=/postauth" in sign_in
+        sign_in = next(c for c in _set_cookies(answer) if c.startswith(COOKIE_PREFIX))
+        assert "Secure" in sign_in and "Path=/;" in sign_in
         with pytest.raises(requests.exceptions.ConnectionError):
             requests.get(f"http://localhost:{port}/", timeout=5)
 

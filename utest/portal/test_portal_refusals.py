@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import pytest
 
 from healthcode_auth.protocol.authorization_request import start_authorization
-from healthcode_portal.sign_in_cookie import COOKIE_NAME, new_cookie_sealer, seal_sign_in
+from healthcode_portal.sign_in_cookie import COOKIE_PREFIX, cookie_name, new_cookie_sealer, seal_sign_in
 from healthcode_sandbox import Supervisor
 from portal.portal_helpers import Browser, events, free_port, portal_base, running_portal, stored_entry
 
@@ -21,11 +21,13 @@ def with_state(url, state):
     return parts._replace(query=urlencode(query)).geturl()
 
 
-def replace_cookie(browser, value):
+def replace_cookie(browser, value, callback_url):
+    """The browser's sign-in cookies replaced by ``value``, under the name of the callback's state."""
     for cookie in list(browser.http.cookies):
-        if cookie.name == COOKIE_NAME:
+        if cookie.name.startswith(COOKIE_PREFIX):
             browser.http.cookies.clear(cookie.domain, cookie.path, cookie.name)
-    browser.http.cookies.set(COOKIE_NAME, value, domain="127.0.0.1", path="/bots/postauth")
+    state = dict(parse_qsl(urlsplit(callback_url).query))["state"]
+    browser.http.cookies.set(cookie_name(state), value, domain="127.0.0.1", path="/bots/")
 
 
 def assert_nothing_stored(config):
@@ -49,7 +51,7 @@ def test_a_forged_state_is_refused_before_any_token_request(browser, sandbox, co
     visit = browser.sign_in_at_sso()
     answer = browser.callback(with_state(visit.callback_url, "forged-state"))
     assert answer.status_code == 400
-    assert "does not belong to the sign-in this browser started" in answer.text
+    assert "holds no sign-in started by the portal for this answer" in answer.text and "another tab" in answer.text
     assert sandbox.request_count(TOKEN_REQUESTS) == 0
     assert_nothing_stored(config)
 
@@ -72,7 +74,7 @@ def test_a_replayed_callback_is_refused_even_with_a_copy_of_the_cookie(browser, 
     assert browser.callback(visit.callback_url).status_code == 303
     version = stored_entry(config).version
     replay = Browser(browser.base)
-    replace_cookie(replay, visit.sign_in_cookie)
+    replace_cookie(replay, visit.sign_in_cookie, visit.callback_url)
     answer = replay.callback(visit.callback_url)
     assert answer.status_code == 400
     assert "used already" in answer.text
@@ -89,7 +91,7 @@ def test_an_expired_sign_in_cookie_is_refused_before_any_token_request(browser, 
     old = start_authorization(authorization_endpoint=visit.authorize_url.split("?")[0], issuer=sandbox.issuer,
                               client_id=config.client_id, redirect_uri=config.redirect_uri)
     old = dataclasses.replace(old, state=query["state"], created_at=time.time() - 660)
-    replace_cookie(browser, seal_sign_in(old, new_cookie_sealer({"HEALTHCODE_CACHE_KEY": _key()})))
+    replace_cookie(browser, seal_sign_in(old, new_cookie_sealer({"HEALTHCODE_CACHE_KEY": _key()})), visit.callback_url)
     answer = browser.callback(visit.callback_url)
     assert answer.status_code == 400
     assert "longer than 10 minutes" in answer.text
@@ -114,7 +116,7 @@ def test_a_damaged_or_foreign_cookie_is_refused_before_any_token_request(browser
         cookie = seal_sign_in(forged, new_cookie_sealer({"HEALTHCODE_CACHE_KEY": new_random_key()}))
     else:
         cookie = "not-a-sealed-cookie"
-    replace_cookie(browser, cookie)
+    replace_cookie(browser, cookie, visit.callback_url)
     answer = browser.callback(visit.callback_url)
     assert answer.status_code == 400
     assert sandbox.request_count(TOKEN_REQUESTS) == 0
@@ -164,7 +166,7 @@ def test_a_store_that_cannot_be_reached_says_the_robots_are_not_authorised_yet(m
         other = f"http://127.0.0.1:{port}"
         query = urlsplit(visit.callback_url).query
         answer = browser.http.get(f"{other}/bots/postauth?{query}", allow_redirects=False, timeout=60,
-                                  cookies={COOKIE_NAME: visit.sign_in_cookie})
+                                  cookies={visit.cookie_name: visit.sign_in_cookie})
     assert answer.status_code == 503
     assert "The robots are not authorised yet." in answer.text and "cannot be reached" in answer.text
     assert sandbox.request_count(TOKEN_REQUESTS) == 0

@@ -1,0 +1,269 @@
+"""Issue 20's red team: each finding reproduced against the real portal (cheroot), the sandbox and requests."""
+
+import socket
+import threading
+import time
+from contextlib import contextmanager
+from email.utils import parsedate_to_datetime
+
+import pytest
+
+from healthcode_auth import HealthcodeConfig
+from healthcode_auth.errors import ConfigurationError
+from healthcode_auth.storage.file_store import FileTokenStore
+from healthcode_portal.app import create_app
+from healthcode_portal.portal_server import PortalServer, PortalStartError, parse_proxies
+from healthcode_portal.sign_in_cookie import MAX_PENDING
+from healthcode_sandbox import Supervisor
+from portal.portal_helpers import (
+    Browser,
+    events,
+    free_port,
+    portal_base,
+    running_portal,
+    sign_in_cookies,
+    stored_entry,
+)
+from portal.test_portal_hardening import raw
+
+TOKEN_REQUESTS = "token.authorization_code"
+
+
+def signed_in_browser(config):
+    browser = Browser(portal_base(config.redirect_uri))
+    assert browser.callback(browser.sign_in_at_sso().callback_url).status_code == 303
+    return browser
+
+
+def session_cookie(browser):
+    return browser.http.cookies.get("healthcode_portal")
+
+
+# 1. The portal session belongs to one portal, and to the allow-list as it is now.
+
+def test_a_portal_session_of_one_portal_is_no_session_at_another_portal_of_the_fleet(make_config, sandbox):
+    """Same fleet key, another client (and allow-list): A's session must neither read B's status nor sign B out."""
+    port_a, port_b = free_port(), free_port()
+    config_a = make_config(uri=f"http://127.0.0.1:{port_a}/bots/postauth", client_id="portal_a_app")
+    config_b = make_config(uri=f"http://127.0.0.1:{port_b}/bots/postauth", client_id="portal_b_app",
+                           supervisors=("someone.else",))
+    with running_portal(config_a, port_a), running_portal(config_b, port_b):
+        stolen = session_cookie(signed_in_browser(config_a))
+        at_b = Browser(portal_base(config_b.redirect_uri))
+        at_b.http.cookies.set("healthcode_portal", stolen, domain="127.0.0.1", path="/bots/")
+        status = at_b.get("status")
+        assert status.status_code == 303 and status.headers["Location"] == at_b.base
+        sign_out = at_b.http.post(at_b.base + "sign-out", data={"csrf_token": at_b.csrf()}, allow_redirects=False)
+        assert sign_out.status_code == 403
+    assert stored_entry(config_a) is not None and sandbox.request_count("revoke") == 0
+
+
+def test_a_portal_session_ends_when_its_account_leaves_the_allow_list(make_config, sandbox, unused_port):
+    config = make_config()
+    with running_portal(config, unused_port):
+        browser = signed_in_browser(config)
+        assert browser.get("status").status_code == 200
+    narrower = make_config(supervisors=("practice.manager",))  # the operator restarts it with another list
+    with running_portal(narrower, unused_port):
+        status = browser.get("status")
+        assert status.status_code == 303 and status.headers["Location"] == browser.base
+        sign_out = browser.http.post(browser.base + "sign-out", data={"csrf_token": browser.csrf()},
+                                     allow_redirects=False)
+        assert sign_out.status_code == 403
+    assert stored_entry(config) is not None and sandbox.request_count("revoke") == 0
+
+
+def test_the_portal_session_lasts_15_minutes_and_ends_with_the_sign_out(browser, config):
+    answer = browser.callback(browser.sign_in_at_sso().callback_url)
+    cookie = next(c for c in answer.raw.headers.getlist("Set-Cookie") if c.startswith("healthcode_portal="))
+    expires = parsedate_to_datetime(cookie.split("Expires=", 1)[1].split(";", 1)[0]).timestamp()
+    assert 14 * 60 <= expires - time.time() <= 15 * 60 + 5
+    page = browser.http.post(browser.base + "sign-out", data={"csrf_token": browser.csrf("status")},
+                             allow_redirects=False)
+    assert page.status_code == 200 and "The robots are signed out" in page.text
+    assert browser.get("status").status_code == 303
+
+
+# 2. The landing page never waits for the SSO.
+
+@contextmanager
+def hanging_sso():
+    """An SSO that takes connections and never answers."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(50)
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}/.well-known/openid-configuration"
+
+
+def test_the_landing_page_does_not_wait_for_a_hanging_sso(fleet_key, tmp_path):
+    port = free_port()
+    with hanging_sso() as discovery:
+        config = HealthcodeConfig(client_id="hanging_app", redirect_uri=f"http://127.0.0.1:{port}/bots/postauth",
+                                  environment=discovery, supervisors=("supervisor",), timeout=5,
+                                  token_cache=str(tmp_path / "tokens.json"))
+        with running_portal(config, port):
+            browser = Browser(portal_base(config.redirect_uri))
+            for _ in range(3):
+                started = time.monotonic()
+                assert browser.get("").status_code == 200
+                assert time.monotonic() - started < 2
+
+
+# 3. A stray callback spoils no sign-in in progress; two tabs sign in at once.
+
+def test_a_stray_callback_does_not_delete_the_sign_in_in_progress(browser, sandbox, config):
+    visit = browser.sign_in_at_sso()
+    stray = browser.callback(browser.base + "postauth?code=x&state=junk")  # an attacker's link, another tab's answer
+    assert stray.status_code == 400
+    assert browser.callback(visit.callback_url).status_code == 303
+    assert "another tab" in stray.text
+    assert sandbox.request_count(TOKEN_REQUESTS) == 1
+
+
+def test_two_tabs_sign_in_at_once_and_a_browser_keeps_few_sign_ins(browser, sandbox, config):
+    first, second = browser.authorise(), browser.authorise()
+    first_answer, second_answer = Supervisor().sign_in(first.authorize_url), Supervisor().sign_in(second.authorize_url)
+    assert browser.callback(second_answer).status_code == 303
+    assert browser.callback(first_answer).status_code == 303
+    assert not sign_in_cookies(browser)
+    for _ in range(MAX_PENDING + 2):
+        browser.authorise()
+    assert len(sign_in_cookies(browser)) == MAX_PENDING
+
+
+# 4. Slow clients: more threads, and a silent connection dropped after 10 seconds.
+
+def test_twenty_idle_connections_do_not_keep_a_supervisor_out(config, unused_port):
+    server = PortalServer(create_app(config), "127.0.0.1", unused_port)  # the command's defaults
+    server.start()
+    thread = threading.Thread(target=server.serve, daemon=True)
+    thread.start()
+    idle = [socket.create_connection(("127.0.0.1", unused_port)) for _ in range(20)]
+    try:
+        for connection in idle[:10]:
+            connection.sendall(b"GET /bots/ HTTP/1.1\r\nHost: x\r\n")  # headers that never end
+        time.sleep(1)
+        started = time.monotonic()
+        browser = Browser(portal_base(config.redirect_uri))
+        assert browser.http.get(browser.base, timeout=5).status_code == 200
+        assert time.monotonic() - started < 3
+        idle[-1].settimeout(20)
+        started = time.monotonic()
+        while idle[-1].recv(1000):  # cheroot may say 408 first
+            pass
+        assert time.monotonic() - started < 13  # a silent connection is dropped
+    finally:
+        for connection in idle:
+            connection.close()
+        server.stop()
+        thread.join(10)
+
+
+# 5. No redirect names the Host header.
+
+@pytest.mark.parametrize("path", ["/bots", "/bots//status", "/bots//postauth?code=C&state=S", "/bots/static",
+                                  "//bots/", "/bots/static//portal.css"])
+def test_no_redirect_names_a_hostile_host_header(browser, path):
+    root = Browser(browser.base.split("/bots/", 1)[0] + "/")
+    answer = raw(root, "GET", path.lstrip("/") if not path.startswith("//") else path[1:], {"Host": "evil.example"})
+    location = answer.getheader("Location") or ""
+    assert "evil" not in location
+    assert answer.status in (200, 303, 308, 400, 404)
+    if location:
+        assert location.startswith(browser.base.split("/bots/", 1)[0] + "/")
+
+
+# 6. Simultaneous callbacks: the page judges by what the store did with this sign-in.
+
+def test_a_sign_in_stored_then_replaced_by_a_token_issued_earlier_is_no_false_503(browser, sandbox, config,
+                                                                                   monkeypatch):
+    """The race of simultaneous callbacks: ours is stored, then another callback stores its token, which the
+    SSO issued a moment before ours."""
+    earlier = Browser(browser.base)
+    assert earlier.callback(earlier.sign_in_at_sso().callback_url).status_code == 303
+    theirs = stored_entry(config).entry
+    write = FileTokenStore.store
+    replaced = []
+
+    def then_theirs(store, entry, expected_version):
+        version = write(store, entry, expected_version)
+        if version is not None and entry.token.access_token != theirs.token.access_token and not replaced:
+            replaced.append(write(store, theirs, version))
+        return version
+
+    monkeypatch.setattr(FileTokenStore, "store", then_theirs)
+    answer = browser.callback(browser.sign_in_at_sso().callback_url)
+    assert replaced and replaced[0] is not None
+    assert answer.status_code == 303, answer.text
+    assert stored_entry(config).entry.token.access_token == theirs.token.access_token
+
+
+def test_a_sign_in_the_store_did_not_take_is_a_503_even_when_another_is_stored(browser, sandbox, config,
+                                                                               monkeypatch):
+    earlier = Browser(browser.base)
+    assert earlier.callback(earlier.sign_in_at_sso().callback_url).status_code == 303
+    theirs = stored_entry(config).entry
+    write = FileTokenStore.store
+    monkeypatch.setattr(FileTokenStore, "store", lambda store, entry, version: None if entry.token.access_token
+                        != theirs.token.access_token else write(store, entry, version))
+    answer = browser.callback(browser.sign_in_at_sso().callback_url)
+    assert answer.status_code == 503 and "could not keep the authorisation" in answer.text
+
+
+# 7. A 5xx page's details only to a supervisor with a portal session.
+
+def test_a_store_problem_is_told_to_a_visitor_without_its_details(make_config, config, unused_port):
+    redis_port = free_port()
+    down = make_config(token_cache=f"redis://127.0.0.1:{redis_port}/0", timeout=2)
+    with running_portal(config, unused_port):
+        supervisor = signed_in_browser(config)
+    with running_portal(down, unused_port):
+        visitor = Browser(portal_base(down.redirect_uri))
+        anonymous = visitor.http.post(visitor.base + "authorise", data={"csrf_token": visitor.csrf()},
+                                      allow_redirects=False, timeout=30)
+        signed_in = supervisor.http.post(supervisor.base + "sign-out", data={"csrf_token": supervisor.csrf()},
+                                         allow_redirects=False, timeout=30)
+    assert anonymous.status_code == 503 and signed_in.status_code == 503
+    assert "log says why." in anonymous.text
+    assert "redis" not in anonymous.text.lower() and str(redis_port) not in anonymous.text
+    assert f"127.0.0.1:{redis_port}" in signed_in.text  # the supervisor of this portal sees why
+
+
+# 8. The application itself needs an allow-list.
+
+def test_create_app_needs_an_allow_list_or_an_explicit_any_account(make_config):
+    config = make_config(supervisors=())
+    with pytest.raises(ConfigurationError, match="--any-healthcode-account"):
+        create_app(config)
+    assert create_app(config, any_account=True) is not None
+
+
+# 9. X-Forwarded-For from a trusted proxy: an IP address, or the proxy's own.
+
+@pytest.mark.parametrize("forwarded", ["<script>alert(1)</script>", "1" * 3000, "203.0.113.9, <b>x</b>"])
+def test_a_forwarded_for_that_is_no_ip_address_is_not_recorded(make_config, sandbox, forwarded):
+    port = free_port()
+    config = make_config(uri=f"http://127.0.0.1:{port}/bots/postauth", client_id=f"xff_{port}")
+    with running_portal(config, port, trusted_proxies=parse_proxies(["127.0.0.1"])):
+        browser = Browser(portal_base(config.redirect_uri))
+        answer = browser.callback(browser.sign_in_at_sso().callback_url, headers={"X-Forwarded-For": forwarded})
+    assert answer.status_code == 303
+    assert events(config)[-1]["address"] == "127.0.0.1"
+
+
+# 10. Why the portal cannot listen, in an operator's words.
+
+@pytest.mark.parametrize(("host", "said"), [("10.255.255.1", "is not an address of this machine"),
+                                          ("no-such-host.invalid", "there is no host 'no-such-host.invalid'"),
+                                          ("127.0.0.1", "the port is in use")])
+def test_why_the_portal_cannot_listen_is_worded_by_the_error(config, host, said):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(PortalStartError) as raised:
+            PortalServer(create_app(config), host, port).start()
+    message = str(raised.value)
+    assert said in message and f"cannot listen on {host}:{port}:" in message
+    assert "Errno" not in message and "'," not in message
+
