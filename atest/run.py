@@ -15,6 +15,7 @@ Outputs go to results/atest, or to the directory in the ATEST_OUTPUT environment
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import subprocess
@@ -277,13 +278,16 @@ def run_portal(sandbox: Sandbox, extra: list[str]) -> int:
     direct_uri, proxied_uri = f"http://127.0.0.1:{direct}/postauth", f"https://127.0.0.1:{proxy}/bots/postauth"
     sandbox.add_client(Client("portal_rpa_app", (direct_uri, proxied_uri), name="Riverside Practice"))
     children = []
-    with RedisServer() as redis, tempfile.TemporaryDirectory(prefix="healthcode-portal-") as temp:
+    from receivers import Webhook
+
+    with RedisServer() as redis, tempfile.TemporaryDirectory(prefix="healthcode-portal-") as temp, Webhook() as hook:
         key = new_random_key()
         OWN_SECRETS["store password"].append(redis.password)
         OWN_SECRETS["cache key"].append(key)
         env = {**settings(sandbox.url, output), "HEALTHCODE_CLIENT_ID": "portal_rpa_app",
                "HEALTHCODE_TOKEN_CACHE": redis.url, "HEALTHCODE_CACHE_KEY": key, "HEALTHCODE_SUPERVISORS": "supervisor",
-               "HEALTHCODE_CLIENT_NAME": "Riverside Practice", "HEALTHCODE_TIMEZONE": "Europe/London"}
+               "HEALTHCODE_CLIENT_NAME": "Riverside Practice", "HEALTHCODE_TIMEZONE": "Europe/London",
+               "HEALTHCODE_NOTIFY": hook.url()}  # the portal's "authorised" and "signed out" notices: scanned
         env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
         direct_env = {**env, "HEALTHCODE_REDIRECT_URI": direct_uri,
                       "HEALTHCODE_PORTAL_URL": f"http://127.0.0.1:{direct}/"}
@@ -314,6 +318,12 @@ def run_portal(sandbox: Sandbox, extra: list[str]) -> int:
         finally:
             for child in reversed(children):
                 child.stop()
+            (output / "notices.json").write_text(json.dumps(hook.received, indent=2), encoding="utf-8")
+        kinds = [notice.get("title", "") for notice in hook.received]
+        print(f"The portal's notices: {len(kinds)} ({', '.join(sorted(set(kinds)))}).")
+        if not any(kind == "Healthcode robots authorised" for kind in kinds):
+            print("No 'authorised' notice reached the webhook: a sign-in through the portal must tell the supervisors.")
+            rc = max(rc, 1)
     return rc
 
 

@@ -111,7 +111,8 @@ def _keep(response: httpx.Response, jar: dict[str, str], flags: dict[str, str]) 
     """Take the answer's Set-Cookie headers into the jar (a deleted cookie leaves it) and note their flags."""
     for header in response.headers.get_list("set-cookie"):
         for name, morsel in SimpleCookie(header).items():
-            kind = "healthcode_portal_sign_in" if name.startswith("healthcode_portal_sign_in_") else name  # one a sign-in
+            sign_in = name.startswith("healthcode_portal_sign_in_")  # one cookie per sign-in: noted as one kind
+            kind = "healthcode_portal_sign_in" if sign_in else name
             flags.setdefault(kind, "; ".join(part.strip() for part in header.split(";")[1:]))
             if morsel["max-age"] == "0" or not morsel.value or morsel.value == '""':
                 jar.pop(name, None)
