@@ -81,6 +81,8 @@ class TrustedProxies:
             address = ipaddress.ip_address((peer or "").split("%", 1)[0])
         except ValueError:
             return False
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped  # a dual-stack listener's peer ::ffff:127.0.0.1 is 127.0.0.1
         return any(address in network for network in self.proxies)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -97,7 +99,7 @@ def forwarded_client(header: str) -> str | None:
     if not last or len(last) > 64:
         return None
     try:
-        return str(ipaddress.ip_address(last))
+        return None if "%" in last else str(ipaddress.ip_address(last))  # no scope id: a zone is free text
     except ValueError:
         return None
 

@@ -103,8 +103,10 @@ def portal_supervisor() -> str | None:
         return None
     if not 0 <= time.time() - since <= SESSION_LIFETIME.total_seconds():
         return None
-    allowed = portal_of(current_app).config.supervisors
-    if allowed and (not isinstance(account, str) or account not in allowed):
+    config = portal_of(current_app).config
+    allowed = config.supervisors
+    if allowed and (not isinstance(account, str) or account not in allowed
+                    or session.get("claim") != config.supervisor_claim):
         return None
     return supervisor
 

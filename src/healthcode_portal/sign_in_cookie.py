@@ -22,6 +22,8 @@ import base64
 import binascii
 import hashlib
 import hmac
+import json
+import re
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -31,6 +33,9 @@ from healthcode_auth.storage.sealing import Sealer, Unreadable, new_sealer, unse
 from healthcode_auth.storage.store import TokenStore
 
 COOKIE_PREFIX = "healthcode_portal_sign_in_"  # then a digest of the sign-in's state
+_COOKIE_NAME = re.compile(re.escape(COOKIE_PREFIX) + "[0-9a-f]{32}")
+_COOKIE_SALT = hashlib.sha256(b"healthcode-portal-sign-in-cookie/1").digest()[:16]  # the purpose's, fixed
+_COOKIE_SALT_TEXT = base64.b64encode(_COOKIE_SALT).decode("ascii")
 MAX_PENDING = 3  # sign-ins a browser may have in progress at once (tabs): each cookie is about 1 KB
 LIFETIME = 600.0  # seconds a sign-in may take, from the button to the callback
 PURPOSE = "healthcode-portal-sign-in/1"  # a sealed document of any other kind is no sign-in cookie
@@ -66,17 +71,30 @@ def cookie_name(state: str) -> str:
 
 def surplus_sign_ins(cookies: Mapping[str, str], environ: dict[str, str], keep: int) -> list[str]:
     """The names of the pending sign-in cookies beyond the newest ``keep`` (those that cannot be
-    opened first, then the oldest): a new sign-in replaces them, so a browser holds few."""
+    opened first, then the oldest): a new sign-in replaces them, so a browser holds few. At most
+    ``keep + 2`` are opened; others of our name are dropped unopened (a browser stuffed with them)."""
     ages = []
-    for name, value in cookies.items():
-        if name.startswith(COOKIE_PREFIX):
+    ours = [name for name in cookies if _COOKIE_NAME.fullmatch(name)]
+    for number, name in enumerate(ours):
+        created = 0.0
+        if number < keep + 2:
             try:
-                payload, _ = unseal(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)), environ)
+                payload, _ = _unsealed(cookies[name], environ)
                 created = float(payload.get("created_at", 0.0))
             except (binascii.Error, ValueError, TypeError, Unreadable):
                 created = 0.0
-            ages.append((created, name))
+        ages.append((created, name))
     return [name for _, name in sorted(ages)[:max(0, len(ages) - keep)]]
+
+
+def _unsealed(value: str, environ: dict[str, str]) -> tuple[dict[str, Any], Sealer]:
+    """A cookie's sealed document, opened only when it was sealed as the portal seals (its salt and
+    key source): a forged one never costs a key derivation (a passphrase's scrypt) with its salt."""
+    raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    header = json.loads(raw)
+    if not isinstance(header, dict) or header.get("salt") != _COOKIE_SALT_TEXT:
+        raise ValueError("not sealed by the portal")
+    return unseal(raw, environ)
 
 
 def open_sign_in(value: str | None, environ: dict[str, str], *, client_id: str, redirect_uri: str,
@@ -89,9 +107,8 @@ def open_sign_in(value: str | None, environ: dict[str, str], *, client_id: str, 
     if len(value) > MAX_COOKIE:
         raise BadSignInCookie("The sign-in cookie is not one the portal wrote.")
     try:
-        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
-        payload, _ = unseal(raw, environ)
-    except (binascii.Error, ValueError, Unreadable):
+        payload, _ = _unsealed(value, environ)
+    except (binascii.Error, ValueError, RecursionError, Unreadable):
         raise BadSignInCookie("The sign-in cookie cannot be opened: it was altered, or it was sealed with another "
                               "key than this portal's.") from None
     try:
@@ -136,6 +153,7 @@ def _request_from(payload: Mapping[str, Any]) -> AuthorizationRequest:
 
 
 def new_cookie_sealer(environ: dict[str, str]) -> Sealer:
-    """The sealer of this portal process: the key new documents use (HEALTHCODE_CACHE_KEY, the
-    keyring or the key file, as the store), read once, with a salt of its own."""
-    return new_sealer(environ)
+    """The sealer of the portal's sign-in cookies: the key new documents use (HEALTHCODE_CACHE_KEY,
+    the keyring or the key file, as the store), with the cookies' own fixed salt, so every portal
+    process derives one key once, and a cookie with another salt is refused before any derivation."""
+    return Sealer(new_sealer(environ).key, _COOKIE_SALT)

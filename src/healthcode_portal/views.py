@@ -186,6 +186,7 @@ def register_views(app: Flask) -> None:
         session["supervisor"] = token.supervisor or "(unknown)"
         session["since"] = time.time()
         session["account"] = _account_of(hc, token)  # as the allow-list names it: checked on every request
+        session["claim"] = hc.config.supervisor_claim  # and which claim named it (a change of claim ends it)
         log.info("The robots were authorised through the portal by %r from %s.", token.supervisor, address)
         response = see_other("authorised")
         if cookie is not None:

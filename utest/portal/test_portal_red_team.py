@@ -267,3 +267,44 @@ def test_why_the_portal_cannot_listen_is_worded_by_the_error(config, host, said)
     assert said in message and f"cannot listen on {host}:{port}:" in message
     assert "Errno" not in message and "'," not in message
 
+
+
+# The second round: the first round's fixes, attacked again.
+
+def test_a_portal_session_ends_when_the_claim_that_names_accounts_changes(make_config, sandbox, unused_port):
+    config = make_config()
+    with running_portal(config, unused_port):
+        browser = signed_in_browser(config)
+        assert browser.get("status").status_code == 200
+    # The operator names accounts by another claim; the old session's account text is on the new list.
+    other_claim = make_config(supervisors=("supervisor",), supervisor_claim="client_id")
+    with running_portal(other_claim, unused_port):
+        assert browser.get("status").status_code == 303
+
+
+def test_a_forged_sign_in_cookie_costs_no_key_derivation(fleet_key, monkeypatch):
+    import base64
+    import json
+    import secrets
+
+    from healthcode_portal import sign_in_cookie
+
+    opened = []
+    monkeypatch.setattr(sign_in_cookie, "unseal", lambda raw, environ: opened.append(raw) or ({}, None))
+    forged = base64.urlsafe_b64encode(json.dumps({"format": "healthcode-token-cache", "version": 2, "key_source": "env",
+                                                  "salt": base64.b64encode(secrets.token_bytes(16)).decode(),
+                                                  "generation": 0, "nonce": "", "ciphertext": ""}).encode()).decode()
+    stuffed = {sign_in_cookie.COOKIE_PREFIX + secrets.token_hex(16): forged for _ in range(55)}
+    stuffed.update({f"{sign_in_cookie.COOKIE_PREFIX}not-a-digest-{n}": forged for n in range(5)})
+    surplus = sign_in_cookie.surplus_sign_ins(stuffed, {}, MAX_PENDING)
+    with pytest.raises(sign_in_cookie.BadSignInCookie):
+        sign_in_cookie.open_sign_in(forged, {}, client_id="x", redirect_uri="http://127.0.0.1/postauth")
+    assert opened == [] and len(surplus) == 55 - MAX_PENDING  # none opened; names that are no digest ignored
+
+
+def test_forwarded_addresses_are_plain_ip_addresses_and_a_dual_stack_peer_is_its_ipv4():
+    from healthcode_portal.portal_server import TrustedProxies, forwarded_client
+
+    assert forwarded_client("fe80::1%\x1b[31mRED") is None and forwarded_client("10.0.0.7") == "10.0.0.7"
+    proxies = TrustedProxies(lambda environ, start: [], parse_proxies(["127.0.0.1"]))
+    assert proxies.trusts("::ffff:127.0.0.1") and not proxies.trusts("::ffff:10.0.0.1")
