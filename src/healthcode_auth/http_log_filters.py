@@ -20,7 +20,7 @@ _HTTPX_REQUEST = 'HTTP Request: %s %s "%s %d %s"'  # httpx's INFO line: method, 
 _PATH = re.compile(r"(?<![\w/.:])/[^\s\"]*")  # a path (and query) standing alone, as urllib3 logs it
 URLLIB3_LOGGERS = ("urllib3.connectionpool", "urllib3.connection", "urllib3.util.retry", "urllib3.poolmanager",
                    "urllib3.response", "requests_oauthlib.oauth2_session")
-_WORDS = re.compile(r"[A-Za-z][A-Za-z ]*")
+_WORDS = re.compile(r"(?:[A-Za-z]+ +)*[A-Za-z]+(?= |$)")  # whole words only: never the start of a token
 HTTPCORE_LOGGERS = ("httpcore.connection", "httpcore.connection_pool", "httpcore.http11", "httpcore.http2",
                     "httpcore.proxy", "httpcore.socks")
 
@@ -55,9 +55,7 @@ def _fixed_words(text: str) -> str:
     """A record's own words before the first value it quotes ("Failed to parse headers", "Retrying",
     "Redirecting", "Requesting url"): never the value."""
     words = _WORDS.match(text)
-    if words is None:
-        return "(a message of the HTTP client)"
-    return re.sub(r"\s+(?:https?)?\s*$", "", words.group(0)).strip()[:100]
+    return words.group(0)[:100] if words else "(a message of the HTTP client)"
 
 
 def _origin_only(text: str) -> str:

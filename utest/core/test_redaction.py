@@ -19,8 +19,9 @@ def test_registered_secrets_are_masked_in_guarded_loggers(caplog):
         with caplog.at_level(logging.DEBUG):
             logging.getLogger("urllib3.connectionpool").debug("sending Bearer %s", "the-access-token-value")
             logging.getLogger("httpx").info("short stays")
-        assert "the-access-token-value" not in caplog.text
-        assert f"Bearer {MASK}" in caplog.text
+        assert "the-access-token-value" not in caplog.text and "Bearer the" not in caplog.text
+        # Masked, or (once a library made an HTTP client: http_log_filters.py) cut to its own words.
+        assert f"Bearer {MASK}" in caplog.text or "sending Bearer\n" in caplog.text
         assert "short stays" in caplog.text
     finally:
         for name in ("urllib3.connectionpool", "httpx"):

@@ -25,8 +25,8 @@ pytestmark = pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason=
 
 def interruptible():
     """As a terminal starts a command: Ctrl+C (SIGINT) at its default, whatever the test run inherited
-    (a shell may start background jobs with SIGINT ignored, and Python then installs no
-    KeyboardInterrupt). A precaution: a Ctrl+C lost on a loaded CI machine is not yet explained."""
+    (a shell without job control starts background jobs with SIGINT ignored, children inherit it, and
+    Python then installs no KeyboardInterrupt: the Ctrl+C lost in CI runs started in the background)."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 

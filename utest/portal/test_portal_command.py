@@ -68,8 +68,11 @@ def test_the_portal_process_serves_a_sign_in_and_stops_on_ctrl_c(sandbox, fleet_
     sandbox.add_client(Client(CLIENT_ID, (redirect_uri,)))
     cache = tmp_path / "fleet" / "tokens.json"
     env = portal_env(sandbox, redirect_uri, supervisors="supervisor", token_cache=str(cache))
+    # Ctrl+C at its default, as a terminal starts it: a run started in the background (a CI job) has
+    # SIGINT ignored, and its children would inherit that and never see the Ctrl+C.
     process = subprocess.Popen([sys.executable, "-m", "healthcode_cli", "portal", "--listen", f"127.0.0.1:{port}"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         line = process.stdout.readline()
         assert "listens on http://127.0.0.1:" in line and f"open http://127.0.0.1:{port}/bots/" in line
