@@ -139,8 +139,10 @@ def notify_once(store: TokenStore, config: HealthcodeConfig, claims: Sequence[st
     own service answered."""
     sending: list[tuple[str, list[tuple[str, Claim | None]]]] = []
     known: list[Claim] = []  # what the fleet knows of each address: held by others, or settled here
-    addresses = {_address(url): url for url in reversed(urls)}  # one spelling of each address: the first
-    for address, url in reversed(addresses.items()):
+    addresses: dict[str, str] = {}
+    for url in urls:
+        addresses.setdefault(_address(url), url)  # one spelling of each address: the first
+    for address, url in addresses.items():
         ours, standing = _take(store, notice.kind, [f"{name}|{address}" for name in claims], keep)
         if ours:
             sending.append((url, ours))

@@ -16,17 +16,15 @@ renew it; 130 interrupted.
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 
 from healthcode_auth.errors import ConfigurationError, HealthcodeAuthError
-from healthcode_auth.redaction import REDACTOR
 from healthcode_auth.storage.key_sources import ENV_KEY, new_random_key
 from healthcode_auth.version import __version__
 
 from .cycle_commands import remind, wait
-from .options import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Parser, add_config_options
+from .options import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Parser, add_config_options, log_to_stderr
 from .portal_commands import add_portal_command
 from .report_commands import check, history, set_aside, status
 from .starter_commands import init
@@ -131,27 +129,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _say_what_the_core_says() -> None:
-    """The core's notices (a key file created, a token kept for this run only) on stderr, as
-    plain lines, secrets masked."""
-    core = logging.getLogger("healthcode_auth")
-    if any(getattr(handler, "healthcode_cli", False) for handler in core.handlers):
-        return  # main() called again in this process
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    handler.addFilter(REDACTOR)
-    handler.healthcode_cli = True  # type: ignore[attr-defined]
-    core.addHandler(handler)
-    core.setLevel(logging.INFO)
-    core.propagate = False
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["sandbox"]:
         return _sandbox(argv[1:])
     args = build_parser().parse_args(argv)
-    _say_what_the_core_says()
+    log_to_stderr("healthcode_auth", "%(message)s")  # the core's notices (a key file made...), as plain lines
     try:
         return int(args.handler(args))
     except ConfigurationError as error:

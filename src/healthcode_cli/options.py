@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import sys
 from typing import NoReturn
 
 from healthcode_auth.config import ENV_VARS, HealthcodeConfig
 from healthcode_auth.errors import ConfigurationError
 from healthcode_auth.protocol.urls import split_url
+from healthcode_auth.redaction import REDACTOR
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 EXIT_SIGN_IN_REQUIRED, EXIT_RENEWAL_DUE = 3, 4
@@ -111,3 +114,18 @@ def _no_password_in_argv(token_cache: str | None) -> None:
             raise ConfigurationError("token_cache", "--token-cache must not carry a password (or what may be one, "
                                      "before an @): every user of this machine can read a command line. Put the "
                                      "URL in HEALTHCODE_TOKEN_CACHE instead, from your secret store")
+
+
+def log_to_stderr(logger: str, fmt: str) -> None:
+    """``logger``'s records (INFO and above) on stderr in ``fmt``, secrets masked; once per process
+    (``main()`` may be called again in it)."""
+    target = logging.getLogger(logger)
+    if any(getattr(handler, "healthcode_cli", False) for handler in target.handlers):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(fmt))
+    handler.addFilter(REDACTOR)
+    handler.healthcode_cli = True  # type: ignore[attr-defined]
+    target.addHandler(handler)
+    target.setLevel(logging.INFO)
+    target.propagate = False

@@ -13,14 +13,11 @@ internal networks.
 from __future__ import annotations
 
 import argparse
-import logging
 import signal
 import sys
 from typing import Any
 
-from healthcode_auth.redaction import REDACTOR
-
-from .options import EXIT_OK, EXIT_USAGE, add_config_options, config_from
+from .options import EXIT_OK, EXIT_USAGE, add_config_options, config_from, log_to_stderr
 
 INSTALL_HINT = "The portal is not installed. Install it with: pip install 'robotframework-healthcode[portal]'"
 
@@ -63,7 +60,7 @@ def portal(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     host, port = parse_listen(args.listen)
     proxies = parse_proxies(args.trusted_proxy)
-    _log_to_stderr()
+    log_to_stderr("healthcode_portal", "%(asctime)s %(levelname)s %(message)s")  # its access log: no queries
     app = create_app(config, any_account=args.any_healthcode_account)  # refuses to start without an allow-list
     server = PortalServer(app, host, port, certificate=args.certificate, private_key=args.private_key,
                           trusted_proxies=proxies, threads=args.threads)
@@ -101,17 +98,3 @@ def _interrupt(signum: int, frame: object) -> None:
 
 def _shown(host: str) -> str:
     return f"[{host}]" if ":" in host else host
-
-
-def _log_to_stderr() -> None:
-    """The portal's log (its access log included: paths without query strings) on stderr, secrets masked."""
-    portal_log = logging.getLogger("healthcode_portal")
-    if any(getattr(handler, "healthcode_cli", False) for handler in portal_log.handlers):
-        return
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-    handler.addFilter(REDACTOR)
-    handler.healthcode_cli = True  # type: ignore[attr-defined]
-    portal_log.addHandler(handler)
-    portal_log.setLevel(logging.INFO)
-    portal_log.propagate = False
