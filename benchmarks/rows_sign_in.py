@@ -159,7 +159,7 @@ def measure(bench: Bench) -> list[Row]:
 
 
 def full_sign_in(bench: Bench, rounds: int) -> Row:
-    from HealthcodeLibrary.browsers import find_browser
+    from HealthcodeLibrary.browsers import chromium_args, find_browser
 
     choice = find_browser()
     if choice is None:
@@ -172,7 +172,7 @@ def full_sign_in(bench: Bench, rounds: int) -> Row:
     suites["base"].write_text(BASELINE_SIGN_IN.format(helper=helper))
     env = {**settings_env(sandbox.url, tmp / "unused.json"), "BENCH_SSO": sandbox.url}
     extra = ["--variable", f"EXECUTABLE:{choice.executable_path or ''}",
-             "--variable", f"ARGS:{choice.launch_args()!r}".replace("'", '"')]
+             "--variable", f"ARGS:{chromium_args()!r}".replace("'", '"')]
     times: dict[str, list[float]] = {"ours": [], "base": []}
     for _ in range(rounds):
         for name, suite in suites.items():

@@ -40,13 +40,12 @@ def exchange(bench: Bench, rounds: int) -> Row:
     import httpx
 
     from healthcode_auth import HealthcodeAuthClient, HealthcodeConfig, parse_redirect
-    from healthcode_auth.client import DiscoveryCache
     from healthcode_auth.protocol.token_endpoint import ClientAuthentication, authorization_code_request
     from healthcode_sandbox import Supervisor
 
     sandbox = bench.sandbox
     config = HealthcodeConfig(client_id="example_rpa_app", redirect_uri=REDIRECT, environment=sandbox.discovery_url)
-    client = HealthcodeAuthClient(config, discovery=DiscoveryCache())
+    client = HealthcodeAuthClient(config)
     plain = httpx.Client(timeout=30)
 
     def fresh_grant():

@@ -1,7 +1,6 @@
 """Configurations and sessions of healthcode_auth clients for a running sandbox, shared by test folders."""
 
 from healthcode_auth import HealthcodeConfig, Token
-from healthcode_auth.client import DISCOVERY_CACHE
 from healthcode_auth.session import HealthcodeSession
 from healthcode_sandbox import Sandbox, Supervisor
 
@@ -17,7 +16,6 @@ def config_for(sandbox: Sandbox, **settings) -> HealthcodeConfig:
 
 def new_session(sandbox: Sandbox, cache, **settings) -> HealthcodeSession:
     """A session on the token cache ``cache`` (a path or a store URL), as in a new process: nothing remembered."""
-    DISCOVERY_CACHE.clear()
     return HealthcodeSession.from_config(config_for(sandbox, token_cache=str(cache), **settings))
 
 

@@ -65,9 +65,6 @@ class BrowserChoice:
     executable_path: str | None = None
     channel: str | None = None
 
-    def launch_args(self) -> list[str]:
-        return chromium_args()
-
 
 def chromium_args() -> list[str]:
     """Flags for any Chromium-family browser: quiet networking, and no sandbox when running as root."""

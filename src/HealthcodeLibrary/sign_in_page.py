@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import contextlib
 import html
-import json
 import os
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -41,7 +40,7 @@ from typing import Any
 from robot.api import logger
 
 from healthcode_auth.authorization_probe import REFUSED, ProbeResult
-from healthcode_auth.errors import ConfigurationError, SignInPageError, first_line
+from healthcode_auth.errors import SignInPageError, SignInWouldBeRecordedError, first_line
 from healthcode_auth.protocol.urls import without_queries
 from healthcode_auth.redaction import SECRET_VARIABLES
 
@@ -58,7 +57,6 @@ from .settled_page import POLL_SETTLE_MS, SETTLE_MS, FormWatch, read_settled_pag
 
 EXTENSION = Path(__file__).with_name("redirect_capture.js")
 AUTHORISED_PAGE = Path(__file__).with_name("authorised.html")
-STATUSES = Path(__file__).with_name("capture_status.json")
 # How long the "bot authorised" page stays open for the supervisor to read before the library
 # closes the page it opened.
 READING_SECONDS = 30
@@ -229,10 +227,10 @@ class SignInPage:
             self.shown = self._shown_in_active_browser(browser)
             return
         if _browser_tracing_forced():
-            raise ConfigurationError("ROBOT_FRAMEWORK_BROWSER_TRACING", "it makes the Browser library record a "
-                                     "Playwright trace of the context the sign-in page opens in, and a trace holds "
-                                     "the supervisor's form and the redirect with the authorization code. Unset it "
-                                     "(environment variable or Robot variable) for the sign-in.")
+            raise SignInWouldBeRecordedError(
+                "ROBOT_FRAMEWORK_BROWSER_TRACING makes the Browser library record a Playwright trace of the context "
+                "the sign-in page opens in, and a trace holds the supervisor's form and the redirect with the "
+                "authorization code. Unset it (environment variable or Robot variable) for the sign-in.")
         if not browser.get_browser_ids(SelectionType.ACTIVE):
             launched = self._new_browser(browser, options)
             self.shown = PageShown.HEADLESS if options.headless else PageShown.WINDOW
@@ -337,22 +335,20 @@ def refuse_playwright_debug_log(environ: Mapping[str, str], *, browser_setting: 
     problems = []
     spec = environ.get("DEBUG", "")
     if playwright_namespaces_on(spec):
-        problems.append(("DEBUG", f"DEBUG='{spec}' turns it on ({', '.join(playwright_namespaces_on(spec)[:4])}): "
-                                  "remove its pw: (or '*') entries, add '-pw:*' to it, or unset it"))
+        problems.append(f"DEBUG='{spec}' turns it on ({', '.join(playwright_namespaces_on(spec)[:4])}): "
+                        "remove its pw: (or '*') entries, add '-pw:*' to it, or unset it")
     setting = str(getattr(browser_setting, "name", browser_setting)).lower()
     if browser_setting is not None and setting in _BROWSER_DEBUG_ON:
-        problems.append(("enable_playwright_debug", f"the Browser library's import setting enable_playwright_debug="
-                         f"{setting} turns it on (pw:api, into playwright-log.txt): import Browser with "
-                         "enable_playwright_debug=library (its default) or disabled"))
+        problems.append(f"the Browser library's import setting enable_playwright_debug={setting} turns it on "
+                        "(pw:api, into playwright-log.txt): import Browser with enable_playwright_debug=library (its "
+                        "default) or disabled")
     if node_debug and playwright_namespaces_on(node_debug):
-        problems.append(("DEBUG", f"the Browser library's node process runs with DEBUG='{node_debug}', which keeps "
-                                  "it on for as long as that process runs: start the robot (or the shared node "
-                                  "process) again without it"))
+        problems.append(f"the Browser library's node process runs with DEBUG='{node_debug}', which keeps it on for "
+                        "as long as that process runs: start the robot (or the shared node process) again without it")
     if problems:
-        raise ConfigurationError(problems[0][0], "Playwright's debug log would record this sign-in (the "
-                                 "authorization request, and the redirect with the authorization code): "
-                                 + "; and ".join(problem for _, problem in problems)
-                                 + ". Then open the sign-in page again.")
+        raise SignInWouldBeRecordedError(
+            "Playwright's debug log would record this sign-in (the authorization request, and the redirect with "
+            "the authorization code): " + "; and ".join(problems) + ". Then open the sign-in page again.")
 
 
 @contextlib.contextmanager
@@ -369,7 +365,3 @@ def secrets_hidden() -> Iterator[None]:
         for name, value in hidden.items():
             os.environ.setdefault(name, value)  # what the suite set meanwhile stays
 
-
-def load_statuses() -> dict[str, str]:
-    """The statuses ``capture_status.json`` defines (without its comment)."""
-    return {k: v for k, v in json.loads(STATUSES.read_text(encoding="utf-8")).items() if not k.startswith("_")}

@@ -11,9 +11,8 @@ automation, the keyword library or the sandbox, so it can be used from any Pytho
         sign_in = client.start_sign_in()          # open sign_in.url for the supervisor
         token = client.complete_sign_in(sign_in, url_the_browser_was_redirected_to)
 
-Its floors, each importing only the floors below (``docs/architecture.md``): ``errors`` and
-``redaction``; ``protocol/`` (pure functions); ``config`` and ``storage/``; ``transport``;
-``client``; ``session``; ``http_auth`` and ``api_client`` (:class:`HealthcodeApi`: Healthcode's APIs by name).
+Its layout, floor by floor, is in ``docs/architecture.md`` (the one map, which the architecture
+test reads); :class:`HealthcodeApi` calls Healthcode's APIs by name.
 """
 
 from __future__ import annotations
@@ -80,6 +79,7 @@ if TYPE_CHECKING:
         SignInPageError,
         SignInTimeoutError,
         SignInWindowClosedError,
+        SignInWouldBeRecordedError,
         StateMismatchError,
         StoreError,
         StoreKeyError,
@@ -151,6 +151,7 @@ __all__ = [
     "SignInPageError",
     "SignInTimeoutError",
     "SignInWindowClosedError",
+    "SignInWouldBeRecordedError",
     "SignedOutError",
     "StateMismatchError",
     "StoreError",

@@ -1,4 +1,4 @@
-"""Floor 7: calling Healthcode's APIs the way Healthcode documents them, from Python.
+"""Calling Healthcode's APIs the way Healthcode documents them, from Python.
 
 ::
 

@@ -1,4 +1,4 @@
-"""Floor 5: the API discovery document of one robot: fetched through the transport (the SSO's deadline,
+"""The API discovery document of one robot: fetched through the transport (the SSO's deadline,
 trust store, proxy and size bounds), kept in memory for the run and in the token store beside the
 token, and fetched again when Healthcode says an API moved (a 404, a 301 or 302) or on demand.
 

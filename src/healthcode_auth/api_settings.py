@@ -1,4 +1,4 @@
-"""Floor 3: the settings of calls to Healthcode's APIs, checked: the site, the API version, where the
+"""The settings of calls to Healthcode's APIs, checked: the site, the API version, where the
 API discovery document is, the Basic header's user at the token endpoint, and whether API contents
 may be logged.
 

@@ -1,4 +1,4 @@
-"""Floor 5: does the SSO accept this registration's authorization request? Asked without signing in.
+"""Does the SSO accept this registration's authorization request? Asked without signing in.
 
 ``healthcode-auth check`` sends the authorization request a sign-in would send (a fresh state
 and PKCE challenge; nothing of it is ever redeemed), follows the SSO's own redirects, and reads

@@ -1,10 +1,11 @@
-"""Floor 5: the sign-in, end to end, for one configuration: discovery, request, exchange, verify.
+"""The sign-in, end to end, for one configuration: discovery, request, exchange, verify.
 
 Like MSAL's auth-code flow, a sign-in is an object created at the start
 (:meth:`HealthcodeAuthClient.start_sign_in`) and consumed at the end
 (:meth:`HealthcodeAuthClient.complete_sign_in`). The client itself holds only the configuration,
-the HTTP connection pool and the server's metadata. It turns configuration into the explicit
-values the protocol functions take.
+the HTTP connection pool and the server's metadata (given by its owner, e.g. kept in the token
+store, or fetched on first use and then kept by this client: no process-wide cache). It turns
+configuration into the explicit values the protocol functions take.
 """
 
 from __future__ import annotations
@@ -41,34 +42,6 @@ log = logging.getLogger("healthcode_auth")
 NOT_RESENT = "The authorization code cannot be safely sent again: a supervisor must sign in again."
 
 
-class DiscoveryCache:
-    """Metadata per environment (keyed by its first discovery URL), fetched at most once per process."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._entries: dict[str, ProviderMetadata] = {}
-
-    def get(self, candidates: Sequence[str], transport: HttpTransport) -> ProviderMetadata:
-        """The metadata of the environment whose discovery URLs are ``candidates`` (the first is its identity)."""
-        with self._lock:
-            cached = self._entries.get(candidates[0])
-            if cached is None:
-                cached = self._entries[candidates[0]] = fetch_metadata(candidates, transport)
-            return cached
-
-    def put(self, identity: str, metadata: ProviderMetadata) -> None:
-        """Remember metadata restored from elsewhere (e.g. a token store)."""
-        with self._lock:
-            self._entries.setdefault(identity, metadata)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
-
-DISCOVERY_CACHE = DiscoveryCache()
-
-
 def fetch_metadata(candidates: Sequence[str], transport: HttpTransport) -> ProviderMetadata:
     """GET and validate the discovery document at the first of ``candidates`` that has one.
 
@@ -96,14 +69,15 @@ class HealthcodeAuthClient:
     """Signs a bot in to Healthcode for one client registration."""
 
     def __init__(self, config: HealthcodeConfig, *, transport: HttpTransport | None = None,
-                 discovery: DiscoveryCache = DISCOVERY_CACHE) -> None:
+                 metadata: ProviderMetadata | None = None) -> None:
         self.config = config
         REDACTOR.add_basic_credentials(config.client_id, config.client_secret)  # every spelling, Basic too
         if config.basic_auth_user:
             REDACTOR.add_basic_credentials(config.basic_auth_user, config.client_secret)
         self.transport = transport or HttpTransport(timeout=config.timeout, ca_bundle=config.ca_bundle,
                                                     proxy=config.proxy)
-        self._discovery = discovery
+        self._metadata = metadata
+        self._fetching = threading.Lock()  # threads sharing this client fetch the document once
         self._jwks = JwksCache(self._get_jwks)
 
     def __enter__(self) -> HealthcodeAuthClient:
@@ -117,12 +91,18 @@ class HealthcodeAuthClient:
 
     @property
     def metadata(self) -> ProviderMetadata:
-        """The SSO server's validated metadata, fetched at most once per process."""
-        return self._discovery.get(self.config.discovery_urls, self.transport)
+        """The SSO server's validated metadata: as given, else fetched once by this client."""
+        if self._metadata is None:
+            with self._fetching:
+                if self._metadata is None:
+                    self._metadata = fetch_metadata(self.config.discovery_urls, self.transport)
+        return self._metadata
 
     def use_metadata(self, metadata: ProviderMetadata) -> None:
-        """Use metadata kept from an earlier run (e.g. in the token store) instead of fetching it."""
-        self._discovery.put(self.config.discovery_url, metadata)
+        """Use metadata kept elsewhere (e.g. in the token store) unless this client already has some."""
+        with self._fetching:
+            if self._metadata is None:
+                self._metadata = metadata
 
     @property
     def _authentication(self) -> ClientAuthentication:

@@ -1,4 +1,4 @@
-"""Floor 3: the settings of the daily cycle, checked: who is told (Apprise URLs), when (reminder lead
+"""The settings of the daily cycle, checked: who is told (Apprise URLs), when (reminder lead
 times, working hours, time zone), how long robots wait for a supervisor, where supervisors sign
 in (the portal), and what the client is called in a notice.
 

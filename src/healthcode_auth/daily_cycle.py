@@ -1,4 +1,4 @@
-"""Floor 6: the daily cycle: reminders before the authorisation ends, and robots that wait for a
+"""The daily cycle: reminders before the authorisation ends, and robots that wait for a
 supervisor instead of failing.
 
 Healthcode issues no refresh token, so an authorisation ends 24 hours after the supervisor signed

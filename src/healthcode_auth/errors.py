@@ -160,6 +160,11 @@ class NobodyToSignInError(SignInError):
     completing on its own: nobody can see it or fill it in, so the wait ends at once."""
 
 
+class SignInWouldBeRecordedError(SignInError):
+    """Something on this machine would record the sign-in (Playwright's debug log keeps every
+    URL: the request's state, the code): it is refused until that is turned off."""
+
+
 class SignInPageError(SignInError):
     """The browser could not show the sign-in page, or it is no longer being watched."""
 
@@ -319,6 +324,19 @@ def first_line(error: BaseException, limit: int) -> str:
     characters, or its type's name when it has no text."""
     text = str(error)
     return text.splitlines()[0][:limit] if text else type(error).__name__
+
+
+def caused_by(error: BaseException, *kinds: type[BaseException]) -> bool:
+    """Whether ``error``, or an error it was raised from or while handling, is one of ``kinds``:
+    another library's wrapped failure told by its type, never by its message's words."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, kinds):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def escaped(text: object, limit: int = 200) -> str:

@@ -1,4 +1,4 @@
-"""Floor 7: the first-contact report (``healthcode-auth check --report``): what Healthcode's SSO and API
+"""The first-contact report (``healthcode-auth check --report``): what Healthcode's SSO and API
 publish, and what its token looks like, redacted so that a customer can keep it or send it to Healthcode.
 
 It holds the names (keys) of both discovery documents, the hosts their endpoints are on, the token

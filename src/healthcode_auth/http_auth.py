@@ -1,4 +1,4 @@
-"""Floor 7: use the token without holding it: one auth adapter per HTTP client, both masking, both
+"""Use the token without holding it: one auth adapter per HTTP client, both masking, both
 sending the token, the site id and the API version to Healthcode's APIs only.
 
 Each request asks the session for a currently valid token (renewed when near expiry), so

@@ -1,4 +1,4 @@
-"""Floor 1: log records of the HTTP libraries, cut down to what cannot hold patient data or a secret.
+"""Log records of the HTTP libraries, cut down to what cannot hold patient data or a secret.
 
 httpx logs every request at INFO with its URL (an id in the path, a patient's name in the query)
 and the server's reason phrase; httpcore logs each step at DEBUG with its arguments (headers, a

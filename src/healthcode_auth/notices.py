@@ -1,4 +1,4 @@
-"""Floor 6: the notices of the daily cycle, in a supervisor's words, sent through Apprise.
+"""The notices of the daily cycle, in a supervisor's words, sent through Apprise.
 
 Healthcode issues no refresh token: every day a supervisor must sign in again. The notices tell
 them in time (a reminder before the end), when robots are waiting (once per authorisation and

@@ -1,4 +1,4 @@
-"""Floor 7, beside ``http_auth``: a requests-oauthlib ``OAuth2Session`` that carries the bot's token.
+"""A requests-oauthlib ``OAuth2Session`` that carries the bot's token.
 
 Python keyword authors who already call their APIs through requests-oauthlib get the session they
 know. Before every request it asks the bot's :class:`~healthcode_auth.session.HealthcodeSession`

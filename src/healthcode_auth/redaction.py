@@ -1,4 +1,4 @@
-"""Floor 1: keeping secrets out of logs and out of child processes.
+"""Keeping secrets out of logs and out of child processes.
 
 The core never logs a secret itself. But HTTP libraries log at DEBUG, and Robot Framework copies
 Python logging into log.html, so every secret the core learns (client secret, code verifier,

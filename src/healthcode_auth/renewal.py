@@ -1,4 +1,4 @@
-"""Floor 6: handing a renewed pair over to the token store, so that it is never lost.
+"""Handing a renewed pair over to the token store, so that it is never lost.
 
 The moment the SSO answers a refresh, the old refresh token may be spent: the new pair is the
 only one there is. The session stores it at once, as due (never handed out, whatever any clock

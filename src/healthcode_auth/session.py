@@ -1,4 +1,4 @@
-"""Floor 6: the authorisation of one bot: a pending sign-in, its captured code, the current token.
+"""The authorisation of one bot: a pending sign-in, its captured code, the current token.
 
 This is the state machine behind the keywords and the command line: ``start_sign_in`` ->
 ``accept_redirect`` -> ``access_token`` (redeems the code once, then hands out the token while it is
@@ -76,10 +76,10 @@ class HealthcodeSession(RenewalSteps):
     """One bot's authorisation, in memory and optionally in a shared token store; thread-safe."""
 
     def __init__(self, client: HealthcodeAuthClient | HealthcodeConfig, *, store: TokenStore | None = None,
-                 sign_in_hint: str = DEFAULT_SIGN_IN_HINT) -> None:
-        """``client`` is the client to sign in with, or just its configuration: the client (and
-        the HTTP stack behind it) is then made when a request is first needed, so a robot that
-        finds a valid token in the store never loads it."""
+                 sign_in_hint: str = DEFAULT_SIGN_IN_HINT, metadata: ProviderMetadata | None = None) -> None:
+        """``client`` is the client to sign in with, or just its configuration: the client (and the HTTP
+        stack behind it, given ``metadata`` or the stored document) is then made when a request is
+        first needed, so a robot that finds a valid token in the store never loads it."""
         if isinstance(client, HealthcodeConfig):
             self.config, self._client = client, None
         else:
@@ -87,7 +87,8 @@ class HealthcodeSession(RenewalSteps):
         self.store = store
         self.expiry_margin = self.config.expiry_margin
         self.sign_in_hint = sign_in_hint
-        self._stored_metadata: ProviderMetadata | None = None  # from the store, for the client
+        self._metadata = metadata  # the SSO's: the caller's, else the store's (below), else fetched
+        self._stored_document: tuple[Mapping[str, Any], str] | None = None
         self.api_discovery = ApiDiscovery(self.config.api_discovery_url, lambda: self.client.transport)
         # Who is acting, for the supervision record; asked only when an event is recorded.
         # Front ends say e.g. {"via": "healthcode-auth login"} or {"suite": "Claims"}.
@@ -99,12 +100,12 @@ class HealthcodeSession(RenewalSteps):
         self._exit_hook = False
 
     @classmethod
-    def from_config(cls, config: HealthcodeConfig, *, sign_in_hint: str = DEFAULT_SIGN_IN_HINT) -> HealthcodeSession:
-        """A session with the configuration's client and token store; a robot waits for another's
-        renewal no longer than that renewal can take (:func:`renewal_time_bound`)."""
+    def from_config(cls, config: HealthcodeConfig, **options: Any) -> HealthcodeSession:
+        """A session with the configuration's client and token store (``options`` as for the class); a
+        robot waits for another's renewal no longer than that can take (:func:`renewal_time_bound`)."""
         store = open_store(config.token_cache, lock_timeout=renewal_time_bound(config.timeout),
                            timeout=config.timeout, ca_bundle=config.ca_bundle)
-        return cls(config, store=store, sign_in_hint=sign_in_hint)
+        return cls(config, store=store, **options)
 
     @property
     def client(self) -> HealthcodeAuthClient:
@@ -112,9 +113,7 @@ class HealthcodeSession(RenewalSteps):
         if self._client is None:
             from .client import HealthcodeAuthClient
 
-            self._client = HealthcodeAuthClient(self.config)
-            if self._stored_metadata is not None:
-                self._client.use_metadata(self._stored_metadata)
+            self._client = HealthcodeAuthClient(self.config, metadata=self._metadata or self._stored_metadata())
         return self._client
 
     @client.setter
@@ -213,13 +212,14 @@ class HealthcodeSession(RenewalSteps):
                     raise
                 return self._wait_for_sign_in(limit, deadline, error)
             except (StoreNotAnsweringError, StoreLockTimeout) as error:
-                if store is None or deadline - time.monotonic() <= CUT:
+                pause = min(1.0, (deadline - time.monotonic()) / 2)  # a try again needs time left after it
+                if store is None or deadline - time.monotonic() - pause <= CUT:
                     raise
                 if time.monotonic() - said >= PROGRESS_EVERY:
                     said = time.monotonic()
                     self.on_wait(f"The token store did not answer ({first_line(error, 300)}); trying again for "
                                  f"{describe_duration(deadline - said)} more, the rest of the wait for a supervisor.")
-                time.sleep(max(0.0, min(1.0, deadline - time.monotonic())))
+                time.sleep(pause)
 
     def _wait_for_sign_in(self, limit: float, deadline: float, error: NoValidTokenError) -> Token:
         assert self.store is not None
@@ -340,13 +340,18 @@ class HealthcodeSession(RenewalSteps):
         REDACTOR.add(token.access_token, entry.token.refresh_token)
         self._state.token, self._state.refused_at = token, stored.refused_at
         self.api_discovery.offer(entry.api_discovery, entry.api_discovery_source)
-        if entry.discovery and self._stored_metadata is None:
-            # A stale document is skipped: discovery is then fetched when renewal needs it.
-            with contextlib.suppress(HealthcodeAuthError):
-                self._stored_metadata = parse_metadata(entry.discovery, entry.discovery_source or entry.discovery_url)
-                if self._client is not None:
-                    self._client.use_metadata(self._stored_metadata)
+        if entry.discovery and self._stored_document is None:
+            self._stored_document = (entry.discovery, entry.discovery_source or entry.discovery_url)
+            if self._client is not None and (metadata := self._stored_metadata()) is not None:
+                self._client.use_metadata(metadata)
         return token
+
+    def _stored_metadata(self) -> ProviderMetadata | None:
+        """The stored discovery document, validated only when a client is made (a cached token needs
+        none); a stale one is skipped: discovery is then fetched when renewal needs it."""
+        with contextlib.suppress(HealthcodeAuthError):
+            return None if self._stored_document is None else parse_metadata(*self._stored_document)
+        return None
 
     def _keep_new(self, token: Token, writable: bool) -> Token:
         """A token from a sign-in supersedes what is stored (that this run can read), when its account

@@ -1,4 +1,4 @@
-"""Floor 6: what the supervision record says of an event: who authorised what, when, from where.
+"""What the supervision record says of an event: who authorised what, when, from where.
 
 Built from the token's ``sub`` and ``name`` (read when it was received and verified), the
 settings, this machine and OS user, and what the front end says of itself (the suite, the

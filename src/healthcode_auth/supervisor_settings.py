@@ -1,4 +1,4 @@
-"""Floor 3: who may authorise the robots, checked: the accounts allowed (``supervisors``) and the
+"""Who may authorise the robots, checked: the accounts allowed (``supervisors``) and the
 verified claim of the access token they are matched against (``supervisor_claim``, default ``sub``).
 
 Without a list, any account the SSO lets sign in for this client authorises the robots, as

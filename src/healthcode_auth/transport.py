@@ -1,4 +1,4 @@
-"""Floor 4: HTTP to the SSO server and Healthcode's APIs: TLS from the OS trust store, proxies, bounded
+"""HTTP to the SSO server and Healthcode's APIs: TLS from the OS trust store, proxies, bounded
 reads, and a total deadline on every request.
 
 A timeout here is a deadline: ``timeout`` seconds of wall-clock time for the whole request,
@@ -25,6 +25,7 @@ import concurrent.futures
 import contextlib
 import json
 import os
+import socket
 import ssl
 import threading
 import time
@@ -34,7 +35,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
-from .errors import TransportError, escaped, first_line
+from .errors import TransportError, caused_by, escaped, first_line
 from .http_log_filters import install_log_filters
 from .protocol.urls import shown_url
 from .redaction import REDACTOR
@@ -350,10 +351,12 @@ def _bounded_body(raw: bytes, encoding: str, what: str, url: str, limit: int = M
 
 
 def _connect_advice(error: Exception, peer: Peer = SSO_PEER) -> str:
-    text = str(error).lower()
-    if "certificate" in text or "ssl" in text or "tls" in text:
+    if caused_by(error, ssl.SSLCertVerificationError):
         return ("The server's TLS certificate is not trusted. If your network inspects TLS, add its CA "
                 "to the operating system's trust store or set the ca_bundle setting.")
-    if "name or service not known" in text or "nodename" in text or "getaddrinfo" in text:
+    if caused_by(error, ssl.SSLError):
+        return (f"The TLS handshake failed: check that {peer.setting} names an https address served with TLS, and "
+                "any proxy that inspects TLS.")
+    if caused_by(error, socket.gaierror):
         return f"The host name does not resolve: check {peer.setting} and your DNS or proxy."
     return f"Check {peer.setting}, the network and any proxy, then try again."

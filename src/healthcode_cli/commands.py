@@ -43,7 +43,7 @@ def _in_flags(error: ConfigurationError) -> str:
     """The problems in this command's own terms: ``--client-id``, not ``client_id=``."""
     lines = []
     for problem in error.problems:
-        flag = problem.setting if problem.setting.startswith(("-", "HEALTHCODE_", "DEBUG")) else \
+        flag = problem.setting if problem.setting.startswith(("-", "HEALTHCODE_")) else \
             "--" + problem.setting.replace("_", "-")
         also = f" (or {problem.variable})" if problem.variable else ""
         lines.append(f"{flag}{also}: {problem.problem}")

@@ -31,7 +31,8 @@ def login(args: argparse.Namespace) -> int:
     from robot.utils import secs_to_timestr, timestr_to_secs
 
     from HealthcodeLibrary.argument_types import BrowserOptions
-    from HealthcodeLibrary.supervisor_login import sign_in_supervisor
+
+    from .supervisor_login import sign_in_supervisor
 
     try:
         timeout = timedelta(seconds=timestr_to_secs(args.sign_in_timeout))

@@ -18,6 +18,7 @@ from flask import Flask, current_app, render_template, session
 
 from healthcode_auth.config import ENVIRONMENTS, HealthcodeConfig
 from healthcode_auth.errors import HealthcodeAuthError
+from healthcode_auth.protocol.provider_metadata import ProviderMetadata
 from healthcode_auth.protocol.urls import origin_of
 from healthcode_auth.session import HealthcodeSession
 
@@ -49,11 +50,13 @@ class Portal:
         self._learning = threading.Lock()
         self._failed_at: float | None = None
         self.knows_sso = False  # whether discovery told the authorization endpoint's origin
+        self.metadata: ProviderMetadata | None = None  # the SSO's, once a request fetched it: every session's
 
     def new_session(self) -> HealthcodeSession:
         """A session for one request, on the robots' token store (each request its own, as each
-        portal process is: they agree through the store)."""
-        return HealthcodeSession.from_config(self.config, sign_in_hint="Sign in again through the portal")
+        portal process is: they agree through the store), with the SSO's metadata once known."""
+        return HealthcodeSession.from_config(self.config, sign_in_hint="Sign in again through the portal",
+                                             metadata=self.metadata)
 
     def learn_sso_origins(self, session: HealthcodeSession) -> None:
         """Add the authorization endpoint's origin to the CSP's form-action, from ``session``'s
@@ -61,10 +64,11 @@ class Portal:
         if self.knows_sso:
             return
         try:
-            endpoint = session.client.metadata.authorization_endpoint
+            metadata = session.client.metadata
         except HealthcodeAuthError:
             self._failed_at = time.monotonic()
             return
+        self.metadata, endpoint = metadata, metadata.authorization_endpoint
         self.sso_origins = tuple(dict.fromkeys((*self.sso_origins, origin_of(endpoint))))
         self.knows_sso = True
 

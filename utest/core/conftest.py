@@ -8,7 +8,6 @@ import pytest
 
 from fake_sso import discovery_document
 from healthcode_auth import HealthcodeConfig
-from healthcode_auth.client import DiscoveryCache
 from healthcode_auth.protocol.provider_metadata import parse_metadata
 
 REDIRECT_URI = "https://rpaapp.example.com/postauth"
@@ -28,11 +27,6 @@ def metadata(issuer):
 def config(issuer):
     return HealthcodeConfig(client_id="example_rpa_app", redirect_uri=REDIRECT_URI,
                             environment=f"{issuer}/.well-known/openid-configuration")
-
-
-@pytest.fixture
-def fresh_discovery():
-    return DiscoveryCache()
 
 
 # --- Healthcode's APIs: a local server with an API discovery document, and a signed-in session ---------------
@@ -81,12 +75,9 @@ class ApiServer:
         return session
 
     def close(self):
-        from healthcode_auth.client import DISCOVERY_CACHE
-
         for session in self.sessions:
             if session._client is not None:
                 session._client.close()
-        DISCOVERY_CACHE.clear()  # the server's port is the same for every test: forget its SSO metadata
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from werkzeug import Response
 
 from healthcode_auth import ApiDiscoveryError, HealthcodeApi
 from healthcode_auth.api_discovery import MAX_STORED_CHARS, ApiDiscovery, fetch_api_document, keep_beside_token
-from healthcode_auth.client import DISCOVERY_CACHE
 from healthcode_auth.protocol.token import Token
 from healthcode_auth.storage.store import StoredAuthorisation
 from healthcode_auth.transport import HttpResponse
@@ -168,10 +167,7 @@ def test_a_new_sign_ins_entry_carries_what_this_run_knows(api_server, metadata):
     session = api_server.session()
     session.api_document()
     session.client.use_metadata(metadata)
-    try:
-        entry = session._entry(Token(access_token="NEW-TOKEN-AFTER-SIGN-IN", expires_at=time.time() + 3600),
-                               verified=False)
-    finally:
-        DISCOVERY_CACHE.clear()
+    entry = session._entry(Token(access_token="NEW-TOKEN-AFTER-SIGN-IN", expires_at=time.time() + 3600),
+                           verified=False)
     assert entry.api_discovery == {"find_member_endpoint": f"{api_server.base}/api/v1/find-member"}
     assert entry.api_discovery_source == session.config.api_discovery_url

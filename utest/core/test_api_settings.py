@@ -131,10 +131,9 @@ def test_the_basic_headers_user_is_the_client_id_unless_set_apart():
     assert "Authorization" not in authorization_code_request("https://sso/token", post, **common).headers
 
 
-def test_the_client_uses_the_setting_and_masks_its_basic_header(metadata, fresh_discovery):
+def test_the_client_uses_the_setting_and_masks_its_basic_header(metadata):
     config = make(environment=metadata.discovery_url, client_secret="Basic-Secret-42", basic_auth_user="epractice")
-    with HealthcodeAuthClient(config, discovery=fresh_discovery) as client:
-        client.use_metadata(metadata)
+    with HealthcodeAuthClient(config, metadata=metadata) as client:
         assert client._authentication.basic_user == "epractice"
         header = authorization_code_request(metadata.token_endpoint, client._authentication, code="c",
                                             redirect_uri=config.redirect_uri, code_verifier="v" * 43).headers
@@ -153,7 +152,7 @@ def key():
     (2 * 86400, 86400),  # expires_in comes first: 86,400 seconds, never 2 January 1970
     (None, 86400),  # no exp: expires_in alone
 ])
-def test_expires_in_is_seconds_bounded_by_the_tokens_exp(key, metadata, fresh_discovery, exp_after, expected_after):
+def test_expires_in_is_seconds_bounded_by_the_tokens_exp(key, metadata, exp_after, expected_after):
     now = time.time()
     claims = {"iss": metadata.issuer, "sub": "supervisor-1", "iat": int(now)}
     if exp_after is not None:
@@ -162,6 +161,6 @@ def test_expires_in_is_seconds_bounded_by_the_tokens_exp(key, metadata, fresh_di
     token = parse_token_response(200, "application/json", answer, now=now)
     assert token.expires_at == pytest.approx(now + 86400)  # before the exp is read
     config = make(environment=metadata.discovery_url, verify_access_token="never")
-    with HealthcodeAuthClient(config, discovery=fresh_discovery) as client:
+    with HealthcodeAuthClient(config, metadata=metadata) as client:
         verified = client.verify(token)
     assert verified.expires_at == pytest.approx(now + expected_after, abs=1)

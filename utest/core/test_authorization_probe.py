@@ -9,7 +9,7 @@ import pytest
 from fake_sso import discovery_document
 from healthcode_auth import HealthcodeConfig
 from healthcode_auth.authorization_probe import ACCEPTED, REFUSED, UNKNOWN, probe_authorization
-from healthcode_auth.client import DiscoveryCache, HealthcodeAuthClient
+from healthcode_auth.client import HealthcodeAuthClient
 
 SIGN_IN_FORM = "<form method=post><input name=username><input type=password name=password></form>"
 IDP_BUTTONS = "<h1>Choose how to sign in</h1><a href=/idp/microsoft>Microsoft</a><a href=/idp/google>Google</a>"
@@ -33,7 +33,7 @@ def sso(httpserver, registered_page, unknown_client_answer):
     httpserver.expect_request("/authorize").respond_with_handler(authorize)
     config = HealthcodeConfig(client_id="bot", redirect_uri="https://bot.example/cb",
                               environment=f"{base}/.well-known/openid-configuration")
-    return HealthcodeAuthClient(config, discovery=DiscoveryCache())
+    return HealthcodeAuthClient(config)
 
 
 @pytest.mark.parametrize(("page", "unknown", "verdict"), [
@@ -68,6 +68,6 @@ def test_an_sso_failing_for_now_is_not_a_refusal(httpserver, status):
     httpserver.expect_request("/authorize").respond_with_data(ERROR_PAGE, status=status, content_type="text/html")
     config = HealthcodeConfig(client_id="bot", redirect_uri="https://bot.example/cb",
                               environment=f"{base}/.well-known/openid-configuration", timeout=3)
-    with HealthcodeAuthClient(config, discovery=DiscoveryCache()) as client:
+    with HealthcodeAuthClient(config) as client:
         result = probe_authorization(client)
     assert result.verdict == UNKNOWN and str(status) in result.detail

@@ -18,7 +18,6 @@ from healthcode_auth import (
     TokenVerificationError,
     TransportError,
 )
-from healthcode_auth.client import DiscoveryCache
 
 REDIRECT = "https://rpaapp.example.com/postauth"
 
@@ -39,7 +38,7 @@ def sso(httpserver, key):
 def make_client(sso, **settings):
     config = HealthcodeConfig(client_id="example_rpa_app", redirect_uri=REDIRECT,
                               environment=sso.url_for("/.well-known/openid-configuration"), **settings)
-    return HealthcodeAuthClient(config, discovery=DiscoveryCache())
+    return HealthcodeAuthClient(config)
 
 
 def access_token(sso, key, **claims):

@@ -2,7 +2,7 @@ import pytest
 
 from fake_sso import discovery_document
 from healthcode_auth import DiscoveryError, HealthcodeConfig, TransportError
-from healthcode_auth.client import DiscoveryCache
+from healthcode_auth.client import HealthcodeAuthClient, fetch_metadata
 from healthcode_auth.protocol.provider_metadata import expected_issuer, parse_metadata
 from healthcode_auth.transport import HttpTransport
 
@@ -73,22 +73,29 @@ def _config(httpserver, **settings):
                             environment=httpserver.url_for("/.well-known/openid-configuration"), **settings)
 
 
-def test_fetched_once_per_process(httpserver):
+def test_fetched_once_per_client(httpserver):
     issuer = httpserver.url_for("").rstrip("/")
     httpserver.expect_request("/.well-known/openid-configuration").respond_with_json(discovery_document(issuer))
-    config = _config(httpserver)
-    cache, transport = DiscoveryCache(), HttpTransport(timeout=config.timeout)
-    first = cache.get(config.discovery_urls, transport)
-    second = cache.get(config.discovery_urls, transport)
+    with HealthcodeAuthClient(_config(httpserver)) as client:
+        first, second = client.metadata, client.metadata
     assert first is second
     assert len(httpserver.log) == 1
+
+
+def test_metadata_given_to_the_client_is_used_without_a_request(httpserver):
+    issuer = httpserver.url_for("").rstrip("/")
+    config = _config(httpserver)
+    given = parse_metadata(discovery_document(issuer), config.discovery_url)
+    with HealthcodeAuthClient(config, metadata=given) as client:
+        assert client.metadata is given
+    assert len(httpserver.log) == 0
 
 
 def test_server_error_is_retried_then_reported(httpserver):
     httpserver.expect_request("/.well-known/openid-configuration").respond_with_data("down", status=503)
     config = _config(httpserver)
     with pytest.raises(DiscoveryError, match="HTTP 503"):
-        DiscoveryCache().get(config.discovery_urls, HttpTransport(timeout=config.timeout))
+        fetch_metadata(config.discovery_urls, HttpTransport(timeout=config.timeout))
     assert len(httpserver.log) == 3
 
 
@@ -98,14 +105,14 @@ def test_transient_server_error_recovers(httpserver):
     httpserver.expect_ordered_request("/.well-known/openid-configuration").respond_with_json(
         discovery_document(issuer))
     config = _config(httpserver)
-    assert DiscoveryCache().get(config.discovery_urls, HttpTransport(timeout=config.timeout)).issuer == issuer
+    assert fetch_metadata(config.discovery_urls, HttpTransport(timeout=config.timeout)).issuer == issuer
 
 
 def test_not_found_is_not_retried(httpserver):
     httpserver.expect_request("/.well-known/openid-configuration").respond_with_data("nope", status=404)
     config = _config(httpserver)
     with pytest.raises(DiscoveryError, match="HTTP 404.*environment setting"):
-        DiscoveryCache().get(config.discovery_urls, HttpTransport(timeout=config.timeout))
+        fetch_metadata(config.discovery_urls, HttpTransport(timeout=config.timeout))
     assert len(httpserver.log) == 1
 
 
@@ -114,21 +121,21 @@ def test_html_instead_of_json(httpserver):
         "<html>captive portal</html>", content_type="text/html")
     config = _config(httpserver)
     with pytest.raises(DiscoveryError, match="not a JSON object"):
-        DiscoveryCache().get(config.discovery_urls, HttpTransport(timeout=config.timeout))
+        fetch_metadata(config.discovery_urls, HttpTransport(timeout=config.timeout))
 
 
 def test_connection_refused_is_a_clear_transport_error(unused_port):
     config = HealthcodeConfig(client_id="c", redirect_uri="https://bot.example/cb",
                               environment=f"http://127.0.0.1:{unused_port}/.well-known/openid-configuration")
     with pytest.raises(TransportError, match="Could not connect to the discovery document"):
-        DiscoveryCache().get(config.discovery_urls, HttpTransport(timeout=config.timeout))
+        fetch_metadata(config.discovery_urls, HttpTransport(timeout=config.timeout))
 
 
 def test_oversized_answer_is_refused(httpserver):
     httpserver.expect_request("/.well-known/openid-configuration").respond_with_data("x" * 1_100_000)
     config = _config(httpserver)
     with pytest.raises(TransportError, match="more than"):
-        DiscoveryCache().get(config.discovery_urls, HttpTransport(timeout=config.timeout))
+        fetch_metadata(config.discovery_urls, HttpTransport(timeout=config.timeout))
 
 
 @pytest.mark.parametrize(("environment", "expected"), [
@@ -150,7 +157,7 @@ def test_an_issuer_url_finds_the_openid_document(httpserver, caplog):
     httpserver.expect_request("/.well-known/openid-configuration").respond_with_json(discovery_document(issuer))
     config = HealthcodeConfig(client_id="c", redirect_uri="https://bot.example/cb", environment=issuer)
     with caplog.at_level("INFO", logger="healthcode_auth"):
-        metadata = DiscoveryCache().get(config.discovery_urls, HttpTransport(timeout=5))
+        metadata = fetch_metadata(config.discovery_urls, HttpTransport(timeout=5))
     assert metadata.issuer == issuer
     assert "OpenID Connect Discovery 1.0" in caplog.text
 
@@ -162,7 +169,7 @@ def test_an_issuer_with_a_path_finds_the_rfc8414_document(httpserver, caplog):
         discovery_document(issuer))
     config = HealthcodeConfig(client_id="c", redirect_uri="https://bot.example/cb", environment=issuer)
     with caplog.at_level("INFO", logger="healthcode_auth"):
-        metadata = DiscoveryCache().get(config.discovery_urls, HttpTransport(timeout=5))
+        metadata = fetch_metadata(config.discovery_urls, HttpTransport(timeout=5))
     assert metadata.issuer == issuer
     assert metadata.discovery_url.endswith("/.well-known/oauth-authorization-server/tenant1")
     assert "RFC 8414" in caplog.text
@@ -172,7 +179,7 @@ def test_when_neither_place_has_a_document_both_are_named(httpserver):
     issuer = httpserver.url_for("/tenant1")
     config = HealthcodeConfig(client_id="c", redirect_uri="https://bot.example/cb", environment=issuer)
     with pytest.raises(DiscoveryError) as caught:
-        DiscoveryCache().get(config.discovery_urls, HttpTransport(timeout=5))
+        fetch_metadata(config.discovery_urls, HttpTransport(timeout=5))
     message = str(caught.value)
     assert f"{issuer}/.well-known/openid-configuration answered HTTP 500" in message or "answered HTTP" in message
     for url in config.discovery_urls:
@@ -202,7 +209,7 @@ def test_a_compressed_answer_is_bounded_while_it_is_inflated(httpserver):
     tracemalloc.start()
     try:
         with pytest.raises(TransportError, match="more than 1000000 bytes"):
-            DiscoveryCache().get(config.discovery_urls, transport)
+            fetch_metadata(config.discovery_urls, transport)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -220,7 +227,7 @@ def test_a_small_compressed_answer_is_still_read(httpserver):
         gzip.compress(json.dumps(document).encode()), headers={"Content-Encoding": "gzip"},
         content_type="application/json")
     config = _config(httpserver)
-    assert DiscoveryCache().get(config.discovery_urls, HttpTransport(timeout=config.timeout)).issuer == \
+    assert fetch_metadata(config.discovery_urls, HttpTransport(timeout=config.timeout)).issuer == \
         document["issuer"]
 
 
@@ -230,4 +237,4 @@ def test_an_encoding_not_asked_for_is_refused_clearly(httpserver, encoding):
         b"\x00\x01garbage", headers={"Content-Encoding": encoding})
     config = _config(httpserver)
     with pytest.raises(TransportError, match="content encoding this library does not read"):
-        DiscoveryCache().get(config.discovery_urls, HttpTransport(timeout=config.timeout))
+        fetch_metadata(config.discovery_urls, HttpTransport(timeout=config.timeout))

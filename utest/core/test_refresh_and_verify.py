@@ -15,7 +15,6 @@ from healthcode_auth import (
     TokenVerificationError,
     TransportError,
 )
-from healthcode_auth.client import DiscoveryCache
 from healthcode_auth.errors import ClockSkewError, KeySetUnavailableError
 from healthcode_auth.protocol.expiry import ASSUMED_LIFETIME
 
@@ -42,7 +41,7 @@ def sso(httpserver, key):
 def make_client(server, **settings):
     config = HealthcodeConfig(client_id="example_rpa_app", redirect_uri=REDIRECT,
                               environment=server.url_for("/.well-known/openid-configuration"), **settings)
-    return HealthcodeAuthClient(config, discovery=DiscoveryCache())
+    return HealthcodeAuthClient(config)
 
 
 def access_token(server, key, **claims):

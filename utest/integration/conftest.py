@@ -3,14 +3,13 @@
 import pytest
 
 from healthcode_auth import HealthcodeAuthClient
-from healthcode_auth.client import DiscoveryCache
 from healthcode_sandbox import Client
 from sandbox_clients import AWKWARD_SECRET, REDIRECT, config_for
 
 
 @pytest.fixture
 def client(sandbox):
-    with HealthcodeAuthClient(config_for(sandbox), discovery=DiscoveryCache()) as client:
+    with HealthcodeAuthClient(config_for(sandbox)) as client:
         yield client
 
 
@@ -18,5 +17,5 @@ def client(sandbox):
 def confidential_client(sandbox):
     sandbox.add_client(Client("confidential_bot", (REDIRECT,), client_secret=AWKWARD_SECRET))
     config = config_for(sandbox, client_id="confidential_bot", client_secret=AWKWARD_SECRET)
-    with HealthcodeAuthClient(config, discovery=DiscoveryCache()) as client:
+    with HealthcodeAuthClient(config) as client:
         yield client

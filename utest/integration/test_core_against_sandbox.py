@@ -12,7 +12,6 @@ from healthcode_auth import (
     TokenRequestError,
     parse_redirect,
 )
-from healthcode_auth.client import DiscoveryCache
 from healthcode_sandbox import Supervisor
 from protocol_values import code_request
 from sandbox_clients import REDIRECT, config_for
@@ -41,8 +40,7 @@ def test_confidential_client_with_awkward_secret(sandbox, confidential_client):
 
 
 def test_wrong_secret_is_reported(sandbox, confidential_client):
-    wrong = HealthcodeAuthClient(dataclasses.replace(confidential_client.config, client_secret="wrong-secret"),
-                                 discovery=DiscoveryCache())
+    wrong = HealthcodeAuthClient(dataclasses.replace(confidential_client.config, client_secret="wrong-secret"))
     sign_in = wrong.start_sign_in()
     with pytest.raises(TokenRequestError, match="did not accept the client's credentials") as caught:
         wrong.complete_sign_in(sign_in, Supervisor().sign_in(sign_in.url))
@@ -78,8 +76,7 @@ def test_wrong_redirect_uri_at_token_endpoint_is_refused(sandbox, client):
 
 
 def test_unregistered_redirect_uri_is_an_error_page_not_a_redirect(sandbox):
-    client = HealthcodeAuthClient(config_for(sandbox, redirect_uri="https://evil.example/cb"),
-                                  discovery=DiscoveryCache())
+    client = HealthcodeAuthClient(config_for(sandbox, redirect_uri="https://evil.example/cb"))
     response = httpx.get(client.start_sign_in().url)
     assert response.status_code == 400
     assert "location" not in response.headers

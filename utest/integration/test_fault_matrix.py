@@ -18,14 +18,13 @@ from healthcode_auth import (
     TokenRequestError,
     TransportError,
 )
-from healthcode_auth.client import DISCOVERY_CACHE, DiscoveryCache
 from healthcode_auth.session import HealthcodeSession
 from healthcode_sandbox import Sandbox, SandboxSettings, Supervisor
 from sandbox_clients import config_for
 
 
 def client_for(sandbox, **settings):
-    return HealthcodeAuthClient(config_for(sandbox, **settings), discovery=DiscoveryCache())
+    return HealthcodeAuthClient(config_for(sandbox, **settings))
 
 
 def signed_in(client):
@@ -82,14 +81,14 @@ def test_connection_refused_when_the_sso_is_gone():
     config = config_for(sandbox)
     sandbox.stop()
     with pytest.raises(TransportError, match="Could not connect to the discovery document"):
-        HealthcodeAuthClient(config, discovery=DiscoveryCache()).metadata  # noqa: B018
+        HealthcodeAuthClient(config).metadata  # noqa: B018
 
 
 def test_dns_failure_is_named():
     config = HealthcodeConfig(client_id="c", redirect_uri="https://bot.example/cb",
                               environment="https://sso.invalid/.well-known/openid-configuration", timeout=5)
     with pytest.raises(TransportError, match="Could not connect") as caught:
-        HealthcodeAuthClient(config, discovery=DiscoveryCache()).metadata  # noqa: B018
+        HealthcodeAuthClient(config).metadata  # noqa: B018
     assert "Traceback" not in str(caught.value)
 
 
@@ -103,7 +102,6 @@ def test_key_rotation_is_followed(sandbox):
 
 
 def test_discovery_down_while_a_valid_token_is_cached(sandbox, tmp_path):
-    DISCOVERY_CACHE.clear()
     config = config_for(sandbox, token_cache=str(tmp_path / "tokens.json"))
     first = HealthcodeSession.from_config(config)
     request = first.start_sign_in()
@@ -111,13 +109,11 @@ def test_discovery_down_while_a_valid_token_is_cached(sandbox, tmp_path):
     token = first.access_token()
     sandbox.fail_discovery(100)
     sandbox.fail_jwks(100)
-    DISCOVERY_CACHE.clear()
     assert HealthcodeSession.from_config(config).access_token().access_token == token.access_token
 
 
 @pytest.mark.refresh_tokens
 def test_renewal_during_an_outage_keeps_the_cached_entry(sandbox, tmp_path):
-    DISCOVERY_CACHE.clear()
     sandbox.set_token_lifetime(60)
     config = config_for(sandbox, token_cache=str(tmp_path / "tokens.json"))
     session = HealthcodeSession.from_config(config)
@@ -125,7 +121,6 @@ def test_renewal_during_an_outage_keeps_the_cached_entry(sandbox, tmp_path):
     session.accept_redirect(Supervisor().sign_in(request.url))
     session.access_token()
     sandbox.fail_token_requests(1)
-    DISCOVERY_CACHE.clear()
     with pytest.raises(TokenRequestError, match="HTTP 503.*Try again later"):
         HealthcodeSession.from_config(config).access_token()
     later = HealthcodeSession.from_config(config)
@@ -236,7 +231,6 @@ def due_session(sso, cache_path):
     from healthcode_auth import Token
     from healthcode_auth.storage.store import StoredAuthorisation
 
-    DISCOVERY_CACHE.clear()
     config = HealthcodeConfig(client_id="example_rpa_app", redirect_uri="https://rpaapp.example.com/postauth",
                               environment=sso.discovery_url, timeout=DEADLINE, token_cache=str(cache_path))
     session = HealthcodeSession.from_config(config)
@@ -255,7 +249,7 @@ def test_a_slow_discovery_document_ends_at_the_deadline(slow_sso, mode):
                               timeout=DEADLINE)
     started = time.monotonic()
     with pytest.raises(TransportError, match="did not answer within 2 seconds"):
-        HealthcodeAuthClient(config, discovery=DiscoveryCache()).metadata  # noqa: B018
+        HealthcodeAuthClient(config).metadata  # noqa: B018
     assert time.monotonic() - started < DEADLINE + SLACK
 
 

@@ -13,13 +13,18 @@ from robot.api.types import Secret
 from healthcode_auth import (
     AuthorizationDenied,
     ConfigurationError,
+    InvalidGrantError,
     NoValidTokenError,
     SignInError,
     SignInPageError,
     SignInTimeoutError,
     SignInWindowClosedError,
+    SignInWouldBeRecordedError,
     StateMismatchError,
+    StoreLockTimeout,
+    StoreUnavailableError,
     Token,
+    TransportError,
 )
 from healthcode_auth.protocol.authorization_request import AuthorizationRequest
 from healthcode_auth.protocol.token import describe_expiry, describe_time_left, local_time
@@ -49,6 +54,8 @@ class FakeClient:
 
     def request_refresh(self, refresh_token):
         self.refreshes += 1
+        if getattr(self, "refuse_refresh", False):
+            raise InvalidGrantError("The SSO refused the refresh token.", "invalid_grant", None, 400)
         return Token(access_token="ACCESS-RENEWED", expires_at=time.time() + 86400, refresh_token="RT-2")
 
     def verify(self, token):
@@ -186,6 +193,32 @@ def test_authorise_signs_in_when_needed(library):
     assert library.authorise_healthcode_supervisor().value == "ACCESS-NEW"
     assert len(page.opened) == 1
 
+
+
+@pytest.mark.parametrize("fault", [
+    StoreLockTimeout("Another robot held the token cache lock file for 70 seconds."),
+    StoreUnavailableError("The token store redis://127.0.0.1:1 cannot be reached."),
+    TransportError("Could not connect to the token endpoint."),
+])
+def test_authorise_opens_no_sign_in_for_a_fault_a_sign_in_cannot_mend(library, monkeypatch, fault):
+    """Only a missing or refused authorisation asks a supervisor; a store or SSO fault is said."""
+    page = use_page(library, Capture(CaptureStatus.CAPTURED, redirect(code="NEW")))
+
+    def failing(**options):
+        raise fault
+
+    monkeypatch.setattr(library.session, "access_token", failing)
+    with pytest.raises(type(fault)):
+        library.authorise_healthcode_supervisor()
+    assert page.opened == []
+
+
+def test_authorise_signs_in_when_the_sso_refused_the_renewal(library):
+    put_token(library.session, Token(access_token="OLD-ACCESS", expires_at=time.time() - 10, refresh_token="RT-1"))
+    library.session.client.refuse_refresh = True
+    page = use_page(library, Capture(CaptureStatus.CAPTURED, redirect(code="NEW")))
+    assert library.authorise_healthcode_supervisor().value == "ACCESS-NEW"
+    assert len(page.opened) == 1
 
 def test_authorise_is_the_sign_in_and_never_waits_for_someone_elses(monkeypatch):
     """With wait_for_authorisation set (for robots that cannot sign in), the sign-in keyword still
@@ -332,7 +365,7 @@ def test_open_hands_the_sso_origins_to_the_page(library):
 def test_the_sign_in_page_is_refused_while_playwrights_debug_log_is_on(debug):
     from HealthcodeLibrary.sign_in_page import refuse_playwright_debug_log
 
-    with pytest.raises(ConfigurationError, match="Playwright's debug log.*authorization code.*DEBUG"):
+    with pytest.raises(SignInWouldBeRecordedError, match="Playwright's debug log.*authorization code.*DEBUG"):
         refuse_playwright_debug_log({"DEBUG": debug})
 
 
@@ -384,7 +417,7 @@ def test_the_login_command_tells_the_supervisor_what_to_do_in_a_few_words(monkey
 
 def test_the_login_command_waits_with_its_own_message(monkeypatch):
     from healthcode_auth.session import HealthcodeSession
-    from HealthcodeLibrary import supervisor_login
+    from healthcode_cli import supervisor_login
     from HealthcodeLibrary.argument_types import BrowserOptions
 
     told = []

@@ -281,7 +281,7 @@ def test_once_the_wait_is_over_its_timeout_is_said():
 
 def test_the_login_command_says_it_in_its_own_words(monkeypatch):
     from healthcode_auth.session import HealthcodeSession
-    from HealthcodeLibrary import supervisor_login
+    from healthcode_cli import supervisor_login
 
     monkeypatch.setattr("HealthcodeLibrary.keywords.sign_in.logger.console", lambda text: None)
     lib = HealthcodeLibrary(client_id="example_rpa_app", redirect_uri=REDIRECT, environment="uat", token_cache="off")

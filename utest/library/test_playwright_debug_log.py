@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from healthcode_auth import ConfigurationError
+from healthcode_auth import SignInWouldBeRecordedError
 from HealthcodeLibrary.argument_types import BrowserOptions
 from HealthcodeLibrary.browsers import PLAYWRIGHT_NAMESPACES, debug_enabled, debug_patterns, playwright_namespaces_on
 from HealthcodeLibrary.sign_in_page import SignInPage, refuse_playwright_debug_log
@@ -56,7 +56,7 @@ def test_the_browser_librarys_enable_playwright_debug_refuses_before_node_starts
     from Browser.utils.data_types import PlaywrightLogTypes
 
     browser = fake_browser(enable_playwright_debug=PlaywrightLogTypes.playwright if setting != True else True)  # noqa: E712
-    with pytest.raises(ConfigurationError, match="enable_playwright_debug=(playwright|true) turns it on.*library"):
+    with pytest.raises(SignInWouldBeRecordedError, match="enable_playwright_debug=(playwright|true) turns it on.*library"):
         open_page(browser)
     assert browser.names == []  # nothing reached node: it never started, no playwright-log.txt written
 
@@ -73,13 +73,13 @@ def test_the_browser_librarys_own_log_is_fine(fake_browser, setting):
 
 def test_a_node_process_already_running_with_debug_refuses_before_any_browser_or_page(fake_browser):
     browser = fake_browser(node={"debug": "pw:api", "had": []})  # e.g. shared via ROBOT_FRAMEWORK_BROWSER_NODE_PORT
-    with pytest.raises(ConfigurationError, match="node process runs with DEBUG='pw:api'"):
+    with pytest.raises(SignInWouldBeRecordedError, match="node process runs with DEBUG='pw:api'"):
         open_page(browser)
     assert browser.names == ["init_js_extension", "healthcodeNodeProcess"]
 
 
 def test_every_route_is_named_at_once():
-    with pytest.raises(ConfigurationError) as caught:
+    with pytest.raises(SignInWouldBeRecordedError) as caught:
         refuse_playwright_debug_log({"DEBUG": "p*"}, browser_setting="playwright", node_debug="*")
     message = str(caught.value)
     assert "DEBUG='p*'" in message and "enable_playwright_debug=playwright" in message and "DEBUG='*'" in message
@@ -120,7 +120,7 @@ def test_a_trace_the_browser_library_would_record_of_the_sign_in_context_is_refu
     context, the one the library opens for the sign-in page too."""
     monkeypatch.setenv("ROBOT_FRAMEWORK_BROWSER_TRACING", value)
     browser = fake_browser()
-    with pytest.raises(ConfigurationError, match="ROBOT_FRAMEWORK_BROWSER_TRACING.*authorization code"):
+    with pytest.raises(SignInWouldBeRecordedError, match="ROBOT_FRAMEWORK_BROWSER_TRACING.*authorization code"):
         open_page(browser)
     assert "new_context" not in browser.names and "healthcodeArm" not in browser.names
     monkeypatch.setenv("ROBOT_FRAMEWORK_BROWSER_TRACING", "False")

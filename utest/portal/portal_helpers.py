@@ -9,7 +9,6 @@ from urllib.parse import urlsplit
 import requests
 
 from healthcode_auth import HealthcodeConfig
-from healthcode_auth.client import DISCOVERY_CACHE
 from healthcode_auth.session import HealthcodeSession
 from healthcode_portal.app import create_app
 from healthcode_portal.portal_server import PortalServer
@@ -95,7 +94,6 @@ def portal_base(redirect_uri: str) -> str:
 
 def store_session(config: HealthcodeConfig) -> HealthcodeSession:
     """A session on the portal's token store, as a robot would have: what is stored, what is recorded."""
-    DISCOVERY_CACHE.clear()
     return HealthcodeSession.from_config(config)
 
 

@@ -109,6 +109,61 @@ def test_the_landing_page_does_not_wait_for_a_hanging_sso(fleet_key, tmp_path):
                 assert time.monotonic() - started < 2
 
 
+
+class CountingHangingSso:
+    """An SSO that takes connections and never answers, counting how many are open at once."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0), backlog=50)
+        self.open = self.peak = 0
+        self._lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def discovery(self) -> str:
+        return f"http://127.0.0.1:{self.listener.getsockname()[1]}/.well-known/openid-configuration"
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            with self._lock:
+                self.open += 1
+                self.peak = max(self.peak, self.open)
+            threading.Thread(target=self._drain, args=(conn,), daemon=True).start()
+
+    def _drain(self, conn: socket.socket) -> None:
+        with conn:
+            while conn.recv(4096):
+                pass
+        with self._lock:
+            self.open -= 1
+
+
+def test_presses_of_authorise_do_not_queue_behind_a_hanging_sso(fleet_key, tmp_path):
+    """Each press fetches discovery on its own (no process-wide lock held during a fetch): three
+    presses reach the hanging SSO at once and each ends in a page within its own timeout."""
+    sso, port = CountingHangingSso(), free_port()
+    config = HealthcodeConfig(client_id="hanging_app", redirect_uri=f"http://127.0.0.1:{port}/bots/postauth",
+                              environment=sso.discovery, supervisors=("supervisor",), timeout=4,
+                              token_cache=str(tmp_path / "tokens.json"))
+    with sso.listener, running_portal(config, port):
+        browsers = [Browser(portal_base(config.redirect_uri)) for _ in range(3)]
+        tokens = [browser.csrf() for browser in browsers]
+        answers: list[int] = []
+        presses = [threading.Thread(target=lambda b=b, t=t: answers.append(b.http.post(
+            b.base + "authorise", data={"csrf_token": t}, allow_redirects=False, timeout=60).status_code))
+                   for b, t in zip(browsers, tokens, strict=True)]
+        for press in presses:
+            press.start()
+        for press in presses:
+            press.join(60)
+    assert answers == [502, 502, 502]
+    assert sso.peak >= 3  # all three presses waited on the SSO at the same time, none behind another
+
+
 # 3. A stray callback spoils no sign-in in progress; two tabs sign in at once.
 
 def test_a_stray_callback_does_not_delete_the_sign_in_in_progress(browser, sandbox, config):

@@ -12,7 +12,6 @@ from robot.utils import secs_to_timestr
 
 from healthcode_auth.errors import (
     AuthorizationRequestRefusedError,
-    HealthcodeAuthError,
     NobodyToSignInError,
     NoValidTokenError,
     SignInError,
@@ -81,7 +80,7 @@ class SignInKeywords(LibraryComponent):
                               channel: str | None = None, executable_path: str | None = None) -> None:
         """Opens Healthcode's sign-in page so that a supervisor can authorise the bot.
 
-        Fetches the SSO's discovery document (once per process), creates a new sign-in (PKCE code
+        Fetches the SSO's discovery document (once, unless the token store keeps it), creates a new sign-in (PKCE code
         verifier, ``state``) and opens its authorization URL:
 
         - If the suite has a Browser library context open, in a new page there, so the suite's own
@@ -233,10 +232,8 @@ class SignInKeywords(LibraryComponent):
         """
         try:  # no waiting for another's sign-in (``wait_for_authorisation``): this is the sign-in
             return Secret(self.session.access_token(wait=0).access_token)
-        except NoValidTokenError:
-            pass
-        except HealthcodeAuthError as error:
-            logger.info(f"The current token cannot be used ({error}); asking a supervisor to sign in.")
+        except NoValidTokenError as error:  # only what a sign-in mends (a store or SSO fault is raised)
+            logger.info(f"No valid token ({error}); asking a supervisor to sign in.")
         self.open_healthcode_login(browser, headless, channel, executable_path)
         self.wait_for_supervisor_authorisation(timeout)
         return Secret(self.session.access_token(wait=0).access_token)

@@ -1,4 +1,4 @@
-"""Floor 3: where tokens are kept between runs and shared between robots.
+"""Where tokens are kept between runs and shared between robots.
 
 ``store.py`` is the seam (the interface the session uses); ``file_store.py`` implements it with
 an encrypted file, ``redis_store.py`` with Redis for fleets of robots on many machines. They are
@@ -6,7 +6,7 @@ composed of parts: ``persistence.py`` (a file's bytes), ``sealing.py`` (what any
 encrypted and authenticated), ``locks.py`` (the file store's cross-process lock), ``record.py``
 (the supervision record and its authentication), ``signouts.py`` (the sign-out record that
 refuses copies put back), ``key_sources.py`` (finds the key) and ``private_files.py`` (private,
-atomic files). May import floors 1-2 only.
+atomic files).
 """
 
 from __future__ import annotations

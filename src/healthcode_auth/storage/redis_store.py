@@ -21,6 +21,7 @@ import hashlib
 import importlib.util
 import logging
 import secrets
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -33,6 +34,7 @@ from ..errors import (
     StoreNotAnsweringError,
     StoreUnavailableError,
     StoreUnreadableError,
+    caused_by,
     escaped,
     first_line,
 )
@@ -118,8 +120,11 @@ class RedisTokenStore(TokenStore):
         lock = self._redis.lock(self._key("lock:", key), timeout=self.lock_timeout, sleep=LOCK_POLL_SECONDS,
                                 blocking_timeout=self.lock_timeout, thread_local=False)
         waiting = self._within(self.lock_timeout)  # within bounded(): no longer than a robot's wait
+        # When bounded() cut the wait, the polling stops a little before the exchange's deadline (then
+        # the same moment): a lock still held then is a lock timeout, not a store that did not answer.
+        polling = waiting if waiting >= self.lock_timeout else waiting - min(0.2, waiting / 4)
         with self._talking("take the renewal lock", deadline=waiting + self.timeout):
-            acquired = waiting > 0 and lock.acquire(blocking_timeout=waiting)
+            acquired = polling > 0 and lock.acquire(blocking_timeout=polling)
         if acquired and self._within(1.0) <= 0:  # taken just as the wait ended: let go at once
             with self._unbounded(), contextlib.suppress(Exception), self._talking("release the renewal lock"):
                 lock.release()
@@ -355,7 +360,7 @@ class RedisTokenStore(TokenStore):
                 raise
             if isinstance(error, exceptions.ConnectionError):
                 reason = first_line(error, 200)
-                untrusted = "certificate" in reason.lower()
+                untrusted = caused_by(error, ssl.SSLCertVerificationError)
                 advice = ("Check the CA bundle setting (the server's certificate is not trusted)." if untrusted
                           else self._reachability_advice())
                 raise (StoreUnavailableError if untrusted else StoreNotAnsweringError)(

@@ -17,10 +17,9 @@ from typing import Any
 from healthcode_auth.errors import NoValidTokenError
 from healthcode_auth.protocol.token import Token
 from healthcode_auth.session import HealthcodeSession
-
-from .argument_types import BrowserOptions
-from .keywords.sign_in import LOGIN_NOBODY_TO_SIGN_IN, LOGIN_WAITING, SignInKeywords
-from .sign_in_page import SignInPage
+from HealthcodeLibrary.argument_types import BrowserOptions
+from HealthcodeLibrary.keywords.sign_in import LOGIN_NOBODY_TO_SIGN_IN, LOGIN_WAITING, SignInKeywords
+from HealthcodeLibrary.sign_in_page import SignInPage
 
 
 class _LoginHost:
