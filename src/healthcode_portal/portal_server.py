@@ -99,9 +99,12 @@ def forwarded_client(header: str) -> str | None:
     if not last or len(last) > 64:
         return None
     try:
-        return None if "%" in last else str(ipaddress.ip_address(last))  # no scope id: a zone is free text
+        address = None if "%" in last else ipaddress.ip_address(last)  # no scope id: a zone is free text
     except ValueError:
         return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped  # one client, one spelling: ::ffff:203.0.113.9 is 203.0.113.9
+    return None if address is None else str(address)
 
 
 class AccessLog:
@@ -144,6 +147,9 @@ class PortalServer:
         if certificate is not None and private_key is not None:
             self.server.ssl_adapter = _tls_adapter(certificate, private_key)
         self.host, self.port = host, port
+        portal = getattr(app, "extensions", {}).get("healthcode_portal")
+        if portal is not None:  # a quarter of the threads (at least 2) stay for pages that wait on nothing
+            portal.limit_waiting(max(1, threads - max(2, threads // 4)))
 
     def start(self) -> None:
         """Bind the listening socket; PortalStartError when it cannot be."""

@@ -27,6 +27,7 @@ from .sign_in_cookie import new_cookie_sealer
 
 SESSION_LIFETIME = timedelta(minutes=15)
 RETRY_DISCOVERY = 60.0  # seconds before the SSO's discovery is asked again after it failed
+WAITING = 24  # requests that may wait on the SSO or the store at once (the server sets it from its threads)
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,12 @@ class Portal:
         self._failed_at: float | None = None
         self.knows_sso = False  # whether discovery told the authorization endpoint's origin
         self.metadata: ProviderMetadata | None = None  # the SSO's, once a request fetched it: every session's
+        self.waiting = threading.BoundedSemaphore(WAITING)  # requests that may wait on the SSO or the store
+
+    def limit_waiting(self, requests: int) -> None:
+        """At most ``requests`` requests wait on the SSO or the store at once (the server's threads
+        less those kept for the pages that wait on neither); more are told at once the portal is busy."""
+        self.waiting = threading.BoundedSemaphore(requests)
 
     def new_session(self) -> HealthcodeSession:
         """A session for one request, on the robots' token store (each request its own, as each

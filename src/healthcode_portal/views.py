@@ -14,9 +14,11 @@ the log always does.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -35,6 +37,7 @@ from healthcode_auth.errors import (
     TransportError,
 )
 from healthcode_auth.notices import ends_at
+from healthcode_auth.protocol.authorization_request import parse_redirect
 from healthcode_auth.protocol.schedule import describe_duration, describe_when
 from healthcode_auth.protocol.token import Token, TokenStatus
 from healthcode_auth.storage.store import StoredAuthorisation, TokenStore
@@ -83,12 +86,34 @@ def register_views(app: Flask) -> None:
     def see_other(name: str) -> Response:
         return redirect(public.url(public.page(name)), code=303)
 
+    def waits_on_services(view: Callable[[], Any]) -> Callable[[], Any]:
+        """A page that may wait on the SSO or the store takes one of the portal's waiting places, or
+        is told at once that the portal is busy: requests held by a hanging SSO or store never take
+        every thread, so the landing page and the other pages stay up."""
+
+        @functools.wraps(view)
+        def bounded() -> Any:
+            if not portal.waiting.acquire(blocking=False):
+                log.warning("%s %s from %s: busy, every waiting place is taken (the SSO or the store is slow).",
+                            request.method, request.path, request.remote_addr or "(unknown)")
+                response = problem(503, "The portal is busy", "Many requests are waiting for Healthcode's sign-in "
+                                   "or the robots' token store just now. Nothing was changed. Try again in a minute.")
+                response.headers["Retry-After"] = "60"
+                return response
+            try:
+                return view()
+            finally:
+                portal.waiting.release()
+
+        return bounded
+
     @app.get(public.base_path, endpoint="landing")
     def landing() -> tuple[str, int]:
         portal.learn_sso_origins_soon()  # in the background: a visitor never waits for the SSO
         return page("landing.html", hours=_hours_of_authorisation(config.expiry_margin))
 
     @app.post(public.page("authorise"), endpoint="authorise")
+    @waits_on_services
     def authorise() -> Response:
         hc = portal.new_session()
         try:
@@ -113,6 +138,7 @@ def register_views(app: Flask) -> None:
         return response
 
     @app.get(public.callback_path, endpoint="callback")
+    @waits_on_services
     def callback() -> Response:
         address = request.remote_addr or "(unknown)"
         state = request.args.get("state")
@@ -134,6 +160,18 @@ def register_views(app: Flask) -> None:
         def spent(status: int, title: str, text: str, **details: Any) -> Response:
             return problem(status, title, text, forget=cookie, **details)  # this sign-in is used: its cookie goes
 
+        callback_url = public.callback_url(request.query_string.decode("utf-8", "replace"))
+        try:  # an answer that is no code (an SSO's error, a missing iss) is said before anything is written
+            parse_redirect(callback_url, sign_in)
+        except AuthorizationDenied as error:
+            log.warning("Callback from %s: the SSO ended the sign-in: %s", address, error)
+            return spent(403 if error.error == "access_denied" else 400, "The sign-in did not complete",
+                         "Healthcode's sign-in did not approve the robots. Nothing was stored.", reason=str(error))
+        except AuthorizationError as error:
+            log.warning("Callback from %s refused before any token request: %s", address, error)
+            return spent(400, "The sign-in did not complete", "Healthcode's sign-in did not give the robots an "
+                         "authorisation. Nothing was stored. Start again from the portal's first page.",
+                         reason=str(error))
         hc = portal.new_session()
         written = _note_writes(hc.store) if hc.store is not None else {}
         try:
@@ -150,7 +188,7 @@ def register_views(app: Flask) -> None:
         hc.describe_actor = lambda: {"via": "portal", "address": address}
         hc.resume_sign_in(sign_in)
         try:
-            hc.accept_redirect(public.callback_url(request.query_string.decode("utf-8", "replace")))
+            hc.accept_redirect(callback_url)
             token = hc.access_token(wait=0)
             _check_stored(hc, token, written)
         except SupervisorNotAllowedError as error:
@@ -194,6 +232,7 @@ def register_views(app: Flask) -> None:
         return response
 
     @app.get(public.page("authorised"), endpoint="authorised")
+    @waits_on_services
     def authorised() -> Response | tuple[str, int]:
         if portal_supervisor() is None:
             return see_other("")
@@ -203,6 +242,7 @@ def register_views(app: Flask) -> None:
         return page("authorised.html", **facts)
 
     @app.get(public.page("status"), endpoint="status")
+    @waits_on_services
     def status() -> Response | tuple[str, int]:
         if portal_supervisor() is None:
             return see_other("")
@@ -212,6 +252,7 @@ def register_views(app: Flask) -> None:
         return page("status.html", notice=None, **facts)
 
     @app.post(public.page("sign-out"), endpoint="sign_out")
+    @waits_on_services
     def sign_out() -> Response:
         supervisor = portal_supervisor()
         if supervisor is None:

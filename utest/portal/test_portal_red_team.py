@@ -1,16 +1,19 @@
 """Issue 20's red team: each finding reproduced against the real portal (cheroot), the sandbox and requests."""
 
+import json
 import socket
 import threading
 import time
 from contextlib import contextmanager
 from email.utils import parsedate_to_datetime
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from healthcode_auth import HealthcodeConfig
 from healthcode_auth.errors import ConfigurationError
-from healthcode_auth.storage.file_store import FileTokenStore
+from healthcode_auth.storage.file_store import MAX_CLAIMS, FileTokenStore
 from healthcode_portal.app import create_app
 from healthcode_portal.portal_server import PortalServer, PortalStartError, parse_proxies
 from healthcode_portal.sign_in_cookie import MAX_PENDING
@@ -361,5 +364,69 @@ def test_forwarded_addresses_are_plain_ip_addresses_and_a_dual_stack_peer_is_its
     from healthcode_portal.portal_server import TrustedProxies, forwarded_client
 
     assert forwarded_client("fe80::1%\x1b[31mRED") is None and forwarded_client("10.0.0.7") == "10.0.0.7"
+    assert forwarded_client("198.51.100.1, ::ffff:203.0.113.9") == "203.0.113.9"  # one client, one spelling
+    assert forwarded_client("2001:db8::7") == "2001:db8::7"
     proxies = TrustedProxies(lambda environ, start: [], parse_proxies(["127.0.0.1"]))
     assert proxies.trusts("::ffff:127.0.0.1") and not proxies.trusts("::ffff:10.0.0.1")
+
+
+# Round three. B1: anonymous visitors cannot grow the fleet's store; B2: a hanging SSO or store
+# cannot take every thread.
+
+def test_anonymous_callbacks_without_a_code_write_nothing_to_the_store(browser, sandbox, config):
+    """Authorise, then the callback with the matching state and no code (or the SSO's error): each
+    is refused before the state is claimed, so the store's file is not written at all."""
+    path = Path(config.token_cache)
+    browser.get("")
+    before = path.read_bytes() if path.exists() else None
+    answers = []
+    for query in ("", "&code=", "&error=access_denied", "&error=server_error&error_description=x"):
+        for _ in range(5):
+            visit = browser.authorise()
+            state = parse_qs(urlsplit(visit.authorize_url).query)["state"][0]
+            answers.append(browser.callback(f"{browser.base}postauth?state={state}{query}").status_code)
+    assert set(answers) <= {400, 403} and len(answers) == 20
+    assert (path.read_bytes() if path.exists() else None) == before
+    assert sandbox.request_count(TOKEN_REQUESTS) == 0
+
+
+def test_the_file_stores_claims_stay_few_and_those_holding_robots_back_stay(tmp_path, fleet_key):
+    store = FileTokenStore(tmp_path / "tokens.json")
+    assert store.claim("notice|robots waiting", 3600, 7200).ours
+    for number in range(MAX_CLAIMS + 100):
+        store.claim(f"portal-state|{number}", 0.0, 1200)  # used at once: holds nobody back, kept 20 minutes
+    document = json.loads(json.dumps(store._read().claims))
+    assert len(document) <= MAX_CLAIMS
+    assert not store.claim("notice|robots waiting", 3600, 7200).ours  # still held: nobody sends it twice
+    assert store.peek_claim(f"portal-state|{MAX_CLAIMS + 99}") is not None
+    assert store.peek_claim("portal-state|0") is None  # the oldest went first
+
+
+def test_a_hanging_sso_never_takes_the_landing_page_down(fleet_key, tmp_path):
+    """With 8 threads, at most 6 requests wait on the SSO (2 threads stay for the pages); more presses
+    are told at once that the portal is busy (503, Retry-After), and the landing page answers throughout."""
+    sso, port = CountingHangingSso(), free_port()
+    config = HealthcodeConfig(client_id="hanging_app", redirect_uri=f"http://127.0.0.1:{port}/bots/postauth",
+                              environment=sso.discovery, supervisors=("supervisor",), timeout=6,
+                              token_cache=str(tmp_path / "tokens.json"))
+    with sso.listener, running_portal(config, port, threads=8):
+        browsers = [Browser(portal_base(config.redirect_uri)) for _ in range(12)]
+        tokens = [browser.csrf() for browser in browsers]
+        answers: list[tuple[int, str | None]] = []
+
+        def press(browser, token):
+            answer = browser.http.post(browser.base + "authorise", data={"csrf_token": token}, allow_redirects=False,
+                                       timeout=60)
+            answers.append((answer.status_code, answer.headers.get("Retry-After")))
+
+        presses = [threading.Thread(target=press, args=pair) for pair in zip(browsers, tokens, strict=True)]
+        for thread in presses:
+            thread.start()
+        time.sleep(1.0)
+        landing = [Browser(portal_base(config.redirect_uri)).get("").status_code for _ in range(5)]
+        for thread in presses:
+            thread.join(60)
+    assert landing == [200] * 5
+    busy = [answer for answer in answers if answer[0] == 503]
+    assert len(answers) == 12 and len(busy) >= 12 - 6 and all(retry == "60" for _, retry in busy)
+    assert sorted({status for status, _ in answers}) == [502, 503]

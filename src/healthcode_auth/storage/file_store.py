@@ -40,6 +40,7 @@ from .store import MAX_VERSION, StoredAuthorisation, TokenStore, Versioned, unre
 LOCK_TIMEOUT = 120.0
 WAIT_POLL_SECONDS = 0.5  # a robot waiting for a sign-in sees it within this (and a stat per poll)
 MAX_CACHE_BYTES = 4_000_000  # a few hundred entries; anything larger is not ours
+MAX_CLAIMS = 1000  # about 210 KB of claims at most (each work done once for the fleet, each portal sign-in)
 log = logging.getLogger("healthcode_auth")
 
 
@@ -178,7 +179,8 @@ class FileTokenStore(TokenStore):
             if standing is not None and standing.holds(now):
                 return standing
             claim = next_attempt(standing, now, lease)
-            document.claims = {k: v for k, v in document.claims.items() if _claim_of(v, now) is not None}
+            kept = {k: v for k, v in document.claims.items() if _claim_of(v, now) is not None}
+            document.claims = _fewest_claims(kept, now)
             document.claims[digest] = [*claim.fields(), now + kept_for(claim, lease if keep is None else keep, now)]
             self._write(document)
             return claim
@@ -290,6 +292,15 @@ def _parse(payload: Mapping[str, Any], sealer: Sealer, generation: int) -> _Docu
 
 def _claim_digest(name: str) -> str:
     return hashlib.sha256(name.encode("utf-8")).hexdigest()
+
+
+def _fewest_claims(claims: dict[str, Any], now: float) -> dict[str, Any]:
+    """At most MAX_CLAIMS - 1 claims, room for one more: the file stays small whoever claims (a
+    portal's anonymous visitors, say); those that hold no robot back go first, then the oldest."""
+    if len(claims) < MAX_CLAIMS:
+        return claims
+    ranked = sorted(claims, key=lambda name: (claims[name][4] > now, claims[name][5]))
+    return {name: claims[name] for name in ranked[len(claims) - MAX_CLAIMS + 1:]}
 
 
 def _claim_of(value: Any, now: float) -> Claim | None:
