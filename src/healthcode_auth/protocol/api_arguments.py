@@ -73,9 +73,12 @@ def json_body(resource: Any) -> bytes:
         problem = "objects nested too deeply"
     except TypeError as error:
         problem = f"a value that is not JSON ({escaped(first_line(error, 80), 80)}): give dates as text, sets as lists"
-    except ValueError as error:
-        problem = "an object that contains itself" if str(error).startswith("Circular") else \
-            "NaN or an infinity, which JSON has no number for"
+    except ValueError:  # NaN and a cycle raise alike: the cycle is the one NaN allowed does not cure
+        problem = "NaN or an infinity, which JSON has no number for"
+        try:
+            jsonlib.dumps(resource, allow_nan=True)
+        except ValueError:
+            problem = "an object that contains itself"
     raise ApiArgumentError(f"The json body cannot be sent: it holds {problem}.")
 
 
