@@ -30,7 +30,6 @@ class ProviderMetadata:
     token_endpoint: str
     jwks_uri: str | None = None
     revocation_endpoint: str | None = None
-    code_challenge_methods_supported: tuple[str, ...] | None = None
     token_endpoint_auth_methods_supported: tuple[str, ...] | None = None
     authorization_response_iss_parameter_supported: bool = False
     discovery_url: str = ""
@@ -121,7 +120,6 @@ def parse_metadata(document: object, discovery_url: str) -> ProviderMetadata:
         token_endpoint=str(endpoints["token_endpoint"]),
         jwks_uri=endpoints["jwks_uri"],
         revocation_endpoint=endpoints["revocation_endpoint"],
-        code_challenge_methods_supported=methods,
         token_endpoint_auth_methods_supported=_string_list(
             document, "token_endpoint_auth_methods_supported", where),
         authorization_response_iss_parameter_supported=iss_supported,
