@@ -5,25 +5,37 @@ sandbox, RequestsLibrary and requests-oauthlib calling its API).
 
     python scripts/minimum_versions.py        (one of the steps of `python scripts/dev.py test`)
 
-The environment is .venv-min, rebuilt when pyproject.toml or the minimum file changes. Standard
-library only; run with the project's .venv Python or any Python 3.10+.
+The environment is .venv-min, rebuilt when pyproject.toml, the minimum file or constraints.txt
+changes; the acceptance outputs go to results/minimum-versions/atest. Standard library only; run
+with the project's .venv Python or any Python 3.10+.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-# scripts/dev.py: where a venv keeps its executables on every system, whether its install is stale, timing
-from dev import needs_install, took, venv_layout
+# scripts/dev_setup (beside this file): where a venv keeps its executables on every system, whether
+# its install is stale, timing
+from dev_setup.console import took
+from dev_setup.virtual_env import needs_install, venv_layout
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV = ROOT / ".venv-min"
 MINIMUM = ROOT / "requirements" / "minimum.txt"
-# Test tools at the versions CI uses; the runtime dependencies come from the minimum file.
-TOOLS = ("pytest", "hypothesis", "pytest-httpserver", "pytest_httpserver", "trustme")
+ATEST_OUTPUT = ROOT / "results" / "minimum-versions" / "atest"
+CONSTRAINTS = ROOT / "requirements" / "constraints.txt"
+# Test tools at the versions CI uses (constraints.txt); the runtime dependencies come from the minimum file.
+TOOLS = ("pytest", "pytest-xdist", "execnet", "hypothesis", "trustme", "pytest-httpserver", "pytest_httpserver")
+TOOLS_FOR_SERVERS = ("mirakuru",)  # what starts the tests' redis-server (utest/redis_server.py)
+# The unit tests of the core, the library and the portal, and the architecture tests: the core loads
+# no front end, grpc or playwright at these versions either.
+TESTS = ("utest/core", "utest/library", "utest/portal", "utest/test_architecture.py")
+# pytest's workers (pytest-xdist), as in scripts/dev.py; only 2: this runs beside the main pytest.
+PYTEST_WORKERS = ("-n", "2", "--dist", "loadgroup")
 # The committed libdoc output is rendered by the newest Robot Framework (constraints.txt).
 DESELECT = "utest/library/test_docs.py::test_committed_docs_are_current"
 
@@ -33,14 +45,14 @@ def say(message: str) -> None:
 
 
 def tools() -> list[str]:
-    pins = (ROOT / "requirements" / "constraints.txt").read_text(encoding="utf-8").splitlines()
-    return [line for line in pins if line.split("==")[0].lower() in TOOLS]
+    pins = CONSTRAINTS.read_text(encoding="utf-8").splitlines()
+    return [line for line in pins if line.split("==")[0].lower() in (*TOOLS, *TOOLS_FOR_SERVERS)]
 
 
 def ensure_environment() -> Path:
     layout = venv_layout(VENV)
     python = layout.python
-    if python.exists() and not needs_install(layout, sources=(MINIMUM, ROOT / "pyproject.toml")):
+    if python.exists() and not needs_install(layout, sources=(MINIMUM, ROOT / "pyproject.toml", CONSTRAINTS)):
         say("environment up to date")
         return python
     start = time.monotonic()
@@ -55,23 +67,34 @@ def ensure_environment() -> Path:
     return python
 
 
+def installed_versions(python: Path) -> str:
+    """'Robot Framework 7.4, Browser 20.4.0, joserfc 1.6.1, httpx 0.27.0', as installed in the environment."""
+    code = (
+        "import robot, Browser, joserfc, httpx; "
+        "print(robot.__version__, Browser.__version__, joserfc.__version__, httpx.__version__)"
+    )
+    versions = subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=False).stdout.split()
+    if len(versions) != 4:
+        return "could not read the installed versions"
+    return "Robot Framework {}, Browser {}, joserfc {}, httpx {}".format(*versions)
+
+
 def main() -> int:
     try:
         python = ensure_environment()
     except subprocess.CalledProcessError as error:
-        say(f"FAILED: {' '.join(map(str, error.cmd[:6]))}... exited {error.returncode}: the floors in "
-            "requirements/minimum.txt do not install together; see pip's message above")
+        say(
+            f"FAILED: {' '.join(map(str, error.cmd[:6]))}... exited {error.returncode}: the floors in "
+            "requirements/minimum.txt do not install together; see pip's message above"
+        )
         return 1
-    versions = subprocess.run([str(python), "-c", "import robot, Browser, joserfc, httpx; print(robot.__version__, "
-                               "Browser.__version__, joserfc.__version__, httpx.__version__)"],
-                              capture_output=True, text=True, check=False).stdout.split()
-    say("Robot Framework {}, Browser {}, joserfc {}, httpx {}".format(*versions) if len(versions) == 4
-        else "could not read the installed versions")
-    # The architecture tests too: the core loads no front end, grpc or playwright at these versions either.
-    tests = subprocess.run([str(python), "-m", "pytest", "utest/core", "utest/library", "utest/portal",
-                            "utest/test_architecture.py",
-                            "-q", "-p", "no:cacheprovider", "--deselect", DESELECT], cwd=ROOT, check=False).returncode
-    sign_in = subprocess.run([str(python), "atest/run.py", "--sign-in-only"], cwd=ROOT, check=False).returncode
+    say(installed_versions(python))
+    options = ("-q", "-p", "no:cacheprovider", "--deselect", DESELECT)
+    pytest: list[str | Path] = [python, "-m", "pytest", *TESTS, *PYTEST_WORKERS, *options]
+    tests = subprocess.run(pytest, cwd=ROOT, check=False).returncode
+    # Its own output folder: the main acceptance run may be scanning results/atest meanwhile (scripts/dev.py).
+    env = {**os.environ, "ATEST_OUTPUT": str(ATEST_OUTPUT)}
+    sign_in = subprocess.run([python, "atest/run.py", "--sign-in-only"], cwd=ROOT, env=env, check=False).returncode
     return max(tests, sign_in)
 
 

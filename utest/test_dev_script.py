@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from dev_script import SCRIPT, dev
+from dev_script import SCRIPT, SETUP_PACKAGE, apt, console, dev, system_packages
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,7 +31,7 @@ class Recorder:
 def recorder(monkeypatch):
     def install(*codes):
         fake = Recorder(*codes)
-        monkeypatch.setattr(dev.subprocess, "run", fake)
+        monkeypatch.setattr(console.subprocess, "run", fake)
         return fake
 
     return install
@@ -73,9 +73,9 @@ def test_venv_layout_finds_the_running_virtual_environments_tools():
 
 
 def test_apt_get_waits_for_the_dpkg_lock_for_five_minutes():
-    assert dev.apt_get_command(["install", "-y", "chromium"]) == [
+    assert apt.apt_get_command(["install", "-y", "chromium"]) == [
         "apt-get", "-o", "DPkg::Lock::Timeout=300", "-q", "install", "-y", "chromium"]
-    assert dev.apt_get_command(["update"], lock_timeout=42)[:3] == ["apt-get", "-o", "DPkg::Lock::Timeout=42"]
+    assert apt.apt_get_command(["update"], lock_timeout=42)[:3] == ["apt-get", "-o", "DPkg::Lock::Timeout=42"]
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc/locks is Linux's")
@@ -86,17 +86,17 @@ def test_lock_holder_reads_proc_locks(tmp_path):
     file_id = f"{os.major(status.st_dev):02x}:{os.minor(status.st_dev):02x}:{status.st_ino}"
     held = f"1: POSIX  ADVISORY  WRITE {os.getpid()} {file_id} 0 EOF\n"
     waiting = f"1: -> POSIX  ADVISORY  WRITE 99999999 {file_id} 0 EOF\n"
-    assert dev.lock_holder(lock, held) == f"process {os.getpid()} ({Path('/proc/self/comm').read_text().strip()})"
-    assert dev.lock_holder(lock, waiting) is None
-    assert dev.lock_holder(lock, "2: FLOCK  ADVISORY  WRITE 1 00:00:1 0 EOF\n") is None
-    assert dev.lock_holder(tmp_path / "missing", held) is None
+    assert apt.lock_holder(lock, held) == f"process {os.getpid()} ({Path('/proc/self/comm').read_text().strip()})"
+    assert apt.lock_holder(lock, waiting) is None
+    assert apt.lock_holder(lock, "2: FLOCK  ADVISORY  WRITE 1 00:00:1 0 EOF\n") is None
+    assert apt.lock_holder(tmp_path / "missing", held) is None
 
 
 def test_waiting_for_a_held_lock_says_so_once_then_goes_on(monkeypatch, capsys):
     answers = iter(["process 4242 (apt-get)"] * 3 + [None])
-    monkeypatch.setattr(dev, "lock_holder", lambda lock: next(answers))
+    monkeypatch.setattr(apt, "lock_holder", lambda lock: next(answers))
     sleeps = []
-    dev.wait_for_locks((Path("/var/lib/dpkg/lock-frontend"),), deadline=100.0, clock=lambda: 0.0,
+    apt.wait_for_locks((Path("/var/lib/dpkg/lock-frontend"),), deadline=100.0, clock=lambda: 0.0,
                        sleep=sleeps.append)
     err = capsys.readouterr().err
     assert err.count("waiting for it to finish, up to 5 minutes") == 1
@@ -106,17 +106,17 @@ def test_waiting_for_a_held_lock_says_so_once_then_goes_on(monkeypatch, capsys):
 
 
 def test_a_lock_held_past_the_deadline_ends_with_what_to_do(monkeypatch):
-    monkeypatch.setattr(dev, "lock_holder", lambda lock: "process 7 (unattended-upgr)")
+    monkeypatch.setattr(apt, "lock_holder", lambda lock: "process 7 (unattended-upgr)")
     with pytest.raises(dev.SetupError, match=r"still holds .* after 5 minutes.*Wait for it to finish"):
-        dev.wait_for_locks((Path("/var/lib/apt/lists/lock"),), deadline=10.0, clock=lambda: 11.0, sleep=lambda s: None)
+        apt.wait_for_locks((Path("/var/lib/apt/lists/lock"),), deadline=10.0, clock=lambda: 11.0, sleep=lambda s: None)
 
 
 def test_apt_install_updates_once_then_installs_with_the_lock_timeout(monkeypatch, recorder, capsys):
-    monkeypatch.setattr(dev, "lock_holder", lambda lock: None)
-    monkeypatch.setattr(dev, "_apt_updated", False)
+    monkeypatch.setattr(apt, "lock_holder", lambda lock: None)
+    monkeypatch.setattr(apt, "_apt_updated", False)
     fake = recorder(0, 0, 0)
-    dev.apt_install(["chromium"], "Debian's Chromium")
-    dev.apt_install(["redis-server"], "Debian's redis-server")
+    apt.apt_install(["chromium"], "Debian's Chromium")
+    apt.apt_install(["redis-server"], "Debian's redis-server")
     assert [command[-1] for command in fake.commands] == ["update", "chromium", "redis-server"]
     assert all(command[:2] == ["apt-get", "-o"] and command[2].startswith("DPkg::Lock::Timeout=")
                for command in fake.commands)
@@ -126,11 +126,11 @@ def test_apt_install_updates_once_then_installs_with_the_lock_timeout(monkeypatc
 
 
 def test_a_failed_apt_get_says_what_failed_and_what_to_do(monkeypatch, recorder):
-    monkeypatch.setattr(dev, "lock_holder", lambda lock: None)
+    monkeypatch.setattr(apt, "lock_holder", lambda lock: None)
     recorder(100)
     with pytest.raises(dev.SetupError, match=r"'apt-get install -y chromium' failed \(exit 100\).*install chromium "
                                              r"yourself. Then run again"):
-        dev.apt_get(["install", "-y", "chromium"], deadline=dev.time.monotonic() + 60)
+        apt.apt_get(["install", "-y", "chromium"], deadline=apt.time.monotonic() + 60)
 
 
 # --- what the setup says when it cannot install -------------------------------------------------
@@ -144,26 +144,26 @@ def test_a_failed_apt_get_says_what_failed_and_what_to_do(monkeypatch, recorder)
 ])
 def test_missing_browser_message(tmp_path, platform, has_apt, expected):
     layout = dev.venv_layout(tmp_path / ".venv", os_name="nt" if platform == "win32" else "posix")
-    message = dev.missing_browser_message(platform, has_apt, layout)
+    message = system_packages.missing_browser_message(platform, has_apt, layout)
     assert expected in message
     assert str(layout.executable("rfbrowser")) in message
     assert message.endswith("then run again.")
 
 
 def test_without_a_browser_on_macos_the_setup_explains_and_installs_nothing(monkeypatch, recorder, capsys, tmp_path):
-    monkeypatch.setattr(dev.sys, "platform", "darwin")
-    monkeypatch.setattr(dev, "can_apt", lambda: False)
+    monkeypatch.setattr(system_packages.sys, "platform", "darwin")
+    monkeypatch.setattr(system_packages, "can_apt", lambda: False)
     fake = recorder(1)  # python -m HealthcodeLibrary.browsers finds nothing
-    assert dev.ensure_browser(dev.venv_layout(tmp_path / ".venv", os_name="posix")) == "no browser"
+    assert system_packages.ensure_browser(dev.venv_layout(tmp_path / ".venv", os_name="posix")) == "no browser"
     assert len(fake.commands) == 1
     assert "HealthcodeLibrary.browsers" in fake.commands[0]
     assert "brew install --cask google-chrome" in capsys.readouterr().err
 
 
 def test_missing_redis_message_per_system():
-    assert "brew install redis" in dev.missing_redis_message("darwin", False)
-    assert "WSL" in dev.missing_redis_message("win32", False)
-    assert "sudo apt-get install redis-server" in dev.missing_redis_message("linux", True)
+    assert "brew install redis" in system_packages.missing_redis_message("darwin", False)
+    assert "WSL" in system_packages.missing_redis_message("win32", False)
+    assert "sudo apt-get install redis-server" in system_packages.missing_redis_message("linux", True)
 
 
 # --- the commands ---------------------------------------------------------------------------------
@@ -175,7 +175,9 @@ def test_the_checks_run_in_order_with_pytests_arguments(tmp_path):
         "ruff", "mypy", "mypy --platform win32", "mypy --platform darwin", "pytest", "acceptance tests",
         "keyword documentation is up to date", "package user", "minimum versions"]
     pytest_command = dict(steps)["pytest"]
-    assert pytest_command[-3:] == ["pytest", "-k", "discovery"]
+    assert pytest_command[1:3] == ["-m", "pytest"]
+    assert pytest_command[3:7] == ["-n", "4", "--dist", "loadgroup"]  # pytest-xdist's workers
+    assert pytest_command[-2:] == ["-k", "discovery"]  # last: a `-n` given to dev.py test wins
 
 
 def test_every_check_runs_and_the_summary_names_the_failures(monkeypatch, recorder, capsys, tmp_path):
@@ -198,13 +200,14 @@ def test_a_failed_setup_is_a_message_not_a_traceback(monkeypatch, capsys):
     assert "Traceback" not in err
 
 
-def test_the_script_uses_the_standard_library_only():
-    tree = ast.parse(SCRIPT.read_text(encoding="utf-8"))
+@pytest.mark.parametrize("source", [SCRIPT, *sorted(SETUP_PACKAGE.glob("*.py"))], ids=lambda path: path.name)
+def test_the_script_uses_the_standard_library_only(source):
+    tree = ast.parse(source.read_text(encoding="utf-8"))
     imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
                 for alias in node.names}
     imported |= {node.module.split(".")[0] for node in ast.walk(tree)
                  if isinstance(node, ast.ImportFrom) and node.module and not node.level}
-    assert imported - {"__future__"} <= sys.stdlib_module_names
+    assert imported - {"__future__", SETUP_PACKAGE.name} <= sys.stdlib_module_names
 
 
 def test_help_and_an_unknown_command_in_a_real_run():
