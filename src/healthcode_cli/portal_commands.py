@@ -87,8 +87,9 @@ def portal(args: argparse.Namespace) -> int:
 
 
 def _threads(text: str) -> int:
-    if not text.strip().isdigit() or not 1 <= int(text) <= 256:
-        raise argparse.ArgumentTypeError("give a number of worker threads from 1 to 256")
+    if not text.strip().isdigit() or not 4 <= int(text) <= 256:
+        raise argparse.ArgumentTypeError("give a number of worker threads from 4 to 256 (at least 2 stay for the "
+                                         "pages that wait on neither the SSO nor the store)")
     return int(text)
 
 

@@ -86,6 +86,9 @@ class TrustedProxies:
         return any(address in network for network in self.proxies)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        peer = forwarded_client(environ.get("REMOTE_ADDR", ""))  # a dual-stack listener's ::ffff:a.b.c.d
+        if peer is not None:
+            environ["REMOTE_ADDR"] = peer  # is a.b.c.d: one client, one spelling in the record and the log
         if self.proxies and self.trusts(environ.get("REMOTE_ADDR")):
             client = forwarded_client(environ.get("HTTP_X_FORWARDED_FOR", ""))
             if client is not None:

@@ -130,9 +130,11 @@ def state_matches(sign_in: AuthorizationRequest, state: str | None) -> bool:
 
 def first_use(store: TokenStore, sign_in: AuthorizationRequest) -> bool:
     """Claim this sign-in's state in the store: True the first time, False for a replay (by any
-    portal process of the fleet). The claim's name is a digest: no state is written to the store."""
+    portal process of the fleet), and False too when the store may have let go of claims made
+    since the sign-in started (a flood of callbacks filled it): a replay could not be told then.
+    The claim's name is a digest: no state is written to the store."""
     name = "portal-state|" + hashlib.sha256(sign_in.state.encode("utf-8")).hexdigest()
-    return store.claim(name, CLAIM_KEEP, CLAIM_KEEP).ours
+    return store.claim(name, CLAIM_KEEP, CLAIM_KEEP).ours and store.claims_forgotten_before() < sign_in.created_at
 
 
 def _request_from(payload: Mapping[str, Any]) -> AuthorizationRequest:

@@ -178,8 +178,9 @@ def register_views(app: Flask) -> None:
             if hc.store is None or not first_use(hc.store, sign_in):
                 log.warning("Callback from %s refused before any token request: the sign-in was used already.",
                             address)
-                return spent(400, "This sign-in was used already", "Each sign-in completes once. Nothing was "
-                               "changed. Start again from the portal's first page.")
+                return spent(400, "This sign-in was used already", "Each sign-in completes once (and one "
+                               "started before a flood of other sign-ins cannot be told from a used one). Nothing "
+                               "was changed. Start again from the portal's first page.")
         except StoreError as error:
             log.warning("Callback from %s: the token store cannot be used: %s", address, error)
             return spent(503, NOT_AUTHORISED, "The robots' token store cannot be reached, so the authorisation "

@@ -28,6 +28,7 @@ from portal.portal_helpers import (
     stored_entry,
 )
 from portal.test_portal_hardening import raw
+from portal.test_portal_refusals import replace_cookie
 
 TOKEN_REQUESTS = "token.authorization_code"
 
@@ -366,8 +367,13 @@ def test_forwarded_addresses_are_plain_ip_addresses_and_a_dual_stack_peer_is_its
     assert forwarded_client("fe80::1%\x1b[31mRED") is None and forwarded_client("10.0.0.7") == "10.0.0.7"
     assert forwarded_client("198.51.100.1, ::ffff:203.0.113.9") == "203.0.113.9"  # one client, one spelling
     assert forwarded_client("2001:db8::7") == "2001:db8::7"
-    proxies = TrustedProxies(lambda environ, start: [], parse_proxies(["127.0.0.1"]))
+    seen = {}
+    proxies = TrustedProxies(lambda environ, start: seen.update(environ) or [], parse_proxies(["127.0.0.1"]))
     assert proxies.trusts("::ffff:127.0.0.1") and not proxies.trusts("::ffff:10.0.0.1")
+    proxies({"REMOTE_ADDR": "::ffff:198.51.100.4"}, None)  # a direct client of a dual-stack listener
+    assert seen["REMOTE_ADDR"] == "198.51.100.4"
+    proxies({"REMOTE_ADDR": "::ffff:127.0.0.1", "HTTP_X_FORWARDED_FOR": "203.0.113.9"}, None)
+    assert seen["REMOTE_ADDR"] == "203.0.113.9"
 
 
 # Round three. B1: anonymous visitors cannot grow the fleet's store; B2: a hanging SSO or store
@@ -430,3 +436,28 @@ def test_a_hanging_sso_never_takes_the_landing_page_down(fleet_key, tmp_path):
     busy = [answer for answer in answers if answer[0] == 503]
     assert len(answers) == 12 and len(busy) >= 12 - 6 and all(retry == "60" for _, retry in busy)
     assert sorted({status for status, _ in answers}) == [502, 503]
+
+
+def test_a_flood_that_lets_claims_go_cannot_open_the_way_to_a_replay(browser, sandbox, config, monkeypatch):
+    """Round four: junk callbacks (each a claim) filled the file store, which let the oldest claims
+    go, the supervisor's used state among them; a copy of the supervisor's callback then reached the
+    SSO again, which revoked the robots' token. A sign-in started before claims were let go is now
+    refused: nothing reaches the SSO, the stored authorisation stays."""
+    from healthcode_auth.storage import file_store
+
+    monkeypatch.setattr(file_store, "MAX_CLAIMS", 20)
+    visit = browser.sign_in_at_sso()
+    assert browser.callback(visit.callback_url).status_code == 303
+    stored = stored_entry(config)
+    flood = FileTokenStore(config.token_cache)
+    for number in range(40):
+        flood.claim(f"portal-state|junk-{number}", 1200, 1200)  # as 40 junk-code callbacks do
+    assert flood.claims_forgotten_before() > 0
+    replay = Browser(browser.base)
+    replace_cookie(replay, visit.sign_in_cookie, visit.callback_url)
+    answer = replay.callback(visit.callback_url)
+    assert answer.status_code == 400 and "used already" in answer.text
+    assert sandbox.request_count(TOKEN_REQUESTS) == 1
+    assert stored_entry(config).version == stored.version
+    fresh = Browser(browser.base)  # a sign-in started after the flood completes
+    assert fresh.callback(fresh.sign_in_at_sso().callback_url).status_code == 303

@@ -134,7 +134,7 @@ def test_a_supervisor_who_declines_gets_a_clear_page(browser, sandbox, config):
 
 def test_a_code_the_sso_refuses_gets_a_clear_page(browser, sandbox, config):
     visit = browser.sign_in_at_sso()
-    sandbox.reject_token_requests(1)
+    sandbox.set_faults(token_invalid_grant=1)
     answer = browser.callback(visit.callback_url)
     assert answer.status_code == 400
     assert "did not give the robots an authorisation" in answer.text

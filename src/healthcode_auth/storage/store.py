@@ -227,6 +227,13 @@ class TokenStore(ABC):
     def peek_claim(self, name: str) -> Claim | None:
         """The claim kept under ``name`` (holding or not, never ``ours``), or None; takes nothing."""
 
+    def claims_forgotten_before(self) -> float:
+        """Claims made up to this time may have been let go before their ``keep`` ended (a store
+        that bounds how many it keeps: the file store); 0.0 when every claim is kept its time. A
+        caller that must know whether something was claimed before (a portal's used state) refuses
+        what it cannot tell."""
+        return 0.0
+
     @abstractmethod
     def settle_claim(self, name: str, claim: Claim, done: bool, hold: float, keep: float) -> bool:
         """After the work ``claim`` was for: note that it was done or failed, holding the others
