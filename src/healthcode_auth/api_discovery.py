@@ -20,12 +20,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import ApiDiscoveryError, HealthcodeAuthError, StoreError
 from .protocol.api_document import ApiDocument, describe_problems, parse_api_document, shown_url
 from .storage.store import TokenStore
-from .transport import API_DISCOVERY_PEER, HttpTransport
+
+if TYPE_CHECKING:  # the transport (and the HTTP stack) is loaded when a document is fetched, not for a stored one
+    from .transport import HttpTransport
 
 log = logging.getLogger("healthcode_auth")
 MAX_STORED_CHARS = 64_000  # a larger document is kept for the run only: the store entry stays small
@@ -38,6 +40,8 @@ UAT_NOTE = ("UAT's address is not confirmed by Healthcode's pages (api.uat.healt
 def fetch_api_document(url: str, transport: HttpTransport, remaining: float | None = None) -> ApiDocument:
     """GET and validate the API discovery document at ``url`` (within ``remaining`` seconds when
     given, else the timeout setting); one warning for endpoints left out."""
+    from .transport import API_DISCOVERY_PEER
+
     response = transport.get(url, "API discovery document", accept="application/json", remaining=remaining,
                              peer=API_DISCOVERY_PEER)
     if response.status_code != 200:

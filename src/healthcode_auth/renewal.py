@@ -39,16 +39,26 @@ from .errors import (
     StoreError,
     StoreUnreadableError,
 )
-from .protocol.authorization_request import AuthorizationCode, AuthorizationRequest
 from .protocol.token import Token, TokenStatus, local_time
 from .redaction import REDACTOR
 from .storage.store import StoredAuthorisation, TokenStore, Versioned
 
 if TYPE_CHECKING:
     from .client import HealthcodeAuthClient
+    from .protocol.authorization_request import AuthorizationCode, AuthorizationRequest  # a sign-in's: loaded by one
 
 log = logging.getLogger("healthcode_auth")
 RETRY_DELAYS = (0.1, 0.3, 1.0, 2.0)  # about 3.4 s in all, inside the renewal lock's lease
+# A renewal makes at most this many requests while it holds the renewal lock (discovery when it
+# is not stored, the refresh, the key set and one refetch after a key rotation), each ending
+# within the timeout (a total deadline, see transport.py); plus time for the local work.
+RENEWAL_REQUESTS = 4
+RENEWAL_SLACK = 5.0
+
+
+def renewal_time_bound(timeout: float) -> float:
+    """How long one robot's renewal can hold the lock: how long the others wait at most."""
+    return RENEWAL_REQUESTS * timeout + RENEWAL_SLACK
 
 
 @dataclass(frozen=True)

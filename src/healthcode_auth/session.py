@@ -25,10 +25,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from . import notices
 from .api_discovery import ApiDiscovery, keep_beside_token
 from .config import HealthcodeConfig
-from .daily_cycle import CUT, PROGRESS_EVERY, wait_for_sign_in
 from .errors import (
     HealthcodeAuthError,
     NoValidTokenError,
@@ -43,34 +41,23 @@ from .errors import (
     first_line,
 )
 from .protocol.api_document import ApiDocument
-from .protocol.authorization_request import AuthorizationCode, AuthorizationRequest, parse_redirect
 from .protocol.jwt_verification import claims_of
 from .protocol.provider_metadata import ProviderMetadata, parse_metadata
 from .protocol.schedule import describe_duration
 from .protocol.token import Token, TokenStatus, token_status
 from .redaction import REDACTOR
-from .renewal import RenewalSteps, SessionState, kept_in_memory
+from .renewal import RenewalSteps, SessionState, kept_in_memory, renewal_time_bound
 from .storage import TokenStore, open_store
 from .storage.record import RecordedEvent
 from .storage.store import StoredAuthorisation, Versioned, entry_key
 from .supervision import check_supervisor, supervision_event
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # what only a sign-in, a renewal, a wait or a notice needs is imported when one happens
     from .client import HealthcodeAuthClient
+    from .protocol.authorization_request import AuthorizationCode, AuthorizationRequest
 
 DEFAULT_SIGN_IN_HINT = "A supervisor must sign in first"
 log = logging.getLogger("healthcode_auth")
-# A renewal makes at most this many requests while it holds the renewal lock (discovery when it
-# is not stored, the refresh, the key set and one refetch after a key rotation), each ending
-# within the timeout (a total deadline, see transport.py); plus time for the local work.
-RENEWAL_REQUESTS = 4
-RENEWAL_SLACK = 5.0
-
-
-def renewal_time_bound(timeout: float) -> float:
-    """How long one robot's renewal can hold the lock: how long the others wait at most."""
-    return RENEWAL_REQUESTS * timeout + RENEWAL_SLACK
-
 
 class HealthcodeSession(RenewalSteps):
     """One bot's authorisation, in memory and optionally in a shared token store; thread-safe."""
@@ -180,6 +167,8 @@ class HealthcodeSession(RenewalSteps):
 
     def accept_redirect(self, redirect_url: str) -> AuthorizationCode:
         """Check the redirect against the pending sign-in and keep its code for the exchange."""
+        from .protocol.authorization_request import parse_redirect
+
         with self._lock:
             sign_in = self._state.sign_in
             if sign_in is None:
@@ -200,7 +189,7 @@ class HealthcodeSession(RenewalSteps):
         from this call: a store that does not answer meanwhile is tried again within it."""
         limit = self.config.wait_for_authorisation if wait is None else wait
         store = self.store if limit > 0 and self._state.code is None else None  # a code is redeemed as it comes
-        deadline, said = time.monotonic() + limit, -PROGRESS_EVERY
+        deadline, said = time.monotonic() + limit, None
         while True:
             try:
                 with store.bounded(deadline) if store is not None else contextlib.nullcontext():
@@ -212,16 +201,20 @@ class HealthcodeSession(RenewalSteps):
                     raise
                 return self._wait_for_sign_in(limit, deadline, error)
             except (StoreNotAnsweringError, StoreLockTimeout) as error:
+                from .daily_cycle import CUT, PROGRESS_EVERY
+
                 pause = min(1.0, (deadline - time.monotonic()) / 2)  # a try again needs time left after it
                 if store is None or deadline - time.monotonic() - pause <= CUT:
                     raise
-                if time.monotonic() - said >= PROGRESS_EVERY:
+                if said is None or time.monotonic() - said >= PROGRESS_EVERY:
                     said = time.monotonic()
                     self.on_wait(f"The token store did not answer ({first_line(error, 300)}); trying again for "
                                  f"{describe_duration(deadline - said)} more, the rest of the wait for a supervisor.")
                 time.sleep(pause)
 
     def _wait_for_sign_in(self, limit: float, deadline: float, error: NoValidTokenError) -> Token:
+        from .daily_cycle import wait_for_sign_in
+
         assert self.store is not None
         waited = wait_for_sign_in(self.store, self.key, self.config, limit, self._valid_stored, self.on_wait,
                                   deadline)
@@ -300,6 +293,8 @@ class HealthcodeSession(RenewalSteps):
                                      "removed (a robot renewed it, or a supervisor signed in). Run it again.")
             self._record("signed-out", stored.entry.token)
             if self.config.notify:
+                from . import notices
+
                 actor = self.describe_actor()
                 by = actor.get("user") or actor.get("via") or "an operator"
                 notices.send(self.config.notify, notices.signed_out(self.config, stored.entry.token, by, time.time()))
@@ -377,6 +372,8 @@ class HealthcodeSession(RenewalSteps):
                                 self.store.description)
         self._record("signed-in", token)
         if self.config.notify:
+            from . import notices
+
             notices.send(self.config.notify, notices.authorised(self.config, token, time.time()))
         return token
 

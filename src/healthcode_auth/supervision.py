@@ -8,9 +8,7 @@ command). Never a token, code or secret. The store authenticates and bounds it
 
 from __future__ import annotations
 
-import getpass
 import json
-import platform
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import Any
@@ -23,6 +21,8 @@ from .protocol.token import Token
 def supervision_event(event: str, token: Token | None, config: HealthcodeConfig,
                       describe_actor: Callable[[], Mapping[str, str]]) -> dict[str, str]:
     """The record of ``event`` (signed-in, renewed, renewal-refused, signed-out, refused) for ``token``."""
+    import platform  # here: a robot that records nothing (a cached token) never loads it
+
     entry = {"time": datetime.now(timezone.utc).isoformat(timespec="seconds"), "event": event,
              "environment": config.environment, "client_id": config.client_id,
              "supervisor": (token.supervisor if token else None) or "(unknown)", "machine": platform.node(),
@@ -40,6 +40,8 @@ def _actor(describe_actor: Callable[[], Mapping[str, str]]) -> dict[str, str]:
 
 
 def _os_user() -> str:
+    import getpass
+
     try:
         return getpass.getuser()
     except (OSError, KeyError):  # no user name in this environment (some containers, services)

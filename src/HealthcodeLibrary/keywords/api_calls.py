@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from robot.api.deco import keyword
 
-from healthcode_auth.api_client import HealthcodeApi
 from healthcode_auth.errors import ApiArgumentError
 from healthcode_auth.protocol.api_result import ApiResult
 
 from ..base import LibraryComponent
+
+if TYPE_CHECKING:  # the API client is loaded by the first API keyword: a run that only gets a token never needs it
+    from healthcode_auth.api_client import HealthcodeApi
 
 
 class _NoPath:
@@ -31,6 +33,8 @@ class ApiCallKeywords(LibraryComponent):
     @property
     def api(self) -> HealthcodeApi:
         if self._api is None or self._api.session is not self.session:
+            from healthcode_auth.api_client import HealthcodeApi
+
             self._api = HealthcodeApi(self.session)
         return self._api
 

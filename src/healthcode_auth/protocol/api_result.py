@@ -28,7 +28,6 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, SupportsIndex, overload
 
 from ..errors import escaped
-from .fhir_outcome import reason_phrase
 
 _RESOURCE_TYPE = re.compile(r"[A-Za-z][A-Za-z0-9]{0,59}")
 MAX_SHOWN_TYPES = 3
@@ -284,6 +283,9 @@ class ApiResult(ApiDict):
         return text + (f", total {total}" if total is not None and total != len(entries) else "")
 
     def __repr__(self) -> str:
+        # Imported here: the keywords import this class (a return type), and a run that calls no API needs no more.
+        from .fhir_outcome import reason_phrase
+
         return f"<Healthcode {escaped(self.endpoint, 100)}: {reason_phrase(self.status)}, {self.summary}>"
 
     __str__ = __repr__

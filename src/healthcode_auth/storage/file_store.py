@@ -28,14 +28,14 @@ from typing import Any
 
 from ..errors import ConfigurationError, StoreError, StoreKeyError, StoreUnreadableError
 from .claims import MAX_CLAIM_SECONDS, Claim, from_fields, kept_for, next_attempt, settled
-from .key_sources import StoreKey, ensure_key, read_key
+from .key_sources import StoreKey, ensure_key, read_key, user_folder
 from .locks import FileLock
 from .persistence import FilePersistence, TooLarge
 from .private_files import ensure_private_folder
 from .record import MAX_EVENT_BYTES, MAX_HISTORY, RecordedEvent, SupervisionRecord, open_events, sign_event
 from .sealing import Sealer, Unreadable, new_sealer, unseal
 from .signouts import SignOutRecord
-from .store import MAX_VERSION, StoredAuthorisation, TokenStore, Versioned, unreadable
+from .store import MAX_TIME, MAX_VERSION, StoredAuthorisation, TokenStore, Versioned, unreadable
 
 LOCK_TIMEOUT = 120.0
 WAIT_POLL_SECONDS = 0.5  # a robot waiting for a sign-in sees it within this (and a stat per poll)
@@ -45,9 +45,7 @@ log = logging.getLogger("healthcode_auth")
 
 
 def default_cache_path() -> Path:
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("robotframework-healthcode", appauthor=False)) / "tokens.json"
+    return user_folder("cache") / "tokens.json"
 
 
 @dataclass
@@ -60,15 +58,17 @@ class _Document:
     sealer: Sealer | None = None  # None: no file yet
     generation: int | None = None  # the sign-out generation it was read under
     claims: dict[str, Any] = field(default_factory=dict)  # name hash -> [*Claim.fields(), kept until]
+    forgotten_before: float = 0.0  # claims made up to then may have been let go (MAX_CLAIMS)
 
     def copy(self) -> _Document:
         return _Document(dict(self.entries), self.last_version, dict(self.set_aside), self.sealer, self.generation,
-                         dict(self.claims))
+                         dict(self.claims), self.forgotten_before)
 
     def payload(self) -> dict[str, Any]:
         return {"entries": self.entries, "last_version": self.last_version,
                 **({"set_aside": self.set_aside} if self.set_aside else {}),
-                **({"claims": self.claims} if self.claims else {})}
+                **({"claims": self.claims} if self.claims else {}),
+                **({"claims_forgotten_before": self.forgotten_before} if self.forgotten_before else {})}
 
 
 class FileTokenStore(TokenStore):
@@ -181,12 +181,17 @@ class FileTokenStore(TokenStore):
             claim = next_attempt(standing, now, lease)
             kept = {k: v for k, v in document.claims.items() if _claim_of(v, now) is not None}
             document.claims = _fewest_claims(kept, now)
+            forgotten = [kept[k][3] for k in kept.keys() - document.claims.keys()]  # when each was claimed
+            document.forgotten_before = max([document.forgotten_before, *forgotten])
             document.claims[digest] = [*claim.fields(), now + kept_for(claim, lease if keep is None else keep, now)]
             self._write(document)
             return claim
 
     def peek_claim(self, name: str) -> Claim | None:
         return _claim_of(self._read().claims.get(_claim_digest(name)), time.time())
+
+    def claims_forgotten_before(self) -> float:
+        return self._read().forgotten_before
 
     def settle_claim(self, name: str, claim: Claim, done: bool, hold: float, keep: float) -> bool:
         digest = _claim_digest(name)
@@ -287,7 +292,10 @@ def _parse(payload: Mapping[str, Any], sealer: Sealer, generation: int) -> _Docu
     claims = payload.get("claims")
     claims = {k: v for k, v in claims.items() if _claim_of(v, time.time()) is not None} \
         if isinstance(claims, dict) else {}
-    return _Document(entries, max([last, *versions]), aside, keep, generation, claims)
+    forgotten = payload.get("claims_forgotten_before", 0.0)
+    forgotten = float(forgotten) if isinstance(forgotten, (int, float)) and not isinstance(forgotten, bool) \
+        and 0 <= forgotten <= MAX_TIME else MAX_TIME  # damaged: every claim may have been forgotten
+    return _Document(entries, max([last, *versions]), aside, keep, generation, claims, forgotten)
 
 
 def _claim_digest(name: str) -> str:

@@ -22,6 +22,7 @@ import hmac
 import logging
 import os
 import secrets
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +34,7 @@ ENV_KEY = "HEALTHCODE_CACHE_KEY"
 # A random key ``healthcode-auth key new`` prints: recognisable, and used directly (no stretching).
 RANDOM_KEY_PREFIX = "hck1_"
 MIN_PASSPHRASE = 16
+APP_NAME = "robotframework-healthcode"  # the per-user folders' name, as platformdirs is given it
 KEYRING_SERVICE = "robotframework-healthcode"
 KEYRING_USERNAME = "token-cache-key"
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
@@ -41,6 +43,7 @@ SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 RECORD_SALT = b"healthcode-supervision-record"
 RECORD_LABEL = b"robotframework-healthcode supervision record v1"
 SOURCES = ("env", "keyring", "file")
+_XDG = {"config": ("XDG_CONFIG_HOME", ".config"), "cache": ("XDG_CACHE_HOME", ".cache")}
 
 
 @dataclass(frozen=True)
@@ -76,9 +79,34 @@ def describe_source(source: str) -> str:
 
 
 def key_file_path() -> Path:
+    return user_folder("config") / "cache.key"
+
+
+def user_folder(kind: str) -> Path:
+    """This user's ``config`` or ``cache`` folder of the library, as platformdirs gives it.
+
+    A robot that reads a cached token needs this path (the sign-out record is in the config folder)
+    and nothing else of platformdirs, so on Linux, where platformdirs follows the XDG rules, it is
+    computed here by those rules, without importing platformdirs: an absolute ``XDG_CONFIG_HOME``
+    (``XDG_CACHE_HOME``), else ``~/.config`` (``~/.cache``) of an absolute ``HOME``. Anything else
+    (a relative variable, no ``HOME``; Windows, which asks the OS for its known folders; macOS,
+    whose folders changed between platformdirs versions; Android), and whenever platformdirs is
+    loaded anyway (a program may have set it up), platformdirs answers."""
+    variable, default = _XDG[kind]
+    if sys.platform == "linux" and "platformdirs" not in sys.modules and not _android():
+        base, home = os.environ.get(variable, ""), os.environ.get("HOME", "")
+        if os.path.isabs(base):
+            return Path(base) / APP_NAME
+        if not base.strip() and os.path.isabs(home):
+            return Path(home) / default / APP_NAME
     import platformdirs
 
-    return Path(platformdirs.user_config_dir("robotframework-healthcode", appauthor=False)) / "cache.key"
+    found = platformdirs.user_config_dir if kind == "config" else platformdirs.user_cache_dir
+    return Path(found(APP_NAME, appauthor=False))
+
+
+def _android() -> bool:
+    return hasattr(sys, "getandroidapilevel") or "ANDROID_DATA" in os.environ
 
 
 def choose_source(environ: dict[str, str] | None = None) -> str:

@@ -313,6 +313,8 @@ class RedisTokenStore(TokenStore):
             options: dict[str, Any] = {"socket_timeout": self.timeout, "socket_connect_timeout": self.timeout}
             if self._url.startswith("rediss://"):  # certificates and host names always verified
                 options.update(ssl_cert_reqs="required", ssl_check_hostname=True, ssl_ca_certs=self._ca_bundle)
+            if hasattr(redis, "DriverInfo"):  # newer redis-py: the version it tells the server, given, not read
+                options["driver_info"] = redis.DriverInfo(lib_version=redis.__version__)  # from its metadata again
             client = self._local.client = redis.Redis.from_url(self._url, **options)
         return client
 
