@@ -95,7 +95,7 @@ def login_due_for_renewal(sandbox: Sandbox, output: Path, name: str, env: dict[s
     sandbox.set_faults(remembered_supervisor="supervisor", token_lifetime=60, refresh_tokens=True)
     rc = run_cli(output, name, env, "login", "--headless")
     sandbox.reset_faults()
-    sandbox.issue_refresh_tokens()  # the other knobs back to their start values; this one stays on
+    sandbox.set_faults(refresh_tokens=True)  # the other knobs back to their start values; this one stays on
     return rc
 
 
@@ -121,7 +121,7 @@ def run_parallel(sandbox: Sandbox, extra: list[str]) -> int:
     rc = max(rc, result.returncode, 0 if refreshes == 1 else 1)
     rc = max(rc, run_cli(output, "status", env, "status"))
     rc = max(rc, run_cli(output, "logout", env, "logout"))
-    sandbox.issue_refresh_tokens(False)
+    sandbox.set_faults(refresh_tokens=False)
     return rc
 
 
@@ -183,7 +183,7 @@ def run_fleet(sandbox: Sandbox, extra: list[str]) -> int:
         rc = max(rc, run_cli(output, "fleet-logout", machine(output, "robot-vm-3", fleet), "logout"))
         rc = max(rc, run_robot(sandbox.url, ATEST / "fleet", output / "after-logout",
                                [*extra, "--include", "after-logout"], machine(output, "robot-vm-1", fleet)))
-    sandbox.issue_refresh_tokens(False)
+    sandbox.set_faults(refresh_tokens=False)
     return rc
 
 

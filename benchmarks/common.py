@@ -130,7 +130,7 @@ def robots_renewing_together(sandbox: Any, cache: Path | str, target: Callable[.
     sandbox.set_faults(token_lifetime=60, refresh_tokens=True)
     try:
         sign_in_to_cache(sandbox, cache, key=key)
-        sandbox.set_token_lifetime(86_400)
+        sandbox.set_faults(token_lifetime=86_400)
         sandbox.reset_stats()
         wall, tokens = robots_released_together(target, args, timeout)
     finally:

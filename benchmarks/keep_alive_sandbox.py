@@ -10,8 +10,8 @@ import socket
 from cheroot import wsgi
 
 from healthcode_sandbox import SandboxSettings
-from healthcode_sandbox.oauth.sandbox_state import SandboxState
-from healthcode_sandbox.process.flask_app import create_app
+from healthcode_sandbox.sandbox_state import SandboxState
+from healthcode_sandbox.server import create_app
 
 
 def main() -> None:

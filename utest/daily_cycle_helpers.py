@@ -45,9 +45,9 @@ def thread_errors(monkeypatch):
 def expired(sandbox, store):
     """Yesterday's authorisation: signed in, and now past its end (no refresh token, as Healthcode;
     a 1-second token is past the expiry margin at once)."""
-    sandbox.set_token_lifetime(1)
+    sandbox.set_faults(token_lifetime=1)
     token = sign_in(new_session(sandbox, store))
-    sandbox.set_token_lifetime(86_400)
+    sandbox.set_faults(token_lifetime=86_400)
     return token
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from .process.server import Sandbox
+from .server import Sandbox
 from .settings import SandboxSettings
 
 

@@ -91,7 +91,7 @@ def test_status_min_remaining(env, sandbox):
 
 
 def test_login_refused_by_supervisor(env, sandbox):
-    sandbox.deny_sign_in()
+    sandbox.set_faults(deny_sign_in=True)
     result = run("login", "--headless", env=env)
     assert result.returncode == 1
     assert "supervisor declined or cancelled the sign-in" in result.stderr

@@ -152,7 +152,7 @@ def test_a_bad_field_is_told_from_the_outcome(api):
 
 @pytest.mark.parametrize("status", [301, 302])
 def test_a_moved_api_is_followed_once_with_the_headers_then_the_document_is_read_again(sandbox, api, status):
-    sandbox.move_api(1, status)
+    sandbox.set_faults(api_moved=1, api_moved_status=status)
     result = api.call("find_member", "POST", fields={"insurerIdentifier": "bup", "lastName": PATIENT[1]})
     assert result.count == 1
     first, moved = sandbox.api_calls("find_member")
@@ -163,39 +163,39 @@ def test_a_moved_api_is_followed_once_with_the_headers_then_the_document_is_read
 
 def test_an_api_that_moved_for_good_is_found_again_after_a_404(sandbox, api):
     api.endpoint("find_member")
-    sandbox.move_api_permanently()
+    sandbox.set_faults(api_moved_permanently=True)
     assert api.call("find_member", "POST", fields={"insurerIdentifier": "bup"}).resource_type == "Bundle"
     assert "/api/v2-moved/" in api.endpoint("find_member")
     assert [call.status for call in sandbox.api_calls("find_member")] == [404, 200]
 
 
 def test_a_redirect_to_another_host_is_refused_and_it_receives_nothing(sandbox, api, recorder):
-    sandbox.redirect_api_elsewhere(f"{recorder.url}/collect")
+    sandbox.set_faults(api_redirect_elsewhere=f"{recorder.url}/collect")
     with pytest.raises(ApiOriginRefusedError, match="nothing was sent there"):
         api.call("find_member", "POST", fields={"insurerIdentifier": "bup", "lastName": PATIENT[1]})
     assert recorder.seen == []
 
 
 def test_a_gets_5xx_is_retried_then_reported(sandbox, api):
-    sandbox.fail_api_requests(1)
+    sandbox.set_faults(api_failures=1)
     assert api.call("search_practitioner").resource_type == "Bundle"
     assert [call.status for call in sandbox.api_calls("search_practitioner")] == [503, 200]
     sandbox.reset_stats()
-    sandbox.fail_api_requests(5)
+    sandbox.set_faults(api_failures=5)
     with pytest.raises(ApiServerError, match="tried 3 times"):
         api.call("search_practitioner")
     assert len(sandbox.api_calls("search_practitioner")) == 3
 
 
 def test_a_posts_5xx_is_never_repeated(sandbox, api):
-    sandbox.fail_api_requests(1)
+    sandbox.set_faults(api_failures=1)
     with pytest.raises(ApiServerError, match="Healthcode asks to be told"):
         api.call("find_member", "POST", fields={"insurerIdentifier": "bup"})
     assert len(sandbox.api_calls("find_member")) == 1
 
 
 def test_an_operation_outcome_error_reaches_the_caller(sandbox, api):
-    sandbox.refuse_api_requests(1)
+    sandbox.set_faults(api_outcome_error=1)
     with pytest.raises(ApiRequestError) as caught:
         api.call("search_practitioner")
     assert caught.value.status == 422 and caught.value.issues and "422 Unprocessable" in str(caught.value)
@@ -249,7 +249,7 @@ def test_requests_auth_sends_the_headers_to_the_api_refuses_elsewhere_and_strips
     with pytest.raises(ApiOriginRefusedError):
         requests.get(f"{recorder.url}/collect", auth=auth, timeout=10)
     assert recorder.seen == []
-    sandbox.redirect_api_elsewhere(f"{recorder.url}/collect")
+    sandbox.set_faults(api_redirect_elsewhere=f"{recorder.url}/collect")
     requests.get(practitioners(session), auth=auth, timeout=10)
     assert recorder.headers_seen() == [NONE]
 
@@ -261,13 +261,13 @@ def test_httpx_auth_does_the_same_with_its_event_hooks(sandbox, session, recorde
         with pytest.raises(ApiOriginRefusedError):
             client.get(f"{recorder.url}/collect")
         assert recorder.seen == []
-        sandbox.redirect_api_elsewhere(f"{recorder.url}/collect", 307)
+        sandbox.set_faults(api_redirect_elsewhere=f"{recorder.url}/collect", api_moved_status=307)
         client.get(practitioners(session), params={"name": PATIENT[1]})
     assert recorder.headers_seen() == [NONE]
 
     async def asynchronous():
         async with httpx.AsyncClient(auth=auth, event_hooks=auth.async_event_hooks, follow_redirects=True) as client:
-            sandbox.redirect_api_elsewhere(f"{recorder.url}/collect")
+            sandbox.set_faults(api_redirect_elsewhere=f"{recorder.url}/collect")
             await client.get(practitioners(session))
 
     asyncio.run(asynchronous())
@@ -281,7 +281,7 @@ def test_the_oauth2_session_does_the_same(sandbox, session, recorder):
         with pytest.raises(ApiOriginRefusedError):
             client.get(f"{recorder.url}/collect", timeout=10)
         assert recorder.seen == []
-        sandbox.redirect_api_elsewhere(f"{recorder.url}/collect")
+        sandbox.set_faults(api_redirect_elsewhere=f"{recorder.url}/collect")
         client.get(practitioners(session), timeout=10)
     assert recorder.headers_seen() == [NONE]
 

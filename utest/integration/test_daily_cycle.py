@@ -111,7 +111,7 @@ def test_each_reminder_goes_once_from_two_machines_and_holds_no_secret(sandbox, 
     monkeypatch.setenv("HEALTHCODE_CACHE_KEY", FLEET_KEY)
     # A 15-minute token: the robots stop using it 5 minutes (the expiry margin) before it expires,
     # so the authorisation ends in 10 minutes. The 15-minute reminder is due; the 5-minute one is not.
-    sandbox.set_token_lifetime(900)
+    sandbox.set_faults(token_lifetime=900)
     sign_in(new_session(sandbox, redis_url))
     env = env_for(sandbox, redis_url, notify=f"{webhook.url()} {smtp.url()}", remind_before="15 minutes, 5 minutes",
                   client_name="Claims robots", portal_url="https://rpaapp.example.com/")

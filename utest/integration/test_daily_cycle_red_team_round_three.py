@@ -34,9 +34,9 @@ def test_a_dead_address_beside_a_working_one_never_repeats_the_notice_there(sand
 
 
 def test_a_reminder_reaches_a_working_address_once_from_every_run(sandbox, redis_url, fleet_key, webhook):
-    sandbox.set_token_lifetime(3600)  # the 2-hour reminder is due at once
+    sandbox.set_faults(token_lifetime=3600)  # the 2-hour reminder is due at once
     sign_in(new_session(sandbox, redis_url))
-    sandbox.set_token_lifetime(86_400)
+    sandbox.set_faults(token_lifetime=86_400)
     with Webhook() as dead:
         dead.status = 500
         env = env_for(sandbox, redis_url, notify=f"{webhook.url()},{dead.url()}")

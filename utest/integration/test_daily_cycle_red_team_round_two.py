@@ -75,7 +75,7 @@ def test_a_delivered_notice_is_noted_even_when_the_wait_ends_while_it_is(sandbox
 def test_a_service_slower_than_apprises_own_timeout_gets_each_notice_once(sandbox, tmp_path, fleet_key, webhook):
     webhook.delay = 6.0  # shows the notice at once, answers after Apprise's own 4-second read timeout
     cache = str(tmp_path / "cache" / "tokens.json")
-    sandbox.set_token_lifetime(600)
+    sandbox.set_faults(token_lifetime=600)
     sign_in(new_session(sandbox, cache))
     env = env_for(sandbox, cache, notify=webhook.url(), remind_before="15 minutes")
     runs = [cli("remind", env=env) for _ in range(3)]  # a scheduler, three times
@@ -137,7 +137,7 @@ def test_a_redis_writer_without_the_key_cannot_pre_claim_the_notices_to_come(san
     said = robot_waits(sandbox, redis_url, 3, notify=webhook.url(), notify_escalation=smtp.url(), escalate_after=1)
     assert "the 'waiting' notice was delivered" in said[-1]
     assert webhook.titles() == [WAITING] and len(smtp.messages) == 1
-    sandbox.set_token_lifetime(600)  # a sign-in for 10 minutes: the 15-minute reminder is due at once
+    sandbox.set_faults(token_lifetime=600)  # a sign-in for 10 minutes: the 15-minute reminder is due at once
     sign_in(new_session(sandbox, redis_url))
     reminded = cli("remind", env=env_for(sandbox, redis_url, notify=webhook.url(), remind_before="15 minutes"))
     assert reminded.returncode == 0 and "notice was delivered" in reminded.stdout, reminded.stdout + reminded.stderr

@@ -36,7 +36,7 @@ def test_slow_token_endpoint_times_out_and_is_not_resent(sandbox):
     client = client_for(sandbox, timeout=1)
     sign_in = client.start_sign_in()
     redirect = Supervisor().sign_in(sign_in.url)
-    sandbox.delay_token_requests(4)
+    sandbox.set_faults(token_delay=4)
     started = time.monotonic()
     with pytest.raises(TransportError, match=r"did not answer within 1 seconds.*supervisor must sign in again"):
         client.complete_sign_in(sign_in, redirect)
@@ -45,13 +45,13 @@ def test_slow_token_endpoint_times_out_and_is_not_resent(sandbox):
 
 
 def test_discovery_5xx_twice_then_success(sandbox):
-    sandbox.fail_discovery(2)
+    sandbox.set_faults(discovery_failures=2)
     assert client_for(sandbox).metadata.issuer == sandbox.issuer
     assert sandbox.request_count("discovery") == 3
 
 
 def test_discovery_down_is_reported_after_bounded_retries(sandbox):
-    sandbox.fail_discovery(10)
+    sandbox.set_faults(discovery_failures=10)
     with pytest.raises(DiscoveryError, match="answered HTTP 503.*try again later"):
         client_for(sandbox).metadata  # noqa: B018
     assert sandbox.request_count("discovery") == 3
@@ -61,7 +61,7 @@ def test_token_endpoint_5xx_on_exchange_asks_for_a_new_sign_in(sandbox):
     client = client_for(sandbox)
     sign_in = client.start_sign_in()
     redirect = Supervisor().sign_in(sign_in.url)
-    sandbox.fail_token_requests(1, status=500)
+    sandbox.set_faults(token_failures=1, failure_status=500)
     with pytest.raises(TokenRequestError, match="HTTP 500.*cannot be safely sent again"):
         client.complete_sign_in(sign_in, redirect)
     assert sandbox.request_count("token") == 1
@@ -71,7 +71,7 @@ def test_forced_invalid_grant(sandbox):
     client = client_for(sandbox)
     sign_in = client.start_sign_in()
     redirect = Supervisor().sign_in(sign_in.url)
-    sandbox.reject_token_requests(1)
+    sandbox.set_faults(token_invalid_grant=1)
     with pytest.raises(InvalidGrantError, match="sign in again"):
         client.complete_sign_in(sign_in, redirect)
 
@@ -107,20 +107,20 @@ def test_discovery_down_while_a_valid_token_is_cached(sandbox, tmp_path):
     request = first.start_sign_in()
     first.accept_redirect(Supervisor().sign_in(request.url))
     token = first.access_token()
-    sandbox.fail_discovery(100)
-    sandbox.fail_jwks(100)
+    sandbox.set_faults(discovery_failures=100)
+    sandbox.set_faults(jwks_failures=100)
     assert HealthcodeSession.from_config(config).access_token().access_token == token.access_token
 
 
 @pytest.mark.refresh_tokens
 def test_renewal_during_an_outage_keeps_the_cached_entry(sandbox, tmp_path):
-    sandbox.set_token_lifetime(60)
+    sandbox.set_faults(token_lifetime=60)
     config = config_for(sandbox, token_cache=str(tmp_path / "tokens.json"))
     session = HealthcodeSession.from_config(config)
     request = session.start_sign_in()
     session.accept_redirect(Supervisor().sign_in(request.url))
     session.access_token()
-    sandbox.fail_token_requests(1)
+    sandbox.set_faults(token_failures=1)
     with pytest.raises(TokenRequestError, match="HTTP 503.*Try again later"):
         HealthcodeSession.from_config(config).access_token()
     later = HealthcodeSession.from_config(config)

@@ -55,7 +55,7 @@ def test_logout_on_one_machine_signs_the_fleet_out(fleet, sandbox):
 def test_redis_never_holds_a_secret_in_plain_text(fleet, sandbox):
     session = robot(sandbox, fleet.url)
     sign_in(session)
-    sandbox.set_token_lifetime(60)
+    sandbox.set_faults(token_lifetime=60)
     sign_in(session)  # a second sign-in, and a renewal below
     session.expiry_margin = 120
     session.access_token()
@@ -141,7 +141,7 @@ def test_redis_restarted_mid_run(fleet, sandbox):
 
 @pytest.mark.refresh_tokens
 def test_redis_unreachable_a_valid_token_in_memory_is_used_a_due_one_is_not_renewed(fleet, sandbox):
-    sandbox.set_token_lifetime(600)
+    sandbox.set_faults(token_lifetime=600)
     running = robot(sandbox, fleet.url, timeout=2)
     token = sign_in(running)
     fleet.stop()
@@ -172,9 +172,9 @@ HealthcodeSession.from_config(config).access_token()
 @pytest.mark.refresh_tokens
 def test_a_lock_holder_killed_mid_renewal_delays_the_others_by_at_most_the_lease(fleet, sandbox):
     timeout = 2.0
-    sandbox.set_token_lifetime(600)
+    sandbox.set_faults(token_lifetime=600)
     sign_in(robot(sandbox, fleet.url))
-    sandbox.delay_token_requests(30)  # the holder's refresh hangs at the SSO
+    sandbox.set_faults(token_delay=30)  # the holder's refresh hangs at the SSO
     here = os.path.dirname(__file__)
     holder = subprocess.Popen([sys.executable, "-c", RENEWER, sandbox.discovery_url, fleet.url, str(timeout), here,
                                os.path.dirname(here)], stdout=subprocess.PIPE, text=True,
@@ -186,7 +186,7 @@ def test_a_lock_holder_killed_mid_renewal_delays_the_others_by_at_most_the_lease
         time.sleep(0.05)
     holder.send_signal(signal.SIGKILL)
     holder.wait(timeout=30)
-    sandbox.delay_token_requests(0)
+    sandbox.set_faults(token_delay=0)
     waiter = robot(sandbox, fleet.url, timeout=timeout, expiry_margin=900)
     started = time.monotonic()
     renewed = waiter.access_token()
@@ -209,9 +209,9 @@ def _renew(discovery_url, store_url, key, barrier, results):
 
 @pytest.mark.refresh_tokens
 def test_robots_renewing_at_once_make_one_refresh_request(fleet, sandbox):
-    sandbox.set_token_lifetime(60)  # inside the 300 s margin: every robot finds it due
+    sandbox.set_faults(token_lifetime=60)  # inside the 300 s margin: every robot finds it due
     sign_in(robot(sandbox, fleet.url))
-    sandbox.set_token_lifetime(86_400)
+    sandbox.set_faults(token_lifetime=86_400)
     sandbox.reset_stats()
     context = multiprocessing.get_context("spawn")
     robots = 6
@@ -232,10 +232,10 @@ def test_robots_renewing_at_once_make_one_refresh_request(fleet, sandbox):
 def test_the_supervision_record_says_who_did_what_and_holds_no_secret(fleet, sandbox):
     session = robot(sandbox, fleet.url)
     session.describe_actor = lambda: {"suite": "Claims"}
-    sandbox.set_token_lifetime(60)
+    sandbox.set_faults(token_lifetime=60)
     sign_in(session)
     session.access_token()  # due at once: renewed
-    sandbox.reject_token_requests(1)
+    sandbox.set_faults(token_invalid_grant=1)
     session.expiry_margin = 86_400 * 2
     with pytest.raises(NoValidTokenError, match="re-authorisation required"):
         session.access_token()
@@ -284,10 +284,10 @@ def test_the_acl_user_docs_fleet_md_gives_runs_the_whole_workload(fleet, sandbox
     user = fleet.create_user("healthcode", keys=[r.lstrip("~") for r in rules if r.startswith("~")],
                              commands=[r for r in rules if r[:1] in "+-&"])
     session = robot(sandbox, user.url)
-    sandbox.set_token_lifetime(60)
+    sandbox.set_faults(token_lifetime=60)
     sign_in(session)
     session.access_token()  # renewed under the lock
-    sandbox.reject_token_requests(1)
+    sandbox.set_faults(token_invalid_grant=1)
     with pytest.raises(NoValidTokenError):
         robot(sandbox, user.url).access_token()  # refused: marked, not removed
     assert robot(sandbox, user.url).history(5)

@@ -72,10 +72,10 @@ def test_a_store_that_cannot_be_written_never_costs_the_redeemed_token(sandbox, 
 
 @pytest.mark.refresh_tokens
 def test_a_renewal_whose_store_write_fails_keeps_the_renewed_token(sandbox, tmp_path, caplog, monkeypatch):
-    sandbox.set_token_lifetime(60)
+    sandbox.set_faults(token_lifetime=60)
     session = new_session(sandbox, tmp_path / "tokens.json")
     sign_in(session)
-    sandbox.set_token_lifetime(86_400)
+    sandbox.set_faults(token_lifetime=86_400)
 
     def broken(self, entry, expected_version):
         raise key_sources.StoreKeyError("the cache could not be written (simulated)")

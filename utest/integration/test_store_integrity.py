@@ -116,16 +116,16 @@ def test_finding_2_logout_removes_exactly_the_entry_it_read(sandbox, store):
 
 def renewal_due(sandbox, store):
     """A supervisor signs in with a token already inside the expiry margin; renewed ones last a day."""
-    sandbox.set_token_lifetime(60)
+    sandbox.set_faults(token_lifetime=60)
     token = sign_in(new_session(sandbox, store))
-    sandbox.set_token_lifetime(86_400)
+    sandbox.set_faults(token_lifetime=86_400)
     return token
 
 
 @pytest.mark.refresh_tokens
 def test_finding_3_a_key_set_outage_after_a_refresh_keeps_the_rotated_refresh_token(sandbox, store):
     first = renewal_due(sandbox, store)
-    sandbox.fail_jwks(50)
+    sandbox.set_faults(jwks_failures=50)
     with pytest.raises(KeySetUnavailableError):
         new_session(sandbox, store, timeout=2).access_token()
     held = stored_token(sandbox, store)

@@ -62,8 +62,9 @@ import os, signal, sys
 from healthcode_auth.config import HealthcodeConfig
 from healthcode_auth.session import HealthcodeSession
 
+# A 5 s timeout: the lock it dies holding in Redis lets go after renewal_time_bound(5) = 25 s, not 125 s.
 config = HealthcodeConfig(client_id="example_rpa_app", redirect_uri=sys.argv[2], environment=sys.argv[1],
-                          token_cache=sys.argv[3])
+                          token_cache=sys.argv[3], timeout=5)
 session = HealthcodeSession.from_config(config)
 session.client.verify = lambda token: os.kill(os.getpid(), signal.SIGKILL)  # killed mid-verification
 session.access_token()
@@ -76,9 +77,9 @@ session.access_token()
 def test_a_renewer_killed_while_it_verifies_has_already_stored_the_new_pair(fleet, sandbox, tmp_path, kind):
     """Break 4: the pair was verified before it was stored; a kill in between lost it."""
     store = fleet.url if kind == "redis" else str(tmp_path / "tokens.json")
-    sandbox.set_token_lifetime(60)
+    sandbox.set_faults(token_lifetime=60)
     first = sign_in(new_session(sandbox, store))
-    sandbox.set_token_lifetime(86_400)
+    sandbox.set_faults(token_lifetime=86_400)
     killed = subprocess.run([sys.executable, "-c", KILLED_WHILE_VERIFYING, sandbox.discovery_url, REDIRECT, store],
                             env=os.environ.copy(), capture_output=True, timeout=60, check=False)
     assert killed.returncode == -signal.SIGKILL
@@ -90,9 +91,9 @@ def test_a_renewer_killed_while_it_verifies_has_already_stored_the_new_pair(flee
 @pytest.mark.refresh_tokens
 def test_a_store_paused_while_the_renewed_pair_is_written_loses_nothing(fleet, sandbox, monkeypatch):
     """Break 3: Redis paused (or failing over) right after the SSO answered signed the fleet out."""
-    sandbox.set_token_lifetime(60)
+    sandbox.set_faults(token_lifetime=60)
     sign_in(new_session(sandbox, fleet.url))
-    sandbox.set_token_lifetime(86_400)
+    sandbox.set_faults(token_lifetime=86_400)
     renewer = new_session(sandbox, fleet.url, timeout=1)
     answer = renewer.client.request_refresh
 

@@ -27,9 +27,9 @@ def test_no_cached_token_fails_fast_and_names_the_cli(sandbox, tmp_path):
 
 @pytest.mark.refresh_tokens
 def test_token_near_expiry_is_renewed_once_and_rotation_stored(sandbox, tmp_path):
-    sandbox.set_token_lifetime(60)  # inside the 300 s margin from the start
+    sandbox.set_faults(token_lifetime=60)  # inside the 300 s margin from the start
     first = sign_in(new_session(sandbox, tmp_path / "tokens.json"))
-    sandbox.set_token_lifetime(86_400)
+    sandbox.set_faults(token_lifetime=86_400)
     sandbox.reset_stats()
     later = new_session(sandbox, tmp_path / "tokens.json")
     renewed = later.access_token()
@@ -44,9 +44,9 @@ def test_token_near_expiry_is_renewed_once_and_rotation_stored(sandbox, tmp_path
 
 @pytest.mark.refresh_tokens
 def test_refused_renewal_marks_the_entry_and_asks_for_the_supervisor(sandbox, tmp_path):
-    sandbox.set_token_lifetime(60)
+    sandbox.set_faults(token_lifetime=60)
     sign_in(new_session(sandbox, tmp_path / "tokens.json"))
-    sandbox.reject_token_requests(1)
+    sandbox.set_faults(token_invalid_grant=1)
     later = new_session(sandbox, tmp_path / "tokens.json")
     with pytest.raises(NoValidTokenError, match="Supervisor re-authorisation required.*invalid_grant"):
         later.access_token()
@@ -60,7 +60,7 @@ def test_refused_renewal_marks_the_entry_and_asks_for_the_supervisor(sandbox, tm
 
 
 def test_expiry_margin_absorbs_clock_skew(sandbox, tmp_path):
-    sandbox.set_token_lifetime(600)
+    sandbox.set_faults(token_lifetime=600)
     token = sign_in(new_session(sandbox, tmp_path / "tokens.json", expiry_margin=0))
     assert token_status(token, 0) is TokenStatus.VALID
     skewed = token.expires_at - 599  # our clock 599 s behind the server's view of expiry
@@ -71,9 +71,9 @@ def test_expiry_margin_absorbs_clock_skew(sandbox, tmp_path):
 @pytest.mark.parametrize("robots", [8])
 def test_parallel_robots_with_an_expired_token_refresh_once(sandbox, tmp_path, robots):
     cache_path = tmp_path / "tokens.json"
-    sandbox.set_token_lifetime(60)
+    sandbox.set_faults(token_lifetime=60)
     sign_in(new_session(sandbox, cache_path))
-    sandbox.set_token_lifetime(86_400)
+    sandbox.set_faults(token_lifetime=86_400)
     sandbox.reset_stats()
     context = multiprocessing.get_context("spawn")
     barrier, results = context.Barrier(robots), context.Queue()
@@ -91,7 +91,7 @@ def test_parallel_robots_with_an_expired_token_refresh_once(sandbox, tmp_path, r
 
 @pytest.mark.refresh_tokens
 def test_a_running_robot_does_not_renew_a_logged_out_authorisation(sandbox, tmp_path):
-    sandbox.set_token_lifetime(600)
+    sandbox.set_faults(token_lifetime=600)
     robot = new_session(sandbox, tmp_path / "tokens.json")
     sign_in(robot)
     operator = new_session(sandbox, tmp_path / "tokens.json")

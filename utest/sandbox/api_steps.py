@@ -73,11 +73,13 @@ class Api:
     def url(self, key: str, suffix: str = "") -> str:
         return discovery_document(self.sandbox)[key] + suffix
 
-    def call(self, method: str, key: str, suffix: str = "", headers: dict[str, str] | None = None,
-             **kwargs: Any) -> httpx.Response:
+    def call(
+        self, method: str, key: str, suffix: str = "", headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> httpx.Response:
         """One call of the API named ``key`` in the discovery document, with the three headers."""
-        return HTTP.request(method, self.url(key, suffix), headers=self.headers() if headers is None else headers,
-                            **kwargs)
+        return HTTP.request(
+            method, self.url(key, suffix), headers=self.headers() if headers is None else headers, **kwargs
+        )
 
     def find_member(self, **fields: str) -> httpx.Response:
         return self.call("POST", "find_member_endpoint", data=fields)

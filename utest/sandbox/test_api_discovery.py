@@ -38,21 +38,10 @@ def test_the_document_is_counted_apart_from_the_sso_discovery(sandbox: Sandbox) 
     assert sandbox.request_count("discovery") == 0
 
 
-def test_the_document_can_fail_on_purpose(sandbox: Sandbox) -> None:
-    sandbox.fail_api_discovery(2, status=500)
-
-    first, second, third = (HTTP.get(sandbox.api_discovery_url) for _ in range(3))
-
-    assert (first.status_code, second.status_code, third.status_code) == (500, 500, 200)
-    assert issue(first)["severity"] == "fatal"
-    assert sandbox.faults.api_discovery_failures == 0
-    assert HTTP.get(sandbox.discovery_url).status_code == 200  # the SSO's document is another knob
-
-
 def test_moving_permanently_changes_the_document_and_retires_the_old_paths(sandbox: Sandbox, api: Api) -> None:
     old = discovery_document(sandbox)
 
-    sandbox.move_api_permanently()
+    sandbox.set_faults(api_moved_permanently=True)
     new = discovery_document(sandbox)
 
     for key in API_KEYS:
@@ -64,7 +53,7 @@ def test_moving_permanently_changes_the_document_and_retires_the_old_paths(sandb
     assert HTTP.get(new["get_remittance_endpoint"] + "/RM00001", headers=api.headers()).status_code == 200
     assert HTTP.get(new["whoami_endpoint"], headers=api.headers()).status_code == 200
 
-    sandbox.move_api_permanently(False)
+    sandbox.set_faults(api_moved_permanently=False)
 
     assert discovery_document(sandbox) == old
     assert HTTP.get(old["get_remittance_endpoint"] + "/RM00001", headers=api.headers()).status_code == 200

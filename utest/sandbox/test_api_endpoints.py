@@ -65,7 +65,10 @@ def test_find_member_returns_the_leak_scan_patient(api: Api) -> None:
         ({"membershipNumber": "ZZ0000101"}, ["Alice"]),
         ({"lastName": "Gray"}, ["Sam"]),
         ({"sex": "male", "postCode": "zz999zz"}, ["Bertram", "Sam"]),
-        ({"lastName": "Testperson", "groupId": "ZZGRP01", "policyActiveOn": "2025-09-25"}, ["Alice", "Bertram", "Cecily"]),
+        (
+            {"lastName": "Testperson", "groupId": "ZZGRP01", "policyActiveOn": "2025-09-25"},
+            ["Alice", "Bertram", "Cecily"],
+        ),
         ({"lastName": "Nobody"}, []),
     ],
     ids=["initial", "date-of-birth", "membership-number", "name-start", "sex-and-postcode", "ignored-fields", "none"],
@@ -147,12 +150,17 @@ def test_search_remittance_summary_count_and_sort(api: Api) -> None:
     assert [r["id"] for r in found] == [f"RM{n:05d}" for n in range(25, 0, -1)]
     assert tags(response) == {"count": "100", "page": "1", "maxRecords": "25"}
     assert [r["id"] for r in resources(api.search_remittances(insurerIdentifier="slh"), "PaymentReconciliation")] == [
-        "RM00026", "RM00027", "RM00028"]
+        "RM00026",
+        "RM00027",
+        "RM00028",
+    ]
 
 
-@pytest.mark.parametrize("fields", [{"count": "101"}, {"count": "0"}, {"page": "0"}, {"page": "x"},
-                                    {"_sort": "amount"}, {}], ids=["count-high", "count-0", "page-0", "page-x",
-                                                                    "sort", "no-insurer"])
+@pytest.mark.parametrize(
+    "fields",
+    [{"count": "101"}, {"count": "0"}, {"page": "0"}, {"page": "x"}, {"_sort": "amount"}, {}],
+    ids=["count-high", "count-0", "page-0", "page-x", "sort", "no-insurer"],
+)
 def test_search_remittance_summary_refuses_bad_fields(api: Api, fields: dict[str, str]) -> None:
     response = api.search_remittances(**({"insurerIdentifier": "bup"} if fields else {}), **fields)
 

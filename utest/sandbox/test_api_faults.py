@@ -1,9 +1,8 @@
 """The API side's fault knobs: alternate endpoints (301/302), redirects elsewhere, OperationOutcome
-errors, 5xx, a permanent move and a slow API; settable from Python, the helpers and the admin API."""
+errors, 5xx and a permanent move; settable from Python and the admin API."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 import httpx
@@ -21,7 +20,7 @@ def remittance(api: Api, number: int = 1) -> httpx.Response:
 
 @pytest.mark.parametrize("status", [None, 302, 307])
 def test_api_moved_redirects_to_a_working_alternate_endpoint(api: Api, sandbox: Sandbox, status: int | None) -> None:
-    sandbox.move_api(1, status=status)
+    sandbox.set_faults(api_moved=1, api_moved_status=status or 301)
 
     moved = api.search_practitioners(name="L", count="2")
     again = HTTP.get(moved.headers["location"], headers=api.headers())
@@ -43,27 +42,30 @@ def test_api_moved_counts_down_and_never_moves_the_alternate(api: Api, sandbox: 
 
     assert (first.status_code, second.status_code, third.status_code) == (302, 302, 200)
     assert moved_url == f"{sandbox.url}/api/v2-moved/clearing/remittances/RM00001"
-    sandbox.move_api(3)
+    sandbox.set_faults(api_moved=3)
     assert HTTP.get(moved_url, headers=api.headers()).status_code == 200
     assert sandbox.faults.api_moved == 3
 
 
 def test_a_moved_post_keeps_its_path_and_works_there(api: Api, sandbox: Sandbox) -> None:
-    sandbox.move_api()
+    sandbox.set_faults(api_moved=1)
 
     moved = api.find_member(insurerIdentifier="bup", lastName="Testperson")
-    again = HTTP.post(moved.headers["location"], data={"insurerIdentifier": "bup", "lastName": "Testperson"},
-                      headers=api.headers())
+    again = HTTP.post(
+        moved.headers["location"], data={"insurerIdentifier": "bup", "lastName": "Testperson"}, headers=api.headers()
+    )
 
     assert moved.status_code == 301
     assert moved.headers["location"] == f"{sandbox.url}/api/v2-moved/authorisation/find-member"
     assert again.json()["total"] == 3
     assert [call.path for call in sandbox.api_calls()] == [
-        "/api/v1/authorisation/find-member", "/api/v2-moved/authorisation/find-member"]
+        "/api/v1/authorisation/find-member",
+        "/api/v2-moved/authorisation/find-member",
+    ]
 
 
 def test_the_redirect_comes_before_the_token_is_checked(api: Api, sandbox: Sandbox) -> None:
-    sandbox.move_api()
+    sandbox.set_faults(api_moved=1)
 
     assert api.call("GET", "get_remittance_endpoint", "/RM00001", headers={}).status_code == 301
 
@@ -73,7 +75,7 @@ def test_api_redirect_elsewhere_sends_the_next_call_to_another_origin_once(
 ) -> None:
     elsewhere = sandbox_factory(SandboxSettings())
     target = f"{elsewhere.url}/api/v1/clearing/remittances/RM00001"
-    sandbox.redirect_api_elsewhere(target)
+    sandbox.set_faults(api_redirect_elsewhere=target)
 
     redirected = remittance(api)
     # A careful client follows without the token and site id; the other server records what came.
@@ -88,7 +90,7 @@ def test_api_redirect_elsewhere_sends_the_next_call_to_another_origin_once(
 
 
 def test_api_redirect_elsewhere_takes_the_moved_status(api: Api, sandbox: Sandbox) -> None:
-    sandbox.redirect_api_elsewhere("https://elsewhere.example/api", status=307)
+    sandbox.set_faults(api_redirect_elsewhere="https://elsewhere.example/api", api_moved_status=307)
 
     response = api.search_remittances(insurerIdentifier="bup")
 
@@ -96,7 +98,7 @@ def test_api_redirect_elsewhere_takes_the_moved_status(api: Api, sandbox: Sandbo
 
 
 def test_api_outcome_error_answers_422_with_an_operation_outcome(api: Api, sandbox: Sandbox) -> None:
-    sandbox.refuse_api_requests(2)
+    sandbox.set_faults(api_outcome_error=2)
 
     first, second, third = (api.find_member(insurerIdentifier="bup") for _ in range(3))
 
@@ -109,9 +111,10 @@ def test_api_outcome_error_answers_422_with_an_operation_outcome(api: Api, sandb
 
 
 @pytest.mark.parametrize(("status", "expected"), [(None, 503), (500, 500)])
-def test_api_failures_answer_5xx_then_the_api_works(api: Api, sandbox: Sandbox, status: int | None,
-                                                    expected: int) -> None:
-    sandbox.fail_api_requests(2, status=status)
+def test_api_failures_answer_5xx_then_the_api_works(
+    api: Api, sandbox: Sandbox, status: int | None, expected: int
+) -> None:
+    sandbox.set_faults(api_failures=2, failure_status=status or 503)
 
     first, second, third = remittance(api), remittance(api), remittance(api)
 
@@ -129,27 +132,20 @@ def test_error_knobs_wait_for_a_call_the_gate_admits(api: Api, sandbox: Sandbox)
     assert [remittance(api).status_code for _ in range(3)] == [503, 422, 200]
 
 
-def test_api_delay_holds_every_api_call(api: Api, sandbox: Sandbox) -> None:
-    sandbox.delay_api_requests(0.3)
-
-    started = time.monotonic()
-    response = remittance(api)
-
-    assert time.monotonic() - started >= 0.3
-    assert response.status_code == 200
-    with pytest.raises(httpx.ReadTimeout):
-        HTTP.get(api.url("get_remittance_endpoint", "/RM00001"), headers=api.headers(), timeout=0.1)
-
-
 def test_every_api_knob_is_settable_over_the_admin_api(api: Api, sandbox: Sandbox) -> None:
-    knobs = {"api_moved": 1, "api_moved_status": 302, "api_redirect_elsewhere": "http://127.0.0.1:9/x",
-             "api_outcome_error": 2, "api_failures": 3, "api_moved_permanently": True,
-             "api_discovery_failures": 4, "api_delay": 0}
+    knobs = {
+        "api_moved": 1,
+        "api_moved_status": 302,
+        "api_redirect_elsewhere": "http://127.0.0.1:9/x",
+        "api_outcome_error": 2,
+        "api_failures": 3,
+        "api_moved_permanently": True,
+    }
 
     changed = HTTP.post(f"{sandbox.url}/_sandbox/faults", json=knobs)
 
     assert changed.status_code == 200
-    assert changed.json() == {**Faults().as_dict(), **knobs, "api_delay": 0.0}
+    assert changed.json() == {**Faults().as_dict(), **knobs}
     assert sandbox.faults.api_moved_permanently is True
     assert HTTP.delete(f"{sandbox.url}/_sandbox/faults").json() == Faults().as_dict()
     HTTP.post(f"{sandbox.url}/_sandbox/faults", json={"api_failures": 1})
@@ -157,9 +153,8 @@ def test_every_api_knob_is_settable_over_the_admin_api(api: Api, sandbox: Sandbo
 
 
 def test_api_knobs_can_start_on(sandbox_factory: Callable[[SandboxSettings], Sandbox]) -> None:
-    started = sandbox_factory(SandboxSettings(faults=Faults(api_moved_permanently=True, api_discovery_failures=1)))
+    started = sandbox_factory(SandboxSettings(faults=Faults(api_moved_permanently=True)))
 
-    assert HTTP.get(started.api_discovery_url).status_code == 503
     assert "/api/v2-moved/" in HTTP.get(started.api_discovery_url).json()["find_member_endpoint"]
 
 
@@ -173,7 +168,6 @@ def test_api_knobs_can_start_on(sandbox_factory: Callable[[SandboxSettings], San
         ({"api_failures": -1}, "zero or more"),
         ({"api_moved": 1.5}, "whole number"),
         ({"api_moved_permanently": "yes"}, "true or false"),
-        ({"api_delay": -1}, "zero or more seconds"),
     ],
 )
 def test_bad_api_knob_values_are_refused(sandbox: Sandbox, changes: dict[str, object], message: str) -> None:

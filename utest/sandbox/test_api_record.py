@@ -30,7 +30,11 @@ def test_requests_no_api_answers_are_recorded_too(api: Api, sandbox: Sandbox) ->
 
     unknown, wrong_method, oversized = sandbox.api_calls()
     assert (unknown.endpoint, unknown.path, unknown.status, unknown.bearer) == (
-        "unknown", "/api/v1/no/such/api", 404, True)
+        "unknown",
+        "/api/v1/no/such/api",
+        404,
+        True,
+    )
     assert (wrong_method.endpoint, wrong_method.status, wrong_method.site_id) == ("delete_appointment", 405, None)
     assert (oversized.endpoint, oversized.status) == ("get_remittance", 400)
     assert sandbox.request_count("api") == 3
@@ -53,7 +57,7 @@ def test_a_second_sandbox_shows_what_a_redirect_elsewhere_carried(
     api: Api, sandbox: Sandbox, sandbox_factory: Callable[[SandboxSettings], Sandbox]
 ) -> None:
     elsewhere = sandbox_factory(SandboxSettings())
-    sandbox.redirect_api_elsewhere(f"{elsewhere.url}/api/v1/anything/at/all", status=302)
+    sandbox.set_faults(api_redirect_elsewhere=f"{elsewhere.url}/api/v1/anything/at/all", api_moved_status=302)
 
     redirected = api.call("GET", "get_remittance_endpoint", "/RM00001")
     # A careless client that follows with every header: the other origin's record shows the token came.

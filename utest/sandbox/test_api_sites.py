@@ -31,8 +31,11 @@ def test_the_default_accounts_have_their_documented_sites() -> None:
     assert Account("bob", sites=["HC1", "HC2"]).sites == ("HC1", "HC2")  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("sites", ["HC00ABC", ["HC 00ABC"], [""], ["x" * 33], ["HC00ABC", 7]],
-                         ids=["one-string", "space", "empty", "too-long", "not-a-string"])
+@pytest.mark.parametrize(
+    "sites",
+    ["HC00ABC", ["HC 00ABC"], [""], ["x" * 33], ["HC00ABC", 7]],
+    ids=["one-string", "space", "empty", "too-long", "not-a-string"],
+)
 def test_site_ids_are_checked(sites: object) -> None:
     with pytest.raises(SandboxConfigurationError, match="site"):
         Account("alice", sites=sites)  # type: ignore[arg-type]
@@ -55,8 +58,10 @@ def test_a_clients_file_gives_accounts_sites(tmp_path: Path) -> None:
 @pytest.mark.parametrize("sites", ['"HC00ABC"', '["bad site"]'])
 def test_a_clients_file_with_bad_sites_is_refused(tmp_path: Path, sites: str) -> None:
     path = tmp_path / "clients.json"
-    path.write_text('{"clients": [{"client_id": "a", "redirect_uris": ["https://a/cb"]}],'
-                    f' "accounts": [{{"username": "alice", "password": "pw", "sites": {sites}}}]}}')
+    path.write_text(
+        '{"clients": [{"client_id": "a", "redirect_uris": ["https://a/cb"]}],'
+        f' "accounts": [{{"username": "alice", "password": "pw", "sites": {sites}}}]}}'
+    )
 
     with pytest.raises(SandboxConfigurationError, match="site"):
         load_registrations(path)
@@ -68,6 +73,8 @@ def test_an_account_reads_exactly_its_configured_sites(start_sandbox: Callable[.
     carol = Api(sandbox, Flow(sandbox, supervisor=Supervisor("carol")).tokens()["access_token"], site_id="HCALICE")
 
     assert alice.search_remittances(insurerIdentifier="bup").status_code == 200
-    assert alice.call("GET", "get_remittance_endpoint", "/RM00001",
-                      headers=alice.headers(SU_SiteId="HC00ABC")).status_code == 403
+    assert (
+        alice.call("GET", "get_remittance_endpoint", "/RM00001", headers=alice.headers(SU_SiteId="HC00ABC")).status_code
+        == 403
+    )
     assert carol.search_remittances(insurerIdentifier="bup").status_code == 403

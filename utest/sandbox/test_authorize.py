@@ -143,8 +143,11 @@ def test_signing_in_redirects_with_code_state_and_iss(flow: Flow) -> None:
     assert params["iss"] == flow.sandbox.issuer
 
 
-@pytest.mark.parametrize("cookie", [None, "someone-elses-sign-in-cookie-value-0123456789", "", "x" * 200],
-                         ids=["no-cookie", "another-browsers", "empty", "oversized"])
+@pytest.mark.parametrize(
+    "cookie",
+    [None, "someone-elses-sign-in-cookie-value-0123456789", "", "x" * 200],
+    ids=["no-cookie", "another-browsers", "empty", "oversized"],
+)
 @pytest.mark.parametrize("step", ["password", "one-time-code", "cancel"])
 def test_a_form_is_answered_only_from_the_browser_that_opened_it(flow: Flow, cookie: str | None, step: str) -> None:
     """Login CSRF: the attacker opens the request in their own client and has the bot's browser
@@ -153,8 +156,11 @@ def test_a_form_is_answered_only_from_the_browser_that_opened_it(flow: Flow, coo
     rid = request_id(get(flow.authorize_url()))
     if step == "one-time-code":
         submit(flow.sandbox, request_id=rid, action="sign-in", username="mfa.supervisor", password="sandbox-password")
-    answer = {"password": {"action": "sign-in", "username": "supervisor", "password": "sandbox-password"},
-              "one-time-code": {"action": "verify", "otp": "123456"}, "cancel": {"action": "cancel"}}[step]
+    answer = {
+        "password": {"action": "sign-in", "username": "supervisor", "password": "sandbox-password"},
+        "one-time-code": {"action": "verify", "otp": "123456"},
+        "cancel": {"action": "cancel"},
+    }[step]
     with httpx.Client(timeout=HTTP.timeout) as other_browser:
         if cookie is not None:
             other_browser.cookies.set("healthcode_sandbox_signin", cookie)

@@ -21,7 +21,7 @@ from healthcode_sandbox import (
     SandboxConfigurationError,
     Supervisor,
 )
-from healthcode_sandbox.process.command_line import build_parser, main, settings_from_options
+from healthcode_sandbox.command_line import build_parser, main, settings_from_options
 
 from .flows import HTTP, pkce_pair, query
 
@@ -58,8 +58,11 @@ def stop_cli(process: subprocess.Popen[str], signum: int) -> tuple[int, str, str
     return returncode, process.stdout.read(), process.stderr.read()
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="Windows cannot send SIGINT or SIGTERM to a child process "
-                    "(Popen.send_signal: SIGTERM is TerminateProcess, SIGINT is refused)")
+@pytest.mark.skipif(
+    sys.platform == "win32",
+    reason="Windows cannot send SIGINT or SIGTERM to a child process "
+    "(Popen.send_signal: SIGTERM is TerminateProcess, SIGINT is refused)",
+)
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_cli_serves_until_a_signal_and_exits_cleanly(signum: int) -> None:
     process, discovery_url, banner = start_cli(
@@ -144,7 +147,6 @@ def test_cli_options_become_settings(tmp_path: Path) -> None:
         "--error-page-redirect", "--embed-url", "http://127.0.0.1:9/frame", "--approve-by-script",
         "--api-moved", "2", "--api-moved-status", "302", "--api-redirect-elsewhere", "http://127.0.0.1:9/x",
         "--api-outcome-error", "3", "--api-failures", "4", "--api-moved-permanently",
-        "--api-discovery-failures", "5", "--api-delay", "0.25",
     ]  # fmt: skip
 
     settings = settings_from_options(build_parser().parse_args(args))
@@ -176,8 +178,6 @@ def test_cli_options_become_settings(tmp_path: Path) -> None:
         "api_outcome_error": 3,
         "api_failures": 4,
         "api_moved_permanently": True,
-        "api_discovery_failures": 5,
-        "api_delay": 0.25,
     }
 
 
@@ -194,14 +194,21 @@ def test_cli_defaults_are_the_documented_sandbox() -> None:
 
 @pytest.mark.parametrize(
     ("args", "issued"),
-    [([], False), (["--no-refresh-tokens"], False), (["--refresh-tokens"], True),
-     (["--refresh-tokens", "--no-refresh-tokens"], False)],
+    [
+        ([], False),
+        (["--no-refresh-tokens"], False),
+        (["--refresh-tokens"], True),
+        (["--refresh-tokens", "--no-refresh-tokens"], False),
+    ],
 )
 def test_refresh_tokens_are_off_unless_asked_for_and_the_old_flag_still_works(args: list[str], issued: bool) -> None:
     settings = settings_from_options(build_parser().parse_args(args))
 
     assert (settings.refresh_tokens, settings.faults.refresh_tokens, settings.rotate_refresh_tokens) == (
-        issued, issued, True)
+        issued,
+        issued,
+        True,
+    )
 
 
 def sign_in_at(discovery_url: str) -> dict[str, object]:
@@ -209,23 +216,43 @@ def sign_in_at(discovery_url: str) -> dict[str, object]:
     document = HTTP.get(discovery_url).json()
     verifier, challenge = pkce_pair()
     location = Supervisor().sign_in(
-        document["authorization_endpoint"] + "?" + urlencode({
-            "response_type": "code", "client_id": DEFAULT_CLIENT_ID, "redirect_uri": DEFAULT_REDIRECT_URI,
-            "state": "s1", "code_challenge": challenge, "code_challenge_method": "S256"})
+        document["authorization_endpoint"]
+        + "?"
+        + urlencode(
+            {
+                "response_type": "code",
+                "client_id": DEFAULT_CLIENT_ID,
+                "redirect_uri": DEFAULT_REDIRECT_URI,
+                "state": "s1",
+                "code_challenge": challenge,
+                "code_challenge_method": "S256",
+            }
+        )
     )
-    response = HTTP.post(document["token_endpoint"], data={
-        "grant_type": "authorization_code", "code": query(location)["code"], "client_id": DEFAULT_CLIENT_ID,
-        "redirect_uri": DEFAULT_REDIRECT_URI, "code_verifier": verifier})
+    response = HTTP.post(
+        document["token_endpoint"],
+        data={
+            "grant_type": "authorization_code",
+            "code": query(location)["code"],
+            "client_id": DEFAULT_CLIENT_ID,
+            "redirect_uri": DEFAULT_REDIRECT_URI,
+            "code_verifier": verifier,
+        },
+    )
     assert response.status_code == 200, response.text
     body: dict[str, object] = response.json()
     return body
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="stopped with SIGTERM, which Windows cannot send")
-@pytest.mark.parametrize(("args", "grants"), [
-    ((), ["authorization_code"]),
-    (("--refresh-tokens",), ["authorization_code", "refresh_token"]),
-], ids=["as-healthcode-documents", "refresh-tokens"])
+@pytest.mark.parametrize(
+    ("args", "grants"),
+    [
+        ((), ["authorization_code"]),
+        (("--refresh-tokens",), ["authorization_code", "refresh_token"]),
+    ],
+    ids=["as-healthcode-documents", "refresh-tokens"],
+)
 def test_the_command_line_answers_as_healthcode_documents_unless_told_to_issue_refresh_tokens(
     args: tuple[str, ...], grants: list[str]
 ) -> None:

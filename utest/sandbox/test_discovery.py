@@ -57,7 +57,7 @@ def test_with_refresh_tokens_discovery_offers_the_refresh_grant(start_sandbox: C
 
 
 def test_discovery_follows_the_refresh_tokens_knob_while_the_sandbox_runs(sandbox: Sandbox) -> None:
-    sandbox.issue_refresh_tokens()
+    sandbox.set_faults(refresh_tokens=True)
     on = HTTP.get(sandbox.discovery_url).json()["grant_types_supported"]
     HTTP.post(f"{sandbox.url}/_sandbox/faults", json={"refresh_tokens": False})
     off = HTTP.get(sandbox.discovery_url).json()["grant_types_supported"]

@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from healthcode_sandbox import Faults, Sandbox, SandboxSettings
-from healthcode_sandbox.oauth.sandbox_state import SandboxState
-from healthcode_sandbox.process.flask_app import create_app
+from healthcode_sandbox.sandbox_state import SandboxState
+from healthcode_sandbox.server import create_app
 
 from .flows import HTTP, Flow, query
 
@@ -21,7 +21,7 @@ def admin(sandbox: Sandbox, method: str, path: str, json: object = None) -> http
 
 def test_token_delay_holds_the_response(flow: Flow, sandbox: Sandbox) -> None:
     code = flow.code()
-    sandbox.delay_token_requests(0.4)
+    sandbox.set_faults(token_delay=0.4)
 
     started = time.monotonic()
     response = flow.exchange(code)
@@ -31,7 +31,7 @@ def test_token_delay_holds_the_response(flow: Flow, sandbox: Sandbox) -> None:
 
 
 def test_token_delay_makes_an_impatient_client_time_out(flow: Flow, sandbox: Sandbox) -> None:
-    sandbox.delay_token_requests(1.0)
+    sandbox.set_faults(token_delay=1.0)
 
     with pytest.raises(httpx.ReadTimeout):
         httpx.post(f"{sandbox.url}/token", data={"grant_type": "authorization_code"}, timeout=0.2)
@@ -39,7 +39,7 @@ def test_token_delay_makes_an_impatient_client_time_out(flow: Flow, sandbox: San
 
 def test_counted_server_errors_then_success_with_the_same_code(flow: Flow, sandbox: Sandbox) -> None:
     code = flow.code()
-    sandbox.fail_token_requests(2)
+    sandbox.set_faults(token_failures=2)
 
     first, second, third = flow.exchange(code), flow.exchange(code), flow.exchange(code)
 
@@ -51,7 +51,7 @@ def test_counted_server_errors_then_success_with_the_same_code(flow: Flow, sandb
 
 
 def test_server_error_status_can_be_500(flow: Flow, sandbox: Sandbox) -> None:
-    sandbox.fail_token_requests(1, status=500)
+    sandbox.set_faults(token_failures=1, failure_status=500)
 
     response = flow.exchange(flow.code())
 
@@ -61,7 +61,7 @@ def test_server_error_status_can_be_500(flow: Flow, sandbox: Sandbox) -> None:
 
 def test_forced_invalid_grant_then_success(flow: Flow, sandbox: Sandbox) -> None:
     code = flow.code()
-    sandbox.reject_token_requests(1)
+    sandbox.set_faults(token_invalid_grant=1)
 
     first, second = flow.exchange(code), flow.exchange(code)
 
@@ -70,7 +70,7 @@ def test_forced_invalid_grant_then_success(flow: Flow, sandbox: Sandbox) -> None
 
 
 def test_deny_sign_in_redirects_without_showing_the_form(flow: Flow, sandbox: Sandbox) -> None:
-    sandbox.deny_sign_in()
+    sandbox.set_faults(deny_sign_in=True)
 
     response = HTTP.get(flow.authorize_url())
 
@@ -105,9 +105,9 @@ def test_unknown_remembered_supervisor_shows_the_form(flow: Flow, sandbox: Sandb
 
 
 def test_discovery_and_jwks_fail_n_times_then_recover(sandbox: Sandbox) -> None:
-    sandbox.fail_discovery(2)
+    sandbox.set_faults(discovery_failures=2)
     discovery = [HTTP.get(sandbox.discovery_url).status_code for _ in range(3)]
-    sandbox.fail_jwks(1, status=500)
+    sandbox.set_faults(jwks_failures=1, failure_status=500)
     jwks = [HTTP.get(f"{sandbox.url}/jwks").status_code for _ in range(2)]
 
     assert discovery == [503, 503, 200]
@@ -132,7 +132,7 @@ def test_refresh_tokens_on_at_start_stay_on_after_a_reset(
 ) -> None:
     sandbox = start_sandbox(**settings)
     assert sandbox.settings.refresh_tokens and sandbox.faults.refresh_tokens
-    sandbox.issue_refresh_tokens(False)
+    sandbox.set_faults(refresh_tokens=False)
 
     assert sandbox.reset_faults().refresh_tokens is True
     assert "refresh_token" in Flow(sandbox).tokens()
@@ -167,17 +167,6 @@ def test_admin_api_rejects_bad_knobs(sandbox: Sandbox, body: object, message: st
     assert response.status_code == 400
     assert message in response.json()["error_description"]
     assert sandbox.faults == Faults()
-
-
-def test_admin_api_rotates_keys(flow: Flow, sandbox: Sandbox) -> None:
-    old_kid = sandbox.signing_kid
-
-    kept = admin(sandbox, "POST", "/keys/rotate").json()
-    dropped = admin(sandbox, "POST", "/keys/rotate", {"keep_old": False}).json()
-
-    assert kept["kids"] == [kept["kid"], old_kid]
-    assert dropped["kids"] == [dropped["kid"]] == [sandbox.signing_kid]
-    assert admin(sandbox, "GET", "/keys").json() == dropped
 
 
 def test_admin_api_registers_a_confidential_client(sandbox: Sandbox) -> None:

@@ -8,7 +8,7 @@ import socket
 import pytest
 
 from healthcode_sandbox import Sandbox
-from healthcode_sandbox.process.request_log import redact_query
+from healthcode_sandbox.server import redact_query
 
 from .flows import Flow
 

@@ -16,13 +16,18 @@ from .flows import HTTP, Flow, query
 REDIRECT = "https://rpaapp.example.com/postauth"
 
 
-@pytest.mark.parametrize(("overrides", "expected"), [
-    ({"client_id": "no_such_app"}, "does not exist"),
-    ({"redirect_uri": REDIRECT + "/"}, "not supported by client"),
-    ({"code_challenge_method": "plain", "client_id": "no_such_app"}, "does not exist"),
-], ids=["unknown-client", "trailing-slash", "unknown-client-plain"])
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"client_id": "no_such_app"}, "does not exist"),
+        ({"redirect_uri": REDIRECT + "/"}, "not supported by client"),
+        ({"code_challenge_method": "plain", "client_id": "no_such_app"}, "does not exist"),
+    ],
+    ids=["unknown-client", "trailing-slash", "unknown-client-plain"],
+)
 def test_error_page_redirect_sends_a_refusal_to_an_error_page_answered_200(
-        flow: Flow, sandbox: Sandbox, overrides: dict[str, str], expected: str) -> None:
+    flow: Flow, sandbox: Sandbox, overrides: dict[str, str], expected: str
+) -> None:
     sandbox.set_faults(error_page_redirect=True)
     refused = HTTP.get(flow.authorize_url(**overrides))
     assert refused.status_code == 302

@@ -15,7 +15,7 @@ def test_json_file_with_clients_and_accounts(tmp_path: Path) -> None:
     path.write_text(
         '{"clients": [{"client_id": "a", "redirect_uris": ["https://a/cb"], "client_secret": "x:y", "name": "A"},'
         ' {"client_id": "b", "redirect_uris": ["https://b/cb", "http://127.0.0.1:9/cb"], "scope": "healthcode.api"}],'
-        ' "accounts": [{"username": "alice", "password": "pw", "mfa": true, "display_name": "Alice"}]}'
+        ' "accounts": [{"username": "alice", "password": "pw", "mfa": true}]}'
     )
 
     registrations = load_registrations(path)
@@ -24,7 +24,7 @@ def test_json_file_with_clients_and_accounts(tmp_path: Path) -> None:
         Client("a", ("https://a/cb",), client_secret="x:y", name="A"),
         Client("b", ("https://b/cb", "http://127.0.0.1:9/cb")),
     )
-    assert registrations.accounts == (Account("alice", "pw", mfa=True, display_name="Alice"),)
+    assert registrations.accounts == (Account("alice", "pw", mfa=True),)
     assert registrations.clients[0].token_endpoint_auth_methods == ("client_secret_basic", "client_secret_post")
     assert registrations.clients[1].token_endpoint_auth_methods == ("none",)
 

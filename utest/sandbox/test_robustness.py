@@ -139,8 +139,11 @@ def test_too_many_parameters_are_refused(sandbox: Sandbox) -> None:
         ({"grant_type": "client_credentials", "client_id": "example_rpa_app"}, "unsupported_grant_type"),
         ({"client_id": "example_rpa_app"}, "unsupported_grant_type"),
         ({"grant_type": "authorization_code", "client_id": "example_rpa_app"}, "invalid_request"),
-        pytest.param({"grant_type": "refresh_token", "client_id": "example_rpa_app"}, "invalid_request",
-                     marks=pytest.mark.refresh_tokens),
+        pytest.param(
+            {"grant_type": "refresh_token", "client_id": "example_rpa_app"},
+            "invalid_request",
+            marks=pytest.mark.refresh_tokens,
+        ),
         ({"grant_type": "refresh_token", "client_id": "example_rpa_app"}, "unsupported_grant_type"),
         ({"grant_type": "authorization_code", "code": "c"}, "invalid_client"),
     ],

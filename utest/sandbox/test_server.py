@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import os
+import re
 import socket
 from collections.abc import Callable
 
 import httpx
 import pytest
 
-from healthcode_sandbox import Sandbox, SandboxConfigurationError, SandboxError, SandboxSettings, StartError
+from healthcode_sandbox import (
+    DEFAULT_PASSWORD,
+    Sandbox,
+    SandboxConfigurationError,
+    SandboxError,
+    SandboxSettings,
+    StartError,
+)
 
-from .flows import HTTP
+from .flows import HTTP, Flow, query
 
 
 def test_context_manager_serves_on_a_free_loopback_port_and_frees_it() -> None:
@@ -69,3 +78,34 @@ def test_fixed_port_is_used_when_free() -> None:
 
     with Sandbox(SandboxSettings(port=free_port)) as sandbox:
         assert sandbox.port == free_port
+
+
+def test_allow_remote_serves_plain_http_by_another_name_without_a_process_wide_switch(
+    start_sandbox: Callable[..., Sandbox],
+) -> None:
+    remote, loopback_only = start_sandbox(allow_remote=True, public_url="http://sandbox.example"), start_sandbox()
+    flow = Flow(remote)
+    query_string = flow.authorize_url().split("?", 1)[1]
+    # Clients that reach the sandbox as sandbox.example: the Host header is the name they used.
+    with httpx.Client(base_url=f"http://127.0.0.1:{remote.port}", headers={"Host": "sandbox.example"}) as http:
+        page = http.get(f"/authorize?{query_string}")
+        request_id = re.search(r'name="request_id" value="([^"]+)"', page.text)
+        assert request_id, page.text
+        answer = {"request_id": request_id.group(1), "action": "sign-in", "username": "supervisor"}
+        approved = http.post("/authorize", data={**answer, "password": DEFAULT_PASSWORD})
+        code = query(approved.headers["location"])["code"]
+        exchange = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": flow.redirect_uri,
+            "client_id": flow.client_id,
+            "code_verifier": flow.verifier,
+        }
+        token = http.post("/token", data=exchange)
+    refused = HTTP.get(
+        f"http://127.0.0.1:{loopback_only.port}/authorize?{query_string}", headers={"Host": "sandbox.example"}
+    )
+
+    assert token.status_code == 200, token.text
+    assert "AUTHLIB_INSECURE_TRANSPORT" not in os.environ
+    assert (refused.status_code, "insecure_transport" in refused.text) == (400, True)

@@ -51,17 +51,6 @@ def test_a_fresh_sandbox_has_seen_no_request(sandbox: Sandbox) -> None:
     assert sandbox.request_count("token.refresh_token") == 0
 
 
-def test_reset_clears_faults_and_counters(flow: Flow, sandbox: Sandbox) -> None:
-    sandbox.fail_token_requests(3)
-    HTTP.get(sandbox.discovery_url)
-
-    response = HTTP.post(f"{sandbox.url}/_sandbox/reset")
-
-    assert response.json()["counts"] == {}
-    assert response.json()["faults"]["token_failures"] == 0
-    assert sandbox.stats() == {}
-
-
 @pytest.mark.refresh_tokens
 def test_issued_secrets_record_codes_tokens_secrets_and_verifiers(confidential_flow: Flow, sandbox: Sandbox) -> None:
     code = confidential_flow.code()

@@ -217,9 +217,9 @@ def test_by_default_no_refresh_token_is_issued_and_the_grant_is_unsupported(flow
 
 
 def test_refresh_tokens_follow_the_knob_while_the_sandbox_runs(flow: Flow) -> None:
-    flow.sandbox.issue_refresh_tokens()
+    flow.sandbox.set_faults(refresh_tokens=True)
     issued = flow.tokens()
-    flow.sandbox.issue_refresh_tokens(False)
+    flow.sandbox.set_faults(refresh_tokens=False)
 
     assert flow.refresh(issued["refresh_token"]).json()["error"] == "unsupported_grant_type"
     assert "refresh_token" not in flow.tokens()

@@ -8,15 +8,15 @@ error). Robot Framework suites use a real browser instead; this is the fast path
 from __future__ import annotations
 
 import functools
+import html
+import re
 import ssl
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from urllib.parse import urljoin
 
 import httpx
 
-from ..sandbox_errors import SandboxError
-from ..settings import DEFAULT_OTP, DEFAULT_PASSWORD
+from .settings import DEFAULT_OTP, DEFAULT_PASSWORD, SandboxError
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class Supervisor:
                     response = http.post(form.action, data=answer)
             if response.is_redirect:
                 return response.headers["location"]
-            raise SandboxError(f"The sandbox did not redirect after sign-in: {_read_form(response).alert.strip()}")
+            raise SandboxError(f"The sandbox did not redirect after sign-in: {_read_form(response).alert}")
 
     def cancel(self, authorization_url: str) -> str:
         """Open the URL and press Cancel; return the redirect URL (``error=access_denied``)."""
@@ -56,7 +56,7 @@ class Supervisor:
                 response = http.post(form.action, data={"request_id": form.request_id, "action": "cancel"})
             if response.is_redirect:
                 return response.headers["location"]
-            raise SandboxError(f"The sandbox did not redirect after cancel: {_read_form(response).alert.strip()}")
+            raise SandboxError(f"The sandbox did not redirect after cancel: {_read_form(response).alert}")
 
     def _http(self) -> httpx.Client:
         return httpx.Client(timeout=self.timeout, verify=_tls_context(self.ca_bundle))
@@ -68,42 +68,24 @@ def _tls_context(ca_bundle: str | None) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=ca_bundle)
 
 
-class _FormReader(HTMLParser):
-    """Picks the form action, the pending request id, the OTP field and any alert out of a page."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.action = ""
-        self.request_id = ""
-        self.asks_for_otp = False
-        self.alert = ""
-        self._in_alert = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {name: value or "" for name, value in attrs}
-        if tag == "form":
-            self.action = values.get("action", "")
-        elif tag == "input" and values.get("name") == "request_id":
-            self.request_id = values.get("value", "")
-        elif tag == "input" and values.get("id") == "otp":
-            self.asks_for_otp = True
-        if values.get("role") == "alert":
-            self._in_alert = True
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "p":
-            self._in_alert = False
-
-    def handle_data(self, data: str) -> None:
-        if self._in_alert:
-            self.alert += data
+@dataclass(frozen=True)
+class _Form:
+    action: str
+    request_id: str
+    asks_for_otp: bool
+    alert: str
 
 
-def _read_form(response: httpx.Response) -> _FormReader:
-    reader = _FormReader()
-    reader.feed(response.text)
-    if not reader.request_id:
-        detail = reader.alert.strip() or f"HTTP {response.status_code} without a sign-in form"
+def _read_form(response: httpx.Response) -> _Form:
+    # The sandbox's own templates: one form, a hidden request_id, an "otp" input on the second step,
+    # and any message in the element with role="alert".
+    page = response.text
+    alert = re.search(r'role="alert">(.*?)</p>', page, re.DOTALL)
+    message = html.unescape(re.sub(r"<[^>]+>", "", alert.group(1))).strip() if alert else ""
+    request_id = re.search(r'<input type="hidden" name="request_id" value="([^"]+)"', page)
+    action = re.search(r'<form method="post" action="([^"]*)"', page)
+    if request_id is None or action is None:
+        detail = message or f"HTTP {response.status_code} without a sign-in form"
         raise SandboxError(f"The sandbox refused the sign-in request: {detail}")
-    reader.action = urljoin(str(response.url), reader.action)
-    return reader
+    target = urljoin(str(response.url), html.unescape(action.group(1)))
+    return _Form(target, html.unescape(request_id.group(1)), 'id="otp"' in page, message)
