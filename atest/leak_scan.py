@@ -31,9 +31,18 @@ def variants(secret: str) -> set[bytes]:
     """The secret as written raw; URL-encoded (every reserved character, or all but '/' as in a path);
     form-encoded; HTML-escaped; XML-escaped (text, and attributes as Robot writes them); JSON-escaped;
     in a Python repr; and inside any base64 text (an HTTP Basic header, whoever the user)."""
-    forms = {secret, quote(secret, safe=""), quote(secret), quote_plus(secret), html.escape(secret),
-             html.escape(secret, quote=False), _xml_attribute(secret), json.dumps(secret)[1:-1],
-             json.dumps(secret, ensure_ascii=False)[1:-1], repr(secret)[1:-1]}
+    forms = {
+        secret,
+        quote(secret, safe=""),
+        quote(secret),
+        quote_plus(secret),
+        html.escape(secret),
+        html.escape(secret, quote=False),
+        _xml_attribute(secret),
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        repr(secret)[1:-1],
+    }
     encoded = {form.encode("utf-8") for form in forms}
     # A Basic header form-encodes each part first (RFC 6749 2.3.1), or not (RFC 7617).
     return encoded | {core for form in {secret, quote_plus(secret)} for core in base64_cores(form.encode("utf-8"))}
@@ -51,8 +60,15 @@ def base64_cores(data: bytes) -> set[bytes]:
 
 
 def _xml_attribute(text: str) -> str:
-    for character, escaped in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"), ("\n", "&#10;"),
-                               ("\r", "&#13;"), ("\t", "&#09;")):
+    for character, escaped in (
+        ("&", "&amp;"),
+        ("<", "&lt;"),
+        (">", "&gt;"),
+        ('"', "&quot;"),
+        ("\n", "&#10;"),
+        ("\r", "&#13;"),
+        ("\t", "&#09;"),
+    ):
         text = text.replace(character, escaped)
     return text
 
@@ -69,8 +85,9 @@ def scan(paths: Iterable[Path], secrets: dict[str, Iterable[str]]) -> tuple[int,
 
 
 def files_under(*roots: Path) -> list[Path]:
-    return [p for root in roots if root.exists() for p in ([root] if root.is_file() else root.rglob("*"))
-            if p.is_file()]
+    return [
+        p for root in roots if root.exists() for p in ([root] if root.is_file() else root.rglob("*")) if p.is_file()
+    ]
 
 
 # log.html and report.html keep texts longer than 80 characters zlib-compressed and base64-encoded

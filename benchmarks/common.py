@@ -68,9 +68,13 @@ def load_average() -> str:
 
 
 def settings_env(sandbox_url: str, cache: Path) -> dict[str, str]:
-    return {**os.environ, "HEALTHCODE_CLIENT_ID": "example_rpa_app", "HEALTHCODE_REDIRECT_URI": REDIRECT,
-            "HEALTHCODE_ENVIRONMENT": f"{sandbox_url}/.well-known/openid-configuration",
-            "HEALTHCODE_TOKEN_CACHE": str(cache)}
+    return {
+        **os.environ,
+        "HEALTHCODE_CLIENT_ID": "example_rpa_app",
+        "HEALTHCODE_REDIRECT_URI": REDIRECT,
+        "HEALTHCODE_ENVIRONMENT": f"{sandbox_url}/.well-known/openid-configuration",
+        "HEALTHCODE_TOKEN_CACHE": str(cache),
+    }
 
 
 def sso_requests(sandbox: Any) -> int:
@@ -90,8 +94,12 @@ def sign_in_to_cache(sandbox: Any, cache: Path | str, key: str | None = None) ->
     if key is not None:
         os.environ["HEALTHCODE_CACHE_KEY"] = key
     try:
-        config = HealthcodeConfig(client_id="example_rpa_app", redirect_uri=REDIRECT,
-                                  environment=sandbox.discovery_url, token_cache=str(cache))
+        config = HealthcodeConfig(
+            client_id="example_rpa_app",
+            redirect_uri=REDIRECT,
+            environment=sandbox.discovery_url,
+            token_cache=str(cache),
+        )
         session = HealthcodeSession.from_config(config)
         request = session.start_sign_in()
         session.accept_redirect(Supervisor().sign_in(request.url))
@@ -101,8 +109,9 @@ def sign_in_to_cache(sandbox: Any, cache: Path | str, key: str | None = None) ->
             os.environ.pop("HEALTHCODE_CACHE_KEY", None)
 
 
-def robots_released_together(target: Callable[..., None], args: list[tuple[Any, ...]],
-                              timeout: float) -> tuple[float, list[str]]:
+def robots_released_together(
+    target: Callable[..., None], args: list[tuple[Any, ...]], timeout: float
+) -> tuple[float, list[str]]:
     """Spawns one process per ``args`` running ``target(*args, barrier, results)``, releases them at
     once, and returns the time from the release to the last robot holding a token, and the tokens.
     Each robot puts ``(start, end, token)`` on ``results``, its times from ``time.perf_counter()``
@@ -119,9 +128,14 @@ def robots_released_together(target: Callable[..., None], args: list[tuple[Any, 
     return wall, [token for _, _, token in answers]
 
 
-def robots_renewing_together(sandbox: Any, cache: Path | str, target: Callable[..., None],
-                              args: list[tuple[Any, ...]], timeout: float,
-                              key: str | None = None) -> tuple[float, int, int]:
+def robots_renewing_together(
+    sandbox: Any,
+    cache: Path | str,
+    target: Callable[..., None],
+    args: list[tuple[Any, ...]],
+    timeout: float,
+    key: str | None = None,
+) -> tuple[float, int, int]:
     """A token due for renewal in ``cache`` (signed in with a 60 s lifetime, within the 300 s margin:
     every robot finds it due; the renewed one lasts a day), then :func:`robots_released_together`.
     The sandbox issues refresh tokens meanwhile (by default it issues none, as Healthcode documents).
@@ -155,10 +169,12 @@ class Timed:
 
 
 # A wrapper process that runs only the measured command, so its rusage is that command's alone.
-MEASURE = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
-           "rc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode; "
-           "wall = time.perf_counter() - t; u = resource.getrusage(resource.RUSAGE_CHILDREN); "
-           "print(wall, u.ru_utime + u.ru_stime, u.ru_maxrss, rc)")
+MEASURE = (
+    "import resource, subprocess, sys, time; t = time.perf_counter(); "
+    "rc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode; "
+    "wall = time.perf_counter() - t; u = resource.getrusage(resource.RUSAGE_CHILDREN); "
+    "print(wall, u.ru_utime + u.ru_stime, u.ru_maxrss, rc)"
+)
 
 
 def timed_run(command: list[str], env: dict[str, str]) -> Timed:
@@ -181,10 +197,13 @@ def machine() -> str:
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
-        memory = next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
-                      if line.startswith("MemTotal"))
+        memory = next(
+            line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")
+        )
         memory_text = f"{int(memory) / 1024 / 1024:.0f} GiB"
     except (OSError, StopIteration):
         memory_text = "?"
-    return (f"{cpu}, {os.cpu_count()} cores, {memory_text} RAM; {platform.system()} {platform.release()}; "
-            f"Python {platform.python_version()}")
+    return (
+        f"{cpu}, {os.cpu_count()} cores, {memory_text} RAM; {platform.system()} {platform.release()}; "
+        f"Python {platform.python_version()}"
+    )

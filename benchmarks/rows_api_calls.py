@@ -36,15 +36,23 @@ CLOSING = [sys.executable, "-m", "healthcode_cli", "sandbox", "--port", "0"]
 
 
 def measure(bench: Bench) -> list[Row]:
-    return [per_call(bench, bench.rounds * 30, KEEP_ALIVE), per_call(bench, bench.rounds * 30, CLOSING),
-            *first_call(bench, bench.rounds * 2)]
+    return [
+        per_call(bench, bench.rounds * 30, KEEP_ALIVE),
+        per_call(bench, bench.rounds * 30, CLOSING),
+        *first_call(bench, bench.rounds * 2),
+    ]
 
 
 def library_for(sandbox: Any, cache: str) -> Any:
     from HealthcodeLibrary import HealthcodeLibrary
 
-    return HealthcodeLibrary(client_id="example_rpa_app", redirect_uri=REDIRECT,
-                             environment=sandbox.discovery_url, token_cache=cache, site_id=SITE)
+    return HealthcodeLibrary(
+        client_id="example_rpa_app",
+        redirect_uri=REDIRECT,
+        environment=sandbox.discovery_url,
+        token_cache=cache,
+        site_id=SITE,
+    )
 
 
 def sandbox_process(command: list[str]) -> tuple[subprocess.Popen[str], Any]:
@@ -82,8 +90,12 @@ def _per_call(bench: Bench, sandbox: Any, rounds: int, *, keep_alive: bool) -> R
     token = library.get_healthcode_access_token().value
     requests_library = RequestsLibrary()
     requests_library.create_session("healthcode", url.rsplit("/", 1)[0], verify=True)
-    headers = {"Authorization": f"Bearer {token}", "SU-SiteId": SITE, "HC-API-Version": "1",
-               "Accept": "application/fhir+json, application/json"}
+    headers = {
+        "Authorization": f"Bearer {token}",
+        "SU-SiteId": SITE,
+        "HC-API-Version": "1",
+        "Accept": "application/fhir+json, application/json",
+    }
     path = "/" + url.rsplit("/", 1)[1]
 
     def raw() -> Any:
@@ -101,14 +113,22 @@ def _per_call(bench: Bench, sandbox: Any, rounds: int, *, keep_alive: bool) -> R
         raw()
         base.append(time.perf_counter() - start)
     o, b = median(ours) * 1000, median(base) * 1000
-    server = ("a server keeping connections alive (cheroot), as Healthcode's" if keep_alive
-              else "a server closing every connection (the sandbox's Werkzeug): both connect anew each call")
-    return Row(f"`Call Healthcode API` (Find Member, POST form), document and token cached, per call; {server}",
-               "RequestsLibrary `POST On Session`, same URL, form and headers, session created once",
-               f"{o:.2f} ms", f"{b:.2f} ms", o / b, f"≤ {GOAL:.2f}x" if keep_alive else "(shown)",
-               o / b <= GOAL if keep_alive else True,
-               f"{rounds} interleaved rounds; ours also checks the host against the discovery document, reads "
-               "the token's validity, parses the answer into summary-logging objects and logs a summary line")
+    server = (
+        "a server keeping connections alive (cheroot), as Healthcode's"
+        if keep_alive
+        else "a server closing every connection (the sandbox's Werkzeug): both connect anew each call"
+    )
+    return Row(
+        f"`Call Healthcode API` (Find Member, POST form), document and token cached, per call; {server}",
+        "RequestsLibrary `POST On Session`, same URL, form and headers, session created once",
+        f"{o:.2f} ms",
+        f"{b:.2f} ms",
+        o / b,
+        f"≤ {GOAL:.2f}x" if keep_alive else "(shown)",
+        o / b <= GOAL if keep_alive else True,
+        f"{rounds} interleaved rounds; ours also checks the host against the discovery document, reads "
+        "the token's validity, parses the answer into summary-logging objects and logs a summary line",
+    )
 
 
 def first_call(bench: Bench, rounds: int) -> list[Row]:
@@ -135,11 +155,24 @@ def first_call(bench: Bench, rounds: int) -> list[Row]:
     first_run = all(first == 1 for first, _ in fetches)
     later_run = all(total == 1 for _, total in fetches)
     return [
-        Row("first call of a run, API discovery document not stored yet (fetched, kept beside the token)",
-            "a later call of the same library", f"{f:.2f} ms", f"{la:.2f} ms", f / la,
-            "(what discovery costs once)", first_run,
-            f"{rounds} rounds; the sandbox saw {'one document request' if first_run else fetches} in each"),
-        Row("first call of a later run (document read from the token store)", "a later call of the same library",
-            f"{s:.2f} ms", f"{la:.2f} ms", s / la, "no document request", later_run,
-            "the store's copy is used: the sandbox saw no second document request" if later_run else str(fetches)),
+        Row(
+            "first call of a run, API discovery document not stored yet (fetched, kept beside the token)",
+            "a later call of the same library",
+            f"{f:.2f} ms",
+            f"{la:.2f} ms",
+            f / la,
+            "(what discovery costs once)",
+            first_run,
+            f"{rounds} rounds; the sandbox saw {'one document request' if first_run else fetches} in each",
+        ),
+        Row(
+            "first call of a later run (document read from the token store)",
+            "a later call of the same library",
+            f"{s:.2f} ms",
+            f"{la:.2f} ms",
+            s / la,
+            "no document request",
+            later_run,
+            "the store's copy is used: the sandbox saw no second document request" if later_run else str(fetches),
+        ),
     ]

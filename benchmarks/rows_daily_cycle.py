@@ -33,37 +33,86 @@ def measure(bench: Bench) -> list[Row]:
     key = new_random_key()
     rows = []
     files = bench.folder("daily-file")
-    rows += wake_rows(bench, (str(files / "one.json"), str(files / "tokens.json")), key,
-                      "file store, 1 machine x 8 robots", machines=1, robots=8, goal=2.0)
+    rows += wake_rows(
+        bench,
+        (str(files / "one.json"), str(files / "tokens.json")),
+        key,
+        "file store, 1 machine x 8 robots",
+        machines=1,
+        robots=8,
+        goal=2.0,
+    )
     if redis_server_executable() is None:
-        return [*rows, Row("daily cycle on Redis", "-", "-", "-", None, "redis-server installed", False,
-                           "redis-server is not installed: run scripts/setup")]
+        return [
+            *rows,
+            Row(
+                "daily cycle on Redis",
+                "-",
+                "-",
+                "-",
+                None,
+                "redis-server installed",
+                False,
+                "redis-server is not installed: run scripts/setup",
+            ),
+        ]
     with RedisServer() as redis:
-        rows += wake_rows(bench, (f"{redis.url}?prefix=bench-one:", f"{redis.url}?prefix=bench-daily:"), key,
-                          "Redis, 3 machines x 8 robots", machines=3, robots=8, goal=1.0)
-        rows += cpu_rows(bench, {"file store": str(bench.folder("daily-cpu") / "tokens.json"),
-                                 "Redis": f"{redis.url}?prefix=bench-cpu:"}, key)
+        rows += wake_rows(
+            bench,
+            (f"{redis.url}?prefix=bench-one:", f"{redis.url}?prefix=bench-daily:"),
+            key,
+            "Redis, 3 machines x 8 robots",
+            machines=3,
+            robots=8,
+            goal=1.0,
+        )
+        rows += cpu_rows(
+            bench,
+            {"file store": str(bench.folder("daily-cpu") / "tokens.json"), "Redis": f"{redis.url}?prefix=bench-cpu:"},
+            key,
+        )
     return rows
 
 
-def wake_rows(bench: Bench, stores: tuple[str, str], key: str, label: str, *, machines: int, robots: int,
-              goal: float) -> list[Row]:
+def wake_rows(
+    bench: Bench, stores: tuple[str, str], key: str, label: str, *, machines: int, robots: int, goal: float
+) -> list[Row]:
     one_last, _ = wake(bench, stores[0], key, machines=1, robots=1)
     last, typical = wake(bench, stores[1], key, machines=machines, robots=robots)
-    return [Row(f"waking, {label}", "1 robot on the same store", f"{last * 1000:.0f} ms", f"{one_last * 1000:.0f} ms",
-                last / one_last if one_last > 0 else None, f"≤ {goal:g} s", last <= goal,
-                f"from the write to the last robot holding the token (median robot {typical * 1000:.0f} ms); no "
-                "request to the SSO while waiting")]
+    return [
+        Row(
+            f"waking, {label}",
+            "1 robot on the same store",
+            f"{last * 1000:.0f} ms",
+            f"{one_last * 1000:.0f} ms",
+            last / one_last if one_last > 0 else None,
+            f"≤ {goal:g} s",
+            last <= goal,
+            f"from the write to the last robot holding the token (median robot {typical * 1000:.0f} ms); no "
+            "request to the SSO while waiting",
+        )
+    ]
 
 
 def waiting_robot(discovery_url: str, store: str, key: str, home: str, waiting: Any, results: Any) -> None:
-    os.environ.update({"HEALTHCODE_CACHE_KEY": key, "HOME": home, "XDG_CONFIG_HOME": f"{home}/config",
-                       "XDG_CACHE_HOME": f"{home}/cache"})
+    os.environ.update(
+        {
+            "HEALTHCODE_CACHE_KEY": key,
+            "HOME": home,
+            "XDG_CONFIG_HOME": f"{home}/config",
+            "XDG_CACHE_HOME": f"{home}/cache",
+        }
+    )
     from healthcode_auth import HealthcodeConfig
     from healthcode_auth.session import HealthcodeSession
 
-    config = HealthcodeConfig(client_id="example_rpa_app", redirect_uri=REDIRECT, environment=discovery_url,
-                              token_cache=store, wait_for_authorisation=300)
+    config = HealthcodeConfig(
+        client_id="example_rpa_app",
+        redirect_uri=REDIRECT,
+        environment=discovery_url,
+        token_cache=store,
+        wait_for_authorisation=300,
+    )
     session = HealthcodeSession.from_config(config)
     started: dict[str, float] = {}
 
@@ -80,8 +129,7 @@ def waiting_robot(discovery_url: str, store: str, key: str, home: str, waiting: 
     results.put((held, usage.ru_utime + usage.ru_stime - started["cpu"], time.monotonic() - started["wall"]))
 
 
-def wake(bench: Bench, store: str, key: str, *, machines: int, robots: int,
-         hold: float = 0.0) -> tuple[float, float]:
+def wake(bench: Bench, store: str, key: str, *, machines: int, robots: int, hold: float = 0.0) -> tuple[float, float]:
     """Start the robots, let them all wait, write the authorisation: (last, median) seconds to wake."""
     results = run_robots(bench, store, key, machines=machines, robots=robots, hold=hold)
     written = results["written"]
@@ -103,9 +151,14 @@ def run_robots(bench: Bench, store: str, key: str, *, machines: int, robots: int
     context = multiprocessing.get_context("spawn")
     waiting, results = context.Queue(), context.Queue()
     homes = [str(bench.folder(f"daily-machine-{m}")) for m in range(machines)]
-    processes = [context.Process(target=waiting_robot, args=(sandbox.discovery_url, store, key, homes[i % machines],
-                                                             waiting, results), daemon=True)
-                 for i in range(machines * robots)]
+    processes = [
+        context.Process(
+            target=waiting_robot,
+            args=(sandbox.discovery_url, store, key, homes[i % machines], waiting, results),
+            daemon=True,
+        )
+        for i in range(machines * robots)
+    ]
     for process in processes:
         process.start()
     for _ in processes:
@@ -135,9 +188,18 @@ def cpu_rows(bench: Bench, stores: dict[str, str], key: str) -> list[Row]:
         _, cpu, waited = robots[0]
         per_minute = cpu / waited * 60
         base = idle / seconds * 60
-        rows.append(Row(f"CPU of a waiting robot, {label}", "a sleeping process", f"{per_minute:.3f} s/min",
-                        f"{base:.3f} s/min", per_minute / base if base > 0 else None, "≤ 0.6 s CPU per minute (1%)",
-                        per_minute <= 0.6, f"measured over {waited:.0f} s of waiting"))
+        rows.append(
+            Row(
+                f"CPU of a waiting robot, {label}",
+                "a sleeping process",
+                f"{per_minute:.3f} s/min",
+                f"{base:.3f} s/min",
+                per_minute / base if base > 0 else None,
+                "≤ 0.6 s CPU per minute (1%)",
+                per_minute <= 0.6,
+                f"measured over {waited:.0f} s of waiting",
+            )
+        )
     return rows
 
 

@@ -44,8 +44,18 @@ def measure(bench: Bench) -> list[Row]:
     from redis_server import RedisServer, redis_server_executable
 
     if redis_server_executable() is None:
-        return [Row("fleet rows", "-", "-", "-", None, "redis-server installed", False,
-                    "redis-server is not installed: run scripts/setup")]
+        return [
+            Row(
+                "fleet rows",
+                "-",
+                "-",
+                "-",
+                None,
+                "redis-server installed",
+                False,
+                "redis-server is not installed: run scripts/setup",
+            )
+        ]
     key = new_random_key()
     with RedisServer() as redis:
         rows = scheduled_runs(bench, redis.url, key, bench.rounds * 2)
@@ -58,8 +68,11 @@ def scheduled_runs(bench: Bench, redis_url: str, key: str, rounds: int) -> list[
     stores = {"file": str(tmp / "cache" / "tokens.json"), "redis": redis_url}
     envs = {}
     for name, store in stores.items():
-        envs[name] = {**settings_env(sandbox.url, tmp / "unused"), "HEALTHCODE_TOKEN_CACHE": store,
-                      "HEALTHCODE_CACHE_KEY": key}
+        envs[name] = {
+            **settings_env(sandbox.url, tmp / "unused"),
+            "HEALTHCODE_TOKEN_CACHE": store,
+            "HEALTHCODE_CACHE_KEY": key,
+        }
         sign_in_to_cache(sandbox, store, key=key)
     envs["empty"] = envs["file"]
     suites = {"file": tmp / "scheduled.robot", "redis": tmp / "scheduled.robot", "empty": tmp / "empty.robot"}
@@ -81,53 +94,106 @@ def scheduled_runs(bench: Bench, redis_url: str, key: str, rounds: int) -> list[
     mem = {name: median(values) for name, values in peak.items()}
     file_ratio, redis_ratio = wall["file"] / wall["empty"], wall["redis"] / wall["empty"]
     return [
-        Row("scheduled run, file store, random key", "empty robot run", f"{wall['file']:.3f} s",
-            f"{wall['empty']:.3f} s", file_ratio, "≤ 1.12x; no httpx, joserfc, filelock, keyring, platformdirs",
+        Row(
+            "scheduled run, file store, random key",
+            "empty robot run",
+            f"{wall['file']:.3f} s",
+            f"{wall['empty']:.3f} s",
+            file_ratio,
+            "≤ 1.12x; no httpx, joserfc, filelock, keyring, platformdirs",
             file_ratio <= 1.12 and requests == 0,
             f"{requests} SSO requests in {rounds * 2} runs; a key from 'healthcode-auth key new': no scrypt; the run "
             f"checks the imports; CPU time {used['file']:.3f} s vs {used['empty']:.3f} s "
-            f"({used['file'] / used['empty']:.2f}x)"),
-        Row("peak memory of that run", "empty robot run", f"{mem['file']:.1f} MB", f"{mem['empty']:.1f} MB",
-            mem["file"] / mem["empty"], "≤ +10 MB", mem["file"] - mem["empty"] <= 10,
-            f"+{mem['file'] - mem['empty']:.1f} MB"),
-        Row("scheduled run, Redis store, random key", "empty robot run", f"{wall['redis']:.3f} s",
-            f"{wall['empty']:.3f} s", redis_ratio, "≤ 1.35x", redis_ratio <= 1.35 and requests == 0,
+            f"({used['file'] / used['empty']:.2f}x)",
+        ),
+        Row(
+            "peak memory of that run",
+            "empty robot run",
+            f"{mem['file']:.1f} MB",
+            f"{mem['empty']:.1f} MB",
+            mem["file"] / mem["empty"],
+            "≤ +10 MB",
+            mem["file"] - mem["empty"] <= 10,
+            f"+{mem['file'] - mem['empty']:.1f} MB",
+        ),
+        Row(
+            "scheduled run, Redis store, random key",
+            "empty robot run",
+            f"{wall['redis']:.3f} s",
+            f"{wall['empty']:.3f} s",
+            redis_ratio,
+            "≤ 1.35x",
+            redis_ratio <= 1.35 and requests == 0,
             f"against the file store: {wall['redis'] / wall['file']:.2f}x; Redis on loopback; CPU time "
-            f"{used['redis']:.3f} s vs {used['empty']:.3f} s ({used['redis'] / used['empty']:.2f}x)"),
-        Row("peak memory of the Redis run", "empty robot run", f"{mem['redis']:.1f} MB", f"{mem['empty']:.1f} MB",
-            mem["redis"] / mem["empty"], "(reference)", True, f"+{mem['redis'] - mem['empty']:.1f} MB (redis-py)"),
+            f"{used['redis']:.3f} s vs {used['empty']:.3f} s ({used['redis'] / used['empty']:.2f}x)",
+        ),
+        Row(
+            "peak memory of the Redis run",
+            "empty robot run",
+            f"{mem['redis']:.1f} MB",
+            f"{mem['empty']:.1f} MB",
+            mem["redis"] / mem["empty"],
+            "(reference)",
+            True,
+            f"+{mem['redis'] - mem['empty']:.1f} MB (redis-py)",
+        ),
     ]
 
 
 def renewals(bench: Bench, redis_url: str, key: str) -> list[Row]:
     rows = []
-    for warm, how in ((False, "libraries imported on first use, as in a robot's first keyword"),
-                      (True, "libraries imported before the release: the coordination alone")):
+    for warm, how in (
+        (False, "libraries imported on first use, as in a robot's first keyword"),
+        (True, "libraries imported before the release: the coordination alone"),
+    ):
         label = " (warm)" if warm else ""
-        one, refreshes_one, _ = run_fleet(bench, f"{redis_url}?prefix=bench-one-{warm}:", key, machines=1, robots=1,
-                                          warm=warm)
-        wall, refreshes, distinct = run_fleet(bench, f"{redis_url}?prefix=bench-fleet-{warm}:", key, machines=3,
-                                              robots=8, warm=warm)
+        one, refreshes_one, _ = run_fleet(
+            bench, f"{redis_url}?prefix=bench-one-{warm}:", key, machines=1, robots=1, warm=warm
+        )
+        wall, refreshes, distinct = run_fleet(
+            bench, f"{redis_url}?prefix=bench-fleet-{warm}:", key, machines=3, robots=8, warm=warm
+        )
         rows += [
-            Row(f"1 robot on Redis, expired token{label}", "(the baseline below)", f"{one * 1000:.0f} ms", "", None,
-                "1 refresh request", refreshes_one == 1, f"{refreshes_one} refresh request; {how}"),
-            Row(f"3 machines x 8 robots on Redis, expired token{label}", f"1 robot on Redis{label}",
-                f"{wall * 1000:.0f} ms", f"{one * 1000:.0f} ms", wall / one, "exactly 1 refresh request",
+            Row(
+                f"1 robot on Redis, expired token{label}",
+                "(the baseline below)",
+                f"{one * 1000:.0f} ms",
+                "",
+                None,
+                "1 refresh request",
+                refreshes_one == 1,
+                f"{refreshes_one} refresh request; {how}",
+            ),
+            Row(
+                f"3 machines x 8 robots on Redis, expired token{label}",
+                f"1 robot on Redis{label}",
+                f"{wall * 1000:.0f} ms",
+                f"{one * 1000:.0f} ms",
+                wall / one,
+                "exactly 1 refresh request",
                 refreshes == 1 and distinct == 1,
                 f"{refreshes} refresh request(s); {distinct} distinct token(s); time until the last robot holds the "
-                "new token; 24 processes on this machine's 2 cores"),
+                "new token; 24 processes on this machine's 2 cores",
+            ),
         ]
     return rows
 
 
 def fleet_robot(discovery_url: str, store: str, key: str, home: str, warm: bool, barrier: Any, results: Any) -> None:
-    os.environ.update({"HEALTHCODE_CACHE_KEY": key, "HOME": home, "XDG_CONFIG_HOME": f"{home}/config",
-                       "XDG_CACHE_HOME": f"{home}/cache"})
+    os.environ.update(
+        {
+            "HEALTHCODE_CACHE_KEY": key,
+            "HOME": home,
+            "XDG_CONFIG_HOME": f"{home}/config",
+            "XDG_CACHE_HOME": f"{home}/cache",
+        }
+    )
     from healthcode_auth import HealthcodeConfig
     from healthcode_auth.session import HealthcodeSession
 
-    config = HealthcodeConfig(client_id="example_rpa_app", redirect_uri=REDIRECT, environment=discovery_url,
-                              token_cache=store)
+    config = HealthcodeConfig(
+        client_id="example_rpa_app", redirect_uri=REDIRECT, environment=discovery_url, token_cache=store
+    )
     session = HealthcodeSession.from_config(config)
     if warm:  # what the first keyword would import: redis-py, the cipher, the HTTP client, the JWT library
         import cryptography.hazmat.primitives.ciphers.aead  # noqa: F401
@@ -140,8 +206,7 @@ def fleet_robot(discovery_url: str, store: str, key: str, home: str, warm: bool,
     results.put((start, time.perf_counter(), token))
 
 
-def run_fleet(bench: Bench, store: str, key: str, *, machines: int, robots: int,
-              warm: bool) -> tuple[float, int, int]:
+def run_fleet(bench: Bench, store: str, key: str, *, machines: int, robots: int, warm: bool) -> tuple[float, int, int]:
     sandbox = bench.sandbox
     homes = [str(bench.folder(f"fleet-machine-{m}")) for m in range(machines)]
     args = [(sandbox.discovery_url, store, key, homes[i % machines], warm) for i in range(machines * robots)]

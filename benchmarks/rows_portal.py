@@ -34,12 +34,21 @@ def measure(bench: Bench) -> list[Row]:
     port = _free_port()
     redirect = f"http://127.0.0.1:{port}/postauth"
     bench.sandbox.add_client(Client(CLIENT_ID, (redirect,), name="Benchmark robots"))
-    env = {**os.environ, "HEALTHCODE_CLIENT_ID": CLIENT_ID, "HEALTHCODE_REDIRECT_URI": redirect,
-           "HEALTHCODE_ENVIRONMENT": bench.sandbox.discovery_url, "HEALTHCODE_SUPERVISORS": "supervisor",
-           "HEALTHCODE_TOKEN_CACHE": str(bench.folder("portal") / "tokens.json"),
-           "HEALTHCODE_CACHE_KEY": "benchmark-portal-key-not-a-secret-0123456789"}
-    process = subprocess.Popen([sys.executable, "-m", "healthcode_cli", "portal", "--listen", f"127.0.0.1:{port}"],
-                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        "HEALTHCODE_CLIENT_ID": CLIENT_ID,
+        "HEALTHCODE_REDIRECT_URI": redirect,
+        "HEALTHCODE_ENVIRONMENT": bench.sandbox.discovery_url,
+        "HEALTHCODE_SUPERVISORS": "supervisor",
+        "HEALTHCODE_TOKEN_CACHE": str(bench.folder("portal") / "tokens.json"),
+        "HEALTHCODE_CACHE_KEY": "benchmark-portal-key-not-a-secret-0123456789",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "healthcode_cli", "portal", "--listen", f"127.0.0.1:{port}"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         _wait_for(port)
         base = f"http://127.0.0.1:{port}/"
@@ -68,10 +77,16 @@ def _concurrent(base: str, rounds: int) -> Row:
             static.extend(pool.map(one, [stylesheet] * CONCURRENT))
     p50, p95 = median(landing) * 1000, _p95(landing) * 1000
     b50, b95 = median(static) * 1000, _p95(static) * 1000
-    return Row(f"landing page, {CONCURRENT} concurrent requests: p50 / p95", f"the portal's static stylesheet, "
-               f"{CONCURRENT} concurrent requests on the same server: p50 / p95", f"{p50:.1f} / {p95:.1f} ms",
-               f"{b50:.1f} / {b95:.1f} ms", p95 / b95, "(shown: p95 ratio)", True,
-               f"{rounds} rounds of {CONCURRENT} for each, interleaved; p50 ratio {p50 / b50:.2f}x")
+    return Row(
+        f"landing page, {CONCURRENT} concurrent requests: p50 / p95",
+        f"the portal's static stylesheet, {CONCURRENT} concurrent requests on the same server: p50 / p95",
+        f"{p50:.1f} / {p95:.1f} ms",
+        f"{b50:.1f} / {b95:.1f} ms",
+        p95 / b95,
+        "(shown: p95 ratio)",
+        True,
+        f"{rounds} rounds of {CONCURRENT} for each, interleaved; p50 ratio {p50 / b50:.2f}x",
+    )
 
 
 def _callback(bench: Bench, base: str, env: dict[str, str], rounds: int) -> Row:
@@ -84,17 +99,22 @@ def _callback(bench: Bench, base: str, env: dict[str, str], rounds: int) -> Row:
     portal, library = [], []
     os.environ["HEALTHCODE_CACHE_KEY"] = env["HEALTHCODE_CACHE_KEY"]
     try:  # one session for every round, as the portal's process keeps the SSO's documents between callbacks
-        config = HealthcodeConfig(client_id=CLIENT_ID, redirect_uri=env["HEALTHCODE_REDIRECT_URI"],
-                                  environment=env["HEALTHCODE_ENVIRONMENT"], supervisors=("supervisor",),
-                                  token_cache=str(bench.folder("portal-library") / "tokens.json"))
+        config = HealthcodeConfig(
+            client_id=CLIENT_ID,
+            redirect_uri=env["HEALTHCODE_REDIRECT_URI"],
+            environment=env["HEALTHCODE_ENVIRONMENT"],
+            supervisors=("supervisor",),
+            token_cache=str(bench.folder("portal-library") / "tokens.json"),
+        )
         session = HealthcodeSession.from_config(config)
         for _ in range(rounds + 1):  # the first of each warms up (discovery, key set) and is not counted
             with requests.Session() as browser:
                 page = browser.get(base, timeout=30).text
                 token = re.search(r'name="csrf_token" value="([^"]+)"', page)
                 assert token is not None, "the landing page has no form"
-                pressed = browser.post(base + "authorise", data={"csrf_token": token.group(1)},
-                                       allow_redirects=False, timeout=30)
+                pressed = browser.post(
+                    base + "authorise", data={"csrf_token": token.group(1)}, allow_redirects=False, timeout=30
+                )
                 callback = Supervisor().sign_in(pressed.headers["Location"])
                 start = time.perf_counter()
                 answer = browser.get(callback, allow_redirects=False, timeout=60)
@@ -110,10 +130,16 @@ def _callback(bench: Bench, base: str, env: dict[str, str], rounds: int) -> Row:
         os.environ.pop("HEALTHCODE_CACHE_KEY", None)
     portal, library = portal[1:], library[1:]
     o, b = median(portal) * 1000, median(library) * 1000
-    return Row("a supervisor's callback, arriving to the token stored (the 303 after it)",
-               "the same exchange in Python: `accept_redirect` then `access_token`, file store, a session kept",
-               f"{o:.1f} ms", f"{b:.1f} ms", o / b, "(shown)", True,
-               f"{rounds} rounds; the portal also checks the sealed cookie and claims its state in the store")
+    return Row(
+        "a supervisor's callback, arriving to the token stored (the 303 after it)",
+        "the same exchange in Python: `accept_redirect` then `access_token`, file store, a session kept",
+        f"{o:.1f} ms",
+        f"{b:.1f} ms",
+        o / b,
+        "(shown)",
+        True,
+        f"{rounds} rounds; the portal also checks the sealed cookie and claims its state in the store",
+    )
 
 
 def _stylesheet(base: str) -> str:

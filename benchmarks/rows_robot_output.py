@@ -34,15 +34,27 @@ VARIANTS = {  # name: (import the library, register the secret)
 def suite(keywords: int, library: bool) -> str:
     # Registering the secret goes through the library's module only when the library is imported;
     # the baseline does comparable work without importing anything of ours.
-    setup = ("Evaluate    healthcode_auth.redaction.REDACTOR.add($SECRET)    modules=healthcode_auth.redaction"
-             if library else "Evaluate    len($SECRET)")
+    setup = (
+        "Evaluate    healthcode_auth.redaction.REDACTOR.add($SECRET)    modules=healthcode_auth.redaction"
+        if library
+        else "Evaluate    len($SECRET)"
+    )
     lines = ["*** Settings ***"]
     if library:
         lines.append("Library    HealthcodeLibrary")
-    lines += [f"Suite Setup    {setup}", "", "*** Variables ***", "${SECRET}    ${EMPTY}", "",
-              "*** Test Cases ***", "Logging"]
-    lines += [f"    Log    Message {i}: an ordinary line a robot writes while it works, of a usual length."
-              for i in range(keywords)]
+    lines += [
+        f"Suite Setup    {setup}",
+        "",
+        "*** Variables ***",
+        "${SECRET}    ${EMPTY}",
+        "",
+        "*** Test Cases ***",
+        "Logging",
+    ]
+    lines += [
+        f"    Log    Message {i}: an ordinary line a robot writes while it works, of a usual length."
+        for i in range(keywords)
+    ]
     lines.append("    Log    The secret, logged carelessly once: ${SECRET}")
     return "\n".join(lines) + "\n"
 
@@ -56,12 +68,21 @@ def measure(bench: Bench) -> list[Row]:
     for name, (library, _) in VARIANTS.items():
         (tmp / f"{name}.robot").write_text(suite(KEYWORDS, library))
     for round_ in range(rounds + 1):  # round 0 warms up the disk cache and is not counted
-        for name in names[round_ % len(names):] + names[:round_ % len(names)]:
+        for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
             _, register = VARIANTS[name]
             output = tmp / f"out-{round_}-{name}"
-            run = timed_run(robot_command("--outputdir", str(output), "--console", "none",
-                                          "--variable", f"SECRET:{secret if register else ''}",
-                                          str(tmp / f"{name}.robot")), env)
+            run = timed_run(
+                robot_command(
+                    "--outputdir",
+                    str(output),
+                    "--console",
+                    "none",
+                    "--variable",
+                    f"SECRET:{secret if register else ''}",
+                    str(tmp / f"{name}.robot"),
+                ),
+                env,
+            )
             if round_:
                 runs[name].append(run)
             if register and secret.encode() in (output / "output.xml").read_bytes():
@@ -74,23 +95,49 @@ def measure(bench: Bench) -> list[Row]:
     whole = f"robot run of {KEYWORDS:,} `Log` keywords, outputs written, library imported and a secret known"
     base = "the same run without the library"
     return [
-        Row(f"{whole}: wall time", base, f"{wall['busy']:.3f} s", f"{wall['without']:.3f} s",
-            wall["busy"] / wall["without"], f"≤ {GOAL:.2f}x", wall["busy"] / wall["without"] <= GOAL,
+        Row(
+            f"{whole}: wall time",
+            base,
+            f"{wall['busy']:.3f} s",
+            f"{wall['without']:.3f} s",
+            wall["busy"] / wall["without"],
+            f"≤ {GOAL:.2f}x",
+            wall["busy"] / wall["without"] <= GOAL,
             f"{rounds} rounds, rotating order; fastest runs {fastest['busy']:.3f} s vs {fastest['without']:.3f} s "
-            f"({fastest['busy'] / fastest['without']:.2f}x)"),
-        Row(f"{whole}: CPU time (user + system of the robot process)", base, f"{cpu['busy']:.3f} s",
-            f"{cpu['without']:.3f} s", cpu["busy"] / cpu["without"], f"≤ {GOAL:.2f}x",
-            cpu["busy"] / cpu["without"] <= GOAL, "less sensitive than wall time to other work on the machine"),
-        Row("of which importing the library: library imported, no secret known (the listener has nothing to do)",
-            base, f"{wall['idle']:.3f} s", f"{wall['without']:.3f} s", wall["idle"] / wall["without"],
-            "(split of the rows above)", True,
-            f"CPU time {cpu['idle']:.3f} s vs {cpu['without']:.3f} s ({cpu['idle'] / cpu['without']:.2f}x)"),
-        Row("of which the listener at work: secret known", "library imported, no secret known",
-            f"{wall['busy']:.3f} s", f"{wall['idle']:.3f} s", wall["busy"] / wall["idle"],
-            "(split of the rows above)", True,
+            f"({fastest['busy'] / fastest['without']:.2f}x)",
+        ),
+        Row(
+            f"{whole}: CPU time (user + system of the robot process)",
+            base,
+            f"{cpu['busy']:.3f} s",
+            f"{cpu['without']:.3f} s",
+            cpu["busy"] / cpu["without"],
+            f"≤ {GOAL:.2f}x",
+            cpu["busy"] / cpu["without"] <= GOAL,
+            "less sensitive than wall time to other work on the machine",
+        ),
+        Row(
+            "of which importing the library: library imported, no secret known (the listener has nothing to do)",
+            base,
+            f"{wall['idle']:.3f} s",
+            f"{wall['without']:.3f} s",
+            wall["idle"] / wall["without"],
+            "(split of the rows above)",
+            True,
+            f"CPU time {cpu['idle']:.3f} s vs {cpu['without']:.3f} s ({cpu['idle'] / cpu['without']:.2f}x)",
+        ),
+        Row(
+            "of which the listener at work: secret known",
+            "library imported, no secret known",
+            f"{wall['busy']:.3f} s",
+            f"{wall['idle']:.3f} s",
+            wall["busy"] / wall["idle"],
+            "(split of the rows above)",
+            True,
             f"CPU time {cpu['busy']:.3f} s vs {cpu['idle']:.3f} s ({cpu['busy'] / cpu['idle']:.2f}x); "
             f"in-process, the scrubber takes {busy_us:.2f} µs per ordinary message with a secret known, "
-            f"{idle_us:.2f} µs with none"),
+            f"{idle_us:.2f} µs with none",
+        ),
     ]
 
 
@@ -117,13 +164,17 @@ def per_message_us(secret: str, repeats: int = 7, calls: int = 50_000) -> tuple[
 
 
 def variant_table(runs: dict[str, list[Timed]], wall: dict[str, float], cpu: dict[str, float]) -> str:
-    labels = {"without": "without the library", "idle": "library, no secret known",
-              "busy": "library, secret known"}
-    lines = [f"{KEYWORDS:,} `Log` keywords, each variant's runs (medians; wall times of every counted run):", "",
-             "| Variant | Wall time | Ratio | CPU time | Ratio | Wall times of the runs (s) |",
-             "|---|---|---|---|---|---|"]
+    labels = {"without": "without the library", "idle": "library, no secret known", "busy": "library, secret known"}
+    lines = [
+        f"{KEYWORDS:,} `Log` keywords, each variant's runs (medians; wall times of every counted run):",
+        "",
+        "| Variant | Wall time | Ratio | CPU time | Ratio | Wall times of the runs (s) |",
+        "|---|---|---|---|---|---|",
+    ]
     for name, values in runs.items():
         times = ", ".join(f"{run.seconds:.2f}" for run in values)
-        lines.append(f"| {labels[name]} | {wall[name]:.3f} s | {wall[name] / wall['without']:.2f}x | "
-                     f"{cpu[name]:.3f} s | {cpu[name] / cpu['without']:.2f}x | {times} |")
+        lines.append(
+            f"| {labels[name]} | {wall[name]:.3f} s | {wall[name] / wall['without']:.2f}x | "
+            f"{cpu[name]:.3f} s | {cpu[name] / cpu['without']:.2f}x | {times} |"
+        )
     return "\n".join(lines)

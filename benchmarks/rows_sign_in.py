@@ -58,7 +58,7 @@ Sign In
     ${{request}}=    Wait For    ${{promise}}
     Exchange    ${{request}}[url]    ${{verifier}}
 """
-BASELINE_HELPER = '''
+BASELINE_HELPER = """
 import base64, hashlib, os, secrets, urllib.parse
 import httpx
 
@@ -80,7 +80,7 @@ def exchange(url, verifier):
         "redirect_uri": "https://rpaapp.example.com/postauth", "code": code, "code_verifier": verifier})
     response.raise_for_status()
     return None
-'''
+"""
 
 MANY_SIGN_INS = """*** Settings ***
 Library    HealthcodeLibrary    headless=True    token_cache=off
@@ -106,7 +106,7 @@ Checkpoint
 """
 CLOSE_PAGES = "\n        Browser.Close Page    ALL    ALL    ALL"
 # Runs inside the robot process: PSS of the robot process and of every process below it.
-PROBE = '''
+PROBE = """
 import json, os, time
 import psutil
 
@@ -151,7 +151,7 @@ def record_checkpoint(label, pages):
               "processes": processes, "unreadable": unreadable}
     with open(os.environ["BENCH_PROBE_OUT"], "a", encoding="utf-8") as out:
         out.write(json.dumps(record) + "\\n")
-'''
+"""
 
 
 def measure(bench: Bench) -> list[Row]:
@@ -171,18 +171,28 @@ def full_sign_in(bench: Bench, rounds: int) -> Row:
     suites["ours"].write_text(LIBRARY_SIGN_IN)
     suites["base"].write_text(BASELINE_SIGN_IN.format(helper=helper))
     env = {**settings_env(sandbox.url, tmp / "unused.json"), "BENCH_SSO": sandbox.url}
-    extra = ["--variable", f"EXECUTABLE:{choice.executable_path or ''}",
-             "--variable", f"ARGS:{chromium_args()!r}".replace("'", '"')]
+    extra = [
+        "--variable",
+        f"EXECUTABLE:{choice.executable_path or ''}",
+        "--variable",
+        f"ARGS:{chromium_args()!r}".replace("'", '"'),
+    ]
     times: dict[str, list[float]] = {"ours": [], "base": []}
     for _ in range(rounds):
         for name, suite in suites.items():
             run = timed_run(robot_command(*extra, "--outputdir", str(tmp / f"out-{name}"), str(suite)), env)
             times[name].append(run.seconds)
     o, b = median(times["ours"]), median(times["base"])
-    return Row("full headless sign-in with the simulated supervisor (whole robot run)",
-               "minimal suite: Browser keywords + httpx, same steps", f"{o:.2f} s", f"{b:.2f} s", o / b, "≤ 1.10x",
-               o / b <= 1.10, f"both launch the same Chromium; ours also verifies the JWT and shows the done page; "
-               f"{rounds} rounds")
+    return Row(
+        "full headless sign-in with the simulated supervisor (whole robot run)",
+        "minimal suite: Browser keywords + httpx, same steps",
+        f"{o:.2f} s",
+        f"{b:.2f} s",
+        o / b,
+        "≤ 1.10x",
+        o / b <= 1.10,
+        f"both launch the same Chromium; ours also verifies the JWT and shows the done page; {rounds} rounds",
+    )
 
 
 def many_sign_ins(bench: Bench) -> list[Row]:
@@ -190,30 +200,53 @@ def many_sign_ins(bench: Bench) -> list[Row]:
 
     settle = READING_SECONDS + 5
     points, exchanges = run_many(bench, "as-is", settle, close_pages=False)
-    bench.detail(checkpoint_table(points, f"{settle} s after sign-in {SIGN_INS}",
-                                  f"{SIGN_INS} sign-ins in one robot process, checkpoint by checkpoint"))
+    bench.detail(
+        checkpoint_table(
+            points,
+            f"{settle} s after sign-in {SIGN_INS}",
+            f"{SIGN_INS} sign-ins in one robot process, checkpoint by checkpoint",
+        )
+    )
     # Diagnostic: the same run with the suite closing the library's page after every sign-in, to
     # tell the memory the open pages hold from any other growth.
     closing, _ = run_many(bench, "closing", 0, close_pages=True)
-    bench.detail(checkpoint_table(closing, f"sign-in {SIGN_INS}, again", "For comparison, the same run with the "
-                                  "suite closing every page after each sign-in (`Close Page  ALL  ALL  ALL`)"))
+    bench.detail(
+        checkpoint_table(
+            closing,
+            f"sign-in {SIGN_INS}, again",
+            "For comparison, the same run with the "
+            "suite closing every page after each sign-in (`Close Page  ALL  ALL  ALL`)",
+        )
+    )
     first, warm, last, settled = points["1"], points["5"], points[str(SIGN_INS)], points["settled"]
     # The first sign-ins warm the browser (caches, a spare renderer): growth is measured after them.
     growth = total_mb(last) / total_mb(warm)
     most_pages = max(point["pages"] for point in points.values())
-    memory = Row(f"memory of the robot process tree after {SIGN_INS} sign-ins in one process (PSS: robot, node, "
-                 "browser)", "after 5 sign-ins (the browser warmed up)", f"{total_mb(last):.0f} MB",
-                 f"{total_mb(warm):.0f} MB", growth, f"≤ {MEMORY_GOAL:.2f}x (no growth with the number of sign-ins)",
-                 growth <= MEMORY_GOAL,
-                 f"after 1: {total_mb(first):.0f} MB, after 10: {total_mb(points['10']):.0f} MB; "
-                 f"{settle} s after the last: {total_mb(settled):.0f} MB ({total_mb(settled) / total_mb(first):.2f}x); "
-                 f"with every page closed by the suite: {total_mb(closing[str(SIGN_INS)]):.0f} MB after {SIGN_INS} "
-                 f"({total_mb(closing[str(SIGN_INS)]) / total_mb(closing['1']):.2f}x); {exchanges} code exchanges; "
-                 f"{unreadable_note(points)}")
-    pages = Row(f"pages open after {SIGN_INS} sign-ins in one process (all contexts)", "", f"{last['pages']}", "",
-                None, f"≤ {PAGES_GOAL} of the library's", last["pages"] <= PAGES_GOAL,
-                f"most at any checkpoint: {most_pages}; {settle} s after the last sign-in: {settled['pages']}; "
-                f"sign-ins 2 to {SIGN_INS} took {last['seconds'] - first['seconds']:.0f} s")
+    memory = Row(
+        f"memory of the robot process tree after {SIGN_INS} sign-ins in one process (PSS: robot, node, browser)",
+        "after 5 sign-ins (the browser warmed up)",
+        f"{total_mb(last):.0f} MB",
+        f"{total_mb(warm):.0f} MB",
+        growth,
+        f"≤ {MEMORY_GOAL:.2f}x (no growth with the number of sign-ins)",
+        growth <= MEMORY_GOAL,
+        f"after 1: {total_mb(first):.0f} MB, after 10: {total_mb(points['10']):.0f} MB; "
+        f"{settle} s after the last: {total_mb(settled):.0f} MB ({total_mb(settled) / total_mb(first):.2f}x); "
+        f"with every page closed by the suite: {total_mb(closing[str(SIGN_INS)]):.0f} MB after {SIGN_INS} "
+        f"({total_mb(closing[str(SIGN_INS)]) / total_mb(closing['1']):.2f}x); {exchanges} code exchanges; "
+        f"{unreadable_note(points)}",
+    )
+    pages = Row(
+        f"pages open after {SIGN_INS} sign-ins in one process (all contexts)",
+        "",
+        f"{last['pages']}",
+        "",
+        None,
+        f"≤ {PAGES_GOAL} of the library's",
+        last["pages"] <= PAGES_GOAL,
+        f"most at any checkpoint: {most_pages}; {settle} s after the last sign-in: {settled['pages']}; "
+        f"sign-ins 2 to {SIGN_INS} took {last['seconds'] - first['seconds']:.0f} s",
+    )
     return [memory, pages]
 
 
@@ -223,14 +256,27 @@ def run_many(bench: Bench, name: str, settle: int, close_pages: bool) -> tuple[d
     probe, records = tmp / "SignInProbe.py", tmp / "checkpoints.jsonl"
     probe.write_text(PROBE)
     suite = tmp / "many_sign_ins.robot"
-    suite.write_text(MANY_SIGN_INS.format(probe=probe, count=SIGN_INS, end=SIGN_INS + 1, checkpoints=CHECKPOINTS,
-                                          settle=settle, close_pages=CLOSE_PAGES if close_pages else ""))
+    suite.write_text(
+        MANY_SIGN_INS.format(
+            probe=probe,
+            count=SIGN_INS,
+            end=SIGN_INS + 1,
+            checkpoints=CHECKPOINTS,
+            settle=settle,
+            close_pages=CLOSE_PAGES if close_pages else "",
+        )
+    )
     env = {**settings_env(sandbox.url, tmp / "unused.json"), "BENCH_PROBE_OUT": str(records)}
     sandbox.set_faults(remembered_supervisor="supervisor")  # the SSO redirects at once
     sandbox.reset_stats()
     try:
-        result = subprocess.run(robot_command("--outputdir", str(tmp / "out"), "--consolecolors", "off", str(suite)),
-                                env=env, capture_output=True, text=True, check=False)
+        result = subprocess.run(
+            robot_command("--outputdir", str(tmp / "out"), "--consolecolors", "off", str(suite)),
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
     finally:
         sandbox.reset_faults()
     if result.returncode != 0:
@@ -250,12 +296,18 @@ def unreadable_note(points: dict[str, Any]) -> str:
 
 def checkpoint_table(points: dict[str, Any], last: str, title: str) -> str:
     kinds = sorted({name for point in points.values() for name in point["pss_kb"]})
-    lines = [f"{title} (PSS in MB, processes in brackets; time since the suite started):", "",
-             "| After | Time | Pages open | PSS total | " + " | ".join(kinds) + " |",
-             "|---|---|---|---|" + "---|" * len(kinds)]
+    lines = [
+        f"{title} (PSS in MB, processes in brackets; time since the suite started):",
+        "",
+        "| After | Time | Pages open | PSS total | " + " | ".join(kinds) + " |",
+        "|---|---|---|---|" + "---|" * len(kinds),
+    ]
     for label, point in points.items():
         name = last if label == "settled" else f"sign-in {label}"
         cells = [f"{point['pss_kb'].get(kind, 0) / 1024:.0f} ({point['processes'].get(kind, 0)})" for kind in kinds]
-        lines.append(f"| {name} | {point['seconds']:.1f} s | {point['pages']} | {total_mb(point):.0f} | "
-                     + " | ".join(cells) + " |")
+        lines.append(
+            f"| {name} | {point['seconds']:.1f} s | {point['pages']} | {total_mb(point):.0f} | "
+            + " | ".join(cells)
+            + " |"
+        )
     return "\n".join(lines)

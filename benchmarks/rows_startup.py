@@ -18,8 +18,16 @@ POSITION = 20
 
 # What a run that finds a valid cached token never imports (issue 21): the browser side, the HTTP client,
 # the JWT library, the file lock, the keyring; and on Linux platformdirs (elsewhere it names the folders).
-NOT_IMPORTED = ("Browser", "grpc", "playwright", "httpx", "joserfc", "filelock", "keyring",
-                *(("platformdirs",) if sys.platform == "linux" else ()))
+NOT_IMPORTED = (
+    "Browser",
+    "grpc",
+    "playwright",
+    "httpx",
+    "joserfc",
+    "filelock",
+    "keyring",
+    *(("platformdirs",) if sys.platform == "linux" else ()),
+)
 CHECK = f"${{heavy}}=    Evaluate    sorted(m for m in {NOT_IMPORTED!r} if m in sys.modules)    modules=sys"
 SCHEDULED = f"""*** Settings ***
 Library    HealthcodeLibrary
@@ -37,8 +45,10 @@ Scheduled Work
     {CHECK}
     Should Be Empty    ${{heavy}}
 """
-IMPORT = ("import {pre}, importlib, time; t = time.perf_counter(); importlib.import_module('{mod}'); "
-          "print(time.perf_counter() - t)")
+IMPORT = (
+    "import {pre}, importlib, time; t = time.perf_counter(); importlib.import_module('{mod}'); "
+    "print(time.perf_counter() - t)"
+)
 
 
 def measure(bench: Bench) -> list[Row]:
@@ -66,15 +76,28 @@ def scheduled_run(bench: Bench, rounds: int) -> tuple[Row, Row]:
     requests = sso_requests(sandbox)
     ours, empty = median(times["ours"]), median(times["empty"])
     cpu_ratio = median(cpu["ours"]) / median(cpu["empty"])
-    speed = Row("scheduled robot run that only gets the cached token", "the same run without the library",
-                f"{ours:.3f} s", f"{empty:.3f} s", ours / empty,
-                "≤ 1.15x; Browser, grpc, playwright, httpx, joserfc, filelock, keyring, platformdirs never imported",
-                ours / empty <= 1.15 and requests == 0,
-                f"{requests} SSO requests in {rounds} runs; the run itself checks the imports; "
-                f"CPU time {median(cpu['ours']):.3f} s vs {median(cpu['empty']):.3f} s ({cpu_ratio:.2f}x)")
+    speed = Row(
+        "scheduled robot run that only gets the cached token",
+        "the same run without the library",
+        f"{ours:.3f} s",
+        f"{empty:.3f} s",
+        ours / empty,
+        "≤ 1.15x; Browser, grpc, playwright, httpx, joserfc, filelock, keyring, platformdirs never imported",
+        ours / empty <= 1.15 and requests == 0,
+        f"{requests} SSO requests in {rounds} runs; the run itself checks the imports; "
+        f"CPU time {median(cpu['ours']):.3f} s vs {median(cpu['empty']):.3f} s ({cpu_ratio:.2f}x)",
+    )
     mem_ours, mem_empty = median(memory["ours"]), median(memory["empty"])
-    peak = Row("peak memory of that scheduled run", "empty robot run", f"{mem_ours:.1f} MB", f"{mem_empty:.1f} MB",
-               mem_ours / mem_empty, "≤ +20 MB", mem_ours - mem_empty <= 20, f"+{mem_ours - mem_empty:.1f} MB")
+    peak = Row(
+        "peak memory of that scheduled run",
+        "empty robot run",
+        f"{mem_ours:.1f} MB",
+        f"{mem_empty:.1f} MB",
+        mem_ours / mem_empty,
+        "≤ +20 MB",
+        mem_ours - mem_empty <= 20,
+        f"+{mem_ours - mem_empty:.1f} MB",
+    )
     return speed, peak
 
 
@@ -92,11 +115,24 @@ def imports(rounds: int) -> tuple[Row, Row]:
         samples["cold-httpx"].append(import_seconds("httpx", "sys"))
     m = {k: median(v) * 1000 for k, v in samples.items()}
     warm_ratio = m["warm-ours"] / m["warm-httpx"]
-    warm = Row("`import HealthcodeLibrary` in a Robot Framework process", "`import httpx` there",
-               f"{m['warm-ours']:.0f} ms", f"{m['warm-httpx']:.0f} ms", warm_ratio, "≤ 1.3x", warm_ratio <= 1.3,
-               "robot.api already imported, as whenever Robot imports a library")
-    cold = Row("`import HealthcodeLibrary` in a bare interpreter", "`import httpx` there",
-               f"{m['cold-ours']:.0f} ms", f"{m['cold-httpx']:.0f} ms", m["cold-ours"] / m["cold-httpx"],
-               "(reference)", True,
-               "includes importing Robot Framework itself (robot.api), which a library cannot avoid")
+    warm = Row(
+        "`import HealthcodeLibrary` in a Robot Framework process",
+        "`import httpx` there",
+        f"{m['warm-ours']:.0f} ms",
+        f"{m['warm-httpx']:.0f} ms",
+        warm_ratio,
+        "≤ 1.3x",
+        warm_ratio <= 1.3,
+        "robot.api already imported, as whenever Robot imports a library",
+    )
+    cold = Row(
+        "`import HealthcodeLibrary` in a bare interpreter",
+        "`import httpx` there",
+        f"{m['cold-ours']:.0f} ms",
+        f"{m['cold-httpx']:.0f} ms",
+        m["cold-ours"] / m["cold-httpx"],
+        "(reference)",
+        True,
+        "includes importing Robot Framework itself (robot.api), which a library cannot avoid",
+    )
     return warm, cold

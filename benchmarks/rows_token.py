@@ -23,17 +23,25 @@ def cached_token(bench: Bench, calls: int) -> Row:
     sign_in_to_cache(sandbox, cache)
     from HealthcodeLibrary import HealthcodeLibrary
 
-    library = HealthcodeLibrary(client_id="example_rpa_app", redirect_uri=REDIRECT,
-                                environment=sandbox.discovery_url, token_cache=str(cache))
+    library = HealthcodeLibrary(
+        client_id="example_rpa_app", redirect_uri=REDIRECT, environment=sandbox.discovery_url, token_cache=str(cache)
+    )
     library.get_healthcode_access_token()  # first call reads the cache file
     sandbox.reset_stats()
     table = {"token": "value"}
     ours = per_call_ns(library.get_healthcode_access_token, calls)
     base = per_call_ns(lambda: table["token"], calls)
     requests = sso_requests(sandbox)
-    return Row("`Get Healthcode Access Token`, valid cached token, per call", "dict lookup",
-               f"{ours / 1000:.1f} µs", f"{base / 1000:.2f} µs", ours / base, "< 1 ms, 0 requests",
-               ours < 1_000_000 and requests == 0, f"{requests} network requests in {calls} calls")
+    return Row(
+        "`Get Healthcode Access Token`, valid cached token, per call",
+        "dict lookup",
+        f"{ours / 1000:.1f} µs",
+        f"{base / 1000:.2f} µs",
+        ours / base,
+        "< 1 ms, 0 requests",
+        ours < 1_000_000 and requests == 0,
+        f"{requests} network requests in {calls} calls",
+    )
 
 
 def exchange(bench: Bench, rounds: int) -> Row:
@@ -61,9 +69,15 @@ def exchange(bench: Bench, rounds: int) -> Row:
         client.exchange_code(grant)
         ours.append(time.perf_counter() - start)
         grant = fresh_grant()
-        form = dict(authorization_code_request(
-            client.metadata.token_endpoint, ClientAuthentication(config.client_id), code=grant.code,
-            redirect_uri=grant.request.redirect_uri, code_verifier=grant.request.code_verifier).form)
+        form = dict(
+            authorization_code_request(
+                client.metadata.token_endpoint,
+                ClientAuthentication(config.client_id),
+                code=grant.code,
+                redirect_uri=grant.request.redirect_uri,
+                code_verifier=grant.request.code_verifier,
+            ).form
+        )
         start = time.perf_counter()
         response = plain.post(client.metadata.token_endpoint, data=form, headers={"Accept": "application/json"})
         response.json()["access_token"]
@@ -71,6 +85,13 @@ def exchange(bench: Bench, rounds: int) -> Row:
     client.close()
     plain.close()
     o, b = median(ours) * 1000, median(base) * 1000
-    return Row("code exchange against the sandbox", "minimal httpx POST of the same form", f"{o:.2f} ms",
-               f"{b:.2f} ms", o / b, "≤ 1.10x", o / b <= 1.10,
-               f"ours also verifies the JWT signature, issuer and expiry (RS256, JWKS cached); {rounds} rounds")
+    return Row(
+        "code exchange against the sandbox",
+        "minimal httpx POST of the same form",
+        f"{o:.2f} ms",
+        f"{b:.2f} ms",
+        o / b,
+        "≤ 1.10x",
+        o / b <= 1.10,
+        f"ours also verifies the JWT signature, issuer and expiry (RS256, JWKS cached); {rounds} rounds",
+    )

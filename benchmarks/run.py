@@ -38,29 +38,46 @@ def groups() -> list[ModuleType]:
 
 def render(rows: list[Row], sections: list[str], header: list[str], quick: bool) -> str:
     lines = [
-        "# Performance", "",
+        "# Performance",
+        "",
         "Measured by `benchmarks/run.py` (one command: `.venv/bin/python benchmarks/run.py`), each figure a median",
         "of repeated runs with the measured and the baseline runs interleaved. Not asserted in tests: every",
-        "figure is reported, including those that miss their goal.", "",
-        *header, "",
+        "figure is reported, including those that miss their goal.",
+        "",
+        *header,
+        "",
         "| Measure | Baseline | Ours | Baseline | Ratio | Goal | Met | Notes |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         ratio = f"{row.ratio:.2f}x" if row.ratio is not None else ""
-        lines.append(f"| {row.measure} | {row.baseline} | {row.value} | {row.base} | {ratio} | {row.goal} | "
-                     f"{'yes' if row.met else '**no**'} | {row.note} |")
-    lines += ["", "## Method", "", "Generated from the docstrings of `benchmarks/rows_*.py`, one section per group "
-              f"(`--only` names){', from a --quick run' if quick else ''}.", ""]
+        lines.append(
+            f"| {row.measure} | {row.baseline} | {row.value} | {row.base} | {ratio} | {row.goal} | "
+            f"{'yes' if row.met else '**no**'} | {row.note} |"
+        )
+    lines += [
+        "",
+        "## Method",
+        "",
+        "Generated from the docstrings of `benchmarks/rows_*.py`, one section per group "
+        f"(`--only` names){', from a --quick run' if quick else ''}.",
+        "",
+    ]
     return "\n".join(lines) + "\n" + "\n".join(sections)
 
 
 def section(module: ModuleType, details: list[str], loads: tuple[str, str], seconds: float) -> str:
     paragraphs = (module.__doc__ or "").strip().split("\n\n")
     doc = "\n\n".join(" ".join(line.strip() for line in paragraph.splitlines()) for paragraph in paragraphs)
-    parts = [f"### {module.NAME}", "", doc, "",
-             f"Load average (1, 5, 15 min) at the start of the group: {loads[0]}; at its end: {loads[1]}; "
-             f"the group took {seconds:.0f} s.", ""]
+    parts = [
+        f"### {module.NAME}",
+        "",
+        doc,
+        "",
+        f"Load average (1, 5, 15 min) at the start of the group: {loads[0]}; at its end: {loads[1]}; "
+        f"the group took {seconds:.0f} s.",
+        "",
+    ]
     for detail in details:
         parts += [detail, ""]
     return "\n".join(parts)
@@ -71,11 +88,19 @@ def main() -> int:
     names = [module.NAME for module in available]
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds, for a smoke run")
-    parser.add_argument("--only", action="append", choices=names, metavar="GROUP",
-                        help=f"measure only this group (repeatable): {', '.join(names)}")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=names,
+        metavar="GROUP",
+        help=f"measure only this group (repeatable): {', '.join(names)}",
+    )
     parser.add_argument("--list", action="store_true", help="list the groups and exit")
-    parser.add_argument("--output", help=f"where to write the report (default: {DEFAULT_OUTPUT.relative_to(ROOT)}, "
-                                         "and only when every group is measured)")
+    parser.add_argument(
+        "--output",
+        help=f"where to write the report (default: {DEFAULT_OUTPUT.relative_to(ROOT)}, "
+        "and only when every group is measured)",
+    )
     args = parser.parse_args()
     if args.list:
         for module in available:
@@ -97,22 +122,26 @@ def main() -> int:
             begin, load = time.monotonic(), load_average()
             rows.extend(module.measure(bench))
             sections.append(section(module, bench.details, (load, load_average()), time.monotonic() - begin))
-    header = [f"- Run: {started}{' (--quick)' if args.quick else ''}"
-              f"{'; groups: ' + ', '.join(m.NAME for m in chosen) if args.only else ''}",
-              f"- Machine: {machine()}",
-              f"- Load average (1, 5, 15 min): {load_at_start} at the start, {load_average()} at the end "
-              "(shared machine: other engineers' test runs load it too)"]
+    header = [
+        f"- Run: {started}{' (--quick)' if args.quick else ''}"
+        f"{'; groups: ' + ', '.join(m.NAME for m in chosen) if args.only else ''}",
+        f"- Machine: {machine()}",
+        f"- Load average (1, 5, 15 min): {load_at_start} at the start, {load_average()} at the end "
+        "(shared machine: other engineers' test runs load it too)",
+    ]
     report = render(rows, sections, header, args.quick)
     print()
     print(report)
     if args.only and not args.output:
-        print(f"Measured only {', '.join(args.only)}: {DEFAULT_OUTPUT.relative_to(ROOT)} left as it was "
-              "(pass --output to write a report of these groups).")
+        print(
+            f"Measured only {', '.join(args.only)}: {DEFAULT_OUTPUT.relative_to(ROOT)} left as it was "
+            "(pass --output to write a report of these groups)."
+        )
         return 0
     output = Path(args.output or DEFAULT_OUTPUT)
     previous = output.read_text(encoding="utf-8") if output.exists() else ""
     if ANALYSIS in previous:
-        report += "\n" + previous[previous.index(ANALYSIS):]
+        report += "\n" + previous[previous.index(ANALYSIS) :]
     output.write_text(report, encoding="utf-8")
     print(f"Wrote {output}")
     return 0

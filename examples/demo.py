@@ -28,27 +28,46 @@ def main() -> int:
     print(f"Browser: {browser.description}")
     with Sandbox(SandboxSettings(port=0)) as sandbox:
         print(f"Healthcode SSO sandbox: {sandbox.discovery_url}")
-        env = {**os.environ,
-               "HEALTHCODE_CLIENT_ID": "example_rpa_app",
-               "HEALTHCODE_REDIRECT_URI": "https://rpaapp.example.com/postauth",
-               "HEALTHCODE_ENVIRONMENT": sandbox.discovery_url,
-               "HEALTHCODE_SITE_ID": "HC00ABC",  # a site the sandbox's supervisor may use
-               # The demo keeps its token cache beside its log, not in the user's real cache.
-               "HEALTHCODE_TOKEN_CACHE": str(OUTPUT / "token-cache" / "tokens.json")}
+        env = {
+            **os.environ,
+            "HEALTHCODE_CLIENT_ID": "example_rpa_app",
+            "HEALTHCODE_REDIRECT_URI": "https://rpaapp.example.com/postauth",
+            "HEALTHCODE_ENVIRONMENT": sandbox.discovery_url,
+            "HEALTHCODE_SITE_ID": "HC00ABC",  # a site the sandbox's supervisor may use
+            # The demo keeps its token cache beside its log, not in the user's real cache.
+            "HEALTHCODE_TOKEN_CACHE": str(OUTPUT / "token-cache" / "tokens.json"),
+        }
         env.pop("HEALTHCODE_CLIENT_SECRET", None)
         print("Running examples/get_token.robot with a simulated supervisor...\n")
         result = subprocess.run(
-            [sys.executable, "-m", "robot", "--outputdir", str(OUTPUT), "--consolewidth", "100",
-             "--variable", "HEADLESS:True", "--variable", "SIMULATED_SUPERVISOR:True",
-             str(EXAMPLES / "get_token.robot")],
-            env=env, check=False)
+            [
+                sys.executable,
+                "-m",
+                "robot",
+                "--outputdir",
+                str(OUTPUT),
+                "--consolewidth",
+                "100",
+                "--variable",
+                "HEADLESS:True",
+                "--variable",
+                "SIMULATED_SUPERVISOR:True",
+                str(EXAMPLES / "get_token.robot"),
+            ],
+            env=env,
+            check=False,
+        )
         requests = sandbox.stats()
-    print(f"\nThe sandbox saw: {requests.get('token.authorization_code', 0)} code exchange(s), "
-          f"{requests.get('api', 0)} API call(s) ({requests.get('api.find_member', 0)} to Find Member, "
-          f"{requests.get('api.search_remittance_summary', 0)} to Search Remittance Summary), "
-          f"{requests.get('api.header.SU-SiteId', 0)} of them naming the site (SU-SiteId).")
-    print("Like Healthcode, the sandbox issued a token for 24 hours and no refresh token: each day a supervisor "
-          "signs in again ('healthcode-auth login'), and scheduled robots use that sign-in until it ends.")
+    print(
+        f"\nThe sandbox saw: {requests.get('token.authorization_code', 0)} code exchange(s), "
+        f"{requests.get('api', 0)} API call(s) ({requests.get('api.find_member', 0)} to Find Member, "
+        f"{requests.get('api.search_remittance_summary', 0)} to Search Remittance Summary), "
+        f"{requests.get('api.header.SU-SiteId', 0)} of them naming the site (SU-SiteId)."
+    )
+    print(
+        "Like Healthcode, the sandbox issued a token for 24 hours and no refresh token: each day a supervisor "
+        "signs in again ('healthcode-auth login'), and scheduled robots use that sign-in until it ends."
+    )
     print(f"Log: {OUTPUT / 'log.html'}")
     if result.returncode == 0:
         print("Demo finished: the bot was authorised by a (simulated) supervisor and used its token.")

@@ -49,6 +49,7 @@ USAGE = __doc__.split("\n\n")[1]
 # more but failed tests with sub-second timing windows. A `-n` among the arguments of `dev.py test`
 # comes after ours and wins (`-n 0`: no workers).
 PYTEST_WORKERS = 4
+FORMATTED = ("src", "utest", "atest", "benchmarks", "examples", "scripts")  # the Python of the project
 PACKAGE_USER = "package user (the wheel in a fresh venv)"
 MINIMUM_VERSIONS = "minimum versions (every dependency at its declared floor)"
 # Checks that run beside the others, from pytest's start on: each builds a virtual environment of its
@@ -80,6 +81,7 @@ def check_steps(layout: VenvLayout, pytest_args: list[str]) -> list[tuple[str, l
     python = layout.python
     steps: list[tuple[str, list[str | Path]]] = [
         ("ruff", [layout.executable("ruff"), "check", "."]),
+        ("ruff format (one style for every package)", [layout.executable("ruff"), "format", "--check", *FORMATTED]),
         ("mypy", [python, "-m", "mypy"]),
     ]
     for platform, system in (("win32", "Windows"), ("darwin", "macOS")):

@@ -17,8 +17,15 @@ from redis_server import redis_server, redis_server_factory, redis_tls_server, r
 
 # The sandbox and Redis fixtures are registered here, once for every folder (a session fixture
 # imported by two conftests would start twice).
-__all__ = ["redis_server", "redis_server_factory", "redis_tls_server", "redis_tls_url", "redis_url",
-           "sandbox", "sandbox_factory"]
+__all__ = [
+    "redis_server",
+    "redis_server_factory",
+    "redis_tls_server",
+    "redis_tls_url",
+    "redis_url",
+    "sandbox",
+    "sandbox_factory",
+]
 
 # Playwright's browsers stay findable after HOME moves (read once, from the real environment).
 PLAYWRIGHT_BROWSERS = None if os.environ.get("PLAYWRIGHT_BROWSERS_PATH") else playwright_cache_folder()
@@ -41,9 +48,11 @@ def isolated_environment(tmp_path, monkeypatch):
     keyring.set_keyring(IsolatedKeyring())
     outside = paths_outside(tmp_path)
     if outside:
-        pytest.fail(f"Not isolated: the library would use the real {', '.join(outside)}. This platformdirs "
-                    "ignores the test folders on this OS: install the versions in requirements/constraints.txt.",
-                    pytrace=False)
+        pytest.fail(
+            f"Not isolated: the library would use the real {', '.join(outside)}. This platformdirs "
+            "ignores the test folders on this OS: install the versions in requirements/constraints.txt.",
+            pytrace=False,
+        )
 
 
 @pytest.fixture
@@ -71,8 +80,11 @@ def pytest_ignore_collect(collection_path, config):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "bad_input: a hand-written malformed, oversized or hostile input case")
-    config.addinivalue_line("markers", "refresh_tokens: the sandbox issues rotating refresh tokens (a test of renewal; "
-                                       "off by default, as Healthcode documents)")
+    config.addinivalue_line(
+        "markers",
+        "refresh_tokens: the sandbox issues rotating refresh tokens (a test of renewal; "
+        "off by default, as Healthcode documents)",
+    )
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -82,4 +94,5 @@ def pytest_terminal_summary(terminalreporter):
     if bad or properties:
         terminalreporter.write_line(
             f"Bad input: {len(bad)} hand-written hostile cases and {len(properties)} property-based tests "
-            "(hypothesis, hundreds of generated inputs each) ended in a HealthcodeAuthError or a valid result.")
+            "(hypothesis, hundreds of generated inputs each) ended in a HealthcodeAuthError or a valid result."
+        )

@@ -13,8 +13,18 @@ from healthcode_auth.errors import NoValidTokenError
 from healthcode_auth.storage.key_sources import new_random_key
 from sandbox_clients import new_session, sign_in
 
-__all__ = ["FLEET_KEY", "WAITING", "cli", "env_for", "expired", "fleet_key", "later", "robot_waits", "store",
-           "thread_errors"]
+__all__ = [
+    "FLEET_KEY",
+    "WAITING",
+    "cli",
+    "env_for",
+    "expired",
+    "fleet_key",
+    "later",
+    "robot_waits",
+    "store",
+    "thread_errors",
+]
 FLEET_KEY = new_random_key()
 WAITING = "Healthcode robots are waiting for a supervisor"
 
@@ -37,8 +47,11 @@ def fleet_key(monkeypatch):
 def thread_errors(monkeypatch):
     """What escaped any thread (a notice's, a watchdog's) as an uncaught exception."""
     caught = []
-    monkeypatch.setattr(threading, "excepthook", lambda args: caught.append(f"{args.exc_type.__name__}: "
-                                                                            f"{args.exc_value} ({args.thread.name})"))
+    monkeypatch.setattr(
+        threading,
+        "excepthook",
+        lambda args: caught.append(f"{args.exc_type.__name__}: {args.exc_value} ({args.thread.name})"),
+    )
     return caught
 
 

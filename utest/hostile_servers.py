@@ -44,21 +44,29 @@ class SlowSso:
 
     def answer(self, connection: socket.socket, path: str) -> None:
         if path.startswith("/.well-known/"):
-            body = json.dumps({"issuer": self.url, "authorization_endpoint": f"{self.url}/authorize",
-                               "token_endpoint": f"{self.url}/token", "code_challenge_methods_supported": ["S256"],
-                               "response_types_supported": ["code"]}).encode()
+            body = json.dumps(
+                {
+                    "issuer": self.url,
+                    "authorization_endpoint": f"{self.url}/authorize",
+                    "token_endpoint": f"{self.url}/token",
+                    "code_challenge_methods_supported": ["S256"],
+                    "response_types_supported": ["code"],
+                }
+            ).encode()
             return self._send(connection, body, self.discovery_mode)
         body = json.dumps({"access_token": "x" * 5000, "token_type": "Bearer", "expires_in": 3600}).encode()
         return self._send(connection, body, self.token_mode)
 
     @staticmethod
     def _send(connection, body, mode):
-        head = (f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n"
-                "Connection: close\r\n\r\n").encode()
+        head = (
+            f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+            "Connection: close\r\n\r\n"
+        ).encode()
         fast, slow = {"fast": (head + body, b""), "slow_headers": (b"", head + body), "trickle": (head, body)}[mode]
         connection.sendall(fast)
         for index in range(len(slow)):
-            connection.sendall(slow[index:index + 1])
+            connection.sendall(slow[index : index + 1])
             time.sleep(BYTE_INTERVAL)
 
     def close(self):

@@ -43,8 +43,10 @@ def imports_of(name: str, path: Path, known: set[str] | None = None) -> set[str]
 def graph() -> dict[str, set[str]]:
     """Each module of ``src/`` and the modules of ``src/`` it imports."""
     known = modules()
-    return {name: {m for m in imports_of(name, path, set(known)) if m in known and m != name}
-            for name, path in known.items()}
+    return {
+        name: {m for m in imports_of(name, path, set(known)) if m in known and m != name}
+        for name, path in known.items()
+    }
 
 
 def cycle_in(edges: dict[str, set[str]]) -> list[str] | None:
@@ -57,7 +59,7 @@ def cycle_in(edges: dict[str, set[str]]) -> list[str] | None:
         path.append(node)
         for target in sorted(edges[node]):
             if state.get(target) == 1:
-                return [*path[path.index(target):], target]
+                return [*path[path.index(target) :], target]
             if target not in state and (found := visit(target)):
                 return found
         path.pop()

@@ -32,11 +32,16 @@ def isolated_folders(home: Path) -> dict[str, str]:
     """The environment that puts every per-user folder, on every OS, under ``home``."""
     local, roaming = home / "AppData" / "Local", home / "AppData" / "Roaming"
     return {
-        "HOME": str(home), "USERPROFILE": str(home),  # ~ everywhere; macOS' ~/Library
-        "XDG_CONFIG_HOME": str(home / "config"), "XDG_CACHE_HOME": str(home / "cache"),  # Linux, macOS
-        "XDG_DATA_HOME": str(home / "data"), "XDG_STATE_HOME": str(home / "state"),
-        "APPDATA": str(roaming), "LOCALAPPDATA": str(local),  # Windows (and Playwright there)
-        "WIN_PD_OVERRIDE_APPDATA": str(roaming), "WIN_PD_OVERRIDE_LOCAL_APPDATA": str(local),  # platformdirs
+        "HOME": str(home),
+        "USERPROFILE": str(home),  # ~ everywhere; macOS' ~/Library
+        "XDG_CONFIG_HOME": str(home / "config"),
+        "XDG_CACHE_HOME": str(home / "cache"),  # Linux, macOS
+        "XDG_DATA_HOME": str(home / "data"),
+        "XDG_STATE_HOME": str(home / "state"),
+        "APPDATA": str(roaming),
+        "LOCALAPPDATA": str(local),  # Windows (and Playwright there)
+        "WIN_PD_OVERRIDE_APPDATA": str(roaming),
+        "WIN_PD_OVERRIDE_LOCAL_APPDATA": str(local),  # platformdirs
         "PYTHON_KEYRING_BACKEND": FAIL_KEYRING,  # keyring in child processes
     }
 

@@ -109,5 +109,7 @@ def put_token(session, token):
     with contextlib.suppress(AttributeError):
         session.store = session.store or MemoryTokenStore()
     stored = session.store.load(session.key)
-    session.store.store(StoredAuthorisation(session.config.discovery_url, session.config.client_id, token),
-                        None if stored is None else stored.version)
+    session.store.store(
+        StoredAuthorisation(session.config.discovery_url, session.config.client_id, token),
+        None if stored is None else stored.version,
+    )

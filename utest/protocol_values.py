@@ -13,20 +13,27 @@ from healthcode_auth.protocol.token_endpoint import (
 
 def start(config, metadata):
     return start_authorization(
-        authorization_endpoint=metadata.authorization_endpoint, issuer=metadata.issuer, client_id=config.client_id,
-        redirect_uri=config.redirect_uri, scope=config.scope,
-        require_iss=metadata.authorization_response_iss_parameter_supported)
+        authorization_endpoint=metadata.authorization_endpoint,
+        issuer=metadata.issuer,
+        client_id=config.client_id,
+        redirect_uri=config.redirect_uri,
+        scope=config.scope,
+        require_iss=metadata.authorization_response_iss_parameter_supported,
+    )
 
 
 def authentication(config, metadata):
-    return client_authentication(config.client_id, config.client_secret,
-                                 metadata.token_endpoint_auth_methods_supported)
+    return client_authentication(config.client_id, config.client_secret, metadata.token_endpoint_auth_methods_supported)
 
 
 def code_request(config, metadata, grant):
-    return authorization_code_request(metadata.token_endpoint, authentication(config, metadata), code=grant.code,
-                                      redirect_uri=grant.request.redirect_uri,
-                                      code_verifier=grant.request.code_verifier)
+    return authorization_code_request(
+        metadata.token_endpoint,
+        authentication(config, metadata),
+        code=grant.code,
+        redirect_uri=grant.request.redirect_uri,
+        code_verifier=grant.request.code_verifier,
+    )
 
 
 def refresh_request(config, metadata, refresh_token):

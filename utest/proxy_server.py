@@ -36,7 +36,9 @@ async def handle(client_reader, client_writer):
         upstream_reader, upstream_writer = await asyncio.open_connection(url.hostname, url.port or 80)
         path = url.path + (f"?{url.query}" if url.query else "")
         upstream_writer.write(f"{method} {path} {version}\r\n".encode("latin-1"))
-        upstream_writer.write(("\r\n".join(h for h in header_lines if not h.lower().startswith("proxy-"))).encode("latin-1"))
+        upstream_writer.write(
+            ("\r\n".join(h for h in header_lines if not h.lower().startswith("proxy-"))).encode("latin-1")
+        )
         await upstream_writer.drain()
     await asyncio.gather(pipe(client_reader, upstream_writer), pipe(upstream_reader, client_writer))
 

@@ -100,8 +100,13 @@ class Smtp:
         texts = []
         for message in self.messages:
             parts = message.walk() if message.is_multipart() else [message]
-            texts.append("".join(part.get_payload(decode=True).decode("utf-8", "replace") for part in parts
-                                 if part.get_content_maintype() == "text"))
+            texts.append(
+                "".join(
+                    part.get_payload(decode=True).decode("utf-8", "replace")
+                    for part in parts
+                    if part.get_content_maintype() == "text"
+                )
+            )
         return texts
 
     def stop(self) -> None:

@@ -54,8 +54,18 @@ INSTALL_HINT = "install it with `apt-get install redis-server` (Debian/Ubuntu; s
 START_TIMEOUT = 10.0
 _SPAWNER = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="redis-server-spawner")  # see the docstring
 
-__all__ = ["RedisServer", "RedisServerError", "RedisUser", "redis_server", "redis_server_executable",
-           "redis_server_factory", "redis_tls_server", "redis_tls_url", "redis_url", "requires_redis_server"]
+__all__ = [
+    "RedisServer",
+    "RedisServerError",
+    "RedisUser",
+    "redis_server",
+    "redis_server_executable",
+    "redis_server_factory",
+    "redis_tls_server",
+    "redis_tls_url",
+    "redis_url",
+    "requires_redis_server",
+]
 
 
 class RedisServerError(RuntimeError):
@@ -129,8 +139,15 @@ class RedisServer:
             self.port = fixed or _free_port()
             ports = ["--port", "0", "--tls-port", str(self.port)] if self.tls else ["--port", str(self.port)]
             argv = ["env", "-i", *_die_with_parent(), executable, str(directory / "redis.conf"), *ports]
-            self._executor = TCPExecutor(argv, HOST, self.port, timeout=START_TIMEOUT, sleep=0.01,
-                                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+            self._executor = TCPExecutor(
+                argv,
+                HOST,
+                self.port,
+                timeout=START_TIMEOUT,
+                sleep=0.01,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+            )
             try:
                 _SPAWNER.submit(self._executor.start).result()
                 self.execute("PING")  # our password (and CA) work: ours, not another process's on that port
@@ -198,8 +215,13 @@ class RedisServer:
         if self.running:
             self.resume()
         self.start()
-        for command in (["CLIENT", "UNPAUSE"], ["FLUSHALL"], ["SCRIPT", "FLUSH"], ["ACL", "LOG", "RESET"],
-                        ["CONFIG", "RESETSTAT"]):
+        for command in (
+            ["CLIENT", "UNPAUSE"],
+            ["FLUSHALL"],
+            ["SCRIPT", "FLUSH"],
+            ["ACL", "LOG", "RESET"],
+            ["CONFIG", "RESETSTAT"],
+        ):
             self.execute(*command)
         for user in self.execute("ACL", "USERS"):
             if user != "default":
@@ -222,8 +244,17 @@ class RedisServer:
 
     def _client(self, **options: Any) -> redis.Redis:
         tls: dict[str, Any] = {"ssl": True, "ssl_ca_certs": self.ca_file} if self.tls else {}
-        return redis.Redis(host=HOST, port=self.port, password=self.password, protocol=2, socket_timeout=5,
-                           socket_connect_timeout=5, retry=Retry(NoBackoff(), 0), **tls, **options)
+        return redis.Redis(
+            host=HOST,
+            port=self.port,
+            password=self.password,
+            protocol=2,
+            socket_timeout=5,
+            socket_connect_timeout=5,
+            retry=Retry(NoBackoff(), 0),
+            **tls,
+            **options,
+        )
 
     def _require_pid(self) -> int:
         if not self.running or self.pid is None:
@@ -245,16 +276,25 @@ class RedisServer:
 def _prepare_directory(password: str, tls: bool) -> Path:
     """A private temp dir with the config (the password's only place) and, for TLS, the test CA's files."""
     directory = Path(tempfile.mkdtemp(prefix="redis-test-"))  # 0700, its own per server and process
-    config = [f"requirepass {_quote(password)}", "bind 127.0.0.1", 'save ""', "appendonly no", "daemonize no",
-              f"dir {_quote(str(directory))}", f"logfile {_quote(str(directory / 'redis.log'))}"]
+    config = [
+        f"requirepass {_quote(password)}",
+        "bind 127.0.0.1",
+        'save ""',
+        "appendonly no",
+        "daemonize no",
+        f"dir {_quote(str(directory))}",
+        f"logfile {_quote(str(directory / 'redis.log'))}",
+    ]
     if tls:
         ca = trustme.CA(organization_name="redis_server.py test CA")
         cert = ca.issue_cert(HOST, "localhost")
         _write_private(directory / "ca.pem", ca.cert_pem.bytes())
         _write_private(directory / "server.pem", b"".join(blob.bytes() for blob in cert.cert_chain_pems))
         _write_private(directory / "server.key", cert.private_key_pem.bytes())
-        config += [f"tls-{name}-file {_quote(str(directory / file))}"
-                   for name, file in (("cert", "server.pem"), ("key", "server.key"), ("ca-cert", "ca.pem"))]
+        config += [
+            f"tls-{name}-file {_quote(str(directory / file))}"
+            for name, file in (("cert", "server.pem"), ("key", "server.key"), ("ca-cert", "ca.pem"))
+        ]
         config.append("tls-auth-clients no")
     _write_private(directory / "redis.conf", "\n".join(config).encode() + b"\n")
     return directory
@@ -279,8 +319,13 @@ def _write_private(path: Path, data: bytes) -> None:
 
 def _quote(value: str) -> str:
     """A redis.conf double-quoted string: printable ASCII as is, the rest (and ``"``, ``\\``) as \\xHH."""
-    return '"' + "".join(c if " " <= c <= "~" and c not in '"\\' else "".join(f"\\x{b:02x}" for b in c.encode())
-                         for c in value) + '"'
+    return (
+        '"'
+        + "".join(
+            c if " " <= c <= "~" and c not in '"\\' else "".join(f"\\x{b:02x}" for b in c.encode()) for c in value
+        )
+        + '"'
+    )
 
 
 def _skip_unless_installed() -> None:

@@ -34,5 +34,5 @@ def as_libdoc_block(text: str) -> str:
 
 def sandbox_settings(env_template: str) -> dict[str, str]:
     """The ``# HEALTHCODE_...=...`` lines of the settings template's sandbox section, as a mapping."""
-    section = env_template[env_template.index("# --- The local sandbox"):]
+    section = env_template[env_template.index("# --- The local sandbox") :]
     return dict(line[2:].split("=", 1) for line in section.splitlines() if line.startswith("# HEALTHCODE_"))

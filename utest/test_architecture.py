@@ -14,8 +14,18 @@ from import_graph import SRC, graph, imports_of, modules
 
 PACKAGES = ("healthcode_auth", "HealthcodeLibrary", "healthcode_cli", "healthcode_sandbox", "healthcode_portal")
 # What importing the core never loads: the front ends, their siblings, and the Browser library's machinery.
-NOT_LOADED_BY_THE_CORE = ("robot", "Browser", "HealthcodeLibrary", "healthcode_sandbox", "healthcode_cli", "grpc",
-                          "playwright", "healthcode_portal", "flask", "cheroot")
+NOT_LOADED_BY_THE_CORE = (
+    "robot",
+    "Browser",
+    "HealthcodeLibrary",
+    "healthcode_sandbox",
+    "healthcode_cli",
+    "grpc",
+    "playwright",
+    "healthcode_portal",
+    "flask",
+    "cheroot",
+)
 
 DOC = SRC.parent / "docs" / "architecture.md"
 
@@ -60,8 +70,9 @@ def test_every_import_goes_down_a_floor_or_stays_in_its_group():
             if target.split(".")[0] not in PACKAGES or target.split(".")[0] == "healthcode_sandbox":
                 continue
             target_floor, target_group = place_of(target)
-            assert target_group == group or (floor != "-" and int(target_floor) < int(floor)), \
+            assert target_group == group or (floor != "-" and int(target_floor) < int(floor)), (
                 f"{name} (floor {floor}) imports {target} (floor {target_floor})"
+            )
 
 
 def test_the_sandbox_stands_apart():
@@ -88,22 +99,33 @@ def test_protocol_has_no_io_and_no_configuration():
     for name, path in modules().items():
         if name.startswith("healthcode_auth.protocol"):
             imported = imports_of(name, path)
-            for forbidden in ("httpx", "socket", "pathlib", "os", "healthcode_auth.config",
-                              "healthcode_auth.transport", "healthcode_auth.storage"):
+            for forbidden in (
+                "httpx",
+                "socket",
+                "pathlib",
+                "os",
+                "healthcode_auth.config",
+                "healthcode_auth.transport",
+                "healthcode_auth.storage",
+            ):
                 assert not any(m == forbidden or m.startswith(forbidden + ".") for m in imported), (name, forbidden)
 
 
 def test_no_file_of_the_core_names_robot_browser_library_or_sandbox():
-    pattern = re.compile(r"\b(import|from)\s+robot\b|\brobot\.\w|\bBrowser\b|HealthcodeLibrary|healthcode_sandbox|healthcode_cli")
+    pattern = re.compile(
+        r"\b(import|from)\s+robot\b|\brobot\.\w|\bBrowser\b|HealthcodeLibrary|healthcode_sandbox|healthcode_cli"
+    )
     for path in (SRC / "healthcode_auth").rglob("*.py"):
         assert not pattern.search(path.read_text(encoding="utf-8")), path
 
 
 def test_every_core_module_imports_without_robot_browser_library_or_sandbox():
     names = sorted(n for n in modules() if n.startswith("healthcode_auth"))
-    code = ("import importlib, json, sys\n"
-            f"for name in {names!r}: importlib.import_module(name)\n"
-            f"print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {NOT_LOADED_BY_THE_CORE!r})))")
+    code = (
+        "import importlib, json, sys\n"
+        f"for name in {names!r}: importlib.import_module(name)\n"
+        f"print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {NOT_LOADED_BY_THE_CORE!r})))"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert len(names) > 15
     assert json.loads(result.stdout) == []
@@ -111,8 +133,11 @@ def test_every_core_module_imports_without_robot_browser_library_or_sandbox():
 
 def test_files_over_400_lines_are_named_for_review():
     """A warning sign, not a rule (never a reason to squeeze code): the files to look at for a split."""
-    long = {str(path.relative_to(SRC)): lines for path in sorted(SRC.rglob("*.py"))
-            if (lines := len(path.read_text(encoding="utf-8").splitlines())) > 400}
+    long = {
+        str(path.relative_to(SRC)): lines
+        for path in sorted(SRC.rglob("*.py"))
+        if (lines := len(path.read_text(encoding="utf-8").splitlines())) > 400
+    }
     if long:
         warnings.warn(f"Files over 400 lines, worth a look: {long}", stacklevel=1)
 

@@ -9,8 +9,9 @@ from urllib.parse import quote
 
 import run
 
-NOTHING_ISSUED = SimpleNamespace(authorization_codes=["THE-CODE-VALUE"], access_tokens=[], refresh_tokens=[],
-                                 client_secrets=[], code_verifiers=[])
+NOTHING_ISSUED = SimpleNamespace(
+    authorization_codes=["THE-CODE-VALUE"], access_tokens=[], refresh_tokens=[], client_secrets=[], code_verifiers=[]
+)
 
 
 def test_the_output_directory_comes_from_atest_output(tmp_path):

@@ -57,8 +57,9 @@ def test_venv_layout_on_windows(tmp_path):
 def test_venv_layout_of_this_system_is_sysconfigs(tmp_path):
     layout = dev.venv_layout(tmp_path / ".venv")
     scheme = "venv" if "venv" in sysconfig.get_scheme_names() else ("nt" if os.name == "nt" else "posix_prefix")
-    expected = sysconfig.get_path("scripts", scheme, vars={"base": str(tmp_path / ".venv"),
-                                                           "platbase": str(tmp_path / ".venv")})
+    expected = sysconfig.get_path(
+        "scripts", scheme, vars={"base": str(tmp_path / ".venv"), "platbase": str(tmp_path / ".venv")}
+    )
     assert layout.scripts == Path(expected)
 
 
@@ -74,7 +75,14 @@ def test_venv_layout_finds_the_running_virtual_environments_tools():
 
 def test_apt_get_waits_for_the_dpkg_lock_for_five_minutes():
     assert apt.apt_get_command(["install", "-y", "chromium"]) == [
-        "apt-get", "-o", "DPkg::Lock::Timeout=300", "-q", "install", "-y", "chromium"]
+        "apt-get",
+        "-o",
+        "DPkg::Lock::Timeout=300",
+        "-q",
+        "install",
+        "-y",
+        "chromium",
+    ]
     assert apt.apt_get_command(["update"], lock_timeout=42)[:3] == ["apt-get", "-o", "DPkg::Lock::Timeout=42"]
 
 
@@ -96,8 +104,7 @@ def test_waiting_for_a_held_lock_says_so_once_then_goes_on(monkeypatch, capsys):
     answers = iter(["process 4242 (apt-get)"] * 3 + [None])
     monkeypatch.setattr(apt, "lock_holder", lambda lock: next(answers))
     sleeps = []
-    apt.wait_for_locks((Path("/var/lib/dpkg/lock-frontend"),), deadline=100.0, clock=lambda: 0.0,
-                       sleep=sleeps.append)
+    apt.wait_for_locks((Path("/var/lib/dpkg/lock-frontend"),), deadline=100.0, clock=lambda: 0.0, sleep=sleeps.append)
     err = capsys.readouterr().err
     assert err.count("waiting for it to finish, up to 5 minutes") == 1
     assert "process 4242 (apt-get) holds /var/lib/dpkg/lock-frontend" in err
@@ -118,8 +125,9 @@ def test_apt_install_updates_once_then_installs_with_the_lock_timeout(monkeypatc
     apt.apt_install(["chromium"], "Debian's Chromium")
     apt.apt_install(["redis-server"], "Debian's redis-server")
     assert [command[-1] for command in fake.commands] == ["update", "chromium", "redis-server"]
-    assert all(command[:2] == ["apt-get", "-o"] and command[2].startswith("DPkg::Lock::Timeout=")
-               for command in fake.commands)
+    assert all(
+        command[:2] == ["apt-get", "-o"] and command[2].startswith("DPkg::Lock::Timeout=") for command in fake.commands
+    )
     err = capsys.readouterr().err
     assert "installing Debian's Chromium with apt-get" in err
     assert "installed chromium in" in err
@@ -128,20 +136,26 @@ def test_apt_install_updates_once_then_installs_with_the_lock_timeout(monkeypatc
 def test_a_failed_apt_get_says_what_failed_and_what_to_do(monkeypatch, recorder):
     monkeypatch.setattr(apt, "lock_holder", lambda lock: None)
     recorder(100)
-    with pytest.raises(dev.SetupError, match=r"'apt-get install -y chromium' failed \(exit 100\).*install chromium "
-                                             r"yourself. Then run again"):
+    with pytest.raises(
+        dev.SetupError,
+        match=r"'apt-get install -y chromium' failed \(exit 100\).*install chromium "
+        r"yourself. Then run again",
+    ):
         apt.apt_get(["install", "-y", "chromium"], deadline=apt.time.monotonic() + 60)
 
 
 # --- what the setup says when it cannot install -------------------------------------------------
 
 
-@pytest.mark.parametrize(("platform", "has_apt", "expected"), [
-    ("darwin", False, "brew install --cask google-chrome"),
-    ("win32", False, "Microsoft Edge (part of Windows 10 and 11)"),
-    ("linux", False, "sudo dnf install chromium"),
-    ("linux", True, "sudo apt-get install chromium"),
-])
+@pytest.mark.parametrize(
+    ("platform", "has_apt", "expected"),
+    [
+        ("darwin", False, "brew install --cask google-chrome"),
+        ("win32", False, "Microsoft Edge (part of Windows 10 and 11)"),
+        ("linux", False, "sudo dnf install chromium"),
+        ("linux", True, "sudo apt-get install chromium"),
+    ],
+)
 def test_missing_browser_message(tmp_path, platform, has_apt, expected):
     layout = dev.venv_layout(tmp_path / ".venv", os_name="nt" if platform == "win32" else "posix")
     message = system_packages.missing_browser_message(platform, has_apt, layout)
@@ -172,8 +186,17 @@ def test_missing_redis_message_per_system():
 def test_the_checks_run_in_order_with_pytests_arguments(tmp_path):
     steps = dev.check_steps(dev.venv_layout(tmp_path / ".venv"), ["-k", "discovery"])
     assert [name.split(" (")[0] for name, _ in steps] == [
-        "ruff", "mypy", "mypy --platform win32", "mypy --platform darwin", "pytest", "acceptance tests",
-        "keyword documentation is up to date", "package user", "minimum versions"]
+        "ruff",
+        "ruff format",
+        "mypy",
+        "mypy --platform win32",
+        "mypy --platform darwin",
+        "pytest",
+        "acceptance tests",
+        "keyword documentation is up to date",
+        "package user",
+        "minimum versions",
+    ]
     pytest_command = dict(steps)["pytest"]
     assert pytest_command[1:3] == ["-m", "pytest"]
     assert pytest_command[3:7] == ["-n", "4", "--dist", "loadgroup"]  # pytest-xdist's workers
@@ -181,12 +204,12 @@ def test_the_checks_run_in_order_with_pytests_arguments(tmp_path):
 
 
 def test_every_check_runs_and_the_summary_names_the_failures(monkeypatch, recorder, capsys, tmp_path):
-    fake = recorder(0, 0, 1, 0, 0, 0, 0, 0, 0)
+    fake = recorder(0, 0, 0, 1, 0, 0, 0, 0, 0, 0)
     assert dev.run_checks(dev.venv_layout(tmp_path / ".venv"), []) == 1
-    assert len(fake.commands) == 9
+    assert len(fake.commands) == 10
     out = capsys.readouterr().out
     assert "FAILED  mypy --platform win32 (Windows)" in out
-    assert "1 of 9 checks failed: mypy --platform win32 (Windows)." in out
+    assert "1 of 10 checks failed: mypy --platform win32 (Windows)." in out
 
 
 def test_a_failed_setup_is_a_message_not_a_traceback(monkeypatch, capsys):
@@ -203,21 +226,27 @@ def test_a_failed_setup_is_a_message_not_a_traceback(monkeypatch, capsys):
 @pytest.mark.parametrize("source", [SCRIPT, *sorted(SETUP_PACKAGE.glob("*.py"))], ids=lambda path: path.name)
 def test_the_script_uses_the_standard_library_only(source):
     tree = ast.parse(source.read_text(encoding="utf-8"))
-    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
-                for alias in node.names}
-    imported |= {node.module.split(".")[0] for node in ast.walk(tree)
-                 if isinstance(node, ast.ImportFrom) and node.module and not node.level}
+    imported = {
+        alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names
+    }
+    imported |= {
+        node.module.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module and not node.level
+    }
     assert imported - {"__future__", SETUP_PACKAGE.name} <= sys.stdlib_module_names
 
 
 def test_help_and_an_unknown_command_in_a_real_run():
-    helped = subprocess.run([sys.executable, str(SCRIPT), "--help"], capture_output=True, text=True, timeout=60,
-                            check=False)
+    helped = subprocess.run(
+        [sys.executable, str(SCRIPT), "--help"], capture_output=True, text=True, timeout=60, check=False
+    )
     assert helped.returncode == 0
     assert "scripts/dev.py demo" in helped.stdout
     assert r"py scripts\dev.py test" in helped.stdout
-    unknown = subprocess.run([sys.executable, str(SCRIPT), "deploy"], capture_output=True, text=True, timeout=60,
-                             check=False)
+    unknown = subprocess.run(
+        [sys.executable, str(SCRIPT), "deploy"], capture_output=True, text=True, timeout=60, check=False
+    )
     assert unknown.returncode == 2
     assert "Unknown command 'deploy'" in unknown.stderr
     assert "Traceback" not in unknown.stderr

@@ -37,14 +37,17 @@ def test_the_keyring_is_the_test_double():
 
 
 def test_a_child_process_is_isolated_too(tmp_path):
-    code = ("import json, keyring; from isolation import library_paths;"
-            "from healthcode_auth.storage.key_sources import choose_source;"
-            "print(json.dumps({'paths': {k: str(v) for k, v in library_paths().items()},"
-            "'keyring': type(keyring.get_keyring()).__module__ + '.' + type(keyring.get_keyring()).__name__,"
-            "'source': choose_source()}))")
+    code = (
+        "import json, keyring; from isolation import library_paths;"
+        "from healthcode_auth.storage.key_sources import choose_source;"
+        "print(json.dumps({'paths': {k: str(v) for k, v in library_paths().items()},"
+        "'keyring': type(keyring.get_keyring()).__module__ + '.' + type(keyring.get_keyring()).__name__,"
+        "'source': choose_source()}))"
+    )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")])}
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60,
-                            check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60, check=True
+    )
     seen = json.loads(result.stdout)
     assert all(Path(path).is_relative_to(tmp_path) for path in seen["paths"].values()), seen
     assert seen["keyring"] == FAIL_KEYRING
@@ -72,8 +75,10 @@ def test_platformdirs_of_windows_follows_the_test_folders(tmp_path):
 def test_a_platformdirs_that_ignores_the_test_folders_is_caught(tmp_path, monkeypatch):
     real = Path("C:/Users/developer/AppData/Local") if sys.platform == "win32" else Path("/home/developer/.config")
     monkeypatch.setattr(platformdirs, "user_config_dir", lambda *args, **kwargs: str(real / APP))
-    assert paths_outside(tmp_path) == [f"key file {real / APP / 'cache.key'}",
-                                       f"sign-out record {real / APP / 'generations.json'}"]
+    assert paths_outside(tmp_path) == [
+        f"key file {real / APP / 'cache.key'}",
+        f"sign-out record {real / APP / 'generations.json'}",
+    ]
 
 
 def test_every_folder_variable_points_into_the_tests_home(tmp_path):

@@ -12,9 +12,16 @@ from leak_scan import files_under, scan
 SECRET = "a:b/c+d&e=f%g<h>\"i'"
 
 
-@pytest.mark.parametrize("form", [
-    SECRET, quote(SECRET, safe=""), quote_plus(SECRET), html.escape(SECRET), json.dumps(SECRET)[1:-1],
-])
+@pytest.mark.parametrize(
+    "form",
+    [
+        SECRET,
+        quote(SECRET, safe=""),
+        quote_plus(SECRET),
+        html.escape(SECRET),
+        json.dumps(SECRET)[1:-1],
+    ],
+)
 def test_each_written_form_is_found(tmp_path, form):
     assert_found(tmp_path, form)
 
@@ -22,25 +29,48 @@ def test_each_written_form_is_found(tmp_path, form):
 STORE_PASSWORD = "p@ss:w/rd%!"
 
 
-@pytest.mark.parametrize("form", [
-    quote(SECRET),  # a path keeps '/'
-    SECRET.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;"),  # an XML attribute
-    repr(SECRET)[1:-1],  # Robot logs lists and dictionaries with repr()
-    json.dumps(SECRET + "\u00e9", ensure_ascii=False)[1:-1],
-    base64.b64encode(f"example_rpa_app:{quote_plus(SECRET)}".encode()).decode(),  # Basic, RFC 6749 2.3.1
-    base64.b64encode(f"example_rpa_app:{SECRET}".encode()).decode(),  # Basic, RFC 7617
-    base64.b64encode(f"x:{SECRET}".encode()).decode(), base64.b64encode(f"xy:{SECRET}".encode()).decode(),
-    base64.urlsafe_b64encode(f"{SECRET}.rest".encode()).decode(),
-], ids=["path", "xml attribute", "repr", "json unicode", "basic form-encoded", "basic", "base64 offset 2",
-        "base64 offset 0", "base64 url-safe"])
+@pytest.mark.parametrize(
+    "form",
+    [
+        quote(SECRET),  # a path keeps '/'
+        SECRET.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&quot;"),  # an XML attribute
+        repr(SECRET)[1:-1],  # Robot logs lists and dictionaries with repr()
+        json.dumps(SECRET + "\u00e9", ensure_ascii=False)[1:-1],
+        base64.b64encode(f"example_rpa_app:{quote_plus(SECRET)}".encode()).decode(),  # Basic, RFC 6749 2.3.1
+        base64.b64encode(f"example_rpa_app:{SECRET}".encode()).decode(),  # Basic, RFC 7617
+        base64.b64encode(f"x:{SECRET}".encode()).decode(),
+        base64.b64encode(f"xy:{SECRET}".encode()).decode(),
+        base64.urlsafe_b64encode(f"{SECRET}.rest".encode()).decode(),
+    ],
+    ids=[
+        "path",
+        "xml attribute",
+        "repr",
+        "json unicode",
+        "basic form-encoded",
+        "basic",
+        "base64 offset 2",
+        "base64 offset 0",
+        "base64 url-safe",
+    ],
+)
 def test_every_other_spelling_is_found(tmp_path, form):
     assert_found(tmp_path, form)
 
 
-@pytest.mark.parametrize("form", [
-    STORE_PASSWORD, quote(STORE_PASSWORD, safe=""), f"redis://:{quote(STORE_PASSWORD, safe='')}@127.0.0.1:6379/0",
-    base64.b64encode(f":{STORE_PASSWORD}".encode()).decode(),
-], ids=["decoded", "percent-encoded", "in a redis URL", "basic"])
+@pytest.mark.parametrize(
+    "form",
+    [
+        STORE_PASSWORD,
+        quote(STORE_PASSWORD, safe=""),
+        f"redis://:{quote(STORE_PASSWORD, safe='')}@127.0.0.1:6379/0",
+        base64.b64encode(f":{STORE_PASSWORD}".encode()).decode(),
+    ],
+    ids=["decoded", "percent-encoded", "in a redis URL", "basic"],
+)
 def test_every_spelling_of_a_store_password_is_found(tmp_path, form):
     (tmp_path / "output.xml").write_text(f"<msg>{html.escape(form, quote=False)}</msg>")
     _, leaks = scan(files_under(tmp_path), {"store password": [STORE_PASSWORD]})

@@ -74,8 +74,9 @@ def test_status_exit_codes_are_all_listed():
     assert codes == ["0", "1", "2", "3", "4"]
 
 
-@pytest.mark.parametrize("title", ["Install", "Start a project", "A headless sign-in against the sandbox",
-                                   "Against Healthcode"])
+@pytest.mark.parametrize(
+    "title", ["Install", "Start a project", "A headless sign-in against the sandbox", "Against Healthcode"]
+)
 def test_the_package_users_path_needs_nothing_from_a_clone(title):
     """Only in 'Try it: two commands' does the README speak of the repository's own files."""
     text = section(title)

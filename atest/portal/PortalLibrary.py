@@ -66,8 +66,11 @@ class PortalLibrary:
             token = re.search(r'name="csrf_token" value="([^"]+)"', landing.text)
             if token is None:
                 raise AssertionError("The landing page has no form with a CSRF token.")
-            authorise = client.post(f"{portal_url}authorise", data={"csrf_token": html.unescape(token.group(1))},
-                                    headers={"Cookie": _cookie_header(jar)})
+            authorise = client.post(
+                f"{portal_url}authorise",
+                data={"csrf_token": html.unescape(token.group(1))},
+                headers={"Cookie": _cookie_header(jar)},
+            )
             _keep(authorise, jar, flags)
             if authorise.status_code != 303:
                 raise AssertionError(f"Authorise answered {authorise.status_code}, not 303.")

@@ -146,15 +146,31 @@ def start_nginx(executable: str, prefix: Path, logs: Path, port: int, upstream: 
     prefix.mkdir(parents=True, exist_ok=True)
     logs.mkdir(parents=True, exist_ok=True)
     conf = prefix / "nginx.conf"
-    conf.write_text(NGINX_CONF.format(prefix=prefix, logs=logs, port=port, upstream=upstream,
-                                      certificate=tls["certificate"], private_key=tls["private_key"],
-                                      proxy_address=PROXY_ADDRESS), encoding="utf-8")
-    check = subprocess.run([executable, "-t", "-p", str(prefix), "-c", str(conf), "-e", str(logs / "error.log")],
-                           capture_output=True, text=True, check=False)
+    conf.write_text(
+        NGINX_CONF.format(
+            prefix=prefix,
+            logs=logs,
+            port=port,
+            upstream=upstream,
+            certificate=tls["certificate"],
+            private_key=tls["private_key"],
+            proxy_address=PROXY_ADDRESS,
+        ),
+        encoding="utf-8",
+    )
+    check = subprocess.run(
+        [executable, "-t", "-p", str(prefix), "-c", str(conf), "-e", str(logs / "error.log")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if check.returncode != 0:
         raise RuntimeError(f"nginx refused the test's configuration: {check.stderr.strip()}")
-    nginx = Child("nginx", [executable, "-p", str(prefix), "-c", str(conf), "-e", str(logs / "error.log")],
-                  logs / "nginx-console.log")
+    nginx = Child(
+        "nginx",
+        [executable, "-p", str(prefix), "-c", str(conf), "-e", str(logs / "error.log")],
+        logs / "nginx-console.log",
+    )
     context = ssl.create_default_context(cafile=str(tls["ca"]))
     nginx.start(f"https://127.0.0.1:{port}/bots/static/portal.css")
     httpx.get(f"https://127.0.0.1:{port}/bots/static/portal.css", verify=context, timeout=10).raise_for_status()

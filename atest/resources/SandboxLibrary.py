@@ -125,8 +125,14 @@ class SandboxLibrary:
         class Handler(BaseHTTPRequestHandler):
             def _record(self) -> None:
                 names = sorted(name.lower() for name in self.headers)
-                hits.append({"method": self.command, "path": self.path.split("?")[0], "headers": names,
-                             "healthcode": [n for n in names if n in ("authorization", "su-siteid", "hc-api-version")]})
+                hits.append(
+                    {
+                        "method": self.command,
+                        "path": self.path.split("?")[0],
+                        "headers": names,
+                        "healthcode": [n for n in names if n in ("authorization", "su-siteid", "hc-api-version")],
+                    }
+                )
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", "2")
@@ -156,8 +162,9 @@ class SandboxLibrary:
         return str(pending.url)
 
     @keyword
-    def start_attacker_page_for_the_pending_sign_in(self, as_user: str = "mfa.supervisor", how: str = "script",
-                                                    host: str = "127.0.0.1") -> str:
+    def start_attacker_page_for_the_pending_sign_in(
+        self, as_user: str = "mfa.supervisor", how: str = "script", host: str = "127.0.0.1"
+    ) -> str:
         """Plays the attacker who read the bot's pending sign-in (its state and code challenge) from a log.
 
         The attacker signs in to the sandbox as ``as_user`` with the bot's authorization URL, which
@@ -248,15 +255,21 @@ def _attack(how: str, redirect: str, sign_in: str) -> tuple[int, bytes]:
     """The attacker's answer: (status, body) that sends the browser to ``redirect`` (or, for a popup
     attack, opens the popup that will, and sends the browser to the SSO's ``sign_in`` page)."""
     if how in ("popup", "disguised popup"):
-        return 200, ("<!doctype html><title>Totally harmless</title><script>window.open('/popup', 'helper'); "
-                     f"setTimeout(() => {{ location.href = {json.dumps(sign_in)}; }}, 200);</script>").encode()
+        return 200, (
+            "<!doctype html><title>Totally harmless</title><script>window.open('/popup', 'helper'); "
+            f"setTimeout(() => {{ location.href = {json.dumps(sign_in)}; }}, 200);</script>"
+        ).encode()
     if how == "script":
-        return 200, ("<!doctype html><title>Totally harmless</title><script>addEventListener('load', () => "
-                     f"setTimeout(() => {{ window.sent = true; location.href = {json.dumps(redirect)}; }}, 50));"
-                     "</script>").encode()
+        return 200, (
+            "<!doctype html><title>Totally harmless</title><script>addEventListener('load', () => "
+            f"setTimeout(() => {{ window.sent = true; location.href = {json.dumps(redirect)}; }}, 50));"
+            "</script>"
+        ).encode()
     if how == "meta":
-        return 200, ("<!doctype html><title>Totally harmless</title>"
-                     f"<meta http-equiv=\"refresh\" content=\"0;url={html.escape(redirect)}\">").encode()
+        return 200, (
+            "<!doctype html><title>Totally harmless</title>"
+            f'<meta http-equiv="refresh" content="0;url={html.escape(redirect)}">'
+        ).encode()
     if how in ("301", "302", "303", "307", "308"):
         return int(how), b"Moved"
     raise ValueError(f"Unknown attack '{how}': use script, meta, popup, disguised popup or a 3xx status.")
@@ -266,12 +279,14 @@ def _popup(how: str, redirect: str, sign_in: str) -> bytes:
     """The popup of a popup attack: it waits until its opener shows another origin's page (the SSO's:
     reading its document then throws), navigates it to ``redirect`` and reports to ``/sent``."""
     disguised = how == "disguised popup"
-    hide = "<meta name=\"referrer\" content=\"no-referrer\">" if disguised else ""
+    hide = '<meta name="referrer" content="no-referrer">' if disguised else ""
     name = f"\n//# sourceURL={sign_in.split('?')[0]}" if disguised else ""
-    return (f"<!doctype html><title>Helper</title>{hide}<script>const timer = setInterval(() => {{ "
-            "try { opener.document.title; return; } catch (e) { /* the opener shows the SSO now */ } "
-            f"clearInterval(timer); opener.location.href = {json.dumps(redirect)}; fetch('/sent'); }}, 50);"
-            f"{name}</script>").encode()
+    return (
+        f"<!doctype html><title>Helper</title>{hide}<script>const timer = setInterval(() => {{ "
+        "try { opener.document.title; return; } catch (e) { /* the opener shows the SSO now */ } "
+        f"clearInterval(timer); opener.location.href = {json.dumps(redirect)}; fetch('/sent'); }}, 50);"
+        f"{name}</script>"
+    ).encode()
 
 
 def _serve(handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:

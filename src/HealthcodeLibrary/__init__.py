@@ -23,14 +23,15 @@ from .output_scrubber import OutputScrubber
 if TYPE_CHECKING:
     from .sign_in_page import SignInPage
 
-SIGN_IN_HINT = ("A supervisor must sign in: run 'healthcode-auth login' with a supervisor at the machine, or "
-                "'Open Healthcode Login' and 'Wait For Supervisor Authorisation' (or 'Authorise Healthcode "
-                "Supervisor') in a suite")
+SIGN_IN_HINT = (
+    "A supervisor must sign in: run 'healthcode-auth login' with a supervisor at the machine, or "
+    "'Open Healthcode Login' and 'Wait For Supervisor Authorisation' (or 'Authorise Healthcode "
+    "Supervisor') in a suite"
+)
 
 
 class HealthcodeLibrary(DynamicCore):  # type: ignore[misc]  # robotlibcore ships no type hints
     __doc__ = INTRODUCTION
-
 
     ROBOT_LIBRARY_SCOPE = "GLOBAL"
     ROBOT_LIBRARY_VERSION = __version__
@@ -39,21 +40,39 @@ class HealthcodeLibrary(DynamicCore):  # type: ignore[misc]  # robotlibcore ship
     # extra brings a library a suite imports and lacks.
     ROBOT_LIBRARY_LISTENER = (OutputScrubber(), ImportHints())
 
-    def __init__(self, client_id: str | None = None, redirect_uri: str | None = None,
-                 environment: str | None = None, client_secret: Secret | str | None = None,
-                 scope: str | None = None, token_cache: str | None = None,
-                 timeout: timedelta | None = None, ca_bundle: str | None = None, proxy: str | None = None,
-                 verify_access_token: TokenVerification | None = None,
-                 expiry_margin: timedelta | None = None, audience: str | None = None,
-                 leeway: timedelta | None = None, wait_for_authorisation: timedelta | None = None,
-                 notify: Secret | str | None = None, notify_escalation: Secret | str | None = None,
-                 client_name: str | None = None, portal_url: str | None = None,
-                 site_id: str | None = None, api_version: int | None = None, api_discovery: str | None = None,
-                 basic_auth_user: str | None = None, log_api_content: bool | None = None,
-                 supervisors: str | list[str] | None = None, supervisor_claim: str | None = None,
-                 browser: BrowserType = BrowserType.chromium, headless: bool = False,
-                 channel: str | None = None, executable_path: str | None = None,
-                 browser_args: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        client_id: str | None = None,
+        redirect_uri: str | None = None,
+        environment: str | None = None,
+        client_secret: Secret | str | None = None,
+        scope: str | None = None,
+        token_cache: str | None = None,
+        timeout: timedelta | None = None,
+        ca_bundle: str | None = None,
+        proxy: str | None = None,
+        verify_access_token: TokenVerification | None = None,
+        expiry_margin: timedelta | None = None,
+        audience: str | None = None,
+        leeway: timedelta | None = None,
+        wait_for_authorisation: timedelta | None = None,
+        notify: Secret | str | None = None,
+        notify_escalation: Secret | str | None = None,
+        client_name: str | None = None,
+        portal_url: str | None = None,
+        site_id: str | None = None,
+        api_version: int | None = None,
+        api_discovery: str | None = None,
+        basic_auth_user: str | None = None,
+        log_api_content: bool | None = None,
+        supervisors: str | list[str] | None = None,
+        supervisor_claim: str | None = None,
+        browser: BrowserType = BrowserType.chromium,
+        headless: bool = False,
+        channel: str | None = None,
+        executable_path: str | None = None,
+        browser_args: list[str] | None = None,
+    ) -> None:
         """Configures the client registration and how the sign-in browser is opened.
 
         | =Argument= | =Description= |
@@ -85,21 +104,35 @@ class HealthcodeLibrary(DynamicCore):  # type: ignore[misc]  # robotlibcore ship
         | Library    HealthcodeLibrary    client_id=example_rpa_app    redirect_uri=https://rpaapp.example.com/postauth    environment=uat
         """
         self._settings: dict[str, Any] = {
-            "client_id": client_id, "redirect_uri": redirect_uri, "environment": environment,
+            "client_id": client_id,
+            "redirect_uri": redirect_uri,
+            "environment": environment,
             "client_secret": client_secret.value if isinstance(client_secret, Secret) else client_secret,
-            "scope": scope, "timeout": None if timeout is None else timeout.total_seconds(),
-            "ca_bundle": ca_bundle, "proxy": proxy,
+            "scope": scope,
+            "timeout": None if timeout is None else timeout.total_seconds(),
+            "ca_bundle": ca_bundle,
+            "proxy": proxy,
             "verify_access_token": None if verify_access_token is None else verify_access_token.value,
             "token_cache": token_cache,
             "expiry_margin": None if expiry_margin is None else expiry_margin.total_seconds(),
-            "audience": audience, "leeway": None if leeway is None else leeway.total_seconds(),
-            "wait_for_authorisation": None if wait_for_authorisation is None else wait_for_authorisation.total_seconds(),
+            "audience": audience,
+            "leeway": None if leeway is None else leeway.total_seconds(),
+            "wait_for_authorisation": None
+            if wait_for_authorisation is None
+            else wait_for_authorisation.total_seconds(),
             "notify": notify.value if isinstance(notify, Secret) else notify,
-            "notify_escalation": notify_escalation.value if isinstance(notify_escalation, Secret) else notify_escalation,
-            "client_name": client_name, "portal_url": portal_url, "site_id": site_id,
-            "api_version": None if api_version is None else str(api_version), "api_discovery": api_discovery,
-            "basic_auth_user": basic_auth_user, "log_api_content": log_api_content,
-            "supervisors": supervisors, "supervisor_claim": supervisor_claim,
+            "notify_escalation": notify_escalation.value
+            if isinstance(notify_escalation, Secret)
+            else notify_escalation,
+            "client_name": client_name,
+            "portal_url": portal_url,
+            "site_id": site_id,
+            "api_version": None if api_version is None else str(api_version),
+            "api_discovery": api_discovery,
+            "basic_auth_user": basic_auth_user,
+            "log_api_content": log_api_content,
+            "supervisors": supervisors,
+            "supervisor_claim": supervisor_claim,
         }
         self._session: HealthcodeSession | None = None
         self._missing: ConfigurationError | None = None
@@ -117,11 +150,17 @@ class HealthcodeLibrary(DynamicCore):  # type: ignore[misc]  # robotlibcore ship
             self._session.describe_actor = _robot_actor
             self._session.on_wait = _say_while_waiting
         self._sign_in_page: SignInPage | None = None
-        self.browser_options = BrowserOptions(browser=browser.value, headless=headless, channel=channel,
-                                              executable_path=executable_path, args=tuple(browser_args or ()),
-                                              proxy=config.proxy if config else proxy)
-        super().__init__([SignInKeywords(self), AccessTokenKeywords(self), HttpClientKeywords(self),
-                          ApiCallKeywords(self)])
+        self.browser_options = BrowserOptions(
+            browser=browser.value,
+            headless=headless,
+            channel=channel,
+            executable_path=executable_path,
+            args=tuple(browser_args or ()),
+            proxy=config.proxy if config else proxy,
+        )
+        super().__init__(
+            [SignInKeywords(self), AccessTokenKeywords(self), HttpClientKeywords(self), ApiCallKeywords(self)]
+        )
 
     @property
     def sign_in_page(self) -> SignInPage:
@@ -152,8 +191,9 @@ REGISTRATION = ("client_id", "redirect_uri", "environment", "client_secret", "sc
 def _nothing_configured(settings: dict[str, Any], error: ConfigurationError) -> bool:
     """True when no part of the client registration was given, neither as an argument nor as a
     variable, and that is the only problem (machine-wide settings such as the token cache may be)."""
-    return (all(isinstance(problem, MissingSettingError) for problem in error.problems)
-            and all(settings[name] is None and not os.environ.get(ENV_VARS[name]) for name in REGISTRATION))
+    return all(isinstance(problem, MissingSettingError) for problem in error.problems) and all(
+        settings[name] is None and not os.environ.get(ENV_VARS[name]) for name in REGISTRATION
+    )
 
 
 def _say_while_waiting(message: str) -> None:

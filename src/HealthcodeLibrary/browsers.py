@@ -40,18 +40,29 @@ QUIET_CHROMIUM_ARGS = (
 _TESTING_APP = "Google Chrome for Testing.app/Contents/MacOS/Google Chrome for Testing"
 _PLAYWRIGHT_LAYOUTS = {
     "linux": ("chrome-linux64/chrome", "chrome-linux-arm64/chrome", "chrome-linux/chrome"),
-    "darwin": (f"chrome-mac-arm64/{_TESTING_APP}", f"chrome-mac-x64/{_TESTING_APP}",
-               "chrome-mac/Chromium.app/Contents/MacOS/Chromium"),
+    "darwin": (
+        f"chrome-mac-arm64/{_TESTING_APP}",
+        f"chrome-mac-x64/{_TESTING_APP}",
+        "chrome-mac/Chromium.app/Contents/MacOS/Chromium",
+    ),
     "win32": ("chrome-win64/chrome.exe", "chrome-win/chrome.exe"),
 }
 
 # Installed browsers: commands on Linux' PATH; apps in /Applications or ~/Applications on macOS;
 # paths under the folders Playwright's own chrome/msedge channels search on Windows.
-_LINUX_COMMANDS = ("google-chrome", "google-chrome-stable", "microsoft-edge", "microsoft-edge-stable",
-                   "chromium", "chromium-browser")
-_MAC_APPS = ("Google Chrome.app/Contents/MacOS/Google Chrome",
-             "Microsoft Edge.app/Contents/MacOS/Microsoft Edge",
-             "Chromium.app/Contents/MacOS/Chromium")
+_LINUX_COMMANDS = (
+    "google-chrome",
+    "google-chrome-stable",
+    "microsoft-edge",
+    "microsoft-edge-stable",
+    "chromium",
+    "chromium-browser",
+)
+_MAC_APPS = (
+    "Google Chrome.app/Contents/MacOS/Google Chrome",
+    "Microsoft Edge.app/Contents/MacOS/Microsoft Edge",
+    "Chromium.app/Contents/MacOS/Chromium",
+)
 MAC_APPLICATIONS = Path("/Applications")
 _WINDOWS_CHROME = "Google/Chrome/Application/chrome.exe"
 _WINDOWS_EDGE = "Microsoft/Edge/Application/msedge.exe"
@@ -136,8 +147,13 @@ def _windows_program_folders() -> list[Path]:
     """The folders Playwright's chrome and msedge channels look in on Windows, in its order."""
     environ = os.environ
     drive = environ.get("HOMEDRIVE")
-    folders = [environ.get("LOCALAPPDATA"), environ.get("PROGRAMFILES"), environ.get("PROGRAMFILES(X86)"),
-               drive and drive + "\\Program Files", drive and drive + "\\Program Files (x86)"]
+    folders = [
+        environ.get("LOCALAPPDATA"),
+        environ.get("PROGRAMFILES"),
+        environ.get("PROGRAMFILES(X86)"),
+        drive and drive + "\\Program Files",
+        drive and drive + "\\Program Files (x86)",
+    ]
     return [Path(folder) for folder in folders if folder]
 
 
@@ -212,9 +228,21 @@ def is_no_display_error(message: str) -> bool:
 
 # Playwright's debug log: the namespaces of Playwright 1.5x-1.6x (packages/playwright-core/src/utils/
 # debugLogger.ts); any other name starting "pw:" counts as one too (a later version may add it).
-PLAYWRIGHT_NAMESPACES = ("pw:api", "pw:protocol", "pw:channel", "pw:browser", "pw:error", "pw:server",
-                         "pw:server:channel", "pw:server:metadata", "pw:install", "pw:download", "pw:socks",
-                         "pw:client-certificates", "pw:recorder")
+PLAYWRIGHT_NAMESPACES = (
+    "pw:api",
+    "pw:protocol",
+    "pw:channel",
+    "pw:browser",
+    "pw:error",
+    "pw:server",
+    "pw:server:channel",
+    "pw:server:metadata",
+    "pw:install",
+    "pw:download",
+    "pw:socks",
+    "pw:client-certificates",
+    "pw:recorder",
+)
 
 
 _JS_SPACE = re.compile("[\\s\ufeff\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+")

@@ -31,6 +31,8 @@ class ImportHints:
             return
         library, extra = found.group(1), EXTRAS[found.group(1)]
         first_line = msg.message.splitlines()[0]
-        msg.message = (f"{first_line}: {library} is not installed. It comes with robotframework-healthcode's "
-                       f"'{extra}' extra: pip install \"robotframework-healthcode[{extra}]\" (in the virtual "
-                       "environment that runs robot), then run the suite again.")
+        msg.message = (
+            f"{first_line}: {library} is not installed. It comes with robotframework-healthcode's "
+            f"'{extra}' extra: pip install \"robotframework-healthcode[{extra}]\" (in the virtual "
+            "environment that runs robot), then run the suite again."
+        )

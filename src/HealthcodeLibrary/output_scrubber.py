@@ -63,8 +63,14 @@ HTML_MASK = MASK.replace("<", "&lt;").replace(">", "&gt;")  # html.escape(MASK),
 WITHHELD = "<message withheld: it could not be checked for secrets>"
 KEYWORD_FIELDS = ("name", "owner", "source_name", "args", "assign", "doc", "tags", "timeout", "message")
 # Of control structures, besides the status message (each type's own: the others are deprecated aliases).
-BODY_ITEM_FIELDS: dict[type, tuple[str, ...]] = {For: ("values",), Return: ("values",), Error: ("values",),
-                                                 Var: ("value",), Group: ("name",), TryBranch: ("patterns",)}
+BODY_ITEM_FIELDS: dict[type, tuple[str, ...]] = {
+    For: ("values",),
+    Return: ("values",),
+    Error: ("values",),
+    Var: ("value",),
+    Group: ("name",),
+    TryBranch: ("patterns",),
+}
 # ${name} and ${name.attribute...}: resolving them twice reads a value twice, and runs no code a
 # keyword name should (a Secret's .value, say); ${{...}} and items could, and are left alone.
 _PLAIN_VARIABLE = re.compile(r"\$\{[\w ]+(?:\.[A-Za-z_]\w*)*\}")
@@ -95,7 +101,7 @@ def _mask_head(part: str, secret: str, mask: str) -> str:
     found = secret.find(probe) if len(probe) == MIN_CUT else -1
     longest = 0
     while found >= 0:
-        if part.endswith(secret[:found + MIN_CUT]):
+        if part.endswith(secret[: found + MIN_CUT]):
             longest = found + MIN_CUT
         found = secret.find(probe, found + 1)
     return part[:-longest] + mask if longest else part
@@ -107,7 +113,7 @@ def _mask_tail(part: str, secret: str, mask: str) -> str:
     found = secret.find(probe) if len(probe) == MIN_CUT else -1
     while found >= 0:
         if part.startswith(secret[found:]):
-            return mask + part[len(secret) - found:]  # the first match is the longest
+            return mask + part[len(secret) - found :]  # the first match is the longest
         found = secret.find(probe, found + 1)
     return part
 
@@ -218,22 +224,31 @@ class OutputScrubber:
         cached = self._name_positions.get(id(spec))
         if cached is None or cached[0] is not spec:
             types = spec.types or {}
-            positions = tuple(index for index, name in enumerate(spec.positional)
-                              if getattr(types.get(name), "type", None) is KeywordName)
+            positions = tuple(
+                index
+                for index, name in enumerate(spec.positional)
+                if getattr(types.get(name), "type", None) is KeywordName
+            )
             rest = types.get(spec.var_positional) if spec.var_positional else None
             names_in_rest = KeywordName in [getattr(t, "type", None) for t in (getattr(rest, "nested", None) or ())]
             cached = self._name_positions[id(spec)] = (spec, positions, names_in_rest)
         positions, names_in_rest = cached[1], cached[2]
         if names_in_rest:
             separated = "AND" in args
-            positions += tuple(index for index in range(len(spec.positional), len(args))
-                               if not separated or index == 0 or args[index - 1] == "AND")
+            positions += tuple(
+                index
+                for index in range(len(spec.positional), len(args))
+                if not separated or index == 0 or args[index - 1] == "AND"
+            )
         return positions
 
     def _mask_keyword_name(self, data: running.Keyword, index: int, secrets: KnownSecrets) -> None:
         argument = data.args[index]
-        if (not isinstance(argument, str) or "${" not in argument
-                or _NOT_PLAIN.search(_PLAIN_VARIABLE.sub("", argument))):
+        if (
+            not isinstance(argument, str)
+            or "${" not in argument
+            or _NOT_PLAIN.search(_PLAIN_VARIABLE.sub("", argument))
+        ):
             return  # no variable, or one that resolving twice could run code twice
         from robot.libraries.BuiltIn import BuiltIn
 
@@ -245,7 +260,7 @@ class OutputScrubber:
             builtin.keyword_should_exist(KeywordName(name))
         except AssertionError:  # no keyword has that name: the call fails whatever it is called
             self._renamed.setdefault(id(data), (data, tuple(data.args)))
-            data.args = (*data.args[:index], _SPECIAL.sub(r"\\\1", masked), *data.args[index + 1:])
+            data.args = (*data.args[:index], _SPECIAL.sub(r"\\\1", masked), *data.args[index + 1 :])
 
 
 def _scrub_fields(item: Any, secrets: KnownSecrets | Iterable[str], *names: str) -> None:

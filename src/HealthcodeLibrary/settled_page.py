@@ -67,9 +67,12 @@ def read_settled_page(browser: Any, state: str, settle_ms: int) -> SettledPage:
     if not isinstance(seen, dict):
         return NOT_KNOWN
     document = seen.get("document")
-    return SettledPage(on_sso=seen.get("onSso") is True, settled=seen.get("settled") is True,
-                       document=document if type(document) is int else -1,
-                       content=read_sso_page(str(seen.get("html") or "")))
+    return SettledPage(
+        on_sso=seen.get("onSso") is True,
+        settled=seen.get("settled") is True,
+        document=document if type(document) is int else -1,
+        content=read_sso_page(str(seen.get("html") or "")),
+    )
 
 
 def refusal(verdict: ProbeResult | None, page: SettledPage) -> str | None:

@@ -78,9 +78,9 @@ class CaptureStatus(Enum):
 class PageShown(Enum):
     """Where the sign-in page is, as the console tells the person at the machine."""
 
-    WINDOW = "window"        # in a browser window the library opened
-    HEADLESS = "headless"    # in a headless browser the library opened: nobody can see it
-    SUITE = "suite"          # in the suite's own browser (the suite chose how it is shown)
+    WINDOW = "window"  # in a browser window the library opened
+    HEADLESS = "headless"  # in a headless browser the library opened: nobody can see it
+    SUITE = "suite"  # in the suite's own browser (the suite chose how it is shown)
 
 
 @dataclass(frozen=True)
@@ -125,8 +125,17 @@ class SignInPage:
             builtin.import_library("Browser", "enable_playwright_debug=disabled", "run_on_failure=None")
             return builtin.get_library_instance("Browser")
 
-    def open(self, url: str, redirect_uri: str, state: str, options: BrowserOptions, sso_origins: Sequence[str],
-             *, bot: str = "", probe: Callable[[], ProbeResult] | None = None) -> None:
+    def open(
+        self,
+        url: str,
+        redirect_uri: str,
+        state: str,
+        options: BrowserOptions,
+        sso_origins: Sequence[str],
+        *,
+        bot: str = "",
+        probe: Callable[[], ProbeResult] | None = None,
+    ) -> None:
         """Open ``url`` in a new page of the suite's context, or in a browser of our own; only a
         navigation of the page to the redirect URI that a document on one of ``sso_origins`` sent
         there will be captured: a redirect that document's server answered, or a navigation that
@@ -145,13 +154,21 @@ class SignInPage:
             self._ensure_context(browser, options)
             browser.new_page()
             result = browser.call_js_keyword(
-                "healthcodeArm", redirectUri=redirect_uri, state=state, doneHtml=authorised_page(bot),
-                authUrl=url, ssoOrigins=list(sso_origins), readingMs=READING_SECONDS * 1000)
+                "healthcodeArm",
+                redirectUri=redirect_uri,
+                state=state,
+                doneHtml=authorised_page(bot),
+                authUrl=url,
+                ssoOrigins=list(sso_origins),
+                readingMs=READING_SECONDS * 1000,
+            )
         status = result.get("status") if isinstance(result, dict) else None
         if status == CaptureStatus.FAILED.value:
             reason = without_queries(str(result.get("error")))  # never the request's state or challenge
-            raise SignInPageError(f"The browser could not open Healthcode's sign-in page ({reason}). "
-                                  "Check the environment setting, the network and the browser's proxy.")
+            raise SignInPageError(
+                f"The browser could not open Healthcode's sign-in page ({reason}). "
+                "Check the environment setting, the network and the browser's proxy."
+            )
         if probe is not None and status == CaptureStatus.OPENED.value:  # nothing to ask once it is answered
             self._probe = _in_background(probe)
 
@@ -213,11 +230,13 @@ class SignInPage:
         refuse_playwright_debug_log({}, node_debug=str(node.get("debug") or ""))
         had = [name for name in node.get("had") or () if name in SECRET_VARIABLES]
         if had:
-            logger.warn(f"The Browser library's node process was started before HealthcodeLibrary could keep "
-                        f"{', '.join(had)} from it (the suite used Browser keywords first): that process holds "
-                        "them, and so does any browser it launched before now; browsers it launches from now on "
-                        "do not. To keep them from every process, call the sign-in keyword before the first "
-                        "Browser keyword, or sign in with 'healthcode-auth login'.")
+            logger.warn(
+                f"The Browser library's node process was started before HealthcodeLibrary could keep "
+                f"{', '.join(had)} from it (the suite used Browser keywords first): that process holds "
+                "them, and so does any browser it launched before now; browsers it launches from now on "
+                "do not. To keep them from every process, call the sign-in keyword before the first "
+                "Browser keyword, or sign in with 'healthcode-auth login'."
+            )
 
     def _ensure_context(self, browser: Any, options: BrowserOptions) -> None:
         from Browser.utils.data_types import SelectionType
@@ -230,7 +249,8 @@ class SignInPage:
             raise SignInWouldBeRecordedError(
                 "ROBOT_FRAMEWORK_BROWSER_TRACING makes the Browser library record a Playwright trace of the context "
                 "the sign-in page opens in, and a trace holds the supervisor's form and the redirect with the "
-                "authorization code. Unset it (environment variable or Robot variable) for the sign-in.")
+                "authorization code. Unset it (environment variable or Robot variable) for the sign-in."
+            )
         if not browser.get_browser_ids(SelectionType.ACTIVE):
             launched = self._new_browser(browser, options)
             self.shown = PageShown.HEADLESS if options.headless else PageShown.WINDOW
@@ -278,8 +298,9 @@ class SignInPage:
             if options.headless or not is_no_display_error(str(error)):
                 raise
             where = os.environ.get("WAYLAND_DISPLAY") or os.environ.get("DISPLAY")
-            raise SignInPageError(NO_DISPLAY.format(why=f"the browser found none at '{where}'; it said: "
-                                                        f"{first_line(error, 120)}")) from None
+            raise SignInPageError(
+                NO_DISPLAY.format(why=f"the browser found none at '{where}'; it said: {first_line(error, 120)}")
+            ) from None
 
     def _ensure_extension(self, browser: Any) -> None:
         # The extension lives in the Browser library's node process: load it once per instance.
@@ -325,8 +346,9 @@ def authorised_page(bot: str) -> str:
 _BROWSER_DEBUG_ON = frozenset({"playwright", "true"})
 
 
-def refuse_playwright_debug_log(environ: Mapping[str, str], *, browser_setting: object = None,
-                                node_debug: str | None = None) -> None:
+def refuse_playwright_debug_log(
+    environ: Mapping[str, str], *, browser_setting: object = None, node_debug: str | None = None
+) -> None:
     """Refuse the sign-in while Playwright's debug log would record it, by any route: DEBUG in this
     process's environment (a node process started now inherits it), the Browser library's
     ``enable_playwright_debug=playwright`` (which sets DEBUG=pw:api when it starts node), or the
@@ -335,20 +357,27 @@ def refuse_playwright_debug_log(environ: Mapping[str, str], *, browser_setting: 
     problems = []
     spec = environ.get("DEBUG", "")
     if playwright_namespaces_on(spec):
-        problems.append(f"DEBUG='{spec}' turns it on ({', '.join(playwright_namespaces_on(spec)[:4])}): "
-                        "remove its pw: (or '*') entries, add '-pw:*' to it, or unset it")
+        problems.append(
+            f"DEBUG='{spec}' turns it on ({', '.join(playwright_namespaces_on(spec)[:4])}): "
+            "remove its pw: (or '*') entries, add '-pw:*' to it, or unset it"
+        )
     setting = str(getattr(browser_setting, "name", browser_setting)).lower()
     if browser_setting is not None and setting in _BROWSER_DEBUG_ON:
-        problems.append(f"the Browser library's import setting enable_playwright_debug={setting} turns it on "
-                        "(pw:api, into playwright-log.txt): import Browser with enable_playwright_debug=library (its "
-                        "default) or disabled")
+        problems.append(
+            f"the Browser library's import setting enable_playwright_debug={setting} turns it on "
+            "(pw:api, into playwright-log.txt): import Browser with enable_playwright_debug=library (its "
+            "default) or disabled"
+        )
     if node_debug and playwright_namespaces_on(node_debug):
-        problems.append(f"the Browser library's node process runs with DEBUG='{node_debug}', which keeps it on for "
-                        "as long as that process runs: start the robot (or the shared node process) again without it")
+        problems.append(
+            f"the Browser library's node process runs with DEBUG='{node_debug}', which keeps it on for "
+            "as long as that process runs: start the robot (or the shared node process) again without it"
+        )
     if problems:
         raise SignInWouldBeRecordedError(
             "Playwright's debug log would record this sign-in (the authorization request, and the redirect with "
-            "the authorization code): " + "; and ".join(problems) + ". Then open the sign-in page again.")
+            "the authorization code): " + "; and ".join(problems) + ". Then open the sign-in page again."
+        )
 
 
 @contextlib.contextmanager
@@ -364,4 +393,3 @@ def secrets_hidden() -> Iterator[None]:
     finally:
         for name, value in hidden.items():
             os.environ.setdefault(name, value)  # what the suite set meanwhile stays
-

@@ -103,8 +103,16 @@ class HealthcodeApi:
         """Fetch the API discovery document again (and keep it beside the token)."""
         return self.session.api_document(refresh=True)
 
-    def call(self, name: str, method: str = "GET", fields: Mapping[str, Any] | None = None, json: Any = None,
-             path: str | int | None = None, all_pages: bool = False, log_content: bool | None = None) -> ApiResult:
+    def call(
+        self,
+        name: str,
+        method: str = "GET",
+        fields: Mapping[str, Any] | None = None,
+        json: Any = None,
+        path: str | int | None = None,
+        all_pages: bool = False,
+        log_content: bool | None = None,
+    ) -> ApiResult:
         """Call the API ``name`` and return its answer (see the module's documentation).
 
         ``fields`` go as query parameters (GET, DELETE, HEAD) or as a form (POST, PUT, PATCH); a list
@@ -115,13 +123,15 @@ class HealthcodeApi:
         """
         verb = method.strip().upper() if isinstance(method, str) else ""
         if verb not in METHODS:
-            raise ApiArgumentError(f"'{escaped(method, 20)}' is not a method of Healthcode's APIs: use one of "
-                                   f"{', '.join(METHODS)}.")
+            raise ApiArgumentError(
+                f"'{escaped(method, 20)}' is not a method of Healthcode's APIs: use one of {', '.join(METHODS)}."
+            )
         name = api_name(name)
         form = text_fields(fields)
         if json is not None and (verb in QUERY_METHODS or form):
-            raise ApiArgumentError("A JSON body goes with POST, PUT or PATCH, and without fields: give either "
-                                   "fields or json.")
+            raise ApiArgumentError(
+                "A JSON body goes with POST, PUT or PATCH, and without fields: give either fields or json."
+            )
         body = None if json is None else json_body(json)
         require_site_id(self.session.config.site_id)
         checked_flags(all_pages=all_pages, log_content=log_content)
@@ -132,8 +142,16 @@ class HealthcodeApi:
 class _Call:
     """One call: its deadline, where the API is, and whether the document was fetched again yet."""
 
-    def __init__(self, session: HealthcodeSession, name: str, method: str, fields: dict[str, str],
-                 body: bytes | None, path: str | int | None, log_content: bool) -> None:
+    def __init__(
+        self,
+        session: HealthcodeSession,
+        name: str,
+        method: str,
+        fields: dict[str, str],
+        body: bytes | None,
+        path: str | int | None,
+        log_content: bool,
+    ) -> None:
         self.session, self.name, self.method, self.fields, self.body = session, name, method, fields, body
         self.path, self.log_content = path, log_content
         self.started = time.monotonic()
@@ -154,14 +172,22 @@ class _Call:
             pages.extend(self.more_pages(answer))
         result = ApiResult(merge_pages(pages) if len(pages) > 1 else answer, status=status, endpoint=self.name)
         read = f", {len(pages)} pages" if len(pages) > 1 else ""
-        log.info("%s: %s %s, %s%s (%.2f s)", self.what, self.method, reason_phrase(status), result.summary, read,
-                 time.monotonic() - self.started)
+        log.info(
+            "%s: %s %s, %s%s (%.2f s)",
+            self.what,
+            self.method,
+            reason_phrase(status),
+            result.summary,
+            read,
+            time.monotonic() - self.started,
+        )
         if self.log_content:
             log.info("%s answered %s", self.what, _loggable(jsonlib.dumps(result.plain(), ensure_ascii=False)))
         return result
 
-    def exchange(self, method: str, url: str, fields: dict[str, str], body: bytes | None, *,
-                 endpoint: bool) -> tuple[int, dict[str, Any], str]:
+    def exchange(
+        self, method: str, url: str, fields: dict[str, str], body: bytes | None, *, endpoint: bool
+    ) -> tuple[int, dict[str, Any], str]:
         """Send one request, following one redirect, a move found after a 404 and the retries of a
         GET's 5xx; the status, the JSON object and the URL that answered."""
         redirected, retries = False, 0
@@ -170,9 +196,12 @@ class _Call:
             status = response.status_code
             if status in REDIRECTS and response.headers.get("location"):
                 if redirected:
-                    raise ApiAnswerError(f"{self.what} redirected again after a redirect ({reason_phrase(status)}); "
-                                         "only one is followed. Report it to Healthcode support.",
-                                         status=status, endpoint=self.name)
+                    raise ApiAnswerError(
+                        f"{self.what} redirected again after a redirect ({reason_phrase(status)}); "
+                        "only one is followed. Report it to Healthcode support.",
+                        status=status,
+                        endpoint=self.name,
+                    )
                 redirected, url = True, self.redirect_target(url, response.headers["location"])
                 if status == 303:
                     method, fields, body = "GET", {}, None
@@ -184,12 +213,19 @@ class _Call:
                 self.refetch(needed=True)
                 moved = with_path(self.document.endpoint(self.name), self.path)
                 if moved != url:
-                    log.info("%s: %s; the API discovery document names a new address: calling it there once",
-                             self.what, reason_phrase(status))
+                    log.info(
+                        "%s: %s; the API discovery document names a new address: calling it there once",
+                        self.what,
+                        reason_phrase(status),
+                    )
                     url = moved
                     continue
-            if status >= 500 and method in RETRIED and retries < len(RETRY_DELAYS) \
-                    and self.deadline - time.monotonic() > RETRY_DELAYS[retries]:
+            if (
+                status >= 500
+                and method in RETRIED
+                and retries < len(RETRY_DELAYS)
+                and self.deadline - time.monotonic() > RETRY_DELAYS[retries]
+            ):
                 log.info("%s: %s, trying again in %g s", self.what, reason_phrase(status), RETRY_DELAYS[retries])
                 time.sleep(RETRY_DELAYS[retries])
                 retries += 1
@@ -197,15 +233,19 @@ class _Call:
             return status, self.answer(method, status, response, retries), url
 
     def late(self) -> TransportError:
-        return TransportError(f"The {self.what} call did not finish within {self.session.config.timeout:g} "
-                              "seconds (the timeout setting, for the whole call: redirects, retries, pages, "
-                              "fetching the API discovery document again). Raise the timeout setting, or ask for less.")
+        return TransportError(
+            f"The {self.what} call did not finish within {self.session.config.timeout:g} "
+            "seconds (the timeout setting, for the whole call: redirects, retries, pages, "
+            "fetching the API discovery document again). Raise the timeout setting, or ask for less."
+        )
 
     def send(self, method: str, url: str, fields: dict[str, str], body: bytes | None) -> HttpResponse:
         query = fields if method in QUERY_METHODS else None
         if len(url) + (len(urlencode(query)) + 1 if query else 0) > MAX_URL_CHARS:
-            raise ApiArgumentError(f"{self.what}'s address with its fields would be over {MAX_URL_CHARS} characters "
-                                   "long, more than can be sent: send fewer or shorter fields.")
+            raise ApiArgumentError(
+                f"{self.what}'s address with its fields would be over {MAX_URL_CHARS} characters "
+                "long, more than can be sent: send fewer or shorter fields."
+            )
         headers = {**healthcode_headers(self.session, url, self.deadline - time.monotonic()), "Accept": ACCEPT}
         remaining = self.deadline - time.monotonic()  # after any token renewal or document fetch
         if remaining <= 0:
@@ -214,13 +254,26 @@ class _Call:
         if body is not None:
             headers["Content-Type"] = "application/fhir+json"
         transport = self.session.client.transport
-        response = transport.send(method, url, self.what, remaining=remaining, headers=headers, params=query or None,
-                                  data=form or None, content=body, limit=MAX_ANSWER_BYTES, shown=origin_of(url))
+        response = transport.send(
+            method,
+            url,
+            self.what,
+            remaining=remaining,
+            headers=headers,
+            params=query or None,
+            data=form or None,
+            content=body,
+            limit=MAX_ANSWER_BYTES,
+            shown=origin_of(url),
+        )
         self.received += len(response.body)
         if self.received > MAX_ALL_PAGES_BYTES:
-            raise ApiAnswerError(f"{self.what} sent more than {MAX_ALL_PAGES_BYTES} bytes in all; ask for less "
-                                 "(filters) or page through it yourself.", status=response.status_code,
-                                 endpoint=self.name)
+            raise ApiAnswerError(
+                f"{self.what} sent more than {MAX_ALL_PAGES_BYTES} bytes in all; ask for less "
+                "(filters) or page through it yourself.",
+                status=response.status_code,
+                endpoint=self.name,
+            )
         return response
 
     def answer(self, method: str, status: int, response: HttpResponse, retries: int) -> dict[str, Any]:
@@ -235,10 +288,14 @@ class _Call:
             media = response.content_type.split(";", 1)[0].strip().lower()  # a known kind only: the rest is the
             media = media if _MEDIA.fullmatch(media) else "an unexpected content type" if media else "no content type"
             kind = "JSON that is not an object" if body is not None else f"something that is not JSON ({media})"
-            raise ApiAnswerError(f"{self.what} ({method}) answered {reason_phrase(status)} with {kind}.",
-                                 status=status, endpoint=self.name)
-        raise _answer_error(self.what, self.name, method, status, body, self.session.config.site_id, retries,
-                            self.log_content)
+            raise ApiAnswerError(
+                f"{self.what} ({method}) answered {reason_phrase(status)} with {kind}.",
+                status=status,
+                endpoint=self.name,
+            )
+        raise _answer_error(
+            self.what, self.name, method, status, body, self.session.config.site_id, retries, self.log_content
+        )
 
     def redirect_target(self, url: str, location: str) -> str:
         """Where a redirect leads, when that is one of the document's hosts (fetched again once if not)."""
@@ -279,23 +336,36 @@ class _Call:
                     return pages
                 if fields_next.get("page") == fields.get("page"):  # the tags did not move on
                     read = sum(len(entries_of(p)) for p in (first, *pages))
-                    raise ApiAnswerError(f"{self.what} answered page {escaped(fields.get('page'), 20)} as an earlier "
-                                         f"page: the list would be incomplete ({read} entries read). Report it to "
-                                         "Healthcode support, or page through it yourself.", status=200,
-                                         endpoint=self.name)
+                    raise ApiAnswerError(
+                        f"{self.what} answered page {escaped(fields.get('page'), 20)} as an earlier "
+                        f"page: the list would be incomplete ({read} entries read). Report it to "
+                        "Healthcode support, or page through it yourself.",
+                        status=200,
+                        endpoint=self.name,
+                    )
                 if self.body is not None:
-                    log.warning("%s: more pages remain, but a call with a JSON body is not paged by its fields; "
-                                "page through it yourself.", self.what)
+                    log.warning(
+                        "%s: more pages remain, but a call with a JSON body is not paged by its fields; "
+                        "page through it yourself.",
+                        self.what,
+                    )
                     return pages
                 fields = fields_next
             if len(pages) + 1 >= MAX_PAGES:
-                raise ApiAnswerError(f"{self.what} has more than {MAX_PAGES} pages; ask for less (filters, a larger "
-                                     "page count) or page through it yourself.", status=200, endpoint=self.name)
+                raise ApiAnswerError(
+                    f"{self.what} has more than {MAX_PAGES} pages; ask for less (filters, a larger "
+                    "page count) or page through it yourself.",
+                    status=200,
+                    endpoint=self.name,
+                )
             if link is not None:
                 next_url = urljoin(url, link)
                 if next_url in seen:
-                    raise ApiAnswerError(f"{self.what}'s next link leads to a page read before; report it to "
-                                         "Healthcode support.", status=200, endpoint=self.name)
+                    raise ApiAnswerError(
+                        f"{self.what}'s next link leads to a page read before; report it to Healthcode support.",
+                        status=200,
+                        endpoint=self.name,
+                    )
                 seen.add(next_url)
                 linked = True
                 _, page, url = self.exchange("GET", next_url, {}, None, endpoint=False)
@@ -307,21 +377,26 @@ class _Call:
                 return pages
 
 
-def _answer_error(what: str, name: str, method: str, status: int, body: Any, site_id: str | None,
-                  retries: int, content: bool) -> ApiAnswerError:
+def _answer_error(
+    what: str, name: str, method: str, status: int, body: Any, site_id: str | None, retries: int, content: bool
+) -> ApiAnswerError:
     text = f"{what} ({method}) answered {describe_outcome(status, body, content=content)}."
     if status == 401:
         text += " The access token was refused: a supervisor must sign in again if this persists."
     elif status == 403:
-        text += (f" Healthcode refused the site id (SU-SiteId '{escaped(site_id, 40)}') or this account's rights to "
-                 "it: check the site_id setting (HEALTHCODE_SITE_ID) against My Account in the Healthcode Account, "
-                 "and that the supervisor's account may use that site.")
+        text += (
+            f" Healthcode refused the site id (SU-SiteId '{escaped(site_id, 40)}') or this account's rights to "
+            "it: check the site_id setting (HEALTHCODE_SITE_ID) against My Account in the Healthcode Account, "
+            "and that the supervisor's account may use that site."
+        )
     elif status == 404:
         text += " There is no such resource, or the API is no longer there (the discovery document was fetched again)."
     elif status >= 500:
         tried = f" (tried {retries + 1} times)" if retries else ""
-        text += (f" Healthcode's API failed{tried}; Healthcode asks to be told when 5xx answers persist: if it does, "
-                 "report it to Healthcode support.")
+        text += (
+            f" Healthcode's API failed{tried}; Healthcode asks to be told when 5xx answers persist: if it does, "
+            "report it to Healthcode support."
+        )
     elif 400 <= status < 500:
         text += " Check the fields sent against Healthcode's API library."
     cls = ApiServerError if status >= 500 else ApiRequestError if status >= 400 else ApiAnswerError

@@ -33,8 +33,10 @@ log = logging.getLogger("healthcode_auth")
 MAX_STORED_CHARS = 64_000  # a larger document is kept for the run only: the store entry stays small
 REFETCH_INTERVAL = 60.0  # an unknown host triggers a refetch at most this often
 STORE_WAIT = 2.0  # how long keeping the document beside the token may wait for another robot's renewal
-UAT_NOTE = ("UAT's address is not confirmed by Healthcode's pages (api.uat.healthcode.co.uk is inferred from the "
-            "SSO's); ask your Healthcode contact for it and set api_discovery (HEALTHCODE_API_DISCOVERY).")
+UAT_NOTE = (
+    "UAT's address is not confirmed by Healthcode's pages (api.uat.healthcode.co.uk is inferred from the "
+    "SSO's); ask your Healthcode contact for it and set api_discovery (HEALTHCODE_API_DISCOVERY)."
+)
 
 
 def fetch_api_document(url: str, transport: HttpTransport, remaining: float | None = None) -> ApiDocument:
@@ -42,13 +44,16 @@ def fetch_api_document(url: str, transport: HttpTransport, remaining: float | No
     given, else the timeout setting); one warning for endpoints left out."""
     from .transport import API_DISCOVERY_PEER
 
-    response = transport.get(url, "API discovery document", accept="application/json", remaining=remaining,
-                             peer=API_DISCOVERY_PEER)
+    response = transport.get(
+        url, "API discovery document", accept="application/json", remaining=remaining, peer=API_DISCOVERY_PEER
+    )
     if response.status_code != 200:
         note = f" {UAT_NOTE}" if "api.uat.healthcode.co.uk" in url else ""
-        raise ApiDiscoveryError(f"The API discovery document at {shown_url(url)} answered HTTP "
-                                f"{response.status_code}. Check the api_discovery setting (HEALTHCODE_API_DISCOVERY) "
-                                f"or the environment it is derived from.{note}")
+        raise ApiDiscoveryError(
+            f"The API discovery document at {shown_url(url)} answered HTTP "
+            f"{response.status_code}. Check the api_discovery setting (HEALTHCODE_API_DISCOVERY) "
+            f"or the environment it is derived from.{note}"
+        )
     document = parse_api_document(response.json(), url)
     warning = describe_problems(document)
     if warning:

@@ -54,9 +54,13 @@ def require_site_id(site_id: str | None) -> str:
     """The site id, which every API call names (``SU-SiteId``); a MissingSettingError (a
     ConfigurationError) naming the setting, its variable and where to find the id when it is not set."""
     if not site_id:
-        raise MissingSettingError("site_id", "it is required to call Healthcode's APIs (the SU-SiteId header): give "
-                                  "the site id shown in the My Account section of your Healthcode Account, such as "
-                                  "HC00ABC", API_ENV_VARS["site_id"])
+        raise MissingSettingError(
+            "site_id",
+            "it is required to call Healthcode's APIs (the SU-SiteId header): give "
+            "the site id shown in the My Account section of your Healthcode Account, such as "
+            "HC00ABC",
+            API_ENV_VARS["site_id"],
+        )
     return site_id
 
 
@@ -65,8 +69,11 @@ def check_site_id(value: object, _: Mapping[str, Any]) -> object:
         return None
     text = value.strip() if isinstance(value, str) else value
     if not isinstance(text, str) or not _SITE_ID.fullmatch(text):
-        raise _error("site_id", "give the site id shown in the My Account section of your Healthcode Account "
-                                "(1 to 32 letters, digits, '-' or '_', such as HC00ABC)")
+        raise _error(
+            "site_id",
+            "give the site id shown in the My Account section of your Healthcode Account "
+            "(1 to 32 letters, digits, '-' or '_', such as HC00ABC)",
+        )
     return text
 
 
@@ -75,8 +82,9 @@ def check_api_version(value: object, _: Mapping[str, Any]) -> object:
     if isinstance(number, str) and number.isascii() and number.isdigit() and len(number) <= 3:
         number = int(number)
     if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= 999:
-        raise _error("api_version", "give the API version as a whole number from 1 to 999 (Healthcode's APIs are "
-                                    "at version 1)")
+        raise _error(
+            "api_version", "give the API version as a whole number from 1 to 999 (Healthcode's APIs are at version 1)"
+        )
     return str(number)
 
 
@@ -85,8 +93,10 @@ def check_api_discovery(value: object, _: Mapping[str, Any]) -> object:
         return None
     problem = endpoint_url_problem(value.strip() if isinstance(value, str) else value)
     if problem:
-        raise _error("api_discovery", f"give the URL of Healthcode's API discovery document, such as "
-                                      f"{API_DISCOVERY['production']}; {problem}")
+        raise _error(
+            "api_discovery",
+            f"give the URL of Healthcode's API discovery document, such as {API_DISCOVERY['production']}; {problem}",
+        )
     assert isinstance(value, str)
     return value.strip()
 
@@ -95,12 +105,18 @@ def check_basic_auth_user(value: object, values: Mapping[str, Any]) -> object:
     if value is None:
         return None
     if not isinstance(value, str) or not _VSCHARS.fullmatch(value) or value != value.strip():
-        raise _error("basic_auth_user", "give the user of the token endpoint's Basic header as Healthcode issued it "
-                                        "(printable ASCII, no leading or trailing spaces), or leave it out to use "
-                                        "the client id")
+        raise _error(
+            "basic_auth_user",
+            "give the user of the token endpoint's Basic header as Healthcode issued it "
+            "(printable ASCII, no leading or trailing spaces), or leave it out to use "
+            "the client id",
+        )
     if values.get("client_secret") is None:
-        raise _error("basic_auth_user", f"'{without_credentials(value)}' is used only with a client_secret (the "
-                                        "Basic header carries the two); set client_secret too, or leave it out")
+        raise _error(
+            "basic_auth_user",
+            f"'{without_credentials(value)}' is used only with a client_secret (the "
+            "Basic header carries the two); set client_secret too, or leave it out",
+        )
     return value
 
 
@@ -110,11 +126,16 @@ def check_log_api_content(value: object, _: Mapping[str, Any]) -> object:
     text = value.strip().lower() if isinstance(value, str) else None
     if text in _TRUE or text in _FALSE:
         return text in _TRUE
-    raise _error("log_api_content", "give true or false (true writes API requests' and answers' contents, "
-                                    "patient data included, into the logs)")
+    raise _error(
+        "log_api_content",
+        "give true or false (true writes API requests' and answers' contents, patient data included, into the logs)",
+    )
 
 
 API_CHECKS = (
-    ("site_id", check_site_id), ("api_version", check_api_version), ("api_discovery", check_api_discovery),
-    ("basic_auth_user", check_basic_auth_user), ("log_api_content", check_log_api_content),
+    ("site_id", check_site_id),
+    ("api_version", check_api_version),
+    ("api_discovery", check_api_discovery),
+    ("basic_auth_user", check_basic_auth_user),
+    ("log_api_content", check_log_api_content),
 )

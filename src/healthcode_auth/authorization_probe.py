@@ -61,31 +61,51 @@ def probe_authorization(client: HealthcodeAuthClient) -> ProbeResult:
     if ending is None:
         return ProbeResult(UNKNOWN, f"the SSO redirected more than {MAX_HOPS} times without settling")
     if ending.elsewhere:
-        return ProbeResult(UNKNOWN, f"the SSO passes the sign-in on to {without_queries(origin_of(ending.url))}; "
-                                    "what that site makes of the request shows only in a real sign-in")
+        return ProbeResult(
+            UNKNOWN,
+            f"the SSO passes the sign-in on to {without_queries(origin_of(ending.url))}; "
+            "what that site makes of the request shows only in a real sign-in",
+        )
     if ending.page is None:
         return _back_at_the_redirect_uri(ending.url)
     if ending.status == 200 and ending.page.asks_for_input:
         return ProbeResult(ACCEPTED, "the SSO shows its sign-in page for this client id and redirect URI")
     if ending.status >= 500 or ending.status == 429:
-        return ProbeResult(UNKNOWN, f"the SSO answered HTTP {ending.status}: it is failing or busy for now, so "
-                                    "whether it accepts the request cannot be told; try again later")
+        return ProbeResult(
+            UNKNOWN,
+            f"the SSO answered HTTP {ending.status}: it is failing or busy for now, so "
+            "whether it accepts the request cannot be told; try again later",
+        )
     if ending.page.built_by_script:
-        return ProbeResult(UNKNOWN, "the SSO answered with a page its scripts build in the browser; what it "
-                                    "will show cannot be read without one")
-    said = f": \"{ending.page.text}\"" if ending.page.text else ""
+        return ProbeResult(
+            UNKNOWN,
+            "the SSO answered with a page its scripts build in the browser; what it "
+            "will show cannot be read without one",
+        )
+    said = f': "{ending.page.text}"' if ending.page.text else ""
     # A page that asks for nothing is the SSO's refusal, or a sign-in page of buttons and links
     # only (identity providers to choose from). The SSO's answer to a client id it cannot know
     # tells which: the same status at the same place is its refusal.
-    control = _follow(client, _with_client_id(request.url, f"healthcode-auth-check-{secrets.token_hex(6)}"),
-                      own, request.redirect_uri)
-    if control is not None and control.page is not None and not control.page.asks_for_input \
-            and (control.status, _path(control.url)) == (ending.status, _path(ending.url)):
-        return ProbeResult(REFUSED, f"the SSO answered with a page that asks for nothing (HTTP {ending.status}), "
-                                    f"as it answers a client id it does not know{said}")
-    return ProbeResult(UNKNOWN, f"the SSO answered with a page that asks for nothing (HTTP {ending.status}), but "
-                                f"not the one it shows for a client id it does not know{said}; a real sign-in "
-                                "shows whether it can go ahead")
+    control = _follow(
+        client, _with_client_id(request.url, f"healthcode-auth-check-{secrets.token_hex(6)}"), own, request.redirect_uri
+    )
+    if (
+        control is not None
+        and control.page is not None
+        and not control.page.asks_for_input
+        and (control.status, _path(control.url)) == (ending.status, _path(ending.url))
+    ):
+        return ProbeResult(
+            REFUSED,
+            f"the SSO answered with a page that asks for nothing (HTTP {ending.status}), "
+            f"as it answers a client id it does not know{said}",
+        )
+    return ProbeResult(
+        UNKNOWN,
+        f"the SSO answered with a page that asks for nothing (HTTP {ending.status}), but "
+        f"not the one it shows for a client id it does not know{said}; a real sign-in "
+        "shows whether it can go ahead",
+    )
 
 
 def _follow(client: HealthcodeAuthClient, url: str, own: set[str], redirect_uri: str) -> _Ending | None:
@@ -119,7 +139,12 @@ def _back_at_the_redirect_uri(url: str) -> ProbeResult:
     params = dict(parse_qsl(parts.query if parts else "", keep_blank_values=True))
     if "error" in params:
         described = printable(params.get("error_description", ""), 200)
-        return ProbeResult(REFUSED, f"the SSO sent the request back with the error "
-                                    f"'{printable(params['error'], 64)}'" + (f": \"{described}\"" if described else ""))
-    return ProbeResult(ACCEPTED, "the SSO approved the request at once (a supervisor it remembers); the code it "
-                                 "issued was not redeemed")
+        return ProbeResult(
+            REFUSED,
+            f"the SSO sent the request back with the error "
+            f"'{printable(params['error'], 64)}'" + (f': "{described}"' if described else ""),
+        )
+    return ProbeResult(
+        ACCEPTED,
+        "the SSO approved the request at once (a supervisor it remembers); the code it issued was not redeemed",
+    )

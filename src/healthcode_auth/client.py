@@ -54,28 +54,38 @@ def fetch_metadata(candidates: Sequence[str], transport: HttpTransport) -> Provi
         response = transport.get(url, "discovery document")
         if response.status_code == 200 or len(urls) == 1:
             if response.status_code != 200:
-                raise DiscoveryError(f"The discovery document at {url} answered HTTP {response.status_code}. "
-                                     "Check the environment setting, or try again later if the SSO server is down.")
+                raise DiscoveryError(
+                    f"The discovery document at {url} answered HTTP {response.status_code}. "
+                    "Check the environment setting, or try again later if the SSO server is down."
+                )
             metadata = parse_metadata(response.json(), url)
             if len(urls) > 1:
                 log.info("Found the SSO's discovery document at %s (%s).", url, kind_of(url))
             return metadata
         answers.append(f"{url} answered HTTP {response.status_code}")
-    raise DiscoveryError(f"No discovery document was found for this issuer: {'; '.join(answers)}. Check the "
-                         "environment setting: give the SSO's issuer URL, or its discovery document's URL.")
+    raise DiscoveryError(
+        f"No discovery document was found for this issuer: {'; '.join(answers)}. Check the "
+        "environment setting: give the SSO's issuer URL, or its discovery document's URL."
+    )
 
 
 class HealthcodeAuthClient:
     """Signs a bot in to Healthcode for one client registration."""
 
-    def __init__(self, config: HealthcodeConfig, *, transport: HttpTransport | None = None,
-                 metadata: ProviderMetadata | None = None) -> None:
+    def __init__(
+        self,
+        config: HealthcodeConfig,
+        *,
+        transport: HttpTransport | None = None,
+        metadata: ProviderMetadata | None = None,
+    ) -> None:
         self.config = config
         REDACTOR.add_basic_credentials(config.client_id, config.client_secret)  # every spelling, Basic too
         if config.basic_auth_user:
             REDACTOR.add_basic_credentials(config.basic_auth_user, config.client_secret)
-        self.transport = transport or HttpTransport(timeout=config.timeout, ca_bundle=config.ca_bundle,
-                                                    proxy=config.proxy)
+        self.transport = transport or HttpTransport(
+            timeout=config.timeout, ca_bundle=config.ca_bundle, proxy=config.proxy
+        )
         self._metadata = metadata
         self._fetching = threading.Lock()  # threads sharing this client fetch the document once
         self._jwks = JwksCache(self._get_jwks)
@@ -106,8 +116,12 @@ class HealthcodeAuthClient:
 
     @property
     def _authentication(self) -> ClientAuthentication:
-        return client_authentication(self.config.client_id, self.config.client_secret,
-                                     self.metadata.token_endpoint_auth_methods_supported, self.config.basic_auth_user)
+        return client_authentication(
+            self.config.client_id,
+            self.config.client_secret,
+            self.metadata.token_endpoint_auth_methods_supported,
+            self.config.basic_auth_user,
+        )
 
     def revoke(self, token: Token) -> bool:
         """Revoke the refresh token (or else the access token) where the server supports it (RFC 7009).
@@ -117,8 +131,9 @@ class HealthcodeAuthClient:
         endpoint = self.metadata.revocation_endpoint
         if endpoint is None:
             return False
-        value, hint = ((token.refresh_token, "refresh_token") if token.refresh_token
-                       else (token.access_token, "access_token"))
+        value, hint = (
+            (token.refresh_token, "refresh_token") if token.refresh_token else (token.access_token, "access_token")
+        )
         request = revocation_request(endpoint, self._authentication, value, hint)
         response = self.transport.post_form(request.url, "revocation endpoint", request.form, request.headers)
         if response.status_code != 200:
@@ -129,9 +144,13 @@ class HealthcodeAuthClient:
         """A new sign-in: its ``url`` is the page the supervisor must open."""
         metadata = self.metadata
         return start_authorization(
-            authorization_endpoint=metadata.authorization_endpoint, issuer=metadata.issuer,
-            client_id=self.config.client_id, redirect_uri=self.config.redirect_uri, scope=self.config.scope,
-            require_iss=metadata.authorization_response_iss_parameter_supported)
+            authorization_endpoint=metadata.authorization_endpoint,
+            issuer=metadata.issuer,
+            client_id=self.config.client_id,
+            redirect_uri=self.config.redirect_uri,
+            scope=self.config.scope,
+            require_iss=metadata.authorization_response_iss_parameter_supported,
+        )
 
     def complete_sign_in(self, request: AuthorizationRequest, redirect_url: str) -> Token:
         """Check the redirect the supervisor's browser reached and redeem its code."""
@@ -140,8 +159,12 @@ class HealthcodeAuthClient:
     def exchange_code(self, grant: AuthorizationCode) -> Token:
         """Redeem an authorization code once. It is never resent: a code is single-use."""
         request = authorization_code_request(
-            self.metadata.token_endpoint, self._authentication, code=grant.code,
-            redirect_uri=grant.request.redirect_uri, code_verifier=grant.request.code_verifier)
+            self.metadata.token_endpoint,
+            self._authentication,
+            code=grant.code,
+            redirect_uri=grant.request.redirect_uri,
+            code_verifier=grant.request.code_verifier,
+        )
         try:
             token = self._request_token(request)
         except TransportError as error:
@@ -149,8 +172,9 @@ class HealthcodeAuthClient:
         except TokenRequestError as error:
             if error.status_code is None or error.status_code < 500:
                 raise
-            raise TokenRequestError(f"{error} {NOT_RESENT}", error.error, error.description,
-                                    error.status_code) from None
+            raise TokenRequestError(
+                f"{error} {NOT_RESENT}", error.error, error.description, error.status_code
+            ) from None
         return self.verify(self._checked_id_token(token, grant))
 
     def _checked_id_token(self, token: Token, grant: AuthorizationCode) -> Token:
@@ -160,8 +184,15 @@ class HealthcodeAuthClient:
         nonce, jwks_uri = grant.request.nonce, self.metadata.jwks_uri
         if nonce is None or jwks_uri is None or self.config.verify_access_token == "never":
             return dataclasses.replace(token, id_token=None)
-        verify_id_token(token.id_token, jwks=self._jwks, jwks_uri=jwks_uri, issuer=self.metadata.issuer,
-                        client_id=self.config.client_id, nonce=nonce, leeway=self.config.leeway)
+        verify_id_token(
+            token.id_token,
+            jwks=self._jwks,
+            jwks_uri=jwks_uri,
+            issuer=self.metadata.issuer,
+            client_id=self.config.client_id,
+            nonce=nonce,
+            leeway=self.config.leeway,
+        )
         return token
 
     def refresh(self, refresh_token: str) -> Token:
@@ -209,19 +240,29 @@ class HealthcodeAuthClient:
                 log.warning("The token's expiry: %s", warning)
             expires_at = settled.expires_at
         sub, name = claims.get("sub"), claims.get("name")
-        return dataclasses.replace(token, expires_at=expires_at, expires_in=None,
-                                   supervisor=sub if isinstance(sub, str) else None,
-                                   supervisor_name=name if isinstance(name, str) else None)
+        return dataclasses.replace(
+            token,
+            expires_at=expires_at,
+            expires_in=None,
+            supervisor=sub if isinstance(sub, str) else None,
+            supervisor_name=name if isinstance(name, str) else None,
+        )
 
     def claims(self, token: Token) -> dict[str, Any]:
         """The access token's claims, verified when the configuration asks for it."""
         if self._should_verify(token):
             metadata = self.metadata
             assert metadata.jwks_uri is not None
-            return verify_access_token(token.access_token, jwks=self._jwks, jwks_uri=metadata.jwks_uri,
-                                       issuer=metadata.issuer, leeway=self.config.leeway,
-                                       audience=self.config.audience, received_at=token.issued_at,
-                                       strict_type=self.config.verify_access_token == "always")
+            return verify_access_token(
+                token.access_token,
+                jwks=self._jwks,
+                jwks_uri=metadata.jwks_uri,
+                issuer=metadata.issuer,
+                leeway=self.config.leeway,
+                audience=self.config.audience,
+                received_at=token.issued_at,
+                strict_type=self.config.verify_access_token == "always",
+            )
         return claims_of(token.access_token)
 
     def verified_claims(self, token: Token) -> dict[str, Any] | None:
@@ -233,13 +274,17 @@ class HealthcodeAuthClient:
         if policy == "never":
             return False
         if self.config.audience is not None and not looks_like_jwt(token.access_token):
-            raise TokenVerificationError("The access token is opaque, so its audience cannot be checked. Remove "
-                                         "the audience setting, or use an SSO that issues JWT access tokens.")
+            raise TokenVerificationError(
+                "The access token is opaque, so its audience cannot be checked. Remove "
+                "the audience setting, or use an SSO that issues JWT access tokens."
+            )
         if self.metadata.jwks_uri is None:
             if policy == "always" or self.config.audience is not None:
-                raise TokenVerificationError("The SSO server publishes no jwks_uri, so the access token (and its "
-                                             "audience) cannot be verified. Set verify_access_token to 'auto' and "
-                                             "remove the audience setting.")
+                raise TokenVerificationError(
+                    "The SSO server publishes no jwks_uri, so the access token (and its "
+                    "audience) cannot be verified. Set verify_access_token to 'auto' and "
+                    "remove the audience setting."
+                )
             return False
         return policy == "always" or looks_like_jwt(token.access_token)
 
@@ -254,18 +299,26 @@ class HealthcodeAuthClient:
         try:
             response = self.transport.get(jwks_uri, "key set (JWKS)")
         except TransportError as error:
-            raise KeySetUnavailableError(f"The SSO's key set (JWKS) could not be fetched, so the access token "
-                                         f"cannot be verified just now: {error}") from None
+            raise KeySetUnavailableError(
+                f"The SSO's key set (JWKS) could not be fetched, so the access token "
+                f"cannot be verified just now: {error}"
+            ) from None
         if response.status_code >= 500:
-            raise KeySetUnavailableError(f"The key set (JWKS) at {jwks_uri} answered HTTP {response.status_code}: "
-                                         "the SSO server is failing, so the access token cannot be verified just "
-                                         "now. Try again in a few minutes.")
+            raise KeySetUnavailableError(
+                f"The key set (JWKS) at {jwks_uri} answered HTTP {response.status_code}: "
+                "the SSO server is failing, so the access token cannot be verified just "
+                "now. Try again in a few minutes."
+            )
         if response.status_code != 200:
-            raise TokenVerificationError(f"The key set at {jwks_uri} answered HTTP {response.status_code}; "
-                                         "the access token cannot be verified. Check the environment setting, or "
-                                         "report it to the SSO's operator.")
+            raise TokenVerificationError(
+                f"The key set at {jwks_uri} answered HTTP {response.status_code}; "
+                "the access token cannot be verified. Check the environment setting, or "
+                "report it to the SSO's operator."
+            )
         document = response.json()
         if not isinstance(document, dict):
-            raise TokenVerificationError(f"The key set at {jwks_uri} is not a JSON object, so the access token "
-                                         "cannot be verified. Check the environment setting.")
+            raise TokenVerificationError(
+                f"The key set at {jwks_uri} is not a JSON object, so the access token "
+                "cannot be verified. Check the environment setting."
+            )
         return document

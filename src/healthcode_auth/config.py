@@ -71,7 +71,8 @@ ENV_VARS: Mapping[str, str] = {
     "timezone": "HEALTHCODE_TIMEZONE",
     "wait_for_authorisation": "HEALTHCODE_WAIT_FOR_AUTHORISATION",
     "portal_url": "HEALTHCODE_PORTAL_URL",
-    **API_ENV_VARS, **SUPERVISOR_ENV_VARS,
+    **API_ENV_VARS,
+    **SUPERVISOR_ENV_VARS,
 }
 MAX_LEEWAY = 3600
 
@@ -139,8 +140,11 @@ class HealthcodeConfig:
 
     def __repr__(self) -> str:
         # A proxy or token store URL may carry a user name and password: shown as ***.
-        shown = (f"{f.name}={_shown(value)!r}" if isinstance(value := getattr(self, f.name), str)
-                 else f"{f.name}={value!r}" for f in fields(self) if f.repr)
+        shown = (
+            f"{f.name}={_shown(value)!r}" if isinstance(value := getattr(self, f.name), str) else f"{f.name}={value!r}"
+            for f in fields(self)
+            if f.repr
+        )
         return f"{type(self).__name__}({', '.join(shown)})"
 
     @property
@@ -185,8 +189,10 @@ class HealthcodeConfig:
         (:class:`~healthcode_auth.errors.InvalidSettingsError` when there are several).
         """
         environ = os.environ if environ is None else environ
-        problems: list[ConfigurationError] = [ConfigurationError(name, "there is no such setting")
-                                              for name in sorted(set(settings) - set(cls.__dataclass_fields__))]
+        problems: list[ConfigurationError] = [
+            ConfigurationError(name, "there is no such setting")
+            for name in sorted(set(settings) - set(cls.__dataclass_fields__))
+        ]
         values: dict[str, Any] = {k: v for k, v in settings.items() if v is not None and k in cls.__dataclass_fields__}
         for name, variable in ENV_VARS.items():
             if name not in values and environ.get(variable):
@@ -210,8 +216,9 @@ class HealthcodeConfig:
         return cls(**values)  # __post_init__ validates the rest, every problem at once
 
 
-def validate(values: Mapping[str, Any],
-             only: set[str] | None = None) -> tuple[dict[str, Any], list[ConfigurationError]]:
+def validate(
+    values: Mapping[str, Any], only: set[str] | None = None
+) -> tuple[dict[str, Any], list[ConfigurationError]]:
     """Check every setting (or those in ``only``); the normalised values and every problem found."""
     normalised: dict[str, Any] = {}
     problems: list[ConfigurationError] = []
@@ -251,8 +258,11 @@ def _check_client_id(value: object, _: Mapping[str, Any]) -> object:
     _require_text("client_id", value)
     assert isinstance(value, str)
     if not _VSCHARS.fullmatch(value) or value != value.strip():
-        raise _error("client_id", "it may contain only printable ASCII characters, "
-                                 "without leading or trailing spaces; use the id Healthcode issued")
+        raise _error(
+            "client_id",
+            "it may contain only printable ASCII characters, "
+            "without leading or trailing spaces; use the id Healthcode issued",
+        )
     return _UNCHANGED
 
 
@@ -268,8 +278,9 @@ def _check_scope(value: object, _: Mapping[str, Any]) -> object:
 
 def _check_ca_bundle(value: object, _: Mapping[str, Any]) -> object:
     if value is not None and (not isinstance(value, str) or not Path(value).is_file()):
-        raise _error("ca_bundle", f"no file at '{_shown(value)}'; give the path of a PEM file with the CA "
-                                 "certificates to trust")
+        raise _error(
+            "ca_bundle", f"no file at '{_shown(value)}'; give the path of a PEM file with the CA certificates to trust"
+        )
     return _UNCHANGED
 
 
@@ -295,8 +306,9 @@ def _check_leeway(value: object, _: Mapping[str, Any]) -> object:
 
 def _check_token_cache(value: object, _: Mapping[str, Any]) -> object:
     if value is not None and (not isinstance(value, str) or not value.strip()):
-        raise _error("token_cache", "give a file path, a redis:// or rediss:// URL, or 'off' to keep "
-                                 "tokens in memory only")
+        raise _error(
+            "token_cache", "give a file path, a redis:// or rediss:// URL, or 'off' to keep tokens in memory only"
+        )
     return _UNCHANGED
 
 
@@ -310,8 +322,9 @@ def _check_audience(value: object, values: Mapping[str, Any]) -> object:
     if value is not None:
         _require_text("audience", value)
         if values.get("verify_access_token") == "never":
-            raise _error("audience", "checking the audience needs verify_access_token 'auto' or "
-                                     "'always' (it is 'never')")
+            raise _error(
+                "audience", "checking the audience needs verify_access_token 'auto' or 'always' (it is 'never')"
+            )
     return _UNCHANGED
 
 
@@ -325,8 +338,11 @@ def _check_redirect_uri(uri: object, _: Mapping[str, Any]) -> object:
     assert isinstance(uri, str)
     parts = split_url(uri)
     if parts is None or not parts.scheme or not _SCHEME.fullmatch(parts.scheme):
-        raise _error("redirect_uri", f"'{_shown(uri)}' is not an absolute URI; give the exact "
-                                 "post-authentication URL registered with Healthcode")
+        raise _error(
+            "redirect_uri",
+            f"'{_shown(uri)}' is not an absolute URI; give the exact "
+            "post-authentication URL registered with Healthcode",
+        )
     if parts.fragment or "#" in uri:
         raise _error("redirect_uri", "it must not contain a fragment (RFC 6749 section 3.1.2)")
     if has_control_characters(uri):
@@ -335,13 +351,18 @@ def _check_redirect_uri(uri: object, _: Mapping[str, Any]) -> object:
     if scheme not in ("http", "https"):
         # A private-use scheme (RFC 8252 section 7.1) never leaves the browser as a request, so the
         # robot could not catch the redirect; Healthcode registers https post-auth URLs anyway.
-        raise _error("redirect_uri", f"'{scheme}:' URIs are not supported: register an https "
-                                 "post-authentication URL with Healthcode (http only for localhost)")
+        raise _error(
+            "redirect_uri",
+            f"'{scheme}:' URIs are not supported: register an https "
+            "post-authentication URL with Healthcode (http only for localhost)",
+        )
     if scheme in ("http", "https") and not parts.hostname:
         raise _error("redirect_uri", f"'{_shown(uri)}' has no host name")
     if scheme == "http" and not is_loopback_host(parts.hostname):
-        raise _error("redirect_uri", f"'{_shown(uri)}' uses plain http; use https (http is allowed "
-                                 "only for localhost, RFC 8252 section 7.3)")
+        raise _error(
+            "redirect_uri",
+            f"'{_shown(uri)}' uses plain http; use https (http is allowed only for localhost, RFC 8252 section 7.3)",
+        )
     return _UNCHANGED
 
 
@@ -353,8 +374,10 @@ def _check_environment(environment: object, _: Mapping[str, Any]) -> str:
         return name
     problem = endpoint_url_problem(environment.strip())
     if problem:
-        raise _error("environment", f"use 'production', 'uat', the SSO's issuer URL or the URL of its "
-                                 f"discovery document; {problem}")
+        raise _error(
+            "environment",
+            f"use 'production', 'uat', the SSO's issuer URL or the URL of its discovery document; {problem}",
+        )
     return environment.strip()
 
 
@@ -388,13 +411,28 @@ def _check_timeout(timeout: object, _: Mapping[str, Any]) -> object:
 
 
 _CHECKS: tuple[tuple[str, Callable[[Any, Mapping[str, Any]], object]], ...] = (
-    ("client_id", _check_client_id), ("redirect_uri", _check_redirect_uri), ("environment", _check_environment),
-    ("client_secret", _check_secret), ("scope", _check_scope), ("timeout", _check_timeout),
-    ("ca_bundle", _check_ca_bundle), ("proxy", _check_proxy), ("verify_access_token", _check_verify),
-    ("leeway", _check_leeway), ("token_cache", _check_token_cache), ("expiry_margin", _check_margin),
-    ("audience", _check_audience), ("client_name", check_client_name), ("notify", check_notify),
-    ("notify_escalation", check_notify_escalation), ("escalate_after", check_duration("escalate_after")),
-    ("remind_before", check_remind_before), ("remind_hours", check_remind_hours), ("timezone", check_timezone),
-    ("wait_for_authorisation", check_duration("wait_for_authorisation")), ("portal_url", check_portal_url),
-    *API_CHECKS, *SUPERVISOR_CHECKS,
+    ("client_id", _check_client_id),
+    ("redirect_uri", _check_redirect_uri),
+    ("environment", _check_environment),
+    ("client_secret", _check_secret),
+    ("scope", _check_scope),
+    ("timeout", _check_timeout),
+    ("ca_bundle", _check_ca_bundle),
+    ("proxy", _check_proxy),
+    ("verify_access_token", _check_verify),
+    ("leeway", _check_leeway),
+    ("token_cache", _check_token_cache),
+    ("expiry_margin", _check_margin),
+    ("audience", _check_audience),
+    ("client_name", check_client_name),
+    ("notify", check_notify),
+    ("notify_escalation", check_notify_escalation),
+    ("escalate_after", check_duration("escalate_after")),
+    ("remind_before", check_remind_before),
+    ("remind_hours", check_remind_hours),
+    ("timezone", check_timezone),
+    ("wait_for_authorisation", check_duration("wait_for_authorisation")),
+    ("portal_url", check_portal_url),
+    *API_CHECKS,
+    *SUPERVISOR_CHECKS,
 )

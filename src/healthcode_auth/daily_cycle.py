@@ -71,8 +71,10 @@ class Sent:
         if claim is not None and claim.state == SENDING:
             others = f"is being sent by another robot or scheduler (since {describe_when(claim.at, now, zone)})"
         elif claim is not None and claim.state == FAILED and not self.sent:
-            others = (f"was not delivered by another robot or scheduler ({describe_when(claim.at, now, zone)}); the "
-                      f"next robot or run tries again from {describe_when(max(claim.until, now), now, zone)}")
+            others = (
+                f"was not delivered by another robot or scheduler ({describe_when(claim.at, now, zone)}); the "
+                f"next robot or run tries again from {describe_when(max(claim.until, now), now, zone)}"
+            )
         if not self.sent:
             if others:
                 return f"the '{self.kind}' notice {others}"
@@ -82,8 +84,10 @@ class Sent:
             rest = f"; to the other addresses it {others}" if others and not self.complete else ""
             return f"the '{self.kind}' notice was delivered{rest}"
         when = f" from {describe_when(max(claim.until, now), now, zone)}" if claim is not None else ""
-        return (f"the '{self.kind}' notice was not delivered ({self.delivery.reason if self.delivery else '?'}); "
-                f"the next robot or run tries again{when}")
+        return (
+            f"the '{self.kind}' notice was not delivered ({self.delivery.reason if self.delivery else '?'}); "
+            f"the next robot or run tries again{when}"
+        )
 
     @property
     def delivered(self) -> bool:
@@ -108,8 +112,9 @@ def _address(url: str) -> str:
     return hashlib.sha256(notices.address_of(url).encode("utf-8")).hexdigest()[:32]
 
 
-def _take(store: TokenStore, kind: str, names: Sequence[str], keep: float) -> tuple[list[tuple[str, Claim | None]],
-                                                                                      Claim | None]:
+def _take(
+    store: TokenStore, kind: str, names: Sequence[str], keep: float
+) -> tuple[list[tuple[str, Claim | None]], Claim | None]:
     """The claims of ``names`` this robot took (None: the store could not note it), and what another
     robot holds of the others (what it has in hand rather than what is done)."""
     ours: list[tuple[str, Claim | None]] = []
@@ -118,8 +123,12 @@ def _take(store: TokenStore, kind: str, names: Sequence[str], keep: float) -> tu
         try:
             claim: Claim = store.claim(name, LEASE, keep)
         except StoreError as error:
-            log.warning("Could not note the '%s' notice in the token store (%s); sending it anyway: another robot "
-                        "may send it too.", kind, first_line(error, 300))
+            log.warning(
+                "Could not note the '%s' notice in the token store (%s); sending it anyway: another robot "
+                "may send it too.",
+                kind,
+                first_line(error, 300),
+            )
             ours.append((name, None))
             continue
         if claim.ours:
@@ -129,8 +138,14 @@ def _take(store: TokenStore, kind: str, names: Sequence[str], keep: float) -> tu
     return ours, standing
 
 
-def notify_once(store: TokenStore, config: HealthcodeConfig, claims: Sequence[str], notice: notices.Notice,
-                urls: tuple[str, ...], keep: float) -> Sent:
+def notify_once(
+    store: TokenStore,
+    config: HealthcodeConfig,
+    claims: Sequence[str],
+    notice: notices.Notice,
+    urls: tuple[str, ...],
+    keep: float,
+) -> Sent:
     """Send ``notice`` to each address of ``urls`` unless a claim of the fleet holds every one of
     ``claims`` for that address (sent, being sent, or not delivered and waiting for its backoff).
     Each address has claims of its own: one that is down is tried again after its backoff, and the
@@ -162,11 +177,15 @@ def notify_once(store: TokenStore, config: HealthcodeConfig, claims: Sequence[st
             hold = keep if reached else retry_after(taken.attempt)
             try:
                 if not store.settle_claim(name, taken, reached, hold, keep):
-                    log.info("The '%s' notice's claim had passed to another robot when its service answered.",
-                             notice.kind)
+                    log.info(
+                        "The '%s' notice's claim had passed to another robot when its service answered.", notice.kind
+                    )
             except StoreError as error:  # the lease runs out by itself: the next one tries again
-                log.warning("Could not note in the token store what became of the '%s' notice (%s).", notice.kind,
-                            first_line(error, 300))
+                log.warning(
+                    "Could not note in the token store what became of the '%s' notice (%s).",
+                    notice.kind,
+                    first_line(error, 300),
+                )
             known.append(settled(taken, reached, hold, time.time()))
 
     # An address whose service has not answered by the send's deadline keeps its claim "being sent":
@@ -186,8 +205,9 @@ def _furthest_from_done(claims: Sequence[Claim]) -> Claim | None:
     return chosen._replace(first_at=min(claim.first_at for claim in claims))
 
 
-def send_due_reminders(store: TokenStore, key: str, config: HealthcodeConfig, stored: Versioned | None,
-                       now: float | None = None) -> list[Sent]:
+def send_due_reminders(
+    store: TokenStore, key: str, config: HealthcodeConfig, stored: Versioned | None, now: float | None = None
+) -> list[Sent]:
     """The reminders due now for the stored authorisation, sent once for the whole fleet: those due
     at the same moment as one notice. None for an authorisation that can be renewed (its refresh
     token does the work) or is already over."""
@@ -198,14 +218,25 @@ def send_due_reminders(store: TokenStore, key: str, config: HealthcodeConfig, st
         return []
     if end <= now or not config.notify:
         return []
-    due = sorted((lead for lead, at in reminder_times(end, config.remind_before, config.remind_hours, config.zone)
-                  if at <= now), reverse=True)
+    due = sorted(
+        (lead for lead, at in reminder_times(end, config.remind_before, config.remind_hours, config.zone) if at <= now),
+        reverse=True,
+    )
     if not due:
         return []
-    sent = notify_once(store, config, [f"reminder|{key}|{stored.version}|{lead:g}" for lead in due],
-                       notices.reminder(config, end, now), config.notify, end - now + CLAIM_SPARE)
-    return [Sent(f"reminder {describe_duration(due[-1])} before the end", sent.sent, sent.delivery, sent.claim,
-                 sent.complete)]
+    sent = notify_once(
+        store,
+        config,
+        [f"reminder|{key}|{stored.version}|{lead:g}" for lead in due],
+        notices.reminder(config, end, now),
+        config.notify,
+        end - now + CLAIM_SPARE,
+    )
+    return [
+        Sent(
+            f"reminder {describe_duration(due[-1])} before the end", sent.sent, sent.delivery, sent.claim, sent.complete
+        )
+    ]
 
 
 @dataclass(frozen=True)
@@ -259,8 +290,9 @@ class _Notifying:
         if result is None:
             return None
         seen = (result.sent, result.delivered, result.claim.state if result.claim else None)
-        if seen == self._said or (self._said is not None and not result.final
-                                  and time.monotonic() - self._said_at < PROGRESS_EVERY):
+        if seen == self._said or (
+            self._said is not None and not result.final and time.monotonic() - self._said_at < PROGRESS_EVERY
+        ):
             return None
         self._said, self._said_at = seen, time.monotonic()
         said = result.says(config, time.time())
@@ -285,9 +317,15 @@ class _Notifying:
         self.result = result
 
 
-def wait_for_sign_in(store: TokenStore, key: str, config: HealthcodeConfig, timeout: float,
-                     valid: Callable[[Versioned | None], Token | None], say: Callable[[str], None],
-                     deadline: float | None = None) -> Waited:
+def wait_for_sign_in(
+    store: TokenStore,
+    key: str,
+    config: HealthcodeConfig,
+    timeout: float,
+    valid: Callable[[Versioned | None], Token | None],
+    say: Callable[[str], None],
+    deadline: float | None = None,
+) -> Waited:
     """Wait up to ``timeout`` seconds (a total deadline; or until the monotonic ``deadline`` of a
     wait that began before, ``timeout`` being its whole length) for an authorisation that
     ``valid`` accepts to appear in the store."""
@@ -296,8 +334,10 @@ def wait_for_sign_in(store: TokenStore, key: str, config: HealthcodeConfig, time
     waiting: _Notifying | None = None
     escalating: _Notifying | None = None
     told = "the supervisors are being told" if config.notify else "no notice is configured (the notify setting)"
-    say(f"No valid Healthcode authorisation: waiting up to {describe_duration(timeout)} for a supervisor to sign "
-        f"in; {told}. {notices.where_to_sign_in(config)}")
+    say(
+        f"No valid Healthcode authorisation: waiting up to {describe_duration(timeout)} for a supervisor to sign "
+        f"in; {told}. {notices.where_to_sign_in(config)}"
+    )
     version: int | None = _UNSEEN
     last_said = last_trouble = noted = clock - PROGRESS_EVERY
     with store.bounded(deadline):
@@ -327,16 +367,33 @@ def wait_for_sign_in(store: TokenStore, key: str, config: HealthcodeConfig, time
                 noted = time.monotonic()
                 note_waiting(store, episode, deadline - noted)
             if waiting is None and config.notify:
-                waiting = _Notifying("waiting", partial(
-                    notify_once, store, config, [f"waiting|{episode}"], notices.waiting(config, started, started,
-                                                                                       timeout),
-                    config.notify, timeout + config.escalate_after + CLAIM_SPARE))
+                waiting = _Notifying(
+                    "waiting",
+                    partial(
+                        notify_once,
+                        store,
+                        config,
+                        [f"waiting|{episode}"],
+                        notices.waiting(config, started, started, timeout),
+                        config.notify,
+                        timeout + config.escalate_after + CLAIM_SPARE,
+                    ),
+                )
             now = time.time()
             since = _since(waiting, started)
             if escalating is None and config.notify_escalation and now - since >= config.escalate_after:
-                escalating = _Notifying("escalation", partial(
-                    notify_once, store, config, [f"escalation|{episode}"], notices.escalation(config, since, now),
-                    config.notify_escalation, timeout + CLAIM_SPARE))
+                escalating = _Notifying(
+                    "escalation",
+                    partial(
+                        notify_once,
+                        store,
+                        config,
+                        [f"escalation|{episode}"],
+                        notices.escalation(config, since, now),
+                        config.notify_escalation,
+                        timeout + CLAIM_SPARE,
+                    ),
+                )
             for notifying in (waiting, escalating):
                 if notifying is not None:
                     notifying.tick()
@@ -346,8 +403,10 @@ def wait_for_sign_in(store: TokenStore, key: str, config: HealthcodeConfig, time
             if time.monotonic() - last_said >= PROGRESS_EVERY and time.monotonic() - clock >= PROGRESS_EVERY:
                 last_said = time.monotonic()
                 waited = time.monotonic() - clock
-                say(f"Still waiting for a supervisor to sign in ({describe_duration(waited)} so far, "
-                    f"{describe_duration(deadline - time.monotonic())} left).")
+                say(
+                    f"Still waiting for a supervisor to sign in ({describe_duration(waited)} so far, "
+                    f"{describe_duration(deadline - time.monotonic())} left)."
+                )
 
 
 def episode_of(store: TokenStore, key: str, stored: Versioned | None) -> str:

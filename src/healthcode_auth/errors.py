@@ -88,8 +88,9 @@ class InvalidSettingsError(ConfigurationError):
         self.setting = problems[0].setting
         self.problem = f"and {len(problems) - 1} more"
         self.variable = None
-        lines = "".join(f"\n  - '{p.setting}'" + (f" (or {p.variable})" if p.variable else "") + f": {p.problem}"
-                        for p in problems)
+        lines = "".join(
+            f"\n  - '{p.setting}'" + (f" (or {p.variable})" if p.variable else "") + f": {p.problem}" for p in problems
+        )
         ValueError.__init__(self, f"{len(problems)} Healthcode settings are missing or invalid:{lines}")
 
     @property
@@ -177,8 +178,9 @@ class AuthorizationRequestRefusedError(SignInPageError):
 class TokenRequestError(HealthcodeAuthError):
     """The token endpoint refused the request (RFC 6749 section 5.2) or gave an unusable answer."""
 
-    def __init__(self, message: str, error: str | None = None, description: str | None = None,
-                 status_code: int | None = None) -> None:
+    def __init__(
+        self, message: str, error: str | None = None, description: str | None = None, status_code: int | None = None
+    ) -> None:
         self.error = error
         self.description = description
         self.status_code = status_code
@@ -252,8 +254,9 @@ class StoreUnreadableError(StoreError):
     uses, ``tried`` the sources that were tried, and ``damaged`` is True when no key would help
     (the data itself is malformed)."""
 
-    def __init__(self, message: str, *, key_source: str | None = None, tried: tuple[str, ...] = (),
-                 damaged: bool = False) -> None:
+    def __init__(
+        self, message: str, *, key_source: str | None = None, tried: tuple[str, ...] = (), damaged: bool = False
+    ) -> None:
         self.key_source = key_source
         self.tried = tried
         self.damaged = damaged

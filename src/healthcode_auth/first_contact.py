@@ -33,12 +33,17 @@ if TYPE_CHECKING:
 
 MAX_NAMES = 200  # keys or claim names listed per section
 MAX_NAME = 100  # characters of one name
-OFFERED = (("token_endpoint_auth_methods_supported", "token endpoint auth methods"),
-           ("grant_types_supported", "grant types"), ("response_types_supported", "response types"),
-           ("code_challenge_methods_supported", "code challenge methods"))
+OFFERED = (
+    ("token_endpoint_auth_methods_supported", "token endpoint auth methods"),
+    ("grant_types_supported", "grant types"),
+    ("response_types_supported", "response types"),
+    ("code_challenge_methods_supported", "code challenge methods"),
+)
 HEADER_FIELDS = ("alg", "kid", "typ")
-INTRO = ("Nothing in this report identifies a person or is a secret: names (keys) and hosts of the discovery "
-         "documents, what the SSO offers, and the access token's header and claim names, never their values.")
+INTRO = (
+    "Nothing in this report identifies a person or is a secret: names (keys) and hosts of the discovery "
+    "documents, what the SSO offers, and the access token's header and claim names, never their values."
+)
 
 
 @dataclass(frozen=True)
@@ -49,8 +54,11 @@ class FirstContactReport:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready (``check --report --json``)."""
-        return {"report": "healthcode first contact", "library_version": __version__,
-                **{name: dict(section) for name, section in self.sections.items()}}
+        return {
+            "report": "healthcode first contact",
+            "library_version": __version__,
+            **{name: dict(section) for name, section in self.sections.items()},
+        }
 
     def as_text(self) -> str:
         """For people: one line per fact, lists comma-separated."""
@@ -64,24 +72,33 @@ class FirstContactReport:
         return self.as_text()
 
 
-_TITLES = {"settings": "Settings", "sso": "SSO discovery document (OpenID)", "api": "API discovery document",
-           "token": "Access token (after a sign-in)"}
+_TITLES = {
+    "settings": "Settings",
+    "sso": "SSO discovery document (OpenID)",
+    "api": "API discovery document",
+    "token": "Access token (after a sign-in)",
+}
 
 
 def first_contact_report(session: HealthcodeSession) -> FirstContactReport:
     """Fetch both discovery documents and read the session's token (no sign-in, no renewal): the
     report. A document that cannot be fetched is reported with the error, never raised."""
     config = session.config
-    sso = _gathered(lambda: sso_section(session.client.metadata.document, config.discovery_url),
-                    {"url": shown_url(config.discovery_url)})
+    sso = _gathered(
+        lambda: sso_section(session.client.metadata.document, config.discovery_url),
+        {"url": shown_url(config.discovery_url)},
+    )
     api_url = config.api_discovery_url
     api = _gathered(lambda: api_section(session.api_document(refresh=True), api_url), api_section(None, api_url))
     token = _gathered(lambda: token_section(session.current_token()), token_section(None))
     environment = config.environment if config.environment in API_DISCOVERY else shown_url(config.environment)
-    settings = {"environment": environment, "api_version": config.api_version,
-                "site_id": "set (not shown)" if config.site_id else "not set",
-                "client_secret": "set (not shown)" if config.client_secret else "not set (a public client, PKCE)",
-                "basic_auth_user": "a separate user (not shown)" if config.basic_auth_user else "the client id"}
+    settings = {
+        "environment": environment,
+        "api_version": config.api_version,
+        "site_id": "set (not shown)" if config.site_id else "not set",
+        "client_secret": "set (not shown)" if config.client_secret else "not set (a public client, PKCE)",
+        "basic_auth_user": "a separate user (not shown)" if config.basic_auth_user else "the client id",
+    }
     return FirstContactReport({"settings": settings, "sso": sso, "api": api, "token": token})
 
 
@@ -105,8 +122,12 @@ def api_section(document: ApiDocument | None, url: str, error: str | None = None
         if url == API_DISCOVERY["uat"]:
             section["note"] = UAT_NOTE
         return section
-    section.update(found="yes", keys=_names(document.document or document.urls),
-                   endpoints=len(document.urls), hosts=sorted(escaped(origin, MAX_NAME) for origin in document.origins))
+    section.update(
+        found="yes",
+        keys=_names(document.document or document.urls),
+        endpoints=len(document.urls),
+        hosts=sorted(escaped(origin, MAX_NAME) for origin in document.origins),
+    )
     if document.problems:
         section["left_out"] = list(document.problems[:MAX_NAMES])
     return section
@@ -123,8 +144,9 @@ def token_section(token: Token | None) -> dict[str, Any]:
         return section
     header, claims = header_of(token.access_token), claims_of_quietly(token.access_token)
     section["format"] = "JWT"
-    section["header"] = {name: escaped(header[name], MAX_NAME) for name in HEADER_FIELDS
-                         if isinstance(header.get(name), str)}
+    section["header"] = {
+        name: escaped(header[name], MAX_NAME) for name in HEADER_FIELDS if isinstance(header.get(name), str)
+    }
     section["header_names"] = _names(header)
     section["claim_names"] = _names(claims)
     lifetime = _lifetime(claims)
@@ -159,8 +181,13 @@ def _names(values: Iterable[object]) -> list[str]:
 def _hosts(values: Iterable[object]) -> list[str]:
     """The origins of the values that are usable URLs (no path, no query), escaped: a host may hold a
     bidirectional control or a zero-width space that would disguise it on a terminal."""
-    return sorted({escaped(origin_of(value), MAX_NAME) for value in values
-                   if isinstance(value, str) and not endpoint_url_problem(value)})
+    return sorted(
+        {
+            escaped(origin_of(value), MAX_NAME)
+            for value in values
+            if isinstance(value, str) and not endpoint_url_problem(value)
+        }
+    )
 
 
 def _lifetime(claims: Mapping[str, Any]) -> int | None:

@@ -72,10 +72,13 @@ def allowed_api_document(session: HealthcodeSession, url: str, remaining: float 
 def origin_refused(url: str, document: ApiDocument) -> ApiOriginRefusedError:
     parts = split_url(url)
     origin = origin_of(url) if parts is not None and parts.scheme and parts.hostname else "a URL without a host"
-    return ApiOriginRefusedError(f"The token goes only to Healthcode's APIs, named in the API discovery document "
-                                 f"({shown_url(document.source)}): {escaped(origin, 100)} is not one of their hosts, "
-                                 "so nothing was sent there. Take the API's URL from the document by its name "
-                                 "instead of typing it.", origin)
+    return ApiOriginRefusedError(
+        f"The token goes only to Healthcode's APIs, named in the API discovery document "
+        f"({shown_url(document.source)}): {escaped(origin, 100)} is not one of their hosts, "
+        "so nothing was sent there. Take the API's URL from the document by its name "
+        "instead of typing it.",
+        origin,
+    )
 
 
 def healthcode_headers(session: HealthcodeSession, url: str, remaining: float | None = None) -> dict[str, str]:
@@ -84,8 +87,7 @@ def healthcode_headers(session: HealthcodeSession, url: str, remaining: float | 
     ConfigurationError when the site id is not set. ``remaining`` bounds a fetch of the document."""
     site_id = require_site_id(session.config.site_id)
     allowed_api_document(session, url, remaining)
-    return {"Authorization": bearer_header(session), "SU-SiteId": site_id,
-            "HC-API-Version": session.config.api_version}
+    return {"Authorization": bearer_header(session), "SU-SiteId": site_id, "HC-API-Version": session.config.api_version}
 
 
 def _allowed_now(session: HealthcodeSession, url: str) -> bool:

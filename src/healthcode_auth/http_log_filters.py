@@ -18,11 +18,23 @@ import re
 _LOGGED_URL = re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.-]*://)(?:[^\s/?#\"@]*@)?([^\s/?#\"'<>@]*)[^\s\"]*")
 _HTTPX_REQUEST = 'HTTP Request: %s %s "%s %d %s"'  # httpx's INFO line: method, URL, version, status, reason
 _PATH = re.compile(r"(?<![\w/.:])/[^\s\"]*")  # a path (and query) standing alone, as urllib3 logs it
-URLLIB3_LOGGERS = ("urllib3.connectionpool", "urllib3.connection", "urllib3.util.retry", "urllib3.poolmanager",
-                   "urllib3.response", "requests_oauthlib.oauth2_session")
+URLLIB3_LOGGERS = (
+    "urllib3.connectionpool",
+    "urllib3.connection",
+    "urllib3.util.retry",
+    "urllib3.poolmanager",
+    "urllib3.response",
+    "requests_oauthlib.oauth2_session",
+)
 _WORDS = re.compile(r"(?:[A-Za-z]+ +)*[A-Za-z]+(?= |$)")  # whole words only: never the start of a token
-HTTPCORE_LOGGERS = ("httpcore.connection", "httpcore.connection_pool", "httpcore.http11", "httpcore.http2",
-                    "httpcore.proxy", "httpcore.socks")
+HTTPCORE_LOGGERS = (
+    "httpcore.connection",
+    "httpcore.connection_pool",
+    "httpcore.http11",
+    "httpcore.http2",
+    "httpcore.proxy",
+    "httpcore.socks",
+)
 
 
 class _OnlyWhatIsSafe(logging.Filter):

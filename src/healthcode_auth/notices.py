@@ -60,8 +60,10 @@ def where_to_sign_in(config: HealthcodeConfig) -> str:
     """The portal where supervisors sign in, or the exact command (never a prepared sign-in link)."""
     if config.portal_url:
         return f"Sign in at {config.portal_url} (one button, then your Healthcode sign-in)."
-    return ("On a computer with a desktop and the robots' settings (their token store included), run: "
-            f"healthcode-auth login --client-id {config.client_id} --environment {config.environment}")
+    return (
+        "On a computer with a desktop and the robots' settings (their token store included), run: "
+        f"healthcode-auth login --client-id {config.client_id} --environment {config.environment}"
+    )
 
 
 def _robots(config: HealthcodeConfig) -> str:
@@ -77,43 +79,59 @@ def ends_at(config: HealthcodeConfig, token: Token) -> float | None:
 def reminder(config: HealthcodeConfig, ends: float, now: float) -> Notice:
     zone = config.zone
     ends_text = describe_when(ends, now, zone)
-    return Notice("reminder", f"Healthcode robots: sign in again by {ends_text.split(',')[0]}",
-                  f"The Healthcode authorisation of the robots {_robots(config)} ends {ends_text}, and cannot be "
-                  "renewed: a supervisor must sign in again before then, or the robots stop and wait.\n\n"
-                  f"{where_to_sign_in(config)}\n\nSigning in before the end replaces the authorisation at once: the "
-                  "robots go on without a gap.")
+    return Notice(
+        "reminder",
+        f"Healthcode robots: sign in again by {ends_text.split(',')[0]}",
+        f"The Healthcode authorisation of the robots {_robots(config)} ends {ends_text}, and cannot be "
+        "renewed: a supervisor must sign in again before then, or the robots stop and wait.\n\n"
+        f"{where_to_sign_in(config)}\n\nSigning in before the end replaces the authorisation at once: the "
+        "robots go on without a gap.",
+    )
 
 
 def waiting(config: HealthcodeConfig, since: float, now: float, wait: float) -> Notice:
-    return Notice("waiting", "Healthcode robots are waiting for a supervisor",
-                  f"The robots {_robots(config)} have no valid Healthcode authorisation and are waiting for a "
-                  f"supervisor to sign in (since {describe_when(since, now, config.zone)}; they wait up to "
-                  f"{describe_duration(wait)}).\n\n{where_to_sign_in(config)}")
+    return Notice(
+        "waiting",
+        "Healthcode robots are waiting for a supervisor",
+        f"The robots {_robots(config)} have no valid Healthcode authorisation and are waiting for a "
+        f"supervisor to sign in (since {describe_when(since, now, config.zone)}; they wait up to "
+        f"{describe_duration(wait)}).\n\n{where_to_sign_in(config)}",
+    )
 
 
 def escalation(config: HealthcodeConfig, since: float, now: float) -> Notice:
-    return Notice("escalation", "Still waiting: Healthcode robots need a supervisor",
-                  f"Nobody has signed in for the robots {_robots(config)}: they have been waiting since "
-                  f"{describe_when(since, now, config.zone)}. Please ask a supervisor with a Healthcode account to "
-                  f"sign in.\n\n{where_to_sign_in(config)}")
+    return Notice(
+        "escalation",
+        "Still waiting: Healthcode robots need a supervisor",
+        f"Nobody has signed in for the robots {_robots(config)}: they have been waiting since "
+        f"{describe_when(since, now, config.zone)}. Please ask a supervisor with a Healthcode account to "
+        f"sign in.\n\n{where_to_sign_in(config)}",
+    )
 
 
 def authorised(config: HealthcodeConfig, token: Token, now: float) -> Notice:
     end = ends_at(config, token)
     ends = describe_when(end, now, config.zone) if end is not None else "when the SSO says"
-    return Notice("authorised", "Healthcode robots authorised",
-                  f"{_who(token, start=True)} authorised the robots {_robots(config)} "
-                  f"{describe_when(now, now, config.zone)}. "
-                  f"The authorisation ends {ends}.\n\nTo withdraw it: healthcode-auth logout"
-                  + (f", or the portal at {config.portal_url}" if config.portal_url else "") + ".")
+    return Notice(
+        "authorised",
+        "Healthcode robots authorised",
+        f"{_who(token, start=True)} authorised the robots {_robots(config)} "
+        f"{describe_when(now, now, config.zone)}. "
+        f"The authorisation ends {ends}.\n\nTo withdraw it: healthcode-auth logout"
+        + (f", or the portal at {config.portal_url}" if config.portal_url else "")
+        + ".",
+    )
 
 
 def signed_out(config: HealthcodeConfig, token: Token | None, by: str, now: float) -> Notice:
-    return Notice("signed-out", "Healthcode robots signed out",
-                  f"The Healthcode authorisation of the robots {_robots(config)}"
-                  + (f", given by {_who(token)}," if token is not None else "")
-                  + f" was withdrawn {describe_when(now, now, config.zone)} by {escaped(by, 100)}. The robots stop "
-                  f"until a supervisor signs in again.\n\n{where_to_sign_in(config)}")
+    return Notice(
+        "signed-out",
+        "Healthcode robots signed out",
+        f"The Healthcode authorisation of the robots {_robots(config)}"
+        + (f", given by {_who(token)}," if token is not None else "")
+        + f" was withdrawn {describe_when(now, now, config.zone)} by {escaped(by, 100)}. The robots stop "
+        f"until a supervisor signs in again.\n\n{where_to_sign_in(config)}",
+    )
 
 
 def _who(token: Token, *, start: bool = False) -> str:
@@ -122,8 +140,13 @@ def _who(token: Token, *, start: bool = False) -> str:
     return who[0].upper() + who[1:] if start else who
 
 
-def send(urls: Sequence[str], notice: Notice, *, deadline: float = SEND_DEADLINE,
-         on_outcome: Callable[[int, bool], None] | None = None) -> Delivery:
+def send(
+    urls: Sequence[str],
+    notice: Notice,
+    *,
+    deadline: float = SEND_DEADLINE,
+    on_outcome: Callable[[int, bool], None] | None = None,
+) -> Delivery:
     """Send ``notice`` to every Apprise URL, each on its own (one that is down or slow neither holds
     back nor hides the others); say which took it. ``deadline`` bounds them all together;
     ``on_outcome(index, delivered)`` is called for each address the moment its service answered
@@ -135,8 +158,12 @@ def send(urls: Sequence[str], notice: Notice, *, deadline: float = SEND_DEADLINE
         register_notify_secrets(url)
     outcomes: list[str | None] = [None] * len(urls)  # None: no answer yet; "": delivered; else why not
     said = _Said(len(urls))
-    workers = [threading.Thread(target=_send, args=(url, notice, outcomes, number, said, on_outcome),
-                                name="healthcode-notice", daemon=True) for number, url in enumerate(urls)]
+    workers = [
+        threading.Thread(
+            target=_send, args=(url, notice, outcomes, number, said, on_outcome), name="healthcode-notice", daemon=True
+        )
+        for number, url in enumerate(urls)
+    ]
     end = time.monotonic() + deadline
     try:
         import apprise
@@ -157,8 +184,12 @@ def send(urls: Sequence[str], notice: Notice, *, deadline: float = SEND_DEADLINE
     reached = tuple(outcome == "" for outcome in outcomes)
     reason = "; ".join(reasons)
     if reason:
-        log.warning("The '%s' notice could not be delivered%s: %s", notice.kind,
-                    f" to {reached.count(False)} of {len(urls)} addresses" if len(urls) > 1 else "", reason)
+        log.warning(
+            "The '%s' notice could not be delivered%s: %s",
+            notice.kind,
+            f" to {reached.count(False)} of {len(urls)} addresses" if len(urls) > 1 else "",
+            reason,
+        )
     return Delivery(not reason, reason, reached)
 
 
@@ -192,8 +223,14 @@ class _Said(logging.Handler):
         return _said("\n".join(self.lines[number]))
 
 
-def _send(url: str, notice: Notice, outcomes: list[str | None], number: int, said: _Said,
-          on_outcome: Callable[[int, bool], None] | None) -> None:
+def _send(
+    url: str,
+    notice: Notice,
+    outcomes: list[str | None],
+    number: int,
+    said: _Said,
+    on_outcome: Callable[[int, bool], None] | None,
+) -> None:
     _ADDRESS.set((id(said), number))
     _deliver(url, notice, outcomes, number, said)
     if on_outcome is not None:

@@ -42,15 +42,18 @@ class HealthcodeOAuth2Session(OAuth2Session):  # type: ignore[misc]  # requests-
         REDACTOR.install()  # requests-oauthlib logs the token at DEBUG: masked
         install_log_filters()  # urllib3 logs each request line (an id, a patient's name) at DEBUG: no path
 
-    def request(self, method: str, url: str, data: Any = None, headers: Any = None, withhold_token: bool = False,
-                **kwargs: Any) -> requests.Response:
+    def request(
+        self, method: str, url: str, data: Any = None, headers: Any = None, withhold_token: bool = False, **kwargs: Any
+    ) -> requests.Response:
         target = _prepared_url(url)  # where requests will really connect: checked, not the text given
         parts = split_url(target)
         scheme = parts.scheme.lower() if parts is not None else ""
         if scheme != "https" and not (scheme == "http" and parts is not None and is_loopback_host(parts.hostname)):
             host = (parts.hostname if parts is not None else None) or "a URL without a host"
-            raise TransportError(f"Refusing to send the Healthcode token to {escaped(host, 100)!r} over plain http: "
-                                 "use https (plain http only to this machine, for the sandbox).")
+            raise TransportError(
+                f"Refusing to send the Healthcode token to {escaped(host, 100)!r} over plain http: "
+                "use https (plain http only to this machine, for the sandbox)."
+            )
         if withhold_token:
             return requests.Session.request(self, method, url, data=data, headers=headers, **kwargs)
         site_id = require_site_id(self._healthcode.config.site_id)
@@ -84,6 +87,8 @@ def _prepared_url(url: str) -> str:
     try:
         prepared.prepare_url(url, None)
     except (requests.RequestException, ValueError, UnicodeError) as error:
-        raise ApiArgumentError(f"requests cannot send to this URL ({type(error).__name__}): take the API's URL "
-                               "from the API discovery document (Get Healthcode API Endpoint).") from None
+        raise ApiArgumentError(
+            f"requests cannot send to this URL ({type(error).__name__}): take the API's URL "
+            "from the API discovery document (Get Healthcode API Endpoint)."
+        ) from None
     return str(prepared.url)

@@ -29,15 +29,32 @@ MASK = "<secret>"
 # Loggers of the libraries that see requests to the SSO and to Healthcode's APIs. A filter on a
 # logger does not apply to its children's records, so the loggers are named one by one.
 GUARDED_LOGGERS = (
-    "httpx", "httpcore.connection", "httpcore.connection_pool", "httpcore.http11", "httpcore.http2",
-    "httpcore.proxy", "httpcore.socks", "urllib3.connectionpool", "urllib3.connection", "urllib3.response",
-    "requests_oauthlib.oauth2_session", "requests_oauthlib.oauth2_auth", "oauthlib.oauth2.rfc6749.parameters",
-    "oauthlib.oauth2.rfc6749.clients.base", "hpack.hpack", "apprise",
+    "httpx",
+    "httpcore.connection",
+    "httpcore.connection_pool",
+    "httpcore.http11",
+    "httpcore.http2",
+    "httpcore.proxy",
+    "httpcore.socks",
+    "urllib3.connectionpool",
+    "urllib3.connection",
+    "urllib3.response",
+    "requests_oauthlib.oauth2_session",
+    "requests_oauthlib.oauth2_auth",
+    "oauthlib.oauth2.rfc6749.parameters",
+    "oauthlib.oauth2.rfc6749.clients.base",
+    "hpack.hpack",
+    "apprise",
 )
 MIN_SECRET_LENGTH = 8
 # Environment variables that may carry a secret: never handed to a child process.
-SECRET_VARIABLES = ("HEALTHCODE_CLIENT_SECRET", "HEALTHCODE_CACHE_KEY", "HEALTHCODE_TOKEN_CACHE", "HEALTHCODE_NOTIFY",
-                    "HEALTHCODE_NOTIFY_ESCALATION")
+SECRET_VARIABLES = (
+    "HEALTHCODE_CLIENT_SECRET",
+    "HEALTHCODE_CACHE_KEY",
+    "HEALTHCODE_TOKEN_CACHE",
+    "HEALTHCODE_NOTIFY",
+    "HEALTHCODE_NOTIFY_ESCALATION",
+)
 # Characters that no spelling changes (RFC 3986 unreserved): a run of them is in every spelling.
 _UNCHANGED_RUN = re.compile(r"[A-Za-z0-9_.~-]+")
 MIN_PROBE_LENGTH = 6
@@ -50,9 +67,18 @@ def spellings(secret: str) -> tuple[str, ...]:
     character, or all but ``/`` as in a path); form-encoded; HTML-escaped; XML-escaped as Robot
     Framework writes output.xml (text and attributes); JSON-escaped; in a Python ``repr`` (how Robot
     logs lists and dictionaries)."""
-    forms = {secret, quote(secret, safe=""), quote(secret), quote_plus(secret), _escape(secret, _MARKUP),
-             _escape(secret, (*_MARKUP, ('"', "&quot;"), ("'", "&#x27;"))), _escape(secret, _ATTRIBUTE),
-             json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1], repr(secret)[1:-1]}
+    forms = {
+        secret,
+        quote(secret, safe=""),
+        quote(secret),
+        quote_plus(secret),
+        _escape(secret, _MARKUP),
+        _escape(secret, (*_MARKUP, ('"', "&quot;"), ("'", "&#x27;"))),
+        _escape(secret, _ATTRIBUTE),
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        repr(secret)[1:-1],
+    }
     return tuple(sorted(forms, key=lambda form: (-len(form), form)))
 
 
@@ -86,8 +112,9 @@ class KnownSecrets:
         ordered = sorted(unique, key=lambda group: (-len(group[0]), group))
         self._groups = tuple(ordered)
         self._checks = tuple(check for group in ordered for check in _checks(group))
-        self._spellings = tuple(sorted({form for group in ordered for form in group},
-                                       key=lambda form: (-len(form), form)))
+        self._spellings = tuple(
+            sorted({form for group in ordered for form in group}, key=lambda form: (-len(form), form))
+        )
 
     def adding(self, groups: Iterable[tuple[str, ...]]) -> KnownSecrets:
         """A new set with these secrets (each a tuple of spellings, longest first) added."""

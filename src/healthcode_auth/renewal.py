@@ -85,11 +85,13 @@ class Outcome:
 
 def _same_pair(stored: StoredAuthorisation, ours: StoredAuthorisation) -> bool:
     return (stored.token.access_token, stored.token.refresh_token, stored.verified) == (
-        ours.token.access_token, ours.token.refresh_token, ours.verified)
+        ours.token.access_token,
+        ours.token.refresh_token,
+        ours.verified,
+    )
 
 
-def hand_over(store: TokenStore, entry: StoredAuthorisation, expected: int | None, *,
-              retry: bool = True) -> Outcome:
+def hand_over(store: TokenStore, entry: StoredAuthorisation, expected: int | None, *, retry: bool = True) -> Outcome:
     """Write ``entry`` over version ``expected`` (None: over nothing), as the module says."""
     delays = RETRY_DELAYS if retry else ()
     for delay in (*delays, None):
@@ -99,14 +101,20 @@ def hand_over(store: TokenStore, entry: StoredAuthorisation, expected: int | Non
                 return Outcome(version=version)
             current = store.load(entry.key)
         except StoreUnreadableError as error:
-            log.warning("The renewed Healthcode token is kept in memory, and written when the token store can be "
-                        "read again: %s", error)
+            log.warning(
+                "The renewed Healthcode token is kept in memory, and written when the token store can be "
+                "read again: %s",
+                error,
+            )
             return Outcome(pending=True)
         except StoreError as error:
             if delay is None:
-                log.warning("The renewed Healthcode token is kept in memory for now: the token store %s could not "
-                            "take it (%s). It is tried again at every later use, and when this robot ends.",
-                            store.description, error)
+                log.warning(
+                    "The renewed Healthcode token is kept in memory for now: the token store %s could not "
+                    "take it (%s). It is tried again at every later use, and when this robot ends.",
+                    store.description,
+                    error,
+                )
                 return Outcome(pending=True)
             time.sleep(delay)
             continue
@@ -116,9 +124,13 @@ def hand_over(store: TokenStore, entry: StoredAuthorisation, expected: int | Non
             return Outcome(version=current.version)  # an earlier try had landed after all (it timed out)
         if expected is None or current.version > expected:
             return Outcome(newer=current)
-        log.warning("The token store %s holds version %s of the authorisation where this robot expected a newer "
-                    "one than %s: it is not used, and the renewed token is kept in memory.", store.description,
-                    current.version, expected)
+        log.warning(
+            "The token store %s holds version %s of the authorisation where this robot expected a newer "
+            "one than %s: it is not used, and the renewed token is kept in memory.",
+            store.description,
+            current.version,
+            expected,
+        )
         return Outcome(pending=True)
     raise AssertionError("unreachable")  # pragma: no cover
 
@@ -176,9 +188,12 @@ class RenewalSteps:
             if self._state.refused_at is not None:
                 raise ReauthorisationRequiredError(
                     f"Supervisor re-authorisation required: the SSO server refused to renew the authorisation "
-                    f"at {local_time(self._state.refused_at)}. {self.sign_in_hint}.")
-            raise NoValidTokenError(f"The Healthcode access token has expired (or will within the expiry "
-                                    f"margin) and there is no refresh token to renew it. {self.sign_in_hint}.")
+                    f"at {local_time(self._state.refused_at)}. {self.sign_in_hint}."
+                )
+            raise NoValidTokenError(
+                f"The Healthcode access token has expired (or will within the expiry "
+                f"margin) and there is no refresh token to renew it. {self.sign_in_hint}."
+            )
         writable = self._prepare_store()  # before the (perhaps rotating) refresh token is spent
         try:
             answer = self.client.request_refresh(token.refresh_token)
@@ -192,16 +207,20 @@ class RenewalSteps:
         # It is stored at once, due whatever any clock says and never handed out, before anything
         # else can fail (renewal.py); then verified, and stored again as valid.
         REDACTOR.add(answer.access_token, answer.refresh_token)
-        held = dataclasses.replace(answer, expires_at=0.0, expires_in=None, supervisor=token.supervisor,
-                                   supervisor_name=token.supervisor_name)
+        held = dataclasses.replace(
+            answer, expires_at=0.0, expires_in=None, supervisor=token.supervisor, supervisor_name=token.supervisor_name
+        )
         expected = self._hand_over(held, None if stored is None else stored.version, writable, verified=False)
         if self._state.token is not held:
             return self._newer_one()
         try:
             renewed = self.client.verify(answer)
         except HealthcodeAuthError as error:
-            log.warning("The SSO renewed the Healthcode authorisation, but the new access token could not be used "
-                        "(%s). The new refresh token is kept, so the next renewal can try again.", error)
+            log.warning(
+                "The SSO renewed the Healthcode authorisation, but the new access token could not be used "
+                "(%s). The new refresh token is kept, so the next renewal can try again.",
+                error,
+            )
             raise
         self._hand_over(renewed, expected, writable)
         if self._state.token is not renewed:
@@ -214,8 +233,10 @@ class RenewalSteps:
         token = self._state.token
         if token is not None and self.status(token) is TokenStatus.VALID:
             return token
-        raise NoValidTokenError("Another robot stored a newer Healthcode authorisation while this one renewed, and "
-                                "it is not valid yet: try again.")
+        raise NoValidTokenError(
+            "Another robot stored a newer Healthcode authorisation while this one renewed, and "
+            "it is not valid yet: try again."
+        )
 
     def _refused(self, token: Token, stored: Versioned | None, error: InvalidGrantError) -> Token:
         """The SSO refused the refresh token. The entry is not removed: a renewer whose lock lease
@@ -232,13 +253,15 @@ class RenewalSteps:
                 log.warning("Could not note the refused renewal in the token store: %s", store_error)
                 newer = None
             if newer is not None and self.status(newer.entry.token) is TokenStatus.VALID:
-                log.info("The refresh token was refused, but another robot stored a newer authorisation "
-                         "meanwhile: using it.")
+                log.info(
+                    "The refresh token was refused, but another robot stored a newer authorisation meanwhile: using it."
+                )
                 return self._adopt(newer)
         self._record("renewal-refused", token)
         raise ReauthorisationRequiredError(
             f"Supervisor re-authorisation required: the SSO server refused to renew the token "
-            f"({error.error}). {self.sign_in_hint}.") from None
+            f"({error.error}). {self.sign_in_hint}."
+        ) from None
 
     def _hand_over(self, token: Token, expected: int | None, writable: bool, *, verified: bool = True) -> int | None:
         """Make ``token`` this session's and store it over version ``expected`` (renewal.py says how
@@ -256,15 +279,19 @@ class RenewalSteps:
             self._flush_at_exit()
             return expected
         if outcome.newer is not None:
-            log.info("Another robot or a supervisor stored a newer Healthcode authorisation while this robot "
-                     "renewed it: using the newer one.")
+            log.info(
+                "Another robot or a supervisor stored a newer Healthcode authorisation while this robot "
+                "renewed it: using the newer one."
+            )
             self._adopt(outcome.newer)
             return expected
         self._state = SessionState()
         with contextlib.suppress(HealthcodeAuthError):
             self.client.revoke(token)
-        raise SignedOutError(f"The Healthcode authorisation was removed from the token cache (signed out) while "
-                             f"this robot renewed it; the renewed token was revoked. {self.sign_in_hint}.")
+        raise SignedOutError(
+            f"The Healthcode authorisation was removed from the token cache (signed out) while "
+            f"this robot renewed it; the renewed token was revoked. {self.sign_in_hint}."
+        )
 
     def _retry_pending(self) -> None:
         """A renewed pair the store could not take before: try it once more (under the lock held)."""
@@ -294,5 +321,6 @@ def _retry_at_exit(session: weakref.ReferenceType[RenewalSteps]) -> None:
 
 
 def kept_in_memory(error: StoreError) -> None:
-    log.warning("The Healthcode token is kept in memory for this run only; the token cache cannot be written: %s",
-                error)
+    log.warning(
+        "The Healthcode token is kept in memory for this run only; the token cache cannot be written: %s", error
+    )

@@ -59,11 +59,18 @@ if TYPE_CHECKING:  # what only a sign-in, a renewal, a wait or a notice needs is
 DEFAULT_SIGN_IN_HINT = "A supervisor must sign in first"
 log = logging.getLogger("healthcode_auth")
 
+
 class HealthcodeSession(RenewalSteps):
     """One bot's authorisation, in memory and optionally in a shared token store; thread-safe."""
 
-    def __init__(self, client: HealthcodeAuthClient | HealthcodeConfig, *, store: TokenStore | None = None,
-                 sign_in_hint: str = DEFAULT_SIGN_IN_HINT, metadata: ProviderMetadata | None = None) -> None:
+    def __init__(
+        self,
+        client: HealthcodeAuthClient | HealthcodeConfig,
+        *,
+        store: TokenStore | None = None,
+        sign_in_hint: str = DEFAULT_SIGN_IN_HINT,
+        metadata: ProviderMetadata | None = None,
+    ) -> None:
         """``client`` is the client to sign in with, or just its configuration: the client (and the HTTP
         stack behind it, given ``metadata`` or the stored document) is then made when a request is
         first needed, so a robot that finds a valid token in the store never loads it."""
@@ -90,8 +97,12 @@ class HealthcodeSession(RenewalSteps):
     def from_config(cls, config: HealthcodeConfig, **options: Any) -> HealthcodeSession:
         """A session with the configuration's client and token store (``options`` as for the class); a
         robot waits for another's renewal no longer than that can take (:func:`renewal_time_bound`)."""
-        store = open_store(config.token_cache, lock_timeout=renewal_time_bound(config.timeout),
-                           timeout=config.timeout, ca_bundle=config.ca_bundle)
+        store = open_store(
+            config.token_cache,
+            lock_timeout=renewal_time_bound(config.timeout),
+            timeout=config.timeout,
+            ca_bundle=config.ca_bundle,
+        )
         return cls(config, store=store, **options)
 
     @property
@@ -172,8 +183,9 @@ class HealthcodeSession(RenewalSteps):
         with self._lock:
             sign_in = self._state.sign_in
             if sign_in is None:
-                raise SignInError("There is no sign-in in progress to complete. Open the Healthcode "
-                                  "sign-in page first.")
+                raise SignInError(
+                    "There is no sign-in in progress to complete. Open the Healthcode sign-in page first."
+                )
             self._state.sign_in = None  # a sign-in's redirect is accepted once, right or wrong
             code = parse_redirect(redirect_url, sign_in)
             REDACTOR.add(code.code)
@@ -208,21 +220,23 @@ class HealthcodeSession(RenewalSteps):
                     raise
                 if said is None or time.monotonic() - said >= PROGRESS_EVERY:
                     said = time.monotonic()
-                    self.on_wait(f"The token store did not answer ({first_line(error, 300)}); trying again for "
-                                 f"{describe_duration(deadline - said)} more, the rest of the wait for a supervisor.")
+                    self.on_wait(
+                        f"The token store did not answer ({first_line(error, 300)}); trying again for "
+                        f"{describe_duration(deadline - said)} more, the rest of the wait for a supervisor."
+                    )
                 time.sleep(pause)
 
     def _wait_for_sign_in(self, limit: float, deadline: float, error: NoValidTokenError) -> Token:
         from .daily_cycle import wait_for_sign_in
 
         assert self.store is not None
-        waited = wait_for_sign_in(self.store, self.key, self.config, limit, self._valid_stored, self.on_wait,
-                                  deadline)
+        waited = wait_for_sign_in(self.store, self.key, self.config, limit, self._valid_stored, self.on_wait, deadline)
         if waited.token is not None:
             self.on_wait(f"A supervisor signed in ({escaped(waited.token.supervisor or 'supervisor', 100)}): going on.")
             return waited.token
-        raise type(error)(f"{error} Waited {describe_duration(waited.waited)} for a supervisor to sign in; "
-                          f"{waited.told}.")
+        raise type(error)(
+            f"{error} Waited {describe_duration(waited.waited)} for a supervisor to sign in; {waited.told}."
+        )
 
     def _valid_stored(self, stored: Versioned | None) -> Token | None:
         """The stored authorisation, adopted, when it is valid for this robot; else None."""
@@ -260,8 +274,10 @@ class HealthcodeSession(RenewalSteps):
                 if stored is None and token is not None:
                     # Removed since this robot read it (healthcode-auth logout): do not renew it back.
                     self._state = SessionState()
-                    raise SignedOutError(f"The Healthcode authorisation was removed from the token cache "
-                                         f"(signed out). {self.sign_in_hint}.")
+                    raise SignedOutError(
+                        f"The Healthcode authorisation was removed from the token cache "
+                        f"(signed out). {self.sign_in_hint}."
+                    )
                 if stored is not None:
                     token = self._adopt(stored)
                     if self.status(token) is TokenStatus.VALID:
@@ -289,8 +305,10 @@ class HealthcodeSession(RenewalSteps):
                 if stored is None:
                     return token
                 if not self.store.remove(self.key, stored.version):
-                    raise StoreError(f"The authorisation in {self.store.description} changed while it was being "
-                                     "removed (a robot renewed it, or a supervisor signed in). Run it again.")
+                    raise StoreError(
+                        f"The authorisation in {self.store.description} changed while it was being "
+                        "removed (a robot renewed it, or a supervisor signed in). Run it again."
+                    )
             self._record("signed-out", stored.entry.token)
             if self.config.notify:
                 from . import notices
@@ -322,12 +340,15 @@ class HealthcodeSession(RenewalSteps):
         entry = stored.entry
         token = entry.token
         if self.status(token) is TokenStatus.VALID:
-            problem = entry.mismatch(client_id=self.config.client_id, discovery_url=self.config.discovery_url,
-                                     audience=self.config.audience)
+            problem = entry.mismatch(
+                client_id=self.config.client_id, discovery_url=self.config.discovery_url, audience=self.config.audience
+            )
             if problem:
-                raise SettingsMismatchError(f"The stored Healthcode authorisation is not used: {problem}. Check "
-                                            f"that setting; if it is right, {self.sign_in_hint[0].lower()}"
-                                            f"{self.sign_in_hint[1:]}.")
+                raise SettingsMismatchError(
+                    f"The stored Healthcode authorisation is not used: {problem}. Check "
+                    f"that setting; if it is right, {self.sign_in_hint[0].lower()}"
+                    f"{self.sign_in_hint[1:]}."
+                )
         if stored.refused_at is not None:
             token = dataclasses.replace(token, refresh_token=None)  # nobody renews with it again
         if not entry.verified:
@@ -367,9 +388,11 @@ class HealthcodeSession(RenewalSteps):
                 kept_in_memory(error)
             else:
                 if not kept:
-                    log.warning("The new Healthcode token is kept for this run only: the entry in %s changed while "
-                                "it was being stored. Sign in again if robots elsewhere need it.",
-                                self.store.description)
+                    log.warning(
+                        "The new Healthcode token is kept for this run only: the entry in %s changed while "
+                        "it was being stored. Sign in again if robots elsewhere need it.",
+                        self.store.description,
+                    )
         self._record("signed-in", token)
         if self.config.notify:
             from . import notices
@@ -395,8 +418,14 @@ class HealthcodeSession(RenewalSteps):
         it was verified for as nothing, and is never handed out)."""
         metadata = self.client.metadata
         api_discovery, api_source = self.api_discovery.stored_form()
-        return StoredAuthorisation.received(self.config.discovery_url, self.config.client_id, token,
-                                            claims_of(token.access_token) if verified else {},
-                                            discovery=metadata.to_dict(), discovery_source=metadata.discovery_url,
-                                            verified=verified, api_discovery=api_discovery,
-                                            api_discovery_source=api_source)
+        return StoredAuthorisation.received(
+            self.config.discovery_url,
+            self.config.client_id,
+            token,
+            claims_of(token.access_token) if verified else {},
+            discovery=metadata.to_dict(),
+            discovery_source=metadata.discovery_url,
+            verified=verified,
+            api_discovery=api_discovery,
+            api_discovery_source=api_source,
+        )

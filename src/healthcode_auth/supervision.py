@@ -18,15 +18,22 @@ from .errors import SupervisorNotAllowedError, escaped
 from .protocol.token import Token
 
 
-def supervision_event(event: str, token: Token | None, config: HealthcodeConfig,
-                      describe_actor: Callable[[], Mapping[str, str]]) -> dict[str, str]:
+def supervision_event(
+    event: str, token: Token | None, config: HealthcodeConfig, describe_actor: Callable[[], Mapping[str, str]]
+) -> dict[str, str]:
     """The record of ``event`` (signed-in, renewed, renewal-refused, signed-out, refused) for ``token``."""
     import platform  # here: a robot that records nothing (a cached token) never loads it
 
-    entry = {"time": datetime.now(timezone.utc).isoformat(timespec="seconds"), "event": event,
-             "environment": config.environment, "client_id": config.client_id,
-             "supervisor": (token.supervisor if token else None) or "(unknown)", "machine": platform.node(),
-             "user": _os_user(), **_actor(describe_actor)}
+    entry = {
+        "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "event": event,
+        "environment": config.environment,
+        "client_id": config.client_id,
+        "supervisor": (token.supervisor if token else None) or "(unknown)",
+        "machine": platform.node(),
+        "user": _os_user(),
+        **_actor(describe_actor),
+    }
     if token is not None and token.supervisor_name:
         entry["supervisor_name"] = token.supervisor_name
     return entry
@@ -60,7 +67,10 @@ def check_supervisor(config: HealthcodeConfig, claims: Mapping[str, Any] | None)
             "The access token could not be verified (it is not a JWT, or the SSO publishes no key set), so it cannot "
             f"prove who signed in, and only the accounts in the supervisors setting may authorise the robots of "
             f"{escaped(config.display_name, 100)}: nothing was stored. Remove the supervisors setting to let any "
-            "account the SSO accepts authorise them.", "", claim)
+            "account the SSO accepts authorise them.",
+            "",
+            claim,
+        )
     value = claims.get(claim)
     account = value if isinstance(value, str) else "" if value is None else json.dumps(value)[:256]
     if not isinstance(value, str) or account not in config.supervisors:  # a number or list never matches text
@@ -69,4 +79,7 @@ def check_supervisor(config: HealthcodeConfig, claims: Mapping[str, Any] | None)
             f"The account that signed in ({shown}) may not authorise the robots of {escaped(config.display_name, 100)} "
             f"in {config.environment}: nothing was stored. If it should, add it to the supervisors setting "
             f"(HEALTHCODE_SUPERVISORS, matched against the token's '{claim}' claim); otherwise ask a supervisor on "
-            "the list to sign in.", account, claim)
+            "the list to sign in.",
+            account,
+            claim,
+        )

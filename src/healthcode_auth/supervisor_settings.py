@@ -39,27 +39,53 @@ def check_supervisors(value: object, values: Mapping[str, Any]) -> object:
     else:
         raise _error("supervisors", "give the accounts allowed to authorise the robots, separated by commas")
     if len(items) > MAX_SUPERVISORS or not all(_ACCOUNT.fullmatch(item) for item in items):
-        raise _error("supervisors", f"give at most {MAX_SUPERVISORS} account ids (the '{values.get('supervisor_claim')}"
-                                    "' claim of their tokens, as the refusal message shows it), separated by "
-                                    "commas, each without spaces or control characters")
+        raise _error(
+            "supervisors",
+            f"give at most {MAX_SUPERVISORS} account ids (the '{values.get('supervisor_claim')}"
+            "' claim of their tokens, as the refusal message shows it), separated by "
+            "commas, each without spaces or control characters",
+        )
     if values.get("verify_access_token") == "never":
-        raise _error("supervisors", "checking who signed in needs verified tokens: set verify_access_token to "
-                                    "'auto' or 'always' (it is 'never')")
+        raise _error(
+            "supervisors",
+            "checking who signed in needs verified tokens: set verify_access_token to "
+            "'auto' or 'always' (it is 'never')",
+        )
     return tuple(dict.fromkeys(items))
 
 
 # OpenID Connect's profile claims: the person signing in may change them, so they prove nobody.
-EDITABLE_CLAIMS = frozenset({"name", "given_name", "family_name", "middle_name", "nickname", "profile", "picture",
-                             "website", "gender", "birthdate", "zoneinfo", "locale"})
+EDITABLE_CLAIMS = frozenset(
+    {
+        "name",
+        "given_name",
+        "family_name",
+        "middle_name",
+        "nickname",
+        "profile",
+        "picture",
+        "website",
+        "gender",
+        "birthdate",
+        "zoneinfo",
+        "locale",
+    }
+)
 
 
 def check_supervisor_claim(value: object, _: Mapping[str, Any]) -> object:
     if not isinstance(value, str) or not _CLAIM.fullmatch(value.strip()):
-        raise _error("supervisor_claim", "give the name of the access token's claim that names the account, such "
-                                         "as 'sub' (the default), 'email' or 'preferred_username'")
+        raise _error(
+            "supervisor_claim",
+            "give the name of the access token's claim that names the account, such "
+            "as 'sub' (the default), 'email' or 'preferred_username'",
+        )
     if value.strip() in EDITABLE_CLAIMS:
-        raise _error("supervisor_claim", f"'{value.strip()}' is a claim the person signing in may change, so it "
-                                         "proves nobody: use 'sub' (the default), or an identifier the SSO sets")
+        raise _error(
+            "supervisor_claim",
+            f"'{value.strip()}' is a claim the person signing in may change, so it "
+            "proves nobody: use 'sub' (the default), or an identifier the SSO sets",
+        )
     return value.strip()
 
 

@@ -61,9 +61,11 @@ class Peer:
 
 
 SSO_PEER = Peer("The SSO server", "the environment setting", "an SSO answer")
-API_DISCOVERY_PEER = Peer("The server of the API discovery document", "the api_discovery setting "
-                          "(HEALTHCODE_API_DISCOVERY), or the environment it is derived from",
-                          "an API discovery document")
+API_DISCOVERY_PEER = Peer(
+    "The server of the API discovery document",
+    "the api_discovery setting (HEALTHCODE_API_DISCOVERY), or the environment it is derived from",
+    "an API discovery document",
+)
 API_PEER = Peer("Healthcode's API", "the API discovery document and the network", "an API answer")
 
 
@@ -141,8 +143,15 @@ class HttpTransport:
                 loop.run_until_complete(client.aclose())
         loop.close()
 
-    def get(self, url: str, what: str, accept: str = "application/json", *, remaining: float | None = None,
-            peer: Peer = SSO_PEER) -> HttpResponse:
+    def get(
+        self,
+        url: str,
+        what: str,
+        accept: str = "application/json",
+        *,
+        remaining: float | None = None,
+        peer: Peer = SSO_PEER,
+    ) -> HttpResponse:
         """GET ``url``; retries connection errors and 5xx answers while the deadline allows: the
         ``timeout`` setting, or ``remaining`` seconds when that is shorter (a fetch within an API call)."""
         budget = self.timeout if remaining is None else min(self.timeout, remaining)
@@ -150,21 +159,41 @@ class HttpTransport:
             raise self._late(what, shown_url(url), peer, budget)
         return self._run(self._get(url, what, accept, budget, peer), budget)
 
-    def post_form(self, url: str, what: str, data: Mapping[str, str],
-                  headers: Mapping[str, str]) -> HttpResponse:
+    def post_form(self, url: str, what: str, data: Mapping[str, str], headers: Mapping[str, str]) -> HttpResponse:
         """POST an ``application/x-www-form-urlencoded`` body once."""
         request = self._fetch("POST", url, what, data=dict(data), headers={"Accept": "application/json", **headers})
         return self._run(self._bounded(request, shown_url(url), what), self.timeout)
 
-    def send(self, method: str, url: str, what: str, *, remaining: float, headers: Mapping[str, str],
-             params: Mapping[str, str] | None = None, data: Mapping[str, str] | None = None,
-             content: bytes | None = None, limit: int = MAX_BODY_BYTES, shown: str | None = None) -> HttpResponse:
+    def send(
+        self,
+        method: str,
+        url: str,
+        what: str,
+        *,
+        remaining: float,
+        headers: Mapping[str, str],
+        params: Mapping[str, str] | None = None,
+        data: Mapping[str, str] | None = None,
+        content: bytes | None = None,
+        limit: int = MAX_BODY_BYTES,
+        shown: str | None = None,
+    ) -> HttpResponse:
         """One request (a Healthcode API's), never repeated, ending within ``remaining`` seconds, its body
         at most ``limit`` bytes. Messages show ``shown`` instead of the URL (a query string may carry
         patient data), and no redirect is followed: the caller decides where the headers may go."""
         where = shown or shown_url(url)
-        request = self._fetch(method, url, what, limit=limit, shown=where, peer=API_PEER, headers=dict(headers),
-                              params=params, data=data, content=content)
+        request = self._fetch(
+            method,
+            url,
+            what,
+            limit=limit,
+            shown=where,
+            peer=API_PEER,
+            headers=dict(headers),
+            params=params,
+            data=data,
+            content=content,
+        )
         return self._run(self._bounded(request, where, what, remaining, API_PEER), remaining)
 
     def _run(self, coroutine: Coroutine[Any, Any, _T], deadline: float) -> _T:
@@ -186,14 +215,18 @@ class HttpTransport:
         try:
             return future.result(timeout=max(0.0, deadline) + WAIT_MARGIN)
         except concurrent.futures.CancelledError:
-            raise TransportError("A request to Healthcode was stopped: the library's HTTP client was closed while "
-                                 "it waited (the session was closed). Try again; a new client is made.") from None
+            raise TransportError(
+                "A request to Healthcode was stopped: the library's HTTP client was closed while "
+                "it waited (the session was closed). Try again; a new client is made."
+            ) from None
         except concurrent.futures.TimeoutError:
             if future.done():
                 raise
             future.cancel()
-            raise TransportError(f"A request to Healthcode did not end within {deadline:g} seconds and the library "
-                                 "stopped waiting for it. Try again; if it persists, report it.") from None
+            raise TransportError(
+                f"A request to Healthcode did not end within {deadline:g} seconds and the library "
+                "stopped waiting for it. Try again; if it persists, report it."
+            ) from None
         except BaseException:
             future.cancel()  # e.g. Ctrl+C while waiting: the request stops too
             raise
@@ -231,8 +264,14 @@ class HttpTransport:
         for delay in (*GET_RETRY_DELAYS, None):
             remaining = deadline - time.monotonic()
             try:
-                response = await self._bounded(self._fetch("GET", url, what, peer=peer, headers={"Accept": accept}),
-                                               where, what, remaining, peer, budget)
+                response = await self._bounded(
+                    self._fetch("GET", url, what, peer=peer, headers={"Accept": accept}),
+                    where,
+                    what,
+                    remaining,
+                    peer,
+                    budget,
+                )
             except TransportError:
                 if delay is None or deadline - time.monotonic() <= delay:
                     raise
@@ -242,9 +281,15 @@ class HttpTransport:
             await asyncio.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _bounded(self, request: Coroutine[Any, Any, HttpResponse], where: str, what: str,
-                       remaining: float | None = None, peer: Peer = SSO_PEER,
-                       budget: float | None = None) -> HttpResponse:
+    async def _bounded(
+        self,
+        request: Coroutine[Any, Any, HttpResponse],
+        where: str,
+        what: str,
+        remaining: float | None = None,
+        peer: Peer = SSO_PEER,
+        budget: float | None = None,
+    ) -> HttpResponse:
         try:
             return await asyncio.wait_for(request, max(0.0, self.timeout if remaining is None else remaining))
         except asyncio.TimeoutError:
@@ -252,13 +297,27 @@ class HttpTransport:
 
     def _late(self, what: str, where: str, peer: Peer, budget: float | None = None) -> TransportError:
         """The deadline's error: the timeout setting's, or ``budget``, what was left of an API call's."""
-        within = f"{self.timeout:g} seconds" if budget is None or budget >= self.timeout else \
-            f"the {max(0.0, round(budget, 1)):g} seconds left of the call's deadline"
-        return TransportError(f"The {what} at {where} did not answer within {within}. "
-                              f"{peer.server} may be slow or down; try again later or raise the timeout setting.")
+        within = (
+            f"{self.timeout:g} seconds"
+            if budget is None or budget >= self.timeout
+            else f"the {max(0.0, round(budget, 1)):g} seconds left of the call's deadline"
+        )
+        return TransportError(
+            f"The {what} at {where} did not answer within {within}. "
+            f"{peer.server} may be slow or down; try again later or raise the timeout setting."
+        )
 
-    async def _fetch(self, method: str, url: str, what: str, *, limit: int = MAX_BODY_BYTES, shown: str | None = None,
-                     peer: Peer = SSO_PEER, **kwargs: Any) -> HttpResponse:
+    async def _fetch(
+        self,
+        method: str,
+        url: str,
+        what: str,
+        *,
+        limit: int = MAX_BODY_BYTES,
+        shown: str | None = None,
+        peer: Peer = SSO_PEER,
+        **kwargs: Any,
+    ) -> HttpResponse:
         where = shown or shown_url(url)
         import httpx
 
@@ -268,9 +327,14 @@ class HttpTransport:
             # identity: the SSO's answers are small, and a compressed one could expand without bound
             # before a cap on decoded bytes applies (see _bounded_body).
             install_log_filters()
-            client = self._clients[loop] = httpx.AsyncClient(timeout=self.timeout, verify=tls_context(self.ca_bundle),
-                                             proxy=self.proxy, trust_env=True, follow_redirects=False,
-                                             headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"})
+            client = self._clients[loop] = httpx.AsyncClient(
+                timeout=self.timeout,
+                verify=tls_context(self.ca_bundle),
+                proxy=self.proxy,
+                trust_env=True,
+                follow_redirects=False,
+                headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"},
+            )
         try:
             async with client.stream(method, url, **kwargs) as response:
                 raw = bytearray()
@@ -278,33 +342,43 @@ class HttpTransport:
                     raw += chunk
                     if len(raw) > limit:
                         raise _too_large(what, where, limit, peer)
-                body = _bounded_body(bytes(raw), response.headers.get("content-encoding", ""), what, where, limit,
-                                     peer)
-                return HttpResponse(response.status_code, response.headers.get("content-type", ""),
-                                    body, dict(response.headers))
+                body = _bounded_body(bytes(raw), response.headers.get("content-encoding", ""), what, where, limit, peer)
+                return HttpResponse(
+                    response.status_code, response.headers.get("content-type", ""), body, dict(response.headers)
+                )
         except (TransportError, asyncio.TimeoutError):
             raise
         except httpx.TimeoutException:
             raise asyncio.TimeoutError from None  # reported by _bounded, as the deadline is
         except httpx.ProxyError as error:
-            raise TransportError(f"The proxy refused the connection to the {what} at {where} "
-                                 f"({_quoted(error)}). Check the proxy setting and HTTPS_PROXY.") from None
+            raise TransportError(
+                f"The proxy refused the connection to the {what} at {where} "
+                f"({_quoted(error)}). Check the proxy setting and HTTPS_PROXY."
+            ) from None
         except httpx.ConnectError as error:
-            raise TransportError(f"Could not connect to the {what} at {where}: {_quoted(error)}. "
-                                 + _connect_advice(error, peer)) from None
+            raise TransportError(
+                f"Could not connect to the {what} at {where}: {_quoted(error)}. " + _connect_advice(error, peer)
+            ) from None
         except httpx.ProtocolError as error:  # h11's message quotes the line it could not parse: the server's words
-            raise TransportError(f"The {what} at {where} answered what is not HTTP ({_protocol_problem(error)}). "
-                                 "Check the network and any proxy; if it persists, report it.") from None
+            raise TransportError(
+                f"The {what} at {where} answered what is not HTTP ({_protocol_problem(error)}). "
+                "Check the network and any proxy; if it persists, report it."
+            ) from None
         except httpx.HTTPError as error:
-            raise TransportError(f"The {what} at {where} failed: {_quoted(error)}. "
-                                 "Check the network and try again.") from None
+            raise TransportError(
+                f"The {what} at {where} failed: {_quoted(error)}. Check the network and try again."
+            ) from None
         except httpx.InvalidURL as error:  # not an HTTPError: a redirect's Location, or an address too long
-            raise TransportError(f"The {what} at {where} could not be called: an address in the request or in the "
-                                 f"answer's Location is not a usable URL ({_quoted(error)}). Check "
-                                 f"{peer.setting}; if it persists, report it.") from None
+            raise TransportError(
+                f"The {what} at {where} could not be called: an address in the request or in the "
+                f"answer's Location is not a usable URL ({_quoted(error)}). Check "
+                f"{peer.setting}; if it persists, report it."
+            ) from None
         except Exception as error:  # the last resort: whatever else the HTTP client raises is still ours to say
-            raise TransportError(f"The {what} at {where} failed unexpectedly ({type(error).__name__}). Check the "
-                                 "network and try again; if it persists, report it.") from None
+            raise TransportError(
+                f"The {what} at {where} failed unexpectedly ({type(error).__name__}). Check the "
+                "network and try again; if it persists, report it."
+            ) from None
 
 
 def _protocol_problem(error: Exception) -> str:
@@ -319,17 +393,21 @@ def _quoted(error: Exception) -> str:
 
 def _too_large(what: str, url: str, limit: int = MAX_BODY_BYTES, peer: Peer = SSO_PEER) -> TransportError:
     if limit != MAX_BODY_BYTES:
-        return TransportError(f"The {what} at {url} sent more than {limit} bytes, more than this library reads of "
-                              "one answer. Ask for less (filters, a smaller page count).")
-    return TransportError(f"The {what} at {url} sent more than {MAX_BODY_BYTES} bytes; this is not {peer.answer}. "
-                          f"Check {peer.setting}.")
+        return TransportError(
+            f"The {what} at {url} sent more than {limit} bytes, more than this library reads of "
+            "one answer. Ask for less (filters, a smaller page count)."
+        )
+    return TransportError(
+        f"The {what} at {url} sent more than {MAX_BODY_BYTES} bytes; this is not {peer.answer}. Check {peer.setting}."
+    )
 
 
 _KNOWN_CODINGS = frozenset({"gzip", "x-gzip", "deflate", "br", "zstd", "compress", "identity"})
 
 
-def _bounded_body(raw: bytes, encoding: str, what: str, url: str, limit: int = MAX_BODY_BYTES,
-                  peer: Peer = SSO_PEER) -> bytes:
+def _bounded_body(
+    raw: bytes, encoding: str, what: str, url: str, limit: int = MAX_BODY_BYTES, peer: Peer = SSO_PEER
+) -> bytes:
     """The body, decoded when a server compressed it although asked not to: never more than
     ``limit`` bytes of it, however far it would expand (zlib's ``max_length`` stops the inflation
     there; httpx's own decoders have no bound)."""
@@ -338,8 +416,10 @@ def _bounded_body(raw: bytes, encoding: str, what: str, url: str, limit: int = M
         return raw
     if codings not in (["gzip"], ["x-gzip"], ["deflate"]):
         shown = ", ".join(c if c in _KNOWN_CODINGS else "an unknown one" for c in codings)[:80]  # never its words
-        raise TransportError(f"The {what} at {url} answered with a content encoding this library does not read "
-                             f"({shown}). Check {peer.setting} and any proxy.")
+        raise TransportError(
+            f"The {what} at {url} answered with a content encoding this library does not read "
+            f"({shown}). Check {peer.setting} and any proxy."
+        )
     inflater = zlib.decompressobj(zlib.MAX_WBITS | 32)  # gzip or zlib, whichever the header says
     try:
         body = inflater.decompress(raw, limit + 1)
@@ -352,11 +432,15 @@ def _bounded_body(raw: bytes, encoding: str, what: str, url: str, limit: int = M
 
 def _connect_advice(error: Exception, peer: Peer = SSO_PEER) -> str:
     if caused_by(error, ssl.SSLCertVerificationError):
-        return ("The server's TLS certificate is not trusted. If your network inspects TLS, add its CA "
-                "to the operating system's trust store or set the ca_bundle setting.")
+        return (
+            "The server's TLS certificate is not trusted. If your network inspects TLS, add its CA "
+            "to the operating system's trust store or set the ca_bundle setting."
+        )
     if caused_by(error, ssl.SSLError):
-        return (f"The TLS handshake failed: check that {peer.setting} names an https address served with TLS, and "
-                "any proxy that inspects TLS.")
+        return (
+            f"The TLS handshake failed: check that {peer.setting} names an https address served with TLS, and "
+            "any proxy that inspects TLS."
+        )
     if caused_by(error, socket.gaierror):
         return f"The host name does not resolve: check {peer.setting} and your DNS or proxy."
     return f"Check {peer.setting}, the network and any proxy, then try again."

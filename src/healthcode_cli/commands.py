@@ -34,8 +34,11 @@ from .supervisor_commands import login, logout
 def new_key(args: argparse.Namespace) -> int:
     """A random 256-bit key for HEALTHCODE_CACHE_KEY, used as it is (no passphrase stretching)."""
     print(new_random_key())
-    print(f"A new random key for {ENV_KEY}. Keep it in your secret store (CI or orchestrator secrets) and give it "
-          "to every robot and to the supervisor's machine; anyone who has it can read the tokens.", file=sys.stderr)
+    print(
+        f"A new random key for {ENV_KEY}. Keep it in your secret store (CI or orchestrator secrets) and give it "
+        "to every robot and to the supervisor's machine; anyone who has it can read the tokens.",
+        file=sys.stderr,
+    )
     return EXIT_OK
 
 
@@ -43,8 +46,11 @@ def _in_flags(error: ConfigurationError) -> str:
     """The problems in this command's own terms: ``--client-id``, not ``client_id=``."""
     lines = []
     for problem in error.problems:
-        flag = problem.setting if problem.setting.startswith(("-", "HEALTHCODE_")) else \
-            "--" + problem.setting.replace("_", "-")
+        flag = (
+            problem.setting
+            if problem.setting.startswith(("-", "HEALTHCODE_"))
+            else "--" + problem.setting.replace("_", "-")
+        )
         also = f" (or {problem.variable})" if problem.variable else ""
         lines.append(f"{flag}{also}: {problem.problem}")
     if len(lines) == 1:
@@ -56,8 +62,10 @@ def _sandbox(argv: Sequence[str]) -> int:
     try:
         from healthcode_sandbox import main as sandbox_main
     except ImportError:
-        print("The sandbox is not installed. Install it with: pip install 'robotframework-healthcode[sandbox]'",
-              file=sys.stderr)
+        print(
+            "The sandbox is not installed. Install it with: pip install 'robotframework-healthcode[sandbox]'",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     return sandbox_main(list(argv))
 
@@ -65,20 +73,28 @@ def _sandbox(argv: Sequence[str]) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="healthcode-auth",
-        description="Supervised sign-in of bots to Healthcode (OAuth 2.0 Authorization Code with PKCE).")
+        description="Supervised sign-in of bots to Healthcode (OAuth 2.0 Authorization Code with PKCE).",
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    command = commands.add_parser("init", help="write a starter suite, the sandbox recipe and a settings template "
-                                               "into the current folder")
+    command = commands.add_parser(
+        "init", help="write a starter suite, the sandbox recipe and a settings template into the current folder"
+    )
     command.add_argument("--force", action="store_true", help="overwrite starter files that already exist")
     command.set_defaults(handler=init)
-    command = commands.add_parser("check", help="validate the settings and the SSO's discovery document, and ask the "
-                                                "SSO whether it accepts the client id and redirect URI")
+    command = commands.add_parser(
+        "check",
+        help="validate the settings and the SSO's discovery document, and ask the "
+        "SSO whether it accepts the client id and redirect URI",
+    )
     add_config_options(command)
-    command.add_argument("--report", action="store_true",
-                         help="print a redacted first-contact report to keep or send to Healthcode: both discovery "
-                              "documents' keys, what the SSO offers, the token's header and claim names (never a "
-                              "value that identifies a person, never a secret)")
+    command.add_argument(
+        "--report",
+        action="store_true",
+        help="print a redacted first-contact report to keep or send to Healthcode: both discovery "
+        "documents' keys, what the SSO offers, the token's header and claim names (never a "
+        "value that identifies a person, never a secret)",
+    )
     command.add_argument("--json", action="store_true", help="with --report: the report as JSON")
     command.set_defaults(handler=check)
     command = commands.add_parser("login", help="a supervisor signs in; the token is stored for robots")
@@ -93,8 +109,12 @@ def build_parser() -> argparse.ArgumentParser:
     command.set_defaults(handler=login)
     command = commands.add_parser("status", help="who is signed in and until when (exit 0/1/3/4, see docs)")
     add_config_options(command)
-    command.add_argument("--min-remaining", type=float, default=0.0,
-                         help="exit 0 only if the token is valid this many more seconds (beyond the margin)")
+    command.add_argument(
+        "--min-remaining",
+        type=float,
+        default=0.0,
+        help="exit 0 only if the token is valid this many more seconds (beyond the margin)",
+    )
     command.add_argument("--json", action="store_true", help="print the facts as JSON, for monitoring")
     command.set_defaults(handler=status)
     command = commands.add_parser("history", help="the supervision record: who signed in, renewed, signed out")
@@ -106,17 +126,23 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_options(command)
     command.add_argument("--no-revoke", action="store_true", help="only remove it from the store")
     command.set_defaults(handler=logout)
-    command = commands.add_parser("set-aside", help="after a lost key: move the token store's unreadable data aside "
-                                                    "(kept, never deleted) so that a supervisor can sign in again")
+    command = commands.add_parser(
+        "set-aside",
+        help="after a lost key: move the token store's unreadable data aside "
+        "(kept, never deleted) so that a supervisor can sign in again",
+    )
     add_config_options(command)
     command.add_argument("--yes", action="store_true", help="do it (without it: say what would be moved, exit 1)")
     command.set_defaults(handler=set_aside)
-    command = commands.add_parser("remind", help="send the reminders that are due (once for the whole fleet); "
-                                                 "for cron, systemd timers and Task Scheduler")
+    command = commands.add_parser(
+        "remind",
+        help="send the reminders that are due (once for the whole fleet); for cron, systemd timers and Task Scheduler",
+    )
     add_config_options(command)
     command.set_defaults(handler=remind)
-    command = commands.add_parser("wait", help="wait until a supervisor has signed in (exit 0), or the time is up "
-                                               "(exit 3)")
+    command = commands.add_parser(
+        "wait", help="wait until a supervisor has signed in (exit 0), or the time is up (exit 3)"
+    )
     add_config_options(command, http_timeout=False)
     command.add_argument("--timeout", default="30 minutes", help="how long to wait (default 30 minutes)")
     command.set_defaults(handler=wait)
@@ -124,8 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     command = commands.add_parser("key", help="'key new': a random key for HEALTHCODE_CACHE_KEY")
     command.add_argument("action", choices=("new",))
     command.set_defaults(handler=new_key)
-    commands.add_parser("sandbox", help="run the local Healthcode SSO emulator (see docs/sandbox.md)",
-                        add_help=False)
+    commands.add_parser("sandbox", help="run the local Healthcode SSO emulator (see docs/sandbox.md)", add_help=False)
     return parser
 
 

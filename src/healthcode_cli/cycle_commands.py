@@ -34,8 +34,10 @@ def remind(args: argparse.Namespace) -> int:
     token = None if stored is None else stored.entry.token
     end = None if token is None else ends_at(config, token)
     if token is None or end is None or end <= now:
-        print("No authorisation to remind of: robots that need one wait for a supervisor (the 'robots waiting' "
-              "notice), or fail.")
+        print(
+            "No authorisation to remind of: robots that need one wait for a supervisor (the 'robots waiting' "
+            "notice), or fail."
+        )
         return EXIT_OK
     if token.refresh_token and stored is not None and stored.refused_at is None:
         print("The authorisation is renewed with its refresh token: no reminder is needed.")
@@ -47,11 +49,16 @@ def remind(args: argparse.Namespace) -> int:
         undelivered = undelivered or sent.undelivered  # this run's try failed, or another's, not yet tried again
     upcoming = [at for _, at in reminder_times(end, config.remind_before, config.remind_hours, config.zone) if at > now]
     ends = describe_when(end, now, config.zone)
-    print(f"The authorisation ends {ends}." + (f" Next reminder: {describe_when(min(upcoming), now, config.zone)}."
-                                              if upcoming else ""))
+    print(
+        f"The authorisation ends {ends}."
+        + (f" Next reminder: {describe_when(min(upcoming), now, config.zone)}." if upcoming else "")
+    )
     if undelivered:
-        print("error: a reminder was not delivered (see above); the next run sends it again to the addresses that "
-              "did not take it.", file=sys.stderr)
+        print(
+            "error: a reminder was not delivered (see above); the next run sends it again to the addresses that "
+            "did not take it.",
+            file=sys.stderr,
+        )
         return EXIT_FAILED
     return EXIT_OK
 

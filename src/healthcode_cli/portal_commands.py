@@ -25,27 +25,49 @@ INSTALL_HINT = "The portal is not installed. Install it with: pip install 'robot
 def add_portal_command(commands: Any) -> None:
     """Register ``healthcode-auth portal`` and its options."""
     command = commands.add_parser(
-        "portal", help="serve the supervisor portal: supervisors authorise the robots from any device, at the "
-                       "registered redirect URI (docs/portal.md)",
+        "portal",
+        help="serve the supervisor portal: supervisors authorise the robots from any device, at the "
+        "registered redirect URI (docs/portal.md)",
         description="Serve the supervisor portal at the registered redirect URI. Beyond a trusted network, run it "
-                    "behind a reverse proxy that buffers whole requests before passing them on (nginx, IIS with "
-                    "ARR): on its own, a few dozen slow or idle connections can hold all its threads. "
-                    "--certificate (TLS without a proxy) is for small internal networks.")
+        "behind a reverse proxy that buffers whole requests before passing them on (nginx, IIS with "
+        "ARR): on its own, a few dozen slow or idle connections can hold all its threads. "
+        "--certificate (TLS without a proxy) is for small internal networks.",
+    )
     add_config_options(command)
     server = command.add_argument_group("the portal's server")
-    server.add_argument("--listen", default="127.0.0.1:8080", metavar="HOST:PORT",
-                        help="where to listen (default 127.0.0.1:8080: behind a reverse proxy on this machine)")
-    server.add_argument("--certificate", metavar="FILE", help="serve TLS with this PEM certificate (chain), without "
-                                                              "a proxy: for small internal networks only")
+    server.add_argument(
+        "--listen",
+        default="127.0.0.1:8080",
+        metavar="HOST:PORT",
+        help="where to listen (default 127.0.0.1:8080: behind a reverse proxy on this machine)",
+    )
+    server.add_argument(
+        "--certificate",
+        metavar="FILE",
+        help="serve TLS with this PEM certificate (chain), without a proxy: for small internal networks only",
+    )
     server.add_argument("--private-key", metavar="FILE", help="the certificate's PEM private key")
-    server.add_argument("--trusted-proxy", action="append", default=[], metavar="ADDR",
-                        help="a reverse proxy's address or network whose X-Forwarded-For is believed (repeat for "
-                             "several); from any other peer the header is ignored")
-    server.add_argument("--threads", type=_threads, default=32, metavar="N",
-                        help="worker threads (default 32): each open connection holds one, slow ones included")
-    server.add_argument("--any-healthcode-account", action="store_true",
-                        help="start without an allow-list of supervisors: then ANY Healthcode account that may sign "
-                             "in for this client can replace the robots' authorisation from the portal")
+    server.add_argument(
+        "--trusted-proxy",
+        action="append",
+        default=[],
+        metavar="ADDR",
+        help="a reverse proxy's address or network whose X-Forwarded-For is believed (repeat for "
+        "several); from any other peer the header is ignored",
+    )
+    server.add_argument(
+        "--threads",
+        type=_threads,
+        default=32,
+        metavar="N",
+        help="worker threads (default 32): each open connection holds one, slow ones included",
+    )
+    server.add_argument(
+        "--any-healthcode-account",
+        action="store_true",
+        help="start without an allow-list of supervisors: then ANY Healthcode account that may sign "
+        "in for this client can replace the robots' authorisation from the portal",
+    )
     command.set_defaults(handler=portal)
 
 
@@ -62,17 +84,30 @@ def portal(args: argparse.Namespace) -> int:
     proxies = parse_proxies(args.trusted_proxy)
     log_to_stderr("healthcode_portal", "%(asctime)s %(levelname)s %(message)s")  # its access log: no queries
     app = create_app(config, any_account=args.any_healthcode_account)  # refuses to start without an allow-list
-    server = PortalServer(app, host, port, certificate=args.certificate, private_key=args.private_key,
-                          trusted_proxies=proxies, threads=args.threads)
+    server = PortalServer(
+        app,
+        host,
+        port,
+        certificate=args.certificate,
+        private_key=args.private_key,
+        trusted_proxies=proxies,
+        threads=args.threads,
+    )
     server.start()
     public = app.extensions["healthcode_portal"].public
     scheme = "https" if args.certificate else "http"
-    print(f"The portal of {config.display_name} ({config.environment}) listens on {scheme}://{_shown(host)}:"
-          f"{server.bound_port}. Supervisors open {public.url(public.page())}; the callback is "
-          f"{public.redirect_uri}. Ctrl+C stops it.", flush=True)
+    print(
+        f"The portal of {config.display_name} ({config.environment}) listens on {scheme}://{_shown(host)}:"
+        f"{server.bound_port}. Supervisors open {public.url(public.page())}; the callback is "
+        f"{public.redirect_uri}. Ctrl+C stops it.",
+        flush=True,
+    )
     if not config.supervisors:
-        print("warning: --any-healthcode-account: any Healthcode account that may sign in for this client can "
-              "authorise the robots here. Set HEALTHCODE_SUPERVISORS to allow only some.", file=sys.stderr)
+        print(
+            "warning: --any-healthcode-account: any Healthcode account that may sign in for this client can "
+            "authorise the robots here. Set HEALTHCODE_SUPERVISORS to allow only some.",
+            file=sys.stderr,
+        )
     previous = signal.signal(signal.SIGTERM, _interrupt) if hasattr(signal, "SIGTERM") else None
     try:
         server.serve()
@@ -88,8 +123,10 @@ def portal(args: argparse.Namespace) -> int:
 
 def _threads(text: str) -> int:
     if not text.strip().isdigit() or not 4 <= int(text) <= 256:
-        raise argparse.ArgumentTypeError("give a number of worker threads from 4 to 256 (at least 2 stay for the "
-                                         "pages that wait on neither the SSO nor the store)")
+        raise argparse.ArgumentTypeError(
+            "give a number of worker threads from 4 to 256 (at least 2 stay for the "
+            "pages that wait on neither the SSO nor the store)"
+        )
     return int(text)
 
 

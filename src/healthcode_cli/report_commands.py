@@ -30,11 +30,16 @@ from healthcode_auth.storage.record import MAX_HISTORY
 
 from .options import EXIT_FAILED, EXIT_OK, EXIT_RENEWAL_DUE, EXIT_SIGN_IN_REQUIRED, config_from
 
-EXIT_OF = {TokenStatus.VALID: EXIT_OK, TokenStatus.RENEWAL_DUE: EXIT_RENEWAL_DUE,
-           TokenStatus.SIGN_IN_REQUIRED: EXIT_SIGN_IN_REQUIRED}
-SAID = {TokenStatus.VALID: "valid",
-        TokenStatus.RENEWAL_DUE: "due for renewal: the next robot renews it with the refresh token",
-        TokenStatus.SIGN_IN_REQUIRED: "a supervisor must sign in with 'healthcode-auth login'"}
+EXIT_OF = {
+    TokenStatus.VALID: EXIT_OK,
+    TokenStatus.RENEWAL_DUE: EXIT_RENEWAL_DUE,
+    TokenStatus.SIGN_IN_REQUIRED: EXIT_SIGN_IN_REQUIRED,
+}
+SAID = {
+    TokenStatus.VALID: "valid",
+    TokenStatus.RENEWAL_DUE: "due for renewal: the next robot renews it with the refresh token",
+    TokenStatus.SIGN_IN_REQUIRED: "a supervisor must sign in with 'healthcode-auth login'",
+}
 
 
 def status(args: argparse.Namespace) -> int:
@@ -45,8 +50,11 @@ def status(args: argparse.Namespace) -> int:
     """
     config = config_from(args)
     session = HealthcodeSession.from_config(config)
-    facts: dict[str, Any] = {"client_id": config.client_id, "environment": config.environment,
-                             "store": session.store.description if session.store else None}
+    facts: dict[str, Any] = {
+        "client_id": config.client_id,
+        "environment": config.environment,
+        "store": session.store.description if session.store else None,
+    }
     try:
         token = session.current_token()
     except StoreUnreadableError as error:
@@ -57,15 +65,18 @@ def status(args: argparse.Namespace) -> int:
         return _failed(args, facts, "store error", error, EXIT_FAILED)
     state = session.status(token, min_remaining=args.min_remaining)
     refused = session.refused_at
-    facts.update({
-        "state": state.value,
-        "supervisor": token.supervisor if token else None, "supervisor_name": token.supervisor_name if token else None,
-        "expires_at": local_time(token.expires_at) if token is not None and token.expires_at else None,
-        "seconds_left": int(token.seconds_left() or 0) if token is not None and token.expires_at else None,
-        "refresh_token": bool(token.refresh_token) if token is not None else None,
-        "renewal_refused_at": local_time(refused) if refused is not None else None,
-        **_next_step(session, token),
-    })
+    facts.update(
+        {
+            "state": state.value,
+            "supervisor": token.supervisor if token else None,
+            "supervisor_name": token.supervisor_name if token else None,
+            "expires_at": local_time(token.expires_at) if token is not None and token.expires_at else None,
+            "seconds_left": int(token.seconds_left() or 0) if token is not None and token.expires_at else None,
+            "refresh_token": bool(token.refresh_token) if token is not None else None,
+            "renewal_refused_at": local_time(refused) if refused is not None else None,
+            **_next_step(session, token),
+        }
+    )
     if args.json:
         print(json.dumps(facts, indent=2))
         return EXIT_OF[state]
@@ -73,12 +84,22 @@ def status(args: argparse.Namespace) -> int:
     if token is None:
         print("Status:        no token cached: a supervisor must sign in with 'healthcode-auth login'.")
         return EXIT_SIGN_IN_REQUIRED
-    print(f"Signed in by:  {escaped(token.supervisor or '(unknown)')}" + (f" ({escaped(token.supervisor_name)})"
-                                                                          if token.supervisor_name else ""))
+    print(
+        f"Signed in by:  {escaped(token.supervisor or '(unknown)')}"
+        + (f" ({escaped(token.supervisor_name)})" if token.supervisor_name else "")
+    )
     if token.expires_at is not None:
         print(f"Expires:       {describe_expiry(token.expires_at)}")
-    print("Refresh token: " + ("no: the SSO refused to renew it at " + local_time(refused) if refused is not None
-                               else "yes" if token.refresh_token else "no"))
+    print(
+        "Refresh token: "
+        + (
+            "no: the SSO refused to renew it at " + local_time(refused)
+            if refused is not None
+            else "yes"
+            if token.refresh_token
+            else "no"
+        )
+    )
     print(f"Status:        {SAID[state]}")
     if facts.get("sign_in_due"):
         print(f"Next sign-in:  due {facts['sign_in_due']}")
@@ -95,8 +116,11 @@ def _next_step(session: HealthcodeSession, token: Token | None) -> dict[str, Any
     due = token.expires_at - session.expiry_margin
     now = time.time()
     kind = "renewal" if token.refresh_token and session.refused_at is None else "sign_in"
-    return {f"{kind}_due": describe_when(due, now, session.config.zone), f"{kind}_due_at": local_time(due),
-            f"{kind}_due_in_seconds": int(due - now)}
+    return {
+        f"{kind}_due": describe_when(due, now, session.config.zone),
+        f"{kind}_due_at": local_time(due),
+        f"{kind}_due_in_seconds": int(due - now),
+    }
 
 
 def _failed(args: argparse.Namespace, facts: dict[str, Any], state: str, error: Exception, code: int) -> int:
@@ -128,16 +152,22 @@ def history(args: argparse.Namespace) -> int:
         return EXIT_OK
     for event in events:
         fields = {k: escaped(v, 120) for k, v in event.fields.items()}
-        who = fields.get("supervisor", "(unknown)") + (f" ({fields['supervisor_name']})"
-                                                       if fields.get("supervisor_name") else "")
+        who = fields.get("supervisor", "(unknown)") + (
+            f" ({fields['supervisor_name']})" if fields.get("supervisor_name") else ""
+        )
         where = ", ".join(f"{k} {fields[k]}" for k in ("machine", "user", "suite", "via") if fields.get(k))
         mark = "" if event.authentic else "  ** NOT AUTHENTIC: not written with this store's key **"
-        print(f"{fields.get('time', '?')}  {fields.get('event', '?'):<16} {who}  [{fields.get('client_id', '?')} "
-              f"@ {fields.get('environment', '?')}; {where}]{mark}")
+        print(
+            f"{fields.get('time', '?')}  {fields.get('event', '?'):<16} {who}  [{fields.get('client_id', '?')} "
+            f"@ {fields.get('environment', '?')}; {where}]{mark}"
+        )
     forged = sum(not event.authentic for event in events)
     if forged:
-        print(f"warning: {forged} event(s) above were not written with this store's key: they were added or "
-              "altered by someone without it, or written with a key this run does not have.", file=sys.stderr)
+        print(
+            f"warning: {forged} event(s) above were not written with this store's key: they were added or "
+            "altered by someone without it, or written with a key this run does not have.",
+            file=sys.stderr,
+        )
     return EXIT_OK
 
 
@@ -155,14 +185,19 @@ def set_aside(args: argparse.Namespace) -> int:
             session.check_store()
         except StoreUnreadableError as error:
             print(f"Would set aside what this run cannot read in {session.store.description}: {error}")
-            print("A wrong key looks exactly like a lost one: first make sure this run has the key the robots use. "
-                  "Setting aside signs out every robot that still has it. To go ahead: healthcode-auth set-aside "
-                  "--yes", file=sys.stderr)
+            print(
+                "A wrong key looks exactly like a lost one: first make sure this run has the key the robots use. "
+                "Setting aside signs out every robot that still has it. To go ahead: healthcode-auth set-aside "
+                "--yes",
+                file=sys.stderr,
+            )
             return EXIT_FAILED
     done = session.store.set_aside(session.key)
     if done is None:
-        print(f"Nothing to set aside: {session.store.description} can be read with this run's key (or holds "
-              "nothing for this client).")
+        print(
+            f"Nothing to set aside: {session.store.description} can be read with this run's key (or holds "
+            "nothing for this client)."
+        )
         return EXIT_OK
     print(done)
     print("Robots now find no authorisation for this client: a supervisor must sign in ('healthcode-auth login').")
@@ -188,14 +223,19 @@ def check(args: argparse.Namespace) -> int:
         probe = probe_authorization(client)
         print(f"Authorization request:  {probe.verdict}: {probe.detail}")
         api_found = _say_api_document(config.api_discovery_url, client)
-    print("Not checked here:       the client secret (only a code exchange shows it), whether a supervisor's "
-          "account may authorise this client (only a sign-in shows it) and the site id (only an API call shows "
-          "it). 'healthcode-auth check --report' writes a report to keep or send to Healthcode.")
+    print(
+        "Not checked here:       the client secret (only a code exchange shows it), whether a supervisor's "
+        "account may authorise this client (only a sign-in shows it) and the site id (only an API call shows "
+        "it). 'healthcode-auth check --report' writes a report to keep or send to Healthcode."
+    )
     if probe.verdict == REFUSED:
-        print(f"error: the SSO refused the authorization request for client '{config.client_id}' and redirect URI "
-              f"'{config.redirect_uri}' ({probe.detail}). The client id or the redirect URI is probably not "
-              "registered as given: check both against your Healthcode registration, character for character "
-              "(a trailing slash counts).", file=sys.stderr)
+        print(
+            f"error: the SSO refused the authorization request for client '{config.client_id}' and redirect URI "
+            f"'{config.redirect_uri}' ({probe.detail}). The client id or the redirect URI is probably not "
+            "registered as given: check both against your Healthcode registration, character for character "
+            "(a trailing slash counts).",
+            file=sys.stderr,
+        )
         return EXIT_FAILED
     return EXIT_OK if api_found else EXIT_FAILED
 

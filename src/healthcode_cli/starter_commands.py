@@ -44,26 +44,31 @@ def missing_extras() -> list[str]:
 
 
 def next_steps(missing: list[str]) -> str:
-    install = (f"First install what they need: pip install 'robotframework-healthcode[{','.join(missing)}]'\n"
-               if missing else "")
-    return (f"\n{install}"
-            "Next:\n"
-            "  1. Try it on this machine, against the local Healthcode SSO sandbox (no registration needed).\n"
-            "     In a second terminal (leave it running):\n"
-            "       healthcode-auth sandbox --remembered-supervisor supervisor\n"
-            "     Then, here:\n"
-            f"       robot {RECIPE}\n"
-            "     If the sandbox printed another address than http://127.0.0.1:8765, add -v SANDBOX:<that address>.\n"
-            f"  2. Against Healthcode: copy {SETTINGS} to healthcode.env, fill in your bot's registration\n"
-            "     (UAT first), load it into the environment (bash: set -a; . ./healthcode.env; set +a), then\n"
-            f"       robot {SUITE}\n"
-            "     and a supervisor at this machine signs in in the browser window that opens.\n"
-            "  3. On a schedule, with the same settings: a supervisor signs in once a day with\n"
-            "       healthcode-auth login\n"
-            "     (on a machine with a desktop), and the scheduler runs\n"
-            f"       robot {SCHEDULED}\n"
-            "     which takes the authorisation from the token store, and waits for a supervisor when there is none.\n"
-            f"The README says more: {README}")
+    install = (
+        f"First install what they need: pip install 'robotframework-healthcode[{','.join(missing)}]'\n"
+        if missing
+        else ""
+    )
+    return (
+        f"\n{install}"
+        "Next:\n"
+        "  1. Try it on this machine, against the local Healthcode SSO sandbox (no registration needed).\n"
+        "     In a second terminal (leave it running):\n"
+        "       healthcode-auth sandbox --remembered-supervisor supervisor\n"
+        "     Then, here:\n"
+        f"       robot {RECIPE}\n"
+        "     If the sandbox printed another address than http://127.0.0.1:8765, add -v SANDBOX:<that address>.\n"
+        f"  2. Against Healthcode: copy {SETTINGS} to healthcode.env, fill in your bot's registration\n"
+        "     (UAT first), load it into the environment (bash: set -a; . ./healthcode.env; set +a), then\n"
+        f"       robot {SUITE}\n"
+        "     and a supervisor at this machine signs in in the browser window that opens.\n"
+        "  3. On a schedule, with the same settings: a supervisor signs in once a day with\n"
+        "       healthcode-auth login\n"
+        "     (on a machine with a desktop), and the scheduler runs\n"
+        f"       robot {SCHEDULED}\n"
+        "     which takes the authorisation from the token store, and waits for a supervisor when there is none.\n"
+        f"The README says more: {README}"
+    )
 
 
 def init(args: argparse.Namespace) -> int:
@@ -71,10 +76,12 @@ def init(args: argparse.Namespace) -> int:
     folder = Path.cwd()
     existing = [name for name in STARTER_FILES if (folder / name).exists()]
     if existing and not args.force:
-        print(f"error: {', '.join(existing)} already {'exists' if len(existing) == 1 else 'exist'} in {folder}, "
-              "so nothing was written. Run 'healthcode-auth init --force' to overwrite "
-              f"{'it' if len(existing) == 1 else 'them'} with the starter files, or run it in another folder.",
-              file=sys.stderr)
+        print(
+            f"error: {', '.join(existing)} already {'exists' if len(existing) == 1 else 'exist'} in {folder}, "
+            "so nothing was written. Run 'healthcode-auth init --force' to overwrite "
+            f"{'it' if len(existing) == 1 else 'them'} with the starter files, or run it in another folder.",
+            file=sys.stderr,
+        )
         return EXIT_FAILED
     for name, what in STARTER_FILES.items():
         (folder / name).write_text(starter_text(name), encoding="utf-8")

@@ -47,8 +47,9 @@ class _LoginKeywords(SignInKeywords):
     nobody_to_sign_in = LOGIN_NOBODY_TO_SIGN_IN
 
 
-def sign_in_supervisor(session: HealthcodeSession, options: BrowserOptions, timeout: timedelta, *,
-                       force: bool = False) -> Token:
+def sign_in_supervisor(
+    session: HealthcodeSession, options: BrowserOptions, timeout: timedelta, *, force: bool = False
+) -> Token:
     """Open the sign-in page, wait for the supervisor, redeem the code; returns the stored token.
 
     Without ``force`` a valid (or renewable) authorisation is reused and no browser starts.

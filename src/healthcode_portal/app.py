@@ -55,8 +55,10 @@ def session_secret(environ: dict[str, str], config: HealthcodeConfig) -> bytes:
 def content_security_policy(sso_origins: tuple[str, ...]) -> str:
     """The policy of every answer: no script at all, styles and images from the portal only, forms
     to the portal (whose Authorise answer redirects to the SSO's authorization endpoint: allowed)."""
-    return ("default-src 'none'; style-src 'self'; img-src 'self'; "
-            f"form-action 'self' {' '.join(sso_origins)}; frame-ancestors 'none'; base-uri 'none'")
+    return (
+        "default-src 'none'; style-src 'self'; img-src 'self'; "
+        f"form-action 'self' {' '.join(sso_origins)}; frame-ancestors 'none'; base-uri 'none'"
+    )
 
 
 def create_app(config: HealthcodeConfig, *, environ: dict[str, str] | None = None, any_account: bool = False) -> Flask:
@@ -66,14 +68,21 @@ def create_app(config: HealthcodeConfig, *, environ: dict[str, str] | None = Non
     explicitly that any Healthcode account that may sign in for the client may authorise the robots.
     The SSO's discovery is fetched in the background from now on, never by a visitor's request."""
     if not config.supervisors and not any_account:
-        raise ConfigurationError("supervisors", "the portal lets whoever reaches it authorise the robots, so it needs "
-                                 "the list of accounts allowed to (separated by commas; the refusal page shows an "
-                                 "account's id). To let any Healthcode account that may sign in for this client do it, "
-                                 "add --any-healthcode-account", ENV_VARS.get("supervisors", "HEALTHCODE_SUPERVISORS"))
+        raise ConfigurationError(
+            "supervisors",
+            "the portal lets whoever reaches it authorise the robots, so it needs "
+            "the list of accounts allowed to (separated by commas; the refusal page shows an "
+            "account's id). To let any Healthcode account that may sign in for this client do it, "
+            "add --any-healthcode-account",
+            ENV_VARS.get("supervisors", "HEALTHCODE_SUPERVISORS"),
+        )
     public = PublicAddress.from_redirect_uri(config.redirect_uri)
     if HealthcodeSession.from_config(config).store is None:
-        raise ConfigurationError("token_cache", "the portal keeps the authorisation in the robots' token store, "
-                                 "which is turned off: give the store the robots use")
+        raise ConfigurationError(
+            "token_cache",
+            "the portal keeps the authorisation in the robots' token store, "
+            "which is turned off: give the store the robots use",
+        )
     settings = PortalSettings(public, dict(os.environ) if environ is None else environ)
     app = Flask(__name__, static_url_path=public.page("static"))
     # No redirect built from the request (Werkzeug's would name the Host header): /bots and /bots//x are 404s.
@@ -104,9 +113,12 @@ def create_app(config: HealthcodeConfig, *, environ: dict[str, str] | None = Non
 
     @app.context_processor
     def common() -> dict[str, Any]:
-        return {"client": config.display_name, "environment": environment_name(config.environment),
-                "base": public.base_path,
-                "signed_in": portal_supervisor()}
+        return {
+            "client": config.display_name,
+            "environment": environment_name(config.environment),
+            "base": public.base_path,
+            "signed_in": portal_supervisor(),
+        }
 
     @app.after_request
     def security_headers(response: Response) -> Response:
@@ -126,25 +138,41 @@ def create_app(config: HealthcodeConfig, *, environ: dict[str, str] | None = Non
     @app.errorhandler(CSRFError)
     def csrf_refused(error: CSRFError) -> tuple[str, int]:
         log.warning("Refused a form without a valid CSRF token (%s).", error.description)
-        return problem_page(400, "This form has expired", "The page was open too long, or it did not come from "
-                            "this portal. Nothing was changed. Go back to the start and try again."), 400
+        return problem_page(
+            400,
+            "This form has expired",
+            "The page was open too long, or it did not come from "
+            "this portal. Nothing was changed. Go back to the start and try again.",
+        ), 400
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[str, int]:
         code = error.code or 500
-        titles = {404: "There is no such page", 405: "This page cannot be used that way",
-                  413: "That request is too large"}
-        texts = {404: "The portal has no page at this address.",
-                 405: "This address does not take that kind of request. Use the portal's buttons.",
-                 413: "The portal takes only its own small forms. Nothing was changed."}
-        return problem_page(code, titles.get(code, "The request was refused"),
-                            texts.get(code, "The portal could not answer this request. Nothing was changed.")), code
+        titles = {
+            404: "There is no such page",
+            405: "This page cannot be used that way",
+            413: "That request is too large",
+        }
+        texts = {
+            404: "The portal has no page at this address.",
+            405: "This address does not take that kind of request. Use the portal's buttons.",
+            413: "The portal takes only its own small forms. Nothing was changed.",
+        }
+        return problem_page(
+            code,
+            titles.get(code, "The request was refused"),
+            texts.get(code, "The portal could not answer this request. Nothing was changed."),
+        ), code
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> tuple[str, int]:
         log.error("The portal failed: %s", type(error).__name__)
-        return problem_page(500, "The portal failed", "Something went wrong on the portal's side. Nothing was "
-                            "changed. Try again; if it happens again, tell whoever runs the robots."), 500
+        return problem_page(
+            500,
+            "The portal failed",
+            "Something went wrong on the portal's side. Nothing was "
+            "changed. Try again; if it happens again, tell whoever runs the robots.",
+        ), 500
 
     register_views(app)
     portal.learn_sso_origins_soon()
@@ -160,8 +188,11 @@ def public_location(location: str, public: PublicAddress, sso_origins: tuple[str
         return location if location.startswith("/") and not location.startswith("//") else public.page()
     if f"{parts.scheme.lower()}://{parts.netloc.lower()}" in (public.origin, *sso_origins):
         return location
-    log.warning("A redirect to another site than the portal's was moved to the portal's address (%s %s).",
-                request.method, request.path[:100])
+    log.warning(
+        "A redirect to another site than the portal's was moved to the portal's address (%s %s).",
+        request.method,
+        request.path[:100],
+    )
     return urlunsplit((public.scheme, public.netloc, parts.path or "/", parts.query, ""))
 
 

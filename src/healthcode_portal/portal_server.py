@@ -63,8 +63,10 @@ def parse_proxies(texts: Sequence[str]) -> tuple[Network, ...]:
         try:
             networks.append(ipaddress.ip_network(text.strip(), strict=False))
         except ValueError:
-            raise ConfigurationError("--trusted-proxy", f"'{escaped(text, 100)}' is not an IP address or network "
-                                     "(such as 127.0.0.1 or 10.0.0.0/24)") from None
+            raise ConfigurationError(
+                "--trusted-proxy",
+                f"'{escaped(text, 100)}' is not an IP address or network (such as 127.0.0.1 or 10.0.0.0/24)",
+            ) from None
     return tuple(networks)
 
 
@@ -119,8 +121,13 @@ class AccessLog:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         def logged(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             path = escaped(environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", ""), 200)
-            access_log.info("%s \"%s %s\" %s", environ.get("REMOTE_ADDR", "-"),
-                            escaped(environ.get("REQUEST_METHOD", "-"), 10), path, status.split(" ", 1)[0])
+            access_log.info(
+                '%s "%s %s" %s',
+                environ.get("REMOTE_ADDR", "-"),
+                escaped(environ.get("REQUEST_METHOD", "-"), 10),
+                path,
+                status.split(" ", 1)[0],
+            )
             return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
 
         return self.app(environ, logged)
@@ -134,19 +141,35 @@ class _Server(wsgi.Server):
 class PortalServer:
     """The portal on cheroot at ``host:port``, on TLS when a certificate and key are given."""
 
-    def __init__(self, app: WsgiApp, host: str, port: int, *, certificate: str | None = None,
-                 private_key: str | None = None, trusted_proxies: Sequence[Network] = (),
-                 threads: int = THREADS) -> None:
+    def __init__(
+        self,
+        app: WsgiApp,
+        host: str,
+        port: int,
+        *,
+        certificate: str | None = None,
+        private_key: str | None = None,
+        trusted_proxies: Sequence[Network] = (),
+        threads: int = THREADS,
+    ) -> None:
         # A listen queue of cheroot's default 5 drops the connections of a few supervisors arriving at once:
         # their browsers try again a second later (benchmarks/rows_portal.py: p95 of 50 at once, 1 s).
-        self.server = _Server((host, port), AccessLog(TrustedProxies(app, trusted_proxies)), numthreads=threads,
-                              server_name="healthcode-portal", timeout=SOCKET_TIMEOUT, shutdown_timeout=5,
-                              request_queue_size=128)
+        self.server = _Server(
+            (host, port),
+            AccessLog(TrustedProxies(app, trusted_proxies)),
+            numthreads=threads,
+            server_name="healthcode-portal",
+            timeout=SOCKET_TIMEOUT,
+            shutdown_timeout=5,
+            request_queue_size=128,
+        )
         self.server.max_request_header_size = 16 * 1024
         self.server.max_request_body_size = 64 * MAX_REQUEST_BYTES  # Flask answers 413 (its page) beyond its own limit
         if (certificate is None) != (private_key is None):
-            raise ConfigurationError("--certificate" if certificate is None else "--private-key",
-                                     "TLS needs both --certificate and --private-key")
+            raise ConfigurationError(
+                "--certificate" if certificate is None else "--private-key",
+                "TLS needs both --certificate and --private-key",
+            )
         if certificate is not None and private_key is not None:
             self.server.ssl_adapter = _tls_adapter(certificate, private_key)
         self.host, self.port = host, port
@@ -180,14 +203,20 @@ def listen_error(host: str, port: int, error: OSError) -> str:
     numbers = [int(n) for n in re.findall(r"\[(?:Errno|WinError) (-?\d+)\]", str(error))]
     code = error.errno if error.errno is not None else (numbers[-1] if numbers else None)
     if code in IN_USE:
-        return (f"{where}: the port is in use. Is another program (or another portal) using it? Choose another "
-                "port with --listen, or stop the other one.")
+        return (
+            f"{where}: the port is in use. Is another program (or another portal) using it? Choose another "
+            "port with --listen, or stop the other one."
+        )
     if code in NOT_HERE:
-        return (f"{where}: {escaped(host, 100)} is not an address of this machine. Give one of its addresses with "
-                "--listen (127.0.0.1 behind a reverse proxy on this machine, 0.0.0.0 for all of them).")
+        return (
+            f"{where}: {escaped(host, 100)} is not an address of this machine. Give one of its addresses with "
+            "--listen (127.0.0.1 behind a reverse proxy on this machine, 0.0.0.0 for all of them)."
+        )
     if code in NO_SUCH_HOST:
-        return (f"{where}: there is no host '{escaped(host, 100)}' (its name cannot be resolved). Give an address "
-                "of this machine with --listen.")
+        return (
+            f"{where}: there is no host '{escaped(host, 100)}' (its name cannot be resolved). Give an address "
+            "of this machine with --listen."
+        )
     if code == errno.EACCES:
         return f"{where}: this account may not listen on port {port}. Choose a port above 1023 with --listen."
     reason = error.strerror or re.sub(r"^.*\]\s*", "", str(error)).strip(" ()")
@@ -203,8 +232,11 @@ def _tls_adapter(certificate: str, private_key: str) -> Any:
     try:
         adapter = BuiltinSSLAdapter(certificate, private_key)
     except (OSError, ssl.SSLError) as error:
-        raise ConfigurationError("--certificate", "the certificate and private key cannot be used together "
-                                 f"({escaped(getattr(error, 'reason', None) or error, 200)}): give the PEM "
-                                 "certificate (chain) and its unencrypted PEM private key") from None
+        raise ConfigurationError(
+            "--certificate",
+            "the certificate and private key cannot be used together "
+            f"({escaped(getattr(error, 'reason', None) or error, 200)}): give the PEM "
+            "certificate (chain) and its unencrypted PEM private key",
+        ) from None
     adapter.context.minimum_version = ssl.TLSVersion.TLSv1_2
     return adapter

@@ -62,8 +62,9 @@ class Portal:
     def new_session(self) -> HealthcodeSession:
         """A session for one request, on the robots' token store (each request its own, as each
         portal process is: they agree through the store), with the SSO's metadata once known."""
-        return HealthcodeSession.from_config(self.config, sign_in_hint="Sign in again through the portal",
-                                             metadata=self.metadata)
+        return HealthcodeSession.from_config(
+            self.config, sign_in_hint="Sign in again through the portal", metadata=self.metadata
+        )
 
     def learn_sso_origins(self, session: HealthcodeSession) -> None:
         """Add the authorization endpoint's origin to the CSP's form-action, from ``session``'s
@@ -116,8 +117,9 @@ def portal_supervisor() -> str | None:
         return None
     config = portal_of(current_app).config
     allowed = config.supervisors
-    if allowed and (not isinstance(account, str) or account not in allowed
-                    or session.get("claim") != config.supervisor_claim):
+    if allowed and (
+        not isinstance(account, str) or account not in allowed or session.get("claim") != config.supervisor_claim
+    ):
         return None
     return supervisor
 

@@ -33,13 +33,19 @@ class PublicAddress:
         if parts is None or parts.scheme.lower() not in ("http", "https") or not parts.hostname:
             raise ConfigurationError("redirect_uri", "the portal needs an http(s) redirect URI with a host name")
         if parts.query:
-            raise ConfigurationError("redirect_uri", "the portal serves the redirect URI's path, and a redirect URI "
-                                                     "with a query cannot be served as registered")
+            raise ConfigurationError(
+                "redirect_uri",
+                "the portal serves the redirect URI's path, and a redirect URI "
+                "with a query cannot be served as registered",
+            )
         path = parts.path
         if path in ("", "/"):
-            raise ConfigurationError("redirect_uri", "the redirect URI is the site's root: the portal needs a path "
-                                                     "of its own for the callback, such as /postauth (register "
-                                                     "one with Healthcode)")
+            raise ConfigurationError(
+                "redirect_uri",
+                "the redirect URI is the site's root: the portal needs a path "
+                "of its own for the callback, such as /postauth (register "
+                "one with Healthcode)",
+            )
         parent = path.rstrip("/").rsplit("/", 1)[0] + "/"
         return cls(parts.scheme.lower(), parts.netloc.lower(), path, parent, redirect_uri)
 

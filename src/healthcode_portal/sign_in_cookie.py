@@ -53,10 +53,17 @@ def seal_sign_in(sign_in: AuthorizationRequest, sealer: Sealer) -> str:
     """The cookie's value: the sign-in's fields, sealed. The authorization URL is kept without its
     query (its origin is what the core checks the redirect against)."""
     payload = {
-        "purpose": PURPOSE, "url": sign_in.url.split("?", 1)[0], "client_id": sign_in.client_id,
-        "redirect_uri": sign_in.redirect_uri, "issuer": sign_in.issuer, "state": sign_in.state,
-        "code_verifier": sign_in.code_verifier, "nonce": sign_in.nonce, "scope": sign_in.scope,
-        "require_iss": sign_in.require_iss, "created_at": sign_in.created_at,
+        "purpose": PURPOSE,
+        "url": sign_in.url.split("?", 1)[0],
+        "client_id": sign_in.client_id,
+        "redirect_uri": sign_in.redirect_uri,
+        "issuer": sign_in.issuer,
+        "state": sign_in.state,
+        "code_verifier": sign_in.code_verifier,
+        "nonce": sign_in.nonce,
+        "scope": sign_in.scope,
+        "require_iss": sign_in.require_iss,
+        "created_at": sign_in.created_at,
     }
     value = base64.urlsafe_b64encode(sealer.seal(payload)).decode("ascii").rstrip("=")
     if len(value) > MAX_COOKIE:
@@ -84,7 +91,7 @@ def surplus_sign_ins(cookies: Mapping[str, str], environ: dict[str, str], keep: 
             except (binascii.Error, ValueError, TypeError, Unreadable):
                 created = 0.0
         ages.append((created, name))
-    return [name for _, name in sorted(ages)[:max(0, len(ages) - keep)]]
+    return [name for _, name in sorted(ages)[: max(0, len(ages) - keep)]]
 
 
 def _unsealed(value: str, environ: dict[str, str]) -> tuple[dict[str, Any], Sealer]:
@@ -97,20 +104,24 @@ def _unsealed(value: str, environ: dict[str, str]) -> tuple[dict[str, Any], Seal
     return unseal(raw, environ)
 
 
-def open_sign_in(value: str | None, environ: dict[str, str], *, client_id: str, redirect_uri: str,
-                 now: float | None = None) -> AuthorizationRequest:
+def open_sign_in(
+    value: str | None, environ: dict[str, str], *, client_id: str, redirect_uri: str, now: float | None = None
+) -> AuthorizationRequest:
     """The sign-in the cookie holds; BadSignInCookie when there is none this portal can use now."""
     if not value:
-        raise BadSignInCookie("This browser holds no sign-in started by the portal for this answer (its cookie is "
-                              "missing: it expired, was used already, was started in another browser, or cookies "
-                              "are blocked). If you started a sign-in in another tab, finish it there.")
+        raise BadSignInCookie(
+            "This browser holds no sign-in started by the portal for this answer (its cookie is "
+            "missing: it expired, was used already, was started in another browser, or cookies "
+            "are blocked). If you started a sign-in in another tab, finish it there."
+        )
     if len(value) > MAX_COOKIE:
         raise BadSignInCookie("The sign-in cookie is not one the portal wrote.")
     try:
         payload, _ = _unsealed(value, environ)
     except (binascii.Error, ValueError, RecursionError, Unreadable):
-        raise BadSignInCookie("The sign-in cookie cannot be opened: it was altered, or it was sealed with another "
-                              "key than this portal's.") from None
+        raise BadSignInCookie(
+            "The sign-in cookie cannot be opened: it was altered, or it was sealed with another key than this portal's."
+        ) from None
     try:
         sign_in = _request_from(payload)
     except (KeyError, TypeError, ValueError):
@@ -142,16 +153,25 @@ def _request_from(payload: Mapping[str, Any]) -> AuthorizationRequest:
         raise ValueError("not a sign-in cookie")
     texts = {name: payload[name] for name in ("url", "client_id", "redirect_uri", "issuer", "state", "code_verifier")}
     optional = {name: payload.get(name) for name in ("nonce", "scope")}
-    if not all(isinstance(v, str) and v for v in texts.values()) \
-            or not all(v is None or isinstance(v, str) for v in optional.values()):
+    if not all(isinstance(v, str) and v for v in texts.values()) or not all(
+        v is None or isinstance(v, str) for v in optional.values()
+    ):
         raise ValueError("a field is not a text")
     created_at, require_iss = payload["created_at"], payload["require_iss"]
     if isinstance(created_at, bool) or not isinstance(created_at, (int, float)) or not isinstance(require_iss, bool):
         raise ValueError("a field has the wrong type")
-    return AuthorizationRequest(url=texts["url"], client_id=texts["client_id"], redirect_uri=texts["redirect_uri"],
-                                issuer=texts["issuer"], state=texts["state"], code_verifier=texts["code_verifier"],
-                                nonce=optional["nonce"], scope=optional["scope"], require_iss=require_iss,
-                                created_at=float(created_at))
+    return AuthorizationRequest(
+        url=texts["url"],
+        client_id=texts["client_id"],
+        redirect_uri=texts["redirect_uri"],
+        issuer=texts["issuer"],
+        state=texts["state"],
+        code_verifier=texts["code_verifier"],
+        nonce=optional["nonce"],
+        scope=optional["scope"],
+        require_iss=require_iss,
+        created_at=float(created_at),
+    )
 
 
 def new_cookie_sealer(environ: dict[str, str]) -> Sealer:

@@ -80,8 +80,9 @@ def register_views(app: Flask) -> None:
 
     def _forget_sign_in(response: Response, name: str) -> None:
         if name in request.cookies:
-            response.delete_cookie(name, path=public.base_path, secure=public.secure_cookies,
-                                   httponly=True, samesite="Lax")
+            response.delete_cookie(
+                name, path=public.base_path, secure=public.secure_cookies, httponly=True, samesite="Lax"
+            )
 
     def see_other(name: str) -> Response:
         return redirect(public.url(public.page(name)), code=303)
@@ -94,10 +95,18 @@ def register_views(app: Flask) -> None:
         @functools.wraps(view)
         def bounded() -> Any:
             if not portal.waiting.acquire(blocking=False):
-                log.warning("%s %s from %s: busy, every waiting place is taken (the SSO or the store is slow).",
-                            request.method, request.path, request.remote_addr or "(unknown)")
-                response = problem(503, "The portal is busy", "Many requests are waiting for Healthcode's sign-in "
-                                   "or the robots' token store just now. Nothing was changed. Try again in a minute.")
+                log.warning(
+                    "%s %s from %s: busy, every waiting place is taken (the SSO or the store is slow).",
+                    request.method,
+                    request.path,
+                    request.remote_addr or "(unknown)",
+                )
+                response = problem(
+                    503,
+                    "The portal is busy",
+                    "Many requests are waiting for Healthcode's sign-in "
+                    "or the robots' token store just now. Nothing was changed. Try again in a minute.",
+                )
                 response.headers["Retry-After"] = "60"
                 return response
             try:
@@ -120,21 +129,38 @@ def register_views(app: Flask) -> None:
             hc.check_store()  # a store the portal cannot use is said now, before anyone signs in
         except StoreError as error:
             log.warning("Authorise: the token store cannot be used: %s", error)
-            return problem(503, NOT_AUTHORISED, "The robots' token store cannot be used right now, so no "
-                           "authorisation could be kept. Nothing was changed. Try again later, or tell whoever "
-                           "runs the robots.", reason=str(error))
+            return problem(
+                503,
+                NOT_AUTHORISED,
+                "The robots' token store cannot be used right now, so no "
+                "authorisation could be kept. Nothing was changed. Try again later, or tell whoever "
+                "runs the robots.",
+                reason=str(error),
+            )
         try:
             sign_in = hc.start_sign_in()
         except (TransportError, DiscoveryError) as error:
             log.warning("Authorise: the SSO cannot be reached: %s", error)
-            return problem(502, "Healthcode's sign-in cannot be reached", "The portal could not reach Healthcode's "
-                           "sign-in service. Nothing was changed. Try again in a few minutes.", reason=str(error))
+            return problem(
+                502,
+                "Healthcode's sign-in cannot be reached",
+                "The portal could not reach Healthcode's "
+                "sign-in service. Nothing was changed. Try again in a few minutes.",
+                reason=str(error),
+            )
         portal.learn_sso_origins(hc)
         response = redirect(sign_in.url, code=303)
         for stale in surplus_sign_ins(request.cookies, portal.environ, MAX_PENDING - 1):
             _forget_sign_in(response, stale)  # the oldest sign-ins in progress make room for this one
-        response.set_cookie(cookie_name(sign_in.state), seal_sign_in(sign_in, portal.sealer), max_age=int(LIFETIME),
-                            path=public.base_path, secure=public.secure_cookies, httponly=True, samesite="Lax")
+        response.set_cookie(
+            cookie_name(sign_in.state),
+            seal_sign_in(sign_in, portal.sealer),
+            max_age=int(LIFETIME),
+            path=public.base_path,
+            secure=public.secure_cookies,
+            httponly=True,
+            samesite="Lax",
+        )
         return response
 
     @app.get(public.callback_path, endpoint="callback")
@@ -144,18 +170,29 @@ def register_views(app: Flask) -> None:
         state = request.args.get("state")
         cookie = cookie_name(state) if state else None  # the cookie of the sign-in this answer belongs to
         try:
-            sign_in = open_sign_in(request.cookies.get(cookie) if cookie else None, portal.environ,
-                                   client_id=config.client_id, redirect_uri=config.redirect_uri)
+            sign_in = open_sign_in(
+                request.cookies.get(cookie) if cookie else None,
+                portal.environ,
+                client_id=config.client_id,
+                redirect_uri=config.redirect_uri,
+            )
         except BadSignInCookie as error:
             log.warning("Callback from %s refused before any token request: %s", address, error)
-            return problem(400, "This sign-in cannot be completed", f"{error} Nothing was changed. Start again "
-                           "from the portal's first page.")
+            return problem(
+                400,
+                "This sign-in cannot be completed",
+                f"{error} Nothing was changed. Start again from the portal's first page.",
+            )
         if not state_matches(sign_in, state):
             log.warning("Callback from %s refused before any token request: the state does not match.", address)
-            return problem(400, "This sign-in cannot be completed", "The answer from Healthcode's sign-in does not "
-                           "belong to the sign-in this browser started (it is forged, from an earlier sign-in, or "
-                           "from another tab's). Nothing was changed. If you started a sign-in in another tab, "
-                           "finish it there; otherwise start again from the portal's first page.")
+            return problem(
+                400,
+                "This sign-in cannot be completed",
+                "The answer from Healthcode's sign-in does not "
+                "belong to the sign-in this browser started (it is forged, from an earlier sign-in, or "
+                "from another tab's). Nothing was changed. If you started a sign-in in another tab, "
+                "finish it there; otherwise start again from the portal's first page.",
+            )
 
         def spent(status: int, title: str, text: str, **details: Any) -> Response:
             return problem(status, title, text, forget=cookie, **details)  # this sign-in is used: its cookie goes
@@ -165,27 +202,42 @@ def register_views(app: Flask) -> None:
             parse_redirect(callback_url, sign_in)
         except AuthorizationDenied as error:
             log.warning("Callback from %s: the SSO ended the sign-in: %s", address, error)
-            return spent(403 if error.error == "access_denied" else 400, "The sign-in did not complete",
-                         "Healthcode's sign-in did not approve the robots. Nothing was stored.", reason=str(error))
+            return spent(
+                403 if error.error == "access_denied" else 400,
+                "The sign-in did not complete",
+                "Healthcode's sign-in did not approve the robots. Nothing was stored.",
+                reason=str(error),
+            )
         except AuthorizationError as error:
             log.warning("Callback from %s refused before any token request: %s", address, error)
-            return spent(400, "The sign-in did not complete", "Healthcode's sign-in did not give the robots an "
-                         "authorisation. Nothing was stored. Start again from the portal's first page.",
-                         reason=str(error))
+            return spent(
+                400,
+                "The sign-in did not complete",
+                "Healthcode's sign-in did not give the robots an "
+                "authorisation. Nothing was stored. Start again from the portal's first page.",
+                reason=str(error),
+            )
         hc = portal.new_session()
         written = _note_writes(hc.store) if hc.store is not None else {}
         try:
             if hc.store is None or not first_use(hc.store, sign_in):
-                log.warning("Callback from %s refused before any token request: the sign-in was used already.",
-                            address)
-                return spent(400, "This sign-in was used already", "Each sign-in completes once (and one "
-                               "started before a flood of other sign-ins cannot be told from a used one). Nothing "
-                               "was changed. Start again from the portal's first page.")
+                log.warning("Callback from %s refused before any token request: the sign-in was used already.", address)
+                return spent(
+                    400,
+                    "This sign-in was used already",
+                    "Each sign-in completes once (and one "
+                    "started before a flood of other sign-ins cannot be told from a used one). Nothing "
+                    "was changed. Start again from the portal's first page.",
+                )
         except StoreError as error:
             log.warning("Callback from %s: the token store cannot be used: %s", address, error)
-            return spent(503, NOT_AUTHORISED, "The robots' token store cannot be reached, so the authorisation "
-                           "could not be kept. Nothing was stored. Try again later, or tell whoever runs the robots.",
-                           reason=str(error))
+            return spent(
+                503,
+                NOT_AUTHORISED,
+                "The robots' token store cannot be reached, so the authorisation "
+                "could not be kept. Nothing was stored. Try again later, or tell whoever runs the robots.",
+                reason=str(error),
+            )
         hc.describe_actor = lambda: {"via": "portal", "address": address}
         hc.resume_sign_in(sign_in)
         try:
@@ -194,32 +246,60 @@ def register_views(app: Flask) -> None:
             _check_stored(hc, token, written)
         except SupervisorNotAllowedError as error:
             log.warning("Callback from %s: account %r may not authorise the robots.", address, error.account)
-            return spent(403, "This account may not authorise the robots", "You signed in at Healthcode, but "
-                           "your account is not on the list of supervisors who may authorise these robots. Nothing "
-                           "was stored. Ask whoever runs the robots to add the account below to the supervisors "
-                           "setting, or ask a supervisor on the list.", account=error.account, claim=error.claim)
+            return spent(
+                403,
+                "This account may not authorise the robots",
+                "You signed in at Healthcode, but "
+                "your account is not on the list of supervisors who may authorise these robots. Nothing "
+                "was stored. Ask whoever runs the robots to add the account below to the supervisors "
+                "setting, or ask a supervisor on the list.",
+                account=error.account,
+                claim=error.claim,
+            )
         except AuthorizationDenied as error:
             log.warning("Callback from %s: the SSO ended the sign-in: %s", address, error)
             status = 403 if error.error == "access_denied" else 400
-            return spent(status, "The sign-in did not complete", "Healthcode's sign-in did not approve the robots. "
-                           "Nothing was stored.", reason=str(error))
+            return spent(
+                status,
+                "The sign-in did not complete",
+                "Healthcode's sign-in did not approve the robots. Nothing was stored.",
+                reason=str(error),
+            )
         except (AuthorizationError, TokenRequestError) as error:
             log.warning("Callback from %s: the sign-in failed: %s", address, error)
-            return spent(400, "The sign-in did not complete", "Healthcode's sign-in did not give the robots an "
-                           "authorisation. Nothing was stored. Start again from the portal's first page.",
-                           reason=str(error))
+            return spent(
+                400,
+                "The sign-in did not complete",
+                "Healthcode's sign-in did not give the robots an "
+                "authorisation. Nothing was stored. Start again from the portal's first page.",
+                reason=str(error),
+            )
         except StoreError as error:
             log.warning("Callback from %s: the token store cannot be used: %s", address, error)
-            return spent(503, NOT_AUTHORISED, "You signed in, but the robots' token store could not keep the "
-                           "authorisation. Try again later, or tell whoever runs the robots.", reason=str(error))
+            return spent(
+                503,
+                NOT_AUTHORISED,
+                "You signed in, but the robots' token store could not keep the "
+                "authorisation. Try again later, or tell whoever runs the robots.",
+                reason=str(error),
+            )
         except (TransportError, DiscoveryError) as error:
             log.warning("Callback from %s: the SSO cannot be reached: %s", address, error)
-            return spent(502, NOT_AUTHORISED, "The portal could not reach Healthcode's sign-in service to finish "
-                           "the sign-in. Nothing was stored. Start again in a few minutes.", reason=str(error))
+            return spent(
+                502,
+                NOT_AUTHORISED,
+                "The portal could not reach Healthcode's sign-in service to finish "
+                "the sign-in. Nothing was stored. Start again in a few minutes.",
+                reason=str(error),
+            )
         except HealthcodeAuthError as error:
             log.warning("Callback from %s: the sign-in failed: %s", address, error)
-            return spent(400, "The sign-in did not complete", "The authorisation could not be accepted. Nothing "
-                           "was stored.", reason=str(error))
+            return spent(
+                400,
+                "The sign-in did not complete",
+                "The authorisation could not be accepted. Nothing was stored.",
+                reason=str(error),
+            )
         session.clear()  # a new portal session for this supervisor (and a new CSRF token)
         session.permanent = True
         session["supervisor"] = token.supervisor or "(unknown)"
@@ -257,8 +337,12 @@ def register_views(app: Flask) -> None:
     def sign_out() -> Response:
         supervisor = portal_supervisor()
         if supervisor is None:
-            return problem(403, "Sign in through the portal first", "Only a supervisor who authorised the robots "
-                           "through this portal in the last 15 minutes can sign them out here. Nothing was changed.")
+            return problem(
+                403,
+                "Sign in through the portal first",
+                "Only a supervisor who authorised the robots "
+                "through this portal in the last 15 minutes can sign them out here. Nothing was changed.",
+            )
         hc = portal.new_session()
         address = request.remote_addr or "(unknown)"
         hc.describe_actor = lambda: {"via": "portal", "address": address, "user": f"{supervisor} (portal)"}
@@ -266,8 +350,13 @@ def register_views(app: Flask) -> None:
             token = hc.clear()
         except StoreError as error:
             log.warning("Sign-out from %s: the token store cannot be used: %s", address, error)
-            return problem(503, "The robots could not be signed out", "The robots' token store cannot be used right "
-                           "now. Nothing was changed. Try again, or run 'healthcode-auth logout'.", reason=str(error))
+            return problem(
+                503,
+                "The robots could not be signed out",
+                "The robots' token store cannot be used right "
+                "now. Nothing was changed. Try again, or run 'healthcode-auth logout'.",
+                reason=str(error),
+            )
         if token is None:
             return signed_out("There was no authorisation to remove.")
         try:
@@ -275,9 +364,12 @@ def register_views(app: Flask) -> None:
         except HealthcodeAuthError as error:
             log.warning("Sign-out: the SSO did not confirm the revocation: %s", error)
             revoked = None
-        said = {True: " and Healthcode revoked it", False: "; Healthcode does not revoke authorisations, so it "
-                "stays valid there until it ends, but no robot of this fleet uses it",
-                None: "; Healthcode did not confirm the revocation"}[revoked]
+        said = {
+            True: " and Healthcode revoked it",
+            False: "; Healthcode does not revoke authorisations, so it "
+            "stays valid there until it ends, but no robot of this fleet uses it",
+            None: "; Healthcode did not confirm the revocation",
+        }[revoked]
         log.info("The robots were signed out through the portal by %r from %s.", supervisor, address)
         return signed_out(f"The robots are signed out: the authorisation was removed{said}.")
 
@@ -296,26 +388,40 @@ def register_views(app: Flask) -> None:
             history = hc.history(20)
             since = robots_waiting(hc.store, hc.key) if hc.store is not None else None
         except StoreError as error:
-            return problem(503, "The robots' token store cannot be read", "The portal cannot read the robots' token "
-                           "store right now. Try again later.", reason=str(error))
+            return problem(
+                503,
+                "The robots' token store cannot be read",
+                "The portal cannot read the robots' token store right now. Try again later.",
+                reason=str(error),
+            )
         now = time.time()
-        return {"authorisation": _describe(hc.status(token), token, now), "history": [
-            {"time": _when(e.fields.get("time", ""), now, config), "event": _EVENTS.get(e.fields.get("event", ""),
-                                                                                     e.fields.get("event", "")),
-             "supervisor": e.fields.get("supervisor_name") or e.fields.get("supervisor", ""),
-             "via": e.fields.get("via") or e.fields.get("suite") or e.fields.get("user", ""),
-             "address": e.fields.get("address", ""), "authentic": e.authentic} for e in reversed(history)],
-            "waiting": _waiting(hc.status(token), config.wait_for_authorisation, since, now, config)}
+        return {
+            "authorisation": _describe(hc.status(token), token, now),
+            "history": [
+                {
+                    "time": _when(e.fields.get("time", ""), now, config),
+                    "event": _EVENTS.get(e.fields.get("event", ""), e.fields.get("event", "")),
+                    "supervisor": e.fields.get("supervisor_name") or e.fields.get("supervisor", ""),
+                    "via": e.fields.get("via") or e.fields.get("suite") or e.fields.get("user", ""),
+                    "address": e.fields.get("address", ""),
+                    "authentic": e.authentic,
+                }
+                for e in reversed(history)
+            ],
+            "waiting": _waiting(hc.status(token), config.wait_for_authorisation, since, now, config),
+        }
 
     def _describe(state: TokenStatus, token: Token | None, now: float) -> dict[str, Any] | None:
         if token is None or state is TokenStatus.SIGN_IN_REQUIRED:
             return None
         end = ends_at(config, token)
-        return {"supervisor": token.supervisor or "an unknown account", "name": token.supervisor_name,
-                "until": describe_when(end, now, config.zone).split(", ")[0] if end is not None else
-                "Healthcode ends it",
-                "left": describe_duration(end - now) if end is not None else "",
-                "hours": round((end - now) / 3600) if end is not None else None}
+        return {
+            "supervisor": token.supervisor or "an unknown account",
+            "name": token.supervisor_name,
+            "until": describe_when(end, now, config.zone).split(", ")[0] if end is not None else "Healthcode ends it",
+            "left": describe_duration(end - now) if end is not None else "",
+            "hours": round((end - now) / 3600) if end is not None else None,
+        }
 
 
 def _note_writes(store: TokenStore) -> dict[str, int | None]:
@@ -363,8 +469,13 @@ def _account_of(hc: Any, token: Token) -> str | None:
     return value if isinstance(value, str) else None if value is None else json.dumps(value)
 
 
-_EVENTS = {"signed-in": "authorised", "signed-out": "signed out", "renewed": "renewed",
-           "renewal-refused": "renewal refused", "refused": "refused (not on the list)"}
+_EVENTS = {
+    "signed-in": "authorised",
+    "signed-out": "signed out",
+    "renewed": "renewed",
+    "renewal-refused": "renewal refused",
+    "refused": "refused (not on the list)",
+}
 
 
 def _when(stamp: str, now: float, config: Any) -> str:
@@ -377,13 +488,16 @@ def _when(stamp: str, now: float, config: Any) -> str:
 
 def _waiting(state: TokenStatus, wait: float, since: float | None, now: float, config: Any) -> str:
     if since is not None:
-        return (f"Yes: robots have been waiting for a supervisor since {describe_when(since, now, config.zone)}. "
-                "Authorise them to let them go on.")
+        return (
+            f"Yes: robots have been waiting for a supervisor since {describe_when(since, now, config.zone)}. "
+            "Authorise them to let them go on."
+        )
     if state is TokenStatus.VALID:
         return "No: the robots have a valid authorisation."
     if wait > 0:
-        return (f"Robots that need Healthcode now wait up to {describe_duration(wait)} for a supervisor to "
-                "authorise them.")
+        return (
+            f"Robots that need Healthcode now wait up to {describe_duration(wait)} for a supervisor to authorise them."
+        )
     return "Robots that need Healthcode now stop with an error until a supervisor authorises them."
 
 

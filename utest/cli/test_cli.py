@@ -65,8 +65,9 @@ def test_login_says_when_the_sso_issues_tokens_shorter_than_the_expiry_margin(en
     sandbox.set_faults(remembered_supervisor="supervisor", token_lifetime=120)  # the margin is 300 s
     login = run("login", "--headless", env=env)
     assert login.returncode == 1, login.stderr
-    assert re.search(r"valid for only (2 minutes|1 minute 5\d seconds), within the expiry margin \(5 minutes\)",
-                     login.stderr), login.stderr
+    assert re.search(
+        r"valid for only (2 minutes|1 minute 5\d seconds), within the expiry margin \(5 minutes\)", login.stderr
+    ), login.stderr
     assert "HEALTHCODE_EXPIRY_MARGIN" in login.stderr
     assert "Traceback" not in login.stderr
     assert sandbox.request_count("token.authorization_code") == 1  # one sign-in, redeemed once
@@ -118,11 +119,14 @@ def test_confidential_client_secret_never_printed(env, sandbox):
     assert_no_secret(sandbox, login.stdout, login.stderr, status.stdout)
 
 
-@pytest.mark.parametrize(("args", "code", "message"), [
-    (["status", "--environment", "staging"], 2, "invalid setting --environment (or HEALTHCODE_ENVIRONMENT)"),
-    (["status", "--leeway", "7200"], 2, "invalid setting --leeway (or HEALTHCODE_LEEWAY)"),
-    (["check", "--environment", "http://127.0.0.1:9/.well-known/openid-configuration"], 1, "Could not connect"),
-])
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["status", "--environment", "staging"], 2, "invalid setting --environment (or HEALTHCODE_ENVIRONMENT)"),
+        (["status", "--leeway", "7200"], 2, "invalid setting --leeway (or HEALTHCODE_LEEWAY)"),
+        (["check", "--environment", "http://127.0.0.1:9/.well-known/openid-configuration"], 1, "Could not connect"),
+    ],
+)
 def test_bad_settings_and_outages_are_clear(env, args, code, message):
     result = run(*args, env=env)
     assert result.returncode == code

@@ -13,8 +13,6 @@ from healthcode_auth.storage.key_sources import key_file_path
 REDIRECT = "https://rpaapp.example.com/postauth"
 
 
-
-
 def test_check_reports_a_registration_the_sso_accepts_and_what_it_cannot_check(env, sandbox):
     result = run("check", env=env)
     assert result.returncode == 0, result.stderr
@@ -23,9 +21,11 @@ def test_check_reports_a_registration_the_sso_accepts_and_what_it_cannot_check(e
     assert sandbox.request_count("token.authorization_code") == 0
 
 
-@pytest.mark.parametrize(("setting", "value"), [("HEALTHCODE_CLIENT_ID", "exmaple_rpa_app"),
-                                                ("HEALTHCODE_REDIRECT_URI", REDIRECT + "/")],
-                         ids=["wrong client id", "redirect uri with a trailing slash"])
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [("HEALTHCODE_CLIENT_ID", "exmaple_rpa_app"), ("HEALTHCODE_REDIRECT_URI", REDIRECT + "/")],
+    ids=["wrong client id", "redirect uri with a trailing slash"],
+)
 def test_check_fails_at_once_on_a_registration_the_sso_refuses(env, sandbox, setting, value):
     started = time.monotonic()
     result = run("check", env={**env, setting: value})
@@ -97,15 +97,41 @@ def test_a_suite_using_requests_library_without_the_requests_extra_says_which_ex
     project = tmp_path / "project"
     project.mkdir()
     (project / "requests_suite.robot").write_text(REQUESTS_SUITE)
-    starter = subprocess.run([sys.executable, "-m", "healthcode_cli", "init"], cwd=project, env=env, check=True,
-                             capture_output=True, text=True)
+    starter = subprocess.run(
+        [sys.executable, "-m", "healthcode_cli", "init"],
+        cwd=project,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     assert "requests" not in starter.stdout + starter.stderr  # no extra needed by what init wrote
-    result = subprocess.run([sys.executable, "-c", BLOCK_REQUESTS_LIBRARY, "--output", "NONE", "--log", "NONE",
-                             "--report", "NONE", "--dryrun", "requests_suite.robot"], cwd=project, env=env,
-                            capture_output=True, text=True, timeout=120, check=False)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            BLOCK_REQUESTS_LIBRARY,
+            "--output",
+            "NONE",
+            "--log",
+            "NONE",
+            "--report",
+            "NONE",
+            "--dryrun",
+            "requests_suite.robot",
+        ],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     output = result.stdout + result.stderr
-    assert "RequestsLibrary is not installed. It comes with robotframework-healthcode's 'requests' extra: " \
-           "pip install \"robotframework-healthcode[requests]\"" in output
+    assert (
+        "RequestsLibrary is not installed. It comes with robotframework-healthcode's 'requests' extra: "
+        'pip install "robotframework-healthcode[requests]"' in output
+    )
     assert "PYTHONPATH" not in output and "Traceback" not in output
 
 
@@ -115,11 +141,15 @@ def test_the_keyword_documentation_spells_oauth2_as_the_readme_does():
     assert "Get Healthcode OAuth2 Session" in HealthcodeLibrary().get_keyword_names()
 
 
-
-@pytest.mark.parametrize("url", ["redis://:hunter2-store-password@127.0.0.1:6379/0",
-                                 "rediss://healthcode:hunter2-store-password@redis.example:6380/0",
-                                 "REDIS://hunter2-store-password@127.0.0.1/0"],
-                         ids=["password", "user-and-password", "password-as-user"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis://:hunter2-store-password@127.0.0.1:6379/0",
+        "rediss://healthcode:hunter2-store-password@redis.example:6380/0",
+        "REDIS://hunter2-store-password@127.0.0.1/0",
+    ],
+    ids=["password", "user-and-password", "password-as-user"],
+)
 def test_a_store_password_on_the_command_line_is_refused(env, url):
     """A command line is readable by every user of the machine: the URL with a password belongs in
     HEALTHCODE_TOKEN_CACHE. Nothing is connected to and the password is not repeated."""
@@ -131,10 +161,16 @@ def test_a_store_password_on_the_command_line_is_refused(env, url):
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize("args", [("status", "--notfy", "mailtos://user:hunter2@example.com"),
-                                  ("status", "--notfy=mailtos://user:hunter2@example.com"),
-                                  ("status", "--cache-key", "hck1_hunter2"), ("status", "hunter2")],
-                         ids=["mistyped", "mistyped=", "cache-key", "stray-value"])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("status", "--notfy", "mailtos://user:hunter2@example.com"),
+        ("status", "--notfy=mailtos://user:hunter2@example.com"),
+        ("status", "--cache-key", "hck1_hunter2"),
+        ("status", "hunter2"),
+    ],
+    ids=["mistyped", "mistyped=", "cache-key", "stray-value"],
+)
 def test_an_unknown_option_is_named_and_its_value_never_echoed(env, args):
     """A value typed after a mistyped option is not repeated: it may be a secret (an Apprise URL
     holds credentials; there is no option for the store's key)."""

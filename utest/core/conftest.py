@@ -25,8 +25,9 @@ def metadata(issuer):
 
 @pytest.fixture
 def config(issuer):
-    return HealthcodeConfig(client_id="example_rpa_app", redirect_uri=REDIRECT_URI,
-                            environment=f"{issuer}/.well-known/openid-configuration")
+    return HealthcodeConfig(
+        client_id="example_rpa_app", redirect_uri=REDIRECT_URI, environment=f"{issuer}/.well-known/openid-configuration"
+    )
 
 
 # --- Healthcode's APIs: a local server with an API discovery document, and a signed-in session ---------------
@@ -64,8 +65,12 @@ class ApiServer:
         from memory_store import MemoryTokenStore
 
         settings = {"site_id": "HC00ABC", "timeout": 5, "token_cache": "off", **settings}
-        config = HealthcodeConfig(client_id="example_rpa_app", redirect_uri=REDIRECT_URI,
-                                  environment=f"{self.base}/.well-known/openid-configuration", **settings)
+        config = HealthcodeConfig(
+            client_id="example_rpa_app",
+            redirect_uri=REDIRECT_URI,
+            environment=f"{self.base}/.well-known/openid-configuration",
+            **settings,
+        )
         store = MemoryTokenStore() if store is None else store
         if store.load(f"{config.discovery_url}#{config.client_id}") is None:
             token = Token(access_token=API_TOKEN, expires_at=time.time() + 86400, issued_at=time.time())

@@ -15,13 +15,16 @@ def _cycle(with_nan=False):
     return body
 
 
-@pytest.mark.parametrize(("body", "said"), [
-    ({"x": math.nan}, "NaN or an infinity"),
-    ({"x": [math.inf]}, "NaN or an infinity"),
-    (_cycle(), "an object that contains itself"),
-    (_cycle(with_nan=True), "an object that contains itself"),
-    ({"x": {1, 2}}, "a value that is not JSON"),
-])
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        ({"x": math.nan}, "NaN or an infinity"),
+        ({"x": [math.inf]}, "NaN or an infinity"),
+        (_cycle(), "an object that contains itself"),
+        (_cycle(with_nan=True), "an object that contains itself"),
+        ({"x": {1, 2}}, "a value that is not JSON"),
+    ],
+)
 def test_a_body_that_cannot_be_json_is_said_by_its_kind(body, said):
     with pytest.raises(ApiArgumentError, match=said):
         json_body(body)

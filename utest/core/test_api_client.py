@@ -32,16 +32,28 @@ DISCOVERY = "/.well-known/discovery-document.json"
 
 
 def coverage_bundle(*names):
-    entries = [{"resource": {"resourceType": "Coverage", "id": f"CV{i}", "beneficiary": {"display": name}}}
-               for i, name in enumerate(names)]
+    entries = [
+        {"resource": {"resourceType": "Coverage", "id": f"CV{i}", "beneficiary": {"display": name}}}
+        for i, name in enumerate(names)
+    ]
     return {"resourceType": "Bundle", "type": "searchset", "total": len(entries), "entry": entries}
 
 
-def outcome(code="value", details_code="MSG_DATE_FORMAT", display="Invalid date format", diagnostics=None,
-            severity="error"):
-    return {"resourceType": "OperationOutcome", "issue": [{
-        "severity": severity, "code": code, "details": {"coding": [{"code": details_code, "display": display}]},
-        **({"diagnostics": diagnostics} if diagnostics else {}), "location": ["Coverage"]}]}
+def outcome(
+    code="value", details_code="MSG_DATE_FORMAT", display="Invalid date format", diagnostics=None, severity="error"
+):
+    return {
+        "resourceType": "OperationOutcome",
+        "issue": [
+            {
+                "severity": severity,
+                "code": code,
+                "details": {"coding": [{"code": details_code, "display": display}]},
+                **({"diagnostics": diagnostics} if diagnostics else {}),
+                "location": ["Coverage"],
+            }
+        ],
+    }
 
 
 @pytest.fixture(autouse=True)
@@ -51,15 +63,22 @@ def quick_retries(monkeypatch):
 
 @pytest.fixture
 def api(api_server):
-    api_server.endpoints(find_member="/api/v1/find-member", get_remittance="/api/v1/remittances",
-                         search_practitioner="/api/v1/practitioners", delete_appointment="/api/v1/appointments")
+    api_server.endpoints(
+        find_member="/api/v1/find-member",
+        get_remittance="/api/v1/remittances",
+        search_practitioner="/api/v1/practitioners",
+        delete_appointment="/api/v1/appointments",
+    )
     return HealthcodeApi(api_server.session())
 
 
 def test_a_post_sends_the_token_the_site_the_version_and_its_fields_as_a_form(api_server, api):
     api_server.server.expect_request("/api/v1/find-member", method="POST").respond_with_json(coverage_bundle(PATIENT))
-    result = api.call("find_member", "post", fields={"insurerIdentifier": "bup", "lastName": "Quarrendon-Fakename",
-                                                       "dateOfbirth": DOB, "ignored": None})
+    result = api.call(
+        "find_member",
+        "post",
+        fields={"insurerIdentifier": "bup", "lastName": "Quarrendon-Fakename", "dateOfbirth": DOB, "ignored": None},
+    )
     assert isinstance(result, ApiResult)
     assert repr(result) == str(result) == "<Healthcode find_member: 200 OK, Bundle of 1 Coverage>"
     assert result["entry"][0]["resource"]["beneficiary"]["display"] == PATIENT
@@ -69,8 +88,11 @@ def test_a_post_sends_the_token_the_site_the_version_and_its_fields_as_a_form(ap
     assert request.headers["HC-API-Version"] == "1"
     assert request.headers["Accept"] == "application/fhir+json, application/json"
     assert request.headers["Content-Type"] == "application/x-www-form-urlencoded"
-    assert parse_qs(request.get_data(as_text=True)) == {"insurerIdentifier": ["bup"],
-                                                         "lastName": ["Quarrendon-Fakename"], "dateOfbirth": [DOB]}
+    assert parse_qs(request.get_data(as_text=True)) == {
+        "insurerIdentifier": ["bup"],
+        "lastName": ["Quarrendon-Fakename"],
+        "dateOfbirth": [DOB],
+    }
     assert request.query_string == b""
 
 
@@ -78,14 +100,18 @@ def test_a_get_sends_its_fields_as_query_parameters_several_values_comma_separat
     api_server.server.expect_request("/api/v1/practitioners", method="GET").respond_with_json(coverage_bundle())
     api.call("search_practitioner", fields={"practitioner": ["SP00123", "SP00456"], "active": True, "page": 1})
     (request,) = api_server.requests_to("/api/v1/practitioners")
-    assert parse_qs(request.query_string.decode()) == {"practitioner": ["SP00123,SP00456"], "active": ["true"],
-                                                       "page": ["1"]}
+    assert parse_qs(request.query_string.decode()) == {
+        "practitioner": ["SP00123,SP00456"],
+        "active": ["true"],
+        "page": ["1"],
+    }
     assert request.get_data() == b""
 
 
 def test_a_path_is_one_percent_encoded_segment_and_delete_answers_an_information_outcome(api_server, api):
     api_server.server.expect_request("/api/v1/appointments/AP/1 x", method="DELETE").respond_with_json(
-        outcome("informational", "MSG_DELETED", "Resource deleted", severity="information"))
+        outcome("informational", "MSG_DELETED", "Resource deleted", severity="information")
+    )
     result = api.call("delete_appointment", "DELETE", path="AP/1 x")
     assert repr(result) == "<Healthcode delete_appointment: 200 OK, OperationOutcome (information)>"
     assert result["issue"][0]["severity"] == "information"
@@ -95,7 +121,8 @@ def test_a_path_is_one_percent_encoded_segment_and_delete_answers_an_information
 
 def test_a_fhir_resource_goes_as_fhir_json(api_server, api):
     api_server.server.expect_request("/api/v1/remittances", method="PUT").respond_with_json(
-        {"resourceType": "PaymentReconciliation", "id": "RM1"}, status=201)
+        {"resourceType": "PaymentReconciliation", "id": "RM1"}, status=201
+    )
     result = api.call("get_remittance", "PUT", json={"resourceType": "PaymentReconciliation", "id": "RM1"})
     assert repr(result) == "<Healthcode get_remittance: 201 Created, PaymentReconciliation>"
     (request,) = api_server.requests_to("/api/v1/remittances")
@@ -103,13 +130,16 @@ def test_a_fhir_resource_goes_as_fhir_json(api_server, api):
     assert json.loads(request.get_data()) == {"resourceType": "PaymentReconciliation", "id": "RM1"}
 
 
-@pytest.mark.parametrize(("arguments", "fragment"), [
-    ({"method": "TRACE"}, "not a method"),
-    ({"method": "GET", "json": {"a": 1}}, "either fields or json"),
-    ({"method": "POST", "json": {"a": 1}, "fields": {"b": 2}}, "either fields or json"),
-    ({"path": " "}, "path"),
-    ({"fields": ["a"]}, "dictionary"),
-])
+@pytest.mark.parametrize(
+    ("arguments", "fragment"),
+    [
+        ({"method": "TRACE"}, "not a method"),
+        ({"method": "GET", "json": {"a": 1}}, "either fields or json"),
+        ({"method": "POST", "json": {"a": 1}, "fields": {"b": 2}}, "either fields or json"),
+        ({"path": " "}, "path"),
+        ({"fields": ["a"]}, "dictionary"),
+    ],
+)
 def test_a_malformed_call_is_refused_before_anything_is_sent(api_server, api, arguments, fragment):
     with pytest.raises(ApiArgumentError, match=fragment):
         api.call("find_member", **arguments)
@@ -137,7 +167,8 @@ def test_an_unknown_api_fails_listing_the_names_the_document_has(api):
 @pytest.mark.parametrize("status", [301, 302, 307, 308])
 def test_a_redirect_is_followed_once_with_the_headers_then_the_document_is_fetched_again(api_server, api, status):
     api_server.server.expect_request("/api/v1/find-member").respond_with_data(
-        "", status=status, headers={"Location": "/api/v2/find-member?x=1"})
+        "", status=status, headers={"Location": "/api/v2/find-member?x=1"}
+    )
     api_server.server.expect_request("/api/v2/find-member", method="POST").respond_with_json(coverage_bundle("A"))
     result = api.call("find_member", "POST", fields={"insurerIdentifier": "bup"})
     assert result.count == 1
@@ -149,16 +180,19 @@ def test_a_redirect_is_followed_once_with_the_headers_then_the_document_is_fetch
 
 def test_a_303_is_followed_as_a_get(api_server, api):
     api_server.server.expect_request("/api/v1/find-member").respond_with_data(
-        "", status=303, headers={"Location": "/api/v1/result"})
+        "", status=303, headers={"Location": "/api/v1/result"}
+    )
     api_server.server.expect_request("/api/v1/result", method="GET").respond_with_json(coverage_bundle())
     assert api.call("find_member", "POST", fields={"insurerIdentifier": "bup"}).count == 0
 
 
 def test_a_second_redirect_is_an_error(api_server, api):
     api_server.server.expect_request("/api/v1/find-member").respond_with_data(
-        "", status=302, headers={"Location": "/api/v2/find-member"})
+        "", status=302, headers={"Location": "/api/v2/find-member"}
+    )
     api_server.server.expect_request("/api/v2/find-member").respond_with_data(
-        "", status=302, headers={"Location": "/api/v3/find-member"})
+        "", status=302, headers={"Location": "/api/v3/find-member"}
+    )
     with pytest.raises(ApiAnswerError, match="only one is followed"):
         api.call("find_member", "POST", fields={"insurerIdentifier": "bup"})
     assert api_server.requests_to("/api/v3/find-member") == []
@@ -166,7 +200,8 @@ def test_a_second_redirect_is_an_error(api_server, api):
 
 def test_a_redirect_to_another_host_is_refused_and_nothing_is_sent_there(api_server, api, elsewhere):
     api_server.server.expect_request("/api/v1/find-member").respond_with_data(
-        "", status=301, headers={"Location": elsewhere.url_for("/steal?lastName=Gray")})
+        "", status=301, headers={"Location": elsewhere.url_for("/steal?lastName=Gray")}
+    )
     with pytest.raises(ApiOriginRefusedError) as caught:
         api.call("find_member", "POST", fields={"insurerIdentifier": "bup"})
     assert caught.value.origin == elsewhere.url_for("/").rstrip("/")
@@ -188,7 +223,8 @@ def test_a_404_fetches_the_document_again_and_calls_the_api_once_where_it_moved(
 
 def test_a_404_where_the_api_did_not_move_is_an_error_after_one_refetch(api_server, api):
     api_server.server.expect_request("/api/v1/remittances/RM404").respond_with_json(
-        outcome("not-found", "MSG_NOT_FOUND", "Resource not found"), status=404)
+        outcome("not-found", "MSG_NOT_FOUND", "Resource not found"), status=404
+    )
     with pytest.raises(ApiRequestError) as caught:
         api.call("get_remittance", path="RM404")
     assert caught.value.status == 404 and "MSG_NOT_FOUND (at" in str(caught.value)
@@ -233,7 +269,8 @@ def test_retries_stay_within_the_calls_deadline(api_server, monkeypatch):
 def test_a_slow_api_ends_at_the_deadline(api_server):
     api_server.endpoints(search_practitioner="/api/v1/practitioners")
     api_server.server.expect_request("/api/v1/practitioners").respond_with_handler(
-        lambda _: (time.sleep(3), Response("{}"))[1])
+        lambda _: (time.sleep(3), Response("{}"))[1]
+    )
     api = HealthcodeApi(api_server.session(timeout=1))
     api.endpoint("search_practitioner")
     started = time.monotonic()
@@ -248,9 +285,11 @@ def test_a_4xx_is_told_from_its_operation_outcome(api_server, api):
     with pytest.raises(ApiRequestError) as caught:
         api.call("find_member", "POST", fields={"insurerIdentifier": "bup", "dateOfbirth": "1901-02-"})
     message = str(caught.value)
-    assert message == ("Healthcode API 'find_member' (POST) answered HTTP 400 Bad Request: error/value MSG_DATE_FORMAT "
-                       "(at Coverage) (details withheld: they may quote the request; "
-                       "log_content=True shows them). Check the fields sent against Healthcode's API library.")
+    assert message == (
+        "Healthcode API 'find_member' (POST) answered HTTP 400 Bad Request: error/value MSG_DATE_FORMAT "
+        "(at Coverage) (details withheld: they may quote the request; "
+        "log_content=True shows them). Check the fields sent against Healthcode's API library."
+    )
     assert caught.value.status == 400 and caught.value.endpoint == "find_member"
     assert caught.value.issues[0].severity == "error" and caught.value.issues[0].diagnostics is None
     with pytest.raises(ApiRequestError) as caught:  # the diagnostics, when the call may log contents
@@ -286,19 +325,24 @@ def test_a_401_says_to_sign_in_again_and_a_403_names_the_site_id(api_server, api
     api_server.server.clear()
     api_server.endpoints(find_member="/api/v1/find-member")
     api_server.server.expect_request("/api/v1/find-member").respond_with_json(
-        outcome("forbidden", "MSG_SITE_NOT_PERMITTED", "Site not permitted"), status=403)
+        outcome("forbidden", "MSG_SITE_NOT_PERMITTED", "Site not permitted"), status=403
+    )
     with pytest.raises(ApiRequestError) as caught:
         api.call("find_member", "POST", fields={"insurerIdentifier": "bup"})
     assert "MSG_SITE_NOT_PERMITTED" in str(caught.value)
     assert "SU-SiteId 'HC00ABC'" in str(caught.value) and "HEALTHCODE_SITE_ID" in str(caught.value)
 
 
-@pytest.mark.parametrize(("body", "content_type", "fragment"), [
-    (f"<html>{PATIENT}</html>", "text/html", r"not JSON \(text/html\)"),
-    (json.dumps([PATIENT]), "application/json", "JSON that is not an object"),
-])
-def test_a_success_that_is_not_a_json_object_is_an_error_without_its_contents(api_server, api, body, content_type,
-                                                                                fragment):
+@pytest.mark.parametrize(
+    ("body", "content_type", "fragment"),
+    [
+        (f"<html>{PATIENT}</html>", "text/html", r"not JSON \(text/html\)"),
+        (json.dumps([PATIENT]), "application/json", "JSON that is not an object"),
+    ],
+)
+def test_a_success_that_is_not_a_json_object_is_an_error_without_its_contents(
+    api_server, api, body, content_type, fragment
+):
     api_server.server.expect_request("/api/v1/find-member").respond_with_data(body, content_type=content_type)
     with pytest.raises(ApiAnswerError, match=fragment) as caught:
         api.call("find_member", "POST", fields={"insurerIdentifier": "bup"})
@@ -313,11 +357,21 @@ def test_an_empty_success_is_an_empty_result(api_server, api):
 
 # --- paging --------------------------------------------------------------------------------------------------
 
+
 def tagged_page(page, count, total, names):
-    return {"resourceType": "Bundle", "type": "collection", "total": total,
-            "meta": {"tag": [{"code": "page", "display": str(page)}, {"code": "count", "display": str(count)},
-                             {"code": "maxRecords", "display": str(total)}]},
-            "entry": [{"resource": {"resourceType": "PaymentReconciliation", "id": n}} for n in names]}
+    return {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "total": total,
+        "meta": {
+            "tag": [
+                {"code": "page", "display": str(page)},
+                {"code": "count", "display": str(count)},
+                {"code": "maxRecords", "display": str(total)},
+            ]
+        },
+        "entry": [{"resource": {"resourceType": "PaymentReconciliation", "id": n}} for n in names],
+    }
 
 
 def test_all_pages_by_healthcodes_page_tags_repeats_the_call_with_the_next_page(api_server, api):
@@ -326,7 +380,7 @@ def test_all_pages_by_healthcodes_page_tags_repeats_the_call_with_the_next_page(
     def remittances(request):
         fields = parse_qs(request.get_data(as_text=True))
         page, count = int(fields.get("page", ["1"])[0]), int(fields["count"][0])
-        return Response(json.dumps(tagged_page(page, count, 7, records[(page - 1) * count:page * count])))
+        return Response(json.dumps(tagged_page(page, count, 7, records[(page - 1) * count : page * count])))
 
     api_server.server.expect_request("/api/v1/find-member", method="POST").respond_with_handler(remittances)
     result = api.call("find_member", "POST", fields={"insurerIdentifier": "bup", "count": 3}, all_pages=True)
@@ -344,8 +398,13 @@ def test_all_pages_by_fhir_next_links_follows_the_servers_links_with_get(api_ser
         link = [{"relation": "self", "url": f"{api_server.base}/api/v1/practitioners?page={page}"}]
         if page < 3:
             link.append({"relation": "next", "url": f"/api/v1/practitioners?name=x&page={page + 1}"})
-        body = {"resourceType": "Bundle", "type": "searchset", "total": 5, "link": link,
-                "entry": [{"resource": {"resourceType": "Practitioner", "id": f"P{page}{i}"}} for i in range(2)]}
+        body = {
+            "resourceType": "Bundle",
+            "type": "searchset",
+            "total": 5,
+            "link": link,
+            "entry": [{"resource": {"resourceType": "Practitioner", "id": f"P{page}{i}"}} for i in range(2)],
+        }
         return Response(json.dumps(body))
 
     api_server.server.expect_request("/api/v1/practitioners").respond_with_handler(practitioners)
@@ -357,8 +416,12 @@ def test_all_pages_by_fhir_next_links_follows_the_servers_links_with_get(api_ser
 
 
 def test_a_next_link_to_another_host_is_refused(api_server, api, elsewhere):
-    body = {"resourceType": "Bundle", "total": 9, "entry": [{"resource": {"resourceType": "Practitioner"}}],
-            "link": [{"relation": "next", "url": elsewhere.url_for("/page2")}]}
+    body = {
+        "resourceType": "Bundle",
+        "total": 9,
+        "entry": [{"resource": {"resourceType": "Practitioner"}}],
+        "link": [{"relation": "next", "url": elsewhere.url_for("/page2")}],
+    }
     api_server.server.expect_request("/api/v1/practitioners").respond_with_json(body)
     with pytest.raises(ApiOriginRefusedError):
         api.call("search_practitioner", all_pages=True)
@@ -369,10 +432,14 @@ def test_paging_stops_at_an_empty_page_and_at_a_link_seen_before(api_server, api
     empty = tagged_page(2, 3, 99, [])
     answers = iter([tagged_page(1, 3, 99, ["a", "b", "c"]), empty])
     api_server.server.expect_request("/api/v1/find-member").respond_with_handler(
-        lambda _: Response(json.dumps(next(answers))))
+        lambda _: Response(json.dumps(next(answers)))
+    )
     assert api.call("find_member", "POST", fields={"count": 3}, all_pages=True).count == 3
-    looping = {"resourceType": "Bundle", "entry": [{}],
-               "link": [{"relation": "next", "url": f"{api_server.base}/api/v1/practitioners"}]}
+    looping = {
+        "resourceType": "Bundle",
+        "entry": [{}],
+        "link": [{"relation": "next", "url": f"{api_server.base}/api/v1/practitioners"}],
+    }
     api_server.server.expect_request("/api/v1/practitioners").respond_with_json(looping)
     with pytest.raises(ApiAnswerError, match="a page read before"):
         api.call("search_practitioner", all_pages=True)
@@ -386,6 +453,7 @@ def test_without_all_pages_one_page_is_read(api_server, api):
 
 
 # --- what the log says ---------------------------------------------------------------------------------------
+
 
 def logged(caplog):
     """What this library and its HTTP client logged (the test server's own log shows every URL)."""
@@ -409,7 +477,8 @@ def test_contents_are_logged_when_asked_still_masked(api_server, caplog):
     caplog.set_level(logging.INFO)
     api_server.endpoints(find_member="/api/v1/find-member")
     api_server.server.expect_request("/api/v1/find-member").respond_with_json(
-        {"resourceType": "Coverage", "beneficiary": {"display": PATIENT}, "echo": API_TOKEN})
+        {"resourceType": "Coverage", "beneficiary": {"display": PATIENT}, "echo": API_TOKEN}
+    )
     api = HealthcodeApi(api_server.session())
     api.call("find_member", "POST", fields={"lastName": PATIENT}, log_content=True)
     text = logged(caplog)

@@ -59,7 +59,8 @@ def test_a_document_stored_from_another_address_is_not_used(api_server):
     api_server.session(store).api_document()
     other = api_server.session(store, api_discovery=f"{api_server.base}/other{DISCOVERY}")
     api_server.server.expect_request(f"/other{DISCOVERY}").respond_with_json(
-        {"whoami_endpoint": f"{api_server.base}/api/v1/whoami"})
+        {"whoami_endpoint": f"{api_server.base}/api/v1/whoami"}
+    )
     assert list(other.api_document().endpoints) == ["whoami"]
 
 
@@ -81,8 +82,9 @@ def test_it_is_never_kept_beside_a_token_that_is_not_verified_or_not_there(api_s
     store = MemoryTokenStore()
     session = api_server.session(store)
     stored = store.load(session.key)
-    unverified = StoredAuthorisation(stored.entry.discovery_url, stored.entry.client_id, stored.entry.token,
-                                     verified=False)
+    unverified = StoredAuthorisation(
+        stored.entry.discovery_url, stored.entry.client_id, stored.entry.token, verified=False
+    )
     store.store(unverified, stored.version)
     session.api_document()
     assert store.load(session.key).entry.api_discovery == {}
@@ -90,7 +92,9 @@ def test_it_is_never_kept_beside_a_token_that_is_not_verified_or_not_there(api_s
 
 
 def test_a_large_document_is_kept_for_the_run_only(api_server):
-    document = {f"api_{i}_endpoint": f"{api_server.base}/api/v1/{'x' * 100}/{i}" for i in range(MAX_STORED_CHARS // 100)}
+    document = {
+        f"api_{i}_endpoint": f"{api_server.base}/api/v1/{'x' * 100}/{i}" for i in range(MAX_STORED_CHARS // 100)
+    }
     api_server.server.expect_request(DISCOVERY).respond_with_json(document)
     store = MemoryTokenStore()
     session = api_server.session(store)
@@ -100,11 +104,15 @@ def test_a_large_document_is_kept_for_the_run_only(api_server):
 
 def test_endpoints_left_out_are_told_once_without_their_query(api_server, caplog):
     caplog.set_level(logging.WARNING, logger="healthcode_auth")
-    api_server.server.expect_request(DISCOVERY).respond_with_json({
-        "find_member_endpoint": f"{api_server.base}/api/v1/find-member",
-        "plain_endpoint": "http://api.example.org/x?secret=1",
-        "elsewhere_endpoint": "https://api.example.org/x?patient=Gray",
-        "version": 3, "codes_valueset_namespace": "not a url"})
+    api_server.server.expect_request(DISCOVERY).respond_with_json(
+        {
+            "find_member_endpoint": f"{api_server.base}/api/v1/find-member",
+            "plain_endpoint": "http://api.example.org/x?secret=1",
+            "elsewhere_endpoint": "https://api.example.org/x?patient=Gray",
+            "version": 3,
+            "codes_valueset_namespace": "not a url",
+        }
+    )
     document = api_server.session().api_document()
     assert list(document.endpoints) == ["find_member"]
     (warning,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
@@ -112,11 +120,14 @@ def test_endpoints_left_out_are_told_once_without_their_query(api_server, caplog
     assert "secret=1" not in warning and "Gray" not in warning
 
 
-@pytest.mark.parametrize(("body", "fragment"), [
-    ([], "is not a JSON object"),
-    ({"only": "https://api.example.org/x"}, "names no usable API endpoint"),
-    ({}, "names no usable API endpoint"),
-])
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ([], "is not a JSON object"),
+        ({"only": "https://api.example.org/x"}, "names no usable API endpoint"),
+        ({}, "names no usable API endpoint"),
+    ],
+)
 def test_an_unusable_document_is_an_error_naming_the_setting(api_server, body, fragment):
     api_server.server.expect_request(DISCOVERY).respond_with_json(body)
     with pytest.raises(ApiDiscoveryError, match=fragment) as caught:
@@ -137,23 +148,32 @@ def test_uats_unconfirmed_address_is_said_to_be_unconfirmed_when_it_does_not_ans
     url = "https://api.uat.healthcode.co.uk/.well-known/discovery-document.json"
     with pytest.raises(ApiDiscoveryError) as caught:
         fetch_api_document(url, transport)
-    assert "not confirmed by Healthcode's pages" in str(caught.value) and "HEALTHCODE_API_DISCOVERY" in str(caught.value)
+    assert "not confirmed by Healthcode's pages" in str(caught.value) and "HEALTHCODE_API_DISCOVERY" in str(
+        caught.value
+    )
     assert transport.gets == [(url, "API discovery document", "application/json")]
 
 
 def test_a_healthcode_document_allows_any_https_host_under_healthcode_co_uk():
     url = "https://api.healthcode.co.uk/.well-known/discovery-document.json"
-    transport = FixedTransport(200, {"find_member_endpoint": "https://policies.api.healthcode.co.uk/members",
-                                     "evil_endpoint": "https://healthcode.co.uk.evil.example/x",
-                                     "plain_endpoint": "http://ref.api.healthcode.co.uk/x"})
+    transport = FixedTransport(
+        200,
+        {
+            "find_member_endpoint": "https://policies.api.healthcode.co.uk/members",
+            "evil_endpoint": "https://healthcode.co.uk.evil.example/x",
+            "plain_endpoint": "http://ref.api.healthcode.co.uk/x",
+        },
+    )
     document = fetch_api_document(url, transport)
     assert list(document.endpoints) == ["find_member"]
     assert document.origins == {"https://policies.api.healthcode.co.uk"}
 
 
 def test_a_stored_document_that_no_longer_validates_is_skipped():
-    discovery = ApiDiscovery("https://api.example.org/.well-known/discovery-document.json",
-                             lambda: FixedTransport(200, {"a_endpoint": "https://api.example.org/a"}))
+    discovery = ApiDiscovery(
+        "https://api.example.org/.well-known/discovery-document.json",
+        lambda: FixedTransport(200, {"a_endpoint": "https://api.example.org/a"}),
+    )
     discovery.offer({"a_endpoint": "https://elsewhere.example.org/a"}, None)
     assert discovery.known is None
     discovery.offer({"a_endpoint": "https://api.example.org/old"}, "https://another.example.org/doc.json")
@@ -167,7 +187,6 @@ def test_a_new_sign_ins_entry_carries_what_this_run_knows(api_server, metadata):
     session = api_server.session()
     session.api_document()
     session.client.use_metadata(metadata)
-    entry = session._entry(Token(access_token="NEW-TOKEN-AFTER-SIGN-IN", expires_at=time.time() + 3600),
-                           verified=False)
+    entry = session._entry(Token(access_token="NEW-TOKEN-AFTER-SIGN-IN", expires_at=time.time() + 3600), verified=False)
     assert entry.api_discovery == {"find_member_endpoint": f"{api_server.base}/api/v1/find-member"}
     assert entry.api_discovery_source == session.config.api_discovery_url

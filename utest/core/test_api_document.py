@@ -19,35 +19,47 @@ def production(**document):
 
 
 def test_endpoints_by_name_with_or_without_the_suffix():
-    document = production(find_member_endpoint="https://api.healthcode.co.uk/authorisation/member",
-                          codes_valueset_namespace="https://ref.api.healthcode.co.uk/valueset",
-                          version="1.2", enabled=True, description="Healthcode's APIs")
+    document = production(
+        find_member_endpoint="https://api.healthcode.co.uk/authorisation/member",
+        codes_valueset_namespace="https://ref.api.healthcode.co.uk/valueset",
+        version="1.2",
+        enabled=True,
+        description="Healthcode's APIs",
+    )
     assert document.endpoint("find_member") == "https://api.healthcode.co.uk/authorisation/member"
     assert document.endpoint("find_member_endpoint") == "https://api.healthcode.co.uk/authorisation/member"
     assert document.endpoint("codes_valueset_namespace") == "https://ref.api.healthcode.co.uk/valueset"
-    assert document.endpoints == {"codes_valueset_namespace": "https://ref.api.healthcode.co.uk/valueset",
-                                  "find_member": "https://api.healthcode.co.uk/authorisation/member"}
+    assert document.endpoints == {
+        "codes_valueset_namespace": "https://ref.api.healthcode.co.uk/valueset",
+        "find_member": "https://api.healthcode.co.uk/authorisation/member",
+    }
     assert document.origins == {"https://api.healthcode.co.uk", "https://ref.api.healthcode.co.uk"}
     assert document.problems == ()  # a version, a flag and a description are not endpoints, and no problem
 
 
 def test_an_unknown_name_fails_listing_the_known_names_sorted_without_the_suffix():
-    document = production(search_remittance_summary_endpoint="https://api.healthcode.co.uk/remittances",
-                          find_member_endpoint="https://api.healthcode.co.uk/member")
-    with pytest.raises(ApiDiscoveryError, match="names no API 'find_members'. It names: find_member, "
-                                                "search_remittance_summary. ") as caught:
+    document = production(
+        search_remittance_summary_endpoint="https://api.healthcode.co.uk/remittances",
+        find_member_endpoint="https://api.healthcode.co.uk/member",
+    )
+    with pytest.raises(
+        ApiDiscoveryError, match="names no API 'find_members'. It names: find_member, search_remittance_summary. "
+    ) as caught:
         document.endpoint("find_members")
     assert caught.value.known == ("find_member", "search_remittance_summary")
 
 
-@pytest.mark.parametrize(("url", "reason"), [
-    ("http://api.healthcode.co.uk/member", "plain http"),
-    ("https://user:pw@api.healthcode.co.uk/member", "credentials"),
-    ("https://api.healthcode.co.uk/member#frag", "fragment"),
-    ("https://api.healthcode.co.uk.evil.example/member", "is not a Healthcode host"),
-    ("https://evilhealthcode.co.uk/member", "is not a Healthcode host"),
-    ("ftp://api.healthcode.co.uk/member", "https URL"),
-])
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://api.healthcode.co.uk/member", "plain http"),
+        ("https://user:pw@api.healthcode.co.uk/member", "credentials"),
+        ("https://api.healthcode.co.uk/member#frag", "fragment"),
+        ("https://api.healthcode.co.uk.evil.example/member", "is not a Healthcode host"),
+        ("https://evilhealthcode.co.uk/member", "is not a Healthcode host"),
+        ("ftp://api.healthcode.co.uk/member", "https URL"),
+    ],
+)
 def test_endpoints_that_fail_are_left_out_naming_key_and_reason(url, reason):
     document = production(find_member_endpoint="https://api.healthcode.co.uk/member", bad_endpoint=url)
     assert set(document.urls) == {"find_member_endpoint"}
@@ -60,16 +72,23 @@ def test_endpoints_that_fail_are_left_out_naming_key_and_reason(url, reason):
 
 
 def test_no_query_string_is_shown_in_a_problem():
-    document = production(find_member_endpoint="https://api.healthcode.co.uk/member",
-                          leaky_endpoint="http://other.example/x?lastName=Quarrendon-Fakename#dob=1901-02-03")
+    document = production(
+        find_member_endpoint="https://api.healthcode.co.uk/member",
+        leaky_endpoint="http://other.example/x?lastName=Quarrendon-Fakename#dob=1901-02-03",
+    )
     assert "Quarrendon" not in describe_problems(document)
     assert "1901" not in describe_problems(document)
 
 
 def test_another_environment_allows_only_the_documents_own_origin():
-    document = parse_api_document({"whoami_endpoint": "http://127.0.0.1:8765/api/v1/whoami",
-                                   "other_endpoint": "http://127.0.0.1:9999/api/v1/x",
-                                   "far_endpoint": "https://api.healthcode.co.uk/x"}, SANDBOX)
+    document = parse_api_document(
+        {
+            "whoami_endpoint": "http://127.0.0.1:8765/api/v1/whoami",
+            "other_endpoint": "http://127.0.0.1:9999/api/v1/x",
+            "far_endpoint": "https://api.healthcode.co.uk/x",
+        },
+        SANDBOX,
+    )
     assert set(document.urls) == {"whoami_endpoint"}
     assert document.origins == {"http://127.0.0.1:8765"}
     assert document.allows("http://127.0.0.1:8765/anything?x=1")
@@ -92,8 +111,10 @@ def test_a_document_with_no_usable_endpoint_is_an_error_saying_why():
 
 
 def test_many_problems_make_one_bounded_warning():
-    document = production(ok_endpoint="https://api.healthcode.co.uk/ok",
-                          **{f"bad{n}_endpoint": f"https://evil{n}.example/x" for n in range(25)})
+    document = production(
+        ok_endpoint="https://api.healthcode.co.uk/ok",
+        **{f"bad{n}_endpoint": f"https://evil{n}.example/x" for n in range(25)},
+    )
     warning = describe_problems(document)
     assert "25 endpoint(s) left out" in warning and "and 15 more" in warning
     assert warning.count("is not a Healthcode host") == 10
@@ -102,19 +123,26 @@ def test_many_problems_make_one_bounded_warning():
 
 @pytest.mark.bad_input
 def test_hostile_keys_and_values_are_escaped_and_bounded():
-    document = production(ok_endpoint="https://api.healthcode.co.uk/ok",
-                          **{"bad\x1b[31m_endpoint": "https://x.example/" + "a" * 5000, "k" * 300: "https://y.example/"})
+    document = production(
+        ok_endpoint="https://api.healthcode.co.uk/ok",
+        **{"bad\x1b[31m_endpoint": "https://x.example/" + "a" * 5000, "k" * 300: "https://y.example/"},
+    )
     warning = describe_problems(document)
     assert "\x1b" not in warning and "\\x1b" in warning
     assert len(warning) < 2000
 
 
-@pytest.mark.parametrize(("environment", "expected"), [
-    ("http://127.0.0.1:8765/.well-known/openid-configuration", SANDBOX),
-    ("http://127.0.0.1:8765", SANDBOX),
-    ("https://sso.example.org/realms/x/.well-known/openid-configuration",
-     "https://sso.example.org/.well-known/discovery-document.json"),
-])
+@pytest.mark.parametrize(
+    ("environment", "expected"),
+    [
+        ("http://127.0.0.1:8765/.well-known/openid-configuration", SANDBOX),
+        ("http://127.0.0.1:8765", SANDBOX),
+        (
+            "https://sso.example.org/realms/x/.well-known/openid-configuration",
+            "https://sso.example.org/.well-known/discovery-document.json",
+        ),
+    ],
+)
 def test_the_document_of_another_environment_is_at_its_origin(environment, expected):
     assert api_discovery_url_for(environment) == expected
 

@@ -9,9 +9,13 @@ import pytest
 
 from healthcode_auth.protocol.api_result import ApiDict, ApiList, ApiResult
 
-PATIENT = {"resourceType": "Coverage", "status": "active", "subscriberId": "ZZ9876543",
-           "beneficiary": {"display": "Ottoline Quarrendon-Fakename", "birthDate": "1901-02-03"},
-           "name": [{"family": "Quarrendon-Fakename", "given": ["Ottoline"]}]}
+PATIENT = {
+    "resourceType": "Coverage",
+    "status": "active",
+    "subscriberId": "ZZ9876543",
+    "beneficiary": {"display": "Ottoline Quarrendon-Fakename", "birthDate": "1901-02-03"},
+    "name": [{"family": "Quarrendon-Fakename", "given": ["Ottoline"]}],
+}
 LEAKS = ("Quarrendon", "Ottoline", "ZZ9876543", "1901-02-03")
 
 
@@ -27,22 +31,36 @@ def shown_nowhere(*texts):
 def test_the_summary_names_endpoint_status_resource_type_and_count():
     result = ApiResult(bundle(PATIENT, PATIENT, PATIENT, total=3), status=200, endpoint="find_member")
     assert repr(result) == str(result) == "<Healthcode find_member: 200 OK, Bundle of 3 Coverage>"
-    assert (result.status, result.endpoint, result.resource_type, result.count, result.total) == \
-        (200, "find_member", "Bundle", 3, 3)
+    assert (result.status, result.endpoint, result.resource_type, result.count, result.total) == (
+        200,
+        "find_member",
+        "Bundle",
+        3,
+        3,
+    )
 
 
-@pytest.mark.parametrize(("body", "summary"), [
-    (bundle(total=0), "Bundle of 0 entries"),
-    (bundle(PATIENT, total=25), "Bundle of 1 Coverage, total 25"),
-    (bundle(PATIENT, {"resourceType": "Patient"}, {"resourceType": "Organization"}, {"resourceType": "Practitioner"}),
-     "Bundle of 4 entries (Coverage, Patient, Organization, ...)"),
-    ({"resourceType": "OperationOutcome", "issue": [{"severity": "information", "diagnostics": "Deleted"}]},
-     "OperationOutcome (information)"),
-    (PATIENT, "Coverage"),
-    ({"resourceType": "Quarrendon Fakename\n"}, "object of 1 keys"),  # not a resource type: not shown
-    ({"a": 1, "b": 2}, "object of 2 keys"),
-    ({}, "no content"),
-])
+@pytest.mark.parametrize(
+    ("body", "summary"),
+    [
+        (bundle(total=0), "Bundle of 0 entries"),
+        (bundle(PATIENT, total=25), "Bundle of 1 Coverage, total 25"),
+        (
+            bundle(
+                PATIENT, {"resourceType": "Patient"}, {"resourceType": "Organization"}, {"resourceType": "Practitioner"}
+            ),
+            "Bundle of 4 entries (Coverage, Patient, Organization, ...)",
+        ),
+        (
+            {"resourceType": "OperationOutcome", "issue": [{"severity": "information", "diagnostics": "Deleted"}]},
+            "OperationOutcome (information)",
+        ),
+        (PATIENT, "Coverage"),
+        ({"resourceType": "Quarrendon Fakename\n"}, "object of 1 keys"),  # not a resource type: not shown
+        ({"a": 1, "b": 2}, "object of 2 keys"),
+        ({}, "no content"),
+    ],
+)
 def test_summaries_say_what_the_answer_is_never_what_it_says(body, summary):
     result = ApiResult(body, status=200, endpoint="x")
     assert result.summary == summary
@@ -59,8 +77,15 @@ def test_nested_objects_and_lists_are_summaries_too_and_still_index_like_json():
     assert coverage["status"] == "active" and type(coverage["status"]) is str  # plain values come back as they are
     assert coverage["name"][0]["given"][0] == "Ottoline"
     assert repr(entry[0:1]) == "<list of 1>"  # a slice too
-    assert shown_nowhere(repr(result), repr(entry), repr(coverage), repr(coverage["name"]), str(list(entry)),
-                         repr(result.values()), repr(result.items()))
+    assert shown_nowhere(
+        repr(result),
+        repr(entry),
+        repr(coverage),
+        repr(coverage["name"]),
+        str(list(entry)),
+        repr(result.values()),
+        repr(result.items()),
+    )
 
 
 def test_it_is_still_the_json_equal_comparable_serialisable_and_plain_on_demand():

@@ -113,10 +113,15 @@ def test_access_denied_says_supervisor_declined(request_):
     assert "User pressed cancel" in str(caught.value)
 
 
-@pytest.mark.parametrize(("error", "fragment"), [
-    ("invalid_scope", "scope setting"), ("server_error", "Try again later"),
-    ("temporarily_unavailable", "temporarily unavailable"), ("weird_error", "did not complete"),
-])
+@pytest.mark.parametrize(
+    ("error", "fragment"),
+    [
+        ("invalid_scope", "scope setting"),
+        ("server_error", "Try again later"),
+        ("temporarily_unavailable", "temporarily unavailable"),
+        ("weird_error", "did not complete"),
+    ],
+)
 def test_other_errors_are_explained(request_, error, fragment):
     with pytest.raises(AuthorizationDenied, match=fragment):
         parse_redirect(redirect(request_, error=error), request_)
@@ -159,10 +164,16 @@ def test_repeated_parameter_is_refused(request_):
         parse_redirect(url, request_)
 
 
-@pytest.mark.parametrize("url", [
-    "https://evil.example/postauth?code=x", "http://rpaapp.example.com/postauth?code=x",
-    "https://rpaapp.example.com/other?code=x", "not a url", "",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://evil.example/postauth?code=x",
+        "http://rpaapp.example.com/postauth?code=x",
+        "https://rpaapp.example.com/other?code=x",
+        "not a url",
+        "",
+    ],
+)
 def test_redirect_elsewhere_is_refused(request_, url):
     with pytest.raises(AuthorizationError, match="redirect"):
         parse_redirect(url, request_)
@@ -180,22 +191,26 @@ def test_redirect_error_message_never_contains_the_code(request_):
     assert "SECRET-CODE-123" not in str(caught.value)
 
 
-@pytest.mark.parametrize(("url", "expected"), [
-    ("https://rpaapp.example.com/postauth?code=1", True),
-    ("https://RPAAPP.example.com/postauth", True),
-    ("https://rpaapp.example.com/postauth/", False),
-    ("https://rpaapp.example.com:8443/postauth", False),
-    ("https://rpaapp.example.com.evil/postauth", False),
-    ("https://rpaapp.example.com:bad/postauth", False),
-])
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://rpaapp.example.com/postauth?code=1", True),
+        ("https://RPAAPP.example.com/postauth", True),
+        ("https://rpaapp.example.com/postauth/", False),
+        ("https://rpaapp.example.com:8443/postauth", False),
+        ("https://rpaapp.example.com.evil/postauth", False),
+        ("https://rpaapp.example.com:bad/postauth", False),
+    ],
+)
 def test_is_redirect_uri(url, expected):
     assert is_redirect_uri(url, REDIRECT) is expected
 
 
 def test_sso_origins_are_the_authorization_endpoints_and_the_issuers(request_):
     assert request_.sso_origins == ("https://sso.example.test",)
-    other = dataclasses.replace(request_, url="https://LOGIN.sso.example.test:443/authorize?x=1",
-                                issuer="https://sso.example.test:8443/realm")
+    other = dataclasses.replace(
+        request_, url="https://LOGIN.sso.example.test:443/authorize?x=1", issuer="https://sso.example.test:8443/realm"
+    )
     assert other.sso_origins == ("https://login.sso.example.test", "https://sso.example.test:8443")
 
 
@@ -205,12 +220,20 @@ def test_the_state_and_challenge_never_show_in_repr(request_):
     assert request_.code_challenge == s256_challenge(request_.code_verifier)
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("page.goto: net::ERR_TOO_MANY_REDIRECTS at http://127.0.0.1:5/authorize?state=S&code_challenge=C",
-     "page.goto: net::ERR_TOO_MANY_REDIRECTS at http://127.0.0.1:5/authorize"),
-    ("a https://x.example/p#frag and https://y.example/q?code=1 b", "a https://x.example/p and https://y.example/q b"),
-    ("no url here?state=1", "no url here?state=1"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "page.goto: net::ERR_TOO_MANY_REDIRECTS at http://127.0.0.1:5/authorize?state=S&code_challenge=C",
+            "page.goto: net::ERR_TOO_MANY_REDIRECTS at http://127.0.0.1:5/authorize",
+        ),
+        (
+            "a https://x.example/p#frag and https://y.example/q?code=1 b",
+            "a https://x.example/p and https://y.example/q b",
+        ),
+        ("no url here?state=1", "no url here?state=1"),
+    ],
+)
 def test_queries_are_cut_from_urls_in_messages(text, expected):
     from healthcode_auth.protocol.urls import without_queries
 

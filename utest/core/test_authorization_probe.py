@@ -31,18 +31,23 @@ def sso(httpserver, registered_page, unknown_client_answer):
         return Response(body, status, content_type="text/html")
 
     httpserver.expect_request("/authorize").respond_with_handler(authorize)
-    config = HealthcodeConfig(client_id="bot", redirect_uri="https://bot.example/cb",
-                              environment=f"{base}/.well-known/openid-configuration")
+    config = HealthcodeConfig(
+        client_id="bot", redirect_uri="https://bot.example/cb", environment=f"{base}/.well-known/openid-configuration"
+    )
     return HealthcodeAuthClient(config)
 
 
-@pytest.mark.parametrize(("page", "unknown", "verdict"), [
-    (SIGN_IN_FORM, (400, ERROR_PAGE), ACCEPTED),
-    (ERROR_PAGE, (200, ERROR_PAGE), REFUSED),  # the same place and status as for an unknown client
-    (IDP_BUTTONS, (400, ERROR_PAGE), UNKNOWN),  # asks for nothing, but is not the refusal: never "refused"
-])
-def test_a_page_that_asks_for_nothing_is_a_refusal_only_where_an_unknown_client_ends(httpserver, page, unknown,
-                                                                                     verdict):
+@pytest.mark.parametrize(
+    ("page", "unknown", "verdict"),
+    [
+        (SIGN_IN_FORM, (400, ERROR_PAGE), ACCEPTED),
+        (ERROR_PAGE, (200, ERROR_PAGE), REFUSED),  # the same place and status as for an unknown client
+        (IDP_BUTTONS, (400, ERROR_PAGE), UNKNOWN),  # asks for nothing, but is not the refusal: never "refused"
+    ],
+)
+def test_a_page_that_asks_for_nothing_is_a_refusal_only_where_an_unknown_client_ends(
+    httpserver, page, unknown, verdict
+):
     with sso(httpserver, page, unknown) as client:
         assert probe_authorization(client).verdict == verdict
 
@@ -50,9 +55,12 @@ def test_a_page_that_asks_for_nothing_is_a_refusal_only_where_an_unknown_client_
 SCRIPT_SHELL = "<div id=app>Loading...</div><script src=/app.js></script>"
 
 
-@pytest.mark.parametrize(("page", "unknown"), [
-    (SCRIPT_SHELL, (200, SCRIPT_SHELL)),  # a page built by script, the same shell for every request
-])
+@pytest.mark.parametrize(
+    ("page", "unknown"),
+    [
+        (SCRIPT_SHELL, (200, SCRIPT_SHELL)),  # a page built by script, the same shell for every request
+    ],
+)
 def test_a_page_built_by_script_is_not_read_as_a_refusal(httpserver, page, unknown):
     """Red team, issue 17 break E: a "Loading..." shell was taken for the SSO's refusal."""
     with sso(httpserver, page, unknown) as client:
@@ -66,8 +74,12 @@ def test_an_sso_failing_for_now_is_not_a_refusal(httpserver, status):
     base = httpserver.url_for("").rstrip("/")
     httpserver.expect_request("/.well-known/openid-configuration").respond_with_json(discovery_document(base))
     httpserver.expect_request("/authorize").respond_with_data(ERROR_PAGE, status=status, content_type="text/html")
-    config = HealthcodeConfig(client_id="bot", redirect_uri="https://bot.example/cb",
-                              environment=f"{base}/.well-known/openid-configuration", timeout=3)
+    config = HealthcodeConfig(
+        client_id="bot",
+        redirect_uri="https://bot.example/cb",
+        environment=f"{base}/.well-known/openid-configuration",
+        timeout=3,
+    )
     with HealthcodeAuthClient(config) as client:
         result = probe_authorization(client)
     assert result.verdict == UNKNOWN and str(status) in result.detail

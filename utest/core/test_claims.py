@@ -60,12 +60,19 @@ def test_a_robot_allowed_to_wait_a_year_holds_its_claim_no_longer_than_the_longe
 
 
 @pytest.mark.bad_input
-@pytest.mark.parametrize("fields", [
-    ["done", 1, 0.0, 0.0, 9e9],  # held until the year 2255
-    ["done", 1, 5.0, 1.0, 2.0],  # its first attempt after this one
-    ["sending", 0, 1.0, 1.0, 2.0], ["sending", True, 1.0, 1.0, 2.0], ["what", 1, 1.0, 1.0, 2.0],
-    ["done", 1, float("nan"), 1.0, 2.0], ["done", 1, 1.0, 1.0], "done|1|1|1|2",
-])
+@pytest.mark.parametrize(
+    "fields",
+    [
+        ["done", 1, 0.0, 0.0, 9e9],  # held until the year 2255
+        ["done", 1, 5.0, 1.0, 2.0],  # its first attempt after this one
+        ["sending", 0, 1.0, 1.0, 2.0],
+        ["sending", True, 1.0, 1.0, 2.0],
+        ["what", 1, 1.0, 1.0, 2.0],
+        ["done", 1, float("nan"), 1.0, 2.0],
+        ["done", 1, 1.0, 1.0],
+        "done|1|1|1|2",
+    ],
+)
 def test_what_this_library_could_not_have_made_is_no_claim(fields):
     assert from_fields(fields, now=10.0) is None
 
@@ -73,8 +80,9 @@ def test_what_this_library_could_not_have_made_is_no_claim(fields):
 @pytest.mark.bad_input
 def test_a_redis_claim_is_keyed_and_authenticated(redis_url, redis_server):
     store = opened(redis_url + "?prefix=claims:")
-    other = open_store(redis_url + "?prefix=claims:", environ={"HEALTHCODE_CACHE_KEY": "another fleet's key"},
-                       timeout=5)
+    other = open_store(
+        redis_url + "?prefix=claims:", environ={"HEALTHCODE_CACHE_KEY": "another fleet's key"}, timeout=5
+    )
     name = "waiting|KEY|9"
     assert store._claims._name(name) != other._claims._name(name)  # not predictable without the key
     other.claim(name, 60, 600)

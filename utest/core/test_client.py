@@ -36,15 +36,26 @@ def sso(httpserver, key):
 
 
 def make_client(sso, **settings):
-    config = HealthcodeConfig(client_id="example_rpa_app", redirect_uri=REDIRECT,
-                              environment=sso.url_for("/.well-known/openid-configuration"), **settings)
+    config = HealthcodeConfig(
+        client_id="example_rpa_app",
+        redirect_uri=REDIRECT,
+        environment=sso.url_for("/.well-known/openid-configuration"),
+        **settings,
+    )
     return HealthcodeAuthClient(config)
 
 
 def access_token(sso, key, **claims):
     now = int(time.time())
-    base = {"iss": sso.url_for("").rstrip("/"), "sub": "supervisor", "aud": "api", "client_id": "example_rpa_app",
-            "iat": now, "exp": now + 86400, "jti": "j1"}
+    base = {
+        "iss": sso.url_for("").rstrip("/"),
+        "sub": "supervisor",
+        "aud": "api",
+        "client_id": "example_rpa_app",
+        "iat": now,
+        "exp": now + 86400,
+        "jti": "j1",
+    }
     base.update(claims)
     return sign(key, {k: v for k, v in base.items() if v is not None})
 
@@ -69,8 +80,13 @@ def test_full_exchange_verifies_the_jwt(sso, key):
     assert claims["sub"] == "supervisor"
     token_request = next(req for req, _ in sso.log if req.path == "/token")
     form = {k: v[0] for k, v in parse_qs(token_request.get_data(as_text=True)).items()}
-    assert form == {"grant_type": "authorization_code", "client_id": "example_rpa_app", "redirect_uri": REDIRECT,
-                    "code": "THE-CODE", "code_verifier": sign_in.code_verifier}
+    assert form == {
+        "grant_type": "authorization_code",
+        "client_id": "example_rpa_app",
+        "redirect_uri": REDIRECT,
+        "code": "THE-CODE",
+        "code_verifier": sign_in.code_verifier,
+    }
     assert "Authorization" not in token_request.headers
 
 
@@ -125,12 +141,15 @@ def test_unverified_claims_in_never_mode(sso):
         assert client.claims(token)["sub"] == "supervisor"
 
 
-@pytest.mark.parametrize(("claims", "fragment"), [
-    ({"iss": "https://evil.example"}, "'iss' claim"),
-    ({"iss": None}, "'iss' claim"),
-    ({"exp": int(time.time()) - 3600}, "Clock skew, or a broken SSO server: the access token expired"),
-    ({"exp": None}, "'exp' claim"),
-])
+@pytest.mark.parametrize(
+    ("claims", "fragment"),
+    [
+        ({"iss": "https://evil.example"}, "'iss' claim"),
+        ({"iss": None}, "'iss' claim"),
+        ({"exp": int(time.time()) - 3600}, "Clock skew, or a broken SSO server: the access token expired"),
+        ({"exp": None}, "'exp' claim"),
+    ],
+)
 def test_bad_claims_are_refused(sso, key, claims, fragment):
     token_answer(sso, {"access_token": access_token(sso, key, **claims), "token_type": "Bearer"})
     with make_client(sso) as client:
@@ -156,11 +175,14 @@ def test_unknown_kid_refetches_jwks_once(httpserver, key):
     published = [jwks(key), jwks(key, rotated)]
     httpserver.expect_request("/.well-known/openid-configuration").respond_with_json(discovery_document(issuer))
     httpserver.expect_request("/jwks").respond_with_handler(
-        lambda _request: Response(json.dumps(published.pop(0)), content_type="application/json"))
+        lambda _request: Response(json.dumps(published.pop(0)), content_type="application/json")
+    )
     tokens = [access_token(httpserver, key), access_token(httpserver, rotated)]
     httpserver.expect_request("/token", method="POST").respond_with_handler(
-        lambda _request: Response(json.dumps({"access_token": tokens.pop(0), "token_type": "Bearer"}),
-                                  content_type="application/json"))
+        lambda _request: Response(
+            json.dumps({"access_token": tokens.pop(0), "token_type": "Bearer"}), content_type="application/json"
+        )
+    )
     with make_client(httpserver) as client:
         for _ in range(2):
             sign_in = client.start_sign_in()
@@ -198,7 +220,8 @@ def test_server_error_is_not_retried(sso):
 
 def test_html_answer(sso):
     sso.expect_oneshot_request("/token", method="POST").respond_with_data(
-        "<html>proxy login</html>", content_type="text/html")
+        "<html>proxy login</html>", content_type="text/html"
+    )
     with make_client(sso) as client:
         sign_in = client.start_sign_in()
         with pytest.raises(TokenRequestError, match="HTML page"):
@@ -250,7 +273,8 @@ def test_jwks_down_is_reported(httpserver, key):
     httpserver.expect_request("/.well-known/openid-configuration").respond_with_json(discovery_document(issuer))
     httpserver.expect_request("/jwks").respond_with_data("", status=404)
     httpserver.expect_request("/token", method="POST").respond_with_json(
-        {"access_token": access_token(httpserver, key), "token_type": "Bearer"})
+        {"access_token": access_token(httpserver, key), "token_type": "Bearer"}
+    )
     with make_client(httpserver) as client:
         sign_in = client.start_sign_in()
         with pytest.raises(TokenVerificationError, match="HTTP 404"):
@@ -276,7 +300,9 @@ def test_token_without_kid_is_tried_against_each_published_key(httpserver):
 
     now = int(time.time())
     token = jose_jwt.encode({"alg": "RS256"}, {"iss": issuer, "sub": "s", "exp": now + 60, "iat": now}, signer)
-    httpserver.expect_request("/token", method="POST").respond_with_json({"access_token": token, "token_type": "Bearer"})
+    httpserver.expect_request("/token", method="POST").respond_with_json(
+        {"access_token": token, "token_type": "Bearer"}
+    )
     with make_client(httpserver) as client:
         sign_in = client.start_sign_in()
         assert client.claims(client.complete_sign_in(sign_in, redirect_for(sign_in)))["sub"] == "s"
@@ -289,7 +315,9 @@ def test_token_without_kid_and_no_matching_key_is_refused(httpserver):
     from joserfc import jwt as jose_jwt
 
     token = jose_jwt.encode({"alg": "RS256"}, {"iss": issuer, "exp": int(time.time()) + 60}, signing_key("c"))
-    httpserver.expect_request("/token", method="POST").respond_with_json({"access_token": token, "token_type": "Bearer"})
+    httpserver.expect_request("/token", method="POST").respond_with_json(
+        {"access_token": token, "token_type": "Bearer"}
+    )
     with make_client(httpserver) as client:
         sign_in = client.start_sign_in()
         with pytest.raises(TokenVerificationError, match="does not publish"):
@@ -302,8 +330,14 @@ def _openid_client(sso):
 
 def _id_token(sso, key, sign_in, **claims):
     now = int(time.time())
-    base = {"iss": sso.url_for("").rstrip("/"), "sub": "supervisor", "aud": "example_rpa_app", "iat": now,
-            "exp": now + 300, "nonce": sign_in.nonce}
+    base = {
+        "iss": sso.url_for("").rstrip("/"),
+        "sub": "supervisor",
+        "aud": "example_rpa_app",
+        "iat": now,
+        "exp": now + 300,
+        "nonce": sign_in.nonce,
+    }
     base.update(claims)
     return sign(key, {k: v for k, v in base.items() if v is not None}, typ="JWT")
 
@@ -311,18 +345,34 @@ def _id_token(sso, key, sign_in, **claims):
 def test_id_token_is_verified_with_its_nonce(sso, key):
     with _openid_client(sso) as client:
         sign_in = client.start_sign_in()
-        token_answer(sso, {"access_token": access_token(sso, key), "token_type": "Bearer",
-                           "id_token": _id_token(sso, key, sign_in)})
+        token_answer(
+            sso,
+            {"access_token": access_token(sso, key), "token_type": "Bearer", "id_token": _id_token(sso, key, sign_in)},
+        )
         assert client.complete_sign_in(sign_in, redirect_for(sign_in)).id_token
 
 
-@pytest.mark.parametrize("claims", [{"nonce": "replayed"}, {"nonce": None}, {"aud": "another_client"},
-                                    {"iss": "https://evil.example"}, {"exp": int(time.time()) - 3600}])
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"nonce": "replayed"},
+        {"nonce": None},
+        {"aud": "another_client"},
+        {"iss": "https://evil.example"},
+        {"exp": int(time.time()) - 3600},
+    ],
+)
 def test_bad_id_token_is_refused(sso, key, claims):
     with _openid_client(sso) as client:
         sign_in = client.start_sign_in()
-        token_answer(sso, {"access_token": access_token(sso, key), "token_type": "Bearer",
-                           "id_token": _id_token(sso, key, sign_in, **claims)})
+        token_answer(
+            sso,
+            {
+                "access_token": access_token(sso, key),
+                "token_type": "Bearer",
+                "id_token": _id_token(sso, key, sign_in, **claims),
+            },
+        )
         with pytest.raises(TokenVerificationError, match="ID token"):
             client.complete_sign_in(sign_in, redirect_for(sign_in))
 
@@ -343,8 +393,9 @@ def exchange(sso, body, **settings):
 
 def test_the_earlier_of_expires_in_and_exp_is_the_expiry(sso, key):
     soon = int(time.time()) + 120
-    token = exchange(sso, {"access_token": access_token(sso, key, exp=soon), "token_type": "Bearer",
-                           "expires_in": 86400})
+    token = exchange(
+        sso, {"access_token": access_token(sso, key, exp=soon), "token_type": "Bearer", "expires_in": 86400}
+    )
     assert token.expires_at == soon  # the JWT says 2 minutes: it is not valid for 24 hours
     later = exchange(sso, {"access_token": access_token(sso, key), "token_type": "Bearer", "expires_in": 600})
     assert abs(later.seconds_left() - 600) < 60  # expires_in is earlier here
@@ -353,8 +404,11 @@ def test_the_earlier_of_expires_in_and_exp_is_the_expiry(sso, key):
 def test_audience_is_checked_when_set(sso, key):
     body = {"access_token": access_token(sso, key, aud="api"), "token_type": "Bearer", "expires_in": 600}
     assert exchange(sso, body, audience="api").access_token == body["access_token"]
-    with pytest.raises(TokenVerificationError, match=r"'aud' claim is missing or wrong \(expected audience "
-                                                     r"https://api.healthcode.example\).*audience setting"):
+    with pytest.raises(
+        TokenVerificationError,
+        match=r"'aud' claim is missing or wrong \(expected audience "
+        r"https://api.healthcode.example\).*audience setting",
+    ):
         exchange(sso, body, audience="https://api.healthcode.example")
     no_aud = {**body, "access_token": access_token(sso, key, aud=None)}
     with pytest.raises(TokenVerificationError, match="'aud'"):
@@ -363,8 +417,7 @@ def test_audience_is_checked_when_set(sso, key):
 
 def test_audience_cannot_be_checked_on_an_opaque_token(sso):
     with pytest.raises(TokenVerificationError, match="opaque, so its audience cannot be checked"):
-        exchange(sso, {"access_token": "opaque-token-value", "token_type": "Bearer", "expires_in": 600},
-                 audience="api")
+        exchange(sso, {"access_token": "opaque-token-value", "token_type": "Bearer", "expires_in": 600}, audience="api")
 
 
 def test_audience_needs_verification():
@@ -374,14 +427,22 @@ def test_audience_needs_verification():
         HealthcodeConfig(client_id="c", redirect_uri=REDIRECT, verify_access_token="never", audience="api")
 
 
-@pytest.mark.parametrize(("typ", "strict", "accepted"), [
-    ("at+jwt", True, True), ("application/at+jwt", True, True), ("AT+JWT", True, True),
-    ("JWT", False, True), (None, False, True), ("JWT", True, False), (None, True, False),
-    ("dpop+jwt", False, False), ("secevent+jwt", False, False),
-])
+@pytest.mark.parametrize(
+    ("typ", "strict", "accepted"),
+    [
+        ("at+jwt", True, True),
+        ("application/at+jwt", True, True),
+        ("AT+JWT", True, True),
+        ("JWT", False, True),
+        (None, False, True),
+        ("JWT", True, False),
+        (None, True, False),
+        ("dpop+jwt", False, False),
+        ("secevent+jwt", False, False),
+    ],
+)
 def test_access_token_type(sso, key, typ, strict, accepted):
-    jwt = sign(key, {"iss": sso.url_for("").rstrip("/"), "sub": "s", "exp": int(time.time()) + 600},
-               typ=typ)
+    jwt = sign(key, {"iss": sso.url_for("").rstrip("/"), "sub": "s", "exp": int(time.time()) + 600}, typ=typ)
     body = {"access_token": jwt, "token_type": "Bearer", "expires_in": 600}
     settings = {"verify_access_token": "always"} if strict else {}
     if accepted:

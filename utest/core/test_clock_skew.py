@@ -23,15 +23,25 @@ def token(**claims):
 
 
 def verify(jwt, leeway, **options):
-    return verify_access_token(jwt, jwks=JwksCache(lambda uri: jwks(KEY)), jwks_uri=JWKS_URI, issuer=ISSUER,
-                               leeway=leeway, now=NOW, **options)
+    return verify_access_token(
+        jwt, jwks=JwksCache(lambda uri: jwks(KEY)), jwks_uri=JWKS_URI, issuer=ISSUER, leeway=leeway, now=NOW, **options
+    )
 
 
 # (claim, offset from this machine's clock, leeway, refused as clock skew?)
 CASES = [
-    ("iat", 90, 60, True), ("iat", 90, 300, False), ("iat", 600, 60, True), ("iat", 600, 300, True),
-    ("nbf", 90, 60, True), ("nbf", 90, 300, False), ("nbf", 600, 60, True), ("nbf", 600, 300, True),
-    ("exp", -90, 60, True), ("exp", -90, 300, False), ("exp", -600, 60, True), ("exp", -600, 300, True),
+    ("iat", 90, 60, True),
+    ("iat", 90, 300, False),
+    ("iat", 600, 60, True),
+    ("iat", 600, 300, True),
+    ("nbf", 90, 60, True),
+    ("nbf", 90, 300, False),
+    ("nbf", 600, 60, True),
+    ("nbf", 600, 300, True),
+    ("exp", -90, 60, True),
+    ("exp", -90, 300, False),
+    ("exp", -600, 60, True),
+    ("exp", -600, 300, True),
 ]
 
 
@@ -51,8 +61,10 @@ def test_times_beyond_the_leeway_are_clock_skew(claim, offset, leeway, skewed):
     assert f"{abs(offset)} s" in message  # the difference
     assert f"(its '{claim}')" in message
     assert message.startswith("Clock skew")
-    assert f"Correct this machine's clock (NTP), or raise the leeway setting (HEALTHCODE_LEEWAY, now {leeway} s)." \
+    assert (
+        f"Correct this machine's clock (NTP), or raise the leeway setting (HEALTHCODE_LEEWAY, now {leeway} s)."
         in message
+    )
     assert "environment setting" not in message
     assert jwt[:40] not in message
 
@@ -69,7 +81,8 @@ def test_the_message_reads_like_a_sentence():
         "Clock skew: the access token was issued at 2027-01-15T08:10:00Z (its 'iat'), but this machine's clock "
         "says 2027-01-15T08:00:00Z, 600 s earlier: more than the leeway of 60 s. The clocks of this machine and "
         "the SSO server disagree. Correct this machine's clock (NTP), or raise the leeway setting "
-        "(HEALTHCODE_LEEWAY, now 60 s).")
+        "(HEALTHCODE_LEEWAY, now 60 s)."
+    )
 
 
 def test_a_token_that_expired_after_it_was_received_is_just_expired():
@@ -97,14 +110,25 @@ def test_absurd_future_times_do_not_crash_the_message():
     assert caught.value.token_time == float("inf")
 
 
-@pytest.mark.parametrize(("claims", "claim"), [({"iat": NOW + 600}, "iat"), ({"nbf": NOW + 600}, "nbf"),
-                                               ({"exp": NOW - 600, "iat": NOW - 900}, "exp")])
+@pytest.mark.parametrize(
+    ("claims", "claim"),
+    [({"iat": NOW + 600}, "iat"), ({"nbf": NOW + 600}, "nbf"), ({"exp": NOW - 600, "iat": NOW - 900}, "exp")],
+)
 def test_the_id_token_names_clock_skew_too(claims, claim):
-    id_token = sign(KEY, {"iss": ISSUER, "sub": "s", "aud": "bot", "nonce": "n", "iat": NOW, "exp": NOW + 300,
-                          **claims}, typ="JWT")
+    id_token = sign(
+        KEY, {"iss": ISSUER, "sub": "s", "aud": "bot", "nonce": "n", "iat": NOW, "exp": NOW + 300, **claims}, typ="JWT"
+    )
     with pytest.raises(ClockSkewError, match=rf"the ID token .*\(its '{claim}'\).*HEALTHCODE_LEEWAY, now 60 s"):
-        verify_id_token(id_token, jwks=JwksCache(lambda uri: jwks(KEY)), jwks_uri=JWKS_URI, issuer=ISSUER,
-                        client_id="bot", nonce="n", leeway=60, now=NOW)
+        verify_id_token(
+            id_token,
+            jwks=JwksCache(lambda uri: jwks(KEY)),
+            jwks_uri=JWKS_URI,
+            issuer=ISSUER,
+            client_id="bot",
+            nonce="n",
+            leeway=60,
+            now=NOW,
+        )
 
 
 def test_the_default_leeway_is_five_minutes():
@@ -112,5 +136,9 @@ def test_the_default_leeway_is_five_minutes():
     jwt = token(iat=now + 240, exp=now + 3600)
     assert verify_access_token(jwt, jwks=JwksCache(lambda uri: jwks(KEY)), jwks_uri=JWKS_URI, issuer=ISSUER)
     with pytest.raises(ClockSkewError, match="now 300 s"):
-        verify_access_token(token(iat=now + 360, exp=now + 3600), jwks=JwksCache(lambda uri: jwks(KEY)),
-                            jwks_uri=JWKS_URI, issuer=ISSUER)
+        verify_access_token(
+            token(iat=now + 360, exp=now + 3600),
+            jwks=JwksCache(lambda uri: jwks(KEY)),
+            jwks_uri=JWKS_URI,
+            issuer=ISSUER,
+        )

@@ -26,14 +26,26 @@ def apprise_urls(closed_port):
         (f"tgram://123456789:{TELEGRAM}/12345", [TELEGRAM, "123456789", f"123456789:{TELEGRAM}"]),
         (f"pover://{PUSHOVER_USER}@{PUSHOVER_APP}", [PUSHOVER_APP, PUSHOVER_APP.lower(), PUSHOVER_USER]),
         ("discord://4174216298/JHMHI8qBe7bk2ZwO5U711o3dV_js", ["4174216298", "JHMHI8qBe7bk2ZwO5U711o3dV_js"]),
-        ("slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ/#general",
-         ["T1JJ3T3L2", "t1jj3t3l2", "A1BRTD4JD", "TIiajkdnlazkcOXrIdevi7FQ"]),
+        (
+            "slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ/#general",
+            ["T1JJ3T3L2", "t1jj3t3l2", "A1BRTD4JD", "TIiajkdnlazkcOXrIdevi7FQ"],
+        ),
         (f"json://127.0.0.1:{closed_port}/hook/PATH%2DTOKEN%2D0003", ["PATH-TOKEN-0003", "PATH%2DTOKEN%2D0003"]),
-        (f"json://hookuser:p%40ss%2Fw0rd-XYZ@127.0.0.1:{closed_port}/notices?-token=QUERYTOKEN0004&-sig=Q%2BTOKEN%2F0005",
-         ["p@ss/w0rd-XYZ", "p%40ss%2Fw0rd-XYZ", "hookuser:p@ss/w0rd-XYZ", "QUERYTOKEN0004", "Q+TOKEN/0005",
-          "Q%2BTOKEN%2F0005"]),
-        (f"mailtos://smtpuser:Sm7pPass!word@127.0.0.1:{closed_port}?to=boss@example.test&from=bot@example.test",
-         ["Sm7pPass!word", quote("Sm7pPass!word", safe=""), "smtpuser:Sm7pPass!word"]),
+        (
+            f"json://hookuser:p%40ss%2Fw0rd-XYZ@127.0.0.1:{closed_port}/notices?-token=QUERYTOKEN0004&-sig=Q%2BTOKEN%2F0005",
+            [
+                "p@ss/w0rd-XYZ",
+                "p%40ss%2Fw0rd-XYZ",
+                "hookuser:p@ss/w0rd-XYZ",
+                "QUERYTOKEN0004",
+                "Q+TOKEN/0005",
+                "Q%2BTOKEN%2F0005",
+            ],
+        ),
+        (
+            f"mailtos://smtpuser:Sm7pPass!word@127.0.0.1:{closed_port}?to=boss@example.test&from=bot@example.test",
+            ["Sm7pPass!word", quote("Sm7pPass!word", safe=""), "smtpuser:Sm7pPass!word"],
+        ),
     ]
 
 
@@ -85,61 +97,99 @@ def test_no_piece_of_any_services_url_reaches_a_debug_log_whatever_its_shape(deb
         (f"ntfy://ntfyuser:Ntfy-Pass-word9@{host}/TopicSecret77", ["Ntfy-Pass-word9", "TopicSecret77"]),
         (f"matrix://MatrixAccessTok3n42@{host}/#room", ["MatrixAccessTok3n42"]),
         (f"json://hookuser:{quote(hook_password, safe='')}@127.0.0.1:{port}/notices", [hook_password]),
-        ("sns://AKIAIOSFODNN7EXAMPL2/wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKE2/us-east-1/+15551234567",
-         ["AKIAIOSFODNN7EXAMPL2", "wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKE2"]),
-        ("msteams://myteam/b2a8c8e5-aaaa-bbbb-cccc-1234567890ab@c0ffee00-dddd-eeee-ffff-1234567890ab/"
-         "TeamsTokenBxyz1234567/d0d0d0d0-1111-2222-3333-1234567890ab/",
-         ["b2a8c8e5-aaaa-bbbb-cccc-1234567890ab", "TeamsTokenBxyz1234567", "d0d0d0d0-1111-2222-3333-1234567890ab"]),
+        (
+            "sns://AKIAIOSFODNN7EXAMPL2/wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKE2/us-east-1/+15551234567",
+            ["AKIAIOSFODNN7EXAMPL2", "wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKE2"],
+        ),
+        (
+            "msteams://myteam/b2a8c8e5-aaaa-bbbb-cccc-1234567890ab@c0ffee00-dddd-eeee-ffff-1234567890ab/"
+            "TeamsTokenBxyz1234567/d0d0d0d0-1111-2222-3333-1234567890ab/",
+            ["b2a8c8e5-aaaa-bbbb-cccc-1234567890ab", "TeamsTokenBxyz1234567", "d0d0d0d0-1111-2222-3333-1234567890ab"],
+        ),
     ]
     for url, _ in cases:
         split_notify_urls(url, "notify")
         notices.send([url], notices.Notice("waiting", "title", "body"), deadline=15)
     logged = debug_log.getvalue()
     assert "Rocket.Chat POST URL" in logged
-    spellings = {form for _, secrets in cases for secret in secrets
-                 for form in (secret, json.dumps(secret)[1:-1], repr(secret)[1:-1], quote(secret, safe=""),
-                              secret.lower(), secret.upper())}
+    spellings = {
+        form
+        for _, secrets in cases
+        for secret in secrets
+        for form in (
+            secret,
+            json.dumps(secret)[1:-1],
+            repr(secret)[1:-1],
+            quote(secret, safe=""),
+            secret.lower(),
+            secret.upper(),
+        )
+    }
     leaked = sorted(form for form in spellings if form in logged)
     assert not leaked, "\n".join(line for line in logged.splitlines() if any(s in line for s in leaked))
 
 
-@pytest.mark.parametrize(("url", "pieces"), [
-    ("gotify://gotify.example.org/ABCDEFGH-TOKEN", ["gotify.example.org", "ABCDEFGH-TOKEN"]),
-    ("ntfy://user:Pa%24%24word1@ntfy.example.org/topic-secret", ["user:Pa$$word1", "Pa$$word1", "ntfy.example.org",
-                                                                   "topic-secret", "Pa%24%24word1"]),
-    ("jsons://webhooks.example.org/a/VERYLONGTOKEN?key=KEYVALUE42#FRAGMENT99", ["VERYLONGTOKEN", "KEYVALUE42",
-                                                                                  "FRAGMENT99"]),
-])
+@pytest.mark.parametrize(
+    ("url", "pieces"),
+    [
+        ("gotify://gotify.example.org/ABCDEFGH-TOKEN", ["gotify.example.org", "ABCDEFGH-TOKEN"]),
+        (
+            "ntfy://user:Pa%24%24word1@ntfy.example.org/topic-secret",
+            ["user:Pa$$word1", "Pa$$word1", "ntfy.example.org", "topic-secret", "Pa%24%24word1"],
+        ),
+        (
+            "jsons://webhooks.example.org/a/VERYLONGTOKEN?key=KEYVALUE42#FRAGMENT99",
+            ["VERYLONGTOKEN", "KEYVALUE42", "FRAGMENT99"],
+        ),
+    ],
+)
 def test_every_secret_piece_is_registered_in_every_spelling(url, pieces):
     register_notify_secrets(url)
     for piece in pieces:
         assert piece not in REDACTOR.redact(f"sent to {piece}."), piece
 
 
-@pytest.mark.parametrize("url", ["json://127.0.0.1:8765/notices", "mailtos://bob:Secret-Mail-1@smtp.example.org:587",
-                                 "workflows://prod-01.westeurope.logic.azure.com:443/workflow-id-1/signature-42"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "json://127.0.0.1:8765/notices",
+        "mailtos://bob:Secret-Mail-1@smtp.example.org:587",
+        "workflows://prod-01.westeurope.logic.azure.com:443/workflow-id-1/signature-42",
+    ],
+)
 def test_real_host_names_and_short_pieces_stay_readable(url):
     register_notify_secrets(url)
     for public in ("127.0.0.1", "smtp.example.org", "prod-01.westeurope.logic.azure.com", "8765", "notices", "bob"):
         assert REDACTOR.redact(f"connecting to {public}") == f"connecting to {public}"
 
 
-@pytest.mark.parametrize(("url", "shown"), [
-    (f"pover://{PUSHOVER_USER}@{PUSHOVER_APP}", "pover://..."),
-    (f"tgram://123456789:{TELEGRAM}/12345", "tgram://..."),
-    ("discord://4174216298/JHMHI8qBe7bk2ZwO5U711o3dV_js", "discord://..."),
-    ("mailtos://user:password1@smtp.example.org?to=a@example.test", "mailtos://smtp.example.org"),
-    ("json://127.0.0.1:8080/hook", "json://127.0.0.1"),
-    ("mailtos://user:pass/word-after-slash@smtp.example.org", "mailtos://..."),  # the host read is the password's
-    ("mailtos://user:pass#word-after-hash@smtp.example.org", "mailtos://..."),
-    ("not a URL", "an Apprise URL"),
-])
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (f"pover://{PUSHOVER_USER}@{PUSHOVER_APP}", "pover://..."),
+        (f"tgram://123456789:{TELEGRAM}/12345", "tgram://..."),
+        ("discord://4174216298/JHMHI8qBe7bk2ZwO5U711o3dV_js", "discord://..."),
+        ("mailtos://user:password1@smtp.example.org?to=a@example.test", "mailtos://smtp.example.org"),
+        ("json://127.0.0.1:8080/hook", "json://127.0.0.1"),
+        ("mailtos://user:pass/word-after-slash@smtp.example.org", "mailtos://..."),  # the host read is the password's
+        ("mailtos://user:pass#word-after-hash@smtp.example.org", "mailtos://..."),
+        ("not a URL", "an Apprise URL"),
+    ],
+)
 def test_a_message_shows_the_host_only_where_it_is_a_host(url, shown):
     assert shown_notify_url(url) == shown
 
 
-@pytest.mark.parametrize("value", [f"pover://{PUSHOVER_USER}@{PUSHOVER_APP}/\x01", f"tgram://{TELEGRAM}\x7f/1",
-                                   f"json://127.0.0.1/x {TELEGRAM}", f"{PUSHOVER_APP}", [f"slack://{TELEGRAM}/x y"]])
+@pytest.mark.parametrize(
+    "value",
+    [
+        f"pover://{PUSHOVER_USER}@{PUSHOVER_APP}/\x01",
+        f"tgram://{TELEGRAM}\x7f/1",
+        f"json://127.0.0.1/x {TELEGRAM}",
+        f"{PUSHOVER_APP}",
+        [f"slack://{TELEGRAM}/x y"],
+    ],
+)
 def test_a_bad_notify_url_is_refused_showing_only_its_scheme(value):
     with pytest.raises(ConfigurationError, match="notify") as refused:
         split_notify_urls(value, "notify")
@@ -149,40 +199,51 @@ def test_a_bad_notify_url_is_refused_showing_only_its_scheme(value):
     assert "Apprise URL" in said and ("://..." in said or "no scheme" in said)
 
 
-@pytest.mark.parametrize("portal", [
-    "https://sso.example.test/authorize?response_type=code&client_id=example_rpa_app&state=af0ifjsldkj"
-    "&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256",
-    "https://rpaapp.example.com/postauth?code=SplxlOBeZQQYbYS6WxSbIA&state=af0ifjsldkj",
-    "https://rpaapp.example.com/portal?STATE=af0ifjsldkj",
-    "https://rpaapp.example.com/portal?tab=robots&Code_Verifier=dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
-    "https://rpaapp.example.com/portal#access_token=SlAV32hkKG&token_type=bearer",
-    "https://rpaapp.example.com/portal?%73tate=af0ifjsldkj",
-    "https://rpaapp.example.com/portal?request_uri=urn:ietf:params:oauth:request_uri:6esc_11ACC5bwc014ltc14eY22c",
-    "https://sso.example.test/authorize?client_id=example_rpa_app&request=eyJhbGciOiJSUzI1NiJ9.eyJzdGF0ZSI6IlMifQ.c2ln",
-    "https://rpaapp.example.com/;state=af0ifjsldkj",
-    "https://rpaapp.example.com/postauth;code=SplxlOBeZQQYbYS6WxSbIA",
-    "https://sso.example.test/saml/SSO?SAMLRequest=fZJNT8MwDIbv&RelayState=af0ifjsldkj",
-    "https://rpaapp.example.com/?oauth_token=af0ifjsldkj&oauth_verifier=SplxlOBeZQQYbYS6WxSbIA",
-    "https://cas.example.test/cb?ticket=ST-1-af0ifjsldkj",
-    "https://rpaapp.example.com/?token=af0ifjsldkj",
-    "https://rpaapp.example.com/?authorization_code=SplxlOBeZQQYbYS6WxSbIA",
-    "https://rpaapp.example.com/?assertion=af0ifjsldkj",
-    "https://sso.example.test/logout?logout_hint=x&post_logout_redirect_uri=https://evil.example/",
-    # third round: other spellings of the same names, and device-flow and presigned links
-    "https://sso.example.test/device?user_code=af0ifjsldkj",
-    "https://rpaapp.example.com/?accessToken=SlAV32hkKG",
-    "https://rpaapp.example.com/?access-token=SlAV32hkKG",
-    "https://rpaapp.example.com/?id-token=eyJhbGciOiJSUzI1NiJ9",
-    "https://rpaapp.example.com/?state[]=af0ifjsldkj",
-    "https://rpaapp.example.com/?state.=af0ifjsldkj",
-    "https://files.example.test/portal.html?X-Amz-Signature=af0ifjsldkj",
-    "https://rpaapp.example.com/?sig=af0ifjsldkj",
-])
+@pytest.mark.parametrize(
+    "portal",
+    [
+        "https://sso.example.test/authorize?response_type=code&client_id=example_rpa_app&state=af0ifjsldkj"
+        "&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256",
+        "https://rpaapp.example.com/postauth?code=SplxlOBeZQQYbYS6WxSbIA&state=af0ifjsldkj",
+        "https://rpaapp.example.com/portal?STATE=af0ifjsldkj",
+        "https://rpaapp.example.com/portal?tab=robots&Code_Verifier=dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+        "https://rpaapp.example.com/portal#access_token=SlAV32hkKG&token_type=bearer",
+        "https://rpaapp.example.com/portal?%73tate=af0ifjsldkj",
+        "https://rpaapp.example.com/portal?request_uri=urn:ietf:params:oauth:request_uri:6esc_11ACC5bwc014ltc14eY22c",
+        "https://sso.example.test/authorize?client_id=example_rpa_app&request=eyJhbGciOiJSUzI1NiJ9.eyJzdGF0ZSI6IlMifQ.c2ln",
+        "https://rpaapp.example.com/;state=af0ifjsldkj",
+        "https://rpaapp.example.com/postauth;code=SplxlOBeZQQYbYS6WxSbIA",
+        "https://sso.example.test/saml/SSO?SAMLRequest=fZJNT8MwDIbv&RelayState=af0ifjsldkj",
+        "https://rpaapp.example.com/?oauth_token=af0ifjsldkj&oauth_verifier=SplxlOBeZQQYbYS6WxSbIA",
+        "https://cas.example.test/cb?ticket=ST-1-af0ifjsldkj",
+        "https://rpaapp.example.com/?token=af0ifjsldkj",
+        "https://rpaapp.example.com/?authorization_code=SplxlOBeZQQYbYS6WxSbIA",
+        "https://rpaapp.example.com/?assertion=af0ifjsldkj",
+        "https://sso.example.test/logout?logout_hint=x&post_logout_redirect_uri=https://evil.example/",
+        # third round: other spellings of the same names, and device-flow and presigned links
+        "https://sso.example.test/device?user_code=af0ifjsldkj",
+        "https://rpaapp.example.com/?accessToken=SlAV32hkKG",
+        "https://rpaapp.example.com/?access-token=SlAV32hkKG",
+        "https://rpaapp.example.com/?id-token=eyJhbGciOiJSUzI1NiJ9",
+        "https://rpaapp.example.com/?state[]=af0ifjsldkj",
+        "https://rpaapp.example.com/?state.=af0ifjsldkj",
+        "https://files.example.test/portal.html?X-Amz-Signature=af0ifjsldkj",
+        "https://rpaapp.example.com/?sig=af0ifjsldkj",
+    ],
+)
 def test_a_portal_url_is_never_a_prepared_sign_in(portal):
     with pytest.raises(ConfigurationError, match="portal_url.*plain address.*never a prepared sign-in") as refused:
         HealthcodeConfig(**BASE, portal_url=portal)
-    for value in ("af0ifjsldkj", "SplxlOBeZQQYbYS6WxSbIA", "E9Melhoa2Ow", "dBjftJeZ4CVP", "SlAV32hkKG", "6esc_11ACC",
-                  "eyJhbGciOiJSUzI1NiJ9", "fZJNT8MwDIbv"):
+    for value in (
+        "af0ifjsldkj",
+        "SplxlOBeZQQYbYS6WxSbIA",
+        "E9Melhoa2Ow",
+        "dBjftJeZ4CVP",
+        "SlAV32hkKG",
+        "6esc_11ACC",
+        "eyJhbGciOiJSUzI1NiJ9",
+        "fZJNT8MwDIbv",
+    ):
         assert value not in str(refused.value)
 
 
@@ -203,10 +264,17 @@ def test_working_hours_from_a_list_of_texts_are_read_as_one():
     assert HealthcodeConfig(**BASE, remind_hours=hours).remind_hours == hours
 
 
-@pytest.mark.parametrize("portal", ["https://rpaapp.example.com/", "https://rpaapp.example.com/postauth",
-                                    "https://portal.example.org/robots?tab=claims&view=today",
-                                    "https://portal.example.org/#/dashboard", "https://portal.example.org/login?next=/home",
-                                    "https://portal.example.org/?q=state"])
+@pytest.mark.parametrize(
+    "portal",
+    [
+        "https://rpaapp.example.com/",
+        "https://rpaapp.example.com/postauth",
+        "https://portal.example.org/robots?tab=claims&view=today",
+        "https://portal.example.org/#/dashboard",
+        "https://portal.example.org/login?next=/home",
+        "https://portal.example.org/?q=state",
+    ],
+)
 def test_a_plain_portal_address_is_accepted_even_on_the_redirect_uris_host(portal):
     assert HealthcodeConfig(**BASE, portal_url=portal).portal_url == portal
 
@@ -222,16 +290,27 @@ def test_the_librarys_own_words_stay_readable_and_every_other_piece_is_masked():
     library's own advice ("run '<secret>-auth login'"); exempting every lower-case word instead leaked
     webhook ids that are plain words (/api/webhook/robots-alert-hook), an ntfy topic, and values under a
     percent-encoded name. Only the library's own words stay readable."""
-    register_notify_secrets("json://127.0.0.1:8080/api/healthcode/supervisors?to=supervisors&format=markdown"
-                            "&p%61ss=correcthorsebattery&%2BX-Api=correcthorsestaple")
+    register_notify_secrets(
+        "json://127.0.0.1:8080/api/healthcode/supervisors?to=supervisors&format=markdown"
+        "&p%61ss=correcthorsebattery&%2BX-Api=correcthorsestaple"
+    )
     register_notify_secrets("json://127.0.0.1:8080/api/webhook/robots-alert-hook")
     register_notify_secrets("jsons://hooks.example.org/hooks/purple.monkey.dishwasher")
     register_notify_secrets("https://ntfy.sh/wordliketopic-robots")
     register_notify_secrets("mailtos://user:pass/wordafterslash@smtp.example.org")
     register_notify_secrets("jsons://hooks.example.org/services/T0AB12CD3/B0EF45GH6/aBcDeFgHiJkLmNoPqRsTuVwX")
-    advice = ("A supervisor must sign in: run 'healthcode-auth login --client-id example_rpa_app'; the supervisors "
-              "are told.")
+    advice = (
+        "A supervisor must sign in: run 'healthcode-auth login --client-id example_rpa_app'; the supervisors are told."
+    )
     assert REDACTOR.redact(advice) == advice
-    for secret in ("correcthorsebattery", "correcthorsestaple", "robots-alert-hook", "purple.monkey.dishwasher",
-                   "wordliketopic-robots", "wordafterslash", "T0AB12CD3", "aBcDeFgHiJkLmNoPqRsTuVwX"):
+    for secret in (
+        "correcthorsebattery",
+        "correcthorsestaple",
+        "robots-alert-hook",
+        "purple.monkey.dishwasher",
+        "wordliketopic-robots",
+        "wordafterslash",
+        "T0AB12CD3",
+        "aBcDeFgHiJkLmNoPqRsTuVwX",
+    ):
         assert secret not in REDACTOR.redact(f"sent with {secret}."), secret

@@ -21,13 +21,16 @@ def test_endpoints_are_looked_up_by_key():
     assert metadata.to_dict()["issuer"] == ISSUER
 
 
-@pytest.mark.parametrize(("url", "issuer"), [
-    ("https://auth.healthcode.co.uk/.well-known/openid-configuration", "https://auth.healthcode.co.uk"),
-    ("https://kc.example/realms/rpa/.well-known/openid-configuration", "https://kc.example/realms/rpa"),
-    ("https://as.example/.well-known/oauth-authorization-server/tenant1", "https://as.example/tenant1"),
-    ("https://as.example/.well-known/oauth-authorization-server", "https://as.example"),
-    ("http://127.0.0.1:8765/.well-known/openid-configuration", "http://127.0.0.1:8765"),
-])
+@pytest.mark.parametrize(
+    ("url", "issuer"),
+    [
+        ("https://auth.healthcode.co.uk/.well-known/openid-configuration", "https://auth.healthcode.co.uk"),
+        ("https://kc.example/realms/rpa/.well-known/openid-configuration", "https://kc.example/realms/rpa"),
+        ("https://as.example/.well-known/oauth-authorization-server/tenant1", "https://as.example/tenant1"),
+        ("https://as.example/.well-known/oauth-authorization-server", "https://as.example"),
+        ("http://127.0.0.1:8765/.well-known/openid-configuration", "http://127.0.0.1:8765"),
+    ],
+)
 def test_expected_issuer_follows_oidc_and_rfc8414(url, issuer):
     assert expected_issuer(url) == issuer
 
@@ -37,21 +40,24 @@ def test_issuer_with_trailing_slash_is_accepted():
     assert metadata.issuer == ISSUER + "/"
 
 
-@pytest.mark.parametrize(("document", "fragment"), [
-    (["not", "an", "object"], "not a JSON object"),
-    (None, "not a JSON object"),
-    (discovery_document("https://evil.example"), "does not match"),
-    (discovery_document(ISSUER, issuer=None), "invalid 'issuer'"),
-    (discovery_document(ISSUER, issuer=42), "invalid 'issuer'"),
-    (discovery_document(ISSUER, token_endpoint=None), "no 'token_endpoint'"),
-    (discovery_document(ISSUER, authorization_endpoint=None), "no 'authorization_endpoint'"),
-    (discovery_document(ISSUER, token_endpoint="http://sso.example.test/token"), "plain http"),
-    (discovery_document(ISSUER, jwks_uri="javascript:alert(1)"), "'jwks_uri'"),
-    (discovery_document(ISSUER, authorization_endpoint=["x"]), "'authorization_endpoint'"),
-    (discovery_document(ISSUER, code_challenge_methods_supported=["plain"]), "S256"),
-    (discovery_document(ISSUER, code_challenge_methods_supported="S256"), "not a list"),
-    (discovery_document(ISSUER, authorization_response_iss_parameter_supported="yes"), "non-boolean"),
-])
+@pytest.mark.parametrize(
+    ("document", "fragment"),
+    [
+        (["not", "an", "object"], "not a JSON object"),
+        (None, "not a JSON object"),
+        (discovery_document("https://evil.example"), "does not match"),
+        (discovery_document(ISSUER, issuer=None), "invalid 'issuer'"),
+        (discovery_document(ISSUER, issuer=42), "invalid 'issuer'"),
+        (discovery_document(ISSUER, token_endpoint=None), "no 'token_endpoint'"),
+        (discovery_document(ISSUER, authorization_endpoint=None), "no 'authorization_endpoint'"),
+        (discovery_document(ISSUER, token_endpoint="http://sso.example.test/token"), "plain http"),
+        (discovery_document(ISSUER, jwks_uri="javascript:alert(1)"), "'jwks_uri'"),
+        (discovery_document(ISSUER, authorization_endpoint=["x"]), "'authorization_endpoint'"),
+        (discovery_document(ISSUER, code_challenge_methods_supported=["plain"]), "S256"),
+        (discovery_document(ISSUER, code_challenge_methods_supported="S256"), "not a list"),
+        (discovery_document(ISSUER, authorization_response_iss_parameter_supported="yes"), "non-boolean"),
+    ],
+)
 def test_invalid_documents_are_refused(document, fragment):
     with pytest.raises(DiscoveryError, match=fragment):
         parse_metadata(document, URL)
@@ -69,8 +75,12 @@ def test_pkce_support_unannounced_is_accepted():
 
 
 def _config(httpserver, **settings):
-    return HealthcodeConfig(client_id="c", redirect_uri="https://bot.example/cb",
-                            environment=httpserver.url_for("/.well-known/openid-configuration"), **settings)
+    return HealthcodeConfig(
+        client_id="c",
+        redirect_uri="https://bot.example/cb",
+        environment=httpserver.url_for("/.well-known/openid-configuration"),
+        **settings,
+    )
 
 
 def test_fetched_once_per_client(httpserver):
@@ -102,8 +112,7 @@ def test_server_error_is_retried_then_reported(httpserver):
 def test_transient_server_error_recovers(httpserver):
     issuer = httpserver.url_for("").rstrip("/")
     httpserver.expect_ordered_request("/.well-known/openid-configuration").respond_with_data("", status=502)
-    httpserver.expect_ordered_request("/.well-known/openid-configuration").respond_with_json(
-        discovery_document(issuer))
+    httpserver.expect_ordered_request("/.well-known/openid-configuration").respond_with_json(discovery_document(issuer))
     config = _config(httpserver)
     assert fetch_metadata(config.discovery_urls, HttpTransport(timeout=config.timeout)).issuer == issuer
 
@@ -118,15 +127,19 @@ def test_not_found_is_not_retried(httpserver):
 
 def test_html_instead_of_json(httpserver):
     httpserver.expect_request("/.well-known/openid-configuration").respond_with_data(
-        "<html>captive portal</html>", content_type="text/html")
+        "<html>captive portal</html>", content_type="text/html"
+    )
     config = _config(httpserver)
     with pytest.raises(DiscoveryError, match="not a JSON object"):
         fetch_metadata(config.discovery_urls, HttpTransport(timeout=config.timeout))
 
 
 def test_connection_refused_is_a_clear_transport_error(unused_port):
-    config = HealthcodeConfig(client_id="c", redirect_uri="https://bot.example/cb",
-                              environment=f"http://127.0.0.1:{unused_port}/.well-known/openid-configuration")
+    config = HealthcodeConfig(
+        client_id="c",
+        redirect_uri="https://bot.example/cb",
+        environment=f"http://127.0.0.1:{unused_port}/.well-known/openid-configuration",
+    )
     with pytest.raises(TransportError, match="Could not connect to the discovery document"):
         fetch_metadata(config.discovery_urls, HttpTransport(timeout=config.timeout))
 
@@ -138,14 +151,30 @@ def test_oversized_answer_is_refused(httpserver):
         fetch_metadata(config.discovery_urls, HttpTransport(timeout=config.timeout))
 
 
-@pytest.mark.parametrize(("environment", "expected"), [
-    ("https://sso.example", ("https://sso.example/.well-known/openid-configuration",
-                             "https://sso.example/.well-known/oauth-authorization-server")),
-    ("https://kc.example/realms/rpa/", ("https://kc.example/realms/rpa/.well-known/openid-configuration",
-                                        "https://kc.example/.well-known/oauth-authorization-server/realms/rpa")),
-    ("https://sso.example/.well-known/openid-configuration", ("https://sso.example/.well-known/openid-configuration",)),
-    ("uat", ("https://auth.uat.healthcode.co.uk/.well-known/openid-configuration",)),
-])
+@pytest.mark.parametrize(
+    ("environment", "expected"),
+    [
+        (
+            "https://sso.example",
+            (
+                "https://sso.example/.well-known/openid-configuration",
+                "https://sso.example/.well-known/oauth-authorization-server",
+            ),
+        ),
+        (
+            "https://kc.example/realms/rpa/",
+            (
+                "https://kc.example/realms/rpa/.well-known/openid-configuration",
+                "https://kc.example/.well-known/oauth-authorization-server/realms/rpa",
+            ),
+        ),
+        (
+            "https://sso.example/.well-known/openid-configuration",
+            ("https://sso.example/.well-known/openid-configuration",),
+        ),
+        ("uat", ("https://auth.uat.healthcode.co.uk/.well-known/openid-configuration",)),
+    ],
+)
 def test_an_issuer_url_gives_the_oidc_then_the_rfc8414_place(environment, expected):
     config = HealthcodeConfig(client_id="c", redirect_uri="https://bot.example/cb", environment=environment)
     assert config.discovery_urls == expected
@@ -166,7 +195,8 @@ def test_an_issuer_with_a_path_finds_the_rfc8414_document(httpserver, caplog):
     issuer = httpserver.url_for("/tenant1")
     httpserver.expect_request("/tenant1/.well-known/openid-configuration").respond_with_data("", status=404)
     httpserver.expect_request("/.well-known/oauth-authorization-server/tenant1").respond_with_json(
-        discovery_document(issuer))
+        discovery_document(issuer)
+    )
     config = HealthcodeConfig(client_id="c", redirect_uri="https://bot.example/cb", environment=issuer)
     with caplog.at_level("INFO", logger="healthcode_auth"):
         metadata = fetch_metadata(config.discovery_urls, HttpTransport(timeout=5))
@@ -203,7 +233,8 @@ def test_a_compressed_answer_is_bounded_while_it_is_inflated(httpserver):
     bomb = _gzip_bomb(400_000_000)
     assert len(bomb) < 1_000_000
     httpserver.expect_request("/.well-known/openid-configuration").respond_with_data(
-        bomb, headers={"Content-Encoding": "gzip"}, content_type="application/json")
+        bomb, headers={"Content-Encoding": "gzip"}, content_type="application/json"
+    )
     config = _config(httpserver)
     transport = HttpTransport(timeout=config.timeout)
     tracemalloc.start()
@@ -224,17 +255,19 @@ def test_a_small_compressed_answer_is_still_read(httpserver):
 
     document = discovery_document(httpserver.url_for("").rstrip("/"))
     httpserver.expect_request("/.well-known/openid-configuration").respond_with_data(
-        gzip.compress(json.dumps(document).encode()), headers={"Content-Encoding": "gzip"},
-        content_type="application/json")
+        gzip.compress(json.dumps(document).encode()),
+        headers={"Content-Encoding": "gzip"},
+        content_type="application/json",
+    )
     config = _config(httpserver)
-    assert fetch_metadata(config.discovery_urls, HttpTransport(timeout=config.timeout)).issuer == \
-        document["issuer"]
+    assert fetch_metadata(config.discovery_urls, HttpTransport(timeout=config.timeout)).issuer == document["issuer"]
 
 
 @pytest.mark.parametrize("encoding", ["br", "zstd", "gzip, br"])
 def test_an_encoding_not_asked_for_is_refused_clearly(httpserver, encoding):
     httpserver.expect_request("/.well-known/openid-configuration").respond_with_data(
-        b"\x00\x01garbage", headers={"Content-Encoding": encoding})
+        b"\x00\x01garbage", headers={"Content-Encoding": encoding}
+    )
     config = _config(httpserver)
     with pytest.raises(TransportError, match="content encoding this library does not read"):
         fetch_metadata(config.discovery_urls, HttpTransport(timeout=config.timeout))

@@ -12,11 +12,16 @@ from healthcode_auth.protocol.fhir_paging import (
 
 
 def healthcode_page(page, count=10, total=25, entries=None, **tags):
-    tag = [{"code": "page", "display": str(page)}, {"code": "count", "display": str(count)},
-           *({"code": code, "display": str(value)} for code, value in tags.items())]
+    tag = [
+        {"code": "page", "display": str(page)},
+        {"code": "count", "display": str(count)},
+        *({"code": code, "display": str(value)} for code, value in tags.items()),
+    ]
     if entries is None:
-        entries = [{"resource": {"resourceType": "PaymentReconciliation", "id": f"RM{page}{n}"}}
-                   for n in range(min(count, max(0, total - (page - 1) * count)))]
+        entries = [
+            {"resource": {"resourceType": "PaymentReconciliation", "id": f"RM{page}{n}"}}
+            for n in range(min(count, max(0, total - (page - 1) * count)))
+        ]
     return {"resourceType": "Bundle", "type": "collection", "meta": {"tag": tag}, "total": total, "entry": entries}
 
 
@@ -30,8 +35,10 @@ def test_healthcodes_tags_say_whether_more_pages_remain(page, expected):
 
 
 def test_the_total_may_come_from_max_records_and_the_page_from_the_fields():
-    bundle = {"resourceType": "Bundle", "meta": {"tag": [{"code": "count", "display": "5"},
-                                                         {"code": "maxRecords", "display": "12"}]}}
+    bundle = {
+        "resourceType": "Bundle",
+        "meta": {"tag": [{"code": "count", "display": "5"}, {"code": "maxRecords", "display": "12"}]},
+    }
     assert page_position(bundle, {}).page == 1  # no page asked, none tagged: the first
     assert next_page_fields(bundle, {"page": "2"}) == {"page": "3"}
     assert next_page_fields(bundle, {"page": 3}) is None
@@ -43,16 +50,28 @@ def test_a_count_larger_than_anything_ends_the_list():
 
 
 @pytest.mark.bad_input
-@pytest.mark.parametrize("bundle", [
-    {"resourceType": "Bundle"},
-    {"resourceType": "Bundle", "total": 25, "meta": {"tag": "page=1"}},
-    {"resourceType": "Bundle", "total": "lots", "meta": {"tag": [{"code": "page", "display": "1"},
-                                                                 {"code": "count", "display": "10"}]}},
-    {"resourceType": "Bundle", "total": 25, "meta": {"tag": [{"code": "page", "display": "-1"},
-                                                             {"code": "count", "display": "ten"}]}},
-    {"resourceType": "Bundle", "total": 25, "meta": {"tag": [{"code": "page", "display": True},
-                                                             {"code": "count", "display": 1e300}]}},
-])
+@pytest.mark.parametrize(
+    "bundle",
+    [
+        {"resourceType": "Bundle"},
+        {"resourceType": "Bundle", "total": 25, "meta": {"tag": "page=1"}},
+        {
+            "resourceType": "Bundle",
+            "total": "lots",
+            "meta": {"tag": [{"code": "page", "display": "1"}, {"code": "count", "display": "10"}]},
+        },
+        {
+            "resourceType": "Bundle",
+            "total": 25,
+            "meta": {"tag": [{"code": "page", "display": "-1"}, {"code": "count", "display": "ten"}]},
+        },
+        {
+            "resourceType": "Bundle",
+            "total": 25,
+            "meta": {"tag": [{"code": "page", "display": True}, {"code": "count", "display": 1e300}]},
+        },
+    ],
+)
 def test_unreadable_tags_mean_no_next_page(bundle):
     assert next_page_fields(bundle, {}) is None
 
@@ -62,8 +81,13 @@ def test_tags_read_numbers_and_digit_strings():
 
 
 def test_fhirs_next_link():
-    bundle = {"resourceType": "Bundle", "link": [{"relation": "self", "url": "https://a/x?page=1"},
-                                                 {"relation": "next", "url": " https://a/x?page=2 "}]}
+    bundle = {
+        "resourceType": "Bundle",
+        "link": [
+            {"relation": "self", "url": "https://a/x?page=1"},
+            {"relation": "next", "url": " https://a/x?page=2 "},
+        ],
+    }
     assert next_link(bundle) == "https://a/x?page=2"
     assert next_link({"resourceType": "Bundle", "link": [{"relation": "next", "url": 3}]}) is None
     assert next_link({"resourceType": "Bundle", "link": "next"}) is None

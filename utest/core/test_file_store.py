@@ -74,8 +74,10 @@ def test_no_token_in_plain_text_on_disk(cache):
     assert json.loads(raw)["key_source"] == "file"
 
 
-NO_POSIX_MODES = pytest.mark.skipif(sys.platform == "win32", reason="Windows has no POSIX file modes: the per-user "
-                                     "folder's ACL protects the files (docs/security.md)")
+NO_POSIX_MODES = pytest.mark.skipif(
+    sys.platform == "win32",
+    reason="Windows has no POSIX file modes: the per-user folder's ACL protects the files (docs/security.md)",
+)
 
 
 @NO_POSIX_MODES
@@ -105,8 +107,9 @@ def test_wrong_passphrase_is_unreadable_and_never_overwritten(tmp_path):
     put(FileTokenStore(path, environ={ENV_KEY: "the first passphrase!"}), entry())
     before = path.read_bytes()
     other = FileTokenStore(path, environ={ENV_KEY: "another passphrase!!"})
-    with pytest.raises(StoreUnreadableError, match=f"encrypted with {ENV_KEY}, and the key this run has there does "
-                                                   "not decrypt it") as raised:
+    with pytest.raises(
+        StoreUnreadableError, match=f"encrypted with {ENV_KEY}, and the key this run has there does not decrypt it"
+    ) as raised:
         load(other)
     assert raised.value.tried == ("env",) and raised.value.key_source == "env"
     with pytest.raises(StoreUnreadableError):
@@ -119,8 +122,9 @@ def test_wrong_passphrase_is_unreadable_and_never_overwritten(tmp_path):
 def test_missing_passphrase_says_which_variable_and_which_source_this_run_uses(tmp_path):
     path = tmp_path / "tokens.json"
     put(FileTokenStore(path, environ={ENV_KEY: "the first passphrase!"}), entry())
-    with pytest.raises(StoreUnreadableError, match=f"encrypted with {ENV_KEY}, which cannot be used in this run: "
-                                                   f"{ENV_KEY} is not set") as raised:
+    with pytest.raises(
+        StoreUnreadableError, match=f"encrypted with {ENV_KEY}, which cannot be used in this run: {ENV_KEY} is not set"
+    ) as raised:
         load(FileTokenStore(path, environ={}))
     assert "Key source for new data in this run: the key file" in str(raised.value)
     assert raised.value.key_source == "file" and raised.value.tried == ("env",)
@@ -157,10 +161,17 @@ def test_lost_key_file_is_unreadable_until_set_aside_explicitly(cache):
     assert load(fresh).token.access_token == "NEW-ACCESS-TOKEN"
 
 
-@pytest.mark.parametrize("damage", [
-    b"", b"not json at all", b"[]", b'{"format": "something else"}', b'{"format": "healthcode-token-cache", "version": 99}',
-    b"\xff\xfe\x00garbage",
-])
+@pytest.mark.parametrize(
+    "damage",
+    [
+        b"",
+        b"not json at all",
+        b"[]",
+        b'{"format": "something else"}',
+        b'{"format": "healthcode-token-cache", "version": 99}',
+        b"\xff\xfe\x00garbage",
+    ],
+)
 def test_damaged_file_is_unreadable_not_empty(cache, damage):
     cache.path.parent.mkdir(parents=True)
     cache.path.write_bytes(damage)
@@ -175,7 +186,10 @@ def test_damaged_file_is_unreadable_not_empty(cache, damage):
 def test_tampered_ciphertext_or_header_is_unreadable(cache):
     put(cache, entry())
     document = json.loads(cache.path.read_bytes())
-    for field, value in (("ciphertext", base64.b64encode(b"x" * 64).decode()), ("salt", base64.b64encode(b"y" * 16).decode())):
+    for field, value in (
+        ("ciphertext", base64.b64encode(b"x" * 64).decode()),
+        ("salt", base64.b64encode(b"y" * 16).decode()),
+    ):
         cache.path.write_text(json.dumps({**document, field: value}))
         with pytest.raises(StoreUnreadableError, match="does not decrypt"):
             load(FileTokenStore(cache.path, environ={}))
@@ -213,8 +227,10 @@ def test_unchanged_file_is_not_decrypted_again(cache, monkeypatch):
     load(cache)
     calls = []
     original = sealing.unseal
-    monkeypatch.setattr("healthcode_auth.storage.file_store.unseal",
-                        lambda raw, environ, **kw: calls.append(1) or original(raw, environ, **kw))
+    monkeypatch.setattr(
+        "healthcode_auth.storage.file_store.unseal",
+        lambda raw, environ, **kw: calls.append(1) or original(raw, environ, **kw),
+    )
     for _ in range(5):
         load(cache)
     assert calls == []

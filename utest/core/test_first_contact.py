@@ -19,8 +19,13 @@ from healthcode_auth.protocol.token import Token
 from healthcode_auth.storage.store import StoredAuthorisation
 from memory_store import MemoryTokenStore
 
-PERSONAL = {"sub": "f3a9-jane-supervisor-id", "name": "Jane Q. Supervisor", "email": "jane.supervisor@example.org",
-            "preferred_username": "jsupervisor", "site": "HC00ABC"}
+PERSONAL = {
+    "sub": "f3a9-jane-supervisor-id",
+    "name": "Jane Q. Supervisor",
+    "email": "jane.supervisor@example.org",
+    "preferred_username": "jsupervisor",
+    "site": "HC00ABC",
+}
 SECRETS = ("Client-Secret-77", "HC00ABC")
 
 
@@ -35,16 +40,22 @@ def jwt(key, issuer, **extra):
 
 
 def test_the_ssos_keys_hosts_and_what_it_offers():
-    document = discovery_document("https://auth.uat.healthcode.co.uk", grant_types_supported=["authorization_code"],
-                                  response_types_supported=["code"], userinfo_endpoint="https://other.example/u?x=1")
+    document = discovery_document(
+        "https://auth.uat.healthcode.co.uk",
+        grant_types_supported=["authorization_code"],
+        response_types_supported=["code"],
+        userinfo_endpoint="https://other.example/u?x=1",
+    )
     section = sso_section(document, "https://auth.uat.healthcode.co.uk/.well-known/openid-configuration?q=1")
     assert section["url"] == "https://auth.uat.healthcode.co.uk/.well-known/openid-configuration"
     assert "token_endpoint" in section["keys"] and "grant_types_supported" in section["keys"]
     assert section["hosts"] == ["https://auth.uat.healthcode.co.uk", "https://other.example"]
     assert section["token_endpoint_auth_methods"] == ["client_secret_basic", "client_secret_post", "none"]
     assert section["grant_types"] == ["authorization_code"] and section["code_challenge_methods"] == ["S256"]
-    assert sso_section({"issuer": "https://x"}, "https://x/.well-known/openid-configuration")["grant_types"] == \
-        "not published"
+    assert (
+        sso_section({"issuer": "https://x"}, "https://x/.well-known/openid-configuration")["grant_types"]
+        == "not published"
+    )
 
 
 def test_the_tokens_header_and_claim_names_never_their_values(key):
@@ -64,10 +75,15 @@ def test_an_opaque_token_or_none_says_so():
 
 
 def test_the_api_documents_keys_hosts_and_what_was_left_out_without_queries():
-    document = parse_api_document({"find_member_endpoint": "https://api.healthcode.co.uk/fm?site=HC00ABC",
-                                   "codes_valueset_namespace": "https://ref.api.healthcode.co.uk/codes",
-                                   "evil_endpoint": "https://evil.example/x?patient=Gray", "version": "1.2"},
-                                  "https://api.healthcode.co.uk/.well-known/discovery-document.json")
+    document = parse_api_document(
+        {
+            "find_member_endpoint": "https://api.healthcode.co.uk/fm?site=HC00ABC",
+            "codes_valueset_namespace": "https://ref.api.healthcode.co.uk/codes",
+            "evil_endpoint": "https://evil.example/x?patient=Gray",
+            "version": "1.2",
+        },
+        "https://api.healthcode.co.uk/.well-known/discovery-document.json",
+    )
     section = api_section(document, document.source)
     assert section["found"] == "yes" and section["endpoints"] == 2
     assert section["keys"] == ["codes_valueset_namespace", "evil_endpoint", "find_member_endpoint", "version"]
@@ -90,13 +106,15 @@ def test_hostile_names_are_escaped_and_bounded():
 
 def test_the_report_of_a_signed_in_session_against_a_local_healthcode(api_server, key):
     api_server.server.expect_request("/.well-known/openid-configuration").respond_with_json(
-        discovery_document(api_server.base, grant_types_supported=["authorization_code"]))
+        discovery_document(api_server.base, grant_types_supported=["authorization_code"])
+    )
     api_server.endpoints(find_member="/api/v1/find-member")
     store = MemoryTokenStore()
     session = api_server.session(store, client_secret="Client-Secret-77", basic_auth_user="epractice")
     token = Token(access_token=jwt(key, api_server.base), expires_at=time.time() + 3600)
-    store.store(StoredAuthorisation(session.config.discovery_url, "example_rpa_app", token),
-                store.load(session.key).version)
+    store.store(
+        StoredAuthorisation(session.config.discovery_url, "example_rpa_app", token), store.load(session.key).version
+    )
     report = first_contact_report(session)
     assert isinstance(report, FirstContactReport)
     data = report.as_dict()

@@ -22,9 +22,11 @@ def session(api_server, elsewhere):
     api_server.endpoints(whoami="/api/v1/whoami")
     api_server.server.expect_request("/api/v1/whoami").respond_with_json({"resourceType": "Parameters"})
     api_server.server.expect_request("/api/v1/moved").respond_with_data(
-        "", status=302, headers={"Location": "/api/v1/whoami"})
+        "", status=302, headers={"Location": "/api/v1/whoami"}
+    )
     api_server.server.expect_request("/api/v1/away").respond_with_data(
-        "", status=302, headers={"Location": elsewhere.url_for("/collect")})
+        "", status=302, headers={"Location": elsewhere.url_for("/collect")}
+    )
     return api_server.session()
 
 
@@ -112,8 +114,7 @@ def test_without_a_site_id_nothing_is_sent(api_server, get):
     assert api_server.requests_to("/api/v1/whoami") == []
 
 
-def test_an_unknown_host_fetches_the_document_again_at_most_once_a_minute(api_server, session, elsewhere,
-                                                                         monkeypatch):
+def test_an_unknown_host_fetches_the_document_again_at_most_once_a_minute(api_server, session, elsewhere, monkeypatch):
     for _ in range(3):
         with pytest.raises(ApiOriginRefusedError):
             requests_get(session, elsewhere.url_for("/collect"))
@@ -130,4 +131,6 @@ def test_the_header_is_masked_wherever_it_is_shown(api_server, session):
     response = requests_get(session, f"{api_server.base}/api/v1/whoami")
     assert API_TOKEN not in repr(response.request.headers)
     assert "'Bearer <secret>'" in repr(response.request.headers)
-    assert API_TOKEN not in repr(HealthcodeRequestsAuth(session)) and API_TOKEN not in repr(HealthcodeHttpxAuth(session))
+    assert API_TOKEN not in repr(HealthcodeRequestsAuth(session)) and API_TOKEN not in repr(
+        HealthcodeHttpxAuth(session)
+    )

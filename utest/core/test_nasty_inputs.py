@@ -33,8 +33,15 @@ ISSUER = "https://sso.example.test"
 URL = f"{ISSUER}/.well-known/openid-configuration"
 REDIRECT = "https://rpaapp.example.com/postauth"
 STATE = "S" * 43
-REQUEST = AuthorizationRequest(url=f"{ISSUER}/authorize", client_id="c", redirect_uri=REDIRECT, issuer=ISSUER,
-                               state=STATE, code_verifier="v" * 43, require_iss=True)
+REQUEST = AuthorizationRequest(
+    url=f"{ISSUER}/authorize",
+    client_id="c",
+    redirect_uri=REDIRECT,
+    issuer=ISSUER,
+    state=STATE,
+    code_verifier="v" * 43,
+    require_iss=True,
+)
 HUGE = "x" * 2_000_000
 
 
@@ -43,20 +50,45 @@ def b64(data):
 
 
 CONFIGS = [
-    {"client_id": "a\x00b"}, {"client_id": HUGE[:100_000] + "\n"}, {"client_id": "bot\u202eppa"},
-    {"client_id": ["list"]}, {"client_id": 42}, {"redirect_uri": "javascript:alert(1)//"},
-    {"redirect_uri": "https://rpaapp.example.com/post\r\nSet-Cookie: x"}, {"redirect_uri": "http://evil.example/cb"},
-    {"redirect_uri": "https://[::1/cb"}, {"redirect_uri": "https://rpaapp.example.com:0x50/cb"},
-    {"redirect_uri": ""}, {"redirect_uri": "   "}, {"environment": "file:///etc/passwd"},
-    {"environment": "data:application/json,{}"}, {"environment": "https://user:pass@sso.example/x\x7f"},
+    {"client_id": "a\x00b"},
+    {"client_id": HUGE[:100_000] + "\n"},
+    {"client_id": "bot\u202eppa"},
+    {"client_id": ["list"]},
+    {"client_id": 42},
+    {"redirect_uri": "javascript:alert(1)//"},
+    {"redirect_uri": "https://rpaapp.example.com/post\r\nSet-Cookie: x"},
+    {"redirect_uri": "http://evil.example/cb"},
+    {"redirect_uri": "https://[::1/cb"},
+    {"redirect_uri": "https://rpaapp.example.com:0x50/cb"},
+    {"redirect_uri": ""},
+    {"redirect_uri": "   "},
+    {"environment": "file:///etc/passwd"},
+    {"environment": "data:application/json,{}"},
+    {"environment": "https://user:pass@sso.example/x\x7f"},
     {"environment": "https://sso.example.test/.well-known/openid-configuration#frag"},
-    {"redirect_uri": "data:text/html,<script>"}, {"redirect_uri": "file:///tmp/cb"},
-    {"environment": "http://10.0.0.1/.well-known/openid-configuration"}, {"scope": "openid\x00api"},
-    {"scope": 'a"b'}, {"scope": ["openid"]}, {"timeout": float("nan")}, {"timeout": float("inf")}, {"timeout": -1},
-    {"timeout": "3"}, {"proxy": "ftp://proxy"}, {"proxy": "http://"}, {"leeway": 10**9}, {"leeway": 1.5},
-    {"leeway": 3601}, {"leeway": float("nan")}, {"leeway": "300"},
-    {"expiry_margin": -5}, {"expiry_margin": 10**9}, {"token_cache": ""}, {"verify_access_token": "ALWAYS "},
-    {"client_secret": 123}, {"ca_bundle": "/dev/null/nope"},
+    {"redirect_uri": "data:text/html,<script>"},
+    {"redirect_uri": "file:///tmp/cb"},
+    {"environment": "http://10.0.0.1/.well-known/openid-configuration"},
+    {"scope": "openid\x00api"},
+    {"scope": 'a"b'},
+    {"scope": ["openid"]},
+    {"timeout": float("nan")},
+    {"timeout": float("inf")},
+    {"timeout": -1},
+    {"timeout": "3"},
+    {"proxy": "ftp://proxy"},
+    {"proxy": "http://"},
+    {"leeway": 10**9},
+    {"leeway": 1.5},
+    {"leeway": 3601},
+    {"leeway": float("nan")},
+    {"leeway": "300"},
+    {"expiry_margin": -5},
+    {"expiry_margin": 10**9},
+    {"token_cache": ""},
+    {"verify_access_token": "ALWAYS "},
+    {"client_secret": 123},
+    {"ca_bundle": "/dev/null/nope"},
 ]
 
 
@@ -80,7 +112,12 @@ DOCUMENTS = [
     {**discovery_document(ISSUER), "token_endpoint_auth_methods_supported": {"a": 1}},
     {**discovery_document(ISSUER), "jwks_uri": "http://sso.example.test/jwks"},
     {**discovery_document(ISSUER), "revocation_endpoint": "gopher://x"},
-    {"issuer": ISSUER}, {}, "not even an object", 12, None, [discovery_document(ISSUER)],
+    {"issuer": ISSUER},
+    {},
+    "not even an object",
+    12,
+    None,
+    [discovery_document(ISSUER)],
 ]
 
 
@@ -104,7 +141,10 @@ REDIRECTS = [
     f"https://rpaapp.example.com@evil.example/postauth?code=x&state={STATE}&iss={ISSUER}",
     f"{REDIRECT}?error=access_denied&state=wrong&iss={ISSUER}",
     f"{REDIRECT}?error=%0D%0Ainjected&state={STATE}&iss=https://evil.example",
-    "https://rpaapp.example.com:99999/postauth?code=x", "https://[rpaapp/postauth?code=x", "\x00", HUGE,
+    "https://rpaapp.example.com:99999/postauth?code=x",
+    "https://[rpaapp/postauth?code=x",
+    "\x00",
+    HUGE,
 ]
 
 
@@ -121,7 +161,8 @@ TOKEN_BODIES = [
     {"access_token": "t", "token_type": "Bearer ", "expires_in": 1},
     {"access_token": "t", "token_type": "Bearer", "scope": ["api"]},
     {"access_token": "t", "token_type": "Bearer", "id_token": 1},
-    {"error": ["invalid_grant"]}, {"error": "invalid_grant", "error_description": {"x": 1}},
+    {"error": ["invalid_grant"]},
+    {"error": "invalid_grant", "error_description": {"x": 1}},
     {"access_token": "t", "token_type": "DPoP"},
 ]
 
@@ -133,14 +174,32 @@ def test_token_response(body):
 
 
 # An opaque token has no exp: with one of these expires_in there is no sane expiry at all.
-ABSURD_EXPIRES_IN = [10**12, "86400.5", [86400], 10**400, -(10**400), 1e308, float("inf"), float("-inf"),
-                     float("nan"), "inf", "nan", "1e308", "9" * 5000, -1, True, {"seconds": 60}, "\x1b]0;x\x07"]
+ABSURD_EXPIRES_IN = [
+    10**12,
+    "86400.5",
+    [86400],
+    10**400,
+    -(10**400),
+    1e308,
+    float("inf"),
+    float("-inf"),
+    float("nan"),
+    "inf",
+    "nan",
+    "1e308",
+    "9" * 5000,
+    -1,
+    True,
+    {"seconds": 60},
+    "\x1b]0;x\x07",
+]
 
 
 @pytest.mark.parametrize("expires_in", ABSURD_EXPIRES_IN, ids=range(len(ABSURD_EXPIRES_IN)))
 def test_absurd_expires_in_without_exp(expires_in):
-    token = parse_token_response(200, "application/json",
-                                 {"access_token": "t", "token_type": "Bearer", "expires_in": expires_in})
+    token = parse_token_response(
+        200, "application/json", {"access_token": "t", "token_type": "Bearer", "expires_in": expires_in}
+    )
     assert token.expires_at is None
     with pytest.raises(TokenRequestError, match="no sane expiry") as caught:
         settle_expiry(token.expires_in, None, token.issued_at)
@@ -175,8 +234,9 @@ def forged_tokens():
     return {
         "alg none": f"{header_none}.{b64(GOOD)}.",
         "HS256 signed with the public key": f"{hs_header}.{body}.{hs_sig.rstrip(b'=').decode()}",
-        "unknown critical header": manual_rs256({"alg": "RS256", "kid": "key-1", "crit": ["x-must"], "x-must": 1},
-                                                 GOOD),
+        "unknown critical header": manual_rs256(
+            {"alg": "RS256", "kid": "key-1", "crit": ["x-must"], "x-must": 1}, GOOD
+        ),
         "expired": sign(KEY, {**GOOD, "exp": NOW - 3600}),
         "not yet valid": sign(KEY, {**GOOD, "nbf": NOW + 3600}),
         "issued in the year 33658": sign(KEY, {**GOOD, "iat": 10**12}),
@@ -185,7 +245,9 @@ def forged_tokens():
         "wrong issuer": sign(KEY, {**GOOD, "iss": "https://evil.example"}),
         "exp as string": sign(KEY, {**GOOD, "exp": "tomorrow"}),
         "payload is a list": f"{b64({'alg': 'RS256', 'kid': 'key-1'})}.{b64([1, 2])}.c2ln",
-        "bad base64": "eyJ!!.e30.sig", "two parts": "a.b", "huge": "a." + HUGE[:70_000] + ".c",
+        "bad base64": "eyJ!!.e30.sig",
+        "two parts": "a.b",
+        "huge": "a." + HUGE[:70_000] + ".c",
         "signature stripped": sign(KEY, GOOD).rsplit(".", 1)[0] + ".",
     }
 
@@ -205,8 +267,9 @@ def test_unreadable_claims(token):
         read_claims(token)
 
 
-@pytest.mark.parametrize("keys", [{"keys": [{"kty": "RSA"}]}, {"keys": "none"}, {"keys": [{"kty": "oct", "k": "x"}]},
-                                  {"nokeys": []}])
+@pytest.mark.parametrize(
+    "keys", [{"keys": [{"kty": "RSA"}]}, {"keys": "none"}, {"keys": [{"kty": "oct", "k": "x"}]}, {"nokeys": []}]
+)
 def test_broken_key_sets(keys):
     cache = JwksCache(lambda uri: keys)
     with pytest.raises(HealthcodeAuthError):
@@ -214,14 +277,44 @@ def test_broken_key_sets(keys):
 
 
 CACHE_FILES = [
-    b"", b"{", b"null", b"[]", b'{"format": "healthcode-token-cache", "version": 1}',
-    json.dumps({"format": "healthcode-token-cache", "version": 1, "key_source": "file", "salt": "!!",
-                "nonce": "", "ciphertext": ""}).encode(),
-    json.dumps({"format": "healthcode-token-cache", "version": 1, "key_source": "../../etc", "salt": "",
-                "nonce": "", "ciphertext": ""}).encode(),
-    json.dumps({"format": "healthcode-token-cache", "version": 1, "key_source": "env", "salt": "AA==",
-                "nonce": "AA==", "ciphertext": "AA=="}).encode(),
-    b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 10, b"[" * 100_000 + b"]" * 100_000, b"x" * 4_100_000,
+    b"",
+    b"{",
+    b"null",
+    b"[]",
+    b'{"format": "healthcode-token-cache", "version": 1}',
+    json.dumps(
+        {
+            "format": "healthcode-token-cache",
+            "version": 1,
+            "key_source": "file",
+            "salt": "!!",
+            "nonce": "",
+            "ciphertext": "",
+        }
+    ).encode(),
+    json.dumps(
+        {
+            "format": "healthcode-token-cache",
+            "version": 1,
+            "key_source": "../../etc",
+            "salt": "",
+            "nonce": "",
+            "ciphertext": "",
+        }
+    ).encode(),
+    json.dumps(
+        {
+            "format": "healthcode-token-cache",
+            "version": 1,
+            "key_source": "env",
+            "salt": "AA==",
+            "nonce": "AA==",
+            "ciphertext": "AA==",
+        }
+    ).encode(),
+    b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 10,
+    b"[" * 100_000 + b"]" * 100_000,
+    b"x" * 4_100_000,
 ]
 
 

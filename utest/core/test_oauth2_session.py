@@ -19,9 +19,13 @@ class FakeSession:
 
     def __init__(self):
         self.config = type("Config", (), {"client_id": "example_rpa_app", "site_id": "HC00ABC", "api_version": "1"})()
-        document = ApiDocument("https://api.healthcode.example/.well-known/discovery-document.json", {
-            "whoami_endpoint": "https://api.healthcode.example/api/v1/whoami",
-            "local_endpoint": "http://127.0.0.1:8765/api/v1/whoami"})
+        document = ApiDocument(
+            "https://api.healthcode.example/.well-known/discovery-document.json",
+            {
+                "whoami_endpoint": "https://api.healthcode.example/api/v1/whoami",
+                "local_endpoint": "http://127.0.0.1:8765/api/v1/whoami",
+            },
+        )
         self.api_discovery = type("Discovery", (), {"known": document, "may_refetch": lambda _: False})()
         self.renewals = 0
         self.token = Token(access_token="FIRST-ACCESS-TOKEN-VALUE", expires_at=time.time() + 3600)

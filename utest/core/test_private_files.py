@@ -79,10 +79,21 @@ def test_a_fifo_at_the_cache_path_is_refused_without_blocking(tmp_path):
 def test_a_fifo_at_the_cache_path_does_not_hang_status(tmp_path):
     path = tmp_path / "tokens.json"
     os.mkfifo(path)
-    env = {**os.environ, "HEALTHCODE_CLIENT_ID": "c", "HEALTHCODE_REDIRECT_URI": "https://bot.example/cb",
-           "HEALTHCODE_ENVIRONMENT": URL, "HEALTHCODE_TOKEN_CACHE": str(path)}
-    result = subprocess.run([sys.executable, "-m", "healthcode_cli", "status"], env=env, capture_output=True,
-                            text=True, timeout=30, check=False)
+    env = {
+        **os.environ,
+        "HEALTHCODE_CLIENT_ID": "c",
+        "HEALTHCODE_REDIRECT_URI": "https://bot.example/cb",
+        "HEALTHCODE_ENVIRONMENT": URL,
+        "HEALTHCODE_TOKEN_CACHE": str(path),
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "healthcode_cli", "status"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     assert result.returncode == 1
     assert "not a regular file" in result.stderr
     assert "Traceback" not in result.stderr
@@ -138,7 +149,9 @@ def test_a_key_folder_others_can_write_is_refused_by_name(tmp_path):
     key_file_path().parent.chmod(0o777)
     with pytest.raises(StoreKeyError) as refused:
         put(FileTokenStore(tmp_path / "tokens.json", environ={}))
-    assert str(refused.value).startswith(f"Other users can write to the token cache key folder {key_file_path().parent},")
+    assert str(refused.value).startswith(
+        f"Other users can write to the token cache key folder {key_file_path().parent},"
+    )
 
 
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root to give a folder away")
@@ -174,9 +187,21 @@ def test_a_folder_reached_through_another_users_link_in_a_sticky_tmp_is_refused(
     os.lchown(planted, 65534, 65534)  # the link belongs to 'nobody'
     store = FileTokenStore(planted / "tokens.json", environ={})
     with pytest.raises(StoreError, match="symbolic link .*robots, which belongs to another user"):
-        store.store(StoredAuthorisation("https://sso/.well-known/openid-configuration", "c",
-                                        Token("ACCESS-TOKEN-VALUE", expires_at=time.time() + 60)), None)
+        store.store(
+            StoredAuthorisation(
+                "https://sso/.well-known/openid-configuration",
+                "c",
+                Token("ACCESS-TOKEN-VALUE", expires_at=time.time() + 60),
+            ),
+            None,
+        )
     assert not any(ours.iterdir())
     os.lchown(planted, os.geteuid(), os.getegid())  # the same link of our own is followed
-    assert store.store(StoredAuthorisation("https://sso/.well-known/openid-configuration", "c",
-                                           Token("ACCESS-TOKEN-VALUE", expires_at=time.time() + 60)), None)
+    assert store.store(
+        StoredAuthorisation(
+            "https://sso/.well-known/openid-configuration",
+            "c",
+            Token("ACCESS-TOKEN-VALUE", expires_at=time.time() + 60),
+        ),
+        None,
+    )

@@ -45,14 +45,38 @@ AWKWARD = "p@ss:w/rd%! \"<&>'\\é-0123456789"  # every kind of character a spell
 
 def spelled(secret: str) -> list[str]:
     attribute = secret.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
-    return [secret, quote(secret, safe=""), quote(secret), quote_plus(secret), html.escape(secret),
-            html.escape(secret, quote=False), attribute, json.dumps(secret)[1:-1],
-            json.dumps(secret, ensure_ascii=False)[1:-1], repr(secret)[1:-1], repr({"k": secret})[7:-2]]
+    return [
+        secret,
+        quote(secret, safe=""),
+        quote(secret),
+        quote_plus(secret),
+        html.escape(secret),
+        html.escape(secret, quote=False),
+        attribute,
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        repr(secret)[1:-1],
+        repr({"k": secret})[7:-2],
+    ]
 
 
-@pytest.mark.parametrize("form", spelled(AWKWARD), ids=[
-    "as is", "percent-encoded", "path", "form-encoded", "html", "xml text", "xml attribute", "json", "json unicode",
-    "repr", "repr in a dict"])
+@pytest.mark.parametrize(
+    "form",
+    spelled(AWKWARD),
+    ids=[
+        "as is",
+        "percent-encoded",
+        "path",
+        "form-encoded",
+        "html",
+        "xml text",
+        "xml attribute",
+        "json",
+        "json unicode",
+        "repr",
+        "repr in a dict",
+    ],
+)
 def test_every_spelling_of_a_secret_is_masked(form):
     redactor = SecretRedactor()
     redactor.add(AWKWARD)
@@ -86,6 +110,7 @@ def test_the_basic_header_of_a_client_secret_is_masked_in_both_encodings(client_
 def test_a_secret_in_many_spellings_costs_one_search_when_none_is_there():
     """What keeps masking fast: each secret's spellings share a run of characters no encoding
     changes; it is looked for first, and the spellings only where it occurs."""
+
     class CountedText(str):
         searches = 0
 

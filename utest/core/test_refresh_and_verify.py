@@ -39,15 +39,24 @@ def sso(httpserver, key):
 
 
 def make_client(server, **settings):
-    config = HealthcodeConfig(client_id="example_rpa_app", redirect_uri=REDIRECT,
-                              environment=server.url_for("/.well-known/openid-configuration"), **settings)
+    config = HealthcodeConfig(
+        client_id="example_rpa_app",
+        redirect_uri=REDIRECT,
+        environment=server.url_for("/.well-known/openid-configuration"),
+        **settings,
+    )
     return HealthcodeAuthClient(config)
 
 
 def access_token(server, key, **claims):
     now = int(time.time())
-    base = {"iss": server.url_for("").rstrip("/"), "sub": "supervisor", "name": "Sam Supervisor", "iat": now,
-            "exp": now + 86400}
+    base = {
+        "iss": server.url_for("").rstrip("/"),
+        "sub": "supervisor",
+        "name": "Sam Supervisor",
+        "iat": now,
+        "exp": now + 86400,
+    }
     base.update(claims)
     return sign(key, {k: v for k, v in base.items() if v is not None})
 
@@ -118,8 +127,9 @@ def test_refresh_is_request_then_verify(sso, key):
 def test_a_failing_key_set_is_transient(httpserver, key, status):
     serve_discovery(httpserver)
     httpserver.expect_request("/jwks").respond_with_data("down", status=status)
-    answer(httpserver, {"access_token": access_token(httpserver, key), "token_type": "Bearer",
-                        "refresh_token": "RT-NEW"})
+    answer(
+        httpserver, {"access_token": access_token(httpserver, key), "token_type": "Bearer", "refresh_token": "RT-NEW"}
+    )
     with make_client(httpserver, timeout=5) as client:
         token = client.request_refresh("RT-OLD")
         with pytest.raises(KeySetUnavailableError, match=rf"HTTP {status}.*Try again") as caught:
@@ -133,8 +143,10 @@ def test_a_failing_key_set_is_transient(httpserver, key, status):
 def test_an_unreachable_key_set_is_transient(httpserver, key, unused_port):
     serve_discovery(httpserver, jwks_uri=f"http://127.0.0.1:{unused_port}/jwks")
     answer(httpserver, {"access_token": access_token(httpserver, key), "token_type": "Bearer"})
-    with make_client(httpserver, timeout=3) as client, \
-            pytest.raises(KeySetUnavailableError, match="key set .*could not be fetched.*try again"):
+    with (
+        make_client(httpserver, timeout=3) as client,
+        pytest.raises(KeySetUnavailableError, match="key set .*could not be fetched.*try again"),
+    ):
         client.verify(client.request_refresh("RT"))
 
 
@@ -168,8 +180,9 @@ def test_expires_in_as_a_unix_timestamp_gives_way_to_exp_with_a_warning(sso, key
         token = exchange(sso, {"access_token": jwt, "token_type": "Bearer", "expires_in": exp + 60})
     assert token.expires_at == exp
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert any(f"expires_in {exp + 60} reads as a Unix timestamp" in w and "using the token's exp" in w
-               for w in warnings)
+    assert any(
+        f"expires_in {exp + 60} reads as a Unix timestamp" in w and "using the token's exp" in w for w in warnings
+    )
     assert not any(jwt in w for w in warnings)
 
 
@@ -197,8 +210,9 @@ def test_an_absurd_exp_without_expires_in_gets_the_assumed_lifetime(sso, key, ca
 
 def test_absurd_exp_and_absurd_expires_in_are_refused(sso, key):
     with pytest.raises(TokenRequestError, match=r"no sane expiry.*about 401 digits.*exp 1000000000000"):
-        exchange(sso, {"access_token": access_token(sso, key, exp=10**12), "token_type": "Bearer",
-                       "expires_in": 10**400})
+        exchange(
+            sso, {"access_token": access_token(sso, key, exp=10**12), "token_type": "Bearer", "expires_in": 10**400}
+        )
 
 
 # --- the leeway setting ---------------------------------------------------------------------------

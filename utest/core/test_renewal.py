@@ -11,8 +11,12 @@ from healthcode_auth.session import HealthcodeSession
 from healthcode_auth.storage.store import StoredAuthorisation
 from memory_store import MemoryTokenStore
 
-CONFIG = HealthcodeConfig(client_id="example_rpa_app", redirect_uri="https://rpaapp.example.com/postauth",
-                          environment="uat", token_cache="off")
+CONFIG = HealthcodeConfig(
+    client_id="example_rpa_app",
+    redirect_uri="https://rpaapp.example.com/postauth",
+    environment="uat",
+    token_cache="off",
+)
 
 
 class FakeSso:
@@ -26,8 +30,11 @@ class FakeSso:
 
     def request_refresh(self, refresh_token):
         self.refreshes += 1
-        return Token(access_token=f"ACCESS-{self.refreshes}", expires_at=time.time() + 86400,
-                     refresh_token=f"REFRESH-{self.refreshes}")
+        return Token(
+            access_token=f"ACCESS-{self.refreshes}",
+            expires_at=time.time() + 86400,
+            refresh_token=f"REFRESH-{self.refreshes}",
+        )
 
     def verify(self, token):
         if self.fail_verify is not None:
@@ -46,10 +53,13 @@ def due_entry(store):
     assert store.store(StoredAuthorisation(CONFIG.discovery_url, "example_rpa_app", token), None)
 
 
-@pytest.mark.parametrize("failure", [
-    KeySetUnavailableError("the key set is down"),
-    TokenRequestError("The token endpoint's answer gives no sane expiry"),  # break 2
-])
+@pytest.mark.parametrize(
+    "failure",
+    [
+        KeySetUnavailableError("the key set is down"),
+        TokenRequestError("The token endpoint's answer gives no sane expiry"),  # break 2
+    ],
+)
 def test_a_pair_that_fails_its_checks_is_kept_unverified_and_never_handed_out(failure):
     store = MemoryTokenStore()
     due_entry(store)

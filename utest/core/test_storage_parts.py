@@ -35,11 +35,14 @@ def test_sealing_round_trip_and_the_next_version_reuses_one_derivation():
     assert b"entries" not in sealed
 
 
-@pytest.mark.parametrize(("environ", "reason", "source"), [
-    ({ENV_KEY: "another passphrase, not that one"}, "does not decrypt", "env"),
-    ({}, "HEALTHCODE_CACHE_KEY is not set", "env"),
-    ({ENV_KEY: "short"}, "at least 16 characters", "env"),
-])
+@pytest.mark.parametrize(
+    ("environ", "reason", "source"),
+    [
+        ({ENV_KEY: "another passphrase, not that one"}, "does not decrypt", "env"),
+        ({}, "HEALTHCODE_CACHE_KEY is not set", "env"),
+        ({ENV_KEY: "short"}, "at least 16 characters", "env"),
+    ],
+)
 def test_a_document_this_run_cannot_open_says_why_and_which_source(environ, reason, source):
     sealed = new_sealer(PASSPHRASE).seal({"entries": {}})
     with pytest.raises(Unreadable, match=reason) as raised:
@@ -57,9 +60,25 @@ def test_rolled_back_and_foreign_sources_are_unreadable():
     assert raised.value.damaged
 
 
-@pytest.mark.parametrize("raw", [b"", b"{", b"[]", b'{"format": "x"}', json.dumps(
-    {"format": "healthcode-token-cache", "version": 1, "key_source": "env", "salt": "%%", "nonce": "", "ciphertext": ""}
-).encode()])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"",
+        b"{",
+        b"[]",
+        b'{"format": "x"}',
+        json.dumps(
+            {
+                "format": "healthcode-token-cache",
+                "version": 1,
+                "key_source": "env",
+                "salt": "%%",
+                "nonce": "",
+                "ciphertext": "",
+            }
+        ).encode(),
+    ],
+)
 def test_damage_is_unreadable_whatever_the_key(raw):
     with pytest.raises(Unreadable) as raised:
         unseal(raw, PASSPHRASE)
@@ -75,8 +94,9 @@ def test_events_are_authenticated_bounded_and_tampering_shows():
     edited = json.loads(good)
     edited["supervisor"] = "ceo"
     no_mac = {k: v for k, v in json.loads(good).items() if k != "mac"}
-    events = open_events([good, json.dumps(edited), json.dumps(no_mac), good, "not json", None, "x" * 9000],
-                         lambda source: KEY)
+    events = open_events(
+        [good, json.dumps(edited), json.dumps(no_mac), good, "not json", None, "x" * 9000], lambda source: KEY
+    )
     assert [e.authentic for e in events] == [True, False, False, False, False, False, False]  # the copy too
     assert events[0].fields["supervisor"] == "alice" and len(events[0].fields["long"]) == MAX_TEXT
     assert "mac" not in events[0].fields and "id" not in events[0].fields
@@ -164,8 +184,15 @@ def test_the_sign_out_record_is_private(tmp_path):
 # The entry's own checks
 def entry(**changes):
     token = Token("ACCESS", expires_at=time.time() + 600, issued_at=time.time())
-    values = {"discovery_url": URL, "client_id": "bot", "token": token, "discovery": {"issuer": "https://sso"},
-              "issuer": "https://sso", "audience": ("api",), **changes}
+    values = {
+        "discovery_url": URL,
+        "client_id": "bot",
+        "token": token,
+        "discovery": {"issuer": "https://sso"},
+        "issuer": "https://sso",
+        "audience": ("api",),
+        **changes,
+    }
     return StoredAuthorisation(**values)
 
 
@@ -175,14 +202,22 @@ def test_an_entry_matches_only_the_settings_it_was_verified_for():
     assert "another SSO or client" in entry().mismatch(client_id="other", discovery_url=URL, audience=None)
     assert "requires other-api" in entry().mismatch(client_id="bot", discovery_url=URL, audience="other-api")
     assert "no audience" in entry(audience=None).mismatch(client_id="bot", discovery_url=URL, audience="api")
-    assert "issued by https://evil" in entry(issuer="https://evil").mismatch(client_id="bot", discovery_url=URL,
-                                                                            audience=None)
+    assert "issued by https://evil" in entry(issuer="https://evil").mismatch(
+        client_id="bot", discovery_url=URL, audience=None
+    )
 
 
-@pytest.mark.parametrize(("field", "value"), [
-    ("client_id", 5), ("discovery_url", ""), ("audience", "api"), ("audience", ["a"] * 21), ("discovery", [1]),
-    ("token", None),
-])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("client_id", 5),
+        ("discovery_url", ""),
+        ("audience", "api"),
+        ("audience", ["a"] * 21),
+        ("discovery", [1]),
+        ("token", None),
+    ],
+)
 def test_an_entry_that_is_not_one_this_library_writes_is_refused(field, value):
     data = entry().to_dict()
     data[field] = value

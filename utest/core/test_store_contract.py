@@ -63,9 +63,15 @@ def file_backend(tmp_path):
     def replay_first():
         tamper(path.with_name(path.name + ".history").read_text().splitlines()[0])
 
-    return Backend(str(path), damage=damage, raw=lambda: path.read_bytes() if path.exists() else b"",
-                   hostile=hostile, tamper=tamper, replay_first=replay_first,
-                   kept=lambda: len(list(path.parent.glob("tokens.json.unreadable-*"))))
+    return Backend(
+        str(path),
+        damage=damage,
+        raw=lambda: path.read_bytes() if path.exists() else b"",
+        hostile=hostile,
+        tamper=tamper,
+        replay_first=replay_first,
+        kept=lambda: len(list(path.parent.glob("tokens.json.unreadable-*"))),
+    )
 
 
 def redis_backend(url, server):
@@ -90,8 +96,15 @@ def redis_backend(url, server):
     def replay_first():
         tamper(client.xrange("contract:history", count=1)[0][1][b"event"])
 
-    return Backend(f"{url}?prefix=contract:", damage=damage, raw=server.dump, hostile=hostile, tamper=tamper,
-                   replay_first=replay_first, kept=lambda: len(list(client.scan_iter("contract:unreadable:*"))))
+    return Backend(
+        f"{url}?prefix=contract:",
+        damage=damage,
+        raw=server.dump,
+        hostile=hostile,
+        tamper=tamper,
+        replay_first=replay_first,
+        kept=lambda: len(list(client.scan_iter("contract:unreadable:*"))),
+    )
 
 
 @pytest.fixture(params=["file", "redis"])
@@ -262,7 +275,10 @@ def test_the_supervision_record_is_authenticated(backend):
     backend.tamper("not json at all")
     events = backend.open().supervision.read(10)
     assert [(e.fields.get("supervisor"), e.authentic) for e in events] == [
-        ("alice\nsigned-out ceo\x1b[2J", True), ("ceo", False), (None, False)]
+        ("alice\nsigned-out ceo\x1b[2J", True),
+        ("ceo", False),
+        (None, False),
+    ]
     other = backend.open(environ={"HEALTHCODE_CACHE_KEY": "another passphrase, not the fleet's"})
     assert [e.authentic for e in other.supervision.read(10)] == [False, False, False]
 
@@ -293,8 +309,10 @@ def test_concurrent_renewals_renew_once(backend):
     robots = 6
     context = multiprocessing.get_context("spawn")
     barrier, results = context.Barrier(robots), context.Queue()
-    processes = [context.Process(target=_renew_once, args=(backend.setting, backend.environ, barrier, results))
-                 for _ in range(robots)]
+    processes = [
+        context.Process(target=_renew_once, args=(backend.setting, backend.environ, barrier, results))
+        for _ in range(robots)
+    ]
     for process in processes:
         process.start()
     seen = [results.get(timeout=60) for _ in range(robots + 1)]

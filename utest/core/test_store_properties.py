@@ -29,8 +29,11 @@ CLIENTS = ("alpha", "beta", "gamma")
 
 
 def entry(client, serial):
-    token = Token(access_token=f"ACCESS-{client}-{serial}", expires_at=time.time() + 3600,
-                  refresh_token=f"REFRESH-{client}-{serial}")
+    token = Token(
+        access_token=f"ACCESS-{client}-{serial}",
+        expires_at=time.time() + 3600,
+        refresh_token=f"REFRESH-{client}-{serial}",
+    )
     return StoredAuthorisation(URL, client, token)
 
 
@@ -84,8 +87,11 @@ class StoreSequences(RuleBasedStateMachine):
                 assert store.remove(entry_key(URL, client), current.version)
         self.model.pop(client, None)
 
-    @rule(client=st.sampled_from(CLIENTS), environ=st.sampled_from(WRONG),
-          action=st.sampled_from(["load", "sign-in", "sign-out"]))
+    @rule(
+        client=st.sampled_from(CLIENTS),
+        environ=st.sampled_from(WRONG),
+        action=st.sampled_from(["load", "sign-in", "sign-out"]),
+    )
     def wrong_key_run(self, client, environ, action):
         """A run without the robots' key (another one, or none: the key file) tries everything on the
         robots' file: it must fail, saying so, and change nothing."""
@@ -111,14 +117,13 @@ class StoreSequences(RuleBasedStateMachine):
         data = self.path.read_bytes()
         self.damaged = data
         at = int(len(data) * where)
-        self.path.write_bytes(data[:at] if how == "truncate" else data[:at] + bytes([data[at] ^ 0x20]) + data[at + 1:])
+        self.path.write_bytes(data[:at] if how == "truncate" else data[:at] + bytes([data[at] ^ 0x20]) + data[at + 1 :])
 
     @precondition(lambda self: self.damaged is not None)
     @rule(client=st.sampled_from(CLIENTS))
     def a_robot_meets_the_damage(self, client):
         store, before = self.store(), self.path.read_bytes()
-        for attempt in (lambda: store.load(entry_key(URL, client)),
-                        lambda: store.store(self.new_entry(client), None)):
+        for attempt in (lambda: store.load(entry_key(URL, client)), lambda: store.store(self.new_entry(client), None)):
             with contextlib.suppress(StoreUnreadableError):
                 attempt()
         assert self.path.read_bytes() == before  # nothing written over damage
@@ -158,5 +163,6 @@ class StoreSequences(RuleBasedStateMachine):
 
 
 TestStoreSequences = StoreSequences.TestCase
-TestStoreSequences.settings = settings(max_examples=60, stateful_step_count=25, deadline=None,
-                                       suppress_health_check=[HealthCheck.too_slow])
+TestStoreSequences.settings = settings(
+    max_examples=60, stateful_step_count=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)

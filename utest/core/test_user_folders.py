@@ -17,6 +17,7 @@ CASES = {
     "variables unset": {"XDG_CONFIG_HOME": None, "XDG_CACHE_HOME": None},
     "variables empty": {"XDG_CONFIG_HOME": "", "XDG_CACHE_HOME": "  "},
     "home with a slash": {"XDG_CONFIG_HOME": None, "XDG_CACHE_HOME": None, "HOME": "/home/robot/"},
+    "home of two slashes": {"XDG_CONFIG_HOME": None, "XDG_CACHE_HOME": None, "HOME": "//"},
     "relative variables": {"XDG_CONFIG_HOME": "config", "XDG_CACHE_HOME": "./cache"},
 }
 

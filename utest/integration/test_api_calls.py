@@ -93,7 +93,13 @@ def test_find_member_sends_the_three_headers_and_a_form_and_returns_coverage(san
     coverage = result["entry"][0]["resource"]
     assert coverage["subscriberId"] == PATIENT[3] and repr(coverage) == "<Coverage>"
     (call,) = sandbox.api_calls("find_member")
-    assert (call.method, call.status, call.site_id, call.api_version, call.bearer) == ("POST", 200, "HC00ABC", "1", True)
+    assert (call.method, call.status, call.site_id, call.api_version, call.bearer) == (
+        "POST",
+        200,
+        "HC00ABC",
+        "1",
+        True,
+    )
     assert call.content_type.startswith("application/x-www-form-urlencoded")
     assert sandbox.request_count("api_discovery") == 1
 
@@ -226,8 +232,9 @@ def test_without_a_site_id_no_api_is_called(sandbox, tmp_path):
 
 def test_no_patient_data_and_no_token_in_the_log(api, session, caplog):
     caplog.set_level(logging.DEBUG)
-    api.call("find_member", "POST", fields={"insurerIdentifier": "bup", "lastName": PATIENT[1],
-                                            "dateOfbirth": PATIENT[2]})
+    api.call(
+        "find_member", "POST", fields={"insurerIdentifier": "bup", "lastName": PATIENT[1], "dateOfbirth": PATIENT[2]}
+    )
     api.call("search_practitioner", fields={"name": PATIENT[0], "membershipNumber": PATIENT[3]})
     logged = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith("healthcode_sandbox"))
     assert "Healthcode API 'find_member': POST 200 OK, Bundle of 1 Coverage" in logged
@@ -237,12 +244,14 @@ def test_no_patient_data_and_no_token_in_the_log(api, session, caplog):
 
 # --- the auth adapters: the sandbox, and the test's own server on another origin ------------------------------
 
+
 def practitioners(session):
     return HealthcodeApi(session).endpoint("search_practitioner")
 
 
 def test_requests_auth_sends_the_headers_to_the_api_refuses_elsewhere_and_strips_them_on_a_redirect(
-        sandbox, session, recorder):
+    sandbox, session, recorder
+):
     auth = HealthcodeRequestsAuth(session)
     assert requests.get(practitioners(session), auth=auth, timeout=10).status_code == 200
     assert sandbox.api_calls("search_practitioner")[-1].site_id == "HC00ABC"

@@ -53,8 +53,11 @@ class Server(ThreadingHTTPServer):
                     status, headers, body = reply
                     data = body if isinstance(body, bytes) else json.dumps(body).encode()
                     self.send_response(status)
-                    for name, value in {"Content-Type": "application/fhir+json", **headers,
-                                        "Content-Length": str(len(data))}.items():
+                    for name, value in {
+                        "Content-Type": "application/fhir+json",
+                        **headers,
+                        "Content-Length": str(len(data)),
+                    }.items():
                         self.send_header(name, value)
                     self.end_headers()
                     self.wfile.write(data)
@@ -83,12 +86,16 @@ class ApiServer(Server):
     def __init__(self, handler=None, **endpoints):
         self.endpoints = {"x": "/api/x", **endpoints}
         api_handler = handler or (lambda request: (200, {}, {"resourceType": "Basic"}))
-        super().__init__(lambda request: self.document() if request.path.startswith("/.well-known/")
-                         else api_handler(request))
+        super().__init__(
+            lambda request: self.document() if request.path.startswith("/.well-known/") else api_handler(request)
+        )
 
     def document(self):
-        return 200, {"Content-Type": "application/json"}, {f"{name}_endpoint": self.url + path
-                                                           for name, path in self.endpoints.items()}
+        return (
+            200,
+            {"Content-Type": "application/json"},
+            {f"{name}_endpoint": self.url + path for name, path in self.endpoints.items()},
+        )
 
 
 @pytest.fixture
@@ -124,9 +131,13 @@ def test_a_backslash_or_at_sign_before_the_path_never_takes_the_token_elsewhere(
         client.get(typed, timeout=5)
     document = session.api_document()
     assert not document.allows(typed) and not document.allows(f"http://u@127.0.0.1:{api.port}/api/x")
-    production = parse_api_document({"find_member_endpoint": "https://api.healthcode.co.uk/fm",
-                                     "odd_endpoint": "https://evil.example\\.healthcode.co.uk/x"},
-                                    "https://api.healthcode.co.uk/.well-known/discovery-document.json")
+    production = parse_api_document(
+        {
+            "find_member_endpoint": "https://api.healthcode.co.uk/fm",
+            "odd_endpoint": "https://evil.example\\.healthcode.co.uk/x",
+        },
+        "https://api.healthcode.co.uk/.well-known/discovery-document.json",
+    )
     assert set(production.urls) == {"find_member_endpoint"} and "backslash" in production.problems[0]
     assert elsewhere.seen == []
 
@@ -178,8 +189,9 @@ def test_robots_dictionary_conversion_leaves_the_answer_a_summary(sandbox, tmp_p
     from robot.utils import DotDict
 
     session = signed_in(sandbox, tmp_path)
-    members = HealthcodeApi(session).call("find_member", "POST", fields={"insurerIdentifier": "bup",
-                                                                        "lastName": PATIENT[1]})
+    members = HealthcodeApi(session).call(
+        "find_member", "POST", fields={"insurerIdentifier": "bup", "lastName": PATIENT[1]}
+    )
     DotDict(answer=members)  # what Create Dictionary does: it rewrites the answer's lists in place
     entries = members["entry"]
     entries.append({"resource": {"name": PATIENT[0]}})
@@ -193,22 +205,50 @@ def test_robots_dictionary_conversion_leaves_the_answer_a_summary(sandbox, tmp_p
     sign_in(new_session(sandbox, cache))
     suite = tmp_path / "converted.robot"
     suite.write_text(textwrap.dedent(CONVERTED_SUITE))
-    env = {**os.environ, "HEALTHCODE_CLIENT_ID": "example_rpa_app", "HEALTHCODE_REDIRECT_URI": REDIRECT,
-           "HEALTHCODE_ENVIRONMENT": sandbox.discovery_url, "HEALTHCODE_TOKEN_CACHE": str(cache)}
-    run = subprocess.run([sys.executable, "-m", "robot", "--outputdir", str(tmp_path / "out"), "--consolecolors",
-                          "off", "-v", f"SURNAME:{PATIENT[1]}", str(suite)], env=env, capture_output=True, text=True,
-                         timeout=240)
+    env = {
+        **os.environ,
+        "HEALTHCODE_CLIENT_ID": "example_rpa_app",
+        "HEALTHCODE_REDIRECT_URI": REDIRECT,
+        "HEALTHCODE_ENVIRONMENT": sandbox.discovery_url,
+        "HEALTHCODE_TOKEN_CACHE": str(cache),
+    }
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "robot",
+            "--outputdir",
+            str(tmp_path / "out"),
+            "--consolecolors",
+            "off",
+            "-v",
+            f"SURNAME:{PATIENT[1]}",
+            str(suite),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert "2 tests, 2 passed" in run.stdout, run.stdout[-3000:]
     scanned, leaks = scan(files_under(tmp_path / "out"), {"patient": [PATIENT[0], PATIENT[2], PATIENT[3]]})
     assert scanned >= 3 and leaks == []
 
 
 def test_an_outcome_that_echoes_patient_data_is_not_quoted(sandbox, tmp_path, servers):
-    outcome = {"resourceType": "OperationOutcome", "issue": [
-        {"severity": "error", "code": "value", "details": {"coding": [{"code": "MSG_DATE_FORMAT",
-                                                                        "display": "Invalid date format"}]},
-         "diagnostics": f"dateOfbirth '03/02/1901' is not a date ({PATIENT[0]} {PATIENT[1]}, {PATIENT[3]})",
-         "location": ["dateOfbirth"], "expression": [f"Patient.name.where(family='{PATIENT[1]}')"]}]}
+    outcome = {
+        "resourceType": "OperationOutcome",
+        "issue": [
+            {
+                "severity": "error",
+                "code": "value",
+                "details": {"coding": [{"code": "MSG_DATE_FORMAT", "display": "Invalid date format"}]},
+                "diagnostics": f"dateOfbirth '03/02/1901' is not a date ({PATIENT[0]} {PATIENT[1]}, {PATIENT[3]})",
+                "location": ["dateOfbirth"],
+                "expression": [f"Patient.name.where(family='{PATIENT[1]}')"],
+            }
+        ],
+    }
     api = servers(ApiServer, lambda request: (400, {}, outcome))
     session = signed_in(sandbox, tmp_path, api)
     with pytest.raises(ApiRequestError) as caught:
@@ -244,15 +284,18 @@ def test_arguments_that_cannot_be_sent_are_argument_errors_quoting_no_value(sand
     session = signed_in(sandbox, tmp_path)
     api, circular = HealthcodeApi(session), {}
     circular["self"] = circular
-    for call in (lambda: api.call("find_member", "POST", json={"birthDate": datetime.date(1901, 2, 3)}),
-                 lambda: api.call("find_member", "POST", json=circular),
-                 lambda: api.call("find_member", "POST", json={"x": float("nan")}),
-                 lambda: api.call("find_member", "POST", json=f'{{"family": "{PATIENT[1]}"}}'),
-                 lambda: api.call(5), lambda: api.endpoint(None),
-                 lambda: api.call("get_remittance", path=PATIENT[3] * 10_000),
-                 lambda: api.call("search_practitioner", fields={"name": PATIENT[1] * 5_000}),
-                 lambda: api.call("search_practitioner", fields={"name": PATIENT[1] + "\ud800"}),
-                 lambda: api.call("get_remittance", path="\udfff" + PATIENT[3])):
+    for call in (
+        lambda: api.call("find_member", "POST", json={"birthDate": datetime.date(1901, 2, 3)}),
+        lambda: api.call("find_member", "POST", json=circular),
+        lambda: api.call("find_member", "POST", json={"x": float("nan")}),
+        lambda: api.call("find_member", "POST", json=f'{{"family": "{PATIENT[1]}"}}'),
+        lambda: api.call(5),
+        lambda: api.endpoint(None),
+        lambda: api.call("get_remittance", path=PATIENT[3] * 10_000),
+        lambda: api.call("search_practitioner", fields={"name": PATIENT[1] * 5_000}),
+        lambda: api.call("search_practitioner", fields={"name": PATIENT[1] + "\ud800"}),
+        lambda: api.call("get_remittance", path="\udfff" + PATIENT[3]),
+    ):
         with pytest.raises(ApiArgumentError) as caught:
             call()
         assert not any(value in str(caught.value) for value in PATIENT), str(caught.value)
@@ -308,8 +351,11 @@ def test_fetching_the_document_again_keeps_the_calls_deadline(sandbox, tmp_path,
 
 def test_a_large_answer_is_capped_and_costs_nothing_to_return(sandbox, tmp_path, servers):
     tiny = b'{"resourceType":"Bundle","entry":[' + b",".join([b'{"a":{}}'] * 400_000) + b"]}"
-    api = servers(ApiServer, lambda request: (200, {}, tiny if "small" in request.path else tiny + b" " * 2_000_000),
-                  small="/api/small")
+    api = servers(
+        ApiServer,
+        lambda request: (200, {}, tiny if "small" in request.path else tiny + b" " * 2_000_000),
+        small="/api/small",
+    )
     session = signed_in(sandbox, tmp_path, api)
     with pytest.raises(TransportError, match="more than 5000000 bytes"):
         HealthcodeApi(session).call("x")
@@ -321,14 +367,20 @@ def test_a_large_answer_is_capped_and_costs_nothing_to_return(sandbox, tmp_path,
 def test_the_report_escapes_hosts_and_no_message_shows_a_query(sandbox, tmp_path, unused_port):
     hosts = sso_section({"a": "https://host\u200b.example/", "b": "https://\u202eelgoog.example/"}, "https://s/x")
     assert hosts["hosts"] == ["https://\\u202eelgoog.example", "https://host\\u200b.example"]
-    session = new_session(sandbox, tmp_path / "tokens.json",
-                          api_discovery=f"http://127.0.0.1:{unused_port}/doc.json?sig=DOCQUERYSECRET")
+    session = new_session(
+        sandbox, tmp_path / "tokens.json", api_discovery=f"http://127.0.0.1:{unused_port}/doc.json?sig=DOCQUERYSECRET"
+    )
     report = first_contact_report(session).as_text()
     assert "Could not connect to the API discovery document" in report and "DOCQUERYSECRET" not in report
     for value in ("http://evil.example/doc?sig=SECRETSIG", "https://h.example/doc#SECRETFRAG"):
         with pytest.raises(ConfigurationError) as caught:
-            HealthcodeConfig(client_id="c", redirect_uri=REDIRECT, environment=sandbox.discovery_url,
-                             token_cache="off", api_discovery=value)
+            HealthcodeConfig(
+                client_id="c",
+                redirect_uri=REDIRECT,
+                environment=sandbox.discovery_url,
+                token_cache="off",
+                api_discovery=value,
+            )
         assert "SECRET" not in str(caught.value)
 
 
@@ -377,14 +429,19 @@ def test_a_child_forked_while_a_thread_fetches_the_document_is_not_blocked(sandb
     pytest.fail("the child hung: the document's lock was inherited held")
 
 
-def test_the_smaller_breaks_wording_a_cached_origin_list_and_paging_that_is_stuck(sandbox, tmp_path, servers,
-                                                                                   unused_port):
+def test_the_smaller_breaks_wording_a_cached_origin_list_and_paging_that_is_stuck(
+    sandbox, tmp_path, servers, unused_port
+):
     session = new_session(sandbox, tmp_path / "none.json", api_discovery=f"http://127.0.0.1:{unused_port}/doc.json")
     with pytest.raises(TransportError) as caught:
         session.api_document()
     assert "SSO" not in str(caught.value) and "api_discovery setting" in str(caught.value)
-    stuck = {"resourceType": "Bundle", "total": 10**6, "entry": [{"resource": {"resourceType": "Basic"}}],
-             "meta": {"tag": [{"code": "page", "display": "1"}, {"code": "count", "display": "1"}]}}
+    stuck = {
+        "resourceType": "Bundle",
+        "total": 10**6,
+        "entry": [{"resource": {"resourceType": "Basic"}}],
+        "meta": {"tag": [{"code": "page", "display": "1"}, {"code": "count", "display": "1"}]},
+    }
     api = servers(ApiServer, lambda request: (200, {}, stuck))
     session = signed_in(sandbox, tmp_path, api)
     document = session.api_document()
@@ -402,8 +459,10 @@ def _raised(function):
 
 # The second round: the fixes above, attacked again (docs/security.md, "Calling Healthcode's APIs, round two").
 
-def test_round_two_an_apostrophe_or_a_reason_phrase_never_carries_patient_data_into_a_log(sandbox, tmp_path, servers,
-                                                                                         caplog):
+
+def test_round_two_an_apostrophe_or_a_reason_phrase_never_carries_patient_data_into_a_log(
+    sandbox, tmp_path, servers, caplog
+):
     def answer(request):  # a reason phrase of the server's own, echoing the patient
         body = json.dumps({"resourceType": "Basic"}).encode()
         request.send_response(200, f"Member {PATIENT[0]} {PATIENT[2]}")
@@ -434,12 +493,24 @@ def test_round_two_an_answer_that_is_not_http_is_said_without_the_line_it_quotes
 
 
 def test_round_two_an_outcome_or_content_type_that_echoes_patient_data_is_not_quoted(sandbox, tmp_path, servers):
-    outcome = {"resourceType": "OperationOutcome", "issue": [
-        {"severity": "error", "code": "value",
-         "details": {"coding": [{"code": "MSG_DATE_FORMAT", "display": "Invalid date format"}]},
-         "location": ["dateOfbirth", f"Coverage.identifier[{PATIENT[3]}]", PATIENT[2], PATIENT[0]]},
-        {"severity": PATIENT[0], "code": PATIENT[2],
-         "details": {"coding": [{"code": f"{PATIENT[0]} Q", "display": f"No member {PATIENT[0]} born {PATIENT[2]}"}]}}]}
+    outcome = {
+        "resourceType": "OperationOutcome",
+        "issue": [
+            {
+                "severity": "error",
+                "code": "value",
+                "details": {"coding": [{"code": "MSG_DATE_FORMAT", "display": "Invalid date format"}]},
+                "location": ["dateOfbirth", f"Coverage.identifier[{PATIENT[3]}]", PATIENT[2], PATIENT[0]],
+            },
+            {
+                "severity": PATIENT[0],
+                "code": PATIENT[2],
+                "details": {
+                    "coding": [{"code": f"{PATIENT[0]} Q", "display": f"No member {PATIENT[0]} born {PATIENT[2]}"}]
+                },
+            },
+        ],
+    }
 
     def answer(request):
         if request.path.startswith("/api/plain"):
@@ -466,8 +537,12 @@ def test_round_two_requests_own_debug_lines_hold_no_path_or_query(sandbox, tmp_p
     session = signed_in(sandbox, tmp_path, api)
     caplog.set_level(logging.DEBUG)
     with requests.Session() as browser:
-        browser.get(f"{api.url}/api/x/{PATIENT[3]}", params={"lastName": PATIENT[0]},
-                    auth=HealthcodeRequestsAuth(session), timeout=10)
+        browser.get(
+            f"{api.url}/api/x/{PATIENT[3]}",
+            params={"lastName": PATIENT[0]},
+            auth=HealthcodeRequestsAuth(session),
+            timeout=10,
+        )
         HealthcodeOAuth2Session(session).get(f"{api.url}/api/x/{PATIENT[3]}?dob={PATIENT[2]}", timeout=10)
     lines = [r.getMessage() for r in caplog.records if r.name.startswith("urllib3")]
     assert any('"GET /... HTTP/1.1" 200' in line for line in lines)
@@ -475,37 +550,47 @@ def test_round_two_requests_own_debug_lines_hold_no_path_or_query(sandbox, tmp_p
 
 
 def test_round_two_an_ip_literal_in_a_production_document_is_no_healthcode_host():
-    document = parse_api_document({"a_endpoint": "https://[v1.healthcode.co.uk]/x",
-                                   "b_endpoint": "https://[fe80::1%25.healthcode.co.uk]/x",
-                                   "c_endpoint": "https://a%2f.healthcode.co.uk/x",
-                                   "d_endpoint": "https://api.healthcode.co.uk/d",
-                                   "e_endpoint": "https://api.healthcode.co.uk../e"},  # an empty label
-                                  "https://api.healthcode.co.uk/.well-known/discovery-document.json")
+    document = parse_api_document(
+        {
+            "a_endpoint": "https://[v1.healthcode.co.uk]/x",
+            "b_endpoint": "https://[fe80::1%25.healthcode.co.uk]/x",
+            "c_endpoint": "https://a%2f.healthcode.co.uk/x",
+            "d_endpoint": "https://api.healthcode.co.uk/d",
+            "e_endpoint": "https://api.healthcode.co.uk../e",
+        },  # an empty label
+        "https://api.healthcode.co.uk/.well-known/discovery-document.json",
+    )
     assert list(document.urls) == ["d_endpoint"] and len(document.problems) == 4
 
 
 # The third round: the second round's fixes, attacked again.
 
-def test_round_three_requests_own_warnings_and_oauthlibs_debug_lines_quote_nothing(sandbox, tmp_path, servers,
-                                                                                   caplog):
+
+def test_round_three_requests_own_warnings_and_oauthlibs_debug_lines_quote_nothing(sandbox, tmp_path, servers, caplog):
     import requests
 
     from healthcode_auth.http_auth import HealthcodeRequestsAuth
 
     def answer(request):  # a header line without its colon, quoting the patient
-        request.wfile.write(f"HTTP/1.1 200 OK\r\nX-Member {PATIENT[0]} {PATIENT[3]}\r\nContent-Length: 2\r\n\r\n{{}}"
-                            .encode())
+        request.wfile.write(
+            f"HTTP/1.1 200 OK\r\nX-Member {PATIENT[0]} {PATIENT[3]}\r\nContent-Length: 2\r\n\r\n{{}}".encode()
+        )
         request.close_connection = True
 
     api = servers(ApiServer, answer)
     session = signed_in(sandbox, tmp_path, api)
     caplog.set_level(logging.DEBUG)
     with requests.Session() as browser:
-        browser.get(f"{api.url}/api/x/{PATIENT[3]}", params={"dob": PATIENT[2]}, auth=HealthcodeRequestsAuth(session),
-                    timeout=10)
+        browser.get(
+            f"{api.url}/api/x/{PATIENT[3]}",
+            params={"dob": PATIENT[2]},
+            auth=HealthcodeRequestsAuth(session),
+            timeout=10,
+        )
     oauth = HealthcodeOAuth2Session(session)
-    logging.getLogger("requests_oauthlib.oauth2_session").debug("Supplying headers %s and data %s",
-                                                                {"X-Member": PATIENT[0]}, {"dob": PATIENT[2]})
+    logging.getLogger("requests_oauthlib.oauth2_session").debug(
+        "Supplying headers %s and data %s", {"X-Member": PATIENT[0]}, {"dob": PATIENT[2]}
+    )
     oauth.close()
     records = [r for r in caplog.records if r.name.startswith(("urllib3", "requests_oauthlib"))]
     assert any(r.getMessage() == "Failed to parse headers" and r.exc_info is None for r in records)
@@ -514,9 +599,21 @@ def test_round_three_requests_own_warnings_and_oauthlibs_debug_lines_quote_nothi
 
 
 def test_round_three_outcome_codes_displays_and_encodings_quote_no_value(sandbox, tmp_path, servers):
-    outcome = {"resourceType": "OperationOutcome", "issue": [
-        {"severity": "error", "code": "value", "details": {"coding": [
-            {"code": PATIENT[3], "display": f"{PATIENT[0]} is not a member"}, {"code": "MSG_NO_MEMBER"}]}}]}
+    outcome = {
+        "resourceType": "OperationOutcome",
+        "issue": [
+            {
+                "severity": "error",
+                "code": "value",
+                "details": {
+                    "coding": [
+                        {"code": PATIENT[3], "display": f"{PATIENT[0]} is not a member"},
+                        {"code": "MSG_NO_MEMBER"},
+                    ]
+                },
+            }
+        ],
+    }
 
     def answer(request):
         if request.path.startswith("/api/packed"):

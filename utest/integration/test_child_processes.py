@@ -61,16 +61,23 @@ def read(pid, name):
 
 def settings(sandbox, tmp_path):
     sandbox.add_client(Client("confidential_bot", (REDIRECT,), client_secret=SECRET))
-    return {**os.environ, "HEALTHCODE_CLIENT_ID": "confidential_bot", "HEALTHCODE_REDIRECT_URI": REDIRECT,
-            "HEALTHCODE_ENVIRONMENT": sandbox.discovery_url, "HEALTHCODE_CLIENT_SECRET": SECRET,
-            "HEALTHCODE_CACHE_KEY": CACHE_KEY, "HEALTHCODE_TOKEN_CACHE": str(tmp_path / "tokens.json")}
+    return {
+        **os.environ,
+        "HEALTHCODE_CLIENT_ID": "confidential_bot",
+        "HEALTHCODE_REDIRECT_URI": REDIRECT,
+        "HEALTHCODE_ENVIRONMENT": sandbox.discovery_url,
+        "HEALTHCODE_CLIENT_SECRET": SECRET,
+        "HEALTHCODE_CACHE_KEY": CACHE_KEY,
+        "HEALTHCODE_TOKEN_CACHE": str(tmp_path / "tokens.json"),
+    }
 
 
 def assert_no_secret_below(process, sandbox):
     """Once the sign-in page is open (a browser runs and the SSO saw the request), read every descendant."""
     deadline = time.monotonic() + 60
     while sandbox.request_count("authorize") == 0 or not any(
-            b"chrom" in read(pid, "cmdline").lower() for pid in descendants_of(process.pid)):
+        b"chrom" in read(pid, "cmdline").lower() for pid in descendants_of(process.pid)
+    ):
         assert process.poll() is None, process.stdout.read().decode(errors="replace")
         assert time.monotonic() < deadline, "the sign-in page never opened"
         time.sleep(0.2)
@@ -105,9 +112,14 @@ def keep_the_browser_open(sandbox):
 
 def test_login_hands_no_secret_to_node_or_the_browser(sandbox, tmp_path):
     keep_the_browser_open(sandbox)
-    login = subprocess.Popen([sys.executable, "-m", "healthcode_cli", "login", "--headless", "--sign-in-timeout",
-                              "60 seconds"], env=settings(sandbox, tmp_path), stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=interruptible)
+    login = subprocess.Popen(
+        [sys.executable, "-m", "healthcode_cli", "login", "--headless", "--sign-in-timeout", "60 seconds"],
+        env=settings(sandbox, tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        preexec_fn=interruptible,
+    )
     try:
         assert_no_secret_below(login, sandbox)
         # Ctrl+C once the code exchange is in flight (the sandbox holds it 40 s).
@@ -135,9 +147,14 @@ def test_a_robot_hands_no_secret_to_the_node_process_or_browser_the_library_star
     keep_the_browser_open(sandbox)
     suite = tmp_path / "sign_in.robot"
     suite.write_text(SUITE)
-    robot = subprocess.Popen([sys.executable, "-m", "robot", "--output", "NONE", "--log", "NONE", "--report", "NONE",
-                              str(suite)], env=settings(sandbox, tmp_path), stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=interruptible)
+    robot = subprocess.Popen(
+        [sys.executable, "-m", "robot", "--output", "NONE", "--log", "NONE", "--report", "NONE", str(suite)],
+        env=settings(sandbox, tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        preexec_fn=interruptible,
+    )
     try:
         assert_no_secret_below(robot, sandbox)
     finally:

@@ -69,8 +69,9 @@ def test_wrong_redirect_uri_at_token_endpoint_is_refused(sandbox, client):
     sign_in = client.start_sign_in()
     grant = parse_redirect(Supervisor().sign_in(sign_in.url), sign_in)
     request = code_request(client.config, client.metadata, grant)
-    response = client.transport.post_form(request.url, "token endpoint",
-                                          {**request.form, "redirect_uri": REDIRECT + "/other"}, request.headers)
+    response = client.transport.post_form(
+        request.url, "token endpoint", {**request.form, "redirect_uri": REDIRECT + "/other"}, request.headers
+    )
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_grant"
 

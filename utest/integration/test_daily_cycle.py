@@ -36,8 +36,13 @@ def supervisor_signs_in_later(sandbox, store, after=1.0):
 
 def test_a_robot_waits_for_a_supervisor_and_goes_on_with_the_new_token(sandbox, store, webhook):
     expired(sandbox, store)
-    robot = new_session(sandbox, store, notify=webhook.url(f"robot:{HOOK_PASSWORD}"), client_name="Claims robots",
-                        wait_for_authorisation=120)
+    robot = new_session(
+        sandbox,
+        store,
+        notify=webhook.url(f"robot:{HOOK_PASSWORD}"),
+        client_name="Claims robots",
+        wait_for_authorisation=120,
+    )
     said = []
     robot.on_wait = said.append
     worker, signed = supervisor_signs_in_later(sandbox, store)
@@ -59,8 +64,9 @@ def test_a_wait_that_runs_out_says_how_long_and_what_became_of_the_notice(sandbo
     expired(sandbox, store)
     robot = new_session(sandbox, store, notify=webhook.url(), wait_for_authorisation=2)
     started = time.monotonic()
-    with pytest.raises(NoValidTokenError, match="Waited .* for a supervisor to sign in; the 'waiting' notice was "
-                                                "delivered"):
+    with pytest.raises(
+        NoValidTokenError, match="Waited .* for a supervisor to sign in; the 'waiting' notice was delivered"
+    ):
         robot.access_token()
     assert 2 <= time.monotonic() - started < 20
     assert sandbox.stats().get("token", 0) == 1  # the sign-in's exchange only: waiting asks the SSO nothing
@@ -86,8 +92,12 @@ def test_robots_on_several_machines_send_one_waiting_notice(sandbox, redis_url, 
 def test_a_failing_channel_never_stops_a_robot_and_the_log_names_no_credential(sandbox, store, webhook, caplog):
     expired(sandbox, store)
     webhook.status = 500
-    robot = new_session(sandbox, store, wait_for_authorisation=60,
-                        notify=f"{webhook.url(f'robot:{HOOK_PASSWORD}')}, json://127.0.0.1:9/hook-{HOOK_PASSWORD}")
+    robot = new_session(
+        sandbox,
+        store,
+        wait_for_authorisation=60,
+        notify=f"{webhook.url(f'robot:{HOOK_PASSWORD}')}, json://127.0.0.1:9/hook-{HOOK_PASSWORD}",
+    )
     worker, signed = supervisor_signs_in_later(sandbox, store)
     with caplog.at_level("WARNING", logger="healthcode_auth"):
         token = robot.access_token()
@@ -99,22 +109,28 @@ def test_a_failing_channel_never_stops_a_robot_and_the_log_names_no_credential(s
 
 def test_nobody_answering_escalates_once(sandbox, store, webhook, smtp):
     expired(sandbox, store)
-    robot = new_session(sandbox, store, notify=webhook.url(), notify_escalation=smtp.url(), escalate_after=1,
-                        wait_for_authorisation=4)
+    robot = new_session(
+        sandbox, store, notify=webhook.url(), notify_escalation=smtp.url(), escalate_after=1, wait_for_authorisation=4
+    )
     with pytest.raises(NoValidTokenError):
         robot.access_token()
     assert [m["Subject"] for m in smtp.messages] == ["Still waiting: Healthcode robots need a supervisor"]
 
 
-def test_each_reminder_goes_once_from_two_machines_and_holds_no_secret(sandbox, redis_url, monkeypatch, webhook,
-                                                                      smtp):
+def test_each_reminder_goes_once_from_two_machines_and_holds_no_secret(sandbox, redis_url, monkeypatch, webhook, smtp):
     monkeypatch.setenv("HEALTHCODE_CACHE_KEY", FLEET_KEY)
     # A 15-minute token: the robots stop using it 5 minutes (the expiry margin) before it expires,
     # so the authorisation ends in 10 minutes. The 15-minute reminder is due; the 5-minute one is not.
     sandbox.set_faults(token_lifetime=900)
     sign_in(new_session(sandbox, redis_url))
-    env = env_for(sandbox, redis_url, notify=f"{webhook.url()} {smtp.url()}", remind_before="15 minutes, 5 minutes",
-                  client_name="Claims robots", portal_url="https://rpaapp.example.com/")
+    env = env_for(
+        sandbox,
+        redis_url,
+        notify=f"{webhook.url()} {smtp.url()}",
+        remind_before="15 minutes, 5 minutes",
+        client_name="Claims robots",
+        portal_url="https://rpaapp.example.com/",
+    )
     first, second = cli("remind", env=env), cli("remind", env=env)  # two machines, two schedulers
     assert first.returncode == second.returncode == 0, first.stderr
     assert "The 'reminder 15 min before the end' notice was delivered." in first.stdout
@@ -142,7 +158,10 @@ def test_authorised_and_signed_out_notices_say_who_and_until_when(sandbox, store
     session.clear()
     assert webhook.titles() == ["Healthcode robots authorised", "Healthcode robots signed out"]
     authorised, signed_out = (n["message"] for n in webhook.received)
-    assert authorised.startswith("Supervisor supervisor authorised the robots example_rpa_app") and "ends tomorrow at" in authorised
+    assert (
+        authorised.startswith("Supervisor supervisor authorised the robots example_rpa_app")
+        and "ends tomorrow at" in authorised
+    )
     assert "withdrawn today at" in signed_out and "by ops-on-call" in signed_out
 
 

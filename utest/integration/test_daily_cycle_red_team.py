@@ -21,6 +21,7 @@ from sandbox_clients import new_session, sign_in
 
 __all__ = ["smtp", "store", "webhook"]
 
+
 def test_a_reminder_not_delivered_is_sent_by_the_next_run(sandbox, store, webhook, monkeypatch):
     monkeypatch.setattr(daily_cycle, "RETRY_FIRST", 1.0)  # the backoff after a failure (5 s in production)
     sandbox.set_faults(token_lifetime=900)  # ends in 10 minutes: the 15-minute reminder is due
@@ -50,8 +51,9 @@ def test_reminders_due_at_the_same_moment_go_as_one_notice(sandbox, store, webho
     sent = send_due_reminders(session.store, session.key, session.config, session.store.load(session.key))
     assert len(sent) == 1 and sent[0].delivered and "15 min" in sent[0].kind
     assert len([title for title in webhook.titles() if title.startswith("Healthcode robots: sign in again")]) == 1
-    assert send_due_reminders(session.store, session.key, session.config, session.store.load(session.key))[0].sent \
-        is False
+    assert (
+        send_due_reminders(session.store, session.key, session.config, session.store.load(session.key))[0].sent is False
+    )
 
 
 def test_robots_waiting_after_a_sign_out_are_told_again(sandbox, store, webhook):
@@ -68,19 +70,29 @@ def test_robots_waiting_after_a_sign_out_are_told_again(sandbox, store, webhook)
 
 @pytest.mark.bad_input
 @pytest.mark.parametrize("hostile", ["no-expiry", "hash", "far-future", "zero", "large", "plausible"])
-def test_a_hostile_claim_in_redis_silences_no_notice_and_fails_no_robot(sandbox, redis_url, redis_server, monkeypatch,
-                                                                       webhook, hostile):
+def test_a_hostile_claim_in_redis_silences_no_notice_and_fails_no_robot(
+    sandbox, redis_url, redis_server, monkeypatch, webhook, hostile
+):
     monkeypatch.setenv("HEALTHCODE_CACHE_KEY", FLEET_KEY)
     stored = expired(sandbox, redis_url)
-    robot = new_session(sandbox, redis_url, notify=webhook.url(), notify_escalation=webhook.url(),
-                        escalate_after=3600, wait_for_authorisation=2)
+    robot = new_session(
+        sandbox,
+        redis_url,
+        notify=webhook.url(),
+        notify_escalation=webhook.url(),
+        escalate_after=3600,
+        wait_for_authorisation=2,
+    )
     version = robot.store.load(robot.key).version
     claim = robot.store._claims._name(f"waiting|{robot.key}|{version}")  # where the claim is (keyed: see round two)
-    written = {"no-expiry": [("SET", claim, repr(time.time()))], "hash": [("HSET", claim, "a", "b")],
-               "far-future": [("SET", claim, "9999999999", "PX", "600000")],
-               "zero": [("SET", claim, "0", "PX", "600000")],
-               "large": [("SET", claim, "1" * 5_000_000, "PX", "600000")],
-               "plausible": [("SET", claim, repr(time.time()), "PX", "600000")]}[hostile]
+    written = {
+        "no-expiry": [("SET", claim, repr(time.time()))],
+        "hash": [("HSET", claim, "a", "b")],
+        "far-future": [("SET", claim, "9999999999", "PX", "600000")],
+        "zero": [("SET", claim, "0", "PX", "600000")],
+        "large": [("SET", claim, "1" * 5_000_000, "PX", "600000")],
+        "plausible": [("SET", claim, repr(time.time()), "PX", "600000")],
+    }[hostile]
     for command in written:
         redis_server.execute(*command)
     with pytest.raises(NoValidTokenError, match="the 'waiting' notice was delivered"):
@@ -94,8 +106,9 @@ def test_a_notice_service_that_never_answers_does_not_lengthen_the_wait(sandbox,
         silent.bind(("127.0.0.1", 0))
         silent.listen(8)
         expired(sandbox, store)
-        robot = new_session(sandbox, store, wait_for_authorisation=3,
-                            notify=f"json://127.0.0.1:{silent.getsockname()[1]}/hook")
+        robot = new_session(
+            sandbox, store, wait_for_authorisation=3, notify=f"json://127.0.0.1:{silent.getsockname()[1]}/hook"
+        )
         started = time.monotonic()
         with pytest.raises(NoValidTokenError, match="still being sent|not delivered"):
             robot.access_token()
@@ -107,8 +120,9 @@ def test_a_robot_wakes_on_the_sign_in_while_the_notice_is_still_being_sent(sandb
         silent.bind(("127.0.0.1", 0))
         silent.listen(8)
         expired(sandbox, store)
-        robot = new_session(sandbox, store, wait_for_authorisation=60,
-                            notify=f"json://127.0.0.1:{silent.getsockname()[1]}/hook")
+        robot = new_session(
+            sandbox, store, wait_for_authorisation=60, notify=f"json://127.0.0.1:{silent.getsockname()[1]}/hook"
+        )
         signed = {}
         worker = later(1.0, lambda: signed.update(token=sign_in(new_session(sandbox, store)), at=time.monotonic()))
         token = robot.access_token()
@@ -119,8 +133,9 @@ def test_a_robot_wakes_on_the_sign_in_while_the_notice_is_still_being_sent(sandb
 
 
 @pytest.mark.parametrize("trouble", ["paused", "restarted"])
-def test_a_wait_is_a_total_deadline_when_redis_stalls_and_goes_on_after_a_restart(sandbox, redis_url, redis_server,
-                                                                                 monkeypatch, trouble):
+def test_a_wait_is_a_total_deadline_when_redis_stalls_and_goes_on_after_a_restart(
+    sandbox, redis_url, redis_server, monkeypatch, trouble
+):
     monkeypatch.setenv("HEALTHCODE_CACHE_KEY", FLEET_KEY)
     expired(sandbox, redis_url)
     if trouble == "paused":
@@ -161,9 +176,32 @@ def test_a_frozen_lock_holder_does_not_lengthen_a_wait_on_the_file_store(sandbox
 
 def test_an_acl_user_without_pub_sub_still_wakes_by_reading(sandbox, redis_server, monkeypatch):
     monkeypatch.setenv("HEALTHCODE_CACHE_KEY", FLEET_KEY)
-    older = redis_server.create_user("older", keys=["healthcode:*"], commands=[
-        "-@all", "ping", "get", "set", "del", "exists", "type", "strlen", "hget", "hmget", "hset", "hstrlen", "incr",
-        "renamenx", "pttl", "pexpire", "evalsha", "script|load", "xadd", "xrevrange"])
+    older = redis_server.create_user(
+        "older",
+        keys=["healthcode:*"],
+        commands=[
+            "-@all",
+            "ping",
+            "get",
+            "set",
+            "del",
+            "exists",
+            "type",
+            "strlen",
+            "hget",
+            "hmget",
+            "hset",
+            "hstrlen",
+            "incr",
+            "renamenx",
+            "pttl",
+            "pexpire",
+            "evalsha",
+            "script|load",
+            "xadd",
+            "xrevrange",
+        ],
+    )
     expired(sandbox, older.url)
     robot = new_session(sandbox, older.url, wait_for_authorisation=30)
     signed = {}

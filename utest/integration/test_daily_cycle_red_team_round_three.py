@@ -51,8 +51,9 @@ def test_a_reminder_reaches_a_working_address_once_from_every_run(sandbox, redis
 def test_each_address_is_told_with_its_own_reason(webhook):
     with Webhook() as refusing:
         webhook.status, refusing.status = 500, 403
-        delivery = notices.send([webhook.url(), refusing.url()], notices.Notice("waiting", "title", "body"),
-                                deadline=15)
+        delivery = notices.send(
+            [webhook.url(), refusing.url()], notices.Notice("waiting", "title", "body"), deadline=15
+        )
     first, second = delivery.reason.split("; ")  # each sent at once, on its own: each its own reason
     assert "(address 1 of 2)" in first and "500" in first and "403" not in first
     assert "(address 2 of 2)" in second and "403" in second and "500" not in second
@@ -74,8 +75,9 @@ def test_a_store_that_stalls_as_the_robot_starts_is_part_of_its_wait(sandbox, re
     assert took < 15  # its 4-second wait, not the store's 30-second timeout (was 30 s)
 
 
-def test_a_robot_waits_on_through_a_stall_at_its_start_and_goes_on_with_the_sign_in(sandbox, redis_url, redis_server,
-                                                                                     fleet_key):
+def test_a_robot_waits_on_through_a_stall_at_its_start_and_goes_on_with_the_sign_in(
+    sandbox, redis_url, redis_server, fleet_key
+):
     expired(sandbox, redis_url)
     robot = new_session(sandbox, redis_url, wait_for_authorisation=60, timeout=2)
     robot.store.load(robot.key)
@@ -118,6 +120,7 @@ def test_the_store_says_while_robots_wait_and_no_longer(sandbox, store):
 
 # The fourth round: the third round's fixes, attacked again.
 
+
 def test_a_renewal_slower_than_the_wait_still_hands_over_its_pair(sandbox, store):
     """A robot allowed 2 s renewed with an SSO answering in 3 s: its store writes were cut by the
     wait's deadline, so the rotated pair lived in its memory only and the next robot was refused."""
@@ -156,9 +159,18 @@ def test_an_address_is_noted_the_moment_it_answers(sandbox, store, webhook):
     with Webhook() as slow:
         slow.delay = 6.0
         claim = f"test|{robot.key}|{daily_cycle._address(webhook.url())}"
-        sender = threading.Thread(target=daily_cycle.notify_once, args=(
-            robot.store, robot.config, [claim.rsplit("|", 1)[0]], notices.Notice("waiting", "t", "b"),
-            (webhook.url(), slow.url()), 60.0), daemon=True)
+        sender = threading.Thread(
+            target=daily_cycle.notify_once,
+            args=(
+                robot.store,
+                robot.config,
+                [claim.rsplit("|", 1)[0]],
+                notices.Notice("waiting", "t", "b"),
+                (webhook.url(), slow.url()),
+                60.0,
+            ),
+            daemon=True,
+        )
         sender.start()
         time.sleep(3.0)
         assert robot.store.peek_claim(claim).state == "done"  # noted while the slow one still sends
@@ -175,6 +187,7 @@ def test_spellings_of_one_address_get_one_copy(sandbox, store, webhook):
 
 
 # The fifth round: the fourth round's fixes, attacked again.
+
 
 def test_a_robot_whose_wait_ends_never_keeps_the_renewal_lock(sandbox, redis_url, redis_server, fleet_key):
     sandbox.set_faults(refresh_tokens=True)
@@ -205,13 +218,16 @@ def test_a_robot_whose_wait_ends_never_keeps_the_renewal_lock(sandbox, redis_url
     assert time.monotonic() - started < 5
 
 
-def test_a_service_answering_after_the_send_deadline_is_noted_when_it_answers(sandbox, redis_url, fleet_key, webhook,
-                                                                            monkeypatch):
+def test_a_service_answering_after_the_send_deadline_is_noted_when_it_answers(
+    sandbox, redis_url, fleet_key, webhook, monkeypatch
+):
     monkeypatch.setattr(notices, "SEND_DEADLINE", 2.0)
     expired(sandbox, redis_url)
     webhook.delay = 9.0  # it has the notice at once, and says so after the send's deadline
     said = robot_waits(sandbox, redis_url, 12, notify=webhook.url() + "?rto=30")
     probe = new_session(sandbox, redis_url)
-    episode = f"waiting|{probe.key}|{probe.store.load(probe.key).version}|{daily_cycle._address(webhook.url() + '?rto=30')}"
+    episode = (
+        f"waiting|{probe.key}|{probe.store.load(probe.key).version}|{daily_cycle._address(webhook.url() + '?rto=30')}"
+    )
     assert probe.store.peek_claim(episode).state == "done"  # was still "sending": a second copy at its lease's end
     assert len(webhook.received) == 1 and any("no answer within 2 seconds yet" in line for line in said)

@@ -20,6 +20,7 @@ from sandbox_clients import new_session, sign_in
 
 __all__ = ["fleet_key", "smtp", "store", "thread_errors", "webhook"]
 
+
 def test_a_waits_deadline_cuts_only_its_own_connections(sandbox, redis_url, fleet_key, thread_errors):
     session = new_session(sandbox, redis_url)
     sign_in(session)
@@ -49,8 +50,9 @@ def test_a_waits_deadline_cuts_only_its_own_connections(sandbox, redis_url, flee
     assert not [line for line in said if "did not answer" in line]  # Redis answered all along
 
 
-def test_a_delivered_notice_is_noted_even_when_the_wait_ends_while_it_is(sandbox, redis_url, redis_server, fleet_key,
-                                                                       webhook, thread_errors, monkeypatch):
+def test_a_delivered_notice_is_noted_even_when_the_wait_ends_while_it_is(
+    sandbox, redis_url, redis_server, fleet_key, webhook, thread_errors, monkeypatch
+):
     monkeypatch.setattr(daily_cycle, "LEASE", 4.0)  # a sender that died lets go sooner (60 s in production)
     webhook.delay = 2.7  # delivered; the answer comes as the robot's 3-second wait ends
 
@@ -88,8 +90,7 @@ def test_a_service_slower_than_apprises_own_timeout_gets_each_notice_once(sandbo
 
 
 @pytest.mark.parametrize("service", ["slow", "down"])
-def test_a_fleet_starting_one_by_one_sends_a_bounded_number_of_notices(sandbox, redis_url, fleet_key, webhook,
-                                                                       service):
+def test_a_fleet_starting_one_by_one_sends_a_bounded_number_of_notices(sandbox, redis_url, fleet_key, webhook, service):
     if service == "slow":
         webhook.delay = 6.0
     else:
@@ -97,8 +98,11 @@ def test_a_fleet_starting_one_by_one_sends_a_bounded_number_of_notices(sandbox, 
     expired(sandbox, redis_url)
     threads = []
     for _ in range(8):  # a scheduler starts a robot every second; each waits 12 s
-        threads.append(threading.Thread(target=robot_waits, args=(sandbox, redis_url, 12),
-                                        kwargs={"notify": webhook.url()}, daemon=True))
+        threads.append(
+            threading.Thread(
+                target=robot_waits, args=(sandbox, redis_url, 12), kwargs={"notify": webhook.url()}, daemon=True
+            )
+        )
         threads[-1].start()
         time.sleep(1.0)
     for thread in threads:
@@ -121,18 +125,27 @@ def test_a_lone_robot_tries_a_failed_notice_again_while_it_waits(sandbox, store,
 
 
 @pytest.mark.bad_input
-def test_a_redis_writer_without_the_key_cannot_pre_claim_the_notices_to_come(sandbox, redis_url, redis_server,
-                                                                            fleet_key, webhook, smtp):
+def test_a_redis_writer_without_the_key_cannot_pre_claim_the_notices_to_come(
+    sandbox, redis_url, redis_server, fleet_key, webhook, smtp
+):
     import hashlib
 
     sign_in(new_session(sandbox, redis_url))
     probe = new_session(sandbox, redis_url)
     key, counter = probe.key, int(redis_server.execute("GET", "healthcode:versions"))
     for version in range(counter + 5):  # every episode to come, named as claims were (sha256 of public settings)
-        for name in (f"waiting|{key}|absent-after-{version}", f"escalation|{key}|absent-after-{version}",
-                     f"reminder|{key}|{version}|900"):
-            redis_server.execute("SET", "healthcode:claim:" + hashlib.sha256(name.encode()).hexdigest(),
-                                 repr(time.time()), "PX", str(59 * 86400 * 1000))
+        for name in (
+            f"waiting|{key}|absent-after-{version}",
+            f"escalation|{key}|absent-after-{version}",
+            f"reminder|{key}|{version}|900",
+        ):
+            redis_server.execute(
+                "SET",
+                "healthcode:claim:" + hashlib.sha256(name.encode()).hexdigest(),
+                repr(time.time()),
+                "PX",
+                str(59 * 86400 * 1000),
+            )
     probe.clear()  # an operator signs out: the robots wait
     said = robot_waits(sandbox, redis_url, 3, notify=webhook.url(), notify_escalation=smtp.url(), escalate_after=1)
     assert "the 'waiting' notice was delivered" in said[-1]
@@ -169,8 +182,9 @@ def test_a_forged_or_stretched_claim_holds_nobody_back(sandbox, redis_url, redis
 
 @pytest.mark.bad_input
 @pytest.mark.parametrize("counter", ["100000000000000", str(2**53 - 1), "abc", "-5", "007", "hash"])
-def test_a_hostile_version_counter_is_healed_not_a_traceback(sandbox, redis_url, redis_server, fleet_key, caplog,
-                                                            counter):
+def test_a_hostile_version_counter_is_healed_not_a_traceback(
+    sandbox, redis_url, redis_server, fleet_key, caplog, counter
+):
     if counter == "hash":
         redis_server.execute("HSET", "healthcode:versions", "a", "b")
     else:
@@ -185,8 +199,9 @@ def test_a_hostile_version_counter_is_healed_not_a_traceback(sandbox, redis_url,
 
 
 @pytest.mark.parametrize("set_back", ["below the entry's version", "deleted"])
-def test_a_counter_set_back_never_hands_out_an_entrys_version_again(sandbox, redis_url, redis_server, fleet_key,
-                                                                    set_back):
+def test_a_counter_set_back_never_hands_out_an_entrys_version_again(
+    sandbox, redis_url, redis_server, fleet_key, set_back
+):
     """Third round (c07): a writer without the key sets the counter back to a plain number below the
     entry's version (or deletes it). The next sign-in still gets a newer version: a robot waiting on
     the old entry wakes, and a stale writer's compare-and-set at the old version is refused."""

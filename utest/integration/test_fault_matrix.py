@@ -85,8 +85,12 @@ def test_connection_refused_when_the_sso_is_gone():
 
 
 def test_dns_failure_is_named():
-    config = HealthcodeConfig(client_id="c", redirect_uri="https://bot.example/cb",
-                              environment="https://sso.invalid/.well-known/openid-configuration", timeout=5)
+    config = HealthcodeConfig(
+        client_id="c",
+        redirect_uri="https://bot.example/cb",
+        environment="https://sso.invalid/.well-known/openid-configuration",
+        timeout=5,
+    )
     with pytest.raises(TransportError, match="Could not connect") as caught:
         HealthcodeAuthClient(config).metadata  # noqa: B018
     assert "Traceback" not in str(caught.value)
@@ -162,24 +166,36 @@ def bare_environment(**variables: str) -> dict[str, str]:
     return {"PATH": os.defpath, **essentials, **variables}
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="truststore reads SSL_CERT_FILE only on Linux "
-                    "(OpenSSL); on Windows and macOS it asks the OS's own certificate store")
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux"),
+    reason="truststore reads SSL_CERT_FILE only on Linux "
+    "(OpenSSL); on Windows and macOS it asks the OS's own certificate store",
+)
 def test_os_trust_store_is_used_by_default(tls_sandbox, ca, tmp_path):
     """truststore verifies against the OS store; OpenSSL's SSL_CERT_FILE stands in for an installed CA."""
     bundle = tmp_path / "ca.pem"
     ca.cert_pem.write_to_path(str(bundle))
-    code = ("import sys; from healthcode_auth import HealthcodeConfig, HealthcodeAuthClient;"
-            "c = HealthcodeConfig(client_id='c', redirect_uri='https://bot.example/cb', environment=sys.argv[1]);"
-            "print(HealthcodeAuthClient(c).metadata.issuer)")
-    result = subprocess.run([sys.executable, "-c", code, tls_sandbox.discovery_url], capture_output=True, text=True,
-                            env=bare_environment(SSL_CERT_FILE=str(bundle)), timeout=60, check=False)
+    code = (
+        "import sys; from healthcode_auth import HealthcodeConfig, HealthcodeAuthClient;"
+        "c = HealthcodeConfig(client_id='c', redirect_uri='https://bot.example/cb', environment=sys.argv[1]);"
+        "print(HealthcodeAuthClient(c).metadata.issuer)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, tls_sandbox.discovery_url],
+        capture_output=True,
+        text=True,
+        env=bare_environment(SSL_CERT_FILE=str(bundle)),
+        timeout=60,
+        check=False,
+    )
     assert result.stdout.strip() == tls_sandbox.issuer, result.stderr
 
 
 @pytest.fixture
 def proxy():
-    process = subprocess.Popen([sys.executable, str(Path(__file__).parents[1] / "proxy_server.py")],
-                               stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, str(Path(__file__).parents[1] / "proxy_server.py")], stdout=subprocess.PIPE, text=True
+    )
     port = int(process.stdout.readline())
     yield process, f"http://127.0.0.1:{port}"
     process.terminate()
@@ -199,11 +215,19 @@ def test_requests_go_through_the_configured_proxy(sandbox, proxy):
 
 def test_standard_proxy_variables_are_honoured(sandbox, proxy):
     process, url = proxy
-    code = ("import sys; from healthcode_auth import HealthcodeConfig, HealthcodeAuthClient;"
-            "c = HealthcodeConfig(client_id='c', redirect_uri='https://bot.example/cb', environment=sys.argv[1]);"
-            "print(HealthcodeAuthClient(c).metadata.issuer)")
-    result = subprocess.run([sys.executable, "-c", code, sandbox.discovery_url], capture_output=True, text=True,
-                            env=bare_environment(HTTP_PROXY=url), timeout=60, check=False)
+    code = (
+        "import sys; from healthcode_auth import HealthcodeConfig, HealthcodeAuthClient;"
+        "c = HealthcodeConfig(client_id='c', redirect_uri='https://bot.example/cb', environment=sys.argv[1]);"
+        "print(HealthcodeAuthClient(c).metadata.issuer)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, sandbox.discovery_url],
+        capture_output=True,
+        text=True,
+        env=bare_environment(HTTP_PROXY=url),
+        timeout=60,
+        check=False,
+    )
     assert result.stdout.strip() == sandbox.issuer, result.stderr
     process.terminate()
     assert "GET " in process.stdout.read()
@@ -231,13 +255,21 @@ def due_session(sso, cache_path):
     from healthcode_auth import Token
     from healthcode_auth.storage.store import StoredAuthorisation
 
-    config = HealthcodeConfig(client_id="example_rpa_app", redirect_uri="https://rpaapp.example.com/postauth",
-                              environment=sso.discovery_url, timeout=DEADLINE, token_cache=str(cache_path))
+    config = HealthcodeConfig(
+        client_id="example_rpa_app",
+        redirect_uri="https://rpaapp.example.com/postauth",
+        environment=sso.discovery_url,
+        timeout=DEADLINE,
+        token_cache=str(cache_path),
+    )
     session = HealthcodeSession.from_config(config)
     if session.store.load(session.key) is None:
         token = Token(access_token="DUE-ACCESS-TOKEN", expires_at=clock.time() + 10, refresh_token="REFRESH-TOKEN-1")
-        document = {"issuer": sso.url, "authorization_endpoint": f"{sso.url}/authorize",
-                    "token_endpoint": f"{sso.url}/token"}
+        document = {
+            "issuer": sso.url,
+            "authorization_endpoint": f"{sso.url}/authorize",
+            "token_endpoint": f"{sso.url}/token",
+        }
         session.store.store(StoredAuthorisation(sso.discovery_url, "example_rpa_app", token, discovery=document), None)
     return session
 
@@ -245,8 +277,9 @@ def due_session(sso, cache_path):
 @pytest.mark.parametrize("mode", ["slow_headers", "trickle"])
 def test_a_slow_discovery_document_ends_at_the_deadline(slow_sso, mode):
     slow_sso.discovery_mode = mode
-    config = HealthcodeConfig(client_id="c", redirect_uri="https://bot.example/cb", environment=slow_sso.discovery_url,
-                              timeout=DEADLINE)
+    config = HealthcodeConfig(
+        client_id="c", redirect_uri="https://bot.example/cb", environment=slow_sso.discovery_url, timeout=DEADLINE
+    )
     started = time.monotonic()
     with pytest.raises(TransportError, match="did not answer within 2 seconds"):
         HealthcodeAuthClient(config).metadata  # noqa: B018
@@ -287,8 +320,11 @@ def test_a_robot_waiting_on_a_slow_renewal_is_bounded(slow_sso, tmp_path, mode):
     cache = tmp_path / "tokens.json"
     waiter = due_session(slow_sso, cache)
     here = str(Path(__file__).resolve().parent)
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, slow_sso.url, str(cache), here, str(Path(here).parent)],
-                              stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, slow_sso.url, str(cache), here, str(Path(here).parent)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 30
         while "/token" not in slow_sso.requests:  # the other robot now holds the lock, renewing

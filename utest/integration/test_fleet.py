@@ -67,8 +67,7 @@ def test_redis_never_holds_a_secret_in_plain_text(fleet, sandbox):
         assert secret.encode() not in stored
 
 
-def test_a_robot_that_cannot_reach_redis_fails_within_its_timeout_naming_the_store(sandbox, monkeypatch,
-                                                                                    unused_port):
+def test_a_robot_that_cannot_reach_redis_fails_within_its_timeout_naming_the_store(sandbox, monkeypatch, unused_port):
     monkeypatch.setenv("HEALTHCODE_CACHE_KEY", FLEET_KEY)
     url = f"redis://:store-password-123@127.0.0.1:{unused_port}/0"
     started = time.monotonic()
@@ -111,8 +110,10 @@ def test_fleets_sharing_a_redis_are_kept_apart_by_their_prefix(fleet, sandbox):
 def test_tls_with_the_fleets_ca(redis_tls_server, redis_tls_url, sandbox, monkeypatch):
     monkeypatch.setenv("HEALTHCODE_CACHE_KEY", FLEET_KEY)
     token = sign_in(robot(sandbox, redis_tls_url, ca_bundle=redis_tls_server.ca_file))
-    assert robot(sandbox, redis_tls_url, ca_bundle=redis_tls_server.ca_file).access_token().access_token \
+    assert (
+        robot(sandbox, redis_tls_url, ca_bundle=redis_tls_server.ca_file).access_token().access_token
         == token.access_token
+    )
     with pytest.raises(StoreUnavailableError, match="certificate|CA bundle"):
         robot(sandbox, redis_tls_url).access_token()
 
@@ -176,9 +177,12 @@ def test_a_lock_holder_killed_mid_renewal_delays_the_others_by_at_most_the_lease
     sign_in(robot(sandbox, fleet.url))
     sandbox.set_faults(token_delay=30)  # the holder's refresh hangs at the SSO
     here = os.path.dirname(__file__)
-    holder = subprocess.Popen([sys.executable, "-c", RENEWER, sandbox.discovery_url, fleet.url, str(timeout), here,
-                               os.path.dirname(here)], stdout=subprocess.PIPE, text=True,
-                              env={**os.environ, "HEALTHCODE_CACHE_KEY": FLEET_KEY})
+    holder = subprocess.Popen(
+        [sys.executable, "-c", RENEWER, sandbox.discovery_url, fleet.url, str(timeout), here, os.path.dirname(here)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "HEALTHCODE_CACHE_KEY": FLEET_KEY},
+    )
     assert holder.stdout.readline().strip() == "renewing"
     deadline = time.monotonic() + 30
     while sandbox.request_count("token.refresh_token") == 0:  # it holds the lock and waits on the SSO
@@ -200,8 +204,12 @@ def _renew(discovery_url, store_url, key, barrier, results):
     os.environ["HEALTHCODE_CACHE_KEY"] = key
     from healthcode_auth import HealthcodeConfig
 
-    config = HealthcodeConfig(client_id="example_rpa_app", redirect_uri="https://rpaapp.example.com/postauth",
-                              environment=discovery_url, token_cache=store_url)
+    config = HealthcodeConfig(
+        client_id="example_rpa_app",
+        redirect_uri="https://rpaapp.example.com/postauth",
+        environment=discovery_url,
+        token_cache=store_url,
+    )
     session = HealthcodeSession.from_config(config)
     barrier.wait()
     results.put(session.access_token().access_token)
@@ -216,8 +224,10 @@ def test_robots_renewing_at_once_make_one_refresh_request(fleet, sandbox):
     context = multiprocessing.get_context("spawn")
     robots = 6
     barrier, results = context.Barrier(robots), context.Queue()
-    processes = [context.Process(target=_renew, args=(sandbox.discovery_url, fleet.url, FLEET_KEY, barrier, results))
-                 for _ in range(robots)]
+    processes = [
+        context.Process(target=_renew, args=(sandbox.discovery_url, fleet.url, FLEET_KEY, barrier, results))
+        for _ in range(robots)
+    ]
     for process in processes:
         process.start()
     tokens = {results.get(timeout=60) for _ in processes}
@@ -261,8 +271,11 @@ def test_a_held_lock_times_out_with_the_stores_name(fleet, sandbox):
     holder = robot(sandbox, fleet.url)
     waiter = robot(sandbox, fleet.url)
     waiter.store.lock_timeout = 0.5
-    with holder.store.renewal_lock(holder.key), pytest.raises(StoreLockTimeout, match="redis://127.0.0.1"), \
-            waiter.store.renewal_lock(waiter.key):
+    with (
+        holder.store.renewal_lock(holder.key),
+        pytest.raises(StoreLockTimeout, match="redis://127.0.0.1"),
+        waiter.store.renewal_lock(waiter.key),
+    ):
         pass
 
 
@@ -281,8 +294,11 @@ def test_the_acl_user_docs_fleet_md_gives_runs_the_whole_workload(fleet, sandbox
 
     doc = (Path(__file__).resolve().parents[2] / "docs" / "fleet.md").read_text()
     rules = doc.split("ACL SETUSER healthcode reset on >LONG-RANDOM-PASSWORD ", 1)[1].split("```", 1)[0].split()
-    user = fleet.create_user("healthcode", keys=[r.lstrip("~") for r in rules if r.startswith("~")],
-                             commands=[r for r in rules if r[:1] in "+-&"])
+    user = fleet.create_user(
+        "healthcode",
+        keys=[r.lstrip("~") for r in rules if r.startswith("~")],
+        commands=[r for r in rules if r[:1] in "+-&"],
+    )
     session = robot(sandbox, user.url)
     sandbox.set_faults(token_lifetime=60)
     sign_in(session)
@@ -297,7 +313,7 @@ def test_the_acl_user_docs_fleet_md_gives_runs_the_whole_workload(fleet, sandbox
     fleet.execute("HSET", entry, "version", "damaged")
     assert "kept" in robot(sandbox, user.url).store.set_aside(session.key)  # a lost key's way out
     waiter = robot(sandbox, user.url)  # the daily cycle: a claim, and a wait on the change channel
-    assert waiter.store.claim("waiting|example", 60) [0]
+    assert waiter.store.claim("waiting|example", 60)[0]
     woke = threading.Thread(target=waiter.store.wait_for_change, args=(session.key, None, 30))
     woke.start()
     time.sleep(0.5)

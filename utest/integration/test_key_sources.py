@@ -42,8 +42,9 @@ def failing_keyring():
     key_sources.keyring_works.cache_clear()
 
 
-def test_a_keyring_that_fails_like_credential_manager_falls_back_to_the_key_file(failing_keyring, sandbox,
-                                                                                  tmp_path, caplog):
+def test_a_keyring_that_fails_like_credential_manager_falls_back_to_the_key_file(
+    failing_keyring, sandbox, tmp_path, caplog
+):
     assert key_sources.keyring_usable()  # the backend is there: only a round trip shows it fails
     with caplog.at_level(logging.WARNING, logger="healthcode_auth"):
         token = sign_in(new_session(sandbox, tmp_path / "tokens.json"))
@@ -92,4 +93,3 @@ def test_a_renewal_whose_store_write_fails_keeps_the_renewed_token(sandbox, tmp_
     assert session.access_token().access_token == renewed.access_token
     assert new_session(sandbox, tmp_path / "tokens.json").access_token().access_token == renewed.access_token
     assert sandbox.request_count("token.refresh_token") == 1
-

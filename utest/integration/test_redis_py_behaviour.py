@@ -41,7 +41,20 @@ return {1, current + 1}
 """
 
 # What a least-privilege user of such a store needs (see the note, section f).
-STORE_COMMANDS = ["ping", "get", "set", "del", "hget", "hset", "pttl", "pexpire", "evalsha", "script|load", "xadd", "xrevrange"]
+STORE_COMMANDS = [
+    "ping",
+    "get",
+    "set",
+    "del",
+    "hget",
+    "hset",
+    "pttl",
+    "pexpire",
+    "evalsha",
+    "script|load",
+    "xadd",
+    "xrevrange",
+]
 
 
 def info_count(server, section, name, field):

@@ -31,8 +31,9 @@ def alive(pid: int) -> bool:
 
 def test_the_password_is_in_a_private_file_only(redis_server_factory, monkeypatch, tmp_path):
     wrapper = tmp_path / "redis-server"  # what the server is started with: its argv and environment
-    wrapper.write_text(f'#!/bin/sh\necho "$@" > {tmp_path}/argv; env > {tmp_path}/environ\n'
-                       f'exec {shutil.which("redis-server")} "$@"\n')
+    wrapper.write_text(
+        f'#!/bin/sh\necho "$@" > {tmp_path}/argv; env > {tmp_path}/environ\nexec {shutil.which("redis-server")} "$@"\n'
+    )
     wrapper.chmod(0o700)
     monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("HEALTHCODE_CACHE_KEY", "the-tests-own-secret")  # a restart mid-test must not pass it on
@@ -45,8 +46,10 @@ def test_the_password_is_in_a_private_file_only(redis_server_factory, monkeypatc
     assert stat.S_IMODE((directory / "redis.conf").stat().st_mode) == 0o600
     with redis.Redis.from_url(server.url, ssl_ca_certs=server.ca_file) as client:
         assert client.ping() is True  # the password as written in the config file, quoted
-    with pytest.raises(AuthenticationError), redis.Redis.from_url(server.url_for(password="p@ss"),
-                                                                   ssl_ca_certs=server.ca_file) as client:
+    with (
+        pytest.raises(AuthenticationError),
+        redis.Redis.from_url(server.url_for(password="p@ss"), ssl_ca_certs=server.ca_file) as client,
+    ):
         client.ping()
 
 
@@ -90,8 +93,9 @@ def test_a_server_dies_with_a_killed_test_process_even_if_a_finished_thread_star
         """
     )
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]), "TMPDIR": str(tmp_path)}
-    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60,
-                            check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
     assert result.returncode == -signal.SIGKILL, result.stdout + result.stderr
     pid, deadline = int(result.stdout), time.monotonic() + 5
     while alive(pid) and time.monotonic() < deadline:

@@ -35,8 +35,6 @@ from sandbox_clients import REDIRECT, new_session, sign_in
 KEY_A, KEY_B = new_random_key(), new_random_key()
 
 
-
-
 @pytest.fixture(params=["file", "redis"])
 def store(request, tmp_path, monkeypatch):
     """The token store setting, the robots' key in this process's environment."""
@@ -47,8 +45,14 @@ def store(request, tmp_path, monkeypatch):
 
 
 def env_for(sandbox, store, key=KEY_A, **more):
-    env = {**os.environ, "HEALTHCODE_CLIENT_ID": "example_rpa_app", "HEALTHCODE_REDIRECT_URI": REDIRECT,
-           "HEALTHCODE_ENVIRONMENT": sandbox.discovery_url, "HEALTHCODE_TOKEN_CACHE": store, **more}
+    env = {
+        **os.environ,
+        "HEALTHCODE_CLIENT_ID": "example_rpa_app",
+        "HEALTHCODE_REDIRECT_URI": REDIRECT,
+        "HEALTHCODE_ENVIRONMENT": sandbox.discovery_url,
+        "HEALTHCODE_TOKEN_CACHE": store,
+        **more,
+    }
     env.pop("HEALTHCODE_CACHE_KEY", None)
     if key is not None:
         env["HEALTHCODE_CACHE_KEY"] = key
@@ -61,8 +65,7 @@ def stored_token(sandbox, store, client_id="example_rpa_app"):
     return None if found is None else found.entry.token
 
 
-def test_finding_1_a_sign_in_without_the_key_variable_keeps_every_clients_entry(sandbox, tmp_path, monkeypatch,
-                                                                                 caplog):
+def test_finding_1_a_sign_in_without_the_key_variable_keeps_every_clients_entry(sandbox, tmp_path, monkeypatch, caplog):
     sandbox.add_client(Client("second_bot", (REDIRECT,)))
     cache = tmp_path / "cache" / "tokens.json"
     monkeypatch.setenv("HEALTHCODE_CACHE_KEY", KEY_A)
@@ -176,8 +179,13 @@ print("token", session.access_token().access_token[-12:], flush=True)
 @pytest.mark.skipif(not hasattr(signal, "SIGSTOP"), reason="SIGSTOP is POSIX")
 def test_finding_4_a_renewer_frozen_past_its_lease_still_hands_over_its_pair(sandbox, store):
     first = renewal_due(sandbox, store)
-    renewer = subprocess.Popen([sys.executable, "-c", FROZEN_RENEWER, sandbox.discovery_url, REDIRECT, store],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
+    renewer = subprocess.Popen(
+        [sys.executable, "-c", FROZEN_RENEWER, sandbox.discovery_url, REDIRECT, store],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ.copy(),
+    )
     try:
         assert renewer.stdout.readline().strip() == "renewed"
         time.sleep(1.5)  # the renewer is frozen past its 1 s lease
@@ -203,8 +211,9 @@ def test_finding_5_a_token_for_another_audience_is_never_handed_out(sandbox, sto
     assert new_session(sandbox, store, audience=DEFAULT_AUDIENCE).access_token()
     assert new_session(sandbox, store).access_token()  # no audience setting: any
     robot = new_session(sandbox, store, audience="the-claims-api")
-    with pytest.raises(SettingsMismatchError, match=f"for {DEFAULT_AUDIENCE}, and the audience setting requires "
-                                                     "the-claims-api"):
+    with pytest.raises(
+        SettingsMismatchError, match=f"for {DEFAULT_AUDIENCE}, and the audience setting requires the-claims-api"
+    ):
         robot.access_token()
     status = cli("status", "--audience", "the-claims-api", env=env_for(sandbox, store))
     assert status.returncode == 3 and "audience setting requires the-claims-api" in status.stderr
@@ -214,10 +223,19 @@ def test_finding_6_the_record_is_authentic_and_printed_escaped(sandbox, store):
     session = new_session(sandbox, store)
     sign_in(session)
     session._record("signed-in", Token("x", supervisor="alice\nsigned-out ceo\x1b[2J\u202e"))
-    forged = json.dumps({"event": "signed-in", "supervisor": "ceo", "time": "2026-01-01T00:00:00+00:00",
-                         "key_source": "env", "id": "0", "mac": "AAAA"})
+    forged = json.dumps(
+        {
+            "event": "signed-in",
+            "supervisor": "ceo",
+            "time": "2026-01-01T00:00:00+00:00",
+            "key_source": "env",
+            "id": "0",
+            "mac": "AAAA",
+        }
+    )
     if store.startswith("redis"):
         import redis
+
         redis.Redis.from_url(store).xadd("healthcode:history", {"event": forged})
     else:
         history_file = f"{store}.history"

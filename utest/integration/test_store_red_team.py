@@ -43,16 +43,38 @@ def test_a_lock_that_never_expires_is_named_as_such(fleet, sandbox):
     name = session.store._key("lock:", session.key)
     fleet.execute("SET", name, "not a robot's")
     session.store.lock_timeout = 0.3
-    with pytest.raises(StoreLockTimeout, match=f"never expires by itself.*DEL {name}"), \
-            session.store.renewal_lock(session.key):
+    with (
+        pytest.raises(StoreLockTimeout, match=f"never expires by itself.*DEL {name}"),
+        session.store.renewal_lock(session.key),
+    ):
         pass
 
 
 def test_a_user_without_a_command_is_told_so_not_that_the_store_is_damaged(fleet, sandbox):
     """Break 5: the previous release's ACL (no +hstrlen) made an empty store look damaged."""
-    user = fleet.create_user("previous", keys=["healthcode:*"], commands=[
-        "-@all", "ping", "get", "set", "del", "exists", "hget", "hmget", "hset", "incr", "rename", "pttl",
-        "pexpire", "evalsha", "script|load", "xadd", "xrevrange"])
+    user = fleet.create_user(
+        "previous",
+        keys=["healthcode:*"],
+        commands=[
+            "-@all",
+            "ping",
+            "get",
+            "set",
+            "del",
+            "exists",
+            "hget",
+            "hmget",
+            "hset",
+            "incr",
+            "rename",
+            "pttl",
+            "pexpire",
+            "evalsha",
+            "script|load",
+            "xadd",
+            "xrevrange",
+        ],
+    )
     with pytest.raises(StoreUnavailableError, match="does not let this user read the token.*docs/fleet.md"):
         new_session(sandbox, user.url).access_token()
 
@@ -80,8 +102,13 @@ def test_a_renewer_killed_while_it_verifies_has_already_stored_the_new_pair(flee
     sandbox.set_faults(token_lifetime=60)
     first = sign_in(new_session(sandbox, store))
     sandbox.set_faults(token_lifetime=86_400)
-    killed = subprocess.run([sys.executable, "-c", KILLED_WHILE_VERIFYING, sandbox.discovery_url, REDIRECT, store],
-                            env=os.environ.copy(), capture_output=True, timeout=60, check=False)
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_WHILE_VERIFYING, sandbox.discovery_url, REDIRECT, store],
+        env=os.environ.copy(),
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
     assert killed.returncode == -signal.SIGKILL
     renewed = new_session(sandbox, store).access_token()  # renews with the pair the killed robot stored
     assert renewed.access_token != first.access_token

@@ -47,8 +47,9 @@ def test_another_claim_can_name_the_account(sandbox, tmp_path, monkeypatch):
 
 
 def test_a_token_that_cannot_be_verified_proves_nobody():
-    config = HealthcodeConfig(client_id="example_rpa_app", redirect_uri="https://rpaapp.example.com/postauth",
-                              supervisors=("alice",))
+    config = HealthcodeConfig(
+        client_id="example_rpa_app", redirect_uri="https://rpaapp.example.com/postauth", supervisors=("alice",)
+    )
     with pytest.raises(SupervisorNotAllowedError, match="could not be verified"):
         check_supervisor(config, None)
     with pytest.raises(SupervisorNotAllowedError, match=r"none: the token has no 'sub' claim"):
@@ -63,22 +64,29 @@ def test_a_token_that_cannot_be_verified_proves_nobody():
 
 
 @pytest.mark.bad_input
-@pytest.mark.parametrize(("settings", "problem"), [
-    ({"supervisors": "alice,bo b\x07"}, "control characters"),
-    ({"supervisors": 42}, "separated by commas"),
-    ({"supervisors": "alice", "verify_access_token": "never"}, "needs verified tokens"),
-    ({"supervisor_claim": "sub claim"}, "name of the access token's claim"),
-    ({"supervisor_claim": ""}, "name of the access token's claim"),
-    ({"supervisor_claim": "name"}, "may change"),
-])
+@pytest.mark.parametrize(
+    ("settings", "problem"),
+    [
+        ({"supervisors": "alice,bo b\x07"}, "control characters"),
+        ({"supervisors": 42}, "separated by commas"),
+        ({"supervisors": "alice", "verify_access_token": "never"}, "needs verified tokens"),
+        ({"supervisor_claim": "sub claim"}, "name of the access token's claim"),
+        ({"supervisor_claim": ""}, "name of the access token's claim"),
+        ({"supervisor_claim": "name"}, "may change"),
+    ],
+)
 def test_settings_that_cannot_name_accounts_are_clear_errors(settings, problem):
     with pytest.raises(ConfigurationError, match=problem):
         HealthcodeConfig(client_id="x", redirect_uri="https://rpaapp.example.com/postauth", **settings)
 
 
 def test_the_list_reads_from_the_environment():
-    config = HealthcodeConfig.from_environment({"HEALTHCODE_CLIENT_ID": "x",
-                                                "HEALTHCODE_REDIRECT_URI": "https://rpaapp.example.com/postauth",
-                                                "HEALTHCODE_SUPERVISORS": " alice, bob\ncarol alice ",
-                                                "HEALTHCODE_SUPERVISOR_CLAIM": "email"})
+    config = HealthcodeConfig.from_environment(
+        {
+            "HEALTHCODE_CLIENT_ID": "x",
+            "HEALTHCODE_REDIRECT_URI": "https://rpaapp.example.com/postauth",
+            "HEALTHCODE_SUPERVISORS": " alice, bob\ncarol alice ",
+            "HEALTHCODE_SUPERVISOR_CLAIM": "email",
+        }
+    )
     assert config.supervisors == ("alice", "bob", "carol") and config.supervisor_claim == "email"

@@ -77,8 +77,12 @@ def test_parallel_robots_with_an_expired_token_refresh_once(sandbox, tmp_path, r
     sandbox.reset_stats()
     context = multiprocessing.get_context("spawn")
     barrier, results = context.Barrier(robots), context.Queue()
-    processes = [context.Process(target=parallel_robot.get_token, args=(sandbox.discovery_url, str(cache_path), barrier, results))
-                 for _ in range(robots)]
+    processes = [
+        context.Process(
+            target=parallel_robot.get_token, args=(sandbox.discovery_url, str(cache_path), barrier, results)
+        )
+        for _ in range(robots)
+    ]
     for process in processes:
         process.start()
     tokens = [results.get(timeout=60) for _ in processes]

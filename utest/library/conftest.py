@@ -67,8 +67,12 @@ class FakeBrowser:
     def call_js_keyword(self, name: str, **arguments: Any) -> Any:
         self._called(name)
         self.arguments[name] = arguments
-        return {"healthcodeNodeProcess": self.node, "healthcodeArm": self.arm, "healthcodeTake": self.take,
-                "healthcodeSettledPage": self.settled}.get(name)
+        return {
+            "healthcodeNodeProcess": self.node,
+            "healthcodeArm": self.arm,
+            "healthcodeTake": self.take,
+            "healthcodeSettledPage": self.settled,
+        }.get(name)
 
 
 @pytest.fixture

@@ -30,17 +30,23 @@ def signed_in(sandbox, tmp_path, monkeypatch):
     cache = tmp_path / "tokens.json"
     monkeypatch.setenv("HEALTHCODE_CACHE_KEY", CACHE_KEY)
     sign_in(new_session(sandbox, cache))
-    for name, value in {"HEALTHCODE_CLIENT_ID": "example_rpa_app", "HEALTHCODE_REDIRECT_URI": REDIRECT,
-                        "HEALTHCODE_ENVIRONMENT": sandbox.discovery_url, "HEALTHCODE_TOKEN_CACHE": str(cache)}.items():
+    for name, value in {
+        "HEALTHCODE_CLIENT_ID": "example_rpa_app",
+        "HEALTHCODE_REDIRECT_URI": REDIRECT,
+        "HEALTHCODE_ENVIRONMENT": sandbox.discovery_url,
+        "HEALTHCODE_TOKEN_CACHE": str(cache),
+    }.items():
         monkeypatch.setenv(name, value)
     return cache
 
 
 def test_call_healthcode_api_sends_named_fields_and_a_fields_dictionary_as_one_form(sandbox, signed_in):
     library = HealthcodeLibrary(site_id="HC00ABC")
-    members = library.run_keyword("Call Healthcode API", ["find_member"],
-                                  {"method": "POST", "fields": {"insurerIdentifier": "bup"},
-                                   "lastName": "Quarrendon-Fakename"})
+    members = library.run_keyword(
+        "Call Healthcode API",
+        ["find_member"],
+        {"method": "POST", "fields": {"insurerIdentifier": "bup"}, "lastName": "Quarrendon-Fakename"},
+    )
     assert members["total"] == 1
     assert repr(members) == "<Healthcode find_member: 200 OK, Bundle of 1 Coverage>"
     assert "Ottoline" not in str(members["entry"]) + repr(members["entry"][0]["resource"])
@@ -51,8 +57,9 @@ def test_call_healthcode_api_sends_named_fields_and_a_fields_dictionary_as_one_f
 def test_a_field_given_twice_or_fields_that_are_no_dictionary_fail_before_anything_is_sent(sandbox, signed_in):
     library = HealthcodeLibrary(site_id="HC00ABC")
     with pytest.raises(ApiArgumentError, match="lastName.*given twice"):
-        library.run_keyword("Call Healthcode API", ["find_member"],
-                            {"method": "POST", "fields": {"lastName": "A"}, "lastName": "B"})
+        library.run_keyword(
+            "Call Healthcode API", ["find_member"], {"method": "POST", "fields": {"lastName": "A"}, "lastName": "B"}
+        )
     with pytest.raises(ApiArgumentError, match="dictionary"):
         library.run_keyword("Call Healthcode API", ["find_member"], {"fields": "lastName=A"})
     assert sandbox.api_calls("find_member") == []
@@ -123,9 +130,28 @@ def test_a_suite_logging_api_answers_carelessly_writes_no_patient_data_anywhere(
     suite = tmp_path / "careless.robot"
     suite.write_text(textwrap.dedent(CARELESS_SUITE))
     output = tmp_path / "out"
-    run = subprocess.run([sys.executable, "-m", "robot", "--loglevel", "TRACE", "--outputdir", str(output),
-                          "--debugfile", "debug.txt", "--xunit", "xunit.xml", "--consolecolors", "off", str(suite)],
-                         env=os.environ.copy(), capture_output=True, text=True, timeout=240)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "robot",
+            "--loglevel",
+            "TRACE",
+            "--outputdir",
+            str(output),
+            "--debugfile",
+            "debug.txt",
+            "--xunit",
+            "xunit.xml",
+            "--consolecolors",
+            "off",
+            str(suite),
+        ],
+        env=os.environ.copy(),
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     (output / "console.txt").write_text(run.stdout + run.stderr)
     assert "3 tests, 2 passed, 1 failed" in run.stdout, run.stdout[-3000:]
     assert "<Coverage> != something else" in run.stdout
@@ -137,12 +163,17 @@ def test_a_suite_logging_api_answers_carelessly_writes_no_patient_data_anywhere(
 def test_log_content_writes_the_answer_when_asked(sandbox, signed_in, caplog):
     library = HealthcodeLibrary(site_id="HC00ABC")
     with caplog.at_level("INFO", logger="healthcode_auth"):
-        library.run_keyword("Call Healthcode API", ["find_member"],
-                            {"method": "POST", "insurerIdentifier": "bup", "lastName": "Testperson"})
+        library.run_keyword(
+            "Call Healthcode API",
+            ["find_member"],
+            {"method": "POST", "insurerIdentifier": "bup", "lastName": "Testperson"},
+        )
         assert "ZZ0000101" not in caplog.text
-        library.run_keyword("Call Healthcode API", ["find_member"],
-                            {"method": "POST", "insurerIdentifier": "bup", "lastName": "Testperson",
-                             "log_content": True})
+        library.run_keyword(
+            "Call Healthcode API",
+            ["find_member"],
+            {"method": "POST", "insurerIdentifier": "bup", "lastName": "Testperson", "log_content": True},
+        )
     assert "ZZ0000101" in caplog.text
 
 
@@ -156,8 +187,11 @@ def test_a_path_that_is_none_or_a_flag_that_is_no_boolean_sends_nothing(sandbox,
         library.run_keyword("Call Healthcode API", ["get_remittance"], {"path": ["RM00001"]})
     for flag, value in (("log_content", "never"), ("all_pages", "no thanks")):
         with pytest.raises(ApiArgumentError, match=f"'{flag}' is True or False"):
-            library.run_keyword("Call Healthcode API", ["find_member"],
-                                {"method": "POST", "lastName": "Quarrendon-Fakename", flag: value})
+            library.run_keyword(
+                "Call Healthcode API",
+                ["find_member"],
+                {"method": "POST", "lastName": "Quarrendon-Fakename", flag: value},
+            )
     assert sandbox.api_calls("delete_appointment") == sandbox.api_calls("get_remittance") == []
     assert sandbox.api_calls("find_member") == []
 
@@ -166,8 +200,12 @@ def test_a_path_robot_would_convert_is_refused_as_it_was_given(sandbox, signed_i
     """Red team, third round of issue 19: with ``path`` typed ``str | int``, Robot turned a list into its
     repr and 1.5 into "1.5" before the check saw them; ``path=None`` as text sent ``/None``."""
     library = HealthcodeLibrary(site_id="HC00ABC")
-    for path, problem in ((["a", ".."], "is a list"), (1.5, "is a float"), (b"AP1", "is a bytes"),
-                          ("None", r"\$\{None\}")):
+    for path, problem in (
+        (["a", ".."], "is a list"),
+        (1.5, "is a float"),
+        (b"AP1", "is a bytes"),
+        ("None", r"\$\{None\}"),
+    ):
         with pytest.raises(ApiArgumentError, match=problem):
             library.run_keyword("Call Healthcode API", ["delete_appointment"], {"method": "DELETE", "path": path})
     assert sandbox.api_calls("delete_appointment") == []

@@ -66,11 +66,15 @@ def mac_cache(machine: Path) -> Path:
 # --- macOS ----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("layout", [
-    "chrome-mac/Chromium.app/Contents/MacOS/Chromium",  # Playwright's Chromium builds
-    f"chrome-mac-arm64/{TESTING_APP}",  # Chrome for Testing builds (Playwright 1.63), Apple silicon
-    f"chrome-mac-x64/{TESTING_APP}",  # and Intel
-], ids=["chromium-app", "testing-arm64", "testing-x64"])
+@pytest.mark.parametrize(
+    "layout",
+    [
+        "chrome-mac/Chromium.app/Contents/MacOS/Chromium",  # Playwright's Chromium builds
+        f"chrome-mac-arm64/{TESTING_APP}",  # Chrome for Testing builds (Playwright 1.63), Apple silicon
+        f"chrome-mac-x64/{TESTING_APP}",  # and Intel
+    ],
+    ids=["chromium-app", "testing-arm64", "testing-x64"],
+)
 def test_playwrights_chromium_app_is_found_on_macos(macos, layout):
     app = executable(mac_cache(macos) / "chromium-1200" / layout)
     assert find_browser() == BrowserChoice(f"Playwright's Chromium {app}", str(app))
@@ -99,8 +103,11 @@ def test_chrome_in_the_users_applications_folder_is_found(macos):
     assert find_browser() == BrowserChoice(f"installed browser {chrome}", str(chrome))
 
 
-@pytest.mark.parametrize("app", ["Microsoft Edge.app/Contents/MacOS/Microsoft Edge",
-                                 "Chromium.app/Contents/MacOS/Chromium"], ids=["edge", "chromium"])
+@pytest.mark.parametrize(
+    "app",
+    ["Microsoft Edge.app/Contents/MacOS/Microsoft Edge", "Chromium.app/Contents/MacOS/Chromium"],
+    ids=["edge", "chromium"],
+)
 def test_edge_or_chromium_in_the_users_applications_folder_is_found(macos, app):
     found = executable(macos / "machine-home" / "Applications" / app)
     assert find_browser().executable_path == str(found)
@@ -194,11 +201,17 @@ class RecordingBrowser:
         self.launches.append(kwargs)
 
 
-@pytest.mark.parametrize(("choice", "expected"), [
-    (BrowserChoice("Edge", channel="msedge"), {"channel": "msedge"}),
-    (BrowserChoice("Chrome", "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome"),
-     {"executablePath": "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome"}),
-], ids=["channel", "executable"])
+@pytest.mark.parametrize(
+    ("choice", "expected"),
+    [
+        (BrowserChoice("Edge", channel="msedge"), {"channel": "msedge"}),
+        (
+            BrowserChoice("Chrome", "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome"),
+            {"executablePath": "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome"},
+        ),
+    ],
+    ids=["channel", "executable"],
+)
 def test_the_sign_in_page_launches_the_choice_by_channel_or_path(monkeypatch, with_display, choice, expected):
     monkeypatch.setattr("HealthcodeLibrary.sign_in_page.find_browser", lambda: choice)
     browser = RecordingBrowser()
@@ -228,7 +241,10 @@ def test_main_prints_the_choice_or_how_to_get_one(macos, capsys):
 
 
 def test_python_dash_m_still_works():
-    result = subprocess.run([sys.executable, "-m", "HealthcodeLibrary.browsers"], capture_output=True, text=True,
-                            timeout=60, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "HealthcodeLibrary.browsers"], capture_output=True, text=True, timeout=60, check=False
+    )
     assert (result.returncode, result.stdout.strip() != "", result.stderr.strip() == HOW_TO_GET_ONE) in (
-        (0, True, False), (1, False, True)), result
+        (0, True, False),
+        (1, False, True),
+    ), result

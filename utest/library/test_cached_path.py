@@ -25,9 +25,20 @@ DISCOVERY = "https://sso.example.test/.well-known/openid-configuration"
 CLIENT = "example_rpa_app"
 # platformdirs is skipped on Linux only: elsewhere the per-user folders are platformdirs' to say
 # (key_sources.user_folder), and the sign-out record beside the key file is read on every cache hit.
-NOT_NEEDED = ("httpx", "joserfc", "filelock", "keyring", *(("platformdirs",) if sys.platform == "linux" else ()),
-              "requests", "Browser", "healthcode_auth.client", "healthcode_auth.transport",
-              "healthcode_auth.api_client", "healthcode_auth.notices", "healthcode_auth.daily_cycle")
+NOT_NEEDED = (
+    "httpx",
+    "joserfc",
+    "filelock",
+    "keyring",
+    *(("platformdirs",) if sys.platform == "linux" else ()),
+    "requests",
+    "Browser",
+    "healthcode_auth.client",
+    "healthcode_auth.transport",
+    "healthcode_auth.api_client",
+    "healthcode_auth.notices",
+    "healthcode_auth.daily_cycle",
+)
 ROBOT = f"""
 import hashlib, json, sys
 import robot.api
@@ -46,13 +57,30 @@ print(json.dumps({{
 def test_a_cache_hit_with_a_random_key_loads_no_http_jwt_lock_folders_or_keyring(tmp_path):
     key = new_random_key()
     cache = tmp_path / "store" / "tokens.json"
-    token = Token(access_token=f"cached-{os.urandom(8).hex()}", token_type="Bearer", expires_at=time.time() + 3600,
-                  issued_at=time.time(), supervisor="supervisor-1")
-    entry = StoredAuthorisation(DISCOVERY, CLIENT, token, discovery={"issuer": "https://sso.example.test"},
-                                issuer="https://sso.example.test", audience=(CLIENT,))
+    token = Token(
+        access_token=f"cached-{os.urandom(8).hex()}",
+        token_type="Bearer",
+        expires_at=time.time() + 3600,
+        issued_at=time.time(),
+        supervisor="supervisor-1",
+    )
+    entry = StoredAuthorisation(
+        DISCOVERY,
+        CLIENT,
+        token,
+        discovery={"issuer": "https://sso.example.test"},
+        issuer="https://sso.example.test",
+        audience=(CLIENT,),
+    )
     assert FileTokenStore(cache, environ={"HEALTHCODE_CACHE_KEY": key}).store(entry, None) == 1
-    env = {**os.environ, "HEALTHCODE_CLIENT_ID": CLIENT, "HEALTHCODE_REDIRECT_URI": "https://rpa.example.test/back",
-           "HEALTHCODE_ENVIRONMENT": DISCOVERY, "HEALTHCODE_TOKEN_CACHE": str(cache), "HEALTHCODE_CACHE_KEY": key}
+    env = {
+        **os.environ,
+        "HEALTHCODE_CLIENT_ID": CLIENT,
+        "HEALTHCODE_REDIRECT_URI": "https://rpa.example.test/back",
+        "HEALTHCODE_ENVIRONMENT": DISCOVERY,
+        "HEALTHCODE_TOKEN_CACHE": str(cache),
+        "HEALTHCODE_CACHE_KEY": key,
+    }
 
     result = subprocess.run([sys.executable, "-c", ROBOT], env=env, capture_output=True, text=True, timeout=120)
 

@@ -10,10 +10,17 @@ KEYWORDS = {kw.name: kw for kw in DOC.keywords}
 
 
 def test_the_issue_interface_is_there():
-    for name in ("Open Healthcode Login", "Wait For Supervisor Authorisation", "Get Healthcode Access Token",
-                 "Authorise Healthcode Supervisor", "Healthcode Access Token Should Be Valid",
-                 "Get Healthcode Token Expiry", "Get Healthcode Token Claims", "Clear Healthcode Authorisation",
-                 "Get Healthcode Requests Auth"):
+    for name in (
+        "Open Healthcode Login",
+        "Wait For Supervisor Authorisation",
+        "Get Healthcode Access Token",
+        "Authorise Healthcode Supervisor",
+        "Healthcode Access Token Should Be Valid",
+        "Get Healthcode Token Expiry",
+        "Get Healthcode Token Claims",
+        "Clear Healthcode Authorisation",
+        "Get Healthcode Requests Auth",
+    ):
         assert name in KEYWORDS
 
 

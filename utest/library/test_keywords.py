@@ -45,8 +45,14 @@ class FakeClient:
         self.metadata = type("Metadata", (), {"to_dict": lambda self: {}, "discovery_url": config.discovery_url})()
 
     def start_sign_in(self):
-        return AuthorizationRequest(url=f"{ISSUER}/authorize?x=1", client_id="example_rpa_app", redirect_uri=REDIRECT,
-                                    issuer=ISSUER, state="S" * 43, code_verifier="v" * 43)
+        return AuthorizationRequest(
+            url=f"{ISSUER}/authorize?x=1",
+            client_id="example_rpa_app",
+            redirect_uri=REDIRECT,
+            issuer=ISSUER,
+            state="S" * 43,
+            code_verifier="v" * 43,
+        )
 
     def exchange_code(self, grant):
         self.exchanges += 1
@@ -89,8 +95,9 @@ def redirect(**params):
 
 @pytest.fixture
 def library():
-    lib = HealthcodeLibrary(client_id="example_rpa_app", redirect_uri=REDIRECT, environment="uat", token_cache="off",
-                            site_id="HC00ABC")
+    lib = HealthcodeLibrary(
+        client_id="example_rpa_app", redirect_uri=REDIRECT, environment="uat", token_cache="off", site_id="HC00ABC"
+    )
     lib.session.client = FakeClient(lib.session.config)
     lib.session.store = MemoryTokenStore()
     return lib
@@ -194,12 +201,14 @@ def test_authorise_signs_in_when_needed(library):
     assert len(page.opened) == 1
 
 
-
-@pytest.mark.parametrize("fault", [
-    StoreLockTimeout("Another robot held the token cache lock file for 70 seconds."),
-    StoreUnavailableError("The token store redis://127.0.0.1:1 cannot be reached."),
-    TransportError("Could not connect to the token endpoint."),
-])
+@pytest.mark.parametrize(
+    "fault",
+    [
+        StoreLockTimeout("Another robot held the token cache lock file for 70 seconds."),
+        StoreUnavailableError("The token store redis://127.0.0.1:1 cannot be reached."),
+        TransportError("Could not connect to the token endpoint."),
+    ],
+)
 def test_authorise_opens_no_sign_in_for_a_fault_a_sign_in_cannot_mend(library, monkeypatch, fault):
     """Only a missing or refused authorisation asks a supervisor; a store or SSO fault is said."""
     page = use_page(library, Capture(CaptureStatus.CAPTURED, redirect(code="NEW")))
@@ -220,11 +229,17 @@ def test_authorise_signs_in_when_the_sso_refused_the_renewal(library):
     assert library.authorise_healthcode_supervisor().value == "ACCESS-NEW"
     assert len(page.opened) == 1
 
+
 def test_authorise_is_the_sign_in_and_never_waits_for_someone_elses(monkeypatch):
     """With wait_for_authorisation set (for robots that cannot sign in), the sign-in keyword still
     opens the page at once: it does not wait for another supervisor's sign-in first."""
-    library = HealthcodeLibrary(client_id="example_rpa_app", redirect_uri=REDIRECT, environment="uat",
-                                token_cache="off", wait_for_authorisation=timedelta(minutes=10))
+    library = HealthcodeLibrary(
+        client_id="example_rpa_app",
+        redirect_uri=REDIRECT,
+        environment="uat",
+        token_cache="off",
+        wait_for_authorisation=timedelta(minutes=10),
+    )
     library.session.client = FakeClient(library.session.config)
     library.session.store = MemoryTokenStore()
     assert library.session.config.wait_for_authorisation == 600
@@ -261,11 +276,17 @@ def test_expiry_as_text_is_what_healthcode_auth_status_prints(library):
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d \(0 h 59 min left\)", text), text
 
 
-@pytest.mark.parametrize(("shown", "said"), [
-    (PageShown.WINDOW, "for a supervisor to sign in to Healthcode in the browser window the robot opened"),
-    (PageShown.HEADLESS, "for the Healthcode sign-in in a headless browser, which nobody can see"),
-    (PageShown.SUITE, "for a supervisor to sign in to Healthcode on the page the robot opened in the suite's browser"),
-])
+@pytest.mark.parametrize(
+    ("shown", "said"),
+    [
+        (PageShown.WINDOW, "for a supervisor to sign in to Healthcode in the browser window the robot opened"),
+        (PageShown.HEADLESS, "for the Healthcode sign-in in a headless browser, which nobody can see"),
+        (
+            PageShown.SUITE,
+            "for a supervisor to sign in to Healthcode on the page the robot opened in the suite's browser",
+        ),
+    ],
+)
 def test_the_console_says_where_the_sign_in_page_is(library, monkeypatch, shown, said):
     told = []
     monkeypatch.setattr("HealthcodeLibrary.keywords.sign_in.logger.console", told.append)
@@ -341,8 +362,11 @@ def test_a_redirect_not_from_the_sso_is_reported_without_its_query_and_the_wait_
 
     warnings = []
     monkeypatch.setattr(logger, "warn", warnings.append)
-    use_page(library, Capture(CaptureStatus.PENDING, ignored=("https://evil.example/page",)),
-             Capture(CaptureStatus.CAPTURED, redirect(code="REAL")))
+    use_page(
+        library,
+        Capture(CaptureStatus.PENDING, ignored=("https://evil.example/page",)),
+        Capture(CaptureStatus.CAPTURED, redirect(code="REAL")),
+    )
     library.open_healthcode_login()
     library.wait_for_supervisor_authorisation()
     assert library.get_healthcode_access_token().value == "ACCESS-REAL"
@@ -357,11 +381,30 @@ def test_open_hands_the_sso_origins_to_the_page(library):
     assert page.opened[0][4] == ("https://sso.example.test",)
 
 
-@pytest.mark.parametrize("debug", [
-    "pw:protocol", "pw:channel", "pw:*", "pw:api", "*", "express:*,pw:protocol", "pw:browser pw:protocol",
-    "p*", "*:protocol", "pw:*,-pw:protocol", " pw:api ", "pw*", "*,-pw:api", "pw:server:*", "pw:x*,-pw:x",
-    "pw:future-namespace", "-express:*,pw:api", "pw:api\tpw:protocol", ",,pw:api,,",
-])
+@pytest.mark.parametrize(
+    "debug",
+    [
+        "pw:protocol",
+        "pw:channel",
+        "pw:*",
+        "pw:api",
+        "*",
+        "express:*,pw:protocol",
+        "pw:browser pw:protocol",
+        "p*",
+        "*:protocol",
+        "pw:*,-pw:protocol",
+        " pw:api ",
+        "pw*",
+        "*,-pw:api",
+        "pw:server:*",
+        "pw:x*,-pw:x",
+        "pw:future-namespace",
+        "-express:*,pw:api",
+        "pw:api\tpw:protocol",
+        ",,pw:api,,",
+    ],
+)
 def test_the_sign_in_page_is_refused_while_playwrights_debug_log_is_on(debug):
     from HealthcodeLibrary.sign_in_page import refuse_playwright_debug_log
 
@@ -369,8 +412,24 @@ def test_the_sign_in_page_is_refused_while_playwrights_debug_log_is_on(debug):
         refuse_playwright_debug_log({"DEBUG": debug})
 
 
-@pytest.mark.parametrize("debug", ["", "express:*", "-pw:*", "app,db", "*,-pw:*", "-*", "PW:API", "Pw:*", "pw",
-                                   "pw:*,-pw:*", "p*,-p*", "-pw:api,pw:api,-*", "pwx:*"])
+@pytest.mark.parametrize(
+    "debug",
+    [
+        "",
+        "express:*",
+        "-pw:*",
+        "app,db",
+        "*,-pw:*",
+        "-*",
+        "PW:API",
+        "Pw:*",
+        "pw",
+        "pw:*,-pw:*",
+        "p*,-p*",
+        "-pw:api,pw:api,-*",
+        "pwx:*",
+    ],
+)
 def test_other_debug_settings_are_fine(debug):
     from HealthcodeLibrary.sign_in_page import refuse_playwright_debug_log
 
@@ -422,16 +481,18 @@ def test_the_login_command_waits_with_its_own_message(monkeypatch):
 
     told = []
     monkeypatch.setattr("HealthcodeLibrary.keywords.sign_in.logger.console", told.append)
-    lib = HealthcodeLibrary(client_id="example_rpa_app", redirect_uri=REDIRECT, environment="uat", token_cache="off",
-                            site_id="HC00ABC")
+    lib = HealthcodeLibrary(
+        client_id="example_rpa_app", redirect_uri=REDIRECT, environment="uat", token_cache="off", site_id="HC00ABC"
+    )
     session: HealthcodeSession = lib.session
     session.client = FakeClient(session.config)
     page = FakePage(Capture(CaptureStatus.CAPTURED, redirect(code="CLI")))
     page.close_browsers = lambda: None
     monkeypatch.setattr(supervisor_login, "SignInPage", lambda browser: page)
     monkeypatch.setattr(supervisor_login, "_standalone_browser", lambda: None)
-    token = supervisor_login.sign_in_supervisor(session, BrowserOptions(headless=False), timedelta(minutes=5),
-                                                force=True)
+    token = supervisor_login.sign_in_supervisor(
+        session, BrowserOptions(headless=False), timedelta(minutes=5), force=True
+    )
     assert token.access_token == "ACCESS-CLI"
     assert told[0] == "Sign in to Healthcode in the browser window that opened (up to 5 minutes)..."
 
@@ -443,7 +504,11 @@ def test_import_with_invalid_settings_fails_listing_every_problem(monkeypatch):
     with pytest.raises(InvalidSettingsError) as caught:
         HealthcodeLibrary(environment="staging", timeout=timedelta(seconds=0))
     message = str(caught.value)
-    for setting in ("'client_id' (or HEALTHCODE_CLIENT_ID): it is required", "'redirect_uri'", "'environment'",
-                    "'timeout'"):
+    for setting in (
+        "'client_id' (or HEALTHCODE_CLIENT_ID): it is required",
+        "'redirect_uri'",
+        "'environment'",
+        "'timeout'",
+    ):
         assert setting in message
     assert "4 Healthcode settings" in message

@@ -16,18 +16,31 @@ from HealthcodeLibrary.sign_in_page import SignInPage
 from sandbox_clients import REDIRECT
 
 # What Playwright 1.5x-1.6x says when a headed Chromium finds no X server.
-PLAYWRIGHT_SAYS = ("browserType.launch: Target page, context or browser has been closed\nBrowser logs:\n\n"
-                   "Looks like you launched a headed browser without having a XServer running.\n"
-                   "Set either 'headless: true' or use 'xvfb-run <your-playwright-app>' before running Playwright.")
-ADVICE = ("There is no display here", "headless=True in a suite, --headless for 'healthcode-auth login'",
-          "desktop session", "on their own machine")
+PLAYWRIGHT_SAYS = (
+    "browserType.launch: Target page, context or browser has been closed\nBrowser logs:\n\n"
+    "Looks like you launched a headed browser without having a XServer running.\n"
+    "Set either 'headless: true' or use 'xvfb-run <your-playwright-app>' before running Playwright."
+)
+ADVICE = (
+    "There is no display here",
+    "headless=True in a suite, --headless for 'healthcode-auth login'",
+    "desktop session",
+    "on their own machine",
+)
 
 
-@pytest.mark.parametrize(("environ", "platform", "problem"), [
-    ({}, "linux", True), ({"DISPLAY": ""}, "linux", True), ({}, "freebsd14", True),
-    ({"DISPLAY": ":0"}, "linux", False), ({"WAYLAND_DISPLAY": "wayland-0"}, "linux", False),
-    ({}, "darwin", False), ({}, "win32", False),
-])
+@pytest.mark.parametrize(
+    ("environ", "platform", "problem"),
+    [
+        ({}, "linux", True),
+        ({"DISPLAY": ""}, "linux", True),
+        ({}, "freebsd14", True),
+        ({"DISPLAY": ":0"}, "linux", False),
+        ({"WAYLAND_DISPLAY": "wayland-0"}, "linux", False),
+        ({}, "darwin", False),
+        ({}, "win32", False),
+    ],
+)
 def test_a_display_is_needed_on_linux_and_the_other_unixes(environ, platform, problem):
     assert (display_problem(environ, platform) is not None) is problem
 
@@ -39,9 +52,13 @@ def test_playwrights_launch_error_for_no_display_is_recognised():
 
 
 def open_page(browser, headless):
-    SignInPage(browser).open("https://sso.example.test/authorize?x=1", "https://bot.example/cb", "S" * 43,
-                             BrowserOptions(headless=headless, executable_path="/usr/bin/true"),
-                             ("https://sso.example.test",))
+    SignInPage(browser).open(
+        "https://sso.example.test/authorize?x=1",
+        "https://bot.example/cb",
+        "S" * 43,
+        BrowserOptions(headless=headless, executable_path="/usr/bin/true"),
+        ("https://sso.example.test",),
+    )
 
 
 def test_a_window_without_a_display_is_refused_before_the_launch(fake_browser, monkeypatch):
@@ -82,12 +99,22 @@ def test_other_launch_errors_are_left_alone(fake_browser, with_display):
 
 def login_without_a_display(sandbox, tmp_path, **display):
     env = {key: value for key, value in os.environ.items() if key not in ("DISPLAY", "WAYLAND_DISPLAY", "DEBUG")}
-    env.update(HEALTHCODE_CLIENT_ID="example_rpa_app", HEALTHCODE_REDIRECT_URI=REDIRECT,
-               HEALTHCODE_ENVIRONMENT=sandbox.discovery_url, HEALTHCODE_TOKEN_CACHE=str(tmp_path / "tokens.json"),
-               **display)
+    env.update(
+        HEALTHCODE_CLIENT_ID="example_rpa_app",
+        HEALTHCODE_REDIRECT_URI=REDIRECT,
+        HEALTHCODE_ENVIRONMENT=sandbox.discovery_url,
+        HEALTHCODE_TOKEN_CACHE=str(tmp_path / "tokens.json"),
+        **display,
+    )
     started = time.monotonic()
-    result = subprocess.run([sys.executable, "-m", "healthcode_cli", "login", "--sign-in-timeout", "5 minutes"],
-                            env=env, capture_output=True, text=True, timeout=120, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "healthcode_cli", "login", "--sign-in-timeout", "5 minutes"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     return result, time.monotonic() - started
 
 

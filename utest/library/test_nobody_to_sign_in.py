@@ -30,9 +30,11 @@ from sandbox_clients import REDIRECT
 
 STATE = "S" * 43
 SSO = "https://sso.example.test"
-SIGN_IN_FORM = ("<html><body><h1>Sign in</h1><form method='post'><input type='hidden' name='request_id' value='r'>"
-                "<input name='username'><input type='password' name='password'><button>Sign in</button></form>"
-                "</body></html>")
+SIGN_IN_FORM = (
+    "<html><body><h1>Sign in</h1><form method='post'><input type='hidden' name='request_id' value='r'>"
+    "<input name='username'><input type='password' name='password'><button>Sign in</button></form>"
+    "</body></html>"
+)
 LOADING = "<html><body><p>Loading...</p><script>setTimeout(buildTheForm, 2000)</script></body></html>"
 SIGNING_IN = "<html><body><p>Signing you in...</p><script>location.replace('https://bot.example/cb')</script>"
 
@@ -55,6 +57,7 @@ def reading(asks=True, document=1, settled=True, on_sso=True):
 
 # --- The rule: the same settled document of the SSO asks for input, a moment apart ---------------------------
 
+
 def test_a_form_is_clear_once_the_same_document_still_asks_a_moment_later():
     clock = Clock()
     watch = FormWatch(clock)
@@ -65,11 +68,14 @@ def test_a_form_is_clear_once_the_same_document_still_asks_a_moment_later():
     assert watch.nobody_can_fill(reading()) is True
 
 
-@pytest.mark.parametrize(("between", "why"), [
-    (reading(settled=False), "a navigation began (a form was submitted): not settled"),
-    (reading(asks=False), "the page stopped asking (a remembered supervisor, sent on by script)"),
-    (reading(on_sso=False), "the page left the SSO (a federated sign-in, or the redirect)"),
-])
+@pytest.mark.parametrize(
+    ("between", "why"),
+    [
+        (reading(settled=False), "a navigation began (a form was submitted): not settled"),
+        (reading(asks=False), "the page stopped asking (a remembered supervisor, sent on by script)"),
+        (reading(on_sso=False), "the page left the SSO (a federated sign-in, or the redirect)"),
+    ],
+)
 def test_anything_in_between_starts_the_watch_again(between, why):
     clock = Clock()
     watch = FormWatch(clock)
@@ -92,8 +98,11 @@ def test_another_document_asking_is_seen_afresh():
     assert watch.nobody_can_fill(reading(document=2)) is True
 
 
-@pytest.mark.parametrize("page", [reading(settled=False), reading(on_sso=False), reading(asks=False)],
-                         ids=["not settled", "not the SSO's", "asks for nothing"])
+@pytest.mark.parametrize(
+    "page",
+    [reading(settled=False), reading(on_sso=False), reading(asks=False)],
+    ids=["not settled", "not the SSO's", "asks for nothing"],
+)
 def test_only_a_settled_document_of_the_sso_that_asks_for_input_counts(page):
     clock = Clock()
     watch = FormWatch(clock)
@@ -104,6 +113,7 @@ def test_only_a_settled_document_of_the_sso_that_asks_for_input_counts(page):
 
 # --- The page: read at every poll, only in a headless browser the library opened ------------------------------
 
+
 @pytest.fixture
 def at_once(monkeypatch):
     """No moment to wait between two readings (the rule's timing is tested above)."""
@@ -112,8 +122,13 @@ def at_once(monkeypatch):
 
 def opened(browser, headless=True):
     page = SignInPage(browser)
-    page.open(f"{SSO}/authorize?x=1", "https://bot.example/cb", STATE,
-              BrowserOptions(headless=headless, executable_path="/usr/bin/true"), (SSO,))
+    page.open(
+        f"{SSO}/authorize?x=1",
+        "https://bot.example/cb",
+        STATE,
+        BrowserOptions(headless=headless, executable_path="/usr/bin/true"),
+        (SSO,),
+    )
     return page
 
 
@@ -151,20 +166,28 @@ def test_a_page_on_its_way_to_the_redirect_is_not_judged(fake_browser, at_once):
 
 
 def test_a_redirect_at_once_is_never_read(fake_browser, at_once):
-    browser = fake_browser(arm={"status": "captured"}, settled=form(),
-                           take={"status": "captured", "url": f"https://bot.example/cb?code=C&state={STATE}"})
+    browser = fake_browser(
+        arm={"status": "captured"},
+        settled=form(),
+        take={"status": "captured", "url": f"https://bot.example/cb?code=C&state={STATE}"},
+    )
     page = opened(browser)
     assert page.take(STATE, 0.01).status is CaptureStatus.CAPTURED
     assert "healthcodeSettledPage" not in browser.names
 
 
-@pytest.mark.parametrize(("browsers", "contexts", "headless"), [
-    (("suite's",), (), True),  # the suite opened a headless browser itself: its keywords may fill the form
-    (("suite's",), ("suite's",), True),
-    ((), (), False),  # a window: a supervisor signs in there
-], ids=["suite's headless browser", "suite's context", "library's window"])
-def test_elsewhere_the_page_is_not_read_and_the_wait_goes_on(fake_browser, with_display, at_once, browsers,
-                                                               contexts, headless):
+@pytest.mark.parametrize(
+    ("browsers", "contexts", "headless"),
+    [
+        (("suite's",), (), True),  # the suite opened a headless browser itself: its keywords may fill the form
+        (("suite's",), ("suite's",), True),
+        ((), (), False),  # a window: a supervisor signs in there
+    ],
+    ids=["suite's headless browser", "suite's context", "library's window"],
+)
+def test_elsewhere_the_page_is_not_read_and_the_wait_goes_on(
+    fake_browser, with_display, at_once, browsers, contexts, headless
+):
     browser = fake_browser(browsers, contexts, settled=form())
     page = opened(browser, headless=headless)
     assert page.shown is not PageShown.HEADLESS
@@ -188,8 +211,13 @@ def test_the_library_s_own_browser_stays_its_own_for_the_next_sign_in(fake_brows
     browser = launching(fake_browser)(settled=form())
     page = opened(browser)
     page.take(STATE, 0.01)
-    page.open(f"{SSO}/authorize?x=2", "https://bot.example/cb", STATE,
-              BrowserOptions(headless=True, executable_path="/usr/bin/true"), (SSO,))
+    page.open(
+        f"{SSO}/authorize?x=2",
+        "https://bot.example/cb",
+        STATE,
+        BrowserOptions(headless=True, executable_path="/usr/bin/true"),
+        (SSO,),
+    )
     assert browser.names.count("new_browser") == 1  # the same browser, the library's, headless
     assert page.shown is PageShown.HEADLESS
     assert page.take(STATE, 0.01).nobody_to_sign_in is False  # the earlier sign-in's reading does not count
@@ -201,13 +229,19 @@ def test_a_browser_the_suite_opened_meanwhile_is_the_suite_s(fake_browser, at_on
     page = opened(browser)
     browser.browsers.append("the suite's")  # Browser's ACTIVE: here the last one opened
     browser.get_browser_ids = lambda *_: browser.browsers[-1:]
-    page.open(f"{SSO}/authorize?x=2", "https://bot.example/cb", STATE,
-              BrowserOptions(headless=True, executable_path="/usr/bin/true"), (SSO,))
+    page.open(
+        f"{SSO}/authorize?x=2",
+        "https://bot.example/cb",
+        STATE,
+        BrowserOptions(headless=True, executable_path="/usr/bin/true"),
+        (SSO,),
+    )
     assert page.shown is PageShown.SUITE
     assert page.take(STATE, 0.01).nobody_to_sign_in is False
 
 
 # --- The keyword: fails at once, saying what to use instead ------------------------------------------------------
+
 
 class FakePage:
     def __init__(self, *captures):
@@ -233,16 +267,23 @@ class FakeClient:
         from healthcode_auth.protocol.authorization_request import AuthorizationRequest
 
         self.config = config
-        self.request = AuthorizationRequest(url=f"{SSO}/authorize?x=1", client_id="example_rpa_app",
-                                            redirect_uri=REDIRECT, issuer=SSO, state=STATE, code_verifier="v" * 43)
+        self.request = AuthorizationRequest(
+            url=f"{SSO}/authorize?x=1",
+            client_id="example_rpa_app",
+            redirect_uri=REDIRECT,
+            issuer=SSO,
+            state=STATE,
+            code_verifier="v" * 43,
+        )
 
     def start_sign_in(self):
         return self.request
 
 
 def library_with(page):
-    library = HealthcodeLibrary(client_id="example_rpa_app", redirect_uri=REDIRECT, environment="uat",
-                                token_cache="off")
+    library = HealthcodeLibrary(
+        client_id="example_rpa_app", redirect_uri=REDIRECT, environment="uat", token_cache="off"
+    )
     library.session.client = FakeClient(library.session.config)
     library.sign_in_page = page
     return library
@@ -258,10 +299,17 @@ def test_the_wait_ends_at_once_saying_what_unattended_runs_use_instead():
     assert time.monotonic() - started < 5
     assert isinstance(caught.value, SignInError)
     message = str(caught.value)
-    for said in ("sign-in form", "headless browser the robot opened itself", "nobody can see",
-                 "rather than wait 5 minutes", "wait_for_authorisation", "HEALTHCODE_WAIT_FOR_AUTHORISATION",
-                 "'healthcode-auth login' on a machine with a desktop", "the supervisor portal, where one runs",
-                 "headless=False"):
+    for said in (
+        "sign-in form",
+        "headless browser the robot opened itself",
+        "nobody can see",
+        "rather than wait 5 minutes",
+        "wait_for_authorisation",
+        "HEALTHCODE_WAIT_FOR_AUTHORISATION",
+        "'healthcode-auth login' on a machine with a desktop",
+        "the supervisor portal, where one runs",
+        "headless=False",
+    ):
         assert said in message, said
     assert "did not complete the sign-in within" not in message  # not a timeout: nobody was ever there
     assert page.released == [STATE]
@@ -294,9 +342,14 @@ def test_the_login_command_says_it_in_its_own_words(monkeypatch):
         supervisor_login.sign_in_supervisor(session, BrowserOptions(headless=True), timedelta(minutes=5), force=True)
     message = str(caught.value)
     assert message == LOGIN_NOBODY_TO_SIGN_IN.format(time="5 minutes")
-    for said in ("with --headless nobody can see it", "Use --headless only with an SSO that remembers the supervisor",
-                 "leave --headless out", "on a machine with a desktop", "the supervisor portal, where one runs",
-                 "wait_for_authorisation"):
+    for said in (
+        "with --headless nobody can see it",
+        "Use --headless only with an SSO that remembers the supervisor",
+        "leave --headless out",
+        "on a machine with a desktop",
+        "the supervisor portal, where one runs",
+        "wait_for_authorisation",
+    ):
         assert said in message, said
     assert "headless=False" not in message and "Get Healthcode Access Token" not in message  # a suite's words
 
@@ -311,13 +364,25 @@ def test_both_messages_name_every_alternative():
 
 # --- For real: 'healthcode-auth login --headless' where the SSO shows its form ----------------------------------
 
+
 def test_login_headless_without_a_remembered_supervisor_fails_at_once(sandbox, tmp_path):
-    env = {**os.environ, "HEALTHCODE_CLIENT_ID": "example_rpa_app", "HEALTHCODE_REDIRECT_URI": REDIRECT,
-           "HEALTHCODE_ENVIRONMENT": sandbox.discovery_url, "HEALTHCODE_TOKEN_CACHE": str(tmp_path / "tokens.json")}
+    env = {
+        **os.environ,
+        "HEALTHCODE_CLIENT_ID": "example_rpa_app",
+        "HEALTHCODE_REDIRECT_URI": REDIRECT,
+        "HEALTHCODE_ENVIRONMENT": sandbox.discovery_url,
+        "HEALTHCODE_TOKEN_CACHE": str(tmp_path / "tokens.json"),
+    }
     env.pop("DEBUG", None)
     started = time.monotonic()
-    result = subprocess.run([sys.executable, "-m", "healthcode_cli", "login", "--headless", "--sign-in-timeout",
-                             "3 minutes"], env=env, capture_output=True, text=True, timeout=240, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "healthcode_cli", "login", "--headless", "--sign-in-timeout", "3 minutes"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
     took = time.monotonic() - started
     output = result.stdout + result.stderr
     assert result.returncode == 1, output

@@ -40,7 +40,7 @@ def get_fake_token():
     return Secret(os.environ["FAKE_SECRET"])
 '''
 
-CARELESS_SUITE = '''
+CARELESS_SUITE = """
 *** Settings ***
 Library    HealthcodeLibrary
 Library    FakeTokenLibrary.py
@@ -115,9 +115,9 @@ Fail With The Token
     [Arguments]    ${where}
     ${token}=    Get Fake Token
     Fail    ${where} ${token.value}
-'''
+"""
 
-SETUP_FAILS_SUITE = '''
+SETUP_FAILS_SUITE = """
 *** Settings ***
 Library    HealthcodeLibrary
 Library    FakeTokenLibrary.py
@@ -131,9 +131,9 @@ Not Run Because The Setup Failed
 Fail With The Token
     ${token}=    Get Fake Token
     Fail    suite setup ${token.value}
-'''
+"""
 
-WITHOUT_LIBRARY_SUITE = '''
+WITHOUT_LIBRARY_SUITE = """
 *** Settings ***
 Library    FakeTokenLibrary.py
 
@@ -143,7 +143,7 @@ A Suite That Does Not Import HealthcodeLibrary
     ${v}=    Evaluate    $token.value
     Log    ${v}
     Log    ${v}    DEBUG
-'''
+"""
 
 
 @dataclass
@@ -154,7 +154,7 @@ class Run:
 
 
 def pieces(secret: str) -> set[str]:
-    return {secret[i:i + PIECE] for i in range(len(secret) - PIECE + 1)}
+    return {secret[i : i + PIECE] for i in range(len(secret) - PIECE + 1)}
 
 
 def leaks(run: Run, ignore: str = "") -> list[str]:
@@ -162,8 +162,9 @@ def leaks(run: Run, ignore: str = "") -> list[str]:
     (after removing ``ignore`` from it)."""
     _, found = scan(files_under(run.output), {"piece of the fake token": pieces(SECRET)})
     streams = {"stdout": run.stdout.replace(ignore, "") if ignore else run.stdout, "stderr": run.stderr}
-    return [str(leak) for leak in found] + [name for name, text in streams.items()
-                                            if any(piece in text for piece in pieces(SECRET))]
+    return [str(leak) for leak in found] + [
+        name for name, text in streams.items() if any(piece in text for piece in pieces(SECRET))
+    ]
 
 
 def robot(tmp: Path, suites: dict[str, str], *options: str) -> Run:
@@ -175,8 +176,23 @@ def robot(tmp: Path, suites: dict[str, str], *options: str) -> Run:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEALTHCODE_")}
     env["FAKE_SECRET"] = SECRET
     output = tmp / "output"
-    command = [sys.executable, "-m", "robot", "--outputdir", str(output), "--debugfile", "debug.txt",
-               "--xunit", "xunit.xml", "--consolecolors", "off", "--consolemarkers", "off", *options, str(data)]
+    command = [
+        sys.executable,
+        "-m",
+        "robot",
+        "--outputdir",
+        str(output),
+        "--debugfile",
+        "debug.txt",
+        "--xunit",
+        "xunit.xml",
+        "--consolecolors",
+        "off",
+        "--consolemarkers",
+        "off",
+        *options,
+        str(data),
+    ]
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120, check=False)
     assert (output / "output.xml").is_file(), result.stdout + result.stderr
     return Run(output, result.stdout, result.stderr)
@@ -185,9 +201,12 @@ def robot(tmp: Path, suites: dict[str, str], *options: str) -> Run:
 @pytest.fixture(scope="module")
 def careless(tmp_path_factory):
     """The careless suites with HealthcodeLibrary imported, at TRACE level."""
-    return robot(tmp_path_factory.mktemp("careless"), {"careless.robot": CARELESS_SUITE,
-                                                       "setup_fails.robot": SETUP_FAILS_SUITE},
-                 "--loglevel", "TRACE")
+    return robot(
+        tmp_path_factory.mktemp("careless"),
+        {"careless.robot": CARELESS_SUITE, "setup_fails.robot": SETUP_FAILS_SUITE},
+        "--loglevel",
+        "TRACE",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -297,8 +316,12 @@ def test_a_suite_without_the_library_is_not_scrubbed_by_it(tmp_path):
 def test_the_command_line_listener_covers_every_suite(tmp_path):
     """``--listener`` at the default log level: DEBUG messages reach the debug file, not listeners,
     and are masked when the listener rewrites it at the end of the run."""
-    run = robot(tmp_path, {"without_library.robot": WITHOUT_LIBRARY_SUITE, "careless.robot": CARELESS_SUITE},
-                "--listener", "HealthcodeLibrary.output_scrubber.OutputScrubber")
+    run = robot(
+        tmp_path,
+        {"without_library.robot": WITHOUT_LIBRARY_SUITE, "careless.robot": CARELESS_SUITE},
+        "--listener",
+        "HealthcodeLibrary.output_scrubber.OutputScrubber",
+    )
     assert leaks(run, ignore=f"LOG-TO-CONSOLE={SECRET}") == []
     assert f"DEBUG - {MASK}" in (run.output / "debug.txt").read_text()
 
@@ -310,16 +333,19 @@ def test_the_library_registers_the_scrubber():
     assert OutputScrubber.ROBOT_LISTENER_API_VERSION == 3
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("Bearer TOKEN-123456789", f"Bearer {MASK}"),
-    ("TOKEN-123456789 and TOKEN-123456789", f"{MASK} and {MASK}"),
-    ("${v} = TOKEN-1234...", f"${{v}} = {MASK}..."),  # a start cut by Robot (assignment, long error)
-    ("...23456789 was the end", f"...{MASK} was the end"),  # an end cut by Robot (long error)
-    ("TOKEN-1...", "TOKEN-1..."),  # too short to tell: fewer than 8 characters of the secret before a cut
-    ("...3456789 was the end", "...3456789 was the end"),
-    ("Waiting... done", "Waiting... done"),
-    ("nothing secret here", "nothing secret here"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Bearer TOKEN-123456789", f"Bearer {MASK}"),
+        ("TOKEN-123456789 and TOKEN-123456789", f"{MASK} and {MASK}"),
+        ("${v} = TOKEN-1234...", f"${{v}} = {MASK}..."),  # a start cut by Robot (assignment, long error)
+        ("...23456789 was the end", f"...{MASK} was the end"),  # an end cut by Robot (long error)
+        ("TOKEN-1...", "TOKEN-1..."),  # too short to tell: fewer than 8 characters of the secret before a cut
+        ("...3456789 was the end", "...3456789 was the end"),
+        ("Waiting... done", "Waiting... done"),
+        ("nothing secret here", "nothing secret here"),
+    ],
+)
 def test_scrub(text, expected):
     assert scrub(text, frozenset({"TOKEN-123456789"})) == expected
 

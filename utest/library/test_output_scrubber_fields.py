@@ -18,7 +18,7 @@ from HealthcodeLibrary.output_scrubber import OutputScrubber
 
 SECRET = "fake-token-" + secrets.token_urlsafe(32)
 
-FAKE_TOKEN_LIBRARY = '''
+FAKE_TOKEN_LIBRARY = """
 import os
 
 from robot.api.types import Secret
@@ -29,12 +29,12 @@ from healthcode_auth.redaction import REDACTOR
 def get_fake_token():
     REDACTOR.add(os.environ["FAKE_SECRET"])
     return Secret(os.environ["FAKE_SECRET"])
-'''
+"""
 
 # What output.xml writes when an item starts: test, GROUP and keyword names, an embedded-argument
 # keyword run through a name resolved beforehand (it names a keyword, so the library listener cannot
 # rename it).
-NAMES_SUITE = '''
+NAMES_SUITE = """
 *** Settings ***
 Library    HealthcodeLibrary
 Library    FakeTokenLibrary.py
@@ -56,7 +56,7 @@ Keep The Token
 
 Use Token ${token}
     Should Be Equal    ${token}    ${VALUE}
-'''
+"""
 
 
 def redactor() -> SecretRedactor:
@@ -66,25 +66,50 @@ def redactor() -> SecretRedactor:
 
 
 def test_end_keyword_masks_every_field_output_xml_writes():
-    keyword = result.Keyword(name=f"Use {SECRET}", owner=SECRET, source_name=f"Use {SECRET}", doc=f"Doc {SECRET}",
-                             args=(SECRET, 42), assign=(f"${{x}}={SECRET}",), tags=[f"tag-{SECRET}"],
-                             timeout=SECRET, message=f"failed: {SECRET}")
+    keyword = result.Keyword(
+        name=f"Use {SECRET}",
+        owner=SECRET,
+        source_name=f"Use {SECRET}",
+        doc=f"Doc {SECRET}",
+        args=(SECRET, 42),
+        assign=(f"${{x}}={SECRET}",),
+        tags=[f"tag-{SECRET}"],
+        timeout=SECRET,
+        message=f"failed: {SECRET}",
+    )
     OutputScrubber(redactor()).end_keyword(None, keyword)
-    assert (keyword.name, keyword.owner, keyword.source_name, keyword.doc) == (f"Use {MASK}", MASK, f"Use {MASK}",
-                                                                               f"Doc {MASK}")
+    assert (keyword.name, keyword.owner, keyword.source_name, keyword.doc) == (
+        f"Use {MASK}",
+        MASK,
+        f"Use {MASK}",
+        f"Doc {MASK}",
+    )
     assert (keyword.args, keyword.assign, list(keyword.tags)) == ((MASK, "42"), (f"${{x}}={MASK}",), [f"tag-{MASK}"])
     assert (keyword.timeout, keyword.message) == (MASK, f"failed: {MASK}")
 
 
 def test_end_body_item_masks_what_control_structures_write():
     scrubber = OutputScrubber(redactor())
-    items = [result.For(values=(SECRET, "x")), result.Return(values=(SECRET,)), result.Var(value=(SECRET,)),
-             result.Group(name=f"Group {SECRET}"), result.TryBranch(type="EXCEPT", patterns=(f"* {SECRET}",)),
-             result.Error(values=(SECRET,)), result.If(message=SECRET)]
+    items = [
+        result.For(values=(SECRET, "x")),
+        result.Return(values=(SECRET,)),
+        result.Var(value=(SECRET,)),
+        result.Group(name=f"Group {SECRET}"),
+        result.TryBranch(type="EXCEPT", patterns=(f"* {SECRET}",)),
+        result.Error(values=(SECRET,)),
+        result.If(message=SECRET),
+    ]
     for item in items:
         scrubber.end_body_item(None, item)
-    written = [items[0].values, items[1].values, items[2].value, items[3].name, items[4].patterns, items[5].values,
-               items[6].message]
+    written = [
+        items[0].values,
+        items[1].values,
+        items[2].value,
+        items[3].name,
+        items[4].patterns,
+        items[5].values,
+        items[6].message,
+    ]
     assert SECRET not in str(written)
     assert written[3] == f"Group {MASK}"
 
@@ -94,8 +119,23 @@ def run(tmp_path: Path, *options: str) -> tuple[Path, subprocess.CompletedProces
     (tmp_path / "names.robot").write_text(NAMES_SUITE)
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEALTHCODE_")} | {"FAKE_SECRET": SECRET}
     output = tmp_path / "output"
-    command = [sys.executable, "-m", "robot", "--outputdir", str(output), "--debugfile", "debug.txt", "--xunit",
-               "xunit.xml", "--loglevel", "TRACE", "--console", "dotted", *options, str(tmp_path / "names.robot")]
+    command = [
+        sys.executable,
+        "-m",
+        "robot",
+        "--outputdir",
+        str(output),
+        "--debugfile",
+        "debug.txt",
+        "--xunit",
+        "xunit.xml",
+        "--loglevel",
+        "TRACE",
+        "--console",
+        "dotted",
+        *options,
+        str(tmp_path / "names.robot"),
+    ]
     completed = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120, check=False)
     return output, completed
 

@@ -23,23 +23,36 @@ def open_page(browser):
     SignInPage(browser).open(URL, "https://bot.example/cb", STATE, OPTIONS, ("https://sso.example.test",))
 
 
-@pytest.mark.parametrize(("spec", "names", "skips"), [
-    ("pw:api,pw:protocol", ["pw:api", "pw:protocol"], []),
-    ("  pw:api \t pw:protocol\n", ["pw:api", "pw:protocol"], []),
-    ("a,,b, ,-c", ["a", "b"], ["c"]),
-    ("-*", [], ["*"]),
-    ("", [], []),
-])
+@pytest.mark.parametrize(
+    ("spec", "names", "skips"),
+    [
+        ("pw:api,pw:protocol", ["pw:api", "pw:protocol"], []),
+        ("  pw:api \t pw:protocol\n", ["pw:api", "pw:protocol"], []),
+        ("a,,b, ,-c", ["a", "b"], ["c"]),
+        ("-*", [], ["*"]),
+        ("", [], []),
+    ],
+)
 def test_debug_is_read_as_the_debug_package_reads_it(spec, names, skips):
     assert debug_patterns(spec) == (names, skips)
 
 
-@pytest.mark.parametrize(("spec", "namespace", "on"), [
-    ("pw:*", "pw:api", True), ("*:protocol", "pw:protocol", True), ("p*", "pw:server:channel", True),
-    ("pw:*,-pw:protocol", "pw:protocol", False), ("pw:*,-pw:protocol", "pw:api", True),
-    ("-pw:api,pw:api", "pw:api", False), ("PW:API", "pw:api", False), ("pw:a*i", "pw:api", True),
-    ("pw:api*", "pw:api", True), ("*pi", "pw:api", True), ("pw:?pi", "pw:api", False),
-])
+@pytest.mark.parametrize(
+    ("spec", "namespace", "on"),
+    [
+        ("pw:*", "pw:api", True),
+        ("*:protocol", "pw:protocol", True),
+        ("p*", "pw:server:channel", True),
+        ("pw:*,-pw:protocol", "pw:protocol", False),
+        ("pw:*,-pw:protocol", "pw:api", True),
+        ("-pw:api,pw:api", "pw:api", False),
+        ("PW:API", "pw:api", False),
+        ("pw:a*i", "pw:api", True),
+        ("pw:api*", "pw:api", True),
+        ("*pi", "pw:api", True),
+        ("pw:?pi", "pw:api", False),
+    ],
+)
 def test_wildcards_and_negations_follow_the_debug_package(spec, namespace, on):
     assert debug_enabled(spec, namespace) is on
 
@@ -56,7 +69,9 @@ def test_the_browser_librarys_enable_playwright_debug_refuses_before_node_starts
     from Browser.utils.data_types import PlaywrightLogTypes
 
     browser = fake_browser(enable_playwright_debug=PlaywrightLogTypes.playwright if setting != True else True)  # noqa: E712
-    with pytest.raises(SignInWouldBeRecordedError, match="enable_playwright_debug=(playwright|true) turns it on.*library"):
+    with pytest.raises(
+        SignInWouldBeRecordedError, match="enable_playwright_debug=(playwright|true) turns it on.*library"
+    ):
         open_page(browser)
     assert browser.names == []  # nothing reached node: it never started, no playwright-log.txt written
 
@@ -100,12 +115,34 @@ def test_a_suite_importing_browser_with_enable_playwright_debug_cannot_sign_in(s
     """Browser's enable_playwright_debug=True turns the log on only when node starts, after any
     look at DEBUG: the sign-in must be refused anyway, and the log must not hold the request."""
     (tmp_path / "debug.robot").write_text(SUITE)
-    env = {**os.environ, "HEALTHCODE_CLIENT_ID": "example_rpa_app", "HEALTHCODE_REDIRECT_URI": REDIRECT,
-           "HEALTHCODE_ENVIRONMENT": sandbox.discovery_url}
+    env = {
+        **os.environ,
+        "HEALTHCODE_CLIENT_ID": "example_rpa_app",
+        "HEALTHCODE_REDIRECT_URI": REDIRECT,
+        "HEALTHCODE_ENVIRONMENT": sandbox.discovery_url,
+    }
     env.pop("DEBUG", None)
-    result = subprocess.run([sys.executable, "-m", "robot", "--outputdir", str(tmp_path), "--report", "NONE",
-                             "--log", "NONE", "--consolecolors", "off", str(tmp_path / "debug.robot")],
-                            env=env, capture_output=True, text=True, timeout=120, check=False)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "robot",
+            "--outputdir",
+            str(tmp_path),
+            "--report",
+            "NONE",
+            "--log",
+            "NONE",
+            "--consolecolors",
+            "off",
+            str(tmp_path / "debug.robot"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 1, result.stdout + result.stderr
     assert "enable_playwright_debug=playwright turns it on" in result.stdout
     assert sandbox.request_count("authorize") == 0  # the sign-in page was never opened

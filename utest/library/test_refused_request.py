@@ -21,17 +21,24 @@ from HealthcodeLibrary.sign_in_page import CaptureStatus, SignInPage
 from sandbox_clients import REDIRECT
 
 STATE = "S" * 43
-ERROR_PAGE = ("<html><body><h1>Error</h1><div class='alert'>Sorry, there was an error: unauthorized_client."
-              " See https://sso.example.test/help?state=abc&code_challenge=xyz</div>"
-              "<a href='/'>Home</a></body></html>")
+ERROR_PAGE = (
+    "<html><body><h1>Error</h1><div class='alert'>Sorry, there was an error: unauthorized_client."
+    " See https://sso.example.test/help?state=abc&code_challenge=xyz</div>"
+    "<a href='/'>Home</a></body></html>"
+)
 SIGN_IN_PAGE = "<html><body><form method='post'><input name='username'><input type='password'></form></body></html>"
 
 
 def opened_page(browser, verdict):
     page = SignInPage(browser)
-    page.open("https://sso.example.test/authorize?x=1", "https://bot.example/cb", STATE,
-              BrowserOptions(headless=True, executable_path="/usr/bin/true"), ("https://sso.example.test",),
-              probe=lambda: verdict)
+    page.open(
+        "https://sso.example.test/authorize?x=1",
+        "https://bot.example/cb",
+        STATE,
+        BrowserOptions(headless=True, executable_path="/usr/bin/true"),
+        ("https://sso.example.test",),
+        probe=lambda: verdict,
+    )
     deadline = time.monotonic() + 5
     while not page._probe.done():  # the probe runs in the background
         assert time.monotonic() < deadline
@@ -44,20 +51,24 @@ def test_a_refusal_is_said_with_the_text_of_the_sso_page_without_queries(fake_br
     page = opened_page(browser, ProbeResult(REFUSED, "the SSO answered with a page that asks for nothing"))
     capture = page.take(STATE, 0.01)
     assert capture.status is CaptureStatus.PENDING
-    assert capture.refused == ("Error Sorry, there was an error: unauthorized_client. See "
-                               "https://sso.example.test/help Home")
+    assert capture.refused == (
+        "Error Sorry, there was an error: unauthorized_client. See https://sso.example.test/help Home"
+    )
     assert page.take(STATE, 0.01).refused is None  # read once
 
 
-@pytest.mark.parametrize(("verdict", "settled"), [
-    (ProbeResult(ACCEPTED, "a sign-in form"), {"onSso": True, "html": ERROR_PAGE}),
-    (ProbeResult(UNKNOWN, "a federated identity provider"), {"onSso": True, "html": ERROR_PAGE}),
-    (None, {"onSso": True, "html": ERROR_PAGE}),  # the probe failed: not known
-    # The probe saw no field, but the page's scripts built a sign-in form: not a refusal.
-    (ProbeResult(REFUSED, "a page that asks for nothing"), {"onSso": True, "html": SIGN_IN_PAGE}),
-    # The browser left the SSO meanwhile (a federated sign-in): not a refusal.
-    (ProbeResult(REFUSED, "a page that asks for nothing"), {"onSso": False, "html": ERROR_PAGE}),
-])
+@pytest.mark.parametrize(
+    ("verdict", "settled"),
+    [
+        (ProbeResult(ACCEPTED, "a sign-in form"), {"onSso": True, "html": ERROR_PAGE}),
+        (ProbeResult(UNKNOWN, "a federated identity provider"), {"onSso": True, "html": ERROR_PAGE}),
+        (None, {"onSso": True, "html": ERROR_PAGE}),  # the probe failed: not known
+        # The probe saw no field, but the page's scripts built a sign-in form: not a refusal.
+        (ProbeResult(REFUSED, "a page that asks for nothing"), {"onSso": True, "html": SIGN_IN_PAGE}),
+        # The browser left the SSO meanwhile (a federated sign-in): not a refusal.
+        (ProbeResult(REFUSED, "a page that asks for nothing"), {"onSso": False, "html": ERROR_PAGE}),
+    ],
+)
 def test_no_refusal_is_read_unless_both_readings_agree(fake_browser, verdict, settled):
     browser = fake_browser(settled=settled)
     page = opened_page(browser, verdict)
@@ -67,9 +78,14 @@ def test_no_refusal_is_read_unless_both_readings_agree(fake_browser, verdict, se
 def test_the_sso_is_not_asked_when_the_browser_already_has_its_answer(fake_browser):
     asked = []
     browser = fake_browser(arm={"status": "captured"})
-    SignInPage(browser).open("https://sso.example.test/authorize?x=1", "https://bot.example/cb", STATE,
-                             BrowserOptions(headless=True, executable_path="/usr/bin/true"),
-                             ("https://sso.example.test",), probe=lambda: asked.append(1))
+    SignInPage(browser).open(
+        "https://sso.example.test/authorize?x=1",
+        "https://bot.example/cb",
+        STATE,
+        BrowserOptions(headless=True, executable_path="/usr/bin/true"),
+        ("https://sso.example.test",),
+        probe=lambda: asked.append(1),
+    )
     time.sleep(0.1)
     assert asked == []
 
@@ -84,12 +100,23 @@ def test_a_captured_redirect_wins_over_a_refusal(fake_browser):
 
 
 def login(sandbox, tmp_path, redirect_uri):
-    env = {**os.environ, "HEALTHCODE_CLIENT_ID": "example_rpa_app", "HEALTHCODE_REDIRECT_URI": redirect_uri,
-           "HEALTHCODE_ENVIRONMENT": sandbox.discovery_url, "HEALTHCODE_TOKEN_CACHE": str(tmp_path / "tokens.json")}
+    env = {
+        **os.environ,
+        "HEALTHCODE_CLIENT_ID": "example_rpa_app",
+        "HEALTHCODE_REDIRECT_URI": redirect_uri,
+        "HEALTHCODE_ENVIRONMENT": sandbox.discovery_url,
+        "HEALTHCODE_TOKEN_CACHE": str(tmp_path / "tokens.json"),
+    }
     env.pop("DEBUG", None)
     started = time.monotonic()
-    result = subprocess.run([sys.executable, "-m", "healthcode_cli", "login", "--headless", "--sign-in-timeout",
-                             "3 minutes"], env=env, capture_output=True, text=True, timeout=240, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "healthcode_cli", "login", "--headless", "--sign-in-timeout", "3 minutes"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
     return result.stdout + result.stderr, result.returncode, time.monotonic() - started
 
 

@@ -9,12 +9,15 @@ from HealthcodeLibrary.argument_types import BrowserOptions
 from HealthcodeLibrary.sign_in_page import AUTHORISED_PAGE, PageShown, SignInPage, authorised_page
 
 
-@pytest.mark.parametrize(("browsers", "contexts", "headless", "shown"), [
-    ((), (), True, PageShown.HEADLESS),
-    ((), (), False, PageShown.WINDOW),
-    (("suite's",), (), True, PageShown.SUITE),
-    (("suite's",), ("suite's",), False, PageShown.SUITE),
-])
+@pytest.mark.parametrize(
+    ("browsers", "contexts", "headless", "shown"),
+    [
+        ((), (), True, PageShown.HEADLESS),
+        ((), (), False, PageShown.WINDOW),
+        (("suite's",), (), True, PageShown.SUITE),
+        (("suite's",), ("suite's",), False, PageShown.SUITE),
+    ],
+)
 def test_the_page_knows_where_it_is_shown(fake_browser, with_display, browsers, contexts, headless, shown):
     browser = fake_browser(browsers, contexts)
     page = SignInPage(browser)
@@ -43,7 +46,12 @@ def test_the_authorised_page_escapes_the_bot_and_loads_nothing_from_elsewhere():
 
 def test_the_page_the_extension_serves_names_the_bot(fake_browser, with_display):
     browser = fake_browser()
-    SignInPage(browser).open("https://sso.example.test/authorize?x=1", "https://bot.example/cb", "S" * 43,
-                             BrowserOptions(headless=True, executable_path="/usr/bin/true"),
-                             ("https://sso.example.test",), bot="claims_bot")
+    SignInPage(browser).open(
+        "https://sso.example.test/authorize?x=1",
+        "https://bot.example/cb",
+        "S" * 43,
+        BrowserOptions(headless=True, executable_path="/usr/bin/true"),
+        ("https://sso.example.test",),
+        bot="claims_bot",
+    )
     assert "<strong>claims_bot</strong>" in browser.arguments["healthcodeArm"]["doneHtml"]

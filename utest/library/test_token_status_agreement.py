@@ -14,9 +14,13 @@ from HealthcodeLibrary import HealthcodeLibrary
 from sandbox_clients import REDIRECT
 
 MARGIN = 300
-SETTINGS = {"HEALTHCODE_CLIENT_ID": "example_rpa_app", "HEALTHCODE_REDIRECT_URI": REDIRECT,
-            "HEALTHCODE_ENVIRONMENT": "uat", "HEALTHCODE_EXPIRY_MARGIN": str(MARGIN),
-            "HEALTHCODE_CACHE_KEY": "a passphrase for the agreement test"}
+SETTINGS = {
+    "HEALTHCODE_CLIENT_ID": "example_rpa_app",
+    "HEALTHCODE_REDIRECT_URI": REDIRECT,
+    "HEALTHCODE_ENVIRONMENT": "uat",
+    "HEALTHCODE_EXPIRY_MARGIN": str(MARGIN),
+    "HEALTHCODE_CACHE_KEY": "a passphrase for the agreement test",
+}
 
 
 class CountingClient:
@@ -53,8 +57,14 @@ def library_with_token(seconds_left):
 
 
 def cli_status(settings):
-    return subprocess.run([sys.executable, "-m", "healthcode_cli", "status"], env={**os.environ, **settings},
-                          capture_output=True, text=True, timeout=60, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "healthcode_cli", "status"],
+        env={**os.environ, **settings},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_outside_the_margin_all_three_say_valid(settings):
@@ -72,7 +82,9 @@ def test_inside_the_margin_all_three_say_renewal_due(settings):
     status = cli_status(settings)
     assert status.returncode == 4, status.stdout
     assert "due for renewal" in status.stdout
-    with pytest.raises(TokenAssertionError, match=r"expires in .*within the expiry margin of 5 minutes: renewal is due"):
+    with pytest.raises(
+        TokenAssertionError, match=r"expires in .*within the expiry margin of 5 minutes: renewal is due"
+    ):
         library.healthcode_access_token_should_be_valid()
     assert library.get_healthcode_access_token().value == "RENEWED-ACCESS-TOKEN"
     assert library.session.client.refreshes == 1

@@ -48,8 +48,7 @@ def _pip_cache() -> str:
     """pip's own cache folder, read before any test moves XDG_CACHE_HOME (utest/conftest.py does)."""
     if os.environ.get("PIP_CACHE_DIR"):
         return os.environ["PIP_CACHE_DIR"]
-    result = subprocess.run([sys.executable, "-m", "pip", "cache", "dir"], capture_output=True, text=True,
-                            check=False)
+    result = subprocess.run([sys.executable, "-m", "pip", "cache", "dir"], capture_output=True, text=True, check=False)
     return result.stdout.strip() if result.returncode == 0 else ""
 
 
@@ -59,7 +58,7 @@ PIP_CACHE = _pip_cache()
 def readme_extras() -> str:
     """The extras of the README's install command: ``batteries,requests,sandbox``."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    install = readme[readme.index("## Install"):readme.index("\n## ", readme.index("## Install") + 1)]
+    install = readme[readme.index("## Install") : readme.index("\n## ", readme.index("## Install") + 1)]
     match = re.search(r'pip install "robotframework-healthcode\[([\w,]+)\]"', install)
     assert match, "README.md's Install section has no 'pip install \"robotframework-healthcode[...]\"'"
     return match.group(1)
@@ -76,15 +75,22 @@ class Timings:
         print(f"[package user] {name}: {seconds:.1f} s", flush=True)
 
     def summary(self) -> None:
-        print(f"[package user] total: {time.monotonic() - self.start:.1f} s "
-              f"({', '.join(f'{name} {seconds:.0f} s' for name, seconds in self.steps)})", flush=True)
+        print(
+            f"[package user] total: {time.monotonic() - self.start:.1f} s "
+            f"({', '.join(f'{name} {seconds:.0f} s' for name, seconds in self.steps)})",
+            flush=True,
+        )
 
 
-def run(command: list[str | Path], cwd: Path, env: dict[str, str], timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run([str(part) for part in command], cwd=cwd, env=env, capture_output=True, text=True,
-                            timeout=timeout, check=False)
-    assert result.returncode == 0, (f"{' '.join(map(str, command))} exited {result.returncode}:\n"
-                                    f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
+def run(
+    command: list[str | Path], cwd: Path, env: dict[str, str], timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [str(part) for part in command], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    assert result.returncode == 0, (
+        f"{' '.join(map(str, command))} exited {result.returncode}:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+    )
     return result
 
 
@@ -92,10 +98,15 @@ def user_environment(venv: Path) -> dict[str, str]:
     """The user's shell: the fresh venv first on PATH, none of this checkout's settings or paths. The
     home and per-user folders are the test's own (utest/conftest.py); pip's cache is the real one."""
     checkout_scripts = str(Path(sys.executable).parent)
-    path = [str(dev.venv_layout(venv).scripts), *(p for p in os.environ.get("PATH", "").split(os.pathsep)
-                                   if p and p != checkout_scripts)]
-    env = {name: value for name, value in os.environ.items()
-           if not name.startswith(("HEALTHCODE_", "SANDBOX_")) and name not in CHECKOUT_VARIABLES}
+    path = [
+        str(dev.venv_layout(venv).scripts),
+        *(p for p in os.environ.get("PATH", "").split(os.pathsep) if p and p != checkout_scripts),
+    ]
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("HEALTHCODE_", "SANDBOX_")) and name not in CHECKOUT_VARIABLES
+    }
     env.update(PATH=os.pathsep.join(path), PYTHONNOUSERSITE="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
     if PIP_CACHE:
         env["PIP_CACHE_DIR"] = PIP_CACHE
@@ -119,8 +130,9 @@ class SandboxProcess:
                 line = None
             if line is None:
                 self.stop()
-                raise AssertionError(f"the sandbox printed no issuer URL: {''.join(self.banner)}"
-                                     f"{log.read_text(encoding='utf-8')}")
+                raise AssertionError(
+                    f"the sandbox printed no issuer URL: {''.join(self.banner)}{log.read_text(encoding='utf-8')}"
+                )
             self.banner.append(line)
             if match := re.match(r"Paste this as the environment: (http://\S+)", line):
                 self.url = match.group(1)
@@ -174,8 +186,11 @@ def test_the_readme_path_works_from_the_wheel_alone(workspace: Path) -> None:
     env = user_environment(venv)
 
     started = time.monotonic()
-    run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", workspace / "dist", ROOT],
-        cwd=workspace, env=env)
+    run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", workspace / "dist", ROOT],
+        cwd=workspace,
+        env=env,
+    )
     wheel = next((workspace / "dist").glob("robotframework_healthcode-*.whl"))
     timings.step("build the wheel", started)
 
@@ -187,9 +202,17 @@ def test_the_readme_path_works_from_the_wheel_alone(workspace: Path) -> None:
     timings.step(f"fresh venv, pip install the wheel[{extras}]", started)
 
     started = time.monotonic()
-    where = run([python, "-c", "import json, sys, HealthcodeLibrary, healthcode_cli, healthcode_sandbox, "
-                 "RequestsLibrary; print(json.dumps({'path': sys.path, 'files': [m.__file__ for m in "
-                 "(HealthcodeLibrary, healthcode_cli, healthcode_sandbox)]}))"], cwd=project, env=env)
+    where = run(
+        [
+            python,
+            "-c",
+            "import json, sys, HealthcodeLibrary, healthcode_cli, healthcode_sandbox, "
+            "RequestsLibrary; print(json.dumps({'path': sys.path, 'files': [m.__file__ for m in "
+            "(HealthcodeLibrary, healthcode_cli, healthcode_sandbox)]}))",
+        ],
+        cwd=project,
+        env=env,
+    )
     found = json.loads(where.stdout)
     for module_file in found["files"]:
         assert Path(module_file).resolve().is_relative_to(venv.resolve()), f"{module_file} is not the venv's"
@@ -197,31 +220,66 @@ def test_the_readme_path_works_from_the_wheel_alone(workspace: Path) -> None:
 
     init = run([layout.executable("healthcode-auth"), "init"], cwd=project, env=env)
     assert "pip install" not in init.stdout, "init says an extra is missing although the README's were installed"
-    assert sorted(p.name for p in project.iterdir()) == ["healthcode.env.example", "healthcode_token.robot",
-                                                         "sandbox_sign_in.robot", "scheduled_robot.robot"]
+    assert sorted(p.name for p in project.iterdir()) == [
+        "healthcode.env.example",
+        "healthcode_token.robot",
+        "sandbox_sign_in.robot",
+        "scheduled_robot.robot",
+    ]
     recipe = (project / "sandbox_sign_in.robot").read_text(encoding="utf-8")
     assert recipe == documented_recipe(), "init wrote another text than the recipe docs/sandbox.md shows"
     timings.step("healthcode-auth init", started)
 
     started = time.monotonic()
-    sandbox = SandboxProcess([str(layout.executable("healthcode-auth")), "sandbox", "--port", "0",
-                              "--remembered-supervisor", "supervisor"], project, env, workspace / "sandbox.log")
+    sandbox = SandboxProcess(
+        [str(layout.executable("healthcode-auth")), "sandbox", "--port", "0", "--remembered-supervisor", "supervisor"],
+        project,
+        env,
+        workspace / "sandbox.log",
+    )
     try:
         # The documented recipe, exactly as written, told where the sandbox is.
-        recipe_run = run([layout.executable("robot"), "--outputdir", "results/recipe", "--consolecolors", "off",
-                          "-v", f"SANDBOX:{sandbox.url}", "sandbox_sign_in.robot"], cwd=project, env=env)
+        recipe_run = run(
+            [
+                layout.executable("robot"),
+                "--outputdir",
+                "results/recipe",
+                "--consolecolors",
+                "off",
+                "-v",
+                f"SANDBOX:{sandbox.url}",
+                "sandbox_sign_in.robot",
+            ],
+            cwd=project,
+            env=env,
+        )
         assert re.search(rf"Signed in as supervisor; the token expires {EXPIRY}", recipe_run.stdout), recipe_run.stdout
         assert "in a headless browser" in recipe_run.stdout
         assert robot_passed(project / "results" / "recipe" / "output.xml") == {"pass": 1, "fail": 0, "skip": 0}
 
         # The starter suite, with the sandbox settings from the end of the settings template.
         settings = sandbox_settings((project / "healthcode.env.example").read_text(encoding="utf-8"))
-        starter_env = {**env, **{name: value.replace("http://127.0.0.1:8765", sandbox.url)
-                                 for name, value in settings.items()}}
-        starter_run = run([layout.executable("robot"), "--outputdir", "results/starter", "--consolecolors", "off",
-                           "-v", "HEADLESS:True", "healthcode_token.robot"],
-                          cwd=project, env=starter_env)
-        assert re.search(rf"Authorised by supervisor; the token expires {EXPIRY}", starter_run.stdout), starter_run.stdout
+        starter_env = {
+            **env,
+            **{name: value.replace("http://127.0.0.1:8765", sandbox.url) for name, value in settings.items()},
+        }
+        starter_run = run(
+            [
+                layout.executable("robot"),
+                "--outputdir",
+                "results/starter",
+                "--consolecolors",
+                "off",
+                "-v",
+                "HEADLESS:True",
+                "healthcode_token.robot",
+            ],
+            cwd=project,
+            env=starter_env,
+        )
+        assert re.search(rf"Authorised by supervisor; the token expires {EXPIRY}", starter_run.stdout), (
+            starter_run.stdout
+        )
         assert "Find Member answered: 1 member(s)" in starter_run.stdout
         assert "Search Remittance Summary answered: 25 remittance(s)" in starter_run.stdout
         assert robot_passed(project / "results" / "starter" / "output.xml") == {"pass": 2, "fail": 0, "skip": 0}
@@ -239,11 +297,17 @@ def test_the_readme_path_works_from_the_wheel_alone(workspace: Path) -> None:
     assert counts.get("api.header.SU-SiteId") == counts.get("api"), counts
 
     assert isinstance(issued, dict)
-    secrets = {kind: issued[kind] for kind in ("authorization_codes", "access_tokens", "refresh_tokens",
-                                               "code_verifiers")}
+    secrets = {
+        kind: issued[kind] for kind in ("authorization_codes", "access_tokens", "refresh_tokens", "code_verifiers")
+    }
     # and what only the made-up patient's answer holds (the starter suite looks her up by surname)
-    secrets.update({"patient's first name": ["Ottoline"], "patient's date of birth": ["1901-02-03"],
-                    "patient's membership number": ["ZZ9876543"]})
+    secrets.update(
+        {
+            "patient's first name": ["Ottoline"],
+            "patient's date of birth": ["1901-02-03"],
+            "patient's membership number": ["ZZ9876543"],
+        }
+    )
     assert secrets["access_tokens"], "the sandbox issued no token"
     scanned, leaks = scan(files_under(project / "results"), secrets)
     assert scanned and not leaks, [str(leak) for leak in leaks]

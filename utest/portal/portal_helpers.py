@@ -64,13 +64,18 @@ class Browser:
 
     def authorise(self) -> Visit:
         """Press "Authorise the robots": the SSO's authorization URL, the sign-in cookie set."""
-        answer = self.http.post(self.base + "authorise", data={"csrf_token": self.csrf()}, allow_redirects=False,
-                                timeout=30)
+        answer = self.http.post(
+            self.base + "authorise", data={"csrf_token": self.csrf()}, allow_redirects=False, timeout=30
+        )
         assert answer.status_code == 303, answer.text
-        name = next(c.split("=", 1)[0] for c in answer.raw.headers.getlist("Set-Cookie")
-                    if c.startswith(COOKIE_PREFIX) and "Max-Age=600" in c)
-        return Visit(authorize_url=answer.headers["Location"], sign_in_cookie=self.http.cookies.get(name),
-                     cookie_name=name)
+        name = next(
+            c.split("=", 1)[0]
+            for c in answer.raw.headers.getlist("Set-Cookie")
+            if c.startswith(COOKIE_PREFIX) and "Max-Age=600" in c
+        )
+        return Visit(
+            authorize_url=answer.headers["Location"], sign_in_cookie=self.http.cookies.get(name), cookie_name=name
+        )
 
     def sign_in_at_sso(self, supervisor: Supervisor | None = None) -> Visit:
         visit = self.authorise()

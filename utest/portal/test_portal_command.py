@@ -12,14 +12,25 @@ from portal.portal_helpers import CLIENT_ID, Browser, free_port, portal_base, st
 
 
 def portal_env(sandbox, redirect_uri, **settings):
-    return {**os.environ, "HEALTHCODE_CLIENT_ID": CLIENT_ID, "HEALTHCODE_REDIRECT_URI": redirect_uri,
-            "HEALTHCODE_ENVIRONMENT": sandbox.discovery_url, "HEALTHCODE_CLIENT_NAME": "Practice robots",
-            **{f"HEALTHCODE_{k.upper()}": v for k, v in settings.items()}}
+    return {
+        **os.environ,
+        "HEALTHCODE_CLIENT_ID": CLIENT_ID,
+        "HEALTHCODE_REDIRECT_URI": redirect_uri,
+        "HEALTHCODE_ENVIRONMENT": sandbox.discovery_url,
+        "HEALTHCODE_CLIENT_NAME": "Practice robots",
+        **{f"HEALTHCODE_{k.upper()}": v for k, v in settings.items()},
+    }
 
 
 def run(*args, env):
-    return subprocess.run([sys.executable, "-m", "healthcode_cli", "portal", *args], capture_output=True, text=True,
-                          env=env, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "healthcode_cli", "portal", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_it_refuses_to_start_without_an_allow_list(sandbox, fleet_key):
@@ -34,23 +45,34 @@ def test_a_port_in_use_is_a_clear_error(sandbox, fleet_key):
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        result = run("--listen", f"127.0.0.1:{port}", env=portal_env(sandbox, f"http://127.0.0.1:{port}/postauth",
-                                                                      supervisors="supervisor"))
+        result = run(
+            "--listen",
+            f"127.0.0.1:{port}",
+            env=portal_env(sandbox, f"http://127.0.0.1:{port}/postauth", supervisors="supervisor"),
+        )
     assert result.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_a_missing_certificate_is_a_clear_error(sandbox, fleet_key, tmp_path):
-    result = run("--listen", f"127.0.0.1:{free_port()}", "--certificate", str(tmp_path / "none.pem"),
-                 "--private-key", str(tmp_path / "none.key"), "--any-healthcode-account",
-                 env=portal_env(sandbox, "https://localhost:8443/postauth"))
+    result = run(
+        "--listen",
+        f"127.0.0.1:{free_port()}",
+        "--certificate",
+        str(tmp_path / "none.pem"),
+        "--private-key",
+        str(tmp_path / "none.key"),
+        "--any-healthcode-account",
+        env=portal_env(sandbox, "https://localhost:8443/postauth"),
+    )
     assert result.returncode == 2
     assert "--certificate" in result.stderr and "no file at" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_a_bad_listen_address_is_a_clear_error(sandbox, fleet_key):
-    result = run("--listen", "nowhere", "--any-healthcode-account",
-                 env=portal_env(sandbox, "http://127.0.0.1:1/postauth"))
+    result = run(
+        "--listen", "nowhere", "--any-healthcode-account", env=portal_env(sandbox, "http://127.0.0.1:1/postauth")
+    )
     assert result.returncode == 2 and "--listen" in result.stderr and "HOST:PORT" in result.stderr
 
 
@@ -70,9 +92,14 @@ def test_the_portal_process_serves_a_sign_in_and_stops_on_ctrl_c(sandbox, fleet_
     env = portal_env(sandbox, redirect_uri, supervisors="supervisor", token_cache=str(cache))
     # Ctrl+C at its default, as a terminal starts it: a run started in the background (a CI job) has
     # SIGINT ignored, and its children would inherit that and never see the Ctrl+C.
-    process = subprocess.Popen([sys.executable, "-m", "healthcode_cli", "portal", "--listen", f"127.0.0.1:{port}"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "healthcode_cli", "portal", "--listen", f"127.0.0.1:{port}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     try:
         line = process.stdout.readline()
         assert "listens on http://127.0.0.1:" in line and f"open http://127.0.0.1:{port}/bots/" in line
@@ -90,6 +117,7 @@ def test_the_portal_process_serves_a_sign_in_and_stops_on_ctrl_c(sandbox, fleet_
     assert '"GET /bots/postauth" 303' in err
     from healthcode_auth import HealthcodeConfig
 
-    config = HealthcodeConfig(client_id=CLIENT_ID, redirect_uri=redirect_uri, environment=sandbox.discovery_url,
-                              token_cache=str(cache))
+    config = HealthcodeConfig(
+        client_id=CLIENT_ID, redirect_uri=redirect_uri, environment=sandbox.discovery_url, token_cache=str(cache)
+    )
     assert stored_entry(config).entry.token.supervisor == "supervisor"

@@ -36,8 +36,10 @@ def test_the_status_page_shows_the_authorisation_and_the_record(browser, config)
     browser.callback(browser.sign_in_at_sso().callback_url)
     page = browser.get("status")
     assert page.status_code == 200
-    assert "Authorised by <strong>supervisor</strong> until <strong>tomorrow at " in page.text \
+    assert (
+        "Authorised by <strong>supervisor</strong> until <strong>tomorrow at " in page.text
         or "Authorised by <strong>supervisor</strong> until <strong>today at " in page.text
+    )
     assert " h 5" in page.text and "min left)" in page.text
     assert "authorised</strong> · supervisor · portal · from 127.0.0.1" in page.text and "today at " in page.text
     assert "Sign the robots out" in page.text
@@ -77,7 +79,6 @@ def test_a_sign_out_without_a_portal_session_changes_nothing(browser, sandbox, c
 
     browser.callback(browser.sign_in_at_sso().callback_url)
     stranger = Browser(browser.base)
-    answer = stranger.http.post(browser.base + "sign-out", data={"csrf_token": stranger.csrf()},
-                                allow_redirects=False)
+    answer = stranger.http.post(browser.base + "sign-out", data={"csrf_token": stranger.csrf()}, allow_redirects=False)
     assert answer.status_code == 403
     assert stored_entry(config) is not None and sandbox.request_count("revoke") == 0

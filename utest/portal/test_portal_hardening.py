@@ -15,8 +15,10 @@ from healthcode_portal.portal_server import parse_proxies
 from healthcode_portal.sign_in_cookie import COOKIE_PREFIX
 from portal.portal_helpers import Browser, events, free_port, portal_base, running_portal, stored_entry
 
-CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self' {sso}; frame-ancestors 'none'; "
-       "base-uri 'none'")
+CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self' {sso}; frame-ancestors 'none'; "
+    "base-uri 'none'"
+)
 
 
 def assert_hardened(answer, sso, *, https=False):
@@ -29,10 +31,14 @@ def assert_hardened(answer, sso, *, https=False):
 
 def test_every_answer_carries_the_security_headers(browser, sandbox):
     browser.get("")  # learns the authorization endpoint's origin (the sandbox's)
-    answers = {"landing": browser.get(""), "css": browser.get("static/portal.css"), "404": browser.get("nowhere"),
-               "405": browser.http.put(browser.base + "authorise", timeout=30),
-               "callback error": browser.get("postauth?state=x&code=y"),
-               "csrf error": browser.http.post(browser.base + "authorise", timeout=30)}
+    answers = {
+        "landing": browser.get(""),
+        "css": browser.get("static/portal.css"),
+        "404": browser.get("nowhere"),
+        "405": browser.http.put(browser.base + "authorise", timeout=30),
+        "callback error": browser.get("postauth?state=x&code=y"),
+        "csrf error": browser.http.post(browser.base + "authorise", timeout=30),
+    }
     for name, answer in answers.items():
         assert_hardened(answer, sandbox.url)
         if name != "css":
@@ -52,8 +58,9 @@ def test_a_request_too_large_gets_the_portals_413_page(browser, sandbox, config)
 
 
 def test_the_cookies_are_httponly_samesite_lax_and_scoped(browser):
-    answer = browser.http.post(browser.base + "authorise", data={"csrf_token": browser.csrf()},
-                               allow_redirects=False, timeout=30)
+    answer = browser.http.post(
+        browser.base + "authorise", data={"csrf_token": browser.csrf()}, allow_redirects=False, timeout=30
+    )
     cookies = {c.split("=", 1)[0]: c for c in _set_cookies(answer)}
     sign_in = next(c for name, c in cookies.items() if name.startswith(COOKIE_PREFIX))
     for flag in ("HttpOnly", "SameSite=Lax", "Path=/bots/", "Max-Age=600"):
@@ -65,8 +72,12 @@ def test_the_cookies_are_httponly_samesite_lax_and_scoped(browser):
 
 def test_the_public_address_comes_from_the_redirect_uri_never_from_the_host_header(browser, config):
     """Every request with a hostile Host (and forwarded headers from an untrusted peer), sent as is."""
-    evil = {"Host": "evil.example", "X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "https",
-            "X-Forwarded-Prefix": "/evil"}
+    evil = {
+        "Host": "evil.example",
+        "X-Forwarded-Host": "evil.example",
+        "X-Forwarded-Proto": "https",
+        "X-Forwarded-Prefix": "/evil",
+    }
     assert raw(browser, "GET", "status", evil).getheader("Location") == browser.base
     body = urlencode({"csrf_token": browser.csrf()})
     answer = raw(browser, "POST", "authorise", {**evil, "Content-Type": "application/x-www-form-urlencoded"}, body)
@@ -97,8 +108,7 @@ def test_x_forwarded_for_is_ignored_from_an_untrusted_peer_and_believed_from_a_t
         config = make_config(uri=f"http://127.0.0.1:{port}/bots/postauth", client_id=f"proxy_test_{port}")
         with running_portal(config, port, trusted_proxies=parse_proxies(trusted)):
             browser = Browser(portal_base(config.redirect_uri))
-            answer = browser.callback(browser.sign_in_at_sso().callback_url,
-                                      headers={"X-Forwarded-For": "203.0.113.9"})
+            answer = browser.callback(browser.sign_in_at_sso().callback_url, headers={"X-Forwarded-For": "203.0.113.9"})
         assert answer.status_code == 303
         assert events(config)[-1]["address"] == expected
 
@@ -116,11 +126,10 @@ def test_no_secret_in_any_page_url_cookie_or_log_line(browser, sandbox, config, 
     assert set(sealed) == {"format", "version", "key_source", "salt", "generation", "nonce", "ciphertext"}
     session_cookie = browser.http.cookies.get("healthcode_portal")
     session_text = base64.urlsafe_b64decode(session_cookie.split(".")[0] + "==").decode("utf-8", "replace")
-    seen = [p.text for p in pages] + [done.headers["Location"], json.dumps(sealed), session_text,
-                                      caplog.text]
+    seen = [p.text for p in pages] + [done.headers["Location"], json.dumps(sealed), session_text, caplog.text]
     for secret in secrets:
         assert not [s for s in seen if secret in s]
-    assert "/bots/postauth\" 303" in caplog.text  # the access log names the path, without its query
+    assert '/bots/postauth" 303' in caplog.text  # the access log names the path, without its query
 
 
 def test_five_callbacks_at_once_leave_a_coherent_store_and_five_records(browser, sandbox, config):
@@ -160,8 +169,9 @@ def test_https_adds_hsts_and_secure_cookies(make_config, sandbox, tmp_path):
         landing = browser.get("")
         assert_hardened(landing, sandbox.url, https=True)
         assert landing.headers["Strict-Transport-Security"] == "max-age=31536000"
-        answer = browser.http.post(browser.base + "authorise", data={"csrf_token": browser.csrf()},
-                                   allow_redirects=False, timeout=30)
+        answer = browser.http.post(
+            browser.base + "authorise", data={"csrf_token": browser.csrf()}, allow_redirects=False, timeout=30
+        )
         sign_in = next(c for c in _set_cookies(answer) if c.startswith(COOKIE_PREFIX))
         assert "Secure" in sign_in and "Path=/;" in sign_in
         with pytest.raises(requests.exceptions.ConnectionError):

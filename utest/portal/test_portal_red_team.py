@@ -45,12 +45,14 @@ def session_cookie(browser):
 
 # 1. The portal session belongs to one portal, and to the allow-list as it is now.
 
+
 def test_a_portal_session_of_one_portal_is_no_session_at_another_portal_of_the_fleet(make_config, sandbox):
     """Same fleet key, another client (and allow-list): A's session must neither read B's status nor sign B out."""
     port_a, port_b = free_port(), free_port()
     config_a = make_config(uri=f"http://127.0.0.1:{port_a}/bots/postauth", client_id="portal_a_app")
-    config_b = make_config(uri=f"http://127.0.0.1:{port_b}/bots/postauth", client_id="portal_b_app",
-                           supervisors=("someone.else",))
+    config_b = make_config(
+        uri=f"http://127.0.0.1:{port_b}/bots/postauth", client_id="portal_b_app", supervisors=("someone.else",)
+    )
     with running_portal(config_a, port_a), running_portal(config_b, port_b):
         stolen = session_cookie(signed_in_browser(config_a))
         at_b = Browser(portal_base(config_b.redirect_uri))
@@ -71,8 +73,9 @@ def test_a_portal_session_ends_when_its_account_leaves_the_allow_list(make_confi
     with running_portal(narrower, unused_port):
         status = browser.get("status")
         assert status.status_code == 303 and status.headers["Location"] == browser.base
-        sign_out = browser.http.post(browser.base + "sign-out", data={"csrf_token": browser.csrf()},
-                                     allow_redirects=False)
+        sign_out = browser.http.post(
+            browser.base + "sign-out", data={"csrf_token": browser.csrf()}, allow_redirects=False
+        )
         assert sign_out.status_code == 403
     assert stored_entry(config) is not None and sandbox.request_count("revoke") == 0
 
@@ -82,13 +85,15 @@ def test_the_portal_session_lasts_15_minutes_and_ends_with_the_sign_out(browser,
     cookie = next(c for c in answer.raw.headers.getlist("Set-Cookie") if c.startswith("healthcode_portal="))
     expires = parsedate_to_datetime(cookie.split("Expires=", 1)[1].split(";", 1)[0]).timestamp()
     assert 14 * 60 <= expires - time.time() <= 15 * 60 + 5
-    page = browser.http.post(browser.base + "sign-out", data={"csrf_token": browser.csrf("status")},
-                             allow_redirects=False)
+    page = browser.http.post(
+        browser.base + "sign-out", data={"csrf_token": browser.csrf("status")}, allow_redirects=False
+    )
     assert page.status_code == 200 and "The robots are signed out" in page.text
     assert browser.get("status").status_code == 303
 
 
 # 2. The landing page never waits for the SSO.
+
 
 @contextmanager
 def hanging_sso():
@@ -102,16 +107,20 @@ def hanging_sso():
 def test_the_landing_page_does_not_wait_for_a_hanging_sso(fleet_key, tmp_path):
     port = free_port()
     with hanging_sso() as discovery:
-        config = HealthcodeConfig(client_id="hanging_app", redirect_uri=f"http://127.0.0.1:{port}/bots/postauth",
-                                  environment=discovery, supervisors=("supervisor",), timeout=5,
-                                  token_cache=str(tmp_path / "tokens.json"))
+        config = HealthcodeConfig(
+            client_id="hanging_app",
+            redirect_uri=f"http://127.0.0.1:{port}/bots/postauth",
+            environment=discovery,
+            supervisors=("supervisor",),
+            timeout=5,
+            token_cache=str(tmp_path / "tokens.json"),
+        )
         with running_portal(config, port):
             browser = Browser(portal_base(config.redirect_uri))
             for _ in range(3):
                 started = time.monotonic()
                 assert browser.get("").status_code == 200
                 assert time.monotonic() - started < 2
-
 
 
 class CountingHangingSso:
@@ -150,16 +159,28 @@ def test_presses_of_authorise_do_not_queue_behind_a_hanging_sso(fleet_key, tmp_p
     """Each press fetches discovery on its own (no process-wide lock held during a fetch): three
     presses reach the hanging SSO at once and each ends in a page within its own timeout."""
     sso, port = CountingHangingSso(), free_port()
-    config = HealthcodeConfig(client_id="hanging_app", redirect_uri=f"http://127.0.0.1:{port}/bots/postauth",
-                              environment=sso.discovery, supervisors=("supervisor",), timeout=4,
-                              token_cache=str(tmp_path / "tokens.json"))
+    config = HealthcodeConfig(
+        client_id="hanging_app",
+        redirect_uri=f"http://127.0.0.1:{port}/bots/postauth",
+        environment=sso.discovery,
+        supervisors=("supervisor",),
+        timeout=4,
+        token_cache=str(tmp_path / "tokens.json"),
+    )
     with sso.listener, running_portal(config, port):
         browsers = [Browser(portal_base(config.redirect_uri)) for _ in range(3)]
         tokens = [browser.csrf() for browser in browsers]
         answers: list[int] = []
-        presses = [threading.Thread(target=lambda b=b, t=t: answers.append(b.http.post(
-            b.base + "authorise", data={"csrf_token": t}, allow_redirects=False, timeout=60).status_code))
-                   for b, t in zip(browsers, tokens, strict=True)]
+        presses = [
+            threading.Thread(
+                target=lambda b=b, t=t: answers.append(
+                    b.http.post(
+                        b.base + "authorise", data={"csrf_token": t}, allow_redirects=False, timeout=60
+                    ).status_code
+                )
+            )
+            for b, t in zip(browsers, tokens, strict=True)
+        ]
         for press in presses:
             press.start()
         for press in presses:
@@ -169,6 +190,7 @@ def test_presses_of_authorise_do_not_queue_behind_a_hanging_sso(fleet_key, tmp_p
 
 
 # 3. A stray callback spoils no sign-in in progress; two tabs sign in at once.
+
 
 def test_a_stray_callback_does_not_delete_the_sign_in_in_progress(browser, sandbox, config):
     visit = browser.sign_in_at_sso()
@@ -191,6 +213,7 @@ def test_two_tabs_sign_in_at_once_and_a_browser_keeps_few_sign_ins(browser, sand
 
 
 # 4. Slow clients: more threads, and a silent connection dropped after 10 seconds.
+
 
 def test_twenty_idle_connections_do_not_keep_a_supervisor_out(config, unused_port):
     server = PortalServer(create_app(config), "127.0.0.1", unused_port)  # the command's defaults
@@ -220,8 +243,11 @@ def test_twenty_idle_connections_do_not_keep_a_supervisor_out(config, unused_por
 
 # 5. No redirect names the Host header.
 
-@pytest.mark.parametrize("path", ["/bots", "/bots//status", "/bots//postauth?code=C&state=S", "/bots/static",
-                                  "//bots/", "/bots/static//portal.css"])
+
+@pytest.mark.parametrize(
+    "path",
+    ["/bots", "/bots//status", "/bots//postauth?code=C&state=S", "/bots/static", "//bots/", "/bots/static//portal.css"],
+)
 def test_no_redirect_names_a_hostile_host_header(browser, path):
     root = Browser(browser.base.split("/bots/", 1)[0] + "/")
     answer = raw(root, "GET", path.lstrip("/") if not path.startswith("//") else path[1:], {"Host": "evil.example"})
@@ -234,8 +260,10 @@ def test_no_redirect_names_a_hostile_host_header(browser, path):
 
 # 6. Simultaneous callbacks: the page judges by what the store did with this sign-in.
 
-def test_a_sign_in_stored_then_replaced_by_a_token_issued_earlier_is_no_false_503(browser, sandbox, config,
-                                                                                   monkeypatch):
+
+def test_a_sign_in_stored_then_replaced_by_a_token_issued_earlier_is_no_false_503(
+    browser, sandbox, config, monkeypatch
+):
     """The race of simultaneous callbacks: ours is stored, then another callback stores its token, which the
     SSO issued a moment before ours."""
     earlier = Browser(browser.base)
@@ -257,19 +285,24 @@ def test_a_sign_in_stored_then_replaced_by_a_token_issued_earlier_is_no_false_50
     assert stored_entry(config).entry.token.access_token == theirs.token.access_token
 
 
-def test_a_sign_in_the_store_did_not_take_is_a_503_even_when_another_is_stored(browser, sandbox, config,
-                                                                               monkeypatch):
+def test_a_sign_in_the_store_did_not_take_is_a_503_even_when_another_is_stored(browser, sandbox, config, monkeypatch):
     earlier = Browser(browser.base)
     assert earlier.callback(earlier.sign_in_at_sso().callback_url).status_code == 303
     theirs = stored_entry(config).entry
     write = FileTokenStore.store
-    monkeypatch.setattr(FileTokenStore, "store", lambda store, entry, version: None if entry.token.access_token
-                        != theirs.token.access_token else write(store, entry, version))
+    monkeypatch.setattr(
+        FileTokenStore,
+        "store",
+        lambda store, entry, version: (
+            None if entry.token.access_token != theirs.token.access_token else write(store, entry, version)
+        ),
+    )
     answer = browser.callback(browser.sign_in_at_sso().callback_url)
     assert answer.status_code == 503 and "could not keep the authorisation" in answer.text
 
 
 # 7. A 5xx page's details only to a supervisor with a portal session.
+
 
 def test_a_store_problem_is_told_to_a_visitor_without_its_details(make_config, config, unused_port):
     redis_port = free_port()
@@ -278,10 +311,12 @@ def test_a_store_problem_is_told_to_a_visitor_without_its_details(make_config, c
         supervisor = signed_in_browser(config)
     with running_portal(down, unused_port):
         visitor = Browser(portal_base(down.redirect_uri))
-        anonymous = visitor.http.post(visitor.base + "authorise", data={"csrf_token": visitor.csrf()},
-                                      allow_redirects=False, timeout=30)
-        signed_in = supervisor.http.post(supervisor.base + "sign-out", data={"csrf_token": supervisor.csrf()},
-                                         allow_redirects=False, timeout=30)
+        anonymous = visitor.http.post(
+            visitor.base + "authorise", data={"csrf_token": visitor.csrf()}, allow_redirects=False, timeout=30
+        )
+        signed_in = supervisor.http.post(
+            supervisor.base + "sign-out", data={"csrf_token": supervisor.csrf()}, allow_redirects=False, timeout=30
+        )
     assert anonymous.status_code == 503 and signed_in.status_code == 503
     assert "log says why." in anonymous.text
     assert "redis" not in anonymous.text.lower() and str(redis_port) not in anonymous.text
@@ -289,6 +324,7 @@ def test_a_store_problem_is_told_to_a_visitor_without_its_details(make_config, c
 
 
 # 8. The application itself needs an allow-list.
+
 
 def test_create_app_needs_an_allow_list_or_an_explicit_any_account(make_config):
     config = make_config(supervisors=())
@@ -298,6 +334,7 @@ def test_create_app_needs_an_allow_list_or_an_explicit_any_account(make_config):
 
 
 # 9. X-Forwarded-For from a trusted proxy: an IP address, or the proxy's own.
+
 
 @pytest.mark.parametrize("forwarded", ["<script>alert(1)</script>", "1" * 3000, "203.0.113.9, <b>x</b>"])
 def test_a_forwarded_for_that_is_no_ip_address_is_not_recorded(make_config, sandbox, forwarded):
@@ -312,9 +349,15 @@ def test_a_forwarded_for_that_is_no_ip_address_is_not_recorded(make_config, sand
 
 # 10. Why the portal cannot listen, in an operator's words.
 
-@pytest.mark.parametrize(("host", "said"), [("10.255.255.1", "is not an address of this machine"),
-                                          ("no-such-host.invalid", "there is no host 'no-such-host.invalid'"),
-                                          ("127.0.0.1", "the port is in use")])
+
+@pytest.mark.parametrize(
+    ("host", "said"),
+    [
+        ("10.255.255.1", "is not an address of this machine"),
+        ("no-such-host.invalid", "there is no host 'no-such-host.invalid'"),
+        ("127.0.0.1", "the port is in use"),
+    ],
+)
 def test_why_the_portal_cannot_listen_is_worded_by_the_error(config, host, said):
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
@@ -327,8 +370,8 @@ def test_why_the_portal_cannot_listen_is_worded_by_the_error(config, host, said)
     assert "Errno" not in message and "'," not in message
 
 
-
 # The second round: the first round's fixes, attacked again.
+
 
 def test_a_portal_session_ends_when_the_claim_that_names_accounts_changes(make_config, sandbox, unused_port):
     config = make_config()
@@ -350,9 +393,19 @@ def test_a_forged_sign_in_cookie_costs_no_key_derivation(fleet_key, monkeypatch)
 
     opened = []
     monkeypatch.setattr(sign_in_cookie, "unseal", lambda raw, environ: opened.append(raw) or ({}, None))
-    forged = base64.urlsafe_b64encode(json.dumps({"format": "healthcode-token-cache", "version": 2, "key_source": "env",
-                                                  "salt": base64.b64encode(secrets.token_bytes(16)).decode(),
-                                                  "generation": 0, "nonce": "", "ciphertext": ""}).encode()).decode()
+    forged = base64.urlsafe_b64encode(
+        json.dumps(
+            {
+                "format": "healthcode-token-cache",
+                "version": 2,
+                "key_source": "env",
+                "salt": base64.b64encode(secrets.token_bytes(16)).decode(),
+                "generation": 0,
+                "nonce": "",
+                "ciphertext": "",
+            }
+        ).encode()
+    ).decode()
     stuffed = {sign_in_cookie.COOKIE_PREFIX + secrets.token_hex(16): forged for _ in range(55)}
     stuffed.update({f"{sign_in_cookie.COOKIE_PREFIX}not-a-digest-{n}": forged for n in range(5)})
     surplus = sign_in_cookie.surplus_sign_ins(stuffed, {}, MAX_PENDING)
@@ -378,6 +431,7 @@ def test_forwarded_addresses_are_plain_ip_addresses_and_a_dual_stack_peer_is_its
 
 # Round three. B1: anonymous visitors cannot grow the fleet's store; B2: a hanging SSO or store
 # cannot take every thread.
+
 
 def test_anonymous_callbacks_without_a_code_write_nothing_to_the_store(browser, sandbox, config):
     """Authorise, then the callback with the matching state and no code (or the SSO's error): each
@@ -412,17 +466,23 @@ def test_a_hanging_sso_never_takes_the_landing_page_down(fleet_key, tmp_path):
     """With 8 threads, at most 6 requests wait on the SSO (2 threads stay for the pages); more presses
     are told at once that the portal is busy (503, Retry-After), and the landing page answers throughout."""
     sso, port = CountingHangingSso(), free_port()
-    config = HealthcodeConfig(client_id="hanging_app", redirect_uri=f"http://127.0.0.1:{port}/bots/postauth",
-                              environment=sso.discovery, supervisors=("supervisor",), timeout=6,
-                              token_cache=str(tmp_path / "tokens.json"))
+    config = HealthcodeConfig(
+        client_id="hanging_app",
+        redirect_uri=f"http://127.0.0.1:{port}/bots/postauth",
+        environment=sso.discovery,
+        supervisors=("supervisor",),
+        timeout=6,
+        token_cache=str(tmp_path / "tokens.json"),
+    )
     with sso.listener, running_portal(config, port, threads=8):
         browsers = [Browser(portal_base(config.redirect_uri)) for _ in range(12)]
         tokens = [browser.csrf() for browser in browsers]
         answers: list[tuple[int, str | None]] = []
 
         def press(browser, token):
-            answer = browser.http.post(browser.base + "authorise", data={"csrf_token": token}, allow_redirects=False,
-                                       timeout=60)
+            answer = browser.http.post(
+                browser.base + "authorise", data={"csrf_token": token}, allow_redirects=False, timeout=60
+            )
             answers.append((answer.status_code, answer.headers.get("Retry-After")))
 
         presses = [threading.Thread(target=press, args=pair) for pair in zip(browsers, tokens, strict=True)]

@@ -88,8 +88,12 @@ def test_an_expired_sign_in_cookie_is_refused_before_any_token_request(browser, 
     """A cookie the portal sealed 11 minutes ago (its browser kept it beyond Max-Age)."""
     visit = browser.sign_in_at_sso()
     query = dict(parse_qsl(urlsplit(visit.callback_url).query))
-    old = start_authorization(authorization_endpoint=visit.authorize_url.split("?")[0], issuer=sandbox.issuer,
-                              client_id=config.client_id, redirect_uri=config.redirect_uri)
+    old = start_authorization(
+        authorization_endpoint=visit.authorize_url.split("?")[0],
+        issuer=sandbox.issuer,
+        client_id=config.client_id,
+        redirect_uri=config.redirect_uri,
+    )
     old = dataclasses.replace(old, state=query["state"], created_at=time.time() - 660)
     replace_cookie(browser, seal_sign_in(old, new_cookie_sealer({"HEALTHCODE_CACHE_KEY": _key()})), visit.callback_url)
     answer = browser.callback(visit.callback_url)
@@ -110,8 +114,12 @@ def test_a_damaged_or_foreign_cookie_is_refused_before_any_token_request(browser
         from healthcode_auth.storage.key_sources import new_random_key
 
         query = dict(parse_qsl(urlsplit(visit.callback_url).query))
-        forged = start_authorization(authorization_endpoint=visit.authorize_url.split("?")[0], issuer=sandbox.issuer,
-                                     client_id=config.client_id, redirect_uri=config.redirect_uri)
+        forged = start_authorization(
+            authorization_endpoint=visit.authorize_url.split("?")[0],
+            issuer=sandbox.issuer,
+            client_id=config.client_id,
+            redirect_uri=config.redirect_uri,
+        )
         forged = dataclasses.replace(forged, state=query["state"])
         cookie = seal_sign_in(forged, new_cookie_sealer({"HEALTHCODE_CACHE_KEY": new_random_key()}))
     else:
@@ -155,8 +163,9 @@ def test_an_account_not_on_the_allow_list_is_refused_and_recorded(make_config, u
     assert events(config)[0]["via"] == "portal"
 
 
-def test_a_store_that_cannot_be_reached_says_the_robots_are_not_authorised_yet(make_config, config, portal, browser,
-                                                                                sandbox):
+def test_a_store_that_cannot_be_reached_says_the_robots_are_not_authorised_yet(
+    make_config, config, portal, browser, sandbox
+):
     """Another portal process of the fleet (same key, same registration) whose store is down
     finishes a sign-in this one started."""
     down = make_config(token_cache=f"redis://127.0.0.1:{free_port()}/0", timeout=2)
@@ -165,8 +174,12 @@ def test_a_store_that_cannot_be_reached_says_the_robots_are_not_authorised_yet(m
     with running_portal(down, port):
         other = f"http://127.0.0.1:{port}"
         query = urlsplit(visit.callback_url).query
-        answer = browser.http.get(f"{other}/bots/postauth?{query}", allow_redirects=False, timeout=60,
-                                  cookies={visit.cookie_name: visit.sign_in_cookie})
+        answer = browser.http.get(
+            f"{other}/bots/postauth?{query}",
+            allow_redirects=False,
+            timeout=60,
+            cookies={visit.cookie_name: visit.sign_in_cookie},
+        )
     assert answer.status_code == 503
     assert "The robots are not authorised yet." in answer.text and "cannot be reached" in answer.text
     assert sandbox.request_count(TOKEN_REQUESTS) == 0

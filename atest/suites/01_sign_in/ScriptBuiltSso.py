@@ -30,18 +30,28 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from robot.api.deco import keyword, library
 
-FORM = ("<form method='post'><label>Username <input name='username'></label>"
-        "<label>Password <input name='password' type='password'></label><button>Sign in</button></form>")
-LATE_FORM = ("<!doctype html><html><head><title>Sign in</title></head><body><main id='app'><p>Loading...</p></main>"
-             "<script>fetch('/settings').then((answer) => answer.text()).then(() => {{ "
-             "document.getElementById('app').innerHTML = {form}; }});</script></body></html>")
-SLOW_REDIRECT = ("<!doctype html><html><head><title>Sign in</title></head><body>{form}"
-                 "<script>fetch('/session' + location.search).then((answer) => answer.json())"
-                 ".then((session) => location.replace(session.back));</script></body></html>")
-FORM_BACK = ("<!doctype html><html><head><title>Sign in</title></head><body><form action='{action}'>{fields}"
-             "<button id='back'>Cancel</button></form></body></html>")
-REFRESH_BACK = ("<!doctype html><html><head><title>Sign in</title><meta http-equiv='refresh' content='0;url={url}'>"
-                "</head><body><p>Going back...</p></body></html>")
+FORM = (
+    "<form method='post'><label>Username <input name='username'></label>"
+    "<label>Password <input name='password' type='password'></label><button>Sign in</button></form>"
+)
+LATE_FORM = (
+    "<!doctype html><html><head><title>Sign in</title></head><body><main id='app'><p>Loading...</p></main>"
+    "<script>fetch('/settings').then((answer) => answer.text()).then(() => {{ "
+    "document.getElementById('app').innerHTML = {form}; }});</script></body></html>"
+)
+SLOW_REDIRECT = (
+    "<!doctype html><html><head><title>Sign in</title></head><body>{form}"
+    "<script>fetch('/session' + location.search).then((answer) => answer.json())"
+    ".then((session) => location.replace(session.back));</script></body></html>"
+)
+FORM_BACK = (
+    "<!doctype html><html><head><title>Sign in</title></head><body><form action='{action}'>{fields}"
+    "<button id='back'>Cancel</button></form></body></html>"
+)
+REFRESH_BACK = (
+    "<!doctype html><html><head><title>Sign in</title><meta http-equiv='refresh' content='0;url={url}'>"
+    "</head><body><p>Going back...</p></body></html>"
+)
 SLOW_SECONDS = {"/settings": 2.5, "/session": 4.0}
 MODES = ("late form", "slow redirect", "form back", "refresh back")
 
@@ -49,8 +59,12 @@ MODES = ("late form", "slow redirect", "form back", "refresh back")
 def back(query: str, issuer: str) -> dict[str, str]:
     """The answer to send back to the authorization request's redirect URI: access_denied."""
     request = {k: v[0] for k, v in parse_qs(query).items()}
-    return {"error": "access_denied", "error_description": "this SSO issues no codes", "state": request["state"],
-            "iss": issuer}
+    return {
+        "error": "access_denied",
+        "error_description": "this SSO issues no codes",
+        "state": request["state"],
+        "iss": issuer,
+    }
 
 
 @library(scope="SUITE")
@@ -70,15 +84,25 @@ class ScriptBuiltSso:
                 time.sleep(SLOW_SECONDS.get(url.path, 0))
                 issuer = f"http://127.0.0.1:{self.server.server_address[1]}"
                 if url.path == "/.well-known/openid-configuration":
-                    self._answer("application/json", json.dumps({
-                        "issuer": issuer, "authorization_endpoint": f"{issuer}/authorize",
-                        "token_endpoint": f"{issuer}/token", "response_types_supported": ["code"],
-                        "code_challenge_methods_supported": ["S256"]}))
+                    self._answer(
+                        "application/json",
+                        json.dumps(
+                            {
+                                "issuer": issuer,
+                                "authorization_endpoint": f"{issuer}/authorize",
+                                "token_endpoint": f"{issuer}/token",
+                                "response_types_supported": ["code"],
+                                "code_challenge_methods_supported": ["S256"],
+                            }
+                        ),
+                    )
                 elif url.path == "/authorize" and sso.mode == "late form":
                     self._answer("text/html", LATE_FORM.format(form=json.dumps(FORM)))
                 elif url.path == "/authorize" and sso.mode == "form back":
-                    fields = "".join(f"<input type='hidden' name='{html.escape(k)}' value='{html.escape(v)}'>"
-                                     for k, v in back(url.query, issuer).items())
+                    fields = "".join(
+                        f"<input type='hidden' name='{html.escape(k)}' value='{html.escape(v)}'>"
+                        for k, v in back(url.query, issuer).items()
+                    )
                     action = html.escape(parse_qs(url.query)["redirect_uri"][0])
                     self._answer("text/html", FORM_BACK.format(action=action, fields=fields))
                 elif url.path == "/authorize" and sso.mode == "refresh back":

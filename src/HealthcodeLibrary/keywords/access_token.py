@@ -80,14 +80,20 @@ class AccessTokenKeywords(LibraryComponent):
         state = "has expired" if left <= 0 else f"expires in {secs_to_timestr(int(left), compact=False)}"
         margin = secs_to_timestr(session.expiry_margin, compact=False)
         if left > session.expiry_margin:
-            raise TokenAssertionError(f"The Healthcode access token {state}; at least "
-                                      f"{secs_to_timestr(wanted, compact=False)} was required beyond the expiry "
-                                      f"margin of {margin}. {session.sign_in_hint}.")
+            raise TokenAssertionError(
+                f"The Healthcode access token {state}; at least "
+                f"{secs_to_timestr(wanted, compact=False)} was required beyond the expiry "
+                f"margin of {margin}. {session.sign_in_hint}."
+            )
         if status is TokenStatus.RENEWAL_DUE:
-            raise TokenAssertionError(f"The Healthcode access token {state}, within the expiry margin of {margin}: "
-                                      "renewal is due. 'Get Healthcode Access Token' renews it.")
-        raise TokenAssertionError(f"The Healthcode access token {state}, within the expiry margin of {margin}, and "
-                                  f"there is no refresh token to renew it. {session.sign_in_hint}.")
+            raise TokenAssertionError(
+                f"The Healthcode access token {state}, within the expiry margin of {margin}: "
+                "renewal is due. 'Get Healthcode Access Token' renews it."
+            )
+        raise TokenAssertionError(
+            f"The Healthcode access token {state}, within the expiry margin of {margin}, and "
+            f"there is no refresh token to renew it. {session.sign_in_hint}."
+        )
 
     @keyword(tags=["token"])
     def get_healthcode_token_expiry(self, result_format: ExpiryFormat = ExpiryFormat.datetime) -> datetime | str | None:

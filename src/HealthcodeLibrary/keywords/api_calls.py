@@ -68,9 +68,17 @@ class ApiCallKeywords(LibraryComponent):
         return list(self.api.endpoints())
 
     @keyword("Call Healthcode API", tags=["api"])
-    def call_healthcode_api(self, name: str, method: str = "GET", path: Any = NO_PATH, json: Any = None,
-                            all_pages: bool = False, log_content: bool | None = None,
-                            fields: dict[str, Any] | None = None, **named_fields: Any) -> ApiResult:
+    def call_healthcode_api(
+        self,
+        name: str,
+        method: str = "GET",
+        path: Any = NO_PATH,
+        json: Any = None,
+        all_pages: bool = False,
+        log_content: bool | None = None,
+        fields: dict[str, Any] | None = None,
+        **named_fields: Any,
+    ) -> ApiResult:
         """Calls the Healthcode API ``name`` and returns its answer, the parsed JSON.
 
         The API's URL comes from Healthcode's API discovery document (``name`` as in
@@ -115,15 +123,26 @@ class ApiCallKeywords(LibraryComponent):
         | `Call Healthcode API`    delete_appointment    method=DELETE    path=AP00001
         """
         if path is None or path == "None":
-            raise ApiArgumentError("The path (an id appended to the API's URL) is ${None}: give the id of one "
-                                   "resource, or leave path out to call the API's own address.")
+            raise ApiArgumentError(
+                "The path (an id appended to the API's URL) is ${None}: give the id of one "
+                "resource, or leave path out to call the API's own address."
+            )
         if fields is not None and not isinstance(fields, dict):
-            raise ApiArgumentError("'fields' is a dictionary of the API's fields: use &{fields}, or give them as "
-                                   "name=value.")
+            raise ApiArgumentError(
+                "'fields' is a dictionary of the API's fields: use &{fields}, or give them as name=value."
+            )
         both = set(fields or {}) & set(named_fields)
         if both:
-            raise ApiArgumentError(f"The field(s) {', '.join(sorted(both))} are given twice: in 'fields' and as "
-                                   f"name=value. Give each once.")
-        return self.api.call(name, method, fields={**(fields or {}), **named_fields}, json=json,
-                             path=None if path is NO_PATH else path,
-                             all_pages=all_pages, log_content=log_content)
+            raise ApiArgumentError(
+                f"The field(s) {', '.join(sorted(both))} are given twice: in 'fields' and as "
+                f"name=value. Give each once."
+            )
+        return self.api.call(
+            name,
+            method,
+            fields={**(fields or {}), **named_fields},
+            json=json,
+            path=None if path is NO_PATH else path,
+            all_pages=all_pages,
+            log_content=log_content,
+        )

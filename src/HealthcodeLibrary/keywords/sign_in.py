@@ -29,14 +29,14 @@ RESTART = "Start the sign-in again ('Open Healthcode Login' in a suite, or 'heal
 # (keyed by PageShown's values, so that the browser side loads only when a sign-in happens).
 WAITING = {
     "window": "Waiting up to {time} for a supervisor to sign in to Healthcode in the browser window the "
-            "robot opened...",
+    "robot opened...",
     "headless": "Waiting up to {time} for the Healthcode sign-in in a headless browser, which nobody can "
-            "see: it completes when the SSO already knows the supervisor (as the sandbox does with "
-            "--remembered-supervisor) or the suite filled the page in with Browser keywords; should the "
-            "SSO show its sign-in form, the wait ends at once. For a supervisor to sign in by hand, use a "
-            "visible browser (headless=False; for 'healthcode-auth login', leave out --headless)...",
+    "see: it completes when the SSO already knows the supervisor (as the sandbox does with "
+    "--remembered-supervisor) or the suite filled the page in with Browser keywords; should the "
+    "SSO show its sign-in form, the wait ends at once. For a supervisor to sign in by hand, use a "
+    "visible browser (headless=False; for 'healthcode-auth login', leave out --headless)...",
     "suite": "Waiting up to {time} for a supervisor to sign in to Healthcode on the page the robot opened "
-            "in the suite's browser...",
+    "in the suite's browser...",
 }
 
 
@@ -44,7 +44,7 @@ WAITING = {
 LOGIN_WAITING = {
     "window": "Sign in to Healthcode in the browser window that opened (up to {time})...",
     "headless": "Waiting up to {time} for Healthcode to recognise the supervisor (headless: leave out "
-                "--headless to sign in in a window)...",
+    "--headless to sign in in a window)...",
     "suite": "Sign in to Healthcode in the browser window that opened (up to {time})...",
 }
 # When a headless browser the library opened shows the SSO's sign-in form: nobody can fill it in.
@@ -55,19 +55,23 @@ NOBODY_TO_SIGN_IN = (
     "runs use instead 'Get Healthcode Access Token' with the library's wait_for_authorisation setting "
     "(HEALTHCODE_WAIT_FOR_AUTHORISATION, e.g. '30 minutes'): the robot then waits for a supervisor to sign in "
     "elsewhere, with 'healthcode-auth login' on a machine with a desktop, or at the supervisor portal, where one "
-    "runs. For a supervisor to sign in in this run, use a visible browser (headless=False).")
+    "runs. For a supervisor to sign in in this run, use a visible browser (headless=False)."
+)
 LOGIN_NOBODY_TO_SIGN_IN = (
     "Healthcode's SSO is showing its sign-in form, and with --headless nobody can see it or fill it in: stopped "
     "now rather than wait {time}. Use --headless only with an SSO that remembers the supervisor (it then "
     "completes without a form). Otherwise leave --headless out and run 'healthcode-auth login' on a machine with "
     "a desktop, where the supervisor signs in in the window that opens, or let the supervisor sign in at the "
     "supervisor portal, where one runs. Robots with the wait_for_authorisation setting "
-    "(HEALTHCODE_WAIT_FOR_AUTHORISATION) wait for that sign-in.")
-REFUSED = ("Healthcode's SSO refused this sign-in request before anyone could sign in; its page says: \"{said}\". "
-           "The likely cause: the client id '{client_id}' or the redirect URI '{redirect_uri}' is not registered "
-           "with the SSO exactly as given (a trailing slash, http or https, upper or lower case all count), or the "
-           "environment ({environment}) is not the SSO the client is registered with. Check these settings against "
-           "the registration ('healthcode-auth check' asks the SSO without signing in), then {restart}.")
+    "(HEALTHCODE_WAIT_FOR_AUTHORISATION) wait for that sign-in."
+)
+REFUSED = (
+    'Healthcode\'s SSO refused this sign-in request before anyone could sign in; its page says: "{said}". '
+    "The likely cause: the client id '{client_id}' or the redirect URI '{redirect_uri}' is not registered "
+    "with the SSO exactly as given (a trailing slash, http or https, upper or lower case all count), or the "
+    "environment ({environment}) is not the SSO the client is registered with. Check these settings against "
+    "the registration ('healthcode-auth check' asks the SSO without signing in), then {restart}."
+)
 
 
 class SignInKeywords(LibraryComponent):
@@ -76,8 +80,13 @@ class SignInKeywords(LibraryComponent):
     nobody_to_sign_in = NOBODY_TO_SIGN_IN
 
     @keyword(tags=["sign-in"])
-    def open_healthcode_login(self, browser: BrowserType | None = None, headless: bool | None = None,
-                              channel: str | None = None, executable_path: str | None = None) -> None:
+    def open_healthcode_login(
+        self,
+        browser: BrowserType | None = None,
+        headless: bool | None = None,
+        channel: str | None = None,
+        executable_path: str | None = None,
+    ) -> None:
         """Opens Healthcode's sign-in page so that a supervisor can authorise the bot.
 
         Fetches the SSO's discovery document (once, unless the token store keeps it), creates a new sign-in (PKCE code
@@ -127,10 +136,19 @@ class SignInKeywords(LibraryComponent):
 
         sign_in = self.session.start_sign_in()
         client = self.session.client
-        self.sign_in_page.open(sign_in.url, sign_in.redirect_uri, sign_in.state, options, sign_in.sso_origins,
-                               bot=sign_in.client_id, probe=lambda: probe_authorization(client))
-        logger.info(f"Opened the Healthcode sign-in page for client '{sign_in.client_id}'. A supervisor must "
-                    "sign in there; use 'Wait For Supervisor Authorisation' to wait for it.")
+        self.sign_in_page.open(
+            sign_in.url,
+            sign_in.redirect_uri,
+            sign_in.state,
+            options,
+            sign_in.sso_origins,
+            bot=sign_in.client_id,
+            probe=lambda: probe_authorization(client),
+        )
+        logger.info(
+            f"Opened the Healthcode sign-in page for client '{sign_in.client_id}'. A supervisor must "
+            "sign in there; use 'Wait For Supervisor Authorisation' to wait for it."
+        )
 
     @keyword(tags=["sign-in"])
     def wait_for_supervisor_authorisation(self, timeout: timedelta = timedelta(minutes=5)) -> None:
@@ -182,43 +200,62 @@ class SignInKeywords(LibraryComponent):
             while True:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    suspicious = (f" Meanwhile the browser was sent to the redirect URI from a page that is not "
-                                  f"Healthcode's ({', '.join(ignored)}): that was ignored; find out who sent it."
-                                  if ignored else "")
-                    raise SignInTimeoutError(f"The supervisor did not complete the sign-in within {readable}. "
-                                             f"{RESTART} and ask the supervisor to sign in, or allow more time."
-                                             + suspicious)
+                    suspicious = (
+                        f" Meanwhile the browser was sent to the redirect URI from a page that is not "
+                        f"Healthcode's ({', '.join(ignored)}): that was ignored; find out who sent it."
+                        if ignored
+                        else ""
+                    )
+                    raise SignInTimeoutError(
+                        f"The supervisor did not complete the sign-in within {readable}. "
+                        f"{RESTART} and ask the supervisor to sign in, or allow more time." + suspicious
+                    )
                 capture = self.sign_in_page.take(sign_in.state, min(remaining, POLL_SECONDS))
                 ignored.extend(capture.ignored)
                 for page in capture.ignored:
-                    logger.warn(f"Ignored a navigation to the redirect URI that did not come from Healthcode's "
-                                f"sign-in (it came from {page}): only the SSO's own redirect is accepted. "
-                                "Still waiting for the supervisor.")
+                    logger.warn(
+                        f"Ignored a navigation to the redirect URI that did not come from Healthcode's "
+                        f"sign-in (it came from {page}): only the SSO's own redirect is accepted. "
+                        "Still waiting for the supervisor."
+                    )
                 if capture.refused is not None:
-                    raise AuthorizationRequestRefusedError(REFUSED.format(
-                        said=capture.refused, client_id=sign_in.client_id, redirect_uri=sign_in.redirect_uri,
-                        environment=self.session.config.environment, restart=RESTART[0].lower() + RESTART[1:]))
+                    raise AuthorizationRequestRefusedError(
+                        REFUSED.format(
+                            said=capture.refused,
+                            client_id=sign_in.client_id,
+                            redirect_uri=sign_in.redirect_uri,
+                            environment=self.session.config.environment,
+                            restart=RESTART[0].lower() + RESTART[1:],
+                        )
+                    )
                 if capture.nobody_to_sign_in and time.monotonic() < deadline:  # else the timeout is said
                     raise NobodyToSignInError(self.nobody_to_sign_in.format(time=readable))
                 if capture.status is CaptureStatus.CAPTURED and capture.url is not None:
                     self.session.accept_redirect(capture.url)
                     break
                 if capture.status is CaptureStatus.CLOSED:
-                    raise SignInWindowClosedError("The sign-in window was closed before the supervisor completed "
-                                                  f"the sign-in. {RESTART}.")
+                    raise SignInWindowClosedError(
+                        f"The sign-in window was closed before the supervisor completed the sign-in. {RESTART}."
+                    )
                 if capture.status is not CaptureStatus.PENDING:
-                    raise SignInPageError("The sign-in page is no longer being watched (was the browser "
-                                          f"restarted, or another sign-in opened?). {RESTART}.")
+                    raise SignInPageError(
+                        "The sign-in page is no longer being watched (was the browser "
+                        f"restarted, or another sign-in opened?). {RESTART}."
+                    )
         finally:
             self.sign_in_page.release(sign_in.state)
         logger.console("The supervisor has signed in; the bot is authorised.")
         logger.info("Supervisor authorisation received.")
 
     @keyword(tags=["sign-in", "token"])
-    def authorise_healthcode_supervisor(self, timeout: timedelta = timedelta(minutes=5),
-                                        browser: BrowserType | None = None, headless: bool | None = None,
-                                        channel: str | None = None, executable_path: str | None = None,
-                                        ) -> Secret:
+    def authorise_healthcode_supervisor(
+        self,
+        timeout: timedelta = timedelta(minutes=5),
+        browser: BrowserType | None = None,
+        headless: bool | None = None,
+        channel: str | None = None,
+        executable_path: str | None = None,
+    ) -> Secret:
         """Returns a valid access token, asking a supervisor to sign in only when there is none.
 
         When the library already holds a valid token (or can renew it), returns it without opening

@@ -20,8 +20,10 @@ def checked_flags(**flags: object) -> None:
     a word such as ``never`` given from a suite is not read as either (it would be true)."""
     for flag, value in flags.items():
         if not isinstance(value, bool) and not (flag == "log_content" and value is None):
-            raise ApiArgumentError(f"'{flag}' is True or False (${{True}} or ${{False}} in a suite): another value "
-                                   "is never read as either.")
+            raise ApiArgumentError(
+                f"'{flag}' is True or False (${{True}} or ${{False}} in a suite): another value "
+                "is never read as either."
+            )
 
 
 def text_fields(fields: Mapping[str, Any] | None) -> dict[str, str]:
@@ -48,8 +50,10 @@ def sendable(text: str, what: str) -> str:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        raise ApiArgumentError(f"{what} is not valid text: it holds a lone surrogate (a character from U+D800 to "
-                               "U+DFFF), which cannot be sent. Check where the value comes from.") from None
+        raise ApiArgumentError(
+            f"{what} is not valid text: it holds a lone surrogate (a character from U+D800 to "
+            "U+DFFF), which cannot be sent. Check where the value comes from."
+        ) from None
     return text
 
 
@@ -63,8 +67,10 @@ def json_body(resource: Any) -> bytes:
     """A FHIR resource as ``application/fhir+json`` bytes; an ApiArgumentError (quoting no value)
     for text, or for anything JSON cannot carry."""
     if not isinstance(resource, (Mapping, list, tuple)):
-        raise ApiArgumentError("json takes a FHIR resource as a dictionary (or a list), not text or a number: build "
-                               "it with Create Dictionary or ${{ {...} }}, or parse JSON text first (json.loads).")
+        raise ApiArgumentError(
+            "json takes a FHIR resource as a dictionary (or a list), not text or a number: build "
+            "it with Create Dictionary or ${{ {...} }}, or parse JSON text first (json.loads)."
+        )
     try:
         return jsonlib.dumps(resource, ensure_ascii=False, allow_nan=False).encode("utf-8")
     except UnicodeEncodeError:
@@ -87,14 +93,20 @@ def with_path(url: str, path: str | int | None) -> str:
     if path is None:
         return url
     if isinstance(path, bool) or not isinstance(path, (str, int)):
-        raise ApiArgumentError(f"The path (an id appended to the API's URL) is a {type(path).__name__}: give the id "
-                               "of one resource, as text or a whole number.")
+        raise ApiArgumentError(
+            f"The path (an id appended to the API's URL) is a {type(path).__name__}: give the id "
+            "of one resource, as text or a whole number."
+        )
     segment = sendable(str(path), "The path (an id appended to the API's URL)")
     if not segment.strip() or segment in (".", ".."):
-        raise ApiArgumentError("The path (an id appended to the API's URL) is empty, '.' or '..': give the id of "
-                               "one resource (a '.' or '..' would reach the API's own address or the one above).")
+        raise ApiArgumentError(
+            "The path (an id appended to the API's URL) is empty, '.' or '..': give the id of "
+            "one resource (a '.' or '..' would reach the API's own address or the one above)."
+        )
     if len(segment) > MAX_ID_CHARS:
-        raise ApiArgumentError(f"The path (an id appended to the API's URL) is {len(segment)} characters long, more "
-                               f"than {MAX_ID_CHARS}: give the id of one resource.")
+        raise ApiArgumentError(
+            f"The path (an id appended to the API's URL) is {len(segment)} characters long, more "
+            f"than {MAX_ID_CHARS}: give the id of one resource."
+        )
     parts = urlsplit(url)
     return urlunsplit(parts._replace(path=parts.path.rstrip("/") + "/" + quote(segment, safe="")))

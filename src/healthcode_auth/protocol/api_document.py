@@ -27,8 +27,15 @@ from urllib.parse import urlsplit
 from ..errors import ApiArgumentError, ApiDiscoveryError, escaped
 from .urls import ambiguous_authority, endpoint_url_problem, has_control_characters, origin_of, shown_url, split_url
 
-__all__ = ["ApiDocument", "api_discovery_url_for", "api_name", "describe_problems", "is_healthcode_host",
-           "parse_api_document", "shown_url"]
+__all__ = [
+    "ApiDocument",
+    "api_discovery_url_for",
+    "api_name",
+    "describe_problems",
+    "is_healthcode_host",
+    "parse_api_document",
+    "shown_url",
+]
 
 HEALTHCODE_DOMAIN = "healthcode.co.uk"
 WELL_KNOWN_PATH = "/.well-known/discovery-document.json"
@@ -107,9 +114,12 @@ class ApiDocument:
                 return self.urls[key]
         known = tuple(self.endpoints)
         listed = ", ".join(known[:60]) + (f" and {len(known) - 60} more" if len(known) > 60 else "")
-        raise ApiDiscoveryError(f"The API discovery document at {shown_url(self.source)} names no API "
-                                f"'{escaped(name, 100)}'. It names: {listed}. Check the name against Healthcode's "
-                                "API library (the key without '_endpoint').", known)
+        raise ApiDiscoveryError(
+            f"The API discovery document at {shown_url(self.source)} names no API "
+            f"'{escaped(name, 100)}'. It names: {listed}. Check the name against Healthcode's "
+            "API library (the key without '_endpoint').",
+            known,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The original document, for keeping beside the token."""
@@ -121,8 +131,10 @@ def parse_api_document(document: object, source: str) -> ApiDocument:
     a JSON object or names no usable endpoint."""
     where = f"The API discovery document at {shown_url(source)}"
     if not isinstance(document, Mapping):
-        raise ApiDiscoveryError(f"{where} is not a JSON object. Check the api_discovery setting "
-                                "(HEALTHCODE_API_DISCOVERY), or the environment it is derived from.")
+        raise ApiDiscoveryError(
+            f"{where} is not a JSON object. Check the api_discovery setting "
+            "(HEALTHCODE_API_DISCOVERY), or the environment it is derived from."
+        )
     urls: dict[str, str] = {}
     problems: list[str] = []
     for key, value in document.items():
@@ -135,8 +147,10 @@ def parse_api_document(document: object, source: str) -> ApiDocument:
             urls[key] = value
     if not urls:
         found = f" ({'; '.join(problems[:MAX_SHOWN_PROBLEMS])})" if problems else ""
-        raise ApiDiscoveryError(f"{where} names no usable API endpoint{found}. Check the api_discovery setting "
-                                "(HEALTHCODE_API_DISCOVERY), or the environment it is derived from.")
+        raise ApiDiscoveryError(
+            f"{where} names no usable API endpoint{found}. Check the api_discovery setting "
+            "(HEALTHCODE_API_DISCOVERY), or the environment it is derived from."
+        )
     return ApiDocument(source=source, urls=urls, problems=tuple(problems), document=dict(document))
 
 
@@ -146,8 +160,10 @@ def describe_problems(document: ApiDocument) -> str | None:
     if not problems:
         return None
     more = f"; and {len(problems) - MAX_SHOWN_PROBLEMS} more" if len(problems) > MAX_SHOWN_PROBLEMS else ""
-    return (f"The API discovery document at {shown_url(document.source)}: {len(problems)} endpoint(s) left out, "
-            f"never called: {'; '.join(problems[:MAX_SHOWN_PROBLEMS])}{more}.")
+    return (
+        f"The API discovery document at {shown_url(document.source)}: {len(problems)} endpoint(s) left out, "
+        f"never called: {'; '.join(problems[:MAX_SHOWN_PROBLEMS])}{more}."
+    )
 
 
 def _endpoint_problem(key: str, url: str, source: str) -> str | None:

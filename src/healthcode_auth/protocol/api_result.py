@@ -37,8 +37,13 @@ _MISSING = object()
 
 def resource_type_of(value: object) -> str | None:
     """A JSON object's ``resourceType`` when it is a plausible one (letters and digits), else None."""
-    kind = dict.get(value, "resourceType") if isinstance(value, dict) else \
-        value.get("resourceType") if isinstance(value, Mapping) else None
+    kind = (
+        dict.get(value, "resourceType")
+        if isinstance(value, dict)
+        else value.get("resourceType")
+        if isinstance(value, Mapping)
+        else None
+    )
     return kind if isinstance(kind, str) and _RESOURCE_TYPE.fullmatch(kind) else None
 
 
@@ -259,9 +264,18 @@ class ApiResult(ApiDict):
             return self._bundle_summary()
         if kind == "OperationOutcome":  # read as it is stored: a summary wraps nothing
             issues = dict.get(self, "issue")
-            severities = sorted({str(dict.get(i, "severity")) for i in list.__iter__(issues) if isinstance(i, dict)
-                                 and dict.get(i, "severity") in ("fatal", "error", "warning", "information")}
-                                ) if isinstance(issues, list) else []
+            severities = (
+                sorted(
+                    {
+                        str(dict.get(i, "severity"))
+                        for i in list.__iter__(issues)
+                        if isinstance(i, dict)
+                        and dict.get(i, "severity") in ("fatal", "error", "warning", "information")
+                    }
+                )
+                if isinstance(issues, list)
+                else []
+            )
             return f"OperationOutcome ({', '.join(severities)})" if severities else "OperationOutcome"
         if kind:
             return kind
@@ -270,8 +284,9 @@ class ApiResult(ApiDict):
     def _bundle_summary(self) -> str:
         entries = dict.get(self, "entry")
         entries = list(list.__iter__(entries)) if isinstance(entries, list) else []
-        kinds = list(dict.fromkeys(resource_type_of(dict.get(e, "resource")) or "entry" for e in entries
-                                   if isinstance(e, dict)))
+        kinds = list(
+            dict.fromkeys(resource_type_of(dict.get(e, "resource")) or "entry" for e in entries if isinstance(e, dict))
+        )
         if entries and len(kinds) == 1 and kinds[0] != "entry":
             text = f"Bundle of {len(entries)} {kinds[0]}"
         elif entries and kinds:

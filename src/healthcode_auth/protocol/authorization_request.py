@@ -21,13 +21,13 @@ MAX_REDIRECT_LENGTH = 16_384
 # What each RFC 6749 section 4.1.2.1 error means for the person running the robot.
 ERROR_ADVICE = {
     "access_denied": "The supervisor declined or cancelled the sign-in. Ask the supervisor to sign in "
-                     "again and approve the request.",
+    "again and approve the request.",
     "invalid_request": "The SSO server rejected the sign-in request. Check client_id, redirect_uri and "
-                       "scope against your Healthcode registration.",
+    "scope against your Healthcode registration.",
     "unauthorized_client": "This client is not allowed to use the authorization code flow. Contact your "
-                           "Healthcode Business Development Manager about the registration.",
+    "Healthcode Business Development Manager about the registration.",
     "unsupported_response_type": "The SSO server does not support the authorization code flow for "
-                                 "this client. Check the registration with Healthcode.",
+    "this client. Check the registration with Healthcode.",
     "invalid_scope": "The requested scope is not allowed. Check the scope setting.",
     "server_error": "The SSO server failed while signing in. Try again later.",
     "temporarily_unavailable": "The SSO server is temporarily unavailable. Try again later.",
@@ -72,8 +72,15 @@ class AuthorizationCode:
     issuer: str | None = None
 
 
-def start_authorization(*, authorization_endpoint: str, issuer: str, client_id: str, redirect_uri: str,
-                        scope: str | None = None, require_iss: bool = False) -> AuthorizationRequest:
+def start_authorization(
+    *,
+    authorization_endpoint: str,
+    issuer: str,
+    client_id: str,
+    redirect_uri: str,
+    scope: str | None = None,
+    require_iss: bool = False,
+) -> AuthorizationRequest:
     """Create a new sign-in: fresh verifier, state (and nonce for OpenID scopes), and its URL.
 
     ``require_iss`` is the server's ``authorization_response_iss_parameter_supported`` (RFC 9207).
@@ -119,7 +126,10 @@ def is_redirect_uri(url: str, redirect_uri: str) -> bool:
     if actual is None or expected is None:
         return False
     return (actual.scheme.lower(), actual.netloc.lower(), actual.path or "/") == (
-        expected.scheme.lower(), expected.netloc.lower(), expected.path or "/")
+        expected.scheme.lower(),
+        expected.netloc.lower(),
+        expected.path or "/",
+    )
 
 
 def parse_redirect(url: str, request: AuthorizationRequest) -> AuthorizationCode:
@@ -129,38 +139,51 @@ def parse_redirect(url: str, request: AuthorizationRequest) -> AuthorizationCode
     ``error=access_denied`` cannot end a sign-in it does not belong to (RFC 6749 section 10.12).
     """
     if not isinstance(url, str) or len(url) > MAX_REDIRECT_LENGTH:
-        raise AuthorizationError("The redirect from the SSO server is missing or too long to be a sign-in "
-                                 "response. Ask the supervisor to sign in again.")
+        raise AuthorizationError(
+            "The redirect from the SSO server is missing or too long to be a sign-in "
+            "response. Ask the supervisor to sign in again."
+        )
     if not is_redirect_uri(url, request.redirect_uri):
-        raise AuthorizationError(f"The browser was sent to {_without_query(url)}, not to the configured "
-                                 f"redirect URI {request.redirect_uri}. Check that redirect_uri is exactly "
-                                 "the post-authentication URL registered with Healthcode.")
+        raise AuthorizationError(
+            f"The browser was sent to {_without_query(url)}, not to the configured "
+            f"redirect URI {request.redirect_uri}. Check that redirect_uri is exactly "
+            "the post-authentication URL registered with Healthcode."
+        )
     parts = split_url(url)
     assert parts is not None
     params = _single_params(parts.query)
     state = params.get("state")
     if state is None:
-        raise StateMismatchError("The redirect from the SSO server has no 'state', so it cannot be matched "
-                                 "to this sign-in (possible forged redirect). Ask the supervisor to sign in "
-                                 "again.")
+        raise StateMismatchError(
+            "The redirect from the SSO server has no 'state', so it cannot be matched "
+            "to this sign-in (possible forged redirect). Ask the supervisor to sign in "
+            "again."
+        )
     if not hmac.compare_digest(state.encode("utf-8", "replace"), request.state.encode("utf-8")):
-        raise StateMismatchError("The redirect's 'state' does not match this sign-in: it is forged or "
-                                 "belongs to an earlier sign-in. Ask the supervisor to sign in again from "
-                                 "the page the robot opens.")
+        raise StateMismatchError(
+            "The redirect's 'state' does not match this sign-in: it is forged or "
+            "belongs to an earlier sign-in. Ask the supervisor to sign in again from "
+            "the page the robot opens."
+        )
     iss = params.get("iss")
     if iss is not None and iss != request.issuer:
-        raise IssuerMismatchError(f"The redirect names the issuer '{iss[:200]}', not '{request.issuer}' "
-                                  "(RFC 9207). It may come from another server; ask the supervisor to "
-                                  "sign in again.")
+        raise IssuerMismatchError(
+            f"The redirect names the issuer '{iss[:200]}', not '{request.issuer}' "
+            "(RFC 9207). It may come from another server; ask the supervisor to "
+            "sign in again."
+        )
     if "error" in params:
         raise _denied(params["error"], params.get("error_description"))
     if iss is None and request.require_iss:
-        raise IssuerMismatchError("The redirect has no 'iss' although the SSO server promises one "
-                                  "(RFC 9207). Ask the supervisor to sign in again.")
+        raise IssuerMismatchError(
+            "The redirect has no 'iss' although the SSO server promises one "
+            "(RFC 9207). Ask the supervisor to sign in again."
+        )
     code = params.get("code")
     if not code:
-        raise AuthorizationError("The redirect from the SSO server has no authorization code. Ask the "
-                                 "supervisor to sign in again.")
+        raise AuthorizationError(
+            "The redirect from the SSO server has no authorization code. Ask the supervisor to sign in again."
+        )
     return AuthorizationCode(code=code, request=request, issuer=iss)
 
 
@@ -169,8 +192,10 @@ def _single_params(query: str) -> dict[str, str]:
     for key, value in parse_qsl(query, keep_blank_values=True):
         if key in params:
             # RFC 6749 section 3.1: parameters must not be repeated.
-            raise AuthorizationError(f"The redirect repeats the parameter '{key[:40]}', which a valid "
-                                     "sign-in response never does. Ask the supervisor to sign in again.")
+            raise AuthorizationError(
+                f"The redirect repeats the parameter '{key[:40]}', which a valid "
+                "sign-in response never does. Ask the supervisor to sign in again."
+            )
         params[key] = value
     return params
 

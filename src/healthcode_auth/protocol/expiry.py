@@ -59,8 +59,11 @@ def sane_lifetime(expires_in: object) -> float | None:
 def sane_expiry(timestamp: object, issued_at: float) -> float | None:
     """``timestamp`` (a JWT's ``exp``) as a sane expiry: a Unix time after ``issued_at`` and at
     most :data:`MAX_EXPIRES_IN` after it; None for anything else, text included."""
-    if isinstance(timestamp, bool) or not isinstance(timestamp, (int, float)) or \
-            (isinstance(timestamp, float) and math.isnan(timestamp)):
+    if (
+        isinstance(timestamp, bool)
+        or not isinstance(timestamp, (int, float))
+        or (isinstance(timestamp, float) and math.isnan(timestamp))
+    ):
         return None
     return float(timestamp) if issued_at < timestamp <= issued_at + MAX_EXPIRES_IN else None
 
@@ -100,8 +103,13 @@ def settle_expiry(expires_in: object, exp: object, issued_at: float) -> Expiry:
         assumed = issued_at + ASSUMED_LIFETIME
         if exp is None:
             return Expiry(assumed)
-        return Expiry(assumed, (f"{exp_problem(exp, issued_at)}, and the token endpoint sent no expires_in; "
-                                f"assuming the token lasts {ASSUMED_LIFETIME / 60:g} minutes.",))
+        return Expiry(
+            assumed,
+            (
+                f"{exp_problem(exp, issued_at)}, and the token endpoint sent no expires_in; "
+                f"assuming the token lasts {ASSUMED_LIFETIME / 60:g} minutes.",
+            ),
+        )
     problem = expires_in_problem(expires_in, issued_at)
     if from_exp is not None:
         return Expiry(from_exp, (f"{problem}; using the token's exp.",))
@@ -110,9 +118,11 @@ def settle_expiry(expires_in: object, exp: object, issued_at: float) -> Expiry:
     as_time = None if number is None else sane_expiry(number, issued_at)
     if as_time is not None:
         return Expiry(as_time, (f"{problem}, and {exp_text}: taking it as the time the token expires.",))
-    raise TokenRequestError(f"The token endpoint's answer gives no sane expiry for the token: {problem}, and "
-                            f"{exp_text}. The token is not used. Sign in again; if this happens again, the SSO "
-                            "server is misconfigured: report it to the SSO's operator (Healthcode support).")
+    raise TokenRequestError(
+        f"The token endpoint's answer gives no sane expiry for the token: {problem}, and "
+        f"{exp_text}. The token is not used. Sign in again; if this happens again, the SSO "
+        "server is misconfigured: report it to the SSO's operator (Healthcode support)."
+    )
 
 
 def expires_in_problem(expires_in: object, issued_at: float) -> str:

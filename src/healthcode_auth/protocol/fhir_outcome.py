@@ -34,22 +34,76 @@ MAX_TEXT = 200
 MAX_PARTS = 5  # codings, locations or expressions quoted per issue
 WITHHELD = "(details withheld: they may quote the request; log_content=True shows them)"
 # A field path: lowerCamel fields (a resource type first), each with an optional numeric index.
-_FIELD_PATH = re.compile(r"(?:[A-Z][A-Za-z0-9_]*(?:\[\d{1,4}\])?\.)?[a-z][A-Za-z0-9_-]*(?:\[\d{1,4}\])?"
-                         r"(?:\.[a-z][A-Za-z0-9_-]*(?:\[\d{1,4}\])?)*")
+_FIELD_PATH = re.compile(
+    r"(?:[A-Z][A-Za-z0-9_]*(?:\[\d{1,4}\])?\.)?[a-z][A-Za-z0-9_-]*(?:\[\d{1,4}\])?"
+    r"(?:\.[a-z][A-Za-z0-9_-]*(?:\[\d{1,4}\])?)*"
+)
 _CODE = re.compile(r"[A-Za-z]+(?:_[A-Za-z]+)+")  # MSG_DATE_FORMAT: words joined by '_', no digit, no lone word
 # A location that is a header Healthcode reads, or a FHIR resource type alone (others are lowerCamel paths).
-_NAMED_PLACES = frozenset({
-    "SU-SiteId", "HC-API-Version", "Authorization", "Patient", "Coverage", "Practitioner", "PractitionerRole",
-    "Appointment", "Organization", "Bundle", "Claim", "ClaimResponse", "CoverageEligibilityRequest",
-    "CoverageEligibilityResponse", "PaymentReconciliation", "Invoice", "Encounter", "Location", "Schedule", "Slot",
-    "HealthcareService", "Parameters"})
+_NAMED_PLACES = frozenset(
+    {
+        "SU-SiteId",
+        "HC-API-Version",
+        "Authorization",
+        "Patient",
+        "Coverage",
+        "Practitioner",
+        "PractitionerRole",
+        "Appointment",
+        "Organization",
+        "Bundle",
+        "Claim",
+        "ClaimResponse",
+        "CoverageEligibilityRequest",
+        "CoverageEligibilityResponse",
+        "PaymentReconciliation",
+        "Invoice",
+        "Encounter",
+        "Location",
+        "Schedule",
+        "Slot",
+        "HealthcareService",
+        "Parameters",
+    }
+)
 SEVERITIES = frozenset({"fatal", "error", "warning", "information", "success"})  # FHIR IssueSeverity
-ISSUE_TYPES = frozenset({  # FHIR IssueType
-    "invalid", "structure", "required", "value", "invariant", "security", "login", "unknown", "expired",
-    "forbidden", "suppressed", "processing", "not-supported", "duplicate", "multiple-matches", "not-found",
-    "deleted", "too-long", "code-invalid", "extension", "too-costly", "business-rule", "conflict", "limited-filter",
-    "transient", "lock-error", "no-store", "exception", "timeout", "incomplete", "throttled", "informational",
-    "success"})
+ISSUE_TYPES = frozenset(
+    {  # FHIR IssueType
+        "invalid",
+        "structure",
+        "required",
+        "value",
+        "invariant",
+        "security",
+        "login",
+        "unknown",
+        "expired",
+        "forbidden",
+        "suppressed",
+        "processing",
+        "not-supported",
+        "duplicate",
+        "multiple-matches",
+        "not-found",
+        "deleted",
+        "too-long",
+        "code-invalid",
+        "extension",
+        "too-costly",
+        "business-rule",
+        "conflict",
+        "limited-filter",
+        "transient",
+        "lock-error",
+        "no-store",
+        "exception",
+        "timeout",
+        "incomplete",
+        "throttled",
+        "informational",
+        "success",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -148,8 +202,9 @@ def _issue(item: Mapping[str, object], content: bool) -> OutcomeIssue:
             withheld = not content
     places = [*_texts(item.get("location")), *_texts(item.get("expression"))]
     if not content:
-        paths = [place for place in places
-                 if place in _NAMED_PLACES or (len(place) <= 100 and _FIELD_PATH.fullmatch(place))]
+        paths = [
+            place for place in places if place in _NAMED_PLACES or (len(place) <= 100 and _FIELD_PATH.fullmatch(place))
+        ]
         withheld, places = withheld or len(paths) < len(places), paths
     diagnostics = _text(item.get("diagnostics"))
     if diagnostics and not content:
@@ -158,8 +213,14 @@ def _issue(item: Mapping[str, object], content: bool) -> OutcomeIssue:
     if not content and ((severity and severity not in SEVERITIES) or (code and code not in ISSUE_TYPES)):
         withheld = True
         severity, code = (severity if severity in SEVERITIES else None), (code if code in ISSUE_TYPES else None)
-    return OutcomeIssue(severity=severity, code=code, details=tuple(details), diagnostics=diagnostics,
-                        location=tuple(places[:MAX_PARTS]), withheld=withheld)
+    return OutcomeIssue(
+        severity=severity,
+        code=code,
+        details=tuple(details),
+        diagnostics=diagnostics,
+        location=tuple(places[:MAX_PARTS]),
+        withheld=withheld,
+    )
 
 
 def _text(value: object) -> str | None:

@@ -71,8 +71,9 @@ class JwksCache:
                 try:
                     key_set = KeySet.import_key_set(document)  # type: ignore[arg-type]
                 except (ValueError, TypeError, KeyError) as error:
-                    raise TokenVerificationError(f"The key set at {jwks_uri} is not a valid JWKS "
-                                                 f"({str(error)[:200]}).") from None
+                    raise TokenVerificationError(
+                        f"The key set at {jwks_uri} is not a valid JWKS ({str(error)[:200]})."
+                    ) from None
                 self._key_sets[jwks_uri] = key_set
             return self._key_sets[jwks_uri]
 
@@ -132,13 +133,24 @@ def _check_type(token: str, *, strict: bool) -> None:
     allowed = ACCESS_TOKEN_TYPES if strict else ACCESS_TOKEN_TYPES + UNPROFILED_TYPES
     if typ not in allowed:
         shown = printable(typ, 40) or "none"
-        raise TokenVerificationError(f"The access token's type is '{shown}', not 'at+jwt' (RFC 9068): it is not "
-                                     "an access token for this client. Do not use it; check the environment setting.")
+        raise TokenVerificationError(
+            f"The access token's type is '{shown}', not 'at+jwt' (RFC 9068): it is not "
+            "an access token for this client. Do not use it; check the environment setting."
+        )
 
 
-def verify_access_token(token: str, *, jwks: JwksCache, jwks_uri: str, issuer: str, leeway: int = DEFAULT_LEEWAY,
-                        now: float | None = None, audience: str | None = None,
-                        strict_type: bool = False, received_at: float | None = None) -> dict[str, Any]:
+def verify_access_token(
+    token: str,
+    *,
+    jwks: JwksCache,
+    jwks_uri: str,
+    issuer: str,
+    leeway: int = DEFAULT_LEEWAY,
+    now: float | None = None,
+    audience: str | None = None,
+    strict_type: bool = False,
+    received_at: float | None = None,
+) -> dict[str, Any]:
     """Verify signature, ``iss``, ``exp``, the ``typ`` header and, when ``audience`` is given,
     ``aud``; return the claims or raise TokenVerificationError.
 
@@ -156,8 +168,9 @@ def verify_access_token(token: str, *, jwks: JwksCache, jwks_uri: str, issuer: s
     from joserfc.errors import ExpiredTokenError, InvalidClaimError, InvalidKeyIdError, JoseError, MissingClaimError
 
     if not looks_like_jwt(token):
-        raise TokenVerificationError("The access token is not a JWT; Healthcode issues signed JWTs. "
-                                     "Check the environment setting.")
+        raise TokenVerificationError(
+            "The access token is not a JWT; Healthcode issues signed JWTs. Check the environment setting."
+        )
     _check_type(token, strict=strict_type)
     claims_rules: dict[str, Any] = {"iss": {"essential": True, "value": issuer}, "exp": {"essential": True}}
     if audience is not None:
@@ -169,8 +182,11 @@ def verify_access_token(token: str, *, jwks: JwksCache, jwks_uri: str, issuer: s
         claims = decoded.claims
         for name in TIME_CLAIMS:  # read here, not left to joserfc: its versions differ (1.6 lets NaN pass)
             value = claims.get(name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
-                                      or (isinstance(value, float) and math.isnan(value))):
+            if value is not None and (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or (isinstance(value, float) and math.isnan(value))
+            ):
                 raise _claim_error(name, issuer, audience)
         jwt.JWTClaimsRegistry(now=int(current), leeway=leeway, **claims_rules).validate(claims)
     except HealthcodeAuthError:
@@ -180,18 +196,22 @@ def verify_access_token(token: str, *, jwks: JwksCache, jwks_uri: str, issuer: s
         if skew is not None:
             raise skew from None
         if isinstance(error, ExpiredTokenError):
-            raise TokenVerificationError("The access token has expired. A supervisor must sign in again, or "
-                                         "the token must be renewed.") from None
+            raise TokenVerificationError(
+                "The access token has expired. A supervisor must sign in again, or the token must be renewed."
+            ) from None
         raise _claim_error(error.claim, issuer, audience) from None
     except InvalidKeyIdError:
-        raise TokenVerificationError(f"The access token is signed with a key the SSO server does not "
-                                     f"publish at {jwks_uri}. Do not use it; sign in again.") from None
+        raise TokenVerificationError(
+            f"The access token is signed with a key the SSO server does not "
+            f"publish at {jwks_uri}. Do not use it; sign in again."
+        ) from None
     except MissingClaimError as error:
         raise _claim_error(error.claim, issuer, audience, missing=True) from None
     except (JoseError, ValueError, TypeError, UnicodeError, RecursionError) as error:
         reason = getattr(error, "error", None) or type(error).__name__
-        raise TokenVerificationError(f"The access token's signature could not be verified ({reason}). "
-                                     "Do not use it; sign in again.") from None
+        raise TokenVerificationError(
+            f"The access token's signature could not be verified ({reason}). Do not use it; sign in again."
+        ) from None
     return dict(claims)
 
 
@@ -200,32 +220,44 @@ def _claim_error(claim: str, issuer: str, audience: str | None, *, missing: bool
     if "aud" in names or "iss" in names:
         expected = f"audience {audience}" if "aud" in names else f"issuer {issuer}"
         setting = "the audience setting" if "aud" in names else "the environment setting"
-        return TokenVerificationError(f"The access token's '{claim}' claim is missing or wrong (expected "
-                                      f"{expected}). Do not use it; check {setting}.")
+        return TokenVerificationError(
+            f"The access token's '{claim}' claim is missing or wrong (expected "
+            f"{expected}). Do not use it; check {setting}."
+        )
     if missing:
-        return TokenVerificationError(f"The access token has no '{claim}' claim, which this client requires: the "
-                                      "SSO server issued a token this client cannot use. Do not use it; sign in "
-                                      "again.")
+        return TokenVerificationError(
+            f"The access token has no '{claim}' claim, which this client requires: the "
+            "SSO server issued a token this client cannot use. Do not use it; sign in "
+            "again."
+        )
     if claim in TIME_CLAIMS:
-        return TokenVerificationError(f"The access token's '{claim}' claim is not a valid time (RFC 7519 "
-                                      "NumericDate): the SSO server issued a malformed token. Do not use it; "
-                                      "sign in again.")
-    return TokenVerificationError(f"The access token's '{claim}' claim is malformed: the SSO server issued a "
-                                  "token this client cannot use. Do not use it; sign in again.")
+        return TokenVerificationError(
+            f"The access token's '{claim}' claim is not a valid time (RFC 7519 "
+            "NumericDate): the SSO server issued a malformed token. Do not use it; "
+            "sign in again."
+        )
+    return TokenVerificationError(
+        f"The access token's '{claim}' claim is malformed: the SSO server issued a "
+        "token this client cannot use. Do not use it; sign in again."
+    )
 
 
-def _clock_skew(what: str, error: Exception, claims: Mapping[str, Any], *, now: float, leeway: int,
-                received_at: float | None) -> ClockSkewError | None:
+def _clock_skew(
+    what: str, error: Exception, claims: Mapping[str, Any], *, now: float, leeway: int, received_at: float | None
+) -> ClockSkewError | None:
     """The :class:`ClockSkewError` for a claims registry's refusal that is about time: ``iat`` or
     ``nbf`` in the future, or ``exp`` already past when the token was received; else None."""
     claim = getattr(error, "claim", None)
     value = claims.get(claim) if isinstance(claim, str) else None
-    if claim not in TIME_CLAIMS or isinstance(value, bool) or not isinstance(value, (int, float)) \
-            or (isinstance(value, float) and math.isnan(value)):
+    if (
+        claim not in TIME_CLAIMS
+        or isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or (isinstance(value, float) and math.isnan(value))
+    ):
         return None  # not about time: a malformed claim
     when = _as_float(value)
-    fix = ("Correct this machine's clock (NTP), or raise the leeway setting "
-           f"(HEALTHCODE_LEEWAY, now {leeway} s).")
+    fix = f"Correct this machine's clock (NTP), or raise the leeway setting (HEALTHCODE_LEEWAY, now {leeway} s)."
     if claim == "exp":
         received = now if received_at is None else received_at
         if when > received - leeway:
@@ -234,14 +266,20 @@ def _clock_skew(what: str, error: Exception, claims: Mapping[str, Any], *, now: 
             f"Clock skew, or a broken SSO server: the {what} expired at {utc_time(when)} (its 'exp'), but this "
             f"machine's clock said {utc_time(received)} when it was received, {_seconds(received - when)} later: "
             f"more than the leeway of {leeway} s. {fix} If this machine's clock is right, the SSO server issued "
-            "an expired token: report it to the SSO's operator.", token_time=when, local_time=received)
+            "an expired token: report it to the SSO's operator.",
+            token_time=when,
+            local_time=received,
+        )
     if when <= now + leeway:
         return None
     said = "was issued at" if claim == "iat" else "is valid only from"
     return ClockSkewError(
         f"Clock skew: the {what} {said} {utc_time(when)} (its '{claim}'), but this machine's clock says "
         f"{utc_time(now)}, {_seconds(when - now)} earlier: more than the leeway of {leeway} s. The clocks of this "
-        f"machine and the SSO server disagree. {fix}", token_time=when, local_time=now)
+        f"machine and the SSO server disagree. {fix}",
+        token_time=when,
+        local_time=now,
+    )
 
 
 def _as_float(value: float) -> float:
@@ -256,8 +294,17 @@ def _seconds(difference: float) -> str:
     return f"{difference:.0f} s" if difference < 10**12 else "more than 10**12 s"
 
 
-def verify_id_token(id_token: str, *, jwks: JwksCache, jwks_uri: str, issuer: str, client_id: str, nonce: str,
-                    leeway: int = DEFAULT_LEEWAY, now: float | None = None) -> dict[str, Any]:
+def verify_id_token(
+    id_token: str,
+    *,
+    jwks: JwksCache,
+    jwks_uri: str,
+    issuer: str,
+    client_id: str,
+    nonce: str,
+    leeway: int = DEFAULT_LEEWAY,
+    now: float | None = None,
+) -> dict[str, Any]:
     """OpenID Connect Core 3.1.3.7: signature, ``iss``, ``aud`` (this client), ``exp`` and ``nonce``.
 
     Its times are checked as :func:`verify_access_token` checks them (:class:`ClockSkewError`);
@@ -268,17 +315,23 @@ def verify_id_token(id_token: str, *, jwks: JwksCache, jwks_uri: str, issuer: st
     if not looks_like_jwt(id_token):
         raise TokenVerificationError("The ID token is not a JWT. Check the environment setting.")
     if str(_header(id_token).get("typ", "")).lower() in ACCESS_TOKEN_TYPES:
-        raise TokenVerificationError("The ID token is typed as an access token (at+jwt, RFC 9068 section 2.1): "
-                                     "the SSO server answered with the wrong kind of token. Sign in again.")
+        raise TokenVerificationError(
+            "The ID token is typed as an access token (at+jwt, RFC 9068 section 2.1): "
+            "the SSO server answered with the wrong kind of token. Sign in again."
+        )
     current = time.time() if now is None else now
     claims: dict[str, Any] = {}
     try:
         decoded = _decode_with_current_keys(id_token, jwks, jwks_uri)
         claims = decoded.claims
         jwt.JWTClaimsRegistry(
-            now=int(current), leeway=leeway, iss={"essential": True, "value": issuer},
-            aud={"essential": True, "value": client_id}, exp={"essential": True},
-            nonce={"essential": True, "value": nonce}).validate(claims)
+            now=int(current),
+            leeway=leeway,
+            iss={"essential": True, "value": issuer},
+            aud={"essential": True, "value": client_id},
+            exp={"essential": True},
+            nonce={"essential": True, "value": nonce},
+        ).validate(claims)
     except HealthcodeAuthError:
         raise  # the key set's own errors keep their class
     except (JoseError, ValueError, TypeError, UnicodeError, RecursionError) as error:
@@ -287,6 +340,7 @@ def verify_id_token(id_token: str, *, jwks: JwksCache, jwks_uri: str, issuer: st
             if skew is not None:
                 raise skew from None
         reason = getattr(error, "claim", None) or getattr(error, "error", None) or type(error).__name__
-        raise TokenVerificationError(f"The ID token from the SSO server is not valid for this sign-in ({reason}). "
-                                     "Do not use it; sign in again.") from None
+        raise TokenVerificationError(
+            f"The ID token from the SSO server is not valid for this sign-in ({reason}). Do not use it; sign in again."
+        ) from None
     return dict(claims)

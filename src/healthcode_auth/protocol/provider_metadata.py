@@ -74,7 +74,7 @@ def expected_issuer(discovery_url: str) -> str:
     if path.endswith(OIDC_SUFFIX):
         path = path[: -len(OIDC_SUFFIX)]
     elif path.startswith(RFC8414_PREFIX):
-        path = path[len(RFC8414_PREFIX):]
+        path = path[len(RFC8414_PREFIX) :]
     else:
         path = ""
     return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
@@ -84,16 +84,20 @@ def parse_metadata(document: object, discovery_url: str) -> ProviderMetadata:
     """Validate a discovery document fetched from ``discovery_url``."""
     where = f"The discovery document at {discovery_url}"
     if not isinstance(document, Mapping):
-        raise DiscoveryError(f"{where} is not a JSON object. Check the environment setting: it must be "
-                             "'production', 'uat' or the URL of an OpenID discovery document.")
+        raise DiscoveryError(
+            f"{where} is not a JSON object. Check the environment setting: it must be "
+            "'production', 'uat' or the URL of an OpenID discovery document."
+        )
     issuer = document.get("issuer")
     problem = endpoint_url_problem(issuer)
     if problem or not isinstance(issuer, str):
         raise DiscoveryError(f"{where} has an invalid 'issuer': {problem}.")
     if issuer.rstrip("/") != expected_issuer(discovery_url).rstrip("/"):
-        raise DiscoveryError(f"{where} names the issuer '{issuer}', which does not match the URL it was "
-                             "fetched from (RFC 8414 section 3.3). Someone may be impersonating the SSO "
-                             "server; check the environment setting.")
+        raise DiscoveryError(
+            f"{where} names the issuer '{issuer}', which does not match the URL it was "
+            "fetched from (RFC 8414 section 3.3). Someone may be impersonating the SSO "
+            "server; check the environment setting."
+        )
     endpoints: dict[str, str | None] = {}
     for key in REQUIRED_ENDPOINTS + OPTIONAL_ENDPOINTS:
         value = document.get(key)
@@ -101,16 +105,20 @@ def parse_metadata(document: object, discovery_url: str) -> ProviderMetadata:
             endpoints[key] = None
             continue
         if value is None:
-            raise DiscoveryError(f"{where} has no '{key}'. It is not the discovery document of an OAuth 2.0 "
-                                 "authorization server; check the environment setting.")
+            raise DiscoveryError(
+                f"{where} has no '{key}'. It is not the discovery document of an OAuth 2.0 "
+                "authorization server; check the environment setting."
+            )
         problem = endpoint_url_problem(value)
         if problem:
             raise DiscoveryError(f"{where} has an unusable '{key}': {problem}.")
         endpoints[key] = value
     methods = _string_list(document, "code_challenge_methods_supported", where)
     if methods is not None and "S256" not in methods:
-        raise DiscoveryError(f"{where} says the server does not support PKCE with S256, which Healthcode "
-                             "sign-in requires. Check the environment setting.")
+        raise DiscoveryError(
+            f"{where} says the server does not support PKCE with S256, which Healthcode "
+            "sign-in requires. Check the environment setting."
+        )
     iss_supported = document.get("authorization_response_iss_parameter_supported", False)
     if not isinstance(iss_supported, bool):
         raise DiscoveryError(f"{where} has a non-boolean 'authorization_response_iss_parameter_supported'.")
@@ -120,8 +128,7 @@ def parse_metadata(document: object, discovery_url: str) -> ProviderMetadata:
         token_endpoint=str(endpoints["token_endpoint"]),
         jwks_uri=endpoints["jwks_uri"],
         revocation_endpoint=endpoints["revocation_endpoint"],
-        token_endpoint_auth_methods_supported=_string_list(
-            document, "token_endpoint_auth_methods_supported", where),
+        token_endpoint_auth_methods_supported=_string_list(document, "token_endpoint_auth_methods_supported", where),
         authorization_response_iss_parameter_supported=iss_supported,
         discovery_url=discovery_url,
         document=dict(document),

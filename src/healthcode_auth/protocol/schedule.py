@@ -17,18 +17,35 @@ from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from ..errors import ConfigurationError
 
 _UNITS = {
-    "d": 86400, "day": 86400, "days": 86400,
-    "h": 3600, "hour": 3600, "hours": 3600,
-    "m": 60, "min": 60, "mins": 60, "minute": 60, "minutes": 60,
-    "s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1,
-    "ms": 0.001, "millis": 0.001, "millisecond": 0.001, "milliseconds": 0.001,
+    "d": 86400,
+    "day": 86400,
+    "days": 86400,
+    "h": 3600,
+    "hour": 3600,
+    "hours": 3600,
+    "m": 60,
+    "min": 60,
+    "mins": 60,
+    "minute": 60,
+    "minutes": 60,
+    "s": 1,
+    "sec": 1,
+    "secs": 1,
+    "second": 1,
+    "seconds": 1,
+    "ms": 0.001,
+    "millis": 0.001,
+    "millisecond": 0.001,
+    "milliseconds": 0.001,
 }
 # ASCII digits only (re.ASCII): no '1_000', no digits of other scripts, as a supervisor types a time.
 _PART = re.compile(r"(\d+(?:\.\d+)?)\s*([a-z]+)", re.ASCII)
 _CLOCK = re.compile(r"(?:(\d+):)?(\d+):(\d+(?:\.\d+)?)", re.ASCII)
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_RANGE = re.compile(r"(?P<days>[a-z]{3}(?:-[a-z]{3})?(?:\s*,\s*[a-z]{3}(?:-[a-z]{3})?)*)\s+"
-                    r"(?P<start>\d{1,2}:\d{2})-(?P<end>\d{1,2}:\d{2})")
+_RANGE = re.compile(
+    r"(?P<days>[a-z]{3}(?:-[a-z]{3})?(?:\s*,\s*[a-z]{3}(?:-[a-z]{3})?)*)\s+"
+    r"(?P<start>\d{1,2}:\d{2})-(?P<end>\d{1,2}:\d{2})"
+)
 
 
 def parse_duration(text: object, setting: str) -> float:
@@ -56,14 +73,16 @@ def _seconds_in(text: str, setting: str) -> float:
         hours, minutes, seconds = clock.groups()
         # The first field is free (90:00 is 90 minutes); the ones after it count minutes and seconds.
         if (hours is not None and int(minutes) > 59) or float(seconds) >= 60:
-            raise ConfigurationError(setting, f"'{text}' is not a time: in 'h:mm:ss' and 'm:ss' the minutes and "
-                                              "seconds go from 0 to 59, such as '1:30:00'")
+            raise ConfigurationError(
+                setting,
+                f"'{text}' is not a time: in 'h:mm:ss' and 'm:ss' the minutes and "
+                "seconds go from 0 to 59, such as '1:30:00'",
+            )
         return int(hours or 0) * 3600 + int(minutes) * 60 + float(seconds)
     parts = _PART.findall(text)
     if parts and _PART.sub("", text).strip() == "" and all(unit in _UNITS for _, unit in parts):
         return sum(float(number) * _UNITS[unit] for number, unit in parts)
-    raise ConfigurationError(setting, f"'{text}' is not a time such as '30 minutes', '1 h 30 min', '90 s' or "
-                                      "'1:30:00'")
+    raise ConfigurationError(setting, f"'{text}' is not a time such as '30 minutes', '1 h 30 min', '90 s' or '1:30:00'")
 
 
 def parse_durations(text: object, setting: str) -> tuple[float, ...]:
@@ -75,8 +94,11 @@ def parse_durations(text: object, setting: str) -> tuple[float, ...]:
     else:
         raise ConfigurationError(setting, "give times separated by commas, such as '2 hours, 15 minutes'")
     if not items:
-        raise ConfigurationError(setting, f"{str(text).strip()!r} has no time in it: give one or more times "
-                                          "separated by commas, such as '2 hours, 15 minutes'")
+        raise ConfigurationError(
+            setting,
+            f"{str(text).strip()!r} has no time in it: give one or more times "
+            "separated by commas, such as '2 hours, 15 minutes'",
+        )
     return tuple(sorted({parse_duration(item, setting) for item in items}, reverse=True))
 
 
@@ -107,8 +129,11 @@ class WorkingHours:
         today = _local(at, zone).date()
         for back in range(0, 9):
             day = today - timedelta(days=back)
-            found = [self._latest_in(day, start, end, at, zone) for weekday, start, end in self.spans
-                     if weekday == day.weekday()]
+            found = [
+                self._latest_in(day, start, end, at, zone)
+                for weekday, start, end in self.spans
+                if weekday == day.weekday()
+            ]
             latest = max((moment for moment in found if moment is not None), default=None)
             if latest is not None:
                 return latest
@@ -177,8 +202,9 @@ def _day_range(first: str, last: str, setting: str) -> list[int]:
     return [day % 7 for day in range(start, end + 1 if end >= start else end + 8)]
 
 
-def reminder_times(expires_at: float, leads: Sequence[float], hours: WorkingHours | None,
-                   zone: tzinfo | None) -> list[tuple[float, float]]:
+def reminder_times(
+    expires_at: float, leads: Sequence[float], hours: WorkingHours | None, zone: tzinfo | None
+) -> list[tuple[float, float]]:
     """``(lead, due_at)`` for each lead time: due once less than ``lead`` remains, moved to the last
     working moment before when ``hours`` say that moment is outside them (as the clocks in ``zone``
     read, daylight saving included: never outside the hours, never later than it was due)."""

@@ -65,8 +65,9 @@ class TokenStatus(Enum):
     SIGN_IN_REQUIRED = "sign-in required"
 
 
-def token_status(token: Token | None, margin: float = DEFAULT_EXPIRY_MARGIN, *, min_remaining: float = 0.0,
-                 now: float | None = None) -> TokenStatus:
+def token_status(
+    token: Token | None, margin: float = DEFAULT_EXPIRY_MARGIN, *, min_remaining: float = 0.0, now: float | None = None
+) -> TokenStatus:
     """The status of ``token``: valid while it has more than ``margin`` (plus ``min_remaining``)
     seconds left; then renewal due if it has a refresh token; otherwise a supervisor must sign in.
 
@@ -74,8 +75,9 @@ def token_status(token: Token | None, margin: float = DEFAULT_EXPIRY_MARGIN, *, 
     expiry, so this only concerns tokens built by hand).
     """
     if not min_remaining >= 0:  # NaN too: a negative wish would call an expired token valid
-        raise ConfigurationError("min_remaining", f"'{min_remaining:g}' is negative: give how long the token must "
-                                 "still be valid, 0 or more")
+        raise ConfigurationError(
+            "min_remaining", f"'{min_remaining:g}' is negative: give how long the token must still be valid, 0 or more"
+        )
     if token is None:
         return TokenStatus.SIGN_IN_REQUIRED
     left = token.seconds_left(now)

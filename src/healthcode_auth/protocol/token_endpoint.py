@@ -22,13 +22,13 @@ from .token import Token
 # What each RFC 6749 section 5.2 error means for the person running the robot.
 TOKEN_ERROR_ADVICE = {
     "invalid_grant": "The authorization was refused: the code was already used or has expired, or the "
-                     "code verifier or redirect URI does not match. A supervisor must sign in again.",
+    "code verifier or redirect URI does not match. A supervisor must sign in again.",
     "invalid_client": "The SSO server did not accept the client's credentials. Check client_id and "
-                      "client_secret against your Healthcode registration.",
+    "client_secret against your Healthcode registration.",
     "unauthorized_client": "This client is not allowed to use this grant. Contact your Healthcode "
-                           "Business Development Manager about the registration.",
+    "Business Development Manager about the registration.",
     "invalid_request": "The SSO server rejected the token request as malformed. Check client_id and "
-                       "redirect_uri against your Healthcode registration.",
+    "redirect_uri against your Healthcode registration.",
     "unsupported_grant_type": "The SSO server does not support this grant for the client.",
     "invalid_scope": "The requested scope is not allowed. Check the scope setting.",
 }
@@ -66,23 +66,32 @@ class ClientAuthentication:
     basic_user: str | None = None
 
 
-def client_authentication(client_id: str, client_secret: str | None, supported_methods: Sequence[str] | None,
-                          basic_user: str | None = None) -> ClientAuthentication:
+def client_authentication(
+    client_id: str, client_secret: str | None, supported_methods: Sequence[str] | None, basic_user: str | None = None
+) -> ClientAuthentication:
     """Basic, unless the server lists ``client_secret_post`` but not Basic (RFC 8414 section 2:
     ``client_secret_basic`` is the default when the server lists nothing)."""
     if client_secret is None:
         return ClientAuthentication(client_id)
     methods = supported_methods or ()
-    method = ("client_secret_post" if methods and "client_secret_basic" not in methods
-              and "client_secret_post" in methods else "client_secret_basic")
+    method = (
+        "client_secret_post"
+        if methods and "client_secret_basic" not in methods and "client_secret_post" in methods
+        else "client_secret_basic"
+    )
     return ClientAuthentication(client_id, client_secret, method, basic_user)
 
 
-def authorization_code_request(token_endpoint: str, client: ClientAuthentication, *, code: str,
-                               redirect_uri: str, code_verifier: str) -> TokenRequest:
+def authorization_code_request(
+    token_endpoint: str, client: ClientAuthentication, *, code: str, redirect_uri: str, code_verifier: str
+) -> TokenRequest:
     """The request that redeems a code, exactly as Healthcode documents it."""
-    return _token_request(token_endpoint, client, "authorization_code", {
-        "code": code, "redirect_uri": redirect_uri, "code_verifier": code_verifier})
+    return _token_request(
+        token_endpoint,
+        client,
+        "authorization_code",
+        {"code": code, "redirect_uri": redirect_uri, "code_verifier": code_verifier},
+    )
 
 
 def refresh_token_request(token_endpoint: str, client: ClientAuthentication, refresh_token: str) -> TokenRequest:
@@ -90,14 +99,16 @@ def refresh_token_request(token_endpoint: str, client: ClientAuthentication, ref
     return _token_request(token_endpoint, client, "refresh_token", {"refresh_token": refresh_token})
 
 
-def revocation_request(revocation_endpoint: str, client: ClientAuthentication, token: str,
-                       token_type_hint: str) -> TokenRequest:
+def revocation_request(
+    revocation_endpoint: str, client: ClientAuthentication, token: str, token_type_hint: str
+) -> TokenRequest:
     """The request that revokes a token (RFC 7009 section 2.1), authenticated like a token request."""
     return _token_request(revocation_endpoint, client, None, {"token": token, "token_type_hint": token_type_hint})
 
 
-def _token_request(url: str, client: ClientAuthentication, grant_type: str | None,
-                   fields: dict[str, str]) -> TokenRequest:
+def _token_request(
+    url: str, client: ClientAuthentication, grant_type: str | None, fields: dict[str, str]
+) -> TokenRequest:
     form = {"client_id": client.client_id, **fields}
     if grant_type:
         form = {"grant_type": grant_type, **form}
@@ -109,8 +120,12 @@ def _token_request(url: str, client: ClientAuthentication, grant_type: str | Non
     return TokenRequest(url, grant_type or "revocation", form, headers)
 
 
-def parse_token_response(status_code: int, content_type: str, body: Any, now: float | None = None,
-                         ) -> Token:
+def parse_token_response(
+    status_code: int,
+    content_type: str,
+    body: Any,
+    now: float | None = None,
+) -> Token:
     """Turn the token endpoint's answer into a :class:`Token` or a :class:`TokenRequestError`.
 
     ``body`` is the decoded JSON (any type) or None when the answer was not JSON. The token's
@@ -119,20 +134,24 @@ def parse_token_response(status_code: int, content_type: str, body: Any, now: fl
     settled against the token's own ``exp`` (:func:`~.expiry.settle_expiry`).
     """
     if status_code >= 500:
-        raise TokenRequestError(f"The token endpoint failed with HTTP {status_code}: the SSO server may be "
-                                "down. Try again later.", status_code=status_code)
+        raise TokenRequestError(
+            f"The token endpoint failed with HTTP {status_code}: the SSO server may be down. Try again later.",
+            status_code=status_code,
+        )
     if not isinstance(body, dict):
         raise parse_error_response(status_code, content_type, body)
     if status_code != 200 or "error" in body:
         raise _token_error(status_code, body)
     access_token = body.get("access_token")
     if not isinstance(access_token, str) or not access_token or not access_token.isprintable():
-        raise TokenRequestError("The token endpoint's answer has no usable access_token.",
-                                status_code=status_code)
+        raise TokenRequestError("The token endpoint's answer has no usable access_token.", status_code=status_code)
     token_type = body.get("token_type")
     if not isinstance(token_type, str) or token_type.lower() != "bearer":
-        raise TokenRequestError(f"The token endpoint issued a token of type '{_short(token_type)}', not "
-                                "a Bearer token, which Healthcode's APIs require.", status_code=status_code)
+        raise TokenRequestError(
+            f"The token endpoint issued a token of type '{_short(token_type)}', not "
+            "a Bearer token, which Healthcode's APIs require.",
+            status_code=status_code,
+        )
     issued = time.time() if now is None else now
     return Token(
         access_token=access_token,
@@ -151,15 +170,19 @@ def parse_error_response(status_code: int, content_type: str, body: Any, what: s
     if isinstance(body, dict):
         return _token_error(status_code, body)
     kind = "an HTML page" if "html" in content_type.lower() else "an answer that is not a JSON object"
-    return TokenRequestError(f"The {what} endpoint returned {kind} (HTTP {status_code}). Check the environment "
-                             "setting and any proxy between you and the SSO server.", status_code=status_code)
+    return TokenRequestError(
+        f"The {what} endpoint returned {kind} (HTTP {status_code}). Check the environment "
+        "setting and any proxy between you and the SSO server.",
+        status_code=status_code,
+    )
 
 
 def _token_error(status_code: int, body: Mapping[str, Any]) -> TokenRequestError:
     error = body.get("error")
     if not isinstance(error, str) or not error:
-        return TokenRequestError(f"The token endpoint answered HTTP {status_code} without an OAuth error.",
-                                 status_code=status_code)
+        return TokenRequestError(
+            f"The token endpoint answered HTTP {status_code} without an OAuth error.", status_code=status_code
+        )
     error = _short(error, 64)
     raw = body.get("error_description")
     description = _short(raw, 300) if isinstance(raw, str) else None

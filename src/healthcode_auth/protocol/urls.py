@@ -93,8 +93,7 @@ def endpoint_url_problem(url: object) -> str | None:
     if parts.scheme == "http" and is_loopback_host(parts.hostname):
         return None
     if parts.scheme == "http":
-        return (f"'{shown}' uses plain http; Healthcode endpoints must use https "
-                "(http is allowed only for localhost)")
+        return f"'{shown}' uses plain http; Healthcode endpoints must use https (http is allowed only for localhost)"
     return f"'{shown}' must be an https URL"
 
 

@@ -23,8 +23,14 @@ from .store import StoredAuthorisation, TokenStore, Versioned, entry_key
 DISABLED = frozenset({"off", "none", "no", "false", "disabled"})
 
 
-def open_store(setting: str | None, *, environ: Mapping[str, str] | None = None, lock_timeout: float = LOCK_TIMEOUT,
-               timeout: float = 30.0, ca_bundle: str | None = None) -> TokenStore | None:
+def open_store(
+    setting: str | None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    lock_timeout: float = LOCK_TIMEOUT,
+    timeout: float = 30.0,
+    ca_bundle: str | None = None,
+) -> TokenStore | None:
     """The store a ``token_cache`` setting names: None for ``off``; a Redis store for a
     ``redis://`` or ``rediss://`` URL (``timeout`` bounds each of its operations, ``ca_bundle``
     adds a CA to trust); else a file (default: a per-user path).
@@ -39,11 +45,20 @@ def open_store(setting: str | None, *, environ: Mapping[str, str] | None = None,
     if setting is not None and setting.strip().lower().startswith(("redis://", "rediss://")):
         from .redis_store import RedisTokenStore  # redis-py is imported only for a Redis store
 
-        return RedisTokenStore(setting.strip(), environ=environ, timeout=timeout, lock_timeout=lock_timeout,
-                               ca_bundle=ca_bundle)
+        return RedisTokenStore(
+            setting.strip(), environ=environ, timeout=timeout, lock_timeout=lock_timeout, ca_bundle=ca_bundle
+        )
     path = Path(setting).expanduser() if setting else default_cache_path()
     return FileTokenStore(path, environ=environ, lock_timeout=lock_timeout)
 
 
-__all__ = ["DISABLED", "FileTokenStore", "StoredAuthorisation", "TokenStore", "Versioned", "default_cache_path",
-           "entry_key", "open_store"]
+__all__ = [
+    "DISABLED",
+    "FileTokenStore",
+    "StoredAuthorisation",
+    "TokenStore",
+    "Versioned",
+    "default_cache_path",
+    "entry_key",
+    "open_store",
+]

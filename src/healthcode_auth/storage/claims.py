@@ -75,12 +75,18 @@ def from_fields(values: object, now: float) -> Claim | None:
     if not isinstance(values, Sequence) or isinstance(values, (str, bytes)) or len(values) != 5:
         return None
     state, attempt, first_at, at, until = values
-    if state not in STATES or isinstance(attempt, bool) or not isinstance(attempt, int) \
-            or not 1 <= attempt <= MAX_ATTEMPTS:
+    if (
+        state not in STATES
+        or isinstance(attempt, bool)
+        or not isinstance(attempt, int)
+        or not 1 <= attempt <= MAX_ATTEMPTS
+    ):
         return None
     times = (first_at, at, until)
-    if not all(isinstance(t, (int, float)) and not isinstance(t, bool) and math.isfinite(t) and 0 <= t <= MAX_TIME
-               for t in times):
+    if not all(
+        isinstance(t, (int, float)) and not isinstance(t, bool) and math.isfinite(t) and 0 <= t <= MAX_TIME
+        for t in times
+    ):
         return None
     first_at, at, until = (float(t) for t in times)
     longest = MAX_CLAIM_SECONDS + CLAIM_SKEW

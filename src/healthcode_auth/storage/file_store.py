@@ -61,21 +61,37 @@ class _Document:
     forgotten_before: float = 0.0  # claims made up to then may have been let go (MAX_CLAIMS)
 
     def copy(self) -> _Document:
-        return _Document(dict(self.entries), self.last_version, dict(self.set_aside), self.sealer, self.generation,
-                         dict(self.claims), self.forgotten_before)
+        return _Document(
+            dict(self.entries),
+            self.last_version,
+            dict(self.set_aside),
+            self.sealer,
+            self.generation,
+            dict(self.claims),
+            self.forgotten_before,
+        )
 
     def payload(self) -> dict[str, Any]:
-        return {"entries": self.entries, "last_version": self.last_version,
-                **({"set_aside": self.set_aside} if self.set_aside else {}),
-                **({"claims": self.claims} if self.claims else {}),
-                **({"claims_forgotten_before": self.forgotten_before} if self.forgotten_before else {})}
+        return {
+            "entries": self.entries,
+            "last_version": self.last_version,
+            **({"set_aside": self.set_aside} if self.set_aside else {}),
+            **({"claims": self.claims} if self.claims else {}),
+            **({"claims_forgotten_before": self.forgotten_before} if self.forgotten_before else {}),
+        }
 
 
 class FileTokenStore(TokenStore):
     """The token file at ``path``; the key comes from ``environ`` (default: this process's)."""
 
-    def __init__(self, path: str | os.PathLike[str], *, environ: dict[str, str] | None = None,
-                 lock_timeout: float = LOCK_TIMEOUT, signouts: SignOutRecord | None = None) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        environ: dict[str, str] | None = None,
+        lock_timeout: float = LOCK_TIMEOUT,
+        signouts: SignOutRecord | None = None,
+    ) -> None:
         self.path = Path(path).expanduser()
         self.lock_timeout = lock_timeout
         self._environ = dict(os.environ if environ is None else environ)
@@ -133,8 +149,11 @@ class FileTokenStore(TokenStore):
             try:
                 document.generation = self._signouts.advance(self._id)
             except StoreKeyError as error:
-                log.warning("Signed out, but an old copy of the Healthcode token cache %s could be put back and "
-                            "used: %s", self.path, error)
+                log.warning(
+                    "Signed out, but an old copy of the Healthcode token cache %s could be put back and used: %s",
+                    self.path,
+                    error,
+                )
             self._write(document)
             return True
 
@@ -155,8 +174,10 @@ class FileTokenStore(TokenStore):
             except StoreUnreadableError as error:
                 aside = self._file.set_aside("unreadable")
                 self._forget_snapshot()
-                return (f"Moved the token cache {self.path}, which this run cannot read, to {aside} (kept: with "
-                        f"the right key it can be moved back). The reason: {error.args[0]}")
+                return (
+                    f"Moved the token cache {self.path}, which this run cannot read, to {aside} (kept: with "
+                    f"the right key it can be moved back). The reason: {error.args[0]}"
+                )
             data = document.entries.get(key)
             if data is None:
                 return None
@@ -166,8 +187,10 @@ class FileTokenStore(TokenStore):
                 stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
                 document.set_aside[f"{key} {stamp} {secrets.token_hex(4)}"] = document.entries.pop(key)
                 self._write(document)
-                return (f"Moved this client's damaged entry aside inside the token cache {self.path} (kept, "
-                        "encrypted, under 'set_aside'); the other entries are unchanged.")
+                return (
+                    f"Moved this client's damaged entry aside inside the token cache {self.path} (kept, "
+                    "encrypted, under 'set_aside'); the other entries are unchanged."
+                )
             return None
 
     def claim(self, name: str, lease: float, keep: float | None = None) -> Claim:
@@ -209,7 +232,6 @@ class FileTokenStore(TokenStore):
     def last_version(self) -> int:
         return self._read().last_version
 
-
     def wait_for_change(self, key: str, version: int | None, timeout: float) -> None:
         # Polling the file's status costs a stat every half second: a decryption only when it changed.
         self._until_changed(key, version, timeout, time.sleep, WAIT_POLL_SECONDS)
@@ -234,8 +256,11 @@ class FileTokenStore(TokenStore):
             if refused is not None and (isinstance(refused, bool) or not isinstance(refused, (int, float))):
                 raise ValueError("'refused_at' is not a time")
         except ValueError as error:
-            raise unreadable(f"{self.description} (this client's entry)",
-                             Unreadable(f"the entry is damaged: {error}", damaged=True), self._environ) from None
+            raise unreadable(
+                f"{self.description} (this client's entry)",
+                Unreadable(f"the entry is damaged: {error}", damaged=True),
+                self._environ,
+            ) from None
         return Versioned(entry, version, None if refused is None else float(refused))
 
     def _read(self) -> _Document:
@@ -290,11 +315,15 @@ def _parse(payload: Mapping[str, Any], sealer: Sealer, generation: int) -> _Docu
     # that holds nothing (after the last sign-out) takes the source of the run that writes it next.
     keep = sealer if entries or aside else None
     claims = payload.get("claims")
-    claims = {k: v for k, v in claims.items() if _claim_of(v, time.time()) is not None} \
-        if isinstance(claims, dict) else {}
+    claims = (
+        {k: v for k, v in claims.items() if _claim_of(v, time.time()) is not None} if isinstance(claims, dict) else {}
+    )
     forgotten = payload.get("claims_forgotten_before", 0.0)
-    forgotten = float(forgotten) if isinstance(forgotten, (int, float)) and not isinstance(forgotten, bool) \
-        and 0 <= forgotten <= MAX_TIME else MAX_TIME  # damaged: every claim may have been forgotten
+    forgotten = (
+        float(forgotten)
+        if isinstance(forgotten, (int, float)) and not isinstance(forgotten, bool) and 0 <= forgotten <= MAX_TIME
+        else MAX_TIME
+    )  # damaged: every claim may have been forgotten
     return _Document(entries, max([last, *versions]), aside, keep, generation, claims, forgotten)
 
 
@@ -308,7 +337,7 @@ def _fewest_claims(claims: dict[str, Any], now: float) -> dict[str, Any]:
     if len(claims) < MAX_CLAIMS:
         return claims
     ranked = sorted(claims, key=lambda name: (claims[name][4] > now, claims[name][5]))
-    return {name: claims[name] for name in ranked[len(claims) - MAX_CLAIMS + 1:]}
+    return {name: claims[name] for name in ranked[len(claims) - MAX_CLAIMS + 1 :]}
 
 
 def _claim_of(value: Any, now: float) -> Claim | None:
@@ -317,8 +346,12 @@ def _claim_of(value: Any, now: float) -> Claim | None:
     if not isinstance(value, list) or len(value) != 6:
         return None
     claim, kept = from_fields(value[:5], now), value[5]
-    if claim is None or isinstance(kept, bool) or not isinstance(kept, (int, float)) \
-            or not now < kept <= now + MAX_CLAIM_SECONDS:
+    if (
+        claim is None
+        or isinstance(kept, bool)
+        or not isinstance(kept, (int, float))
+        or not now < kept <= now + MAX_CLAIM_SECONDS
+    ):
         return None
     return claim
 
@@ -326,16 +359,16 @@ def _claim_of(value: Any, now: float) -> Claim | None:
 def _version_of(data: Any) -> int | None:
     """An entry's version: a whole number from 1 to MAX_VERSION, or None for anything else (damaged)."""
     version = data.get("version") if isinstance(data, dict) else None
-    return version if isinstance(version, int) and not isinstance(version, bool) and 0 < version <= MAX_VERSION \
-        else None
+    return (
+        version if isinstance(version, int) and not isinstance(version, bool) and 0 < version <= MAX_VERSION else None
+    )
 
 
 class FileRecord(SupervisionRecord):
     """The supervision record of a file store: one authenticated JSON line per event, in
     ``<cache>.history`` (0600, beside the cache), the last MAX_HISTORY kept."""
 
-    def __init__(self, path: Path, environ: dict[str, str],
-                 locked: Any) -> None:
+    def __init__(self, path: Path, environ: dict[str, str], locked: Any) -> None:
         self._file = FilePersistence(path, what="supervision record", max_bytes=MAX_HISTORY * MAX_EVENT_BYTES)
         self._environ = environ
         self._locked = locked
@@ -344,11 +377,14 @@ class FileRecord(SupervisionRecord):
         key = ensure_key(self._environ)
         with self._locked():
             try:
-                lines = self._lines()[-(MAX_HISTORY - 1):]
+                lines = self._lines()[-(MAX_HISTORY - 1) :]
             except TooLarge:
                 aside = self._file.set_aside("too-large")
-                log.warning("The supervision record was larger than this library ever writes; it was moved to %s "
-                            "(kept) and a new one started.", aside)
+                log.warning(
+                    "The supervision record was larger than this library ever writes; it was moved to %s "
+                    "(kept) and a new one started.",
+                    aside,
+                )
                 lines = []
             lines.append(sign_event(event, key))
             self._file.write(("\n".join(lines) + "\n").encode("utf-8"))
@@ -359,8 +395,11 @@ class FileRecord(SupervisionRecord):
         try:
             lines = self._lines()
         except TooLarge:
-            log.warning("The supervision record %s is larger than this library ever writes: it is not shown. The "
-                        "next event recorded moves it aside (kept).", self._file.path)
+            log.warning(
+                "The supervision record %s is larger than this library ever writes: it is not shown. The "
+                "next event recorded moves it aside (kept).",
+                self._file.path,
+            )
             return []
         return open_events(lines, self._key_of)[-limit:] if limit > 0 else []
 

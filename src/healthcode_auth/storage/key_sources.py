@@ -98,7 +98,7 @@ def user_folder(kind: str) -> Path:
         if os.path.isabs(base):
             return Path(base) / APP_NAME
         if not base.strip() and os.path.isabs(home):
-            return Path(home) / default / APP_NAME
+            return Path(os.path.expanduser(f"~/{default}")) / APP_NAME  # as platformdirs: HOME=// is /
     import platformdirs
 
     found = platformdirs.user_config_dir if kind == "config" else platformdirs.user_cache_dir
@@ -148,8 +148,10 @@ def _passphrase(environ: dict[str, str]) -> str:
     if passphrase.startswith(RANDOM_KEY_PREFIX):
         random_key_bytes(passphrase)
     elif len(passphrase) < MIN_PASSPHRASE:
-        raise ConfigurationError(ENV_KEY, f"give a passphrase of at least {MIN_PASSPHRASE} characters, or a "
-                                 "key from 'healthcode-auth key new'")
+        raise ConfigurationError(
+            ENV_KEY,
+            f"give a passphrase of at least {MIN_PASSPHRASE} characters, or a key from 'healthcode-auth key new'",
+        )
     return passphrase
 
 
@@ -160,23 +162,29 @@ def new_random_key() -> str:
 
 def random_key_bytes(text: str) -> bytes:
     """The 32 bytes of a key from :func:`new_random_key`; ConfigurationError when it is damaged."""
-    body = text[len(RANDOM_KEY_PREFIX):].strip()
+    body = text[len(RANDOM_KEY_PREFIX) :].strip()
     try:
         key = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
     except (ValueError, UnicodeError):
         key = b""
     if len(key) != 32 or not body.replace("-", "").replace("_", "").isalnum():
-        raise ConfigurationError(ENV_KEY, f"it starts like a key from 'healthcode-auth key new' ({RANDOM_KEY_PREFIX}) "
-                                 "but is damaged: copy it again, whole")
+        raise ConfigurationError(
+            ENV_KEY,
+            f"it starts like a key from 'healthcode-auth key new' ({RANDOM_KEY_PREFIX}) "
+            "but is damaged: copy it again, whole",
+        )
     return key
 
 
 def require_shared_key(environ: dict[str, str], store: str) -> None:
     """A networked store is encrypted with the key the fleet shares; say so when it is missing."""
     if not environ.get(ENV_KEY):
-        raise ConfigurationError(ENV_KEY, f"the token store {store} is shared by several machines, so it needs a "
-                                 f"key they all share: run 'healthcode-auth key new' once, and give its output "
-                                 f"to every robot and to the supervisor's machine as {ENV_KEY}")
+        raise ConfigurationError(
+            ENV_KEY,
+            f"the token store {store} is shared by several machines, so it needs a "
+            f"key they all share: run 'healthcode-auth key new' once, and give its output "
+            f"to every robot and to the supervisor's machine as {ENV_KEY}",
+        )
 
 
 @functools.lru_cache(maxsize=16)
@@ -222,12 +230,19 @@ def keyring_works() -> bool:
         answered = keyring.get_password(KEYRING_SERVICE, probe)
         keyring.delete_password(KEYRING_SERVICE, probe)
     except Exception as error:  # keyring backends raise their own types, or OSError
-        log.warning("The operating system's keyring cannot be used in this session (%s); the token cache key "
-                    "is kept in the key file %s instead.", _describe(error), key_file_path())
+        log.warning(
+            "The operating system's keyring cannot be used in this session (%s); the token cache key "
+            "is kept in the key file %s instead.",
+            _describe(error),
+            key_file_path(),
+        )
         return False
     if answered != "probe":
-        log.warning("The operating system's keyring did not return what was stored in it; the token cache key "
-                    "is kept in the key file %s instead.", key_file_path())
+        log.warning(
+            "The operating system's keyring did not return what was stored in it; the token cache key "
+            "is kept in the key file %s instead.",
+            key_file_path(),
+        )
         return False
     return True
 
@@ -248,13 +263,17 @@ def _keyring_secret(create: bool) -> str:
             keyring.set_password(KEYRING_SERVICE, KEYRING_USERNAME, value)
             log.info("Created the token cache's key in the operating system's keyring (%s).", KEYRING_SERVICE)
     except Exception as error:  # keyring backends raise their own types
-        raise StoreKeyError(f"The operating system's keyring could not be used ({_describe(error)}). "
-                            f"Set {ENV_KEY} instead, or unlock the keyring, then try again.") from None
+        raise StoreKeyError(
+            f"The operating system's keyring could not be used ({_describe(error)}). "
+            f"Set {ENV_KEY} instead, or unlock the keyring, then try again."
+        ) from None
     if value is None:
         raise StoreKeyError("The token cache's key is not in the operating system's keyring of this user.")
     if not isinstance(value, str):
-        raise StoreKeyError("The operating system's keyring returned something other than a key for the token "
-                            "cache. Set HEALTHCODE_CACHE_KEY instead, or repair the keyring entry.")
+        raise StoreKeyError(
+            "The operating system's keyring returned something other than a key for the token "
+            "cache. Set HEALTHCODE_CACHE_KEY instead, or repair the keyring entry."
+        )
     return value
 
 
@@ -266,9 +285,13 @@ def _key_file_secret(create: bool) -> str:
     if not create:
         raise StoreKeyError(f"The token cache's key file {path} is missing.")
     if _write_key_file(path, _new_key().encode("ascii"), "token cache key", exclusive=True):
-        log.info("Created the token cache's key in the key file %s (readable by this user only). Keep it with the "
-                 "cache: without it the cache cannot be read. To share one key between machines, set %s instead "
-                 "('healthcode-auth key new').", path, ENV_KEY)
+        log.info(
+            "Created the token cache's key in the key file %s (readable by this user only). Keep it with the "
+            "cache: without it the cache cannot be read. To share one key between machines, set %s instead "
+            "('healthcode-auth key new').",
+            path,
+            ENV_KEY,
+        )
     value = _read_key_file(path)  # whoever won the race to create it: checked like any key file
     if value is None:
         raise StoreKeyError(f"The token cache's key file {path} vanished while it was being created. Try again.")

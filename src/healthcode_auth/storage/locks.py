@@ -43,11 +43,15 @@ class FileLock:
         try:
             self._lock.acquire(timeout=limit)
         except Timeout:
-            raise StoreLockTimeout(f"Another robot held the {self.what} {self.path} for over {limit:g} "
-                                   "seconds. If no robot is running, delete that file.") from None
+            raise StoreLockTimeout(
+                f"Another robot held the {self.what} {self.path} for over {limit:g} "
+                "seconds. If no robot is running, delete that file."
+            ) from None
         except OSError as error:
-            raise StoreError(f"The {self.what} {self.path} cannot be used ({error.strerror}). Check the folder's "
-                             "permissions, or remove the file if no robot is running.") from None
+            raise StoreError(
+                f"The {self.what} {self.path} cannot be used ({error.strerror}). Check the folder's "
+                "permissions, or remove the file if no robot is running."
+            ) from None
         try:
             yield
         finally:

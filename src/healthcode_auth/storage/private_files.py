@@ -59,7 +59,8 @@ def retry_while_in_use(action: Callable[[], _T], path: Path, what: str, doing: s
         raise FileInUseError(
             f"The {what} {path} could not be {doing}: another program (a robot, an antivirus scanner or a backup "
             f"tool) kept it open for over {sum(delays):g} seconds ({error.strerror}). Try again; if it persists, "
-            "exclude the folder from scanning and backups while robots run.") from error
+            "exclude the folder from scanning and backups while robots run."
+        ) from error
 
 
 def ensure_private_folder(folder: Path, what: str = "token cache") -> None:
@@ -84,19 +85,24 @@ def check_folder(folder: Path, what: str = "token cache") -> None:
     try:
         status = os.stat(folder)
     except OSError as error:
-        raise StoreError(f"The {what} folder {folder} cannot be used ({error.strerror}). Check the path and its "
-                         "permissions.") from None
+        raise StoreError(
+            f"The {what} folder {folder} cannot be used ({error.strerror}). Check the path and its permissions."
+        ) from None
     if not stat.S_ISDIR(status.st_mode):
         raise StoreError(f"The {what} folder {folder} is not a folder. Give a path inside a folder of your own.")
     if not POSIX:
         return  # no POSIX owners or modes: the per-user folder's ACL protects it
     _refuse_others_links(folder, what)
     if _owned_by_another_user(status):
-        raise StoreError(f"The {what} folder {folder} belongs to another user. Use a folder of your own (the "
-                         "default per-user folder, or a path you created), or run the robots as its owner.")
+        raise StoreError(
+            f"The {what} folder {folder} belongs to another user. Use a folder of your own (the "
+            "default per-user folder, or a path you created), or run the robots as its owner."
+        )
     if status.st_mode & 0o022:
-        raise StoreError(f"Other users can write to the {what} folder {folder}, so they could replace its files. "
-                         f"Run 'chmod go-w {folder}' or use a private folder, then try again.")
+        raise StoreError(
+            f"Other users can write to the {what} folder {folder}, so they could replace its files. "
+            f"Run 'chmod go-w {folder}' or use a private folder, then try again."
+        )
 
 
 def _refuse_others_links(folder: Path, what: str) -> None:
@@ -113,9 +119,11 @@ def _refuse_others_links(folder: Path, what: str) -> None:
         except OSError:
             continue
         if stat.S_ISLNK(status.st_mode) and status.st_uid not in (geteuid(), 0):
-            raise StoreError(f"The {what} folder {folder} is reached through the symbolic link {path}, which belongs "
-                             "to another user: they could redirect the files. Use a folder of your own (the default "
-                             "per-user folder, or a path you created).")
+            raise StoreError(
+                f"The {what} folder {folder} is reached through the symbolic link {path}, which belongs "
+                "to another user: they could redirect the files. Use a folder of your own (the default "
+                "per-user folder, or a path you created)."
+            )
 
 
 def read_private_file(path: Path, *, max_bytes: int, what: str, private: bool = False) -> bytes | None:
@@ -140,20 +148,26 @@ def read_private_file(path: Path, *, max_bytes: int, what: str, private: bool = 
         return None
     except OSError as error:
         if error.errno == errno.ELOOP or os.path.islink(path):
-            raise StoreError(f"The {what} {path} is a symbolic link. Remove it; the library writes a file of "
-                             "its own there.") from None
+            raise StoreError(
+                f"The {what} {path} is a symbolic link. Remove it; the library writes a file of its own there."
+            ) from None
         raise StoreError(f"The {what} {path} cannot be read ({error.strerror}).") from None
     try:
         status = os.fstat(descriptor)
         if not stat.S_ISREG(status.st_mode):
-            raise StoreError(f"The {what} {path} is not a regular file (a FIFO, a device or a folder). Remove it "
-                             "and try again.")
+            raise StoreError(
+                f"The {what} {path} is not a regular file (a FIFO, a device or a folder). Remove it and try again."
+            )
         if _owned_by_another_user(status):
-            raise StoreError(f"The {what} {path} belongs to another user. Run the robots as the user who signed "
-                             "in, or remove the file and sign in again.")
+            raise StoreError(
+                f"The {what} {path} belongs to another user. Run the robots as the user who signed "
+                "in, or remove the file and sign in again."
+            )
         if POSIX and private and status.st_mode & 0o077:
-            raise StoreError(f"The {what} {path} can be read by other users. Run 'chmod 600 {path}' and sign in "
-                             "again (the token may have been exposed).")
+            raise StoreError(
+                f"The {what} {path} can be read by other users. Run 'chmod 600 {path}' and sign in "
+                "again (the token may have been exposed)."
+            )
         if status.st_size > max_bytes:
             raise ValueError(f"it is {status.st_size} bytes, too large to be a {what}")
         with os.fdopen(os.dup(descriptor), "rb") as handle:

@@ -76,8 +76,12 @@ def open_events(texts: Iterable[str | bytes | None], key_of: Callable[[str], Sto
             key = key_of(source) if source else None
             keys[source] = None if key is None else key.record_key()
         record_key = keys[source]
-        authentic = (record_key is not None and mac is not None
-                     and hmac.compare_digest(mac, _mac(fields, record_key)) and fields.get("id", "") not in seen)
+        authentic = (
+            record_key is not None
+            and mac is not None
+            and hmac.compare_digest(mac, _mac(fields, record_key))
+            and fields.get("id", "") not in seen
+        )
         seen.add(fields.get("id", ""))
         events.append(RecordedEvent({k: v for k, v in fields.items() if k not in ("id", "key_source")}, authentic))
     return events

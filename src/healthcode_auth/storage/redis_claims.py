@@ -56,7 +56,7 @@ class RedisClaims:
         for _ in range(TRIES):
             read, standing, now, offset = self._read(where)
             if standing is not None and standing.holds(now):  # another's (or our own, still being sent): only
-                return self._local(standing, offset)          # the claim this robot took is settled as taken
+                return self._local(standing, offset)  # the claim this robot took is settled as taken
             claim = next_attempt(standing, now, lease)
             if self._write(where, read, claim, lease if keep is None else keep, now):
                 return self._hand(name, claim, offset)
@@ -104,12 +104,14 @@ class RedisClaims:
         milliseconds = max(1, int(kept_for(claim, keep, now) * 1000))
         with self._store._talking("note a notice"):
             written = self._store._script("claim-write", CLAIM_WRITE_SCRIPT)(
-                keys=[where], args=[read, self._sealed(where, claim), milliseconds, MAX_CLAIM_BYTES])
+                keys=[where], args=[read, self._sealed(where, claim), milliseconds, MAX_CLAIM_BYTES]
+            )
         return bool(int(written))
 
     def _sealed(self, where: str, claim: Claim) -> str:
-        body = "|".join(["c1", claim.state, str(claim.attempt), *(repr(t) for t in (claim.first_at, claim.at,
-                                                                                      claim.until))])
+        body = "|".join(
+            ["c1", claim.state, str(claim.attempt), *(repr(t) for t in (claim.first_at, claim.at, claim.until))]
+        )
         return f"{body}|{self._mac(where, body)}"
 
     def _opened(self, where: str, text: str, now: float) -> Claim | None:
@@ -144,6 +146,8 @@ class RedisClaims:
         return self._mac_key
 
     def _busy(self) -> StoreUnavailableError:
-        return StoreUnavailableError(f"A notice's claim in the token store {self._store.description} kept changing "
-                                     "while this robot tried to take it (other robots, or someone writing to it). "
-                                     "The notice is sent anyway; if this goes on, check who writes to the store.")
+        return StoreUnavailableError(
+            f"A notice's claim in the token store {self._store.description} kept changing "
+            "while this robot tried to take it (other robots, or someone writing to it). "
+            "The notice is sent anyway; if this goes on, check who writes to the store."
+        )

@@ -43,8 +43,9 @@ class RedisRecord(SupervisionRecord):
     def read(self, limit: int) -> list[RecordedEvent]:
         store = self._store
         with store._talking("read the supervision record"):
-            texts = store._script("record", READ_RECORD_SCRIPT)(keys=[store._key("history")],
-                                                                  args=[MAX_HISTORY, MAX_EVENT_BYTES])
+            texts = store._script("record", READ_RECORD_SCRIPT)(
+                keys=[store._key("history")], args=[MAX_HISTORY, MAX_EVENT_BYTES]
+            )
         key = store._sealer_for_writes().key
         # Every event read, so an authentic one repeated is found wherever its original is.
         events = open_events(reversed(texts or []), lambda source: key if source == "env" else None)

@@ -21,7 +21,9 @@ end
 """
 # KEYS: entry. ARGV: the most bytes of 'sealed' to return. -> {'ok', version, sealed, refused_at}, or
 # {'wrongtype'}, or {'too-large', field, length}: every field is measured before it is fetched.
-LOAD_SCRIPT = _CHECK + """
+LOAD_SCRIPT = (
+    _CHECK
+    + """
 local limits = {sealed = tonumber(ARGV[1]), version = 20, refused_at = 32}
 for field, limit in pairs(limits) do
   local length = redis.pcall('HSTRLEN', KEYS[1], field)
@@ -32,6 +34,7 @@ end
 local fields = redis.call('HMGET', KEYS[1], 'version', 'sealed', 'refused_at')
 return {'ok', fields[1], fields[2], fields[3]}
 """
+)
 # KEYS: entry, version counter, the entry's change channel. ARGV: expected version ("" = no entry at
 # all), sealed value, writer id, the writer's clock in ms, the largest version. -> {1, version written,
 # healed} or {0, ''}, or {0, 'exhausted'}. Waiting robots hear of the write on the channel; a user whose
@@ -39,7 +42,9 @@ return {'ok', fields[1], fields[2], fields[3]}
 # (another type, not canonical digits, 10^15 or more: someone else wrote it) is healed: it starts again
 # above this entry's version and the writer's clock in ms, so no version is given out twice, and the
 # version is returned as a number (tostring would write 1e+14).
-STORE_SCRIPT = _CHECK + """
+STORE_SCRIPT = (
+    _CHECK
+    + """
 local current = nil
 if ARGV[1] == '' then
   if redis.call('EXISTS', KEYS[1]) == 1 then return {0, ''} end
@@ -71,8 +76,11 @@ redis.call('HSET', KEYS[1], 'version', version, 'sealed', ARGV[2], 'writer', ARG
 redis.pcall('PUBLISH', KEYS[3], version)
 return {1, version, healed}
 """
+)
 # KEYS: entry. ARGV: the version read and decrypted. Removes it only at that version.
-REMOVE_SCRIPT = _CHECK + """
+REMOVE_SCRIPT = (
+    _CHECK
+    + """
 local current = redis.pcall('HGET', KEYS[1], 'version')
 local problem = refused(current)
 if problem == 'wrongtype' then return 0 elseif problem then return problem end
@@ -80,8 +88,11 @@ if current ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
 return 1
 """
+)
 # KEYS: entry. ARGV: the version the SSO refused to renew, when. The version stays.
-MARK_REFUSED_SCRIPT = _CHECK + """
+MARK_REFUSED_SCRIPT = (
+    _CHECK
+    + """
 local current = redis.pcall('HGET', KEYS[1], 'version')
 local problem = refused(current)
 if problem == 'wrongtype' then return 0 elseif problem then return problem end
@@ -89,9 +100,12 @@ if current ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'refused_at', ARGV[2])
 return 1
 """
+)
 # KEYS: entry, where to keep it (a fresh name). ARGV: its version field as read ("" none, "*wrongtype*"
 # not a hash). RENAMENX: what an earlier set-aside kept is never overwritten.
-SET_ASIDE_SCRIPT = _CHECK + """
+SET_ASIDE_SCRIPT = (
+    _CHECK
+    + """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 local current = redis.pcall('HGET', KEYS[1], 'version')
 local problem = refused(current)
@@ -99,8 +113,11 @@ if problem == 'wrongtype' then current = '*wrongtype*' elseif problem then retur
 if (current or '') ~= ARGV[1] then return 0 end
 return redis.call('RENAMENX', KEYS[1], KEYS[2])
 """
+)
 # KEYS: the record. ARGV: how many, the most bytes of one event. -> newest first; nil where unusable.
-READ_RECORD_SCRIPT = _CHECK + """
+READ_RECORD_SCRIPT = (
+    _CHECK
+    + """
 local items = redis.pcall('XREVRANGE', KEYS[1], '+', '-', 'COUNT', ARGV[1])
 local problem = refused(items)
 if problem == 'wrongtype' then return {false} elseif problem then return problem end
@@ -115,6 +132,7 @@ for _, item in ipairs(items) do
 end
 return out
 """
+)
 # KEYS: a claim. ARGV: the most bytes of a claim. -> {'string', value}, or {'none', ''} for nothing this
 # library could have written there (absent, another type, too long: never fetched); then Redis's TIME
 # (seconds, microseconds), or '', '' for a user whose ACL lacks +time.

@@ -66,16 +66,19 @@ WAIT_POLL_SECONDS = 5.0  # a robot waiting for a sign-in also reads the entry th
 class RedisTokenStore(TokenStore):
     """Entries, renewal locks and the supervision record in one Redis database."""
 
-    def __init__(self, url: str, *, environ: dict[str, str], timeout: float, lock_timeout: float,
-                 ca_bundle: str | None = None) -> None:
+    def __init__(
+        self, url: str, *, environ: dict[str, str], timeout: float, lock_timeout: float, ca_bundle: str | None = None
+    ) -> None:
         self._url, self.prefix = parse_store_url(url)
         self._shown = describe_url(url)
         written = urlsplit(url).password or ""  # the store password is a secret like the others, in
         REDACTOR.add(written, unquote(written))  # the spelling the URL has and the one Redis gets
         require_shared_key(environ, self._shown)
         if importlib.util.find_spec("redis") is None:  # found without importing it (that waits for first use)
-            raise ConfigurationError("token_cache", f"the Redis token store {self._shown} needs redis-py: "
-                                     "pip install 'robotframework-healthcode[fleet]'")
+            raise ConfigurationError(
+                "token_cache",
+                f"the Redis token store {self._shown} needs redis-py: pip install 'robotframework-healthcode[fleet]'",
+            )
         self._environ = environ
         self.timeout = timeout
         self.lock_timeout = lock_timeout
@@ -117,8 +120,13 @@ class RedisTokenStore(TokenStore):
         from redis.exceptions import LockError, LockNotOwnedError
 
         # The lease outlasts a renewal's deadline (a dead holder's runs out); waiters try every 25 ms.
-        lock = self._redis.lock(self._key("lock:", key), timeout=self.lock_timeout, sleep=LOCK_POLL_SECONDS,
-                                blocking_timeout=self.lock_timeout, thread_local=False)
+        lock = self._redis.lock(
+            self._key("lock:", key),
+            timeout=self.lock_timeout,
+            sleep=LOCK_POLL_SECONDS,
+            blocking_timeout=self.lock_timeout,
+            thread_local=False,
+        )
         waiting = self._within(self.lock_timeout)  # within bounded(): no longer than a robot's wait
         # When bounded() cut the wait, the polling stops a little before the exchange's deadline (then
         # the same moment): a lock still held then is a lock timeout, not a store that did not answer.
@@ -146,8 +154,13 @@ class RedisTokenStore(TokenStore):
     def store(self, entry: StoredAuthorisation, expected_version: int | None) -> int | None:
         sealed = self._sealer_for_writes().seal(entry.to_dict())
         keys = [self._entry(entry.key), self._key("versions"), self._key("changed:", entry.key)]
-        args = ["" if expected_version is None else str(expected_version), sealed, secrets.token_hex(8),
-                int(time.time() * 1000), MAX_VERSION]
+        args = [
+            "" if expected_version is None else str(expected_version),
+            sealed,
+            secrets.token_hex(8),
+            int(time.time() * 1000),
+            MAX_VERSION,
+        ]
         with self._talking("store the token"):
             stored, version, *healed = self._script("store", STORE_SCRIPT)(keys=keys, args=args)
         if not int(stored):
@@ -155,16 +168,22 @@ class RedisTokenStore(TokenStore):
                 raise StoreUnavailableError(
                     f"The token store {self._shown} cannot give the token a version: its version counter and this "
                     "client's entry hold versions near the largest this library writes. Delete both (DEL "
-                    f"{self._key('versions')} {self._entry(entry.key)}) and have a supervisor sign in again.")
+                    f"{self._key('versions')} {self._entry(entry.key)}) and have a supervisor sign in again."
+                )
             return None
         if healed and int(healed[0]):
-            log.warning("The version counter %s in %s held a value this library never writes (someone else wrote it): "
-                        "it was started again above this entry's version, and the token was stored.",
-                        self._key("versions"), self._shown)
+            log.warning(
+                "The version counter %s in %s held a value this library never writes (someone else wrote it): "
+                "it was started again above this entry's version, and the token was stored.",
+                self._key("versions"),
+                self._shown,
+            )
         if not isinstance(version, int) or not 0 < version <= MAX_VERSION:
-            raise StoreUnavailableError(f"The token store {self._shown} answered a version this library never writes "
-                                        f"({escaped(str(version), 30)}) when it stored the token: check that nothing "
-                                        f"else writes {self._key('versions')}.")
+            raise StoreUnavailableError(
+                f"The token store {self._shown} answered a version this library never writes "
+                f"({escaped(str(version), 30)}) when it stored the token: check that nothing "
+                f"else writes {self._key('versions')}."
+            )
         return version
 
     def remove(self, key: str, version: int) -> bool:
@@ -173,8 +192,13 @@ class RedisTokenStore(TokenStore):
 
     def mark_refused(self, key: str, version: int, when: float) -> bool:
         with self._talking("note the refused renewal"):
-            return bool(int(self._script("refused", MARK_REFUSED_SCRIPT)(keys=[self._entry(key)],
-                                                                        args=[str(version), repr(float(when))])))
+            return bool(
+                int(
+                    self._script("refused", MARK_REFUSED_SCRIPT)(
+                        keys=[self._entry(key)], args=[str(version), repr(float(when))]
+                    )
+                )
+            )
 
     def set_aside(self, key: str) -> str | None:
         with self._talking("read the token"):
@@ -195,10 +219,13 @@ class RedisTokenStore(TokenStore):
         with self._talking("move the unreadable token aside"):
             moved = self._script("aside", SET_ASIDE_SCRIPT)(keys=[self._entry(key), aside], args=[seen or ""])
         if not int(moved):
-            raise StoreUnavailableError(f"The entry in {self._shown} changed while it was being moved aside: run "
-                                        "the command again.")
-        return (f"Moved this client's entry in {self._shown}, which this run cannot read, to the Redis key {aside} "
-                f"(kept: with the right key it can be renamed back). The reason: {reason}")
+            raise StoreUnavailableError(
+                f"The entry in {self._shown} changed while it was being moved aside: run the command again."
+            )
+        return (
+            f"Moved this client's entry in {self._shown}, which this run cannot read, to the Redis key {aside} "
+            f"(kept: with the right key it can be renamed back). The reason: {reason}"
+        )
 
     def claim(self, name: str, lease: float, keep: float | None = None) -> Claim:
         return self._claims.claim(name, lease, keep)
@@ -215,7 +242,6 @@ class RedisTokenStore(TokenStore):
         text = _text(counted) or "0"
         return int(text) if text.isdigit() and len(text) <= 16 and int(text) <= MAX_VERSION else 0
 
-
     def wait_for_change(self, key: str, version: int | None, timeout: float) -> None:
         """Wait on the entry's change channel (writes publish on it); read it every WAIT_POLL_SECONDS too."""
         from redis.exceptions import NoPermissionError
@@ -226,8 +252,10 @@ class RedisTokenStore(TokenStore):
                 pubsub = self._redis.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
                 pubsub.subscribe(self._key("changed:", key))
         except StoreUnavailableError as error:
-            log.info("Waiting for a sign-in by reading %s every %g seconds (%s).", self._shown, WAIT_POLL_SECONDS,
-                     error)
+            log.info(
+                "Waiting for a sign-in by reading %s every %g seconds (%s).", self._shown, WAIT_POLL_SECONDS, error
+            )
+
         def pause(seconds: float) -> None:
             nonlocal pubsub
             if pubsub is None:
@@ -237,8 +265,12 @@ class RedisTokenStore(TokenStore):
                 try:
                     pubsub.get_message(timeout=seconds)
                 except NoPermissionError:  # redis-py reads the SUBSCRIBE's answer only here
-                    log.info("Waiting for a sign-in by reading %s every %g seconds: its user may not subscribe "
-                             "(see docs/fleet.md).", self._shown, WAIT_POLL_SECONDS)
+                    log.info(
+                        "Waiting for a sign-in by reading %s every %g seconds: its user may not subscribe "
+                        "(see docs/fleet.md).",
+                        self._shown,
+                        WAIT_POLL_SECONDS,
+                    )
                     pubsub.close()
                     pubsub = None
 
@@ -254,11 +286,17 @@ class RedisTokenStore(TokenStore):
         with self._talking("read the token"):
             answer = self._script("load", LOAD_SCRIPT)(keys=[self._entry(key)], args=[MAX_ENTRY_BYTES])
         if answer[0] == b"wrongtype":
-            raise self._unreadable(Unreadable("the entry is damaged: its key holds something other than an entry",
-                                              damaged=True))
+            raise self._unreadable(
+                Unreadable("the entry is damaged: its key holds something other than an entry", damaged=True)
+            )
         if answer[0] == b"too-large":
-            raise self._unreadable(Unreadable(f"the entry is damaged: its {_text(answer[1])} is {int(answer[2])} "
-                                              "bytes, more than this library writes", damaged=True))
+            raise self._unreadable(
+                Unreadable(
+                    f"the entry is damaged: its {_text(answer[1])} is {int(answer[2])} "
+                    "bytes, more than this library writes",
+                    damaged=True,
+                )
+            )
         version, sealed, refused = answer[1:4]
         if version is None and sealed is None:
             return None
@@ -276,12 +314,16 @@ class RedisTokenStore(TokenStore):
         except StoreUnavailableError:
             lease = None
         if lease == -1:
-            return StoreLockTimeout(f"The renewal lock {name} in {self._shown} never expires by itself: it was not "
-                                    "written by a robot of this library (it has no lease). If no robot is renewing, "
-                                    f"delete it: DEL {name}")
-        return StoreLockTimeout(f"Another robot held the renewal lock in {self._shown} longer than this robot could "
-                                f"wait ({self.lock_timeout:g} seconds, or its wait for a supervisor). It expires by "
-                                "itself if that robot died.")
+            return StoreLockTimeout(
+                f"The renewal lock {name} in {self._shown} never expires by itself: it was not "
+                "written by a robot of this library (it has no lease). If no robot is renewing, "
+                f"delete it: DEL {name}"
+            )
+        return StoreLockTimeout(
+            f"Another robot held the renewal lock in {self._shown} longer than this robot could "
+            f"wait ({self.lock_timeout:g} seconds, or its wait for a supervisor). It expires by "
+            "itself if that robot died."
+        )
 
     def _unreadable(self, problem: Unreadable) -> StoreUnreadableError:
         return unreadable(f"{self._shown} (this client's entry)", problem, self._environ)
@@ -346,37 +388,49 @@ class RedisTokenStore(TokenStore):
         try:
             yield
         except exceptions.AuthenticationError:
-            raise StoreUnavailableError(f"The token store {self._shown} refused the user name or password. Check "
-                                        "the password (and user) in the store URL.") from None
+            raise StoreUnavailableError(
+                f"The token store {self._shown} refused the user name or password. Check "
+                "the password (and user) in the store URL."
+            ) from None
         except exceptions.NoPermissionError:
-            raise StoreUnavailableError(f"The token store {self._shown} does not let this user {what}. Give the "
-                                        "user the commands listed in docs/fleet.md.") from None
+            raise StoreUnavailableError(
+                f"The token store {self._shown} does not let this user {what}. Give the "
+                "user the commands listed in docs/fleet.md."
+            ) from None
         except Exception as error:
             # Disconnected under a blocked read, redis-py may raise what it meets (a closed buffer's
             # ValueError, say): at the deadline, whatever it is, it is the deadline.
             if expired.is_set() or isinstance(error, exceptions.TimeoutError):
                 raise StoreNotAnsweringError(
                     f"The token store {self._shown} did not answer within {limit:.3g} seconds when asked to {what}. "
-                    f"{self._reachability_advice()} Or raise the timeout setting.") from None
+                    f"{self._reachability_advice()} Or raise the timeout setting."
+                ) from None
             if not isinstance(error, exceptions.RedisError):
                 raise
             if isinstance(error, exceptions.ConnectionError):
                 reason = first_line(error, 200)
                 untrusted = caused_by(error, ssl.SSLCertVerificationError)
-                advice = ("Check the CA bundle setting (the server's certificate is not trusted)." if untrusted
-                          else self._reachability_advice())
+                advice = (
+                    "Check the CA bundle setting (the server's certificate is not trusted)."
+                    if untrusted
+                    else self._reachability_advice()
+                )
                 raise (StoreUnavailableError if untrusted else StoreNotAnsweringError)(
-                    f"Could not reach the token store {self._shown} to {what} ({reason}). {advice}") from None
-            raise StoreUnavailableError(f"The token store {self._shown} failed to {what} "
-                                        f"({first_line(error, 200)}).") from None
+                    f"Could not reach the token store {self._shown} to {what} ({reason}). {advice}"
+                ) from None
+            raise StoreUnavailableError(
+                f"The token store {self._shown} failed to {what} ({first_line(error, 200)})."
+            ) from None
         finally:
             done.set()
 
     def _reachability_advice(self) -> str:
         if self._url.startswith("rediss://"):
-            return ("Check that Redis is up and reachable from this machine, and that this port serves TLS: a "
-                    "rediss:// URL speaks TLS, and a plain Redis port never answers it (use redis:// for a port "
-                    "without TLS, only on a trusted network).")
+            return (
+                "Check that Redis is up and reachable from this machine, and that this port serves TLS: a "
+                "rediss:// URL speaks TLS, and a plain Redis port never answers it (use redis:// for a port "
+                "without TLS, only on a trusted network)."
+            )
         return "Check the host and port in the store URL, that Redis runs, and the firewall."
 
 

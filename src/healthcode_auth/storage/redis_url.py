@@ -33,8 +33,11 @@ def parse_store_url(url: str) -> tuple[str, str]:
     """
     parts = split_url(url)
     if parts is None:
-        raise ConfigurationError("token_cache", "the Redis URL is not valid: check its port (1 to 65535) and any "
-                                 "[brackets] around an IPv6 address, as in rediss://user:password@host:6380/0")
+        raise ConfigurationError(
+            "token_cache",
+            "the Redis URL is not valid: check its port (1 to 65535) and any "
+            "[brackets] around an IPv6 address, as in rediss://user:password@host:6380/0",
+        )
     if parts.scheme not in ("redis", "rediss") or not parts.hostname:
         raise ConfigurationError("token_cache", "give a Redis URL such as rediss://user:password@host:6380/0")
     if parts.fragment:
@@ -42,8 +45,11 @@ def parse_store_url(url: str) -> tuple[str, str]:
     options = parse_qsl(parts.query, keep_blank_values=True)
     unknown = sorted({name for name, _ in options} - {"prefix"})
     if unknown:
-        raise ConfigurationError("token_cache", f"the Redis URL may only carry '?prefix=...'; remove "
-                                 f"{', '.join(unknown)} (TLS is always verified, timeouts come from 'timeout')")
+        raise ConfigurationError(
+            "token_cache",
+            f"the Redis URL may only carry '?prefix=...'; remove "
+            f"{', '.join(unknown)} (TLS is always verified, timeouts come from 'timeout')",
+        )
     prefix = dict(options).get("prefix", DEFAULT_PREFIX)
     if not prefix or len(prefix) > 100 or any(not ch.isprintable() or ch.isspace() for ch in prefix):
         raise ConfigurationError("token_cache", "the Redis key prefix must be 1 to 100 printable characters")

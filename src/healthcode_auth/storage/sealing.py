@@ -38,8 +38,9 @@ class Unreadable(Exception):
     ``damaged`` is True when no key would help.
     """
 
-    def __init__(self, reason: str, *, source: str | None = None, damaged: bool = False,
-                 rolled_back: bool = False) -> None:
+    def __init__(
+        self, reason: str, *, source: str | None = None, damaged: bool = False, rolled_back: bool = False
+    ) -> None:
         self.reason = reason
         self.source = source
         self.damaged = damaged
@@ -62,8 +63,13 @@ class Sealer:
     def seal(self, payload: Mapping[str, Any], *, generation: int = 0) -> bytes:
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-        header = {"format": FORMAT, "version": VERSION, "key_source": self.key.source, "salt": _b64(self.salt),
-                  "generation": generation}
+        header = {
+            "format": FORMAT,
+            "version": VERSION,
+            "key_source": self.key.source,
+            "salt": _b64(self.salt),
+            "generation": generation,
+        }
         nonce = secrets.token_bytes(12)
         plaintext = json.dumps(payload, separators=(",", ":")).encode("utf-8")
         ciphertext = AESGCM(self.aes_key).encrypt(nonce, plaintext, _aad(header))
@@ -75,8 +81,9 @@ def new_sealer(environ: dict[str, str]) -> Sealer:
     return Sealer(read_key(choose_source(environ), environ, create=True))
 
 
-def unseal(raw: bytes, environ: dict[str, str], *, generation: int = 0,
-           sources: tuple[str, ...] = SOURCES) -> tuple[dict[str, Any], Sealer]:
+def unseal(
+    raw: bytes, environ: dict[str, str], *, generation: int = 0, sources: tuple[str, ...] = SOURCES
+) -> tuple[dict[str, Any], Sealer]:
     """The payload of a sealed document and a sealer for its next version. Raises
     :class:`Unreadable` when it cannot be opened with this run's key, is damaged, names a key
     source outside ``sources``, or was sealed before sign-out number ``generation`` (rolled back)."""
@@ -102,17 +109,23 @@ def unseal(raw: bytes, environ: dict[str, str], *, generation: int = 0,
     try:
         key = read_key(source, environ)
     except (StoreKeyError, ConfigurationError) as error:
-        raise Unreadable(f"it was encrypted with {describe_source(source)}, which cannot be used in this run: "
-                         f"{_problem(error)}", source=source) from None
+        raise Unreadable(
+            f"it was encrypted with {describe_source(source)}, which cannot be used in this run: {_problem(error)}",
+            source=source,
+        ) from None
     sealer = Sealer(key, salt)
     try:
         plaintext = AESGCM(sealer.aes_key).decrypt(nonce, ciphertext, _aad(header))
     except (InvalidTag, ValueError):
-        raise Unreadable(f"it was encrypted with {describe_source(source)}, and the key this run has there does "
-                         "not decrypt it (another key, or the data was altered)", source=source) from None
+        raise Unreadable(
+            f"it was encrypted with {describe_source(source)}, and the key this run has there does "
+            "not decrypt it (another key, or the data was altered)",
+            source=source,
+        ) from None
     if not isinstance(header["generation"], int) or header["generation"] < generation:
-        raise Unreadable("it is a copy from before the latest sign-out on this machine, put back", source=source,
-                         rolled_back=True)
+        raise Unreadable(
+            "it is a copy from before the latest sign-out on this machine, put back", source=source, rolled_back=True
+        )
     try:
         payload = json.loads(plaintext)
     except (ValueError, RecursionError):

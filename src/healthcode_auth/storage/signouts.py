@@ -17,8 +17,10 @@ from .key_sources import key_file_path
 from .private_files import read_private_file, write_atomically
 
 MAX_RECORD_BYTES = 1_000_000
-REMEDY = ("It is what refuses a copy of a token file put back from before a sign-out; the token file itself is "
-          "fine. Remove the record and try again (until the next sign-out, such old copies are accepted again).")
+REMEDY = (
+    "It is what refuses a copy of a token file put back from before a sign-out; the token file itself is "
+    "fine. Remove the record and try again (until the next sign-out, such old copies are accepted again)."
+)
 
 
 def generations_path() -> Path:
@@ -45,8 +47,7 @@ class SignOutRecord:
         generations = self._read()
         generations[store_id] = generations.get(store_id, 0) + 1
         try:
-            write_atomically(self.path, json.dumps(generations, sort_keys=True).encode("utf-8"),
-                             what="sign-out record")
+            write_atomically(self.path, json.dumps(generations, sort_keys=True).encode("utf-8"), what="sign-out record")
         except StoreError as error:
             raise StoreKeyError(str(error)) from None
         return generations[store_id]
@@ -59,8 +60,9 @@ class SignOutRecord:
         except FileInUseError:
             raise
         except (StoreError, ValueError, RecursionError) as error:
-            raise StoreKeyError(f"The sign-out record {path} is damaged or cannot be used ({error}). {REMEDY}"
-                                ) from None
+            raise StoreKeyError(
+                f"The sign-out record {path} is damaged or cannot be used ({error}). {REMEDY}"
+            ) from None
         if not isinstance(generations, dict):
             raise StoreKeyError(f"The sign-out record {path} is damaged. {REMEDY}")
         return {str(k): v for k, v in generations.items() if isinstance(v, int) and not isinstance(v, bool)}

@@ -73,18 +73,35 @@ class StoredAuthorisation:
     api_discovery_source: str | None = None  # where ``api_discovery`` was fetched from
 
     @classmethod
-    def received(cls, discovery_url: str, client_id: str, token: Token, claims: Mapping[str, Any], *,
-                 discovery: Mapping[str, Any], discovery_source: str | None, verified: bool = True,
-                 api_discovery: Mapping[str, Any] | None = None,
-                 api_discovery_source: str | None = None) -> StoredAuthorisation:
+    def received(
+        cls,
+        discovery_url: str,
+        client_id: str,
+        token: Token,
+        claims: Mapping[str, Any],
+        *,
+        discovery: Mapping[str, Any],
+        discovery_source: str | None,
+        verified: bool = True,
+        api_discovery: Mapping[str, Any] | None = None,
+        api_discovery_source: str | None = None,
+    ) -> StoredAuthorisation:
         """The entry for a token just received, with the ``iss`` and ``aud`` of its verified claims
         (none for a token that is not ``verified``)."""
         issuer, audience = claims.get("iss"), claims.get("aud")
         audiences = [audience] if isinstance(audience, str) else audience
-        return cls(discovery_url, client_id, token, discovery=discovery, discovery_source=discovery_source,
-                   issuer=issuer if isinstance(issuer, str) else None, verified=verified,
-                   audience=tuple(a for a in audiences if isinstance(a, str)) if isinstance(audiences, list) else None,
-                   api_discovery=api_discovery or {}, api_discovery_source=api_discovery_source)
+        return cls(
+            discovery_url,
+            client_id,
+            token,
+            discovery=discovery,
+            discovery_source=discovery_source,
+            issuer=issuer if isinstance(issuer, str) else None,
+            verified=verified,
+            audience=tuple(a for a in audiences if isinstance(a, str)) if isinstance(audiences, list) else None,
+            api_discovery=api_discovery or {},
+            api_discovery_source=api_discovery_source,
+        )
 
     @property
     def key(self) -> str:
@@ -105,16 +122,28 @@ class StoredAuthorisation:
     def to_dict(self) -> dict[str, Any]:
         token = self.token
         return {
-            "discovery_url": self.discovery_url, "client_id": self.client_id, "discovery": dict(self.discovery),
-            "discovery_source": self.discovery_source, "issuer": self.issuer,
+            "discovery_url": self.discovery_url,
+            "client_id": self.client_id,
+            "discovery": dict(self.discovery),
+            "discovery_source": self.discovery_source,
+            "issuer": self.issuer,
             "audience": None if self.audience is None else list(self.audience),
             **({} if self.verified else {"verified": False}),
-            **({"api_discovery": dict(self.api_discovery), "api_discovery_source": self.api_discovery_source}
-               if self.api_discovery else {}),
-            "token": {"access_token": token.access_token, "token_type": token.token_type,
-                      "expires_at": token.expires_at, "refresh_token": token.refresh_token,
-                      "scope": token.scope, "issued_at": token.issued_at, "supervisor": token.supervisor,
-                      "supervisor_name": token.supervisor_name},
+            **(
+                {"api_discovery": dict(self.api_discovery), "api_discovery_source": self.api_discovery_source}
+                if self.api_discovery
+                else {}
+            ),
+            "token": {
+                "access_token": token.access_token,
+                "token_type": token.token_type,
+                "expires_at": token.expires_at,
+                "refresh_token": token.refresh_token,
+                "scope": token.scope,
+                "issued_at": token.issued_at,
+                "supervisor": token.supervisor,
+                "supervisor_name": token.supervisor_name,
+            },
         }
 
     @classmethod
@@ -133,22 +162,32 @@ class StoredAuthorisation:
         if not isinstance(api_discovery, Mapping):
             raise ValueError("'api_discovery' is not an object")
         audience = data.get("audience")
-        if audience is not None and (not isinstance(audience, list) or len(audience) > 20
-                                     or not all(isinstance(a, str) and len(a) <= MAX_TEXT for a in audience)):
+        if audience is not None and (
+            not isinstance(audience, list)
+            or len(audience) > 20
+            or not all(isinstance(a, str) and len(a) <= MAX_TEXT for a in audience)
+        ):
             raise ValueError("'audience' is not a list of texts")
         return cls(
-            discovery_url=_text(data, "discovery_url"), client_id=_text(data, "client_id"),
-            discovery=dict(discovery), discovery_source=_text(data, "discovery_source", optional=True),
-            issuer=_text(data, "issuer", optional=True), audience=None if audience is None else tuple(audience),
-            verified=data.get("verified", True) is not False, api_discovery=dict(api_discovery),
+            discovery_url=_text(data, "discovery_url"),
+            client_id=_text(data, "client_id"),
+            discovery=dict(discovery),
+            discovery_source=_text(data, "discovery_source", optional=True),
+            issuer=_text(data, "issuer", optional=True),
+            audience=None if audience is None else tuple(audience),
+            verified=data.get("verified", True) is not False,
+            api_discovery=dict(api_discovery),
             api_discovery_source=_text(data, "api_discovery_source", optional=True),
-            token=Token(access_token=_text(token, "access_token", limit=MAX_TOKEN),
-                        token_type=_text(token, "token_type", optional=True) or "Bearer",
-                        expires_at=_time(token, "expires_at", optional=True),
-                        refresh_token=_text(token, "refresh_token", optional=True, limit=MAX_TOKEN),
-                        scope=_text(token, "scope", optional=True), issued_at=_time(token, "issued_at") or 0.0,
-                        supervisor=_text(token, "supervisor", optional=True),
-                        supervisor_name=_text(token, "supervisor_name", optional=True)),
+            token=Token(
+                access_token=_text(token, "access_token", limit=MAX_TOKEN),
+                token_type=_text(token, "token_type", optional=True) or "Bearer",
+                expires_at=_time(token, "expires_at", optional=True),
+                refresh_token=_text(token, "refresh_token", optional=True, limit=MAX_TOKEN),
+                scope=_text(token, "scope", optional=True),
+                issued_at=_time(token, "issued_at") or 0.0,
+                supervisor=_text(token, "supervisor", optional=True),
+                supervisor_name=_text(token, "supervisor_name", optional=True),
+            ),
         )
 
 
@@ -292,8 +331,9 @@ class TokenStore(ABC):
         """Return once the entry for ``key`` is no longer at ``version`` (None: absent), or after
         ``timeout`` seconds; cheap while it waits (no request to the SSO, next to no CPU)."""
 
-    def _until_changed(self, key: str, version: int | None, timeout: float, pause: Callable[[float], None],
-                       every: float) -> None:
+    def _until_changed(
+        self, key: str, version: int | None, timeout: float, pause: Callable[[float], None], every: float
+    ) -> None:
         """:meth:`wait_for_change` by reading the entry every ``every`` seconds at most, ``pause``
         (a sleep, or a wait for the store's own news) in between."""
         deadline = time.monotonic() + timeout
@@ -318,19 +358,31 @@ def unreadable(where: str, problem: Unreadable, environ: Mapping[str, str]) -> S
     in_use = choose_source(dict(environ))
     tried = (problem.source,) if problem.source else ()
     if problem.damaged:
-        advice = ("No key can read it. If you restored it from a backup, put the right copy back; otherwise run "
-                  f"'{SET_ASIDE_COMMAND}' to move it aside (it is kept) and have a supervisor sign in again.")
+        advice = (
+            "No key can read it. If you restored it from a backup, put the right copy back; otherwise run "
+            f"'{SET_ASIDE_COMMAND}' to move it aside (it is kept) and have a supervisor sign in again."
+        )
     elif problem.rolled_back:
-        advice = (f"Run '{SET_ASIDE_COMMAND}' to move it aside (it is kept) and have a supervisor sign in again.")
+        advice = f"Run '{SET_ASIDE_COMMAND}' to move it aside (it is kept) and have a supervisor sign in again."
     else:
-        advice = ("Give this run the key the robots use (HEALTHCODE_CACHE_KEY, the same user's keyring or key file) "
-                  f"and try again. Only if that key is truly lost: '{SET_ASIDE_COMMAND}' moves the unreadable data "
-                  "aside (it is kept) so that a supervisor can sign in again.")
-    sources = (f" Key source for new data in this run: {describe_source(in_use)}; tried: "
-               f"{', '.join(describe_source(s) for s in tried) or 'none'}." if not problem.damaged else "")
+        advice = (
+            "Give this run the key the robots use (HEALTHCODE_CACHE_KEY, the same user's keyring or key file) "
+            f"and try again. Only if that key is truly lost: '{SET_ASIDE_COMMAND}' moves the unreadable data "
+            "aside (it is kept) so that a supervisor can sign in again."
+        )
+    sources = (
+        f" Key source for new data in this run: {describe_source(in_use)}; tried: "
+        f"{', '.join(describe_source(s) for s in tried) or 'none'}."
+        if not problem.damaged
+        else ""
+    )
     reason = problem.reason.rstrip(".")
-    return StoreUnreadableError(f"The token store {where} cannot be read: {reason}.{sources} Nothing was changed. "
-                                f"{advice}", key_source=in_use, tried=tried, damaged=problem.damaged)
+    return StoreUnreadableError(
+        f"The token store {where} cannot be read: {reason}.{sources} Nothing was changed. {advice}",
+        key_source=in_use,
+        tried=tried,
+        damaged=problem.damaged,
+    )
 
 
 def _text(data: Mapping[str, Any], name: str, *, optional: bool = False, limit: int = MAX_TEXT) -> Any:
