@@ -16,6 +16,7 @@ import argparse
 import signal
 import sys
 from typing import Any
+from urllib.parse import urlsplit
 
 from .options import EXIT_OK, EXIT_USAGE, add_config_options, config_from, log_to_stderr
 
@@ -84,6 +85,7 @@ def portal(args: argparse.Namespace) -> int:
     proxies = parse_proxies(args.trusted_proxy)
     log_to_stderr("healthcode_portal", "%(asctime)s %(levelname)s %(message)s")  # its access log: no queries
     app = create_app(config, any_account=args.any_healthcode_account)  # refuses to start without an allow-list
+    _check_store(config)  # a key that cannot read the store is said now, not to the first supervisor
     server = PortalServer(
         app,
         host,
@@ -102,6 +104,14 @@ def portal(args: argparse.Namespace) -> int:
         f"{public.redirect_uri}. Ctrl+C stops it.",
         flush=True,
     )
+    where = urlsplit(public.redirect_uri)
+    if where.scheme == "http" and where.port not in (None, server.bound_port):
+        print(
+            f"warning: the redirect URI {public.redirect_uri} is on port {where.port}, but the portal listens on "
+            f"{server.bound_port}: supervisors' browsers come back to the redirect URI. Listen on "
+            f"{where.hostname}:{where.port}, or put a proxy there.",
+            file=sys.stderr,
+        )
     if not config.supervisors:
         print(
             "warning: --any-healthcode-account: any Healthcode account that may sign in for this client can "
@@ -119,6 +129,19 @@ def portal(args: argparse.Namespace) -> int:
             signal.signal(signal.SIGTERM, previous)
     print("The portal stopped.", flush=True)
     return EXIT_OK
+
+
+def _check_store(config: Any) -> None:
+    """The robots' store, read once before serving: a key that cannot read it (or none) stops the
+    portal with the store's message; a store that does not answer just now is a warning (the pages
+    say so until it does)."""
+    from healthcode_auth.errors import StoreUnavailableError
+    from healthcode_auth.session import HealthcodeSession
+
+    try:
+        HealthcodeSession.from_config(config).check_store()
+    except StoreUnavailableError as error:
+        print(f"warning: {error}", file=sys.stderr)
 
 
 def _threads(text: str) -> int:

@@ -92,7 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="healthcode-sandbox",
+        prog="healthcode-auth sandbox",
         description="Local Healthcode SSO emulator (OAuth 2.0 Authorization Code + PKCE) for tests and demos.",
     )
     where = parser.add_argument_group("where it listens")

@@ -121,3 +121,41 @@ def test_the_portal_process_serves_a_sign_in_and_stops_on_ctrl_c(sandbox, fleet_
         client_id=CLIENT_ID, redirect_uri=redirect_uri, environment=sandbox.discovery_url, token_cache=str(cache)
     )
     assert stored_entry(config).entry.token.supervisor == "supervisor"
+
+
+def test_a_store_it_cannot_read_stops_it_before_it_serves(sandbox, fleet_key, tmp_path):
+    """A new user's mistake (another key, a damaged file): said at start, not to the first supervisor."""
+    cache = tmp_path / "tokens.json"
+    cache.write_bytes(os.urandom(200))
+    port = free_port()
+    result = run(
+        "--listen",
+        f"127.0.0.1:{port}",
+        env=portal_env(sandbox, f"http://127.0.0.1:{port}/postauth", supervisors="supervisor", token_cache=str(cache)),
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "cannot be read" in result.stderr and "Traceback" not in result.stderr
+    assert "listens on" not in result.stdout
+
+
+def test_a_redirect_uri_on_another_port_is_warned_of(sandbox, fleet_key, tmp_path):
+    port, other = free_port(), free_port()
+    env = portal_env(
+        sandbox,
+        f"http://127.0.0.1:{other}/bots/postauth",
+        supervisors="supervisor",
+        token_cache=str(tmp_path / "tokens.json"),
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-m", "healthcode_cli", "portal", "--listen", f"127.0.0.1:{port}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert "listens on" in child.stdout.readline()
+    finally:
+        child.kill()
+        _, err = child.communicate(timeout=30)
+    assert f"is on port {other}, but the portal listens on {port}" in err
