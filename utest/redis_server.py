@@ -28,6 +28,7 @@ ACL user and script. ``.url`` holds the password: do not log it.
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import os
 import secrets
 import shutil
@@ -300,9 +301,14 @@ def _prepare_directory(password: str, tls: bool) -> Path:
     return directory
 
 
+@functools.cache
 def _die_with_parent() -> list[str]:
-    setpriv = shutil.which("setpriv")  # util-linux: Linux only
-    return [setpriv, "--pdeathsig", "KILL", "--"] if setpriv else []
+    """``setpriv --pdeathsig KILL --`` where setpriv has it (util-linux 2.33 and later, Linux only)."""
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        return []
+    usage = subprocess.run([setpriv, "--help"], capture_output=True, text=True, check=False, timeout=10)
+    return [setpriv, "--pdeathsig", "KILL", "--"] if "--pdeathsig" in usage.stdout + usage.stderr else []
 
 
 def _free_port() -> int:

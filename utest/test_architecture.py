@@ -10,7 +10,7 @@ import subprocess
 import sys
 import warnings
 
-from import_graph import SRC, graph, imports_of, modules
+from import_graph import SRC, cycle_in, graph, imports_of, modules
 
 PACKAGES = ("healthcode_auth", "HealthcodeLibrary", "healthcode_cli", "healthcode_sandbox", "healthcode_portal")
 # What importing the core never loads: the front ends, their siblings, and the Browser library's machinery.
@@ -53,6 +53,10 @@ def place_of(name: str) -> tuple[str, str]:
         if name == module or (name.startswith(module + ".") and module != "healthcode_auth"):
             return floor, group
     raise AssertionError(f"{name} is on no floor: add it to the map in docs/architecture.md")
+
+
+def test_there_is_no_import_cycle_in_src():
+    assert cycle_in(graph()) is None
 
 
 def test_the_map_places_every_module_of_every_package_once():

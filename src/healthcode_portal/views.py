@@ -94,7 +94,8 @@ def register_views(app: Flask) -> None:
 
         @functools.wraps(view)
         def bounded() -> Any:
-            if not portal.waiting.acquire(blocking=False):
+            waiting = portal.waiting  # the one taken is the one given back
+            if not waiting.acquire(blocking=False):
                 log.warning(
                     "%s %s from %s: busy, every waiting place is taken (the SSO or the store is slow).",
                     request.method,
@@ -112,7 +113,7 @@ def register_views(app: Flask) -> None:
             try:
                 return view()
             finally:
-                portal.waiting.release()
+                waiting.release()
 
         return bounded
 

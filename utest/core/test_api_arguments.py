@@ -1,6 +1,7 @@
 """What a call sends, checked before it is sent: a JSON body that cannot be JSON is said by its kind
 (decided by what json.dumps does with the body, never by the words of its error)."""
 
+import datetime
 import math
 
 import pytest
@@ -15,6 +16,13 @@ def _cycle(with_nan=False):
     return body
 
 
+def _deep(levels):
+    body = []
+    for _ in range(levels):
+        body = [body]
+    return body
+
+
 @pytest.mark.parametrize(
     ("body", "said"),
     [
@@ -23,6 +31,8 @@ def _cycle(with_nan=False):
         (_cycle(), "an object that contains itself"),
         (_cycle(with_nan=True), "an object that contains itself"),
         ({"x": {1, 2}}, "a value that is not JSON"),
+        ({"a": math.nan, "b": datetime.date(2026, 12, 3)}, "NaN or an infinity"),  # never a raw TypeError
+        ([math.nan, _deep(5000)], "NaN or an infinity"),  # never a raw RecursionError
     ],
 )
 def test_a_body_that_cannot_be_json_is_said_by_its_kind(body, said):

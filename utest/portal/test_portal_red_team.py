@@ -504,8 +504,10 @@ def test_a_flood_that_lets_claims_go_cannot_open_the_way_to_a_replay(browser, sa
     SSO again, which revoked the robots' token. A sign-in started before claims were let go is now
     refused: nothing reaches the SSO, the stored authorisation stays."""
     from healthcode_auth.storage import file_store
+    from healthcode_portal import sign_in_cookie
 
     monkeypatch.setattr(file_store, "MAX_CLAIMS", 20)
+    monkeypatch.setattr(sign_in_cookie, "CLOCK_SKEW", 0.0)  # one clock here: a sign-in just after the flood counts
     visit = browser.sign_in_at_sso()
     assert browser.callback(visit.callback_url).status_code == 303
     stored = stored_entry(config)
@@ -521,3 +523,13 @@ def test_a_flood_that_lets_claims_go_cannot_open_the_way_to_a_replay(browser, sa
     assert stored_entry(config).version == stored.version
     fresh = Browser(browser.base)  # a sign-in started after the flood completes
     assert fresh.callback(fresh.sign_in_at_sso().callback_url).status_code == 303
+
+
+@pytest.mark.parametrize("damaged", ["yesterday", True, -1.0, 2.0**40, None])
+def test_a_damaged_watermark_forgets_until_now_and_clears_itself(damaged):
+    """Not the end of time (every later sign-in refused for ever): sign-ins started from now on count."""
+    from healthcode_auth.storage.file_store import _parse
+
+    before = time.time()
+    document = _parse({"entries": {}, "claims_forgotten_before": damaged}, None, 0)
+    assert before <= document.forgotten_before <= time.time()

@@ -85,6 +85,8 @@ def json_body(resource: Any) -> bytes:
             jsonlib.dumps(resource, allow_nan=True)
         except ValueError:
             problem = "an object that contains itself"
+        except (TypeError, RecursionError):
+            pass  # another problem besides the NaN: the NaN is one to mend first
     raise ApiArgumentError(f"The json body cannot be sent: it holds {problem}.")
 
 

@@ -322,8 +322,8 @@ def _parse(payload: Mapping[str, Any], sealer: Sealer, generation: int) -> _Docu
     forgotten = (
         float(forgotten)
         if isinstance(forgotten, (int, float)) and not isinstance(forgotten, bool) and 0 <= forgotten <= MAX_TIME
-        else MAX_TIME
-    )  # damaged: every claim may have been forgotten
+        else time.time()
+    )  # damaged: every claim so far may be forgotten
     return _Document(entries, max([last, *versions]), aside, keep, generation, claims, forgotten)
 
 
