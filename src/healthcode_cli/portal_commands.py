@@ -98,12 +98,6 @@ def portal(args: argparse.Namespace) -> int:
     server.start()
     public = app.extensions["healthcode_portal"].public
     scheme = "https" if args.certificate else "http"
-    print(
-        f"The portal of {config.display_name} ({config.environment}) listens on {scheme}://{_shown(host)}:"
-        f"{server.bound_port}. Supervisors open {public.url(public.page())}; the callback is "
-        f"{public.redirect_uri}. Ctrl+C stops it.",
-        flush=True,
-    )
     where = urlsplit(public.redirect_uri)
     if where.scheme == "http" and where.port not in (None, server.bound_port):
         print(
@@ -111,7 +105,14 @@ def portal(args: argparse.Namespace) -> int:
             f"{server.bound_port}: supervisors' browsers come back to the redirect URI. Listen on "
             f"{where.hostname}:{where.port}, or put a proxy there.",
             file=sys.stderr,
+            flush=True,  # before the line that says it listens
         )
+    print(
+        f"The portal of {config.display_name} ({config.environment}) listens on {scheme}://{_shown(host)}:"
+        f"{server.bound_port}. Supervisors open {public.url(public.page())}; the callback is "
+        f"{public.redirect_uri}. Ctrl+C stops it.",
+        flush=True,
+    )
     if not config.supervisors:
         print(
             "warning: --any-healthcode-account: any Healthcode account that may sign in for this client can "

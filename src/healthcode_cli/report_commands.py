@@ -162,6 +162,14 @@ def history(args: argparse.Namespace) -> int:
             f"@ {fields.get('environment', '?')}; {where}]{mark}"
         )
     forged = sum(not event.authentic for event in events)
+    if forged == len(events):
+        print(
+            f"error: none of the {len(events)} event(s) above was written with this run's key: this run most likely "
+            "has another key than the robots' (HEALTHCODE_CACHE_KEY, the keyring or the key file; 'healthcode-auth "
+            "status' says which it found). Give it the robots' key; if it is theirs, the record was altered.",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
     if forged:
         print(
             f"warning: {forged} event(s) above were not written with this store's key: they were added or "

@@ -250,6 +250,16 @@ def test_finding_6_the_record_is_authentic_and_printed_escaped(sandbox, store):
     assert "not written with this store's key" in shown.stderr
 
 
+def test_a_record_read_with_another_key_says_so_and_fails(sandbox, store):
+    """A new user's mistake: every event unauthentic means this run's key is not the robots'."""
+    sign_in(new_session(sandbox, store))
+    shown = cli("history", env=env_for(sandbox, store, key=KEY_B))
+    assert shown.returncode == 1
+    assert "none of the 1 event(s) above was written with this run's key" in shown.stderr
+    assert KEY_A not in shown.stdout + shown.stderr and KEY_B not in shown.stdout + shown.stderr
+    assert cli("history", env=env_for(sandbox, store)).returncode == 0
+
+
 def test_finding_7_hostile_values_in_redis_are_reported_and_kept(sandbox, redis_url, monkeypatch):
     import redis
 
