@@ -37,7 +37,6 @@ from healthcode_auth.errors import (
     TransportError,
 )
 from healthcode_auth.notices import ends_at
-from healthcode_auth.protocol.authorization_request import parse_redirect
 from healthcode_auth.protocol.schedule import describe_duration, describe_when
 from healthcode_auth.protocol.token import Token, TokenStatus
 from healthcode_auth.storage.store import StoredAuthorisation, TokenStore
@@ -198,9 +197,12 @@ def register_views(app: Flask) -> None:
         def spent(status: int, title: str, text: str, **details: Any) -> Response:
             return problem(status, title, text, forget=cookie, **details)  # this sign-in is used: its cookie goes
 
-        callback_url = public.callback_url(request.query_string.decode("utf-8", "replace"))
+        hc = portal.new_session()
+        written = _note_writes(hc.store) if hc.store is not None else {}
+        hc.describe_actor = lambda: {"via": "portal", "address": address}
+        hc.resume_sign_in(sign_in)
         try:  # an answer that is no code (an SSO's error, a missing iss) is said before anything is written
-            parse_redirect(callback_url, sign_in)
+            hc.accept_redirect(public.callback_url(request.query_string.decode("utf-8", "replace")))
         except AuthorizationDenied as error:
             log.warning("Callback from %s: the SSO ended the sign-in: %s", address, error)
             return spent(
@@ -218,8 +220,6 @@ def register_views(app: Flask) -> None:
                 "authorisation. Nothing was stored. Start again from the portal's first page.",
                 reason=str(error),
             )
-        hc = portal.new_session()
-        written = _note_writes(hc.store) if hc.store is not None else {}
         try:
             if hc.store is None or not first_use(hc.store, sign_in):
                 log.warning("Callback from %s refused before any token request: the sign-in was used already.", address)
@@ -239,10 +239,7 @@ def register_views(app: Flask) -> None:
                 "could not be kept. Nothing was stored. Try again later, or tell whoever runs the robots.",
                 reason=str(error),
             )
-        hc.describe_actor = lambda: {"via": "portal", "address": address}
-        hc.resume_sign_in(sign_in)
         try:
-            hc.accept_redirect(callback_url)
             token = hc.access_token(wait=0)
             _check_stored(hc, token, written)
         except SupervisorNotAllowedError as error:
@@ -256,15 +253,6 @@ def register_views(app: Flask) -> None:
                 "setting, or ask a supervisor on the list.",
                 account=error.account,
                 claim=error.claim,
-            )
-        except AuthorizationDenied as error:
-            log.warning("Callback from %s: the SSO ended the sign-in: %s", address, error)
-            status = 403 if error.error == "access_denied" else 400
-            return spent(
-                status,
-                "The sign-in did not complete",
-                "Healthcode's sign-in did not approve the robots. Nothing was stored.",
-                reason=str(error),
             )
         except (AuthorizationError, TokenRequestError) as error:
             log.warning("Callback from %s: the sign-in failed: %s", address, error)
