@@ -83,12 +83,10 @@ class TrustedProxies:
             address = ipaddress.ip_address((peer or "").split("%", 1)[0])
         except ValueError:
             return False
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-            address = address.ipv4_mapped  # a dual-stack listener's peer ::ffff:127.0.0.1 is 127.0.0.1
-        return any(address in network for network in self.proxies)
+        return any(_unmapped(address) in network for network in self.proxies)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        peer = forwarded_client(environ.get("REMOTE_ADDR", ""))  # a dual-stack listener's ::ffff:a.b.c.d
+        peer = plain_address(environ.get("REMOTE_ADDR", ""))  # a dual-stack listener's ::ffff:a.b.c.d
         if peer is not None:
             environ["REMOTE_ADDR"] = peer  # is a.b.c.d: one client, one spelling in the record and the log
         if self.proxies and self.trusts(environ.get("REMOTE_ADDR")):
@@ -101,15 +99,22 @@ class TrustedProxies:
 def forwarded_client(header: str) -> str | None:
     """The last entry of an X-Forwarded-For header when it is an IP address, else None."""
     last = header.rsplit(",", 1)[-1].strip()
-    if not last or len(last) > 64:
-        return None
+    return plain_address(last) if 0 < len(last) <= 64 else None
+
+
+def plain_address(text: str) -> str | None:
+    """``text`` in one spelling when it is an IP address without a zone (a zone is free text), else
+    None: one client, one spelling in the record and the log."""
     try:
-        address = None if "%" in last else ipaddress.ip_address(last)  # no scope id: a zone is free text
+        return None if "%" in text else str(_unmapped(ipaddress.ip_address(text)))
     except ValueError:
         return None
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped  # one client, one spelling: ::ffff:203.0.113.9 is 203.0.113.9
-    return None if address is None else str(address)
+
+
+def _unmapped(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """An IPv4-mapped IPv6 address (a dual-stack listener's ::ffff:203.0.113.9) as its IPv4."""
+    mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
+    return address if mapped is None else mapped
 
 
 class AccessLog:
