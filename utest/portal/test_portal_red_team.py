@@ -525,7 +525,7 @@ def test_a_flood_that_lets_claims_go_cannot_open_the_way_to_a_replay(browser, sa
     assert fresh.callback(fresh.sign_in_at_sso().callback_url).status_code == 303
 
 
-@pytest.mark.parametrize("damaged", ["yesterday", True, -1.0, 2.0**40, None])
+@pytest.mark.parametrize("damaged", ["yesterday", True, -1.0, 2.0**40, None, 2.0**33])  # 2**33: the year 2242
 def test_a_damaged_watermark_forgets_until_now_and_clears_itself(damaged):
     """Not the end of time (every later sign-in refused for ever): sign-ins started from now on count."""
     from healthcode_auth.storage.file_store import _parse
@@ -533,3 +533,18 @@ def test_a_damaged_watermark_forgets_until_now_and_clears_itself(damaged):
     before = time.time()
     document = _parse({"entries": {}, "claims_forgotten_before": damaged}, None, 0)
     assert before <= document.forgotten_before <= time.time()
+
+
+def test_claims_from_a_clock_a_year_ahead_never_refuse_sign_ins_for_a_year(tmp_path, fleet_key, monkeypatch):
+    """Round five: a process whose clock ran a year ahead let its own claims go and set the
+    watermark a year ahead: every sign-in refused until the file was deleted."""
+    from healthcode_auth.storage import file_store
+
+    monkeypatch.setattr(file_store, "MAX_CLAIMS", 5)
+    store = FileTokenStore(tmp_path / "tokens.json")
+    real = time.time
+    monkeypatch.setattr(file_store.time, "time", lambda: real() + 365 * 86400)
+    for number in range(8):
+        store.claim(f"portal-state|{number}", 1200, 1200)
+    monkeypatch.setattr(file_store.time, "time", real)
+    assert store.claims_forgotten_before() <= real() + 1

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigurationError, StoreError, StoreKeyError, StoreUnreadableError
-from .claims import MAX_CLAIM_SECONDS, Claim, from_fields, kept_for, next_attempt, settled
+from .claims import CLAIM_SKEW, MAX_CLAIM_SECONDS, Claim, from_fields, kept_for, next_attempt, settled
 from .key_sources import StoreKey, ensure_key, read_key, user_folder
 from .locks import FileLock
 from .persistence import FilePersistence, TooLarge
@@ -204,7 +204,8 @@ class FileTokenStore(TokenStore):
             claim = next_attempt(standing, now, lease)
             kept = {k: v for k, v in document.claims.items() if _claim_of(v, now) is not None}
             document.claims = _fewest_claims(kept, now)
-            forgotten = [kept[k][3] for k in kept.keys() - document.claims.keys()]  # when each was claimed
+            # When each was claimed, never later than this clock (a claim from a clock ahead is not the future).
+            forgotten = [min(kept[k][3], now) for k in kept.keys() - document.claims.keys()]
             document.forgotten_before = max([document.forgotten_before, *forgotten])
             document.claims[digest] = [*claim.fields(), now + kept_for(claim, lease if keep is None else keep, now)]
             self._write(document)
@@ -321,7 +322,10 @@ def _parse(payload: Mapping[str, Any], sealer: Sealer, generation: int) -> _Docu
     forgotten = payload.get("claims_forgotten_before", 0.0)
     forgotten = (
         float(forgotten)
-        if isinstance(forgotten, (int, float)) and not isinstance(forgotten, bool) and 0 <= forgotten <= MAX_TIME
+        if isinstance(forgotten, (int, float))
+        and not isinstance(forgotten, bool)
+        and 0 <= forgotten <= MAX_TIME
+        and forgotten <= time.time() + CLAIM_SKEW  # from a clock far ahead: damaged, not refusing sign-ins for a year
         else time.time()
     )  # damaged: every claim so far may be forgotten
     return _Document(entries, max([last, *versions]), aside, keep, generation, claims, forgotten)
