@@ -22,7 +22,9 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from urllib.parse import quote, quote_plus
 
 MASK = "<secret>"
@@ -59,6 +61,7 @@ SECRET_VARIABLES = (
 _UNCHANGED_RUN = re.compile(r"[A-Za-z0-9_.~-]+")
 MIN_PROBE_LENGTH = 6
 _MARKUP = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"))
+_SCOPE: ContextVar[set[str] | None] = ContextVar("healthcode_redaction_scope", default=None)
 _ATTRIBUTE = (*_MARKUP, ('"', "&quot;"), ("\n", "&#10;"), ("\r", "&#13;"), ("\t", "&#09;"))
 
 
@@ -154,20 +157,23 @@ def _checks(group: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
 
 
 class SecretRedactor(logging.Filter):
-    """A logging filter that replaces every registered secret, in every spelling, with ``<secret>``."""
+    """A logging filter that replaces every registered secret, in every spelling, with ``<secret>``.
+
+    A secret is registered for good, or, when added inside :meth:`scope` (a portal's request), for
+    as long as some scope that added it lasts: a long-running server that sees a new sign-in with
+    every anonymous visitor keeps only the secrets of the requests in progress (and its own)."""
 
     def __init__(self) -> None:
         super().__init__()
         self._lock = threading.Lock()
         self._known = KnownSecrets()
-        self._registered: frozenset[str] = frozenset()
+        self._groups: dict[str, tuple[str, ...]] = {}  # each registered value: its spellings
+        self._scoped: dict[str, int] = {}  # a value registered only by scopes: how many hold it
         self._installed_on: tuple[logging.Handler, ...] | None = None
 
     def add(self, *secrets: str | None) -> None:
         """Register secrets; short or empty values are ignored (they would mask ordinary text)."""
-        fresh = {s for s in secrets if s and len(s) >= MIN_SECRET_LENGTH} - self._registered
-        if fresh:
-            self._register(fresh, [spellings(secret) for secret in sorted(fresh)])
+        self._hold({s for s in secrets if s and len(s) >= MIN_SECRET_LENGTH}, spellings)
 
     def add_basic_credentials(self, user: str, secret: str | None) -> None:
         """Register a secret that travels in an HTTP Basic header with ``user`` (a client id and its
@@ -175,14 +181,55 @@ class SecretRedactor(logging.Filter):
         if not secret:
             return
         self.add(secret)
-        values = {value for value in basic_credentials(user, secret) if value not in self._registered}
-        if values:
-            self._register(values, [(value,) for value in values])
+        self._hold(set(basic_credentials(user, secret)), lambda value: (value,))
 
-    def _register(self, names: set[str], groups: list[tuple[str, ...]]) -> None:
+    @contextmanager
+    def scope(self) -> Iterator[None]:
+        """Within the block (in this thread or task), secrets added are registered until it ends,
+        unless another scope or a registration for good holds them too."""
+        held: set[str] = set()
+        token = _SCOPE.set(held)
+        try:
+            yield
+        finally:
+            _SCOPE.reset(token)
+            self._let_go(held)
+
+    def _hold(self, names: set[str], spell: Callable[[str], tuple[str, ...]]) -> None:
+        scope = _SCOPE.get()
+        # Already registered for good (the common case: every keyword call adds the same few): nothing to do.
+        names = {name for name in names if name not in self._groups or name in self._scoped}
+        if not names:
+            return
+        fresh = {name: spell(name) for name in names if name not in self._groups}  # outside the lock
         with self._lock:  # rebuilt from the latest set, so two threads adding at once both count
-            self._known = self._known.adding(groups)
-            self._registered = self._registered | names
+            for name in names:
+                if scope is None:
+                    self._scoped.pop(name, None)  # for good from now on
+                elif name not in scope and (name in self._scoped or name not in self._groups):
+                    scope.add(name)
+                    self._scoped[name] = self._scoped.get(name, 0) + 1
+            added = {name: group for name, group in fresh.items() if name not in self._groups}
+            if added:
+                self._groups.update(added)
+                self._known = self._known.adding(added.values())
+
+    def _let_go(self, names: set[str]) -> None:
+        with self._lock:
+            gone = []
+            for name in names:
+                holders = self._scoped.get(name)
+                if holders is None:
+                    continue  # registered for good meanwhile
+                if holders > 1:
+                    self._scoped[name] = holders - 1
+                else:
+                    del self._scoped[name]
+                    gone.append(name)
+            if gone:
+                for name in gone:
+                    del self._groups[name]
+                self._known = KnownSecrets(self._groups.values())
 
     @property
     def secrets(self) -> KnownSecrets:

@@ -24,8 +24,10 @@ from flask import Flask, Response, request
 from flask_wtf.csrf import CSRFError, CSRFProtect  # type: ignore[import-untyped]
 from werkzeug.exceptions import HTTPException
 
+from healthcode_auth.client import HealthcodeAuthClient
 from healthcode_auth.config import ENV_VARS, HealthcodeConfig
 from healthcode_auth.errors import ConfigurationError
+from healthcode_auth.redaction import REDACTOR
 from healthcode_auth.session import HealthcodeSession
 from healthcode_auth.storage.key_sources import ensure_key
 
@@ -77,6 +79,10 @@ def create_app(config: HealthcodeConfig, *, environ: dict[str, str] | None = Non
             ENV_VARS.get("supervisors", "HEALTHCODE_SUPERVISORS"),
         )
     public = PublicAddress.from_redirect_uri(config.redirect_uri)
+    # Made here, outside any request: the fleet's own secrets (the store's key or password, the client
+    # secret, a proxy's password) are masked for good; a request's (a sign-in's) only while it lasts.
+    with HealthcodeAuthClient(config):
+        pass
     if HealthcodeSession.from_config(config).store is None:
         raise ConfigurationError(
             "token_cache",
@@ -107,6 +113,7 @@ def create_app(config: HealthcodeConfig, *, environ: dict[str, str] | None = Non
         SEND_FILE_MAX_AGE_DEFAULT=None,
         TRAP_HTTP_EXCEPTIONS=False,
     )
+    app.wsgi_app = _secrets_of_the_request(app.wsgi_app)  # type: ignore[method-assign]
     app.extensions["healthcode_portal"] = Portal(config, settings)
     CSRFProtect(app)
     portal = portal_of(app)
@@ -201,3 +208,15 @@ def environment_name(environment: str) -> str:
     test server's host (the sandbox: never its discovery document's address)."""
     named = {"production": "production", "uat": "UAT, Healthcode's test system"}
     return named.get(environment) or f"a test server at {urlsplit(environment).hostname or 'an unknown host'}"
+
+
+def _secrets_of_the_request(wsgi_app: Any) -> Any:
+    """Secrets learned while handling a request (a visitor's state, verifier and code, a token)
+    are masked in the logs while it lasts, its error log included, and then forgotten: every
+    anonymous visitor starts a sign-in, and a portal that kept them all would grow without end."""
+
+    def scoped(environ: Any, start_response: Any) -> Any:
+        with REDACTOR.scope():
+            return wsgi_app(environ, start_response)
+
+    return scoped

@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from healthcode_auth.protocol.authorization_request import AuthorizationRequest
+from healthcode_auth.storage.claims import Claim
 from healthcode_auth.storage.sealing import Sealer, Unreadable, new_sealer, unseal
 from healthcode_auth.storage.store import TokenStore
 
@@ -139,16 +140,29 @@ def state_matches(sign_in: AuthorizationRequest, state: str | None) -> bool:
     return state is not None and hmac.compare_digest(state.encode("utf-8", "replace"), sign_in.state.encode("utf-8"))
 
 
-def first_use(store: TokenStore, sign_in: AuthorizationRequest) -> bool:
-    """Claim this sign-in's state in the store: True the first time, False for a replay (by any
-    portal process of the fleet), and False too when the store may have let go of claims made
+def first_use(store: TokenStore, sign_in: AuthorizationRequest) -> Claim | None:
+    """Claim this sign-in's state in the store: the claim the first time, None for a replay (by any
+    portal process of the fleet), and None too when the store may have let go of claims made
     since the sign-in started (a flood of callbacks filled it): a replay could not be told then.
     The claim's name is a digest: no state is written to the store."""
-    name = "portal-state|" + hashlib.sha256(sign_in.state.encode("utf-8")).hexdigest()
-    if not store.claim(name, CLAIM_KEEP, CLAIM_KEEP).ours:
-        return False
+    claim = store.claim(_claim_name(sign_in), CLAIM_KEEP, CLAIM_KEEP)
+    if not claim.ours:
+        return None
     # Read after the claim (which may let claims go), by the clock of whichever portal did: a margin.
-    return store.claims_forgotten_before() + CLOCK_SKEW < sign_in.created_at
+    return claim if store.claims_forgotten_before() + CLOCK_SKEW < sign_in.created_at else None
+
+
+def release(store: TokenStore, sign_in: AuthorizationRequest, claim: Claim) -> bool:
+    """Let go of the state's claim after the SSO refused its code with an OAuth error (RFC 6749
+    section 5.2): nothing was issued on that code, so nothing can be revoked for its reuse, and a
+    refused code (a visitor's junk one) holds no place among the store's claims. A released claim
+    holds nobody back, so the file store lets it go first and forgets nothing by it: junk callbacks
+    can no longer push a supervisor's used state out, nor refuse a supervisor's sign-in."""
+    return store.settle_claim(_claim_name(sign_in), claim, done=False, hold=0.0, keep=0.0)
+
+
+def _claim_name(sign_in: AuthorizationRequest) -> str:
+    return "portal-state|" + hashlib.sha256(sign_in.state.encode("utf-8")).hexdigest()
 
 
 def _request_from(payload: Mapping[str, Any]) -> AuthorizationRequest:

@@ -37,8 +37,10 @@ from healthcode_auth.errors import (
     TransportError,
 )
 from healthcode_auth.notices import ends_at
+from healthcode_auth.protocol.authorization_request import AuthorizationRequest
 from healthcode_auth.protocol.schedule import describe_duration, describe_when
 from healthcode_auth.protocol.token import Token, TokenStatus
+from healthcode_auth.storage.claims import Claim
 from healthcode_auth.storage.store import StoredAuthorisation, TokenStore
 
 from .portal_state import portal_of, portal_supervisor, problem_page
@@ -49,6 +51,7 @@ from .sign_in_cookie import (
     cookie_name,
     first_use,
     open_sign_in,
+    release,
     seal_sign_in,
     state_matches,
     surplus_sign_ins,
@@ -221,7 +224,8 @@ def register_views(app: Flask) -> None:
                 reason=str(error),
             )
         try:
-            if hc.store is None or not first_use(hc.store, sign_in):
+            claim = None if hc.store is None else first_use(hc.store, sign_in)
+            if claim is None:
                 log.warning("Callback from %s refused before any token request: the sign-in was used already.", address)
                 return spent(
                     400,
@@ -256,6 +260,8 @@ def register_views(app: Flask) -> None:
             )
         except (AuthorizationError, TokenRequestError) as error:
             log.warning("Callback from %s: the sign-in failed: %s", address, error)
+            if _refused_by_sso(error):
+                _release_quietly(hc.store, sign_in, claim)
             return spent(
                 400,
                 "The sign-in did not complete",
@@ -411,6 +417,25 @@ def register_views(app: Flask) -> None:
             "left": describe_duration(end - now) if end is not None else "",
             "hours": round((end - now) / 3600) if end is not None else None,
         }
+
+
+def _refused_by_sso(error: HealthcodeAuthError) -> bool:
+    """Whether the token endpoint refused the code with an OAuth error (RFC 6749 section 5.2: a 4xx
+    with ``error``): then no token was issued on it. Not a 5xx, a lost answer or a token that failed
+    its checks, where the code may have been used."""
+    status = getattr(error, "status_code", None) or 0
+    return isinstance(error, TokenRequestError) and bool(error.error) and 400 <= status < 500
+
+
+def _release_quietly(store: TokenStore | None, sign_in: AuthorizationRequest, claim: Claim) -> None:
+    """Release a refused code's claim (:func:`release`); a store that fails now keeps it, which
+    only costs a place among the claims."""
+    if store is None:
+        return
+    try:
+        release(store, sign_in, claim)
+    except StoreError as error:
+        log.warning("A refused sign-in's place in the token store stays until it expires: %s", error)
 
 
 def _note_writes(store: TokenStore) -> dict[str, int | None]:

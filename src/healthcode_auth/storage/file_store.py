@@ -77,7 +77,9 @@ class _Document:
             "last_version": self.last_version,
             **({"set_aside": self.set_aside} if self.set_aside else {}),
             **({"claims": self.claims} if self.claims else {}),
-            **({"claims_forgotten_before": self.forgotten_before} if self.forgotten_before else {}),
+            # Always written, 0.0 too: a file without it was rewritten by a library from before claims
+            # (or before this mark), which dropped them; it reads as "every claim so far may be gone".
+            "claims_forgotten_before": self.forgotten_before,
         }
 
 
@@ -205,7 +207,8 @@ class FileTokenStore(TokenStore):
             kept = {k: v for k, v in document.claims.items() if _claim_of(v, now) is not None}
             document.claims = _fewest_claims(kept, now)
             # When each was claimed, never later than this clock (a claim from a clock ahead is not the future).
-            forgotten = [min(kept[k][3], now) for k in kept.keys() - document.claims.keys()]
+            # A claim that holds nobody back any more protects nothing: letting it go forgets nothing.
+            forgotten = [min(kept[k][3], now) for k in kept.keys() - document.claims.keys() if kept[k][4] > now]
             document.forgotten_before = max([document.forgotten_before, *forgotten])
             document.claims[digest] = [*claim.fields(), now + kept_for(claim, lease if keep is None else keep, now)]
             self._write(document)
@@ -319,7 +322,7 @@ def _parse(payload: Mapping[str, Any], sealer: Sealer, generation: int) -> _Docu
     claims = (
         {k: v for k, v in claims.items() if _claim_of(v, time.time()) is not None} if isinstance(claims, dict) else {}
     )
-    forgotten = payload.get("claims_forgotten_before", 0.0)
+    forgotten = payload.get("claims_forgotten_before")  # None: an older library rewrote it (see payload)
     forgotten = (
         float(forgotten)
         if isinstance(forgotten, (int, float))
