@@ -45,7 +45,13 @@ log = logging.getLogger("healthcode_auth")
 
 
 def default_cache_path() -> Path:
-    return user_folder("cache") / "tokens.json"
+    """The user's data folder: a token file and its supervision record are no cache (macOS purges
+    ``~/Library/Caches`` when space runs short, cleaners empty ``~/.cache``). A file an earlier
+    version of this library made in the cache folder is used where it is, while there is none in
+    the data folder: nothing is moved under robots that may be reading it."""
+    kept = user_folder("data") / "tokens.json"
+    earlier = user_folder("cache") / "tokens.json"
+    return earlier if not os.path.lexists(kept) and os.path.lexists(earlier) else kept
 
 
 @dataclass

@@ -43,7 +43,11 @@ SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 RECORD_SALT = b"healthcode-supervision-record"
 RECORD_LABEL = b"robotframework-healthcode supervision record v1"
 SOURCES = ("env", "keyring", "file")
-_XDG = {"config": ("XDG_CONFIG_HOME", ".config"), "cache": ("XDG_CACHE_HOME", ".cache")}
+_XDG = {
+    "config": ("XDG_CONFIG_HOME", ".config"),
+    "data": ("XDG_DATA_HOME", ".local/share"),
+    "cache": ("XDG_CACHE_HOME", ".cache"),
+}
 
 
 @dataclass(frozen=True)
@@ -83,12 +87,13 @@ def key_file_path() -> Path:
 
 
 def user_folder(kind: str) -> Path:
-    """This user's ``config`` or ``cache`` folder of the library, as platformdirs gives it.
+    """This user's ``config``, ``data`` or ``cache`` folder of the library, as platformdirs gives it.
 
     A robot that reads a cached token needs this path (the sign-out record is in the config folder)
     and nothing else of platformdirs, so on Linux, where platformdirs follows the XDG rules, it is
     computed here by those rules, without importing platformdirs: an absolute ``XDG_CONFIG_HOME``
-    (``XDG_CACHE_HOME``), else ``~/.config`` (``~/.cache``) of an absolute ``HOME``. Anything else
+    (``XDG_DATA_HOME``, ``XDG_CACHE_HOME``), else ``~/.config`` (``~/.local/share``, ``~/.cache``)
+    of an absolute ``HOME``. Anything else
     (a relative variable, no ``HOME``; Windows, which asks the OS for its known folders; macOS,
     whose folders changed between platformdirs versions; Android), and whenever platformdirs is
     loaded anyway (a program may have set it up), platformdirs answers."""
@@ -101,7 +106,11 @@ def user_folder(kind: str) -> Path:
             return Path(os.path.expanduser(f"~/{default}")) / APP_NAME  # as platformdirs: HOME=// is /
     import platformdirs
 
-    found = platformdirs.user_config_dir if kind == "config" else platformdirs.user_cache_dir
+    found = {
+        "config": platformdirs.user_config_dir,
+        "data": platformdirs.user_data_dir,
+        "cache": platformdirs.user_cache_dir,
+    }[kind]
     return Path(found(APP_NAME, appauthor=False))
 
 
