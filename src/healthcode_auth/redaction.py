@@ -197,19 +197,25 @@ class SecretRedactor(logging.Filter):
 
     def _hold(self, names: set[str], spell: Callable[[str], tuple[str, ...]]) -> None:
         scope = _SCOPE.get()
-        # Already registered for good (the common case: every keyword call adds the same few): nothing to do.
+        # Registered for good (the common case: every keyword call adds the same few) stays so: nothing
+        # to do, and safe to tell without the lock. Anything else is decided under it.
         names = {name for name in names if name not in self._groups or name in self._scoped}
         if not names:
             return
-        fresh = {name: spell(name) for name in names if name not in self._groups}  # outside the lock
+        spelled = {name: spell(name) for name in names if name not in self._groups}  # outside the lock
         with self._lock:  # rebuilt from the latest set, so two threads adding at once both count
+            added = {}
             for name in names:
+                registered = name in self._groups
                 if scope is None:
                     self._scoped.pop(name, None)  # for good from now on
-                elif name not in scope and (name in self._scoped or name not in self._groups):
+                elif name in scope or (registered and name not in self._scoped):
+                    continue  # this scope holds it already, or it is registered for good
+                else:
                     scope.add(name)
                     self._scoped[name] = self._scoped.get(name, 0) + 1
-            added = {name: group for name, group in fresh.items() if name not in self._groups}
+                if not registered:  # new, or let go by another scope since it was spelled above
+                    added[name] = spelled.get(name) or spell(name)
             if added:
                 self._groups.update(added)
                 self._known = self._known.adding(added.values())
@@ -228,7 +234,7 @@ class SecretRedactor(logging.Filter):
                     gone.append(name)
             if gone:
                 for name in gone:
-                    del self._groups[name]
+                    self._groups.pop(name, None)
                 self._known = KnownSecrets(self._groups.values())
 
     @property

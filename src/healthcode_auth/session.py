@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import logging
 import threading
 import time
@@ -57,6 +58,7 @@ if TYPE_CHECKING:  # what only a sign-in, a renewal, a wait or a notice needs is
     from .protocol.authorization_request import AuthorizationCode, AuthorizationRequest
 
 DEFAULT_SIGN_IN_HINT = "A supervisor must sign in first"
+REFUSALS_QUIET = 600.0  # seconds during which an account refused again is not recorded again
 log = logging.getLogger("healthcode_auth")
 
 
@@ -375,8 +377,9 @@ class HealthcodeSession(RenewalSteps):
         REDACTOR.add(token.access_token, token.refresh_token, token.id_token)
         try:
             check_supervisor(self.config, self.client.verified_claims(token) if self.config.supervisors else None)
-        except SupervisorNotAllowedError:
-            self._record("refused", token)
+        except SupervisorNotAllowedError as refusal:
+            self._record_refusal(refusal.account, token)
+            self._revoke_refused(token)
             raise
         self._state.token, self._state.refused_at = token, None
         if self.store is not None and writable:
@@ -403,6 +406,28 @@ class HealthcodeSession(RenewalSteps):
     def history(self, limit: int = 20) -> list[RecordedEvent]:
         """The last ``limit`` events of the store's supervision record (none without a store)."""
         return [] if self.store is None else self.store.supervision.read(limit)
+
+    def _record_refusal(self, account: str | None, token: Token) -> None:
+        """Record a refused account once per :data:`REFUSALS_QUIET` seconds: a flood of sign-ins by
+        accounts not on the list cannot push the supervisors' entries out of the record (it keeps
+        the last MAX_HISTORY). Each refusal is logged all the same."""
+        if self.store is not None:
+            digest = hashlib.sha256(f"{self.key}|{account}".encode("utf-8", "replace")).hexdigest()
+            try:
+                if not self.store.claim("refusal-recorded|" + digest, REFUSALS_QUIET).ours:
+                    log.warning("Account %r was refused again; the record already says so.", account)
+                    return
+            except StoreError as error:
+                log.warning("Could not tell whether this refusal is recorded already: %s", error)
+        self._record("refused", token)
+
+    def _revoke_refused(self, token: Token) -> None:
+        """Revoke a refused account's token where the SSO supports revocation: nothing keeps it, and
+        nobody should hold a token the robots' registration issued to an account not on the list."""
+        try:
+            self.client.revoke(token)
+        except HealthcodeAuthError as error:
+            log.warning("The refused account's token could not be revoked (it expires by itself): %s", error)
 
     def _record(self, event: str, token: Token | None) -> None:
         """Add to the supervision record: who authorised what, when, from where; never a secret."""

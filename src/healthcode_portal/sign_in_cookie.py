@@ -26,7 +26,7 @@ import json
 import re
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from healthcode_auth.protocol.authorization_request import AuthorizationRequest
 from healthcode_auth.storage.claims import Claim
@@ -42,6 +42,7 @@ LIFETIME = 600.0  # seconds a sign-in may take, from the button to the callback
 PURPOSE = "healthcode-portal-sign-in/1"  # a sealed document of any other kind is no sign-in cookie
 MAX_COOKIE = 3800  # browsers keep 4096 bytes per cookie, name and attributes included
 CLAIM_KEEP = 2 * LIFETIME  # a used state is remembered longer than a cookie could be used
+CODE_KEEP = 86400.0  # a used code as long as a token issued on it lives (the SSO revokes it on reuse)
 CLOCK_SKEW = 60.0  # portal processes' clocks may differ this much
 
 
@@ -140,29 +141,55 @@ def state_matches(sign_in: AuthorizationRequest, state: str | None) -> bool:
     return state is not None and hmac.compare_digest(state.encode("utf-8", "replace"), sign_in.state.encode("utf-8"))
 
 
-def first_use(store: TokenStore, sign_in: AuthorizationRequest) -> Claim | None:
-    """Claim this sign-in's state in the store: the claim the first time, None for a replay (by any
-    portal process of the fleet), and None too when the store may have let go of claims made
-    since the sign-in started (a flood of callbacks filled it): a replay could not be told then.
-    The claim's name is a digest: no state is written to the store."""
-    claim = store.claim(_claim_name(sign_in), CLAIM_KEEP, CLAIM_KEEP)
-    if not claim.ours:
+class Used(NamedTuple):
+    """The claims a callback took before its code went to the SSO: its state's and its code's."""
+
+    state: Claim
+    code: Claim
+
+
+def first_use(store: TokenStore, sign_in: AuthorizationRequest, code: str) -> Used | None:
+    """Claim this sign-in's state, and then its code, in the store: both claims the first time; None
+    for a replay (by any portal process of the fleet), for a code used already (swapped into another
+    sign-in: RFC 6749 4.1.2, the SSO would revoke what it issued on it), and when the store may have
+    let go of claims made since the sign-in started (a flood filled it): a replay could not be told
+    then. What was claimed for a callback refused here is let go at once (nothing went to the SSO).
+    The claims' names are digests: no state or code is written to the store."""
+    state = store.claim(_state_name(sign_in), CLAIM_KEEP, CLAIM_KEEP)
+    if not state.ours:
         return None
     # Read after the claim (which may let claims go), by the clock of whichever portal did: a margin.
-    return claim if store.claims_forgotten_before() + CLOCK_SKEW < sign_in.created_at else None
+    if store.claims_forgotten_before() + CLOCK_SKEW >= sign_in.created_at:
+        _let_go(store, _state_name(sign_in), state)  # refused for good: its sign-in started too early
+        return None
+    used = store.claim(_code_name(code), CODE_KEEP, CODE_KEEP)
+    if not used.ours:
+        _let_go(store, _state_name(sign_in), state)
+        return None
+    return Used(state, used)
 
 
-def release(store: TokenStore, sign_in: AuthorizationRequest, claim: Claim) -> bool:
-    """Let go of the state's claim after the SSO refused its code with an OAuth error (RFC 6749
-    section 5.2): nothing was issued on that code, so nothing can be revoked for its reuse, and a
-    refused code (a visitor's junk one) holds no place among the store's claims. A released claim
-    holds nobody back, so the file store lets it go first and forgets nothing by it: junk callbacks
-    can no longer push a supervisor's used state out, nor refuse a supervisor's sign-in."""
-    return store.settle_claim(_claim_name(sign_in), claim, done=False, hold=0.0, keep=0.0)
+def release(store: TokenStore, sign_in: AuthorizationRequest, code: str, used: Used) -> None:
+    """Let go of the claims after the SSO refused the code with an OAuth error (RFC 6749 section
+    5.2), or issued a token to an account that may not authorise the robots (not kept): nothing the
+    robots use was issued on that code, so nothing of theirs can be revoked for its reuse, and a
+    visitor's code holds no place among the store's claims. A released claim holds nobody back, so
+    the file store lets it go first and forgets nothing by it: junk callbacks can no longer push a
+    supervisor's used state or code out, nor refuse a supervisor's sign-in."""
+    _let_go(store, _state_name(sign_in), used.state)
+    _let_go(store, _code_name(code), used.code)
 
 
-def _claim_name(sign_in: AuthorizationRequest) -> str:
+def _let_go(store: TokenStore, name: str, claim: Claim) -> None:
+    store.settle_claim(name, claim, done=False, hold=0.0, keep=0.0)
+
+
+def _state_name(sign_in: AuthorizationRequest) -> str:
     return "portal-state|" + hashlib.sha256(sign_in.state.encode("utf-8")).hexdigest()
+
+
+def _code_name(code: str) -> str:
+    return "portal-code|" + hashlib.sha256(code.encode("utf-8", "replace")).hexdigest()
 
 
 def _request_from(payload: Mapping[str, Any]) -> AuthorizationRequest:

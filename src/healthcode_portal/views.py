@@ -40,7 +40,6 @@ from healthcode_auth.notices import ends_at
 from healthcode_auth.protocol.authorization_request import AuthorizationRequest
 from healthcode_auth.protocol.schedule import describe_duration, describe_when
 from healthcode_auth.protocol.token import Token, TokenStatus
-from healthcode_auth.storage.claims import Claim
 from healthcode_auth.storage.store import StoredAuthorisation, TokenStore
 
 from .portal_state import portal_of, portal_supervisor, problem_page
@@ -48,6 +47,7 @@ from .sign_in_cookie import (
     LIFETIME,
     MAX_PENDING,
     BadSignInCookie,
+    Used,
     cookie_name,
     first_use,
     open_sign_in,
@@ -205,7 +205,7 @@ def register_views(app: Flask) -> None:
         hc.describe_actor = lambda: {"via": "portal", "address": address}
         hc.resume_sign_in(sign_in)
         try:  # an answer that is no code (an SSO's error, a missing iss) is said before anything is written
-            hc.accept_redirect(public.callback_url(request.query_string.decode("utf-8", "replace")))
+            code = hc.accept_redirect(public.callback_url(request.query_string.decode("utf-8", "replace"))).code
         except AuthorizationDenied as error:
             log.warning("Callback from %s: the SSO ended the sign-in: %s", address, error)
             return spent(
@@ -224,8 +224,8 @@ def register_views(app: Flask) -> None:
                 reason=str(error),
             )
         try:
-            claim = None if hc.store is None else first_use(hc.store, sign_in)
-            if claim is None:
+            used = None if hc.store is None else first_use(hc.store, sign_in, code)
+            if used is None:
                 log.warning("Callback from %s refused before any token request: the sign-in was used already.", address)
                 return spent(
                     400,
@@ -248,6 +248,7 @@ def register_views(app: Flask) -> None:
             _check_stored(hc, token, written)
         except SupervisorNotAllowedError as error:
             log.warning("Callback from %s: account %r may not authorise the robots.", address, error.account)
+            _release_quietly(hc.store, sign_in, code, used)  # not kept: a reuse of its code costs the robots nothing
             return spent(
                 403,
                 "This account may not authorise the robots",
@@ -261,7 +262,7 @@ def register_views(app: Flask) -> None:
         except (AuthorizationError, TokenRequestError) as error:
             log.warning("Callback from %s: the sign-in failed: %s", address, error)
             if _refused_by_sso(error):
-                _release_quietly(hc.store, sign_in, claim)
+                _release_quietly(hc.store, sign_in, code, used)
             return spent(
                 400,
                 "The sign-in did not complete",
@@ -427,15 +428,15 @@ def _refused_by_sso(error: HealthcodeAuthError) -> bool:
     return isinstance(error, TokenRequestError) and bool(error.error) and 400 <= status < 500
 
 
-def _release_quietly(store: TokenStore | None, sign_in: AuthorizationRequest, claim: Claim) -> None:
-    """Release a refused code's claim (:func:`release`); a store that fails now keeps it, which
-    only costs a place among the claims."""
+def _release_quietly(store: TokenStore | None, sign_in: AuthorizationRequest, code: str, used: Used) -> None:
+    """Release a callback's claims (:func:`release`); a store that fails now keeps them, which only
+    costs places among the claims."""
     if store is None:
         return
     try:
-        release(store, sign_in, claim)
+        release(store, sign_in, code, used)
     except StoreError as error:
-        log.warning("A refused sign-in's place in the token store stays until it expires: %s", error)
+        log.warning("A refused sign-in's places in the token store stay until they expire: %s", error)
 
 
 def _note_writes(store: TokenStore) -> dict[str, int | None]:

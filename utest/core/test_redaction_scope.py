@@ -3,6 +3,7 @@ unless another request or a registration for good still holds them (red team, ro
 kept every anonymous visitor's sign-in secrets and grew to 318 MB)."""
 
 import threading
+import time
 from urllib.parse import quote
 
 from healthcode_auth.redaction import MASK, SecretRedactor
@@ -91,3 +92,31 @@ def test_many_requests_leave_the_set_as_it_was():
         thread.join(30)
     assert len(redactor.secrets) == before
     assert redactor.redact("the-client-secret") == MASK
+
+
+def test_requests_adding_and_letting_go_of_one_secret_at_once_never_unmask_it():
+    """Red team, round six: which secrets were new was decided outside the lock, so a secret another
+    request let go of meanwhile was counted as held but no longer registered: unmasked for the rest
+    of the request, and a KeyError quoting it (logged by cheroot) when the request ended."""
+    redactor = SecretRedactor()
+    secret = "robots-access-token-" + "x" * 40
+    outcomes: dict[str, int] = {}
+    stop = time.monotonic() + 2.0
+
+    def request():
+        while time.monotonic() < stop:
+            try:
+                with redactor.scope():
+                    redactor.add(secret)
+                    outcome = "masked" if redactor.redact(secret) == MASK else "unmasked"
+            except Exception as error:  # any of them is the finding
+                outcome = type(error).__name__
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+
+    threads = [threading.Thread(target=request) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert set(outcomes) == {"masked"} and outcomes["masked"] > 1000
+    assert len(redactor.secrets) == 0

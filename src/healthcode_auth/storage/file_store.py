@@ -292,7 +292,7 @@ class FileTokenStore(TokenStore):
             # with it), never "this cache is unreadable": the cache may decrypt perfectly well.
             generation = self._signouts.generation(self._id)
             payload, sealer = unseal(raw, self._environ, generation=generation)
-            document = _parse(payload, sealer, generation)
+            document = _parse(payload, sealer, generation, written_at=status.st_mtime_ns / 1e9)
         except TooLarge as error:
             raise unreadable(self.description, Unreadable(str(error), damaged=True), self._environ) from None
         except Unreadable as problem:
@@ -314,7 +314,9 @@ class FileTokenStore(TokenStore):
             self._snapshot = None
 
 
-def _parse(payload: Mapping[str, Any], sealer: Sealer, generation: int) -> _Document:
+def _parse(
+    payload: Mapping[str, Any], sealer: Sealer, generation: int, *, written_at: float | None = None
+) -> _Document:
     entries, aside = payload.get("entries"), payload.get("set_aside") or {}
     if not isinstance(entries, dict) or not isinstance(aside, dict):
         raise Unreadable("its decrypted content is not a token store", source=sealer.key.source, damaged=True)
@@ -324,20 +326,33 @@ def _parse(payload: Mapping[str, Any], sealer: Sealer, generation: int) -> _Docu
     # A file keeps the key source it was sealed with, so every robot that reads it still can; one
     # that holds nothing (after the last sign-out) takes the source of the run that writes it next.
     keep = sealer if entries or aside else None
-    claims = payload.get("claims")
-    claims = (
-        {k: v for k, v in claims.items() if _claim_of(v, time.time()) is not None} if isinstance(claims, dict) else {}
-    )
+    now = time.time()
+    # When claims were lost, if they were: when the file was written (by the older library that
+    # dropped them, or whoever damaged them), never later than now.
+    lost_at = now if written_at is None else min(written_at, now)
+    stored = payload.get("claims", {})
+    claims = {k: v for k, v in stored.items() if _claim_of(v, now) is not None} if isinstance(stored, dict) else {}
+    damaged = not isinstance(stored, dict) or any(
+        k not in claims and not _expired(v, now) for k, v in stored.items()
+    )  # claims this library cannot read (another version's, from a clock far ahead): a replay cannot be told
     forgotten = payload.get("claims_forgotten_before")  # None: an older library rewrote it (see payload)
     forgotten = (
         float(forgotten)
         if isinstance(forgotten, (int, float))
         and not isinstance(forgotten, bool)
         and 0 <= forgotten <= MAX_TIME
-        and forgotten <= time.time() + CLAIM_SKEW  # from a clock far ahead: damaged, not refusing sign-ins for a year
-        else time.time()
+        and forgotten <= now + CLAIM_SKEW  # from a clock far ahead: damaged, not refusing sign-ins for a year
+        else lost_at
     )  # damaged: every claim so far may be forgotten
+    if damaged:
+        forgotten = max(forgotten, lost_at)
     return _Document(entries, max([last, *versions]), aside, keep, generation, claims, forgotten)
+
+
+def _expired(value: Any, now: float) -> bool:
+    """Whether a stored claim's record ended (it protects nothing, whatever else it holds)."""
+    kept = value[5] if isinstance(value, list) and len(value) == 6 else None
+    return isinstance(kept, (int, float)) and not isinstance(kept, bool) and kept <= now
 
 
 def _claim_digest(name: str) -> str:
