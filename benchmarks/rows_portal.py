@@ -98,7 +98,6 @@ def _concurrent(base: str, rounds: int) -> Row:
 
 
 def _callback(bench: Bench, base: str, env: dict[str, str], rounds: int) -> Row:
-    import requests
 
     from healthcode_auth import HealthcodeConfig
     from healthcode_auth.session import HealthcodeSession
@@ -116,19 +115,7 @@ def _callback(bench: Bench, base: str, env: dict[str, str], rounds: int) -> Row:
         )
         session = HealthcodeSession.from_config(config)
         for _ in range(rounds + 1):  # the first of each warms up (discovery, key set) and is not counted
-            with requests.Session() as browser:
-                page = browser.get(base, timeout=30).text
-                token = re.search(r'name="csrf_token" value="([^"]+)"', page)
-                assert token is not None, "the landing page has no form"
-                pressed = browser.post(
-                    base + "authorise", data={"csrf_token": token.group(1)}, allow_redirects=False, timeout=30
-                )
-                callback = Supervisor().sign_in(pressed.headers["Location"])
-                start = time.perf_counter()
-                answer = browser.get(callback, allow_redirects=False, timeout=60)
-                portal.append(time.perf_counter() - start)
-                if answer.status_code != 303:
-                    raise RuntimeError(f"The callback answered {answer.status_code}: the measure would mean nothing.")
+            portal.append(_supervisor_callback(base))
             redirect = Supervisor().sign_in(session.start_sign_in().url)
             start = time.perf_counter()
             session.accept_redirect(redirect)
@@ -150,26 +137,28 @@ def _callback(bench: Bench, base: str, env: dict[str, str], rounds: int) -> Row:
     )
 
 
-def _supervisor_callbacks(base: str, rounds: int) -> list[float]:
-    """Seconds each of ``rounds`` supervisors' callbacks took, from arriving to the 303."""
+def _authorise(browser: Any, base: str) -> str:
+    """Press "Authorise the robots" in ``browser`` (a requests session): the SSO's authorization URL."""
+    token = re.search(r'name="csrf_token" value="([^"]+)"', browser.get(base, timeout=30).text)
+    assert token is not None, "the landing page has no form"
+    pressed = browser.post(base + "authorise", data={"csrf_token": token.group(1)}, allow_redirects=False, timeout=30)
+    return str(pressed.headers["Location"])
+
+
+def _supervisor_callback(base: str) -> float:
+    """Seconds a supervisor's callback took, from arriving to the 303."""
     import requests
 
     from healthcode_sandbox import Supervisor
 
-    times = []
-    for _ in range(rounds):
-        with requests.Session() as browser:
-            page = browser.get(base, timeout=30).text
-            token = re.search(r'name="csrf_token" value="([^"]+)"', page)
-            assert token is not None, "the landing page has no form"
-            pressed = browser.post(base + "authorise", data={"csrf_token": token.group(1)}, allow_redirects=False)
-            callback = Supervisor().sign_in(pressed.headers["Location"])
-            start = time.perf_counter()
-            answer = browser.get(callback, allow_redirects=False, timeout=60)
-            times.append(time.perf_counter() - start)
-            if answer.status_code != 303:
-                raise RuntimeError(f"The callback answered {answer.status_code}: the measure would mean nothing.")
-    return times
+    with requests.Session() as browser:
+        callback = Supervisor().sign_in(_authorise(browser, base))
+        start = time.perf_counter()
+        answer = browser.get(callback, allow_redirects=False, timeout=60)
+        took = time.perf_counter() - start
+    if answer.status_code != 303:
+        raise RuntimeError(f"The callback answered {answer.status_code}: the measure would mean nothing.")
+    return took
 
 
 def _after_a_flood(bench: Bench, base: str, rounds: int, visitors: int) -> Row:
@@ -177,15 +166,12 @@ def _after_a_flood(bench: Bench, base: str, rounds: int, visitors: int) -> Row:
     (and a junk code its claim in the store), so each request cost more than the one before."""
     import requests
 
-    before = _supervisor_callbacks(base, rounds + 1)[1:]
+    before = [_supervisor_callback(base) for _ in range(rounds + 1)][1:]
     issuer = bench.sandbox.url
 
     def visitor(_: int) -> int:
         with requests.Session() as browser:
-            token = re.search(r'name="csrf_token" value="([^"]+)"', browser.get(base, timeout=30).text)
-            assert token is not None, "the landing page has no form"
-            pressed = browser.post(base + "authorise", data={"csrf_token": token.group(1)}, allow_redirects=False)
-            state = re.search(r"[?&]state=([^&]+)", pressed.headers["Location"])
+            state = re.search(r"[?&]state=([^&]+)", _authorise(browser, base))
             assert state is not None, "the authorization URL has no state"
             junk = {"state": state.group(1), "code": "junk-code-of-a-visitor", "iss": issuer}
             return browser.get(base + "postauth", params=junk, allow_redirects=False, timeout=60).status_code
@@ -196,7 +182,7 @@ def _after_a_flood(bench: Bench, base: str, rounds: int, visitors: int) -> Row:
     flood = time.perf_counter() - started
     if set(answers) != {400}:
         raise RuntimeError(f"Junk callbacks answered {sorted(set(answers))}, not 400: the measure would mean nothing.")
-    after = _supervisor_callbacks(base, rounds)
+    after = [_supervisor_callback(base) for _ in range(rounds)]
     a, b = median(after) * 1000, median(before) * 1000
     return Row(
         f"a supervisor's callback after {visitors} anonymous sign-ins with junk codes",

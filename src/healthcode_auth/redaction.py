@@ -61,8 +61,9 @@ SECRET_VARIABLES = (
 _UNCHANGED_RUN = re.compile(r"[A-Za-z0-9_.~-]+")
 MIN_PROBE_LENGTH = 6
 _MARKUP = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"))
-_SCOPE: ContextVar[set[str] | None] = ContextVar("healthcode_redaction_scope", default=None)
 _ATTRIBUTE = (*_MARKUP, ('"', "&quot;"), ("\n", "&#10;"), ("\r", "&#13;"), ("\t", "&#09;"))
+# The secrets a scope (SecretRedactor.scope: a portal's request) registered, in this thread or task.
+_SCOPE: ContextVar[set[str] | None] = ContextVar("healthcode_redaction_scope", default=None)
 
 
 def spellings(secret: str) -> tuple[str, ...]:

@@ -155,16 +155,17 @@ def first_use(store: TokenStore, sign_in: AuthorizationRequest, code: str) -> Us
     let go of claims made since the sign-in started (a flood filled it): a replay could not be told
     then. What was claimed for a callback refused here is let go at once (nothing went to the SSO).
     The claims' names are digests: no state or code is written to the store."""
-    state = store.claim(_state_name(sign_in), CLAIM_KEEP, CLAIM_KEEP)
+    name = _state_name(sign_in)
+    state = store.claim(name, CLAIM_KEEP, CLAIM_KEEP)
     if not state.ours:
         return None
     # Read after the claim (which may let claims go), by the clock of whichever portal did: a margin.
     if store.claims_forgotten_before() + CLOCK_SKEW >= sign_in.created_at:
-        _let_go(store, _state_name(sign_in), state)  # refused for good: its sign-in started too early
+        _let_go(store, name, state)  # refused for good: its sign-in started too early
         return None
     used = store.claim(_code_name(code), CODE_KEEP, CODE_KEEP)
     if not used.ours:
-        _let_go(store, _state_name(sign_in), state)
+        _let_go(store, name, state)
         return None
     return Used(state, used)
 

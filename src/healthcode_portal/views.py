@@ -424,8 +424,7 @@ def _refused_by_sso(error: HealthcodeAuthError) -> bool:
     """Whether the token endpoint refused the code with an OAuth error (RFC 6749 section 5.2: a 4xx
     with ``error``): then no token was issued on it. Not a 5xx, a lost answer or a token that failed
     its checks, where the code may have been used."""
-    status = getattr(error, "status_code", None) or 0
-    return isinstance(error, TokenRequestError) and bool(error.error) and 400 <= status < 500
+    return isinstance(error, TokenRequestError) and bool(error.error) and 400 <= (error.status_code or 0) < 500
 
 
 def _release_quietly(store: TokenStore | None, sign_in: AuthorizationRequest, code: str, used: Used) -> None:

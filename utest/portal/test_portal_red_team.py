@@ -28,7 +28,7 @@ from portal.portal_helpers import (
     stored_entry,
 )
 from portal.test_portal_hardening import raw
-from portal.test_portal_refusals import replace_cookie
+from portal.test_portal_refusals import replayed
 
 TOKEN_REQUESTS = "token.authorization_code"
 
@@ -515,9 +515,7 @@ def test_a_flood_that_lets_claims_go_cannot_open_the_way_to_a_replay(browser, sa
     for number in range(40):
         flood.claim(f"portal-state|junk-{number}", 1200, 1200)  # as 40 junk-code callbacks do
     assert flood.claims_forgotten_before() > 0
-    replay = Browser(browser.base)
-    replace_cookie(replay, visit.sign_in_cookie, visit.callback_url)
-    answer = replay.callback(visit.callback_url)
+    answer = replayed(browser.base, visit)
     assert answer.status_code == 400 and "used already" in answer.text
     assert sandbox.request_count(TOKEN_REQUESTS) == 1
     assert stored_entry(config).version == stored.version

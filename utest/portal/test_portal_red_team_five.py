@@ -10,7 +10,7 @@ from healthcode_auth.redaction import REDACTOR
 from healthcode_auth.storage.file_store import FileTokenStore
 from healthcode_auth.storage.sealing import new_sealer
 from portal.portal_helpers import Browser, stored_entry
-from portal.test_portal_refusals import replace_cookie
+from portal.test_portal_refusals import replayed
 
 TOKEN_REQUESTS = "token.authorization_code"
 
@@ -45,9 +45,7 @@ def test_an_older_library_that_drops_the_claims_cannot_open_the_way_to_a_replay(
     stored = stored_entry(config)
     rewrite_as_an_older_library(config.token_cache)
     assert FileTokenStore(config.token_cache)._read().claims == {}
-    replay = Browser(browser.base)
-    replace_cookie(replay, visit.sign_in_cookie, visit.callback_url)
-    answer = replay.callback(visit.callback_url)
+    answer = replayed(browser.base, visit)
     assert answer.status_code == 400 and "used already" in answer.text
     assert sandbox.request_count(TOKEN_REQUESTS) == 1
     assert stored_entry(config).version == stored.version
@@ -83,9 +81,7 @@ def test_a_flood_of_junk_codes_never_refuses_a_supervisors_sign_in(browser, sand
     assert FileTokenStore(config.token_cache).claims_forgotten_before() == 0.0
     assert browser.callback(visit.callback_url).status_code == 303
     assert stored_entry(config) is not None
-    replay = Browser(browser.base)  # and the supervisor's used state is still remembered
-    replace_cookie(replay, visit.sign_in_cookie, visit.callback_url)
-    assert "used already" in replay.callback(visit.callback_url).text
+    assert "used already" in replayed(browser.base, visit).text  # the supervisor's used state is still remembered
     assert sandbox.request_count(TOKEN_REQUESTS) == 41
     assert len(FileTokenStore(config.token_cache)._read().claims) <= 20
 
@@ -97,9 +93,7 @@ def test_a_code_the_sso_failed_to_answer_keeps_its_claim(browser, sandbox, confi
     sandbox.set_faults(token_failures=1, failure_status=status)
     assert browser.callback(visit.callback_url).status_code == 400
     requests_before = sandbox.request_count(TOKEN_REQUESTS)
-    replay = Browser(browser.base)
-    replace_cookie(replay, visit.sign_in_cookie, visit.callback_url)
-    assert "used already" in replay.callback(visit.callback_url).text
+    assert "used already" in replayed(browser.base, visit).text
     assert sandbox.request_count(TOKEN_REQUESTS) == requests_before
     assert stored_entry(config) is None
 

@@ -30,6 +30,13 @@ def replace_cookie(browser, value, callback_url):
     browser.http.cookies.set(cookie_name(state), value, domain="127.0.0.1", path="/bots/")
 
 
+def replayed(base, visit):
+    """A copy of ``visit``'s callback, with a copy of its sign-in cookie, sent from another browser."""
+    replay = Browser(base)
+    replace_cookie(replay, visit.sign_in_cookie, visit.callback_url)
+    return replay.callback(visit.callback_url)
+
+
 def assert_nothing_stored(config):
     assert stored_entry(config) is None
     assert not [e for e in events(config) if e["event"] == "signed-in"]
@@ -73,9 +80,7 @@ def test_a_replayed_callback_is_refused_even_with_a_copy_of_the_cookie(browser, 
     visit = browser.sign_in_at_sso()
     assert browser.callback(visit.callback_url).status_code == 303
     version = stored_entry(config).version
-    replay = Browser(browser.base)
-    replace_cookie(replay, visit.sign_in_cookie, visit.callback_url)
-    answer = replay.callback(visit.callback_url)
+    answer = replayed(browser.base, visit)
     assert answer.status_code == 400
     assert "used already" in answer.text
     assert sandbox.request_count(TOKEN_REQUESTS) == 1
