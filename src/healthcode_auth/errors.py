@@ -36,6 +36,7 @@ code, a code verifier, a client secret or a store password: callers may log ``st
     │   ├── StoreUnavailableError              the (networked) store cannot be reached or refuses us
     │   │   └── StoreNotAnsweringError         it did not answer in time, or could not be reached: may pass
     │   ├── FileInUseError                     Windows: another program keeps a store file open
+    │   ├── ClaimsFullError                    the file store holds only claims it must keep: no room
     │   ├── StoreLockTimeout                   another robot held the renewal lock too long
     │   ├── StoreKeyError                      the store's encryption key is not usable
     │   └── StoreUnreadableError               what is stored cannot be read with this key, or is damaged
@@ -238,6 +239,12 @@ class StoreNotAnsweringError(StoreUnavailableError):
 
 class FileInUseError(StoreError):
     """Windows kept refusing to open or replace a file that another program holds open."""
+
+
+class ClaimsFullError(StoreError):
+    """A store that bounds its claims (the file store) holds only claims it must keep to their end
+    (each protects something that lasts: a used sign-in code a stored token was issued on, a
+    delivered notice), so it notes no other now. Nothing was changed."""
 
 
 class StoreLockTimeout(StoreError):

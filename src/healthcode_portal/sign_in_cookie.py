@@ -42,7 +42,7 @@ LIFETIME = 600.0  # seconds a sign-in may take, from the button to the callback
 PURPOSE = "healthcode-portal-sign-in/1"  # a sealed document of any other kind is no sign-in cookie
 MAX_COOKIE = 3800  # browsers keep 4096 bytes per cookie, name and attributes included
 CLAIM_KEEP = 2 * LIFETIME  # a used state is remembered longer than a cookie could be used
-CODE_KEEP = 86400.0  # a used code as long as a token issued on it lives (the SSO revokes it on reuse)
+CODE_KEEP = 86400.0  # a used code a stored token was issued on: as long as it lives (the SSO revokes it on reuse)
 CLOCK_SKEW = 60.0  # portal processes' clocks may differ this much
 
 
@@ -154,6 +154,8 @@ def first_use(store: TokenStore, sign_in: AuthorizationRequest, code: str) -> Us
     sign-in: RFC 6749 4.1.2, the SSO would revoke what it issued on it), and when the store may have
     let go of claims made since the sign-in started (a flood filled it): a replay could not be told
     then. What was claimed for a callback refused here is let go at once (nothing went to the SSO).
+    Both claims hold :data:`CLAIM_KEEP` while the code goes to the SSO; then the caller either keeps
+    them (:func:`keep_used`: a token on that code was stored) or lets them go (:func:`release`).
     The claims' names are digests: no state or code is written to the store."""
     name = _state_name(sign_in)
     state = store.claim(name, CLAIM_KEEP, CLAIM_KEEP)
@@ -163,20 +165,30 @@ def first_use(store: TokenStore, sign_in: AuthorizationRequest, code: str) -> Us
     if store.claims_forgotten_before() + CLOCK_SKEW >= sign_in.created_at:
         _let_go(store, name, state)  # refused for good: its sign-in started too early
         return None
-    used = store.claim(_code_name(code), CODE_KEEP, CODE_KEEP)
+    used = store.claim(_code_name(code), CLAIM_KEEP, CLAIM_KEEP)
     if not used.ours:
         _let_go(store, name, state)
         return None
     return Used(state, used)
 
 
+def keep_used(store: TokenStore, code: str, used: Used) -> bool:
+    """A token issued on ``code`` went to the store: its code stays claimed :data:`CODE_KEEP` (as
+    long as that token lives), so a copy of it sent in any later sign-in never reaches the SSO,
+    which would revoke what it issued on it (RFC 6749 section 4.1.2). Such a claim lasts: a file
+    store never lets it go early (``file_store.LASTING``). The state's claim keeps its own time
+    (longer than its cookie lives). False when the code's claim was not ours any more."""
+    return store.settle_claim(_code_name(code), used.code, done=True, hold=CODE_KEEP, keep=CODE_KEEP)
+
+
 def release(store: TokenStore, sign_in: AuthorizationRequest, code: str, used: Used) -> None:
-    """Let go of the claims after the SSO refused the code with an OAuth error (RFC 6749 section
-    5.2), or issued a token to an account that may not authorise the robots (not kept): nothing the
-    robots use was issued on that code, so nothing of theirs can be revoked for its reuse, and a
-    visitor's code holds no place among the store's claims. A released claim holds nobody back, so
-    the file store lets it go first and forgets nothing by it: junk callbacks can no longer push a
-    supervisor's used state or code out, nor refuse a supervisor's sign-in."""
+    """Let go of the claims of a callback that stored nothing, however it ended: the SSO refused the
+    code, failed, did not answer, issued a token to an account that may not authorise the robots,
+    or the store did not take it. Nothing the robots keep was issued on that code, so its reuse
+    revokes nothing of theirs, and a visitor's code holds no place among the store's claims. A
+    released claim holds nobody back, so the file store lets it go first and forgets nothing by it:
+    junk callbacks (during an SSO outage too) can neither push a supervisor's used state or code
+    out nor refuse a supervisor's sign-in."""
     _let_go(store, _state_name(sign_in), used.state)
     _let_go(store, _code_name(code), used.code)
 

@@ -29,6 +29,7 @@ from healthcode_auth.daily_cycle import robots_waiting
 from healthcode_auth.errors import (
     AuthorizationDenied,
     AuthorizationError,
+    ClaimsFullError,
     DiscoveryError,
     HealthcodeAuthError,
     StoreError,
@@ -50,6 +51,7 @@ from .sign_in_cookie import (
     Used,
     cookie_name,
     first_use,
+    keep_used,
     open_sign_in,
     release,
     seal_sign_in,
@@ -236,19 +238,23 @@ def register_views(app: Flask) -> None:
                 )
         except StoreError as error:
             log.warning("Callback from %s: the token store cannot be used: %s", address, error)
+            why = (
+                "The robots' token store has no room to note this sign-in just now (see below), so it "
+                "was not sent to Healthcode."
+                if isinstance(error, ClaimsFullError)
+                else "The robots' token store cannot be reached, so the authorisation could not be kept."
+            )
             return spent(
                 503,
                 NOT_AUTHORISED,
-                "The robots' token store cannot be reached, so the authorisation "
-                "could not be kept. Nothing was stored. Try again later, or tell whoever runs the robots.",
+                f"{why} Nothing was stored. Try again later, or tell whoever runs the robots.",
                 reason=str(error),
             )
-        try:
+        try:  # whatever the outcome, the claims are kept only if a token on this code went to the store
             token = hc.access_token(wait=0)
             _check_stored(hc, token, written)
         except SupervisorNotAllowedError as error:
             log.warning("Callback from %s: account %r may not authorise the robots.", address, error.account)
-            _release_quietly(hc.store, sign_in, code, used)  # not kept: a reuse of its code costs the robots nothing
             return spent(
                 403,
                 "This account may not authorise the robots",
@@ -261,8 +267,6 @@ def register_views(app: Flask) -> None:
             )
         except (AuthorizationError, TokenRequestError) as error:
             log.warning("Callback from %s: the sign-in failed: %s", address, error)
-            if _refused_by_sso(error):
-                _release_quietly(hc.store, sign_in, code, used)
             return spent(
                 400,
                 "The sign-in did not complete",
@@ -296,6 +300,8 @@ def register_views(app: Flask) -> None:
                 "The authorisation could not be accepted. Nothing was stored.",
                 reason=str(error),
             )
+        finally:
+            _settle_claims(hc.store, sign_in, code, used, stored=bool(written))
         session.clear()  # a new portal session for this supervisor (and a new CSRF token)
         session.permanent = True
         session["supervisor"] = token.supervisor or "(unknown)"
@@ -420,22 +426,24 @@ def register_views(app: Flask) -> None:
         }
 
 
-def _refused_by_sso(error: HealthcodeAuthError) -> bool:
-    """Whether the token endpoint refused the code with an OAuth error (RFC 6749 section 5.2: a 4xx
-    with ``error``): then no token was issued on it. Not a 5xx, a lost answer or a token that failed
-    its checks, where the code may have been used."""
-    return isinstance(error, TokenRequestError) and bool(error.error) and 400 <= (error.status_code or 0) < 500
-
-
-def _release_quietly(store: TokenStore | None, sign_in: AuthorizationRequest, code: str, used: Used) -> None:
-    """Release a callback's claims (:func:`release`); a store that fails now keeps them, which only
-    costs places among the claims."""
+def _settle_claims(
+    store: TokenStore | None, sign_in: AuthorizationRequest, code: str, used: Used, *, stored: bool
+) -> None:
+    """After the token request, whatever its outcome: keep the code's claim for as long as a token
+    issued on it lives when that token went to the store (:func:`keep_used`; ``stored``: the store
+    was asked to take it, so it may hold it); otherwise let both claims go (:func:`release`): a
+    code refused, failed (a 5xx, a timeout, a lost answer), issued to an account not on the list
+    or not taken by the store has nothing of the robots' on it. A store that fails now leaves them
+    to end by themselves (20 minutes): places among the claims, nothing more."""
     if store is None:
         return
     try:
-        release(store, sign_in, code, used)
+        if not stored:
+            release(store, sign_in, code, used)
+        elif not keep_used(store, code, used):
+            log.warning("The used code's claim had ended before the token was stored; it was not extended.")
     except StoreError as error:
-        log.warning("A refused sign-in's places in the token store stay until they expire: %s", error)
+        log.warning("The claims of this sign-in end by themselves (in 20 minutes): %s", error)
 
 
 def _note_writes(store: TokenStore) -> dict[str, int | None]:

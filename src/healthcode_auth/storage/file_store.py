@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigurationError, StoreError, StoreKeyError, StoreUnreadableError
+from ..errors import ClaimsFullError, ConfigurationError, StoreError, StoreKeyError, StoreUnreadableError
 from .claims import CLAIM_SKEW, MAX_CLAIM_SECONDS, Claim, from_fields, kept_for, next_attempt, settled
 from .key_sources import StoreKey, ensure_key, read_key, user_folder
 from .locks import FileLock
@@ -41,6 +41,10 @@ LOCK_TIMEOUT = 120.0
 WAIT_POLL_SECONDS = 0.5  # a robot waiting for a sign-in sees it within this (and a stat per poll)
 MAX_CACHE_BYTES = 4_000_000  # a few hundred entries; anything larger is not ours
 MAX_CLAIMS = 1000  # about 210 KB of claims at most (each work done once for the fleet, each portal sign-in)
+# A claim that holds longer than this from when it was made protects something that lasts (a used
+# code a stored token was issued on, a delivered notice): it is never let go before it ends. The
+# watermark cannot stand in for it: a used code can be sent again in a sign-in started any time.
+LASTING = 3600.0
 log = logging.getLogger("healthcode_auth")
 
 
@@ -361,11 +365,28 @@ def _claim_digest(name: str) -> str:
 
 def _fewest_claims(claims: dict[str, Any], now: float) -> dict[str, Any]:
     """At most MAX_CLAIMS - 1 claims, room for one more: the file stays small whoever claims (a
-    portal's anonymous visitors, say); those that hold no robot back go first, then the oldest."""
+    portal's anonymous visitors, say). Those that hold no robot back go first; then those made
+    longest ago (the watermark, which rises to when each was made, rises least); never one that
+    lasts (:data:`LASTING`): ClaimsFullError when only those are left, and nothing is changed."""
     if len(claims) < MAX_CLAIMS:
         return claims
-    ranked = sorted(claims, key=lambda name: (claims[name][4] > now, claims[name][5]))
-    return {name: claims[name] for name in ranked[len(claims) - MAX_CLAIMS + 1 :]}
+    surplus = len(claims) - MAX_CLAIMS + 1
+    holding = {name for name, value in claims.items() if value[4] > now}
+    lasting = {name for name in holding if claims[name][4] - claims[name][3] > LASTING}
+    ranked = sorted(
+        claims.keys() - lasting,
+        key=lambda name: (name in holding, claims[name][3] if name in holding else claims[name][5]),
+    )
+    if len(ranked) < surplus:
+        ends = min(claims[name][4] for name in lasting)
+        raise ClaimsFullError(
+            f"The token store holds {len(lasting)} claims it must keep to their end (each a used sign-in code "
+            "a stored authorisation was issued on, or a delivered notice), so it cannot note another before "
+            f"{time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(ends))}. Nothing was changed. Many "
+            "sign-ins in one day fill it: see who signed in (healthcode-auth history)."
+        )
+    dropped = set(ranked[:surplus])
+    return {name: value for name, value in claims.items() if name not in dropped}
 
 
 def _claim_of(value: Any, now: float) -> Claim | None:

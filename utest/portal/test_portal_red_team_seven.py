@@ -1,0 +1,141 @@
+"""Issue 20's red team, round seven (an attack on round six's fixes): each break reproduced against
+the real portal (cheroot), the sandbox and requests, or the real file store; each test fails
+without its fix."""
+
+import contextlib
+import time
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from healthcode_auth import ClaimsFullError
+from healthcode_auth.storage import file_store
+from healthcode_auth.storage.file_store import LASTING, FileTokenStore
+from healthcode_portal import sign_in_cookie
+from portal.portal_helpers import Browser, portal_base, running_portal, stored_entry
+from portal.test_portal_red_team_five import junk_callback
+from portal.test_portal_red_team_six import callback_with, state_of
+
+TOKEN_REQUESTS = "token.authorization_code"
+
+
+def holding(config):
+    """The claims of the portal's file store that hold someone back now."""
+    now = time.time()
+    return [claim for claim in FileTokenStore(config.token_cache)._read().claims.values() if claim[4] > now]
+
+
+@pytest.mark.parametrize("failure", ["503", "500", "timeout"])
+def test_junk_callbacks_during_an_sso_outage_never_refuse_a_supervisors_sign_in(
+    sandbox, make_config, unused_port, monkeypatch, failure
+):
+    """R1: a callback whose token request failed without an OAuth error (an outage, a proxy's 502,
+    a 429 page, a timeout) kept its state claim 20 minutes and its code claim 24 hours. Junk
+    callbacks during an outage filled the file store with them; then each callback's code claim
+    pushed out its own state claim, the watermark rose to "now", and nearly every supervisor's
+    sign-in was refused as "used already", for 24 hours, with no attacker left. Nothing is stored
+    on such a code, so its claims are let go. Here the store keeps 20 claims and 30 junk callbacks
+    arrive during the outage."""
+    monkeypatch.setattr(file_store, "MAX_CLAIMS", 20)
+    monkeypatch.setattr(sign_in_cookie, "CLOCK_SKEW", 0.0)  # one clock here: any rise of the mark counts
+    timeout = failure == "timeout"
+    config = make_config(timeout=2) if timeout else make_config()
+    base = portal_base(config.redirect_uri)
+    with running_portal(config, unused_port):
+        early = Browser(base)
+        early_visit = early.sign_in_at_sso()  # a supervisor at the SSO's form when the outage starts
+        if timeout:
+            sandbox.set_faults(token_delay=3.0)
+        else:
+            sandbox.set_faults(token_failures=30, failure_status=int(failure))
+        junk = [junk_callback(Browser(base), sandbox.issuer).status_code for _ in range(4 if timeout else 30)]
+        assert set(junk) <= {400, 502, 503} and 200 not in junk
+        assert holding(config) == []  # nothing was stored on any of them: nothing holds
+        assert FileTokenStore(config.token_cache).claims_forgotten_before() == 0.0
+        sandbox.reset_faults()
+        assert early.callback(early_visit.callback_url).status_code == 303
+        later = Browser(base)
+        assert later.callback(later.sign_in_at_sso().callback_url).status_code == 303
+        assert FileTokenStore(config.token_cache).claims_forgotten_before() == 0.0
+
+
+def test_a_lasting_claim_is_never_let_go_and_a_store_full_of_them_changes_nothing(tmp_path, fleet_key, monkeypatch):
+    """R1 and R2 in the file store: the claims that hold longest were let go last, by when they end,
+    so a new callback's code claim (24 hours) pushed out its own state claim (20 minutes), and a
+    supervisor's used code went once enough later code claims arrived. A claim that lasts (held
+    more than an hour: a used code a stored token was issued on, a delivered notice) is never let
+    go early; with only those left, claiming says so and changes nothing."""
+    monkeypatch.setattr(file_store, "MAX_CLAIMS", 10)
+    store = FileTokenStore(tmp_path / "tokens.json")
+    supervisors = store.claim("portal-code|supervisor", 1200, 1200)
+    assert store.settle_claim("portal-code|supervisor", supervisors, True, 86400, 86400)
+    for number in range(30):  # claims of sign-ins in progress: each pushes out the oldest of its kind
+        store.claim(f"portal-state|{number}", 1200, 1200)
+    assert not store.claim("portal-code|supervisor", 1200, 1200).ours  # still held: a swap is refused
+    assert store.peek_claim("portal-state|29") is not None and store.peek_claim("portal-state|0") is None
+    mark = store.claims_forgotten_before()
+    for number in range(9):  # with the supervisor's: the file's 10 places
+        taken = store.claim(f"portal-code|stored-{number}", 1200, 1200)
+        assert store.settle_claim(f"portal-code|stored-{number}", taken, True, 86400, 86400)
+    before = store.path.read_bytes()
+    with pytest.raises(ClaimsFullError) as raised:
+        store.claim("portal-state|one-more", 1200, 1200)
+    assert "Nothing was changed" in str(raised.value) and "10 claims" in str(raised.value)
+    assert store.path.read_bytes() == before
+    assert store.claims_forgotten_before() >= mark  # and never lowered
+    assert not store.claim("portal-code|supervisor", 1200, 1200).ours
+
+
+def test_claims_are_let_go_oldest_first_so_the_watermark_rises_least(tmp_path, fleet_key, monkeypatch):
+    """Letting go of the claim that ends first let go of the newest (a 20-minute claim made now
+    before a 24-hour one made earlier): the watermark jumped to now. Now the oldest claim goes."""
+    monkeypatch.setattr(file_store, "MAX_CLAIMS", 5)
+    store = FileTokenStore(tmp_path / "tokens.json")
+    store.claim("notice|old and long", 1800, 1800)  # made first, ends last (not lasting: half an hour)
+    time.sleep(0.01)
+    first = time.time()
+    for number in range(5):  # the fifth finds the file's 5 places taken
+        store.claim(f"portal-state|{number}", 1200, 1200)
+    assert store.peek_claim("notice|old and long") is None
+    assert store.claims_forgotten_before() < first  # the mark is when the notice's claim was made
+    assert store.peek_claim("portal-state|0") is not None
+
+
+def test_a_supervisors_used_code_stays_claimed_whatever_comes_after_it(browser, sandbox, config, monkeypatch):
+    """R2: with the file store full of claims made after the supervisor's (24-hour code claims of an
+    outage's junk callbacks), the supervisor's code claim was let go, and the N1 swap (the used code
+    in a sign-in started afterwards) reached the SSO again, which revokes the robots' token. The
+    supervisor's code claim lasts: the swap is refused, or the portal says it cannot note the
+    sign-in (503); nothing goes to the SSO either way."""
+    monkeypatch.setattr(file_store, "MAX_CLAIMS", 20)
+    monkeypatch.setattr(sign_in_cookie, "CLOCK_SKEW", 0.0)
+    visit = browser.sign_in_at_sso()
+    assert browser.callback(visit.callback_url).status_code == 303
+    stored = stored_entry(config)
+    code = parse_qs(urlsplit(visit.callback_url).query)["code"][0]
+    flood = FileTokenStore(config.token_cache)
+    for number in range(40):  # later claims: as long-held as the supervisor's, or longer
+        with contextlib.suppress(ClaimsFullError):
+            flood.claim(f"portal-code|junk-{number}", 86400 + number, 86400 + number)
+    time.sleep(0.01)
+    attacker = Browser(browser.base)
+    answer = callback_with(attacker, state_of(attacker.authorise()), code, sandbox.issuer)
+    assert answer.status_code == 503 and "no room to note this sign-in" in answer.text  # claims that last
+    assert "Nothing was stored" in answer.text
+    assert sandbox.request_count(TOKEN_REQUESTS) == 1
+    assert stored_entry(config).version == stored.version
+    assert not flood.claim(sign_in_cookie._code_name(code), 1200, 1200).ours
+
+
+def test_only_a_stored_sign_ins_code_is_claimed_for_long(browser, sandbox, config):
+    """The code of a sign-in whose token went to the store is claimed as long as that token lives
+    (and lasts, in the file store's sense); a refused account's, a refused code's are let go."""
+    assert sign_in_cookie.CODE_KEEP > LASTING
+    junk_callback(Browser(browser.base), sandbox.issuer)
+    assert holding(config) == []
+    visit = browser.sign_in_at_sso()
+    assert browser.callback(visit.callback_url).status_code == 303
+    now = time.time()
+    held = sorted(claim[4] - now for claim in holding(config))
+    assert len(held) == 2  # the state's (its own time) and the code's (a day)
+    assert held[0] <= sign_in_cookie.CLAIM_KEEP + 1 and held[1] > sign_in_cookie.CODE_KEEP - 60
