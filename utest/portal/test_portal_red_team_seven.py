@@ -139,3 +139,17 @@ def test_only_a_stored_sign_ins_code_is_claimed_for_long(browser, sandbox, confi
     held = sorted(claim[4] - now for claim in holding(config))
     assert len(held) == 2  # the state's (its own time) and the code's (a day)
     assert held[0] <= sign_in_cookie.CLAIM_KEEP + 1 and held[1] > sign_in_cookie.CODE_KEEP - 60
+
+
+def test_claims_from_a_clock_ahead_are_named_as_the_cause(caplog):
+    """Round seven (info): a fleet member whose clock runs more than 10 minutes ahead makes its
+    claims unreadable to the others (sign-ins in progress refused): the log says why."""
+    from healthcode_auth.storage.file_store import _parse
+
+    now = time.time()
+    ahead = ["sending", 1, now + 3600, now + 3600, now + 4800, now + 4800]
+    file_store._said_at[0] = 0.0
+    with caplog.at_level("WARNING", logger="healthcode_auth"):
+        document = _parse({"entries": {}, "claims": {"a": ahead}, "claims_forgotten_before": 0.0}, None, 0)
+    assert document.forgotten_before > 0
+    assert "3600 s ahead" in caplog.text and "clock" in caplog.text

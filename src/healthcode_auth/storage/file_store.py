@@ -350,7 +350,26 @@ def _parse(
     )  # damaged: every claim so far may be forgotten
     if damaged:
         forgotten = max(forgotten, lost_at)
+        _say_why_damaged(stored, now)
     return _Document(entries, max([last, *versions]), aside, keep, generation, claims, forgotten)
+
+
+_said_at = [0.0]  # when the last line about claims from a clock ahead was logged (once per 10 minutes)
+
+
+def _say_why_damaged(stored: Any, now: float) -> None:
+    """A fleet member whose clock runs ahead makes its claims unreadable to the others, and each
+    sign-in in progress is then refused: name the cause, so an operator fixes the clock."""
+    made = [v[3] for v in stored.values() if isinstance(v, list) and len(v) == 6] if isinstance(stored, dict) else []
+    ahead = max((t for t in made if isinstance(t, (int, float)) and not isinstance(t, bool)), default=now) - now
+    if ahead > CLAIM_SKEW and now - _said_at[0] > 600:
+        _said_at[0] = now
+        log.warning(
+            "The token file holds claims made %.0f s ahead of this machine's clock: a machine sharing it "
+            "has its clock wrong. Its claims count as lost, so sign-ins through the portal in progress "
+            "are refused until the clocks agree (set both by NTP).",
+            ahead,
+        )
 
 
 def _expired(value: Any, now: float) -> bool:
