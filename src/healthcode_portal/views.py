@@ -15,7 +15,6 @@ the log always does.
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -33,34 +32,27 @@ from healthcode_auth.errors import (
     DiscoveryError,
     HealthcodeAuthError,
     StoreError,
-    SupervisorNotAllowedError,
-    TokenRequestError,
     TransportError,
 )
 from healthcode_auth.notices import ends_at
-from healthcode_auth.protocol.authorization_request import AuthorizationRequest
 from healthcode_auth.protocol.schedule import describe_duration, describe_when
 from healthcode_auth.protocol.token import Token, TokenStatus
-from healthcode_auth.storage.store import StoredAuthorisation, TokenStore
 
+from .callback_steps import NOT_AUTHORISED, account_of, check_stored, failed_sign_in, note_writes, settle_claims
 from .portal_state import portal_of, portal_supervisor, problem_page
 from .sign_in_cookie import (
     LIFETIME,
     MAX_PENDING,
     BadSignInCookie,
-    Used,
     cookie_name,
     first_use,
-    keep_used,
     open_sign_in,
-    release,
     seal_sign_in,
     state_matches,
     surplus_sign_ins,
 )
 
 log = logging.getLogger("healthcode_portal")
-NOT_AUTHORISED = "The robots are not authorised yet."
 ASK_THE_LOG = " The operator's log says why."
 
 
@@ -203,7 +195,7 @@ def register_views(app: Flask) -> None:
             return problem(status, title, text, forget=cookie, **details)  # this sign-in is used: its cookie goes
 
         hc = portal.new_session()
-        written = _note_writes(hc.store) if hc.store is not None else {}
+        written = note_writes(hc.store) if hc.store is not None else {}
         hc.describe_actor = lambda: {"via": "portal", "address": address}
         hc.resume_sign_in(sign_in)
         try:  # an answer that is no code (an SSO's error, a missing iss) is said before anything is written
@@ -252,61 +244,18 @@ def register_views(app: Flask) -> None:
             )
         try:  # whatever the outcome, the claims are kept only if a token on this code went to the store
             token = hc.access_token(wait=0)
-            _check_stored(hc, token, written)
-        except SupervisorNotAllowedError as error:
-            log.warning("Callback from %s: account %r may not authorise the robots.", address, error.account)
-            return spent(
-                403,
-                "This account may not authorise the robots",
-                "You signed in at Healthcode, but "
-                "your account is not on the list of supervisors who may authorise these robots. Nothing "
-                "was stored. Ask whoever runs the robots to add the account below to the supervisors "
-                "setting, or ask a supervisor on the list.",
-                account=error.account,
-                claim=error.claim,
-            )
-        except (AuthorizationError, TokenRequestError) as error:
-            log.warning("Callback from %s: the sign-in failed: %s", address, error)
-            return spent(
-                400,
-                "The sign-in did not complete",
-                "Healthcode's sign-in did not give the robots an "
-                "authorisation. Nothing was stored. Start again from the portal's first page.",
-                reason=str(error),
-            )
-        except StoreError as error:
-            log.warning("Callback from %s: the token store cannot be used: %s", address, error)
-            return spent(
-                503,
-                NOT_AUTHORISED,
-                "You signed in, but the robots' token store could not keep the "
-                "authorisation. Try again later, or tell whoever runs the robots.",
-                reason=str(error),
-            )
-        except (TransportError, DiscoveryError) as error:
-            log.warning("Callback from %s: the SSO cannot be reached: %s", address, error)
-            return spent(
-                502,
-                NOT_AUTHORISED,
-                "The portal could not reach Healthcode's sign-in service to finish "
-                "the sign-in. Nothing was stored. Start again in a few minutes.",
-                reason=str(error),
-            )
+            check_stored(hc, token, written)
         except HealthcodeAuthError as error:
-            log.warning("Callback from %s: the sign-in failed: %s", address, error)
-            return spent(
-                400,
-                "The sign-in did not complete",
-                "The authorisation could not be accepted. Nothing was stored.",
-                reason=str(error),
-            )
+            failed = failed_sign_in(error)
+            log.warning("Callback from %s: %s: %s", address, failed.logged, error)
+            return spent(failed.status, failed.title, failed.text, **failed.details)
         finally:
-            _settle_claims(hc.store, sign_in, code, used, stored=bool(written))
+            settle_claims(hc.store, sign_in, code, used, stored=bool(written))
         session.clear()  # a new portal session for this supervisor (and a new CSRF token)
         session.permanent = True
         session["supervisor"] = token.supervisor or "(unknown)"
         session["since"] = time.time()
-        session["account"] = _account_of(hc, token)  # as the allow-list names it: checked on every request
+        session["account"] = account_of(hc, token)  # as the allow-list names it: checked on every request
         session["claim"] = hc.config.supervisor_claim  # and which claim named it (a change of claim ends it)
         log.info("The robots were authorised through the portal by %r from %s.", token.supervisor, address)
         response = see_other("authorised")
@@ -424,71 +373,6 @@ def register_views(app: Flask) -> None:
             "left": describe_duration(end - now) if end is not None else "",
             "hours": round((end - now) / 3600) if end is not None else None,
         }
-
-
-def _settle_claims(
-    store: TokenStore | None, sign_in: AuthorizationRequest, code: str, used: Used, *, stored: bool
-) -> None:
-    """After the token request, whatever its outcome: keep the code's claim for as long as a token
-    issued on it lives when that token went to the store (:func:`keep_used`; ``stored``: the store
-    was asked to take it, so it may hold it); otherwise let both claims go (:func:`release`): a
-    code refused, failed (a 5xx, a timeout, a lost answer), issued to an account not on the list
-    or not taken by the store has nothing of the robots' on it. A store that fails now leaves them
-    to end by themselves (20 minutes): places among the claims, nothing more."""
-    if store is None:
-        return
-    try:
-        if not stored:
-            release(store, sign_in, code, used)
-        elif not keep_used(store, code, used):
-            log.warning("The used code's claim had ended before the token was stored; it was not extended.")
-    except StoreError as error:
-        log.warning("The claims of this sign-in end by themselves (in 20 minutes): %s", error)
-
-
-def _note_writes(store: TokenStore) -> dict[str, int | None]:
-    """What the core writes to ``store`` in this request: each token's access token, and the version
-    the store gave it (None: the store did not take it). The core keeps a token the store did not
-    take for its own run, without saying so to its caller: the portal's supervisor must know."""
-    written: dict[str, int | None] = {}
-    write = store.store
-
-    def noted(entry: StoredAuthorisation, expected_version: int | None) -> int | None:
-        written[entry.token.access_token] = None
-        version = write(entry, expected_version)
-        written[entry.token.access_token] = version
-        return version
-
-    store.store = noted  # type: ignore[method-assign]  # this request's own store object
-    return written
-
-
-def _check_stored(hc: Any, token: Token, written: dict[str, int | None]) -> None:
-    """Whether the robots got this sign-in's authorisation: the store holds it now, or it held it
-    and a newer write (another supervisor's sign-in, a sign-out) replaced it since. A sign-in the
-    store did not take is a StoreError, whatever it holds now."""
-    stored = hc.store.load(hc.key) if hc.store is not None else None
-    if stored is not None and stored.entry.token.access_token == token.access_token:
-        return
-    version = written.get(token.access_token)
-    if version is not None and (stored is None or stored.version > version):
-        log.info("The new authorisation was stored (version %d), and replaced since by a newer one.", version)
-        return
-    raise StoreError("the token store did not take the new authorisation (see the portal's log)")
-
-
-def _account_of(hc: Any, token: Token) -> str | None:
-    """The account as the allow-list names it (the verified ``supervisor_claim``, as the core
-    checked it); None when it cannot be told (the portal session then shows nothing)."""
-    config = hc.config
-    if not config.supervisors:
-        return token.supervisor
-    try:
-        claims = hc.client.verified_claims(token)
-    except HealthcodeAuthError:
-        return None
-    value = (claims or {}).get(config.supervisor_claim)
-    return value if isinstance(value, str) else None if value is None else json.dumps(value)
 
 
 _EVENTS = {
