@@ -410,9 +410,12 @@ class HealthcodeSession(RenewalSteps):
     def _record_refusal(self, account: str | None, token: Token) -> None:
         """Record a refused account once per :data:`REFUSALS_QUIET` seconds: a flood of sign-ins by
         accounts not on the list cannot push the supervisors' entries out of the record (it keeps
-        the last MAX_HISTORY). Each refusal is logged all the same."""
+        the last MAX_HISTORY). Each refusal is logged all the same. A token that names no account
+        (the claim is missing) is told apart by the supervisor it names, so one such account's
+        refusals never keep another's out of the record."""
         if self.store is not None:
-            digest = hashlib.sha256(f"{self.key}|{account}".encode("utf-8", "replace")).hexdigest()
+            who = account if account is not None else f"(no account) {token.supervisor}"
+            digest = hashlib.sha256(f"{self.key}|{who}".encode("utf-8", "replace")).hexdigest()
             try:
                 if not self.store.claim("refusal-recorded|" + digest, REFUSALS_QUIET).ours:
                     log.warning("Account %r was refused again; the record already says so.", account)

@@ -153,3 +153,20 @@ def test_claims_from_a_clock_ahead_are_named_as_the_cause(caplog):
         document = _parse({"entries": {}, "claims": {"a": ahead}, "claims_forgotten_before": 0.0}, None, 0)
     assert document.forgotten_before > 0
     assert "3600 s ahead" in caplog.text and "clock" in caplog.text
+
+
+def test_refused_tokens_that_name_no_account_are_recorded_once_each(make_config):
+    """Round seven (info): refusals whose token names no account (its supervisor claim missing)
+    shared one "recorded already" marker: one such account's sign-ins kept another's out of the
+    record. They are told apart by the supervisor the token names."""
+    from healthcode_auth import Token
+    from portal.portal_helpers import events, store_session
+
+    config = make_config(supervisor_claim="employee_number")
+    session = store_session(config)
+    for supervisor in ("first.person", "second.person", "first.person"):
+        session._record_refusal(None, Token("not-a-real-token", supervisor=supervisor))
+    assert [(e["event"], e.get("supervisor")) for e in events(config)] == [
+        ("refused", "first.person"),
+        ("refused", "second.person"),
+    ]
