@@ -170,3 +170,65 @@ def test_refused_tokens_that_name_no_account_are_recorded_once_each(make_config)
         ("refused", "first.person"),
         ("refused", "second.person"),
     ]
+
+
+def test_a_token_file_put_back_from_a_copy_cannot_open_the_way_to_a_replay(browser, sandbox, config, monkeypatch):
+    """R3: a restored backup (cp -a, rsync -a, a sync client) brings back that time's claims, its
+    watermark and its modification time: the claims made since were gone without a trace, and a
+    copy of a callback completed since reached the SSO again (which revokes what it issued on its
+    code). A file written fewer times than this process saw counts its claims as let go when it
+    noticed: the replay is refused before the SSO; a sign-in started afterwards completes."""
+    import shutil
+
+    monkeypatch.setattr(sign_in_cookie, "CLOCK_SKEW", 0.0)
+    first = browser.sign_in_at_sso()
+    assert browser.callback(first.callback_url).status_code == 303
+    backup = config.token_cache + ".backup"
+    shutil.copy2(config.token_cache, backup)  # the night's backup, its time kept
+    later = Browser(browser.base)
+    visit = later.sign_in_at_sso()
+    assert later.callback(visit.callback_url).status_code == 303
+    requests_before = sandbox.request_count(TOKEN_REQUESTS)
+    shutil.copy2(backup, config.token_cache)  # put back, with the backup's modification time
+    from portal.test_portal_refusals import replayed
+
+    answer = replayed(browser.base, visit)
+    assert answer.status_code == 400 and "used already" in answer.text
+    assert sandbox.request_count(TOKEN_REQUESTS) == requests_before
+    fresh = Browser(browser.base)
+    assert fresh.callback(fresh.sign_in_at_sso().callback_url).status_code == 303
+
+
+def test_threads_writing_one_file_at_once_never_count_it_as_put_back(tmp_path, fleet_key, caplog):
+    """A thread that read the file just before another wrote it reads a lower count than the process
+    has seen since: it reads again, and only a file still lower was put back."""
+    import threading
+
+    path = tmp_path / "tokens.json"
+    FileTokenStore(path).claim("notice|first", 60, 60)
+    stop = threading.Event()
+    marks: list[float] = []
+
+    def write(number):
+        store = FileTokenStore(path)
+        for step in range(40):
+            store.claim(f"portal-state|{number}-{step}", 60, 60)
+
+    def read():
+        store = FileTokenStore(path)
+        while not stop.is_set():
+            marks.append(store.claims_forgotten_before())
+
+    with caplog.at_level("WARNING", logger="healthcode_auth"):
+        readers = [threading.Thread(target=read) for _ in range(3)]
+        writers = [threading.Thread(target=write, args=(n,)) for n in range(3)]
+        for thread in readers + writers:
+            thread.start()
+        for thread in writers:
+            thread.join(120)
+        stop.set()
+        for thread in readers:
+            thread.join(30)
+    assert len(marks) > 10 and set(marks) == {0.0}
+    assert "put back" not in caplog.text
+    assert FileTokenStore(path)._read().writes == 1 + 3 * 40

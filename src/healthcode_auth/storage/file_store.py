@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ClaimsFullError, ConfigurationError, StoreError, StoreKeyError, StoreUnreadableError
+from . import write_counts
 from .claims import CLAIM_SKEW, MAX_CLAIM_SECONDS, Claim, from_fields, kept_for, next_attempt, settled
 from .key_sources import StoreKey, ensure_key, read_key, user_folder
 from .locks import FileLock
@@ -69,6 +70,7 @@ class _Document:
     generation: int | None = None  # the sign-out generation it was read under
     claims: dict[str, Any] = field(default_factory=dict)  # name hash -> [*Claim.fields(), kept until]
     forgotten_before: float = 0.0  # claims made up to then may have been let go (MAX_CLAIMS)
+    writes: int | None = 0  # how many times the file was written (None: by an older library, no count)
 
     def copy(self) -> _Document:
         return _Document(
@@ -79,6 +81,7 @@ class _Document:
             self.generation,
             dict(self.claims),
             self.forgotten_before,
+            self.writes,
         )
 
     def payload(self) -> dict[str, Any]:
@@ -90,6 +93,7 @@ class _Document:
             # Always written, 0.0 too: a file without it was rewritten by a library from before claims
             # (or before this mark), which dropped them; it reads as "every claim so far may be gone".
             "claims_forgotten_before": self.forgotten_before,
+            "writes": self.writes or 0,  # a file that reads lower was put back from a copy (write_counts)
         }
 
 
@@ -280,14 +284,19 @@ class FileTokenStore(TokenStore):
     def _read(self) -> _Document:
         """The decrypted document; an empty one when there is no file; StoreUnreadableError when
         there is one this run cannot read. A file that Windows kept refusing to open because another
-        program holds it is not unreadable: that raises FileInUseError."""
+        program holds it is not unreadable: that raises FileInUseError. A file written fewer times
+        than this process saw before reading it was put back from a copy: its claims count as let
+        go now (:mod:`.write_counts`)."""
+        seen = write_counts.seen(self._id)
         status = self._file.stat()
         if status is None:
             return _Document()
         stamp = (status.st_mtime_ns, status.st_size)
         with self._snapshot_lock:
             if self._snapshot is not None and self._snapshot[0] == stamp:
-                return self._snapshot[1].copy()  # unchanged since the last read: no decryption
+                document = self._snapshot[1].copy()  # unchanged since the last read: no decryption
+                document.forgotten_before = max(document.forgotten_before, write_counts.lost_at(self._id))
+                return document
         try:
             raw = self._file.read()
             if raw is None:
@@ -301,6 +310,18 @@ class FileTokenStore(TokenStore):
             raise unreadable(self.description, Unreadable(str(error), damaged=True), self._environ) from None
         except Unreadable as problem:
             raise unreadable(self.description, problem, self._environ) from None
+        if document.writes is not None and document.writes < seen:
+            log.warning(
+                "The token file %s was written %d times, fewer than this process saw: it was put back from "
+                "a copy (a backup, a sync client). Claims made since count as lost: sign-ins through the "
+                "portal in progress are refused. Do not restore the token file; delete it instead.",
+                self.path,
+                document.writes,
+            )
+            write_counts.went_back(self._id, document.writes)
+        elif document.writes is not None:
+            write_counts.noted(self._id, document.writes)
+        document.forgotten_before = max(document.forgotten_before, write_counts.lost_at(self._id))
         with self._snapshot_lock:
             self._snapshot = (stamp, document)
         return document.copy()
@@ -310,7 +331,9 @@ class FileTokenStore(TokenStore):
         generation = document.generation
         if generation is None:
             generation = self._signouts.generation(self._id)
+        document.writes = write_counts.next_count(self._id, document.writes)
         self._file.write(sealer.seal(document.payload(), generation=generation))
+        write_counts.noted(self._id, document.writes)
         self._forget_snapshot()
 
     def _forget_snapshot(self) -> None:
@@ -351,7 +374,9 @@ def _parse(
     if damaged:
         forgotten = max(forgotten, lost_at)
         _say_why_damaged(stored, now)
-    return _Document(entries, max([last, *versions]), aside, keep, generation, claims, forgotten)
+    writes = payload.get("writes")  # None: an older library wrote it (its modification time is the rule)
+    writes = writes if isinstance(writes, int) and not isinstance(writes, bool) and 0 <= writes <= MAX_VERSION else None
+    return _Document(entries, max([last, *versions]), aside, keep, generation, claims, forgotten, writes)
 
 
 _said_at = [0.0]  # when the last line about claims from a clock ahead was logged (once per 10 minutes)
