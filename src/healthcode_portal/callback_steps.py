@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from healthcode_auth.errors import (
@@ -71,35 +72,54 @@ def failed_sign_in(error: HealthcodeAuthError) -> Failed:
     return Failed(400, "The sign-in did not complete", text, "the sign-in failed", reason)
 
 
-def settle_claims(
-    store: TokenStore | None, sign_in: AuthorizationRequest, code: str, used: Used, *, stored: bool
-) -> None:
-    """After the token request, whatever its outcome: keep the code's claim for as long as a token
-    issued on it lives when that token went to the store (:func:`keep_used`; ``stored``: the store
-    was asked to take it, so it may hold it); otherwise let both claims go (:func:`release`): a
-    code refused, failed (a 5xx, a timeout, a lost answer), issued to an account not on the list
-    or not taken by the store has nothing of the robots' on it. A store that fails now leaves them
-    to end by themselves (20 minutes): places among the claims, nothing more."""
-    if store is None:
-        return
-    try:
-        if not stored:
-            release(store, sign_in, code, used)
-        elif not keep_used(store, code, used):
-            log.warning("The used code's claim had ended before the token was stored; it was not extended.")
-    except StoreError as error:
-        log.warning("The claims of this sign-in end by themselves (in 20 minutes): %s", error)
+class CallbackClaims:
+    """A callback's claims (:func:`~.sign_in_cookie.first_use`) once its code goes to the SSO. The
+    code's claim is made to last the moment a token issued on it is about to go to the store
+    (:meth:`before_store`, before the write: a process killed or a store failing after the write
+    never leaves a stored token's code claimed for 20 minutes only); a callback that sent nothing
+    to the store lets both claims go (:meth:`settle`): a code refused, failed (a 5xx, a timeout, a
+    lost answer) or issued to an account not on the list has nothing of the robots' on it. Neither
+    raises: a store that fails leaves the claims to end by themselves, places among the claims."""
+
+    def __init__(self, store: TokenStore | None, sign_in: AuthorizationRequest, code: str, used: Used) -> None:
+        self.store, self.sign_in, self.code, self.used = store, sign_in, code, used
+        self.to_store = False  # a token on this code was about to go to the store
+        self.kept = False  # and its code's claim lasts
+
+    def before_store(self) -> None:
+        self.to_store = True
+        if not self.kept and self.store is not None:
+            try:
+                self.kept = keep_used(self.store, self.code, self.used)
+                if not self.kept:
+                    log.warning("The used code's claim is another callback's now; it could not be kept.")
+            except (StoreError, OSError) as error:
+                log.warning("The used code's claim could not be kept for as long as its token: %s", error)
+
+    def settle(self) -> None:
+        """After the token request, whatever its outcome."""
+        if self.to_store:
+            self.before_store()  # once more, if the store failed before the write
+            return
+        if self.store is None:
+            return
+        try:
+            release(self.store, self.sign_in, self.code, self.used)
+        except (StoreError, OSError) as error:
+            log.warning("The claims of this sign-in end by themselves (in 20 minutes): %s", error)
 
 
-def note_writes(store: TokenStore) -> dict[str, int | None]:
+def note_writes(store: TokenStore, before: Callable[[], None]) -> dict[str, int | None]:
     """What the core writes to ``store`` in this request: each token's access token, and the version
     the store gave it (None: the store did not take it). The core keeps a token the store did not
-    take for its own run, without saying so to its caller: the portal's supervisor must know."""
+    take for its own run, without saying so to its caller: the portal's supervisor must know.
+    ``before`` runs before each write (:meth:`CallbackClaims.before_store`)."""
     written: dict[str, int | None] = {}
     write = store.store
 
     def noted(entry: StoredAuthorisation, expected_version: int | None) -> int | None:
         written[entry.token.access_token] = None
+        before()
         version = write(entry, expected_version)
         written[entry.token.access_token] = version
         return version

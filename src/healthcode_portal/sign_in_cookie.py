@@ -173,12 +173,17 @@ def first_use(store: TokenStore, sign_in: AuthorizationRequest, code: str) -> Us
 
 
 def keep_used(store: TokenStore, code: str, used: Used) -> bool:
-    """A token issued on ``code`` went to the store: its code stays claimed :data:`CODE_KEEP` (as
+    """A token issued on ``code`` goes to the store: its code stays claimed :data:`CODE_KEEP` (as
     long as that token lives), so a copy of it sent in any later sign-in never reaches the SSO,
-    which would revoke what it issued on it (RFC 6749 section 4.1.2). Such a claim lasts: a file
-    store never lets it go early (``file_store.LASTING``). The state's claim keeps its own time
-    (longer than its cookie lives). False when the code's claim was not ours any more."""
-    return store.settle_claim(_code_name(code), used.code, done=True, hold=CODE_KEEP, keep=CODE_KEEP)
+    which would revoke what it issued on it (RFC 6749 section 4.1.2). Such a claim is done and
+    lasts: a file store never lets it go early (``file_store.LASTING``). A claim pushed out
+    meanwhile (a file store near full) is claimed anew for as long. The state's claim keeps its own
+    time (longer than its cookie lives). False when another callback holds the code now."""
+    name = _code_name(code)
+    if store.settle_claim(name, used.code, done=True, hold=CODE_KEEP, keep=CODE_KEEP):
+        return True
+    again = store.claim(name, CODE_KEEP, CODE_KEEP)
+    return again.ours and store.settle_claim(name, again, done=True, hold=CODE_KEEP, keep=CODE_KEEP)
 
 
 def release(store: TokenStore, sign_in: AuthorizationRequest, code: str, used: Used) -> None:

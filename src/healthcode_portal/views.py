@@ -38,7 +38,14 @@ from healthcode_auth.notices import ends_at
 from healthcode_auth.protocol.schedule import describe_duration, describe_when
 from healthcode_auth.protocol.token import Token, TokenStatus
 
-from .callback_steps import NOT_AUTHORISED, account_of, check_stored, failed_sign_in, note_writes, settle_claims
+from .callback_steps import (
+    NOT_AUTHORISED,
+    CallbackClaims,
+    account_of,
+    check_stored,
+    failed_sign_in,
+    note_writes,
+)
 from .portal_state import portal_of, portal_supervisor, problem_page
 from .sign_in_cookie import (
     LIFETIME,
@@ -195,7 +202,7 @@ def register_views(app: Flask) -> None:
             return problem(status, title, text, forget=cookie, **details)  # this sign-in is used: its cookie goes
 
         hc = portal.new_session()
-        written = note_writes(hc.store) if hc.store is not None else {}
+
         hc.describe_actor = lambda: {"via": "portal", "address": address}
         hc.resume_sign_in(sign_in)
         try:  # an answer that is no code (an SSO's error, a missing iss) is said before anything is written
@@ -242,7 +249,9 @@ def register_views(app: Flask) -> None:
                 f"{why} Nothing was stored. Try again later, or tell whoever runs the robots.",
                 reason=str(error),
             )
-        try:  # whatever the outcome, the claims are kept only if a token on this code went to the store
+        claims = CallbackClaims(hc.store, sign_in, code, used)  # kept only if a token on the code goes to the store
+        written = note_writes(hc.store, claims.before_store) if hc.store is not None else {}
+        try:
             token = hc.access_token(wait=0)
             check_stored(hc, token, written)
         except HealthcodeAuthError as error:
@@ -250,7 +259,7 @@ def register_views(app: Flask) -> None:
             log.warning("Callback from %s: %s: %s", address, failed.logged, error)
             return spent(failed.status, failed.title, failed.text, **failed.details)
         finally:
-            settle_claims(hc.store, sign_in, code, used, stored=bool(written))
+            claims.settle()
         session.clear()  # a new portal session for this supervisor (and a new CSRF token)
         session.permanent = True
         session["supervisor"] = token.supervisor or "(unknown)"

@@ -28,7 +28,7 @@ from typing import Any
 
 from ..errors import ClaimsFullError, ConfigurationError, StoreError, StoreKeyError, StoreUnreadableError
 from . import write_counts
-from .claims import CLAIM_SKEW, MAX_CLAIM_SECONDS, Claim, from_fields, kept_for, next_attempt, settled
+from .claims import CLAIM_SKEW, DONE, MAX_CLAIM_SECONDS, Claim, from_fields, kept_for, next_attempt, settled
 from .key_sources import StoreKey, ensure_key, read_key, user_folder
 from .locks import FileLock
 from .persistence import FilePersistence, TooLarge
@@ -42,8 +42,8 @@ LOCK_TIMEOUT = 120.0
 WAIT_POLL_SECONDS = 0.5  # a robot waiting for a sign-in sees it within this (and a stat per poll)
 MAX_CACHE_BYTES = 4_000_000  # a few hundred entries; anything larger is not ours
 MAX_CLAIMS = 1000  # about 210 KB of claims at most (each work done once for the fleet, each portal sign-in)
-# A claim that holds longer than this from when it was made protects something that lasts (a used
-# code a stored token was issued on, a delivered notice): it is never let go before it ends. The
+# A claim done and holding longer than this from when it was made protects something that lasts (a
+# used code a stored token was issued on, a delivered notice): it is never let go before it ends. The
 # watermark cannot stand in for it: a used code can be sent again in a sign-in started any time.
 LASTING = 3600.0
 log = logging.getLogger("healthcode_auth")
@@ -416,7 +416,9 @@ def _fewest_claims(claims: dict[str, Any], now: float) -> dict[str, Any]:
         return claims
     surplus = len(claims) - MAX_CLAIMS + 1
     holding = {name for name, value in claims.items() if value[4] > now}
-    lasting = {name for name in holding if claims[name][4] - claims[name][3] > LASTING}
+    # Only work done lasts (a used code a token went to the store on, a delivered notice): an attempt
+    # still "sending" after an hour is an older version's (its junk callbacks' codes), never kept so.
+    lasting = {name for name in holding if claims[name][0] == DONE and claims[name][4] - claims[name][3] > LASTING}
     ranked = sorted(
         claims.keys() - lasting,
         key=lambda name: (name in holding, claims[name][3] if name in holding else claims[name][5]),

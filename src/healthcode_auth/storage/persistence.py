@@ -13,6 +13,7 @@ import secrets
 import time
 from pathlib import Path
 
+from ..errors import StoreError
 from .private_files import read_private_file, retry_while_in_use, write_atomically
 
 
@@ -43,7 +44,17 @@ class FilePersistence:
             raise TooLarge(str(error)) from None
 
     def write(self, data: bytes) -> None:
-        write_atomically(self.path, data, what=self.what)
+        """Replace the file with ``data``; a StoreError that says why when it cannot (a full disk, a
+        folder that refuses writes): the file then holds what it held before."""
+        try:
+            write_atomically(self.path, data, what=self.what)
+        except StoreError:
+            raise
+        except OSError as error:
+            raise StoreError(
+                f"The {self.what} {self.path} could not be written ({error.strerror or error}); it holds what it "
+                "held before. Check the disk's free space and the folder's permissions, then try again."
+            ) from None
 
     def set_aside(self, reason: str) -> Path:
         """Rename the file to ``<name>.<reason>-<UTC time>-<random>`` beside it (kept, private) and
