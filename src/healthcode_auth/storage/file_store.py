@@ -71,6 +71,7 @@ class _Document:
     claims: dict[str, Any] = field(default_factory=dict)  # name hash -> [*Claim.fields(), kept until]
     forgotten_before: float = 0.0  # claims made up to then may have been let go (MAX_CLAIMS)
     writes: int | None = 0  # how many times the file was written (None: by an older library, no count)
+    line: str | None = None  # the line of writes the count belongs to (None: none yet; write_counts)
 
     def copy(self) -> _Document:
         return _Document(
@@ -82,6 +83,7 @@ class _Document:
             dict(self.claims),
             self.forgotten_before,
             self.writes,
+            self.line,
         )
 
     def payload(self) -> dict[str, Any]:
@@ -94,6 +96,7 @@ class _Document:
             # (or before this mark), which dropped them; it reads as "every claim so far may be gone".
             "claims_forgotten_before": self.forgotten_before,
             "writes": self.writes or 0,  # a file that reads lower was put back from a copy (write_counts)
+            "writes_line": self.line or "",
         }
 
 
@@ -293,10 +296,12 @@ class FileTokenStore(TokenStore):
             return _Document()
         stamp = (status.st_mtime_ns, status.st_size)
         with self._snapshot_lock:
-            if self._snapshot is not None and self._snapshot[0] == stamp:
+            if self._snapshot is not None and self._snapshot[0] == stamp and not _behind(self._snapshot[1], seen):
                 document = self._snapshot[1].copy()  # unchanged since the last read: no decryption
                 document.forgotten_before = max(document.forgotten_before, write_counts.lost_at(self._id))
                 return document
+            # A copy put back keeps its modification time (cp -a) and may match the last read's: when
+            # this process has seen the file written since, read it and find out.
         try:
             raw = self._file.read()
             if raw is None:
@@ -310,17 +315,20 @@ class FileTokenStore(TokenStore):
             raise unreadable(self.description, Unreadable(str(error), damaged=True), self._environ) from None
         except Unreadable as problem:
             raise unreadable(self.description, problem, self._environ) from None
-        if document.writes is not None and document.writes < seen:
+        line, writes = document.line, document.writes
+        if line is not None and writes is not None and writes < seen.get(line, 0):
             log.warning(
-                "The token file %s was written %d times, fewer than this process saw: it was put back from "
-                "a copy (a backup, a sync client). Claims made since count as lost: sign-ins through the "
-                "portal in progress are refused. Do not restore the token file; delete it instead.",
+                "The token file %s was written %d times, fewer than this process saw: an older copy of it "
+                "was put back (a restored backup, a sync client). Sign-ins through the portal started "
+                "before now, or within a minute after, are refused: the supervisors start them again. "
+                "Keep the token file out of backups and synced folders (it needs neither: a lost file "
+                "only means a new sign-in).",
                 self.path,
-                document.writes,
+                writes,
             )
-            write_counts.went_back(self._id, document.writes)
-        elif document.writes is not None:
-            write_counts.noted(self._id, document.writes)
+            write_counts.went_back(self._id, line, writes)
+        elif line is not None and writes is not None:
+            write_counts.noted(self._id, line, writes)
         document.forgotten_before = max(document.forgotten_before, write_counts.lost_at(self._id))
         with self._snapshot_lock:
             self._snapshot = (stamp, document)
@@ -331,9 +339,11 @@ class FileTokenStore(TokenStore):
         generation = document.generation
         if generation is None:
             generation = self._signouts.generation(self._id)
-        document.writes = write_counts.next_count(self._id, document.writes)
+        if document.writes is None or document.line is None:  # no file, or an older library's: a new line
+            document.line, document.writes = write_counts.new_line(self._id)
+        document.writes = write_counts.next_count(self._id, document.line, document.writes)
         self._file.write(sealer.seal(document.payload(), generation=generation))
-        write_counts.noted(self._id, document.writes)
+        write_counts.noted(self._id, document.line, document.writes)
         self._forget_snapshot()
 
     def _forget_snapshot(self) -> None:
@@ -376,7 +386,16 @@ def _parse(
         _say_why_damaged(stored, now)
     writes = payload.get("writes")  # None: an older library wrote it (its modification time is the rule)
     writes = writes if isinstance(writes, int) and not isinstance(writes, bool) and 0 <= writes <= MAX_VERSION else None
-    return _Document(entries, max([last, *versions]), aside, keep, generation, claims, forgotten, writes)
+    line = payload.get("writes_line", "")  # "": a library from before lines counted it
+    line = line if writes is not None and isinstance(line, str) and len(line) <= 64 else None
+    return _Document(entries, max([last, *versions]), aside, keep, generation, claims, forgotten, writes, line)
+
+
+def _behind(document: _Document, seen: dict[str, int]) -> bool:
+    """The document was written fewer times than this process saw of its line: a copy put back."""
+    if document.writes is None or document.line is None:
+        return False
+    return document.writes < seen.get(document.line, 0)
 
 
 _said_at = [0.0]  # when the last line about claims from a clock ahead was logged (once per 10 minutes)
