@@ -2,12 +2,20 @@
 against the real portal (cheroot), the sandbox and requests, or the real file store, with a second
 real process where the fleet has one; each test fails without its fix."""
 
+import os
 import shutil
 import subprocess
 import sys
 
+import pytest
+
+from healthcode_auth.storage import write_counts
 from healthcode_auth.storage.file_store import FileTokenStore, new_sealer
+from healthcode_portal import sign_in_cookie
 from portal.portal_helpers import Browser
+from portal.test_portal_refusals import replayed
+
+TOKEN_REQUESTS = "token.authorization_code"
 
 # Another robot of the fleet, started afresh: it has seen no count of the file before its one write.
 ANOTHER_ROBOT = """
@@ -24,6 +32,15 @@ def older_library_rewrites(path) -> None:
     payload = document.payload()
     for field in ("writes", "writes_line"):
         payload.pop(field, None)
+    write_raw(store, payload, document)
+
+
+def round_seven_robot_writes(path, writes: int) -> None:
+    """What the round-seven library (counts, no lines) writes: the file with its own count."""
+    store = FileTokenStore(path)
+    document = store._read()
+    payload = document.payload() | {"writes": writes}
+    payload.pop("writes_line", None)
     write_raw(store, payload, document)
 
 
@@ -110,3 +127,68 @@ def test_a_hostile_line_reads_as_an_older_librarys_file(tmp_path, fleet_key):
     store.claim("notice|second", 60, 60)
     again = FileTokenStore(path)._read()
     assert isinstance(again.line, str) and len(again.line) == 16 and again.line != document.line
+
+
+@pytest.mark.parametrize("how", ["deleted", "rewritten by an older library"])
+def test_a_copy_from_before_a_new_line_put_back_cannot_open_the_way_to_a_replay(
+    browser, sandbox, config, monkeypatch, how
+):
+    """Round ten, F1 (an attack on W1's fix): counts compared within a line only let a copy from
+    the line before go unnoticed (a backup taken before the file was deleted, or before an older
+    robot rewrote it): the replay of a callback completed since reached the SSO. A line this
+    process saw replaced is over: a copy on it was put back."""
+    monkeypatch.setattr(sign_in_cookie, "CLOCK_SKEW", 0.0)
+    first = browser.sign_in_at_sso()
+    assert browser.callback(first.callback_url).status_code == 303
+    backup = config.token_cache + ".backup"
+    shutil.copy2(config.token_cache, backup)
+    if how == "deleted":
+        os.unlink(config.token_cache)
+    else:
+        older_library_rewrites(config.token_cache)
+    later = Browser(browser.base)
+    visit = later.sign_in_at_sso()
+    assert later.callback(visit.callback_url).status_code == 303
+    requests_before = sandbox.request_count(TOKEN_REQUESTS)
+    shutil.copy2(backup, config.token_cache)  # put back, with its modification time
+    answer = replayed(browser.base, visit)
+    assert answer.status_code == 400 and "used already" in answer.text
+    assert sandbox.request_count(TOKEN_REQUESTS) == requests_before
+
+
+def test_a_round_seven_robot_counting_without_lines_is_never_taken_for_a_restore(tmp_path, fleet_key, caplog):
+    """Round ten, F2: a robot on the round-seven library counts but names no line; its count was
+    read as the line "" and compared, so after the file was deleted its first write (count 1) was
+    taken for a copy put back. A count without a line is no line: the next write starts one."""
+    path = tmp_path / "tokens.json"
+    store = FileTokenStore(path)
+    store.claim("notice|first", 60, 60)
+    round_seven_robot_writes(path, 5_000)
+    for number in range(3):
+        store.claim(f"notice|{number}", 60, 60)
+    path.unlink()
+    store.claim("notice|again", 60, 60)
+    with caplog.at_level("WARNING", logger="healthcode_auth"):
+        round_seven_robot_writes(path, 1)
+        assert store.claims_forgotten_before() == 0.0
+        store.claim("notice|after", 60, 60)
+        assert store.claims_forgotten_before() == 0.0
+    assert "put back" not in caplog.text
+
+
+def test_lines_ended_are_kept_bounded_and_the_latest_still_tell_a_copy(tmp_path, fleet_key, caplog):
+    """Round ten, F3: every line a process saw was kept, and each read went through them all: a
+    fleet with an older robot slowed the portal's reads without bound. The last 64 lines ended are
+    kept; a copy from the latest of them is still found."""
+    path = tmp_path / "tokens.json"
+    store = FileTokenStore(path)
+    store.claim("notice|first", 60, 60)
+    for number in range(write_counts.KEPT_LINES + 20):
+        shutil.copy2(path, tmp_path / "backup")
+        older_library_rewrites(path)
+        store.claim(f"notice|{number}", 60, 60)
+    assert len(write_counts.seen(store._id).ended) == write_counts.KEPT_LINES
+    shutil.copy2(tmp_path / "backup", path)
+    with caplog.at_level("WARNING", logger="healthcode_auth"):
+        assert store.claims_forgotten_before() > 0.0
+    assert "put back" in caplog.text

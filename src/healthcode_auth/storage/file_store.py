@@ -96,7 +96,7 @@ class _Document:
             # (or before this mark), which dropped them; it reads as "every claim so far may be gone".
             "claims_forgotten_before": self.forgotten_before,
             "writes": self.writes or 0,  # a file that reads lower was put back from a copy (write_counts)
-            "writes_line": self.line or "",
+            **({"writes_line": self.line} if self.line else {}),
         }
 
 
@@ -316,7 +316,7 @@ class FileTokenStore(TokenStore):
         except Unreadable as problem:
             raise unreadable(self.description, problem, self._environ) from None
         line, writes = document.line, document.writes
-        if line is not None and writes is not None and writes < seen.get(line, 0):
+        if line is not None and writes is not None and seen.behind(line, writes):
             log.warning(
                 "The token file %s was written %d times, fewer than this process saw: an older copy of it "
                 "was put back (a restored backup, a sync client). Sign-ins through the portal started "
@@ -386,16 +386,16 @@ def _parse(
         _say_why_damaged(stored, now)
     writes = payload.get("writes")  # None: an older library wrote it (its modification time is the rule)
     writes = writes if isinstance(writes, int) and not isinstance(writes, bool) and 0 <= writes <= MAX_VERSION else None
-    line = payload.get("writes_line", "")  # "": a library from before lines counted it
-    line = line if writes is not None and isinstance(line, str) and len(line) <= 64 else None
+    line = payload.get("writes_line")  # None: a library from before lines counted it (no line: a new one)
+    line = line if writes is not None and isinstance(line, str) and 0 < len(line) <= 64 else None
     return _Document(entries, max([last, *versions]), aside, keep, generation, claims, forgotten, writes, line)
 
 
-def _behind(document: _Document, seen: dict[str, int]) -> bool:
-    """The document was written fewer times than this process saw of its line: a copy put back."""
+def _behind(document: _Document, seen: write_counts.Lines) -> bool:
+    """The document is behind what this process saw of the file: a copy put back (write_counts)."""
     if document.writes is None or document.line is None:
         return False
-    return document.writes < seen.get(document.line, 0)
+    return seen.behind(document.line, document.writes)
 
 
 _said_at = [0.0]  # when the last line about claims from a clock ahead was logged (once per 10 minutes)
