@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -21,7 +22,7 @@ TOKEN_REQUESTS = "token.authorization_code"
 ANOTHER_ROBOT = """
 import sys
 from healthcode_auth.storage.file_store import FileTokenStore
-FileTokenStore(sys.argv[1]).claim("notice|another robot", 60, 60)
+FileTokenStore(sys.argv[1]).claim(sys.argv[2], 60, 60)
 """
 
 
@@ -30,7 +31,7 @@ def older_library_rewrites(path) -> None:
     store = FileTokenStore(path)
     document = store._read()
     payload = document.payload()
-    for field in ("writes", "writes_line"):
+    for field in ("writes", "writes_line", "writes_ids"):
         payload.pop(field, None)
     write_raw(store, payload, document)
 
@@ -41,6 +42,7 @@ def round_seven_robot_writes(path, writes: int) -> None:
     document = store._read()
     payload = document.payload() | {"writes": writes}
     payload.pop("writes_line", None)
+    payload.pop("writes_ids", None)
     write_raw(store, payload, document)
 
 
@@ -49,8 +51,8 @@ def write_raw(store, payload, document) -> None:
     store._file.write(sealer.seal(payload, generation=document.generation or 0))
 
 
-def another_robot_writes(path) -> None:
-    subprocess.run([sys.executable, "-c", ANOTHER_ROBOT, str(path)], check=True, timeout=60)
+def another_robot_writes(path, claim: str = "notice|another robot") -> None:
+    subprocess.run([sys.executable, "-c", ANOTHER_ROBOT, str(path), claim], check=True, timeout=60)
 
 
 def test_a_fleet_with_an_older_library_never_counts_the_file_as_put_back(browser, config, caplog):
@@ -64,7 +66,7 @@ def test_a_fleet_with_an_older_library_never_counts_the_file_as_put_back(browser
     store = FileTokenStore(config.token_cache)
     for number in range(5):
         store.claim(f"notice|{number}", 60, 60)
-    counted = store._read().writes
+    counted = store._read().written.count
     older_library_rewrites(config.token_cache)
     with caplog.at_level("WARNING", logger="healthcode_auth"):
         another_robot_writes(config.token_cache)
@@ -72,7 +74,7 @@ def test_a_fleet_with_an_older_library_never_counts_the_file_as_put_back(browser
         assert supervisor.callback(supervisor.sign_in_at_sso().callback_url).status_code == 303
         assert store.claims_forgotten_before() == 0.0
     assert "put back" not in caplog.text
-    assert store._read().writes > counted  # a new line counts on above the old one (for libraries before lines)
+    assert store._read().written.count > counted  # a new line counts on above the old one (for libraries before lines)
 
 
 def test_a_token_file_deleted_and_made_again_is_not_a_copy_put_back(tmp_path, fleet_key, caplog):
@@ -114,19 +116,38 @@ def test_a_copy_put_back_matching_a_reads_time_and_size_is_still_found(tmp_path,
     assert "put back" not in caplog.text
 
 
-def test_a_hostile_line_reads_as_an_older_librarys_file(tmp_path, fleet_key):
-    """A line that is not a short string (a damaged or hostile file) is no line: the next write
-    starts one."""
+@pytest.mark.parametrize(
+    ("hostile", "starts_a_line"),
+    [
+        ({"writes_line": ["not", "a", "line"]}, True),
+        ({"writes_line": ""}, True),
+        ({"writes_line": "x" * 65}, True),
+        ({"writes": -1}, True),
+        ({"writes": 2**60}, True),
+        ({"writes": True}, True),
+        ({"writes_ids": [1, 2]}, False),
+        ({"writes_ids": "abc"}, False),
+        ({"writes_ids": ["x" * 17]}, False),
+    ],
+)
+def test_hostile_counts_lines_and_ids_are_read_as_none(tmp_path, fleet_key, caplog, hostile, starts_a_line):
+    """A count, line or ids that this library does not write (a damaged or hostile file) are none:
+    a line or count that is not one starts a new line at the next write; ids that are not ones
+    leave only the count to compare. None takes the file for a copy or raises."""
     path = tmp_path / "tokens.json"
     store = FileTokenStore(path)
     store.claim("notice|first", 60, 60)
     document = store._read()
-    payload = document.payload() | {"writes_line": ["not", "a", "line"]}
-    write_raw(store, payload, document)
-    assert FileTokenStore(path)._read().line is None
-    store.claim("notice|second", 60, 60)
-    again = FileTokenStore(path)._read()
-    assert isinstance(again.line, str) and len(again.line) == 16 and again.line != document.line
+    write_raw(store, document.payload() | hostile, document)
+    with caplog.at_level("WARNING", logger="healthcode_auth"):
+        read = FileTokenStore(path)._read().written
+        assert (read is None) == starts_a_line
+        assert store.claims_forgotten_before() == 0.0
+        store.claim("notice|second", 60, 60)
+    again = FileTokenStore(path)._read().written
+    assert again is not None and (again.line != document.written.line) == starts_a_line
+    assert again.count < write_counts.LARGEST_START
+    assert "put back" not in caplog.text
 
 
 @pytest.mark.parametrize("how", ["deleted", "rewritten by an older library"])
@@ -192,3 +213,85 @@ def test_lines_ended_are_kept_bounded_and_the_latest_still_tell_a_copy(tmp_path,
     with caplog.at_level("WARNING", logger="healthcode_auth"):
         assert store.claims_forgotten_before() > 0.0
     assert "put back" in caplog.text
+
+
+def test_a_newer_copy_put_back_after_an_older_one_cannot_open_the_way_to_a_replay(
+    browser, sandbox, config, monkeypatch, caplog
+):
+    """Round eleven, M1: after a copy was put back, the fleet wrote on from its count, so counts the
+    file had before came again with other writes; a newer copy put back next (last night's backup
+    after an older one) read as ahead, and the replay of a sign-in completed between the two
+    restores reached the SSO. Each write records an id: a file whose ids are not the ones this
+    process saw was written on from a copy."""
+    monkeypatch.setattr(sign_in_cookie, "CLOCK_SKEW", 0.0)
+    first = browser.sign_in_at_sso()
+    assert browser.callback(first.callback_url).status_code == 303
+    shutil.copy2(config.token_cache, config.token_cache + ".old")
+    for _ in range(3):
+        supervisor = Browser(browser.base)
+        assert supervisor.callback(supervisor.sign_in_at_sso().callback_url).status_code == 303
+    shutil.copy2(config.token_cache, config.token_cache + ".new")
+    shutil.copy2(config.token_cache + ".old", config.token_cache)
+    with caplog.at_level("WARNING", logger="healthcode_auth"):
+        Browser(browser.base).sign_in_at_sso()  # the portal reads the file: put back, noticed
+    assert "put back" in caplog.text
+    time.sleep(0.05)
+    later = Browser(browser.base)
+    visit = later.sign_in_at_sso()
+    assert later.callback(visit.callback_url).status_code == 303
+    requests_before = sandbox.request_count(TOKEN_REQUESTS)
+    shutil.copy2(config.token_cache + ".new", config.token_cache)
+    answer = replayed(browser.base, visit)
+    assert answer.status_code == 400 and "used already" in answer.text
+    assert sandbox.request_count(TOKEN_REQUESTS) == requests_before
+
+
+def test_a_copy_the_fleet_wrote_past_is_still_found(tmp_path, fleet_key, caplog):
+    """Round eleven, M2: a portal that saw the file at a count, a copy from before put back, and
+    robots (each a process of its own) writing on from the copy past that count: the portal read a
+    higher count on its line and never noticed. The ids at the count it saw are not its own."""
+    path = tmp_path / "tokens.json"
+    portal = FileTokenStore(path)
+    portal.claim("portal-state|0", 600, 600)
+    shutil.copy2(path, tmp_path / "backup")
+    for number in range(3):
+        portal.claim(f"portal-code|completed before the restore {number}", 600, 600)
+    shutil.copy2(tmp_path / "backup", path)
+    copy = FileTokenStore(tmp_path / "backup")._read().written
+    for number in range(5):
+        another_robot_writes(path, f"notice|robot run {number}")
+    assert FileTokenStore(path)._read().written.count == copy.count + 5  # past the count the portal saw
+    with caplog.at_level("WARNING", logger="healthcode_auth"):
+        assert portal.claims_forgotten_before() > 0.0
+    assert "put back" in caplog.text
+
+
+def test_a_read_that_ran_while_another_thread_saw_a_new_line_changes_nothing():
+    """Round eleven, F1: a thread's read of a line this process had not seen, slower than another
+    thread's read of the newer line that followed it, made the older line the file's and counted
+    the newer one as ended: the next read took the file for a copy. A read of another line than
+    one noted while it ran is left out."""
+    where = "test-file-a-read-that-ran"
+    before = write_counts.seen(where)  # the slow thread's read starts
+    newer = write_counts.new_line(where, None)
+    write_counts.wrote(where, newer)  # meanwhile: an older robot rewrote the file, another thread wrote on
+    older = write_counts.Written("0123456789abcdef", newer.count - 5, ("aaaaaaaaaaaa",))
+    assert not write_counts.read(where, before, older)  # the slow read ends, with what it found first
+    now = write_counts.seen(where)
+    assert now.newest == newer and newer.line not in now.ended
+    assert not now.behind(newer.then()) and now.noticed == 0.0
+
+
+def test_a_line_started_after_a_round_seven_robots_count_counts_on_above_it(tmp_path, fleet_key):
+    """Round eleven, C1: a new line started from the time and this process's counts, below a count a
+    round-seven robot (counts, no lines) had written after a machine whose clock ran ahead: the
+    count went down on disk, and that robot took the file for a copy. A new line starts above the
+    file's own count too."""
+    path = tmp_path / "tokens.json"
+    store = FileTokenStore(path)
+    store.claim("notice|first", 60, 60)
+    ahead = int(time.time() * 1000) + 600_000  # counted by a machine 10 minutes ahead
+    round_seven_robot_writes(path, ahead)
+    store.claim("notice|second", 60, 60)
+    written = FileTokenStore(path)._read().written
+    assert written is not None and written.count > ahead

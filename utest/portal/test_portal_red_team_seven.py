@@ -277,7 +277,7 @@ def test_threads_writing_one_file_at_once_never_count_it_as_put_back(tmp_path, f
 
     path = tmp_path / "tokens.json"
     FileTokenStore(path).claim("notice|first", 60, 60)
-    first = FileTokenStore(path)._read().writes
+    first = FileTokenStore(path)._read().written
     assert first is not None
     stop = threading.Event()
     marks: list[float] = []
@@ -304,4 +304,5 @@ def test_threads_writing_one_file_at_once_never_count_it_as_put_back(tmp_path, f
             thread.join(30)
     assert len(marks) > 10 and set(marks) == {0.0}
     assert "put back" not in caplog.text
-    assert FileTokenStore(path)._read().writes == first + 3 * 40
+    last = FileTokenStore(path)._read().written
+    assert last is not None and last.line == first.line and last.count == first.count + 3 * 40

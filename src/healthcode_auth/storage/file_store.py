@@ -70,8 +70,8 @@ class _Document:
     generation: int | None = None  # the sign-out generation it was read under
     claims: dict[str, Any] = field(default_factory=dict)  # name hash -> [*Claim.fields(), kept until]
     forgotten_before: float = 0.0  # claims made up to then may have been let go (MAX_CLAIMS)
-    writes: int | None = 0  # how many times the file was written (None: by an older library, no count)
-    line: str | None = None  # the line of writes the count belongs to (None: none yet; write_counts)
+    written: write_counts.Written | None = None  # its line, count and last writes' ids (None: none; write_counts)
+    counted: int | None = None  # a count without a line (a library from before lines wrote it)
 
     def copy(self) -> _Document:
         return _Document(
@@ -82,8 +82,8 @@ class _Document:
             self.generation,
             dict(self.claims),
             self.forgotten_before,
-            self.writes,
-            self.line,
+            self.written,
+            self.counted,
         )
 
     def payload(self) -> dict[str, Any]:
@@ -95,8 +95,12 @@ class _Document:
             # Always written, 0.0 too: a file without it was rewritten by a library from before claims
             # (or before this mark), which dropped them; it reads as "every claim so far may be gone".
             "claims_forgotten_before": self.forgotten_before,
-            "writes": self.writes or 0,  # a file that reads lower was put back from a copy (write_counts)
-            **({"writes_line": self.line} if self.line else {}),
+            # A file that reads lower, or not as written, was put back from a copy (write_counts).
+            **(
+                {"writes": self.written.count, "writes_line": self.written.line, "writes_ids": list(self.written.ids)}
+                if self.written
+                else {}
+            ),
         }
 
 
@@ -315,20 +319,16 @@ class FileTokenStore(TokenStore):
             raise unreadable(self.description, Unreadable(str(error), damaged=True), self._environ) from None
         except Unreadable as problem:
             raise unreadable(self.description, problem, self._environ) from None
-        line, writes = document.line, document.writes
-        if line is not None and writes is not None and seen.behind(line, writes):
+        if document.written is not None and write_counts.read(self._id, seen, document.written):
             log.warning(
-                "The token file %s was written %d times, fewer than this process saw: an older copy of it "
-                "was put back (a restored backup, a sync client). Sign-ins through the portal started "
-                "before now, or within a minute after, are refused: the supervisors start them again. "
-                "Keep the token file out of backups and synced folders (it needs neither: a lost file "
-                "only means a new sign-in).",
+                "The token file %s is not as this process last saw it (written %d times, or written on from "
+                "an older copy): an older copy of it was put back (a restored backup, a sync client). "
+                "Sign-ins through the portal started before now, or within a minute after, are refused: "
+                "the supervisors start them again. Keep the token file out of backups and synced folders "
+                "(it needs neither: a lost file only means a new sign-in).",
                 self.path,
-                writes,
+                document.written.count,
             )
-            write_counts.went_back(self._id, line, writes)
-        elif line is not None and writes is not None:
-            write_counts.noted(self._id, line, writes)
         document.forgotten_before = max(document.forgotten_before, write_counts.lost_at(self._id))
         with self._snapshot_lock:
             self._snapshot = (stamp, document)
@@ -339,11 +339,14 @@ class FileTokenStore(TokenStore):
         generation = document.generation
         if generation is None:
             generation = self._signouts.generation(self._id)
-        if document.writes is None or document.line is None:  # no file, or an older library's: a new line
-            document.line, document.writes = write_counts.new_line(self._id)
-        document.writes = write_counts.next_count(self._id, document.line, document.writes)
+        written = document.written
+        # No file, or an older library's (no line), or a hostile count: a new line.
+        if written is None or written.count >= write_counts.LARGEST_START:
+            document.written = write_counts.new_line(self._id, document.counted)
+        else:
+            document.written = written.then()
         self._file.write(sealer.seal(document.payload(), generation=generation))
-        write_counts.noted(self._id, document.line, document.writes)
+        write_counts.wrote(self._id, document.written)
         self._forget_snapshot()
 
     def _forget_snapshot(self) -> None:
@@ -384,18 +387,33 @@ def _parse(
     if damaged:
         forgotten = max(forgotten, lost_at)
         _say_why_damaged(stored, now)
-    writes = payload.get("writes")  # None: an older library wrote it (its modification time is the rule)
-    writes = writes if isinstance(writes, int) and not isinstance(writes, bool) and 0 <= writes <= MAX_VERSION else None
-    line = payload.get("writes_line")  # None: a library from before lines counted it (no line: a new one)
-    line = line if writes is not None and isinstance(line, str) and 0 < len(line) <= 64 else None
-    return _Document(entries, max([last, *versions]), aside, keep, generation, claims, forgotten, writes, line)
+    counted = payload.get("writes")  # None: an older library wrote it (its modification time is the rule)
+    counted = (
+        counted if isinstance(counted, int) and not isinstance(counted, bool) and 0 <= counted <= MAX_VERSION else None
+    )
+    return _Document(
+        entries, max([last, *versions]), aside, keep, generation, claims, forgotten, _written(payload, counted), counted
+    )
+
+
+def _written(payload: Mapping[str, Any], count: int | None) -> write_counts.Written | None:
+    """Where the file's writes are; None for a file with no line (a library from before lines counted
+    it, or before counts), or a damaged one: its next write starts a new line."""
+    line, ids = payload.get("writes_line"), payload.get("writes_ids", [])
+    if count is None or not isinstance(line, str) or not 0 < len(line) <= 64:
+        return None
+    if (
+        not isinstance(ids, list)
+        or len(ids) > write_counts.KEPT_IDS
+        or not all(isinstance(i, str) and 0 < len(i) <= 16 for i in ids)
+    ):
+        ids = []  # a fork cannot be told from these: only the count is compared
+    return write_counts.Written(line, count, tuple(ids))
 
 
 def _behind(document: _Document, seen: write_counts.Lines) -> bool:
     """The document is behind what this process saw of the file: a copy put back (write_counts)."""
-    if document.writes is None or document.line is None:
-        return False
-    return seen.behind(document.line, document.writes)
+    return document.written is not None and seen.behind(document.written)
 
 
 _said_at = [0.0]  # when the last line about claims from a clock ahead was logged (once per 10 minutes)
