@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from healthcode_auth.storage import write_counts
+from healthcode_auth.storage import file_store, write_counts
 from healthcode_auth.storage.file_store import FileTokenStore, new_sealer
 from healthcode_portal import sign_in_cookie
 from portal.portal_helpers import Browser
@@ -295,3 +295,97 @@ def test_a_line_started_after_a_round_seven_robots_count_counts_on_above_it(tmp_
     store.claim("notice|second", 60, 60)
     written = FileTokenStore(path)._read().written
     assert written is not None and written.count > ahead
+
+
+def test_a_write_never_builds_on_a_read_the_file_systems_times_cannot_tell_from_now(tmp_path, fleet_key, monkeypatch):
+    """Round twelve, X1: on a file system with coarse times (ext3, HFS+, FAT, SMB: a second), another
+    process may replace the file within one tick by one of the same size; a write under the lock
+    built on the last read's content (same time, same size: "unchanged") and undid the other's
+    claim (two holders of one claim). Under the lock the file is read whatever its time and size."""
+    from healthcode_auth.storage import persistence
+
+    real_stat = persistence.FilePersistence.stat
+
+    def same_time_and_size(self):  # the coarsest file system: no change is ever seen in the status
+        status = real_stat(self)
+        return None if status is None else type("Status", (), {"st_mtime_ns": 0, "st_size": 0})()
+
+    path = tmp_path / "tokens.json"
+    first = FileTokenStore(path)
+    first.claim("portal-state|first", 600, 600)
+    monkeypatch.setattr(persistence.FilePersistence, "stat", same_time_and_size)
+    assert first.peek_claim("portal-state|first") is not None  # its last read: this file
+    another_robot_writes(path, "portal-state|other")  # another process, within the tick
+    assert first.claim("portal-state|third", 600, 600).ours
+    monkeypatch.setattr(persistence.FilePersistence, "stat", real_stat)
+    fresh = FileTokenStore(path)
+    assert fresh.peek_claim("portal-state|other") is not None  # not undone
+    assert not fresh.claim("portal-state|other", 600, 600).ours  # still held: no second holder
+
+
+def test_a_file_an_older_library_wrote_last_is_named_in_the_log(tmp_path, fleet_key, caplog, monkeypatch):
+    """Round twelve, M2: a copy of the file as a round-seven robot (counts, no line) wrote it is not
+    compared (that library counts on from its own highest count, so a lower one is no sign of a
+    copy: comparing it refused sign-ins with no copy, in a fleet that also has a robot from before
+    the counts), so a copy it wrote, put back, is not noticed. The log says so, and to upgrade."""
+    monkeypatch.setattr(file_store, "_said_older_at", [0.0])
+    path = tmp_path / "tokens.json"
+    portal = FileTokenStore(path)
+    portal.claim("portal-state|first", 600, 600)
+    with caplog.at_level("WARNING", logger="healthcode_auth"):
+        round_seven_robot_writes(path, portal._read().written.count + 1)
+        portal.claim("portal-state|second", 600, 600)
+    assert "last written by an older version of this library" in caplog.text
+    assert "Upgrade every robot and portal" in caplog.text
+
+
+def test_robots_of_two_older_versions_writing_in_turn_are_never_taken_for_a_copy(tmp_path, fleet_key, caplog):
+    """A robot from before the counts drops the count; a round-seven robot then counts on from its
+    own highest, below a line this library started since: no copy, and nothing refused."""
+    path = tmp_path / "tokens.json"
+    portal = FileTokenStore(path)
+    portal.claim("portal-state|first", 600, 600)
+    with caplog.at_level("WARNING", logger="healthcode_auth"):
+        for number in range(3):
+            round_seven_count = portal._read().written.count + 1
+            round_seven_robot_writes(path, round_seven_count)
+            time.sleep(0.01)
+            portal.claim(f"portal-state|line above {number}", 600, 600)  # a line from the time, above it
+            older_library_rewrites(path)
+            round_seven_robot_writes(path, round_seven_count + 1)  # from its own highest: below that line
+            assert portal.claims_forgotten_before() == 0.0
+            portal.claim(f"portal-state|after {number}", 600, 600)
+    assert "put back" not in caplog.text
+
+
+def test_a_round_seven_robots_count_going_on_is_never_taken_for_a_copy(tmp_path, fleet_key, caplog):
+    """A round-seven robot counting on from this library's line, and counting from 1 in a file made
+    anew, is never taken for a copy."""
+    path = tmp_path / "tokens.json"
+    portal = FileTokenStore(path)
+    portal.claim("portal-state|first", 600, 600)
+    with caplog.at_level("WARNING", logger="healthcode_auth"):
+        for _ in range(3):
+            round_seven_robot_writes(path, portal._read().counted + 1)
+            portal.claim(f"portal-state|{portal._read().counted}", 600, 600)
+        path.unlink()
+        round_seven_robot_writes(path, 1)
+        assert portal.claims_forgotten_before() == 0.0
+    assert "put back" not in caplog.text
+
+
+def test_a_process_that_only_reads_still_finds_a_copy(tmp_path, fleet_key, caplog):
+    """Round twelve, M1: a process that had never written a file recorded nothing of its reads, so
+    until its first write a copy put back went unnoticed."""
+    path = tmp_path / "tokens.json"
+    for number in range(3):
+        another_robot_writes(path, f"notice|robot run {number}")
+    shutil.copy2(path, tmp_path / "backup")
+    for number in range(3, 6):
+        another_robot_writes(path, f"notice|robot run {number}")
+    reader = FileTokenStore(path)
+    assert reader.peek_claim("notice|robot run 5") is not None
+    shutil.copy2(tmp_path / "backup", path)
+    with caplog.at_level("WARNING", logger="healthcode_auth"):
+        assert reader.claims_forgotten_before() > 0.0
+    assert "put back" in caplog.text

@@ -15,6 +15,7 @@ it may hold other clients' entries.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import logging
 import os
@@ -97,7 +98,11 @@ class _Document:
             "claims_forgotten_before": self.forgotten_before,
             # A file that reads lower, or not as written, was put back from a copy (write_counts).
             **(
-                {"writes": self.written.count, "writes_line": self.written.line, "writes_ids": list(self.written.ids)}
+                {
+                    "writes": self.written.count,
+                    "writes_line": self.written.line,
+                    "writes_ids": list(self.written.ids),
+                }
                 if self.written
                 else {}
             ),
@@ -121,7 +126,7 @@ class FileTokenStore(TokenStore):
         self._file = FilePersistence(self.path, what="token cache", max_bytes=MAX_CACHE_BYTES)
         self._lock = FileLock(Path(str(self.path) + ".lock"), timeout=lock_timeout)
         self._signouts = signouts or SignOutRecord()
-        self._snapshot: tuple[tuple[int, int], _Document] | None = None
+        self._snapshot: tuple[tuple[int, int], bytes, _Document] | None = None  # the last read's
         self._snapshot_lock = threading.Lock()
         self.supervision = FileRecord(self.path.with_name(self.path.name + ".history"), self._environ, self._locked)
 
@@ -147,7 +152,7 @@ class FileTokenStore(TokenStore):
 
     def store(self, entry: StoredAuthorisation, expected_version: int | None) -> int | None:
         with self._locked():
-            document = self._read()
+            document = self._read(fresh=True)
             current = document.entries.get(entry.key)
             try:
                 found = None if current is None else self._versioned(entry.key, current).version
@@ -164,7 +169,7 @@ class FileTokenStore(TokenStore):
     def remove(self, key: str, version: int) -> bool:
         """Sign out: the entry goes, and every older copy of this file is refused from now on."""
         with self._locked():
-            document = self._read()
+            document = self._read(fresh=True)
             current = document.entries.get(key)
             if current is None or _version_of(current) != version:
                 return False
@@ -182,7 +187,7 @@ class FileTokenStore(TokenStore):
 
     def mark_refused(self, key: str, version: int, when: float) -> bool:
         with self._locked():
-            document = self._read()
+            document = self._read(fresh=True)
             current = document.entries.get(key)
             if current is None or _version_of(current) != version:
                 return False
@@ -193,7 +198,7 @@ class FileTokenStore(TokenStore):
     def set_aside(self, key: str) -> str | None:
         with self._locked():
             try:
-                document = self._read()
+                document = self._read(fresh=True)
             except StoreUnreadableError as error:
                 aside = self._file.set_aside("unreadable")
                 self._forget_snapshot()
@@ -220,7 +225,7 @@ class FileTokenStore(TokenStore):
         now = time.time()
         digest = _claim_digest(name)
         with self._locked():
-            document = self._read()
+            document = self._read(fresh=True)
             standing = _claim_of(document.claims.get(digest), now)
             if standing is not None and standing.holds(now):
                 return standing
@@ -244,7 +249,7 @@ class FileTokenStore(TokenStore):
     def settle_claim(self, name: str, claim: Claim, done: bool, hold: float, keep: float) -> bool:
         digest = _claim_digest(name)
         with self._locked():
-            document = self._read()
+            document = self._read(fresh=True)
             now = time.time()
             standing = _claim_of(document.claims.get(digest), now)
             if standing is None or standing._replace(ours=True) != claim:
@@ -261,7 +266,7 @@ class FileTokenStore(TokenStore):
         # Polling the file's status costs a stat every half second: a decryption only when it changed.
         self._until_changed(key, version, timeout, time.sleep, WAIT_POLL_SECONDS)
 
-    @property
+    @functools.cached_property
     def _id(self) -> str:
         return f"file:{self.path.resolve()}"
 
@@ -288,28 +293,32 @@ class FileTokenStore(TokenStore):
             ) from None
         return Versioned(entry, version, None if refused is None else float(refused))
 
-    def _read(self) -> _Document:
+    def _read(self, *, fresh: bool = False) -> _Document:
         """The decrypted document; an empty one when there is no file; StoreUnreadableError when
         there is one this run cannot read. A file that Windows kept refusing to open because another
         program holds it is not unreadable: that raises FileInUseError. A file written fewer times
         than this process saw before reading it was put back from a copy: its claims count as let
-        go now (:mod:`.write_counts`)."""
+        go now (:mod:`.write_counts`). ``fresh``: under the lock, before a write, the file's bytes are
+        read whatever its time and size (on a file system with coarse times, another process may
+        have replaced it within one tick by a file of the same size: a write on the last read's
+        content would undo its write); they are decrypted only when they changed."""
         seen = write_counts.seen(self._id)
         status = self._file.stat()
         if status is None:
             return _Document()
         stamp = (status.st_mtime_ns, status.st_size)
         with self._snapshot_lock:
-            if self._snapshot is not None and self._snapshot[0] == stamp and not _behind(self._snapshot[1], seen):
-                document = self._snapshot[1].copy()  # unchanged since the last read: no decryption
-                document.forgotten_before = max(document.forgotten_before, write_counts.lost_at(self._id))
-                return document
             # A copy put back keeps its modification time (cp -a) and may match the last read's: when
             # this process has seen the file written since, read it and find out.
+            last = None if self._snapshot is None or _behind(self._snapshot[2], seen) else self._snapshot
+        if not fresh and last is not None and last[0] == stamp:
+            return self._as_last(last[2])  # unchanged since the last read: not even read
         try:
             raw = self._file.read()
             if raw is None:
                 return _Document()
+            if last is not None and last[1] == raw:
+                return self._as_last(last[2])  # the same bytes: no decryption
             # A sign-out record that cannot be read is its own problem (StoreKeyError, saying what to do
             # with it), never "this cache is unreadable": the cache may decrypt perfectly well.
             generation = self._signouts.generation(self._id)
@@ -319,7 +328,9 @@ class FileTokenStore(TokenStore):
             raise unreadable(self.description, Unreadable(str(error), damaged=True), self._environ) from None
         except Unreadable as problem:
             raise unreadable(self.description, problem, self._environ) from None
-        if document.written is not None and write_counts.read(self._id, seen, document.written):
+        if document.written is None:
+            _say_older_library(self.path, time.time())
+        elif write_counts.read(self._id, seen, document.written):
             log.warning(
                 "The token file %s is not as this process last saw it (written %d times, or written on from "
                 "an older copy): an older copy of it was put back (a restored backup, a sync client). "
@@ -327,12 +338,17 @@ class FileTokenStore(TokenStore):
                 "the supervisors start them again. Keep the token file out of backups and synced folders "
                 "(it needs neither: a lost file only means a new sign-in).",
                 self.path,
-                document.written.count,
+                document.counted or 0,
             )
         document.forgotten_before = max(document.forgotten_before, write_counts.lost_at(self._id))
         with self._snapshot_lock:
-            self._snapshot = (stamp, document)
+            self._snapshot = (stamp, raw, document)
         return document.copy()
+
+    def _as_last(self, last: _Document) -> _Document:
+        document = last.copy()
+        document.forgotten_before = max(document.forgotten_before, write_counts.lost_at(self._id))
+        return document
 
     def _write(self, document: _Document) -> None:
         sealer = document.sealer or new_sealer(self._environ)
@@ -413,10 +429,24 @@ def _written(payload: Mapping[str, Any], count: int | None) -> write_counts.Writ
 
 def _behind(document: _Document, seen: write_counts.Lines) -> bool:
     """The document is behind what this process saw of the file: a copy put back (write_counts)."""
-    return document.written is not None and seen.behind(document.written)
+    return seen.behind(document.written)
 
 
 _said_at = [0.0]  # when the last line about claims from a clock ahead was logged (once per 10 minutes)
+_said_older_at = [0.0]  # when the last line about an older library's writes was logged (once per 10 minutes)
+
+
+def _say_older_library(path: Path, now: float) -> None:
+    """A file without a line of writes was last written by a library from before them: a copy of it
+    put back is not always noticed (write_counts). Name the cause, so an operator upgrades."""
+    if now - _said_older_at[0] > 600:
+        _said_older_at[0] = now
+        log.warning(
+            "The token file %s was last written by an older version of this library (or before this "
+            "version was installed). Upgrade every robot and portal that shares it: until then, an "
+            "older copy of the file restored over it is not always noticed.",
+            path,
+        )
 
 
 def _say_why_damaged(stored: Any, now: float) -> None:

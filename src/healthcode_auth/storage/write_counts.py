@@ -19,6 +19,11 @@ Each file keeps its last :data:`KEPT_LINES` lines that ended. A new line starts 
 milliseconds, above the counts before it, so that even a library from before lines (which
 compares every count) sees it rise.
 
+A file last written by a library from before lines is not compared: that library counts on from
+its own highest count when the file has none (a library from before the counts dropped it), so
+a lower count there is no sign of a copy; a copy it wrote, put back, cannot be told. The file
+store says so in the log: upgrade every robot.
+
 What a read is checked against is taken before the read starts (:func:`seen`): what the file had
 on disk then. A read that finds the file behind only what another thread noted while it ran
 found a file that thread has read past, not a copy: it changes nothing.
@@ -61,8 +66,11 @@ class Lines:
     top: int = 0  # the highest count of any line
     noticed: float = 0.0
 
-    def behind(self, written: Written) -> bool:
-        """The file, at ``written``, is behind what this saw: a copy put back (or a fork of one)."""
+    def behind(self, written: Written | None) -> bool:
+        """The file, at ``written`` (None: no line), is behind what this saw: a copy put back (or a
+        fork of one)."""
+        if written is None:
+            return False  # a library from before lines wrote it last: not told (see above)
         if written.line in self.ended:
             return True
         newest = self.newest
@@ -80,7 +88,7 @@ _files: dict[str, Lines] = {}  # file id -> what this process read or wrote of i
 def seen(where: str) -> Lines:
     """What this process saw of the file, taken before a read starts."""
     with _lock:
-        return _files.get(where, Lines())
+        return _files.setdefault(where, Lines())
 
 
 def new_line(where: str, counted: int | None) -> Written:
@@ -88,15 +96,17 @@ def new_line(where: str, counted: int | None) -> Written:
     top = max(seen(where).top, counted or 0)
     now = int(time.time() * 1000)
     start = max(top, now) if top < LARGEST_START else now
-    return Written(secrets.token_hex(8), start, ()).then()
+    return Written(secrets.token_hex(8), start, ()).then()  # its first count: one above
 
 
-def read(where: str, before: Lines, written: Written) -> bool:
-    """This process read the file at ``written``, having seen ``before`` when the read started.
-    True when it was put back (noted now); False otherwise, noting it as the newest write seen
-    unless another thread noted something since the read started."""
+def read(where: str, before: Lines, written: Written | None) -> bool:
+    """This process read the file at ``written`` (None: no line), having seen ``before`` when the
+    read started. True when it was put back (noted now); False otherwise, noting it as the newest
+    write seen unless another thread noted something since the read started."""
     with _lock:
         lines = _files.get(where, Lines())
+        if written is None:
+            return False
         if before.behind(written):
             if lines.noticed != before.noticed:
                 return False  # another thread found it put back while this read ran
