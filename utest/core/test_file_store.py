@@ -429,3 +429,75 @@ def test_a_keyring_that_answers_nonsense_is_a_clear_error(tmp_path, answer):
     keyring.set_keyring(Nonsense())
     with pytest.raises(StoreKeyError, match="returned something other than a key"):
         read_key("keyring", {})
+
+
+@pytest.mark.parametrize("keep_time", [True, False], ids=["cp -a", "cp"])
+def test_a_copy_matching_this_processs_last_read_is_refused_after_another_process_signs_out(cache, tmp_path, keep_time):
+    """Round thirteen: a read that found the file's time and size (or, under the lock, its bytes)
+    as this process last read it used what it had decrypted then, without the sign-out check; so
+    the very file it had read, put back with its time (cp -a) after another process signed out,
+    brought the authorisation back to this process. A sign-out since the last read (the sign-out
+    record changed) makes the read decrypt and check again."""
+    import shutil
+
+    put(cache, entry())
+    reader = FileTokenStore(cache.path, environ={})
+    key = entry_key(URL, "example_rpa_app")
+    assert load(reader).token.access_token == ACCESS  # its last read: this file
+    shutil.copy2(cache.path, tmp_path / "backup")
+    sign_out = (
+        "import sys\n"
+        "from healthcode_auth.storage.file_store import FileTokenStore\n"
+        "store = FileTokenStore(sys.argv[1], environ={})\n"
+        "assert store.remove(sys.argv[2], store.load(sys.argv[2]).version)\n"
+    )
+    subprocess.run([sys.executable, "-c", sign_out, str(cache.path), key], check=True, timeout=60)
+    (shutil.copy2 if keep_time else shutil.copy)(tmp_path / "backup", cache.path)  # as the reader last read it
+    with pytest.raises(StoreUnreadableError, match="before the latest sign-out"):
+        load(reader)
+    with pytest.raises(StoreUnreadableError, match="before the latest sign-out"):
+        reader.store(entry(access="NEW-ACCESS"), None)  # under the lock too
+
+
+@pytest.mark.parametrize("change", ["working folder changed", "folder replaced by a link"])
+def test_a_sign_out_after_the_path_changed_under_a_running_process_still_refuses_old_copies(
+    cache, tmp_path, monkeypatch, change
+):
+    """Round thirteen, S2: a store that named its file once, when first used, kept recording sign-outs
+    under that name after the working folder changed (a relative path) or the folder was moved and
+    replaced by a link; a new robot process, naming the real file, accepted a copy from before the
+    sign-out. The path is made absolute at once, and sign-outs are keyed by the real file each time."""
+    import os
+    import shutil
+
+    first = tmp_path / "first"
+    first.mkdir()
+    if change == "working folder changed":
+        monkeypatch.chdir(first)
+        store = FileTokenStore("tokens.json", environ={})
+        put(store, entry())
+        monkeypatch.chdir(tmp_path)
+        real = first / "tokens.json"
+    else:
+        store = FileTokenStore(first / "tokens.json", environ={})
+        put(store, entry())
+        shutil.move(first, tmp_path / "moved")
+        os.symlink(tmp_path / "moved", first)
+        real = tmp_path / "moved" / "tokens.json"
+    key = entry_key(URL, "example_rpa_app")
+    backup = real.read_bytes()
+    assert store.remove(key, store.load(key).version)  # the running process signs out
+    real.write_bytes(backup)  # an old copy put back
+    new_robot = (
+        "import sys\n"
+        "from healthcode_auth.errors import StoreUnreadableError\n"
+        "from healthcode_auth.storage.file_store import FileTokenStore\n"
+        "try:\n"
+        "    print('loaded' if FileTokenStore(sys.argv[1], environ={}).load(sys.argv[2]) else 'none')\n"
+        "except StoreUnreadableError as error:\n"
+        "    print('refused' if 'before the latest sign-out' in str(error) else 'other')\n"
+    )
+    answer = subprocess.run(
+        [sys.executable, "-c", new_robot, str(real), key], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert answer.stdout.strip() == "refused"

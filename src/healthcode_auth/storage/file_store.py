@@ -120,13 +120,14 @@ class FileTokenStore(TokenStore):
         lock_timeout: float = LOCK_TIMEOUT,
         signouts: SignOutRecord | None = None,
     ) -> None:
-        self.path = Path(path).expanduser()
+        self.path = Path(path).expanduser().absolute()  # a later change of working folder changes nothing
         self.lock_timeout = lock_timeout
         self._environ = dict(os.environ if environ is None else environ)
         self._file = FilePersistence(self.path, what="token cache", max_bytes=MAX_CACHE_BYTES)
         self._lock = FileLock(Path(str(self.path) + ".lock"), timeout=lock_timeout)
         self._signouts = signouts or SignOutRecord()
-        self._snapshot: tuple[tuple[int, int], bytes, _Document] | None = None  # the last read's
+        # The last read's file status, bytes, document and sign-out record status.
+        self._snapshot: tuple[tuple[int, int], bytes, _Document, tuple[int, int, int] | None] | None = None
         self._snapshot_lock = threading.Lock()
         self.supervision = FileRecord(self.path.with_name(self.path.name + ".history"), self._environ, self._locked)
 
@@ -175,7 +176,7 @@ class FileTokenStore(TokenStore):
                 return False
             del document.entries[key]
             try:
-                document.generation = self._signouts.advance(self._id)
+                document.generation = self._signouts.advance(self._signout_id)
             except StoreKeyError as error:
                 log.warning(
                     "Signed out, but an old copy of the Healthcode token cache %s could be put back and used: %s",
@@ -268,6 +269,13 @@ class FileTokenStore(TokenStore):
 
     @functools.cached_property
     def _id(self) -> str:
+        """The file's name in this process's write record (resolved once: reads stay cheap)."""
+        return self._signout_id
+
+    @property
+    def _signout_id(self) -> str:
+        """The file's name in the sign-out record, resolved at each use (next to a decryption or a
+        write): a folder replaced by a link while a process runs keys sign-outs as every process does."""
         return f"file:{self.path.resolve()}"
 
     def _locked(self) -> contextlib.AbstractContextManager[None]:
@@ -307,10 +315,13 @@ class FileTokenStore(TokenStore):
         if status is None:
             return _Document()
         stamp = (status.st_mtime_ns, status.st_size)
+        signed_out = self._signouts.stamp()  # a sign-out since the last read: a copy from before is refused
         with self._snapshot_lock:
             # A copy put back keeps its modification time (cp -a) and may match the last read's: when
-            # this process has seen the file written since, read it and find out.
-            last = None if self._snapshot is None or _behind(self._snapshot[2], seen) else self._snapshot
+            # this process has seen the file written since, or a sign-out, read it and find out.
+            last = self._snapshot
+            if last is not None and (_behind(last[2], seen) or last[3] != signed_out):
+                last = None
         if not fresh and last is not None and last[0] == stamp:
             return self._as_last(last[2])  # unchanged since the last read: not even read
         try:
@@ -321,7 +332,7 @@ class FileTokenStore(TokenStore):
                 return self._as_last(last[2])  # the same bytes: no decryption
             # A sign-out record that cannot be read is its own problem (StoreKeyError, saying what to do
             # with it), never "this cache is unreadable": the cache may decrypt perfectly well.
-            generation = self._signouts.generation(self._id)
+            generation = self._signouts.generation(self._signout_id)
             payload, sealer = unseal(raw, self._environ, generation=generation)
             document = _parse(payload, sealer, generation, written_at=status.st_mtime_ns / 1e9)
         except TooLarge as error:
@@ -342,7 +353,7 @@ class FileTokenStore(TokenStore):
             )
         document.forgotten_before = max(document.forgotten_before, write_counts.lost_at(self._id))
         with self._snapshot_lock:
-            self._snapshot = (stamp, raw, document)
+            self._snapshot = (stamp, raw, document, signed_out)
         return document.copy()
 
     def _as_last(self, last: _Document) -> _Document:
@@ -354,7 +365,7 @@ class FileTokenStore(TokenStore):
         sealer = document.sealer or new_sealer(self._environ)
         generation = document.generation
         if generation is None:
-            generation = self._signouts.generation(self._id)
+            generation = self._signouts.generation(self._signout_id)
         written = document.written
         # No file, or an older library's (no line), or a hostile count: a new line.
         if written is None or written.count >= write_counts.LARGEST_START:

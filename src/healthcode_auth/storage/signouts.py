@@ -10,6 +10,7 @@ it): a document from an older generation is refused as rolled back.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 from ..errors import FileInUseError, StoreError, StoreKeyError
@@ -36,11 +37,24 @@ class SignOutRecord:
 
     @property
     def path(self) -> Path:
-        return self._path or generations_path()
+        if self._path is None:  # found once: a store's record does not move while it is in use
+            self._path = generations_path()
+        return self._path
 
     def generation(self, store_id: str) -> int:
         """How many times ``store_id`` was signed out on this machine (0 if never)."""
         return self._read().get(store_id, 0)
+
+    def stamp(self) -> tuple[int, int, int] | None:
+        """The record's status (None: no record), to tell at once that no sign-out happened since a
+        read: a new record replaces the file (another inode, time and size)."""
+        try:
+            status = self.path.stat()
+        except FileNotFoundError:
+            return None
+        except OSError:
+            return (0, time.monotonic_ns(), -1)  # cannot tell: never the same as another
+        return (status.st_ino, status.st_mtime_ns, status.st_size)
 
     def advance(self, store_id: str) -> int:
         """Record a sign-out: every copy of the store sealed before it is refused from now on."""
