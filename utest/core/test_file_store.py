@@ -501,3 +501,49 @@ def test_a_sign_out_after_the_path_changed_under_a_running_process_still_refuses
         [sys.executable, "-c", new_robot, str(real), key], capture_output=True, text=True, check=True, timeout=60
     )
     assert answer.stdout.strip() == "refused"
+
+
+def test_a_read_during_another_sign_out_waits_for_it_instead_of_calling_the_file_a_copy(cache, monkeypatch):
+    """Round fourteen, F1: a sign-out advances the sign-out record, then writes the token file, under
+    the lock; a robot reading between the two found the file it was about to replace and was told
+    it was "a copy from before the latest sign-out, put back", with advice to move a good file
+    aside. A read that finds the file older than the record reads again once the lock is free."""
+    import threading
+
+    from healthcode_auth.storage import persistence
+
+    put(cache, entry())
+    put(cache, entry(client_id="other", access="OTHER-ACCESS-TOKEN"))
+    reader = FileTokenStore(cache.path, environ={})
+    assert load(reader, "other").token.access_token == "OTHER-ACCESS-TOKEN"
+    real_write, writing = persistence.FilePersistence.write, threading.Event()
+
+    def slow_write(self, data):
+        writing.set()  # the record has advanced; the token file is not written yet
+        time.sleep(0.5)
+        return real_write(self, data)
+
+    monkeypatch.setattr(persistence.FilePersistence, "write", slow_write)
+    signer = FileTokenStore(cache.path, environ={})
+    key = entry_key(URL, "example_rpa_app")
+    sign_out = threading.Thread(target=lambda: signer.remove(key, signer.load(key).version))
+    sign_out.start()
+    assert writing.wait(10)
+    found = load(reader, "other")
+    sign_out.join(10)
+    assert found.token.access_token == "OTHER-ACCESS-TOKEN"
+    assert load(reader) is None  # and the signed-out client is gone
+
+
+def test_a_relative_token_cache_in_a_deleted_working_folder_is_a_clear_error(tmp_path, monkeypatch):
+    """Round fourteen, F3: a relative token cache, given in a working folder since deleted, failed
+    with a raw FileNotFoundError."""
+    from healthcode_auth import ConfigurationError
+
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+    with pytest.raises(ConfigurationError, match="relative path.*give an absolute path") as raised:
+        FileTokenStore("tokens.json", environ={})
+    assert "HEALTHCODE_TOKEN_CACHE" in str(raised.value)

@@ -174,6 +174,20 @@ def test_sign_out_generations_advance_per_store_and_damage_is_said(tmp_path):
         record.generation("file:/a")
 
 
+def test_a_sign_out_records_status_is_trusted_only_once_it_is_older_than_a_file_system_tick(tmp_path):
+    """Round fourteen, F2: on a file system with coarse times (FAT's 2 s) that uses inodes again, a
+    record written twice within a tick kept its status, and a process that had read the token file
+    just before took it as "no sign-out since". A record written in the last 3 seconds tells
+    nothing; an older one tells by its status."""
+    record = SignOutRecord(tmp_path / "config" / "generations.json")
+    assert record.stamp() is None  # no record: nothing signed out
+    record.advance("file:/a")
+    assert record.stamp() != record.stamp()  # just written: never the same
+    long_ago = time.time() - 60
+    os.utime(record.path, (long_ago, long_ago))
+    assert record.stamp() == record.stamp() is not None
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX modes")
 def test_the_sign_out_record_is_private(tmp_path):
     record = SignOutRecord(tmp_path / "config" / "generations.json")

@@ -120,7 +120,15 @@ class FileTokenStore(TokenStore):
         lock_timeout: float = LOCK_TIMEOUT,
         signouts: SignOutRecord | None = None,
     ) -> None:
-        self.path = Path(path).expanduser().absolute()  # a later change of working folder changes nothing
+        try:
+            self.path = Path(path).expanduser().absolute()  # a later change of working folder changes nothing
+        except OSError as error:  # a relative path, in a working folder that was deleted
+            raise ConfigurationError(
+                "token_cache",
+                f"{path} is a relative path, and the working folder it is relative to cannot be used "
+                f"({error.strerror}): give an absolute path.",
+                "HEALTHCODE_TOKEN_CACHE",
+            ) from None
         self.lock_timeout = lock_timeout
         self._environ = dict(os.environ if environ is None else environ)
         self._file = FilePersistence(self.path, what="token cache", max_bytes=MAX_CACHE_BYTES)
@@ -338,6 +346,11 @@ class FileTokenStore(TokenStore):
         except TooLarge as error:
             raise unreadable(self.description, Unreadable(str(error), damaged=True), self._environ) from None
         except Unreadable as problem:
+            if problem.rolled_back and not fresh:
+                # A sign-out advances the record, then writes the file, under the lock: a read between
+                # the two finds the file it is about to replace. Once the lock is free, read again.
+                with self._locked():
+                    return self._read(fresh=True)
             raise unreadable(self.description, problem, self._environ) from None
         if document.written is None:
             _say_older_library(self.path, time.time())

@@ -18,6 +18,7 @@ from .key_sources import key_file_path
 from .private_files import read_private_file, write_atomically
 
 MAX_RECORD_BYTES = 1_000_000
+RECENT = 3.0  # seconds: a record's status this fresh is not trusted to change at a sign-out (FAT ticks 2 s)
 REMEDY = (
     "It is what refuses a copy of a token file put back from before a sign-out; the token file itself is "
     "fine. Remove the record and try again (until the next sign-out, such old copies are accepted again)."
@@ -47,13 +48,17 @@ class SignOutRecord:
 
     def stamp(self) -> tuple[int, int, int] | None:
         """The record's status (None: no record), to tell at once that no sign-out happened since a
-        read: a new record replaces the file (another inode, time and size)."""
+        read: a new record replaces the file (another inode, time and size). A record written in the
+        last :data:`RECENT` seconds tells nothing (the status of one written again within the file
+        system's tick, FAT's 2 s, may be the same: an inode used again, the same size)."""
         try:
             status = self.path.stat()
         except FileNotFoundError:
             return None
         except OSError:
             return (0, time.monotonic_ns(), -1)  # cannot tell: never the same as another
+        if abs(time.time() - status.st_mtime_ns / 1e9) < RECENT:
+            return (0, time.monotonic_ns(), -2)  # too recent to tell: never the same as another
         return (status.st_ino, status.st_mtime_ns, status.st_size)
 
     def advance(self, store_id: str) -> int:
