@@ -547,3 +547,36 @@ def test_a_relative_token_cache_in_a_deleted_working_folder_is_a_clear_error(tmp
     with pytest.raises(ConfigurationError, match="relative path.*give an absolute path") as raised:
         FileTokenStore("tokens.json", environ={})
     assert "HEALTHCODE_TOKEN_CACHE" in str(raised.value)
+
+
+def test_a_copy_from_before_a_sign_out_is_said_as_such_while_another_process_holds_the_lock(cache, monkeypatch):
+    """Round fifteen: a read that found the file older than the sign-out record waited for the lock
+    as long as any holder kept it (a renewal waiting on the SSO: up to 120 s), then said the lock was
+    held and to delete it: the real cause, a copy put back, was hidden. It waits a few seconds, then
+    reads again and says what it finds."""
+    import threading
+
+    from healthcode_auth.storage import file_store
+
+    monkeypatch.setattr(file_store, "SIGN_OUT_WAIT", 0.5)
+    put(cache, entry())
+    backup = cache.path.read_bytes()
+    key = entry_key(URL, "example_rpa_app")
+    assert cache.remove(key, cache.load(key).version)
+    cache.path.write_bytes(backup)  # a copy from before the sign-out, put back
+    holder, held, done = FileTokenStore(cache.path, environ={}), threading.Event(), threading.Event()
+
+    def hold():
+        with holder.renewal_lock(key):  # another robot renewing, its SSO slow
+            held.set()
+            done.wait(30)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    try:
+        assert held.wait(10)
+        with pytest.raises(StoreUnreadableError, match="before the latest sign-out"):
+            FileTokenStore(cache.path, environ={}, lock_timeout=2).load(key)  # not StoreLockTimeout
+    finally:
+        done.set()
+        thread.join(30)

@@ -27,7 +27,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import ClaimsFullError, ConfigurationError, StoreError, StoreKeyError, StoreUnreadableError
+from ..errors import (
+    ClaimsFullError,
+    ConfigurationError,
+    StoreError,
+    StoreKeyError,
+    StoreLockTimeout,
+    StoreUnreadableError,
+)
 from . import write_counts
 from .claims import CLAIM_SKEW, DONE, MAX_CLAIM_SECONDS, Claim, from_fields, kept_for, next_attempt, settled
 from .key_sources import StoreKey, ensure_key, read_key, user_folder
@@ -40,6 +47,7 @@ from .signouts import SignOutRecord
 from .store import MAX_TIME, MAX_VERSION, StoredAuthorisation, TokenStore, Versioned, unreadable
 
 LOCK_TIMEOUT = 120.0
+SIGN_OUT_WAIT = 5.0  # seconds a read that finds the file older than the sign-out record waits for the lock
 WAIT_POLL_SECONDS = 0.5  # a robot waiting for a sign-in sees it within this (and a stat per poll)
 MAX_CACHE_BYTES = 4_000_000  # a few hundred entries; anything larger is not ours
 MAX_CLAIMS = 1000  # about 210 KB of claims at most (each work done once for the fleet, each portal sign-in)
@@ -347,10 +355,7 @@ class FileTokenStore(TokenStore):
             raise unreadable(self.description, Unreadable(str(error), damaged=True), self._environ) from None
         except Unreadable as problem:
             if problem.rolled_back and not fresh:
-                # A sign-out advances the record, then writes the file, under the lock: a read between
-                # the two finds the file it is about to replace. Once the lock is free, read again.
-                with self._locked():
-                    return self._read(fresh=True)
+                return self._read_after_sign_out()
             raise unreadable(self.description, problem, self._environ) from None
         if document.written is None:
             _say_older_library(self.path, time.time())
@@ -368,6 +373,18 @@ class FileTokenStore(TokenStore):
         with self._snapshot_lock:
             self._snapshot = (stamp, raw, document, signed_out)
         return document.copy()
+
+    def _read_after_sign_out(self) -> _Document:
+        """The file read older than the sign-out record. A sign-out advances the record, then writes
+        the file, under the lock: a read between the two finds the file it is about to replace. Read
+        again once the lock is free, or after :data:`SIGN_OUT_WAIT` seconds (the sign-out's write
+        has landed by then; another holder, a renewal waiting on the SSO, may keep the lock longer):
+        a file still older is a copy put back, and said so."""
+        try:
+            with self._lock.held(min(self.lock_timeout, SIGN_OUT_WAIT)):
+                return self._read(fresh=True)
+        except StoreLockTimeout:
+            return self._read(fresh=True)
 
     def _as_last(self, last: _Document) -> _Document:
         document = last.copy()
