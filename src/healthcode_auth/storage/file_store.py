@@ -336,7 +336,7 @@ class FileTokenStore(TokenStore):
             # A copy put back keeps its modification time (cp -a) and may match the last read's: when
             # this process has seen the file written since, or a sign-out, read it and find out.
             last = self._snapshot
-            if last is not None and (_behind(last[2], seen) or last[3] != signed_out):
+            if last is not None and (seen.behind(last[2].written) or last[3] != signed_out):
                 last = None
         if not fresh and last is not None and last[0] == stamp:
             return self._as_last(last[2])  # unchanged since the last read: not even read
@@ -367,12 +367,11 @@ class FileTokenStore(TokenStore):
                 "the supervisors start them again. Keep the token file out of backups and synced folders "
                 "(it needs neither: a lost file only means a new sign-in).",
                 self.path,
-                document.counted or 0,
+                document.written.count,
             )
-        document.forgotten_before = max(document.forgotten_before, write_counts.lost_at(self._id))
         with self._snapshot_lock:
             self._snapshot = (stamp, raw, document, signed_out)
-        return document.copy()
+        return self._as_last(document)
 
     def _read_after_sign_out(self) -> _Document:
         """The file read older than the sign-out record. A sign-out advances the record, then writes
@@ -387,6 +386,7 @@ class FileTokenStore(TokenStore):
             return self._read(fresh=True)
 
     def _as_last(self, last: _Document) -> _Document:
+        """A copy of a document read, with the claims this process found let go since."""
         document = last.copy()
         document.forgotten_before = max(document.forgotten_before, write_counts.lost_at(self._id))
         return document
@@ -466,11 +466,6 @@ def _written(payload: Mapping[str, Any], count: int | None) -> write_counts.Writ
     ):
         ids = []  # a fork cannot be told from these: only the count is compared
     return write_counts.Written(line, count, tuple(ids))
-
-
-def _behind(document: _Document, seen: write_counts.Lines) -> bool:
-    """The document is behind what this process saw of the file: a copy put back (write_counts)."""
-    return seen.behind(document.written)
 
 
 _said_at = [0.0]  # when the last line about claims from a clock ahead was logged (once per 10 minutes)

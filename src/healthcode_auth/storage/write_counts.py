@@ -99,14 +99,12 @@ def new_line(where: str, counted: int | None) -> Written:
     return Written(secrets.token_hex(8), start, ()).then()  # its first count: one above
 
 
-def read(where: str, before: Lines, written: Written | None) -> bool:
-    """This process read the file at ``written`` (None: no line), having seen ``before`` when the
-    read started. True when it was put back (noted now); False otherwise, noting it as the newest
-    write seen unless another thread noted something since the read started."""
+def read(where: str, before: Lines, written: Written) -> bool:
+    """This process read the file at ``written``, having seen ``before`` when the read started. True
+    when it was put back (noted now); False otherwise, noting it as the newest write seen unless
+    another thread noted something since the read started."""
     with _lock:
         lines = _files.get(where, Lines())
-        if written is None:
-            return False
         if before.behind(written):
             if lines.noticed != before.noticed:
                 return False  # another thread found it put back while this read ran
