@@ -503,11 +503,14 @@ def test_a_sign_out_after_the_path_changed_under_a_running_process_still_refuses
     assert answer.stdout.strip() == "refused"
 
 
-def test_a_read_during_another_sign_out_waits_for_it_instead_of_calling_the_file_a_copy(cache, monkeypatch):
-    """Round fourteen, F1: a sign-out advances the sign-out record, then writes the token file, under
-    the lock; a robot reading between the two found the file it was about to replace and was told
-    it was "a copy from before the latest sign-out, put back", with advice to move a good file
-    aside. A read that finds the file older than the record reads again once the lock is free."""
+@pytest.mark.parametrize("slow", ["the token file's write", "the sign-out record's"])
+def test_a_read_during_another_sign_out_never_calls_the_file_a_copy(cache, monkeypatch, slow):
+    """Round fourteen, F1, and the review after round fifteen: a sign-out advanced the sign-out
+    record, then wrote the token file; a robot reading between the two found the file it was about
+    to replace and was told it was "a copy from before the latest sign-out, put back", with advice
+    to move a good file aside (a wait for the lock hid it only while the sign-out took under 5 s).
+    The file is now written first, sealed with the next generation, then the record advances:
+    a read at any point finds a file it accepts."""
     import threading
 
     from healthcode_auth.storage import persistence
@@ -516,14 +519,17 @@ def test_a_read_during_another_sign_out_waits_for_it_instead_of_calling_the_file
     put(cache, entry(client_id="other", access="OTHER-ACCESS-TOKEN"))
     reader = FileTokenStore(cache.path, environ={})
     assert load(reader, "other").token.access_token == "OTHER-ACCESS-TOKEN"
-    real_write, writing = persistence.FilePersistence.write, threading.Event()
+    owner, name = (
+        (persistence.FilePersistence, "write") if slow == "the token file's write" else (SignOutRecord, "advance")
+    )
+    real_step, writing = getattr(owner, name), threading.Event()
 
-    def slow_write(self, data):
-        writing.set()  # the record has advanced; the token file is not written yet
+    def slow_step(*arguments):
+        writing.set()  # the sign-out is between its two writes
         time.sleep(0.5)
-        return real_write(self, data)
+        return real_step(*arguments)
 
-    monkeypatch.setattr(persistence.FilePersistence, "write", slow_write)
+    monkeypatch.setattr(owner, name, slow_step)
     signer = FileTokenStore(cache.path, environ={})
     key = entry_key(URL, "example_rpa_app")
     sign_out = threading.Thread(target=lambda: signer.remove(key, signer.load(key).version))
@@ -549,16 +555,13 @@ def test_a_relative_token_cache_in_a_deleted_working_folder_is_a_clear_error(tmp
     assert "HEALTHCODE_TOKEN_CACHE" in str(raised.value)
 
 
-def test_a_copy_from_before_a_sign_out_is_said_as_such_while_another_process_holds_the_lock(cache, monkeypatch):
+def test_a_copy_from_before_a_sign_out_is_said_as_such_while_another_process_holds_the_lock(cache):
     """Round fifteen: a read that found the file older than the sign-out record waited for the lock
     as long as any holder kept it (a renewal waiting on the SSO: up to 120 s), then said the lock was
-    held and to delete it: the real cause, a copy put back, was hidden. It waits a few seconds, then
-    reads again and says what it finds."""
+    held and to delete it: the real cause, a copy put back, was hidden. A sign-out writes the file
+    before the record, so a file older than the record is a copy: said at once, with no wait."""
     import threading
 
-    from healthcode_auth.storage import file_store
-
-    monkeypatch.setattr(file_store, "SIGN_OUT_WAIT", 0.5)
     put(cache, entry())
     backup = cache.path.read_bytes()
     key = entry_key(URL, "example_rpa_app")
@@ -580,3 +583,25 @@ def test_a_copy_from_before_a_sign_out_is_said_as_such_while_another_process_hol
     finally:
         done.set()
         thread.join(30)
+
+
+def test_a_read_whose_bytes_predate_a_sign_out_that_ends_before_its_record_read_is_not_a_copy(cache):
+    """The review after round fifteen: a read takes the file's bytes, then the sign-out record; a
+    sign-out completing in between (file, then record) made the current file's bytes older than
+    the record, and the read called them a copy (230 times per reader in 10 s of sign-out churn).
+    Bytes read after the record never predate it: they are read once more."""
+    put(cache, entry())
+    put(cache, entry(client_id="other", access="OTHER-ACCESS-TOKEN"))
+    key = entry_key(URL, "example_rpa_app")
+    signer, reader = FileTokenStore(cache.path, environ={}), FileTokenStore(cache.path, environ={})
+    real_generation = reader._signouts.generation
+
+    def sign_out_in_between(store_id):  # the reader has the old bytes; now another robot signs out
+        reader._signouts.generation = real_generation
+        assert signer.remove(key, signer.load(key).version)
+        return real_generation(store_id)
+
+    reader._signouts.generation = sign_out_in_between
+    assert load(reader, "other").token.access_token == "OTHER-ACCESS-TOKEN"
+    assert reader._signouts.generation == real_generation  # the sign-out did happen in between
+    assert load(reader) is None

@@ -32,7 +32,6 @@ from ..errors import (
     ConfigurationError,
     StoreError,
     StoreKeyError,
-    StoreLockTimeout,
     StoreUnreadableError,
 )
 from . import write_counts
@@ -47,7 +46,6 @@ from .signouts import SignOutRecord
 from .store import MAX_TIME, MAX_VERSION, StoredAuthorisation, TokenStore, Versioned, unreadable
 
 LOCK_TIMEOUT = 120.0
-SIGN_OUT_WAIT = 5.0  # seconds a read that finds the file older than the sign-out record waits for the lock
 WAIT_POLL_SECONDS = 0.5  # a robot waiting for a sign-in sees it within this (and a stat per poll)
 MAX_CACHE_BYTES = 4_000_000  # a few hundred entries; anything larger is not ours
 MAX_CLAIMS = 1000  # about 210 KB of claims at most (each work done once for the fleet, each portal sign-in)
@@ -184,22 +182,35 @@ class FileTokenStore(TokenStore):
             return version
 
     def remove(self, key: str, version: int) -> bool:
-        """Sign out: the entry goes, and every older copy of this file is refused from now on."""
+        """Sign out: the entry goes, and every older copy of this file is refused from now on. The
+        file is written first, sealed with the next sign-out generation (accepted while the record
+        still holds the one before), then the record advances: a robot reading between the two
+        finds the new file, never a current file taken for a copy. A process that dies between them
+        leaves the entry gone and older copies accepted until the next sign-out, as when the record
+        cannot be written."""
         with self._locked():
             document = self._read(fresh=True)
             current = document.entries.get(key)
             if current is None or _version_of(current) != version:
                 return False
             del document.entries[key]
+            problem: StoreKeyError | None = None
             try:
-                document.generation = self._signouts.advance(self._signout_id)
+                document.generation = self._signouts.generation(self._signout_id) + 1
             except StoreKeyError as error:
+                problem = error
+            self._write(document)
+            try:
+                if problem is None:
+                    self._signouts.advance(self._signout_id)
+            except StoreKeyError as error:
+                problem = error
+            if problem is not None:
                 log.warning(
                     "Signed out, but an old copy of the Healthcode token cache %s could be put back and used: %s",
                     self.path,
-                    error,
+                    problem,
                 )
-            self._write(document)
             return True
 
     def mark_refused(self, key: str, version: int, when: float) -> bool:
@@ -349,13 +360,20 @@ class FileTokenStore(TokenStore):
             # A sign-out record that cannot be read is its own problem (StoreKeyError, saying what to do
             # with it), never "this cache is unreadable": the cache may decrypt perfectly well.
             generation = self._signouts.generation(self._signout_id)
-            payload, sealer = unseal(raw, self._environ, generation=generation)
+            try:
+                payload, sealer = unseal(raw, self._environ, generation=generation)
+            except Unreadable as problem:
+                # Bytes read before the record may predate a sign-out that wrote the file, then the
+                # record, in between; bytes read after the record never do: read them once more.
+                again = self._file.read() if problem.rolled_back else None
+                if again is None or again == raw:
+                    raise
+                raw = again
+                payload, sealer = unseal(raw, self._environ, generation=generation)
             document = _parse(payload, sealer, generation, written_at=status.st_mtime_ns / 1e9)
         except TooLarge as error:
             raise unreadable(self.description, Unreadable(str(error), damaged=True), self._environ) from None
         except Unreadable as problem:
-            if problem.rolled_back and not fresh:
-                return self._read_after_sign_out()
             raise unreadable(self.description, problem, self._environ) from None
         if document.written is None:
             _say_older_library(self.path, time.time())
@@ -372,18 +390,6 @@ class FileTokenStore(TokenStore):
         with self._snapshot_lock:
             self._snapshot = (stamp, raw, document, signed_out)
         return self._as_last(document)
-
-    def _read_after_sign_out(self) -> _Document:
-        """The file read older than the sign-out record. A sign-out advances the record, then writes
-        the file, under the lock: a read between the two finds the file it is about to replace. Read
-        again once the lock is free, or after :data:`SIGN_OUT_WAIT` seconds (the sign-out's write
-        has landed by then; another holder, a renewal waiting on the SSO, may keep the lock longer):
-        a file still older is a copy put back, and said so."""
-        try:
-            with self._lock.held(min(self.lock_timeout, SIGN_OUT_WAIT)):
-                return self._read(fresh=True)
-        except StoreLockTimeout:
-            return self._read(fresh=True)
 
     def _as_last(self, last: _Document) -> _Document:
         """A copy of a document read, with the claims this process found let go since."""
