@@ -605,3 +605,33 @@ def test_a_read_whose_bytes_predate_a_sign_out_that_ends_before_its_record_read_
     assert load(reader, "other").token.access_token == "OTHER-ACCESS-TOKEN"
     assert reader._signouts.generation == real_generation  # the sign-out did happen in between
     assert load(reader) is None
+
+
+def test_a_copy_from_a_sign_out_that_died_before_its_record_is_refused_after_the_next_sign_out(cache, monkeypatch):
+    """The review after round fifteen (a helper's attack on the write order): a sign-out that wrote
+    the file, sealed one generation up, and died before advancing the record left the record one
+    behind; the next sign-out sealed and recorded that same generation, so a copy taken in between
+    brought its signed-out entry back. The next sign-out goes above the file's own generation."""
+    put(cache, entry())
+    put(cache, entry(client_id="other", access="OTHER-ACCESS-TOKEN"))
+
+    class Died(BaseException):
+        """The process, killed after the file's write and before the record's."""
+
+    real_advance = SignOutRecord.advance
+
+    def die(self, *arguments):
+        raise Died
+
+    monkeypatch.setattr(SignOutRecord, "advance", die)
+    key = entry_key(URL, "example_rpa_app")
+    with pytest.raises(Died):
+        cache.remove(key, cache.load(key).version)
+    monkeypatch.setattr(SignOutRecord, "advance", real_advance)
+    between = cache.path.read_bytes()  # a copy: "example_rpa_app" gone, "other" still there
+    other = entry_key(URL, "other")
+    fresh = FileTokenStore(cache.path, environ={})
+    assert fresh.remove(other, fresh.load(other).version)  # the next sign-out, completed
+    cache.path.write_bytes(between)
+    with pytest.raises(StoreUnreadableError, match="before the latest sign-out"):
+        load(FileTokenStore(cache.path, environ={}), "other")

@@ -196,13 +196,15 @@ class FileTokenStore(TokenStore):
             del document.entries[key]
             problem: StoreKeyError | None = None
             try:
-                document.generation = self._signouts.generation(self._signout_id) + 1
+                # Above the file's own too: a sign-out that died before its record sealed it one up.
+                sealed = max(self._signouts.generation(self._signout_id), document.generation or 0) + 1
+                document.generation = sealed
             except StoreKeyError as error:
                 problem = error
             self._write(document)
             try:
                 if problem is None:
-                    self._signouts.advance(self._signout_id)
+                    self._signouts.advance(self._signout_id, sealed)
             except StoreKeyError as error:
                 problem = error
             if problem is not None:
@@ -370,6 +372,9 @@ class FileTokenStore(TokenStore):
                     raise
                 raw = again
                 payload, sealer = unseal(raw, self._environ, generation=generation)
+            # Sealed at a generation above the record's: a sign-out that wrote the file and died before
+            # its record; writes go on at the file's, so a copy from before it stays refused.
+            generation = max(generation, sealer.generation)
             document = _parse(payload, sealer, generation, written_at=status.st_mtime_ns / 1e9)
         except TooLarge as error:
             raise unreadable(self.description, Unreadable(str(error), damaged=True), self._environ) from None
@@ -379,13 +384,12 @@ class FileTokenStore(TokenStore):
             _say_older_library(self.path, time.time())
         elif write_counts.read(self._id, seen, document.written):
             log.warning(
-                "The token file %s is not as this process last saw it (written %d times, or written on from "
-                "an older copy): an older copy of it was put back (a restored backup, a sync client). "
+                "The token file %s is not as this process last saw it (written fewer times, or written on "
+                "from an older copy): an older copy of it was put back (a restored backup, a sync client). "
                 "Sign-ins through the portal started before now, or within a minute after, are refused: "
                 "the supervisors start them again. Keep the token file out of backups and synced folders "
                 "(it needs neither: a lost file only means a new sign-in).",
                 self.path,
-                document.written.count,
             )
         with self._snapshot_lock:
             self._snapshot = (stamp, raw, document, signed_out)

@@ -20,7 +20,7 @@ import base64
 import json
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..errors import ConfigurationError, StoreKeyError
@@ -50,11 +50,13 @@ class Unreadable(Exception):
 
 @dataclass(frozen=True)
 class Sealer:
-    """Seals documents with one key and salt, derived once."""
+    """Seals documents with one key and salt, derived once; ``generation``: the sign-out generation
+    of the document it was read from (0: none read)."""
 
     key: StoreKey
     salt: bytes = field(default_factory=lambda: secrets.token_bytes(16), repr=False)
     aes_key: bytes = field(default=b"", repr=False)
+    generation: int = 0
 
     def __post_init__(self) -> None:
         if not self.aes_key:
@@ -126,6 +128,7 @@ def unseal(
         raise Unreadable(
             "it is a copy from before the latest sign-out on this machine, put back", source=source, rolled_back=True
         )
+    sealer = replace(sealer, generation=header["generation"])
     try:
         payload = json.loads(plaintext)
     except (ValueError, RecursionError):

@@ -61,10 +61,12 @@ class SignOutRecord:
             return (0, time.monotonic_ns(), -2)  # too recent to tell: never the same as another
         return (status.st_ino, status.st_mtime_ns, status.st_size)
 
-    def advance(self, store_id: str) -> int:
-        """Record a sign-out: every copy of the store sealed before it is refused from now on."""
+    def advance(self, store_id: str, at_least: int = 0) -> int:
+        """Record a sign-out: every copy of the store sealed before it is refused from now on.
+        ``at_least``: the generation the store was sealed with (above the record's when a sign-out
+        wrote the store and died before its record)."""
         generations = self._read()
-        generations[store_id] = generations.get(store_id, 0) + 1
+        generations[store_id] = max(generations.get(store_id, 0) + 1, at_least)
         try:
             write_atomically(self.path, json.dumps(generations, sort_keys=True).encode("utf-8"), what="sign-out record")
         except StoreError as error:
