@@ -174,6 +174,30 @@ def test_sign_out_generations_advance_per_store_and_damage_is_said(tmp_path):
         record.generation("file:/a")
 
 
+def test_two_stores_signing_out_at_once_both_advance_the_shared_record(tmp_path, monkeypatch):
+    """A helper's attack on the review after round fifteen: the one sign-out record of a machine was
+    read, changed and written back with no lock of its own; a store signing out while another was
+    between its read and its write lost its sign-out, and its copies from before were accepted
+    again. The record is read and written under its own lock."""
+    record = SignOutRecord(tmp_path / "config" / "generations.json")
+    real_read, slow = SignOutRecord._read, threading.Event()
+
+    def read_then_pause(self):
+        generations = real_read(self)
+        if threading.current_thread().name == "slow store":
+            slow.set()
+            time.sleep(0.5)  # between its read and its write
+        return generations
+
+    monkeypatch.setattr(SignOutRecord, "_read", read_then_pause)
+    other = threading.Thread(target=record.advance, args=("file:/b",), name="slow store")
+    other.start()
+    assert slow.wait(10)
+    record.advance("file:/a")
+    other.join(10)
+    assert (record.generation("file:/a"), record.generation("file:/b")) == (1, 1)
+
+
 def test_a_sign_out_records_status_is_trusted_only_once_it_is_older_than_a_file_system_tick(tmp_path):
     """Round fourteen, F2: on a file system with coarse times (FAT's 2 s) that uses inodes again, a
     record written twice within a tick kept its status, and a process that had read the token file

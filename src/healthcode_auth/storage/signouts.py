@@ -15,9 +15,12 @@ from pathlib import Path
 
 from ..errors import FileInUseError, StoreError, StoreKeyError
 from .key_sources import key_file_path
+from .locks import FileLock
 from .private_files import read_private_file, write_atomically
 
 MAX_RECORD_BYTES = 1_000_000
+LOCK_TIMEOUT = 30.0  # seconds a sign-out waits for another store's (its write takes milliseconds)
+WHAT, LOCK_WHAT = "sign-out record", "sign-out record's lock file"
 RECENT = 3.0  # seconds: a record's status this fresh is not trusted to change at a sign-out (FAT ticks 2 s)
 REMEDY = (
     "It is what refuses a copy of a token file put back from before a sign-out; the token file itself is "
@@ -65,18 +68,23 @@ class SignOutRecord:
         """Record a sign-out: every copy of the store sealed before it is refused from now on.
         ``at_least``: the generation the store was sealed with (above the record's when a sign-out
         wrote the store and died before its record)."""
-        generations = self._read()
-        generations[store_id] = max(generations.get(store_id, 0) + 1, at_least)
+        # One record for every store on this machine: read and written under its own lock, or two
+        # stores signing out at once could write back each other's older generation.
         try:
-            write_atomically(self.path, json.dumps(generations, sort_keys=True).encode("utf-8"), what="sign-out record")
-        except StoreError as error:
+            with FileLock(self.path.with_name(self.path.name + ".lock"), timeout=LOCK_TIMEOUT, what=LOCK_WHAT).held():
+                generations = self._read()
+                generations[store_id] = max(generations.get(store_id, 0) + 1, at_least)
+                write_atomically(self.path, json.dumps(generations, sort_keys=True).encode("utf-8"), what=WHAT)
+        except StoreKeyError:
+            raise
+        except StoreError as error:  # its lock or its write: the record could not be advanced
             raise StoreKeyError(str(error)) from None
         return generations[store_id]
 
     def _read(self) -> dict[str, int]:
         path = self.path
         try:
-            data = read_private_file(path, max_bytes=MAX_RECORD_BYTES, what="sign-out record", private=True)
+            data = read_private_file(path, max_bytes=MAX_RECORD_BYTES, what=WHAT, private=True)
             generations = json.loads(data) if data is not None else {}
         except FileInUseError:
             raise
